@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import { AZURE_REQUIRED, settingsSchema, type Settings } from './schema.js';
+
+/** Every problem with the settings, each naming the setting; values are never echoed. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid settings (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export interface LoadOptions {
+  /** Require the settings that only a real Azure deployment needs (Key Vault, subscription, ...). */
+  requireAzure?: boolean;
+  /** Reads POOLS_FILE; injectable for tests. */
+  readFile?: (path: string) => string;
+}
+
+type Env = Record<string, string | undefined>;
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out || '(settings)';
+}
+
+/** JSON.parse's message quotes the input on Node 20+; keep only the position. */
+function jsonProblem(setting: string, err: unknown): string {
+  const msg = err instanceof Error ? err.message : '';
+  const pos = /position (\d+)/.exec(msg)?.[1];
+  return `${setting}: is not valid JSON${pos ? ` (error at position ${pos})` : ''}`;
+}
+
+/** Parse the app settings (process.env or local.settings.json Values) once, at the edge. */
+export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
+  const problems: string[] = [];
+  const input: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(env)) {
+    // Empty app settings are common in portals and templates: treat them as unset.
+    if (v !== undefined && v !== '') input[k] = v;
+  }
+
+  let pools: unknown = undefined;
+  const poolsRaw = env.POOLS?.trim();
+  const poolsFile = env.POOLS_FILE?.trim();
+  if (poolsRaw && poolsFile) problems.push('POOLS_FILE: set either POOLS or POOLS_FILE, not both');
+  if (poolsRaw) {
+    try {
+      pools = JSON.parse(poolsRaw);
+    } catch (err) {
+      problems.push(jsonProblem('POOLS', err));
+    }
+  } else if (poolsFile) {
+    let text: string | undefined;
+    try {
+      text = (options.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(poolsFile);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      problems.push(`POOLS_FILE: cannot read the file${code ? ` (${code})` : ''}`);
+    }
+    if (text !== undefined) {
+      try {
+        pools = JSON.parse(text);
+      } catch (err) {
+        problems.push(jsonProblem('POOLS_FILE', err));
+      }
+    }
+  } else {
+    problems.push('POOLS: is required (a JSON array of pool profiles), or set POOLS_FILE');
+  }
+  delete input.POOLS_FILE;
+  input.POOLS = pools ?? [];
+
+  const result = settingsSchema.safeParse(input);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      // The missing-POOLS problem is already reported above.
+      if (issue.path[0] === 'POOLS' && issue.path.length === 1 && pools === undefined) continue;
+      const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+      problems.push(`${formatPath(issue.path)}: ${message}`);
+    }
+  }
+  if (options.requireAzure) {
+    for (const key of AZURE_REQUIRED) {
+      if (!input[key]) problems.push(`${key}: is required to run against Azure`);
+    }
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  return result.data;
+}

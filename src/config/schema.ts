@@ -1,0 +1,180 @@
+/**
+ * One schema over the app settings and the pool profiles. Parsed once at the edge
+ * (Functions entry points, CLI); domain code receives the typed result.
+ * Error messages name the setting and the problem, never the value.
+ */
+import { z } from 'zod';
+
+const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
+const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** Env var names the autoscaler sets itself; a profile's extra env may not override them. */
+export const RESERVED_ENV = ['AZP_URL', 'AZP_POOL', 'AZP_AGENT_NAME', 'AZP_TOKEN', 'AZP_TOKEN_FILE', 'AZP_RUN_MODE', 'AZP_AUTOSCALER'];
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** https URL; plain http only for loopback hosts (local fakes). */
+function isServiceUrl(value: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return false;
+  }
+  if (u.username || u.password) return false;
+  if (u.protocol === 'https:') return true;
+  return u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+}
+
+const serviceUrl = (what: string) =>
+  z
+    .string()
+    .trim()
+    .refine(isServiceUrl, { message: `must be an https URL (${what}), without credentials` })
+    .transform((s) => s.replace(/\/+$/, ''));
+
+const boolish = z
+  .union([z.boolean(), z.string().trim().toLowerCase()])
+  .transform((v, ctx) => {
+    if (typeof v === 'boolean') return v;
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
+    ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+    return z.NEVER;
+  });
+
+const intIn = (min: number, max: number) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int({ message: 'must be a whole number' })
+    .min(min, { message: `must be at least ${min}` })
+    .max(max, { message: `must be at most ${max}` });
+
+export const standbyWindowSchema = z
+  .object({
+    days: z.array(intIn(0, 6)).optional(),
+    start: z.string().regex(HHMM, { message: 'must be HH:MM (24h)' }),
+    end: z.string().regex(HHMM, { message: 'must be HH:MM (24h)' }),
+    count: intIn(0, 1000),
+  })
+  .strict();
+
+export const profileSchema = z
+  .object({
+    /** Profile name: lowercase letters, digits, hyphens; part of every agent name. */
+    name: z.string().max(20, { message: 'must be at most 20 characters' }).regex(NAME, {
+      message: 'must be lowercase letters, digits and hyphens, not starting or ending with a hyphen',
+    }),
+    /** Azure DevOps agent pool name. */
+    pool: z.string().trim().min(1, { message: 'is required' }).max(256),
+    /** Capabilities the image satisfies: {"java": "", "Agent.OS": "Linux"} or ["java", "maven"]. */
+    capabilities: z
+      .union([z.record(z.string(), z.string()), z.array(z.string().min(1))])
+      .default({})
+      .transform((c) => (Array.isArray(c) ? Object.fromEntries(c.map((k) => [k, ''])) : c)),
+    matchMode: z.enum(['subset', 'requireAll', 'requireAllAndIgnoreOthers']).default('subset'),
+    caseSensitive: z.boolean().default(false),
+    minAgents: intIn(0, 1000).default(0),
+    maxAgents: intIn(0, 1000).default(10),
+    standby: z.array(standbyWindowSchema).default([]),
+    timeZone: z.string().default('UTC').refine(isTimeZone, { message: 'must be an IANA time zone, e.g. Europe/Berlin' }),
+    maxCreatePerPass: intIn(1, 500).default(10),
+    bootTimeoutSec: intIn(30, 7200).default(600),
+    idleTimeoutSec: intIn(0, 86400).default(300),
+    maxLifetimeSec: intIn(0, 30 * 86400).default(86400),
+    keepFailed: intIn(0, 100).default(0),
+    placeholder: z.boolean().default(true),
+    image: z.string().trim().min(1, { message: 'is required (container image reference)' }),
+    cpu: z.coerce.number().positive({ message: 'must be > 0' }).max(32, { message: 'must be at most 32' }).default(2),
+    memoryGb: z.coerce.number().positive({ message: 'must be > 0' }).max(256, { message: 'must be at most 256' }).default(4),
+    os: z.enum(['Linux', 'Windows']).default('Linux'),
+    spot: z.boolean().default(false),
+    /** Full ARM id of a subnet delegated to Microsoft.ContainerInstance/containerGroups. */
+    subnetId: z
+      .string()
+      .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+\/subnets\/[^/]+$/i, {
+        message: 'must be a subnet resource id (/subscriptions/…/subnets/NAME)',
+      })
+      .optional(),
+    /** Private registry pulled with a user-assigned managed identity (AcrPull). */
+    registry: z
+      .object({
+        server: z.string().trim().min(1, { message: 'is required' }),
+        identity: z.string().regex(/^\/subscriptions\/.+\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/[^/]+$/i, {
+          message: 'must be a user-assigned identity resource id',
+        }),
+      })
+      .strict()
+      .optional(),
+    /** Extra plain environment variables for the agent container (become agent capabilities). */
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'env names must be shell identifiers' }), z.string())
+      .default({})
+      .refine((e) => !Object.keys(e).some((k) => RESERVED_ENV.includes(k.toUpperCase())), {
+        message: `must not set ${RESERVED_ENV.join(', ')} (the autoscaler sets them)`,
+      }),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.minAgents > p.maxAgents) ctx.addIssue({ code: 'custom', path: ['minAgents'], message: 'must not exceed maxAgents' });
+    p.standby.forEach((w, i) => {
+      if (w.count > p.maxAgents) ctx.addIssue({ code: 'custom', path: ['standby', i, 'count'], message: 'must not exceed maxAgents' });
+    });
+    if (p.os === 'Windows' && p.spot) ctx.addIssue({ code: 'custom', path: ['spot'], message: 'Spot containers support Linux only' });
+  });
+
+export type ProfileConfig = z.output<typeof profileSchema>;
+
+export const settingsSchema = z
+  .object({
+    AZP_URL: serviceUrl('https://dev.azure.com/ORG or a Server collection URL'),
+    AZP_AUTH: z.enum(['pat', 'entra'], { message: "must be 'pat' or 'entra'" }).default('pat'),
+    KEY_VAULT_URL: serviceUrl('https://NAME.vault.azure.net').optional(),
+    AZP_TOKEN_SECRET_NAME: z
+      .string()
+      .regex(/^[0-9a-zA-Z-]{1,127}$/, { message: 'must be a Key Vault secret name (letters, digits, hyphens)' })
+      .default('azp-token'),
+    AZURE_SUBSCRIPTION_ID: z.string().trim().regex(UUID, { message: 'must be a subscription id (GUID)' }).optional(),
+    ACI_RESOURCE_GROUP: z.string().trim().regex(/^[-\w._()]{1,90}$/, { message: 'must be a resource group name' }).optional(),
+    ACI_LOCATION: z.string().trim().regex(/^[a-z0-9]+$/, { message: 'must be an Azure region name, e.g. westeurope' }).optional(),
+    ARM_ENDPOINT: serviceUrl('ARM endpoint').default('https://management.azure.com'),
+    AZURE_CLIENT_ID: z.string().trim().regex(UUID, { message: 'must be a client id (GUID)' }).optional(),
+    SCALE_SCHEDULE: z
+      .string()
+      .trim()
+      .refine((s) => s.split(/\s+/).length === 6, { message: 'must be an NCRONTAB expression with 6 fields, e.g. "0 */1 * * * *"' })
+      .default('0 */1 * * * *'),
+    DRY_RUN: boolish.default(false),
+    WEBHOOK_USERNAME: z.string().min(1).optional(),
+    WEBHOOK_PASSWORD: z.string().min(12, { message: 'must be at least 12 characters' }).optional(),
+    /** Ownership: only groups tagged with this id are ever touched. */
+    AUTOSCALER_ID: z.string().regex(/^[a-z0-9-]{1,40}$/, { message: 'must be lowercase letters, digits, hyphens (max 40)' }).default('default'),
+    /** Prefix of every agent / container group name. */
+    AGENT_NAME_PREFIX: z.string().regex(/^[a-z][a-z0-9]{0,9}$/, { message: 'must be 1-10 lowercase letters/digits, starting with a letter' }).default('azp'),
+    AzureWebJobsStorage: z.string().min(1).optional(),
+    POOLS: z.array(profileSchema).min(1, { message: 'must list at least one pool profile' }),
+  })
+  .superRefine((s, ctx) => {
+    if (Boolean(s.WEBHOOK_USERNAME) !== Boolean(s.WEBHOOK_PASSWORD)) {
+      ctx.addIssue({ code: 'custom', path: ['WEBHOOK_PASSWORD'], message: 'WEBHOOK_USERNAME and WEBHOOK_PASSWORD must be set together' });
+    }
+    const seen = new Set<string>();
+    s.POOLS.forEach((p, i) => {
+      if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: ['POOLS', i, 'name'], message: `duplicate profile name '${p.name}'` });
+      seen.add(p.name);
+      const longest = s.AGENT_NAME_PREFIX.length + 1 + p.name.length + 1 + 12;
+      if (longest > 63) ctx.addIssue({ code: 'custom', path: ['POOLS', i, 'name'], message: 'prefix + profile name too long for a 63-character group name' });
+    });
+  });
+
+export type Settings = z.output<typeof settingsSchema>;
+
+/** Settings needed to talk to Azure (not needed by the simulator). */
+export const AZURE_REQUIRED = ['KEY_VAULT_URL', 'AZURE_SUBSCRIPTION_ID', 'ACI_RESOURCE_GROUP', 'ACI_LOCATION'] as const;

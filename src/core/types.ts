@@ -1,0 +1,184 @@
+/**
+ * Domain types shared by the planner, the adapters and the simulator.
+ * Pure data: no I/O, no clock, no environment.
+ */
+
+/** An Azure DevOps job request as the planner sees it (a projection of TaskAgentJobRequest). */
+export interface JobRequest {
+  requestId: number;
+  queueTime?: string;
+  assignTime?: string;
+  receiveTime?: string;
+  finishTime?: string;
+  /** succeeded | failed | canceled | abandoned | ... ; set only when finished. */
+  result?: string;
+  /** Demand strings as on the wire, e.g. "java", "Agent.OS -equals Linux", "Agent.Version -gtVersion 2.182.1". */
+  demands: string[];
+  /** The agent the request was given to, once assigned. */
+  reservedAgent?: { id: number; name: string };
+  /** Ids of agents Azure DevOps considers able to run the request (absent when `$top` is used). */
+  matchedAgentIds?: number[];
+  planType?: string;
+  jobName?: string;
+  poolId?: number;
+}
+
+/** An agent registration in a pool (a projection of TaskAgent). */
+export interface AgentRegistration {
+  id: number;
+  name: string;
+  status: 'online' | 'offline';
+  enabled: boolean;
+  createdOn?: string;
+  statusChangedOn?: string;
+  version?: string;
+  /** Set when listed with includeAssignedRequest=true and the agent holds a job. */
+  assignedRequestId?: number;
+  /** Finish time of the last job it completed (includeLastCompletedRequest=true). */
+  lastCompletedFinishTime?: string;
+}
+
+export type ProvisioningState =
+  | 'Pending'
+  | 'Creating'
+  | 'Repairing'
+  | 'Succeeded'
+  | 'Failed'
+  | 'Canceled'
+  | 'Deleting'
+  | 'Unhealthy'
+  | 'NotAccessible'
+  | 'NotSpecified'
+  | 'PreProvisioned'
+  | 'Updating'
+  | string;
+
+/** A container group we own (identified by tags), as seen by a list call (no instanceView). */
+export interface OwnedGroup {
+  name: string;
+  pool: string;
+  profile: string;
+  /** ISO timestamp from the created-at tag. */
+  createdAt: string;
+  provisioningState?: ProvisioningState;
+  /**
+   * instanceView.state (Running | Succeeded | Failed | Stopped | Pending), only known after a GET.
+   * The observer fetches it only for groups whose agent never showed up, so the steady state stays O(1).
+   */
+  instanceState?: string;
+  /** True when the group runs the image in placeholder mode (register and exit). */
+  placeholder?: boolean;
+}
+
+/** Demand matching modes, after KEDA's azure-pipelines scaler. */
+export type MatchMode = 'subset' | 'requireAll' | 'requireAllAndIgnoreOthers';
+
+/** A daily window during which `count` idle agents are kept warm. */
+export interface StandbyWindow {
+  /** Days of week the window applies to, 0 = Sunday. Empty/absent = every day. */
+  days?: number[];
+  /** "HH:MM" local time in the profile's time zone, inclusive. */
+  start: string;
+  /** "HH:MM" local time, exclusive; may be earlier than start to cross midnight. */
+  end: string;
+  count: number;
+}
+
+/** The planner's view of one pool profile: a kind of agent we can create for a pool. */
+export interface ProfilePolicy {
+  name: string;
+  pool: string;
+  /** Capabilities the image satisfies: name -> value ("" when only presence matters). */
+  capabilities: Record<string, string>;
+  matchMode: MatchMode;
+  caseSensitive: boolean;
+  minAgents: number;
+  maxAgents: number;
+  standby: StandbyWindow[];
+  timeZone: string;
+  maxCreatePerPass: number;
+  bootTimeoutSec: number;
+  idleTimeoutSec: number;
+  maxLifetimeSec: number;
+  /** Keep the newest N failed groups for investigation. */
+  keepFailed: number;
+  /** Whether a placeholder registration is maintained so jobs can queue at zero agents. */
+  placeholder: boolean;
+}
+
+/** Back-off state of a profile after quota/capacity errors. */
+export interface BackoffState {
+  /** ISO time before which no create is attempted. */
+  until: string;
+  failures: number;
+  reason: string;
+}
+
+/** Everything one pass observed for one pool. */
+export interface PoolSnapshot {
+  pool: string;
+  /** Unfinished job requests of the pool (completedRequestCount=0). */
+  jobs: JobRequest[];
+  agents: AgentRegistration[];
+  /** Our container groups for this pool (tag-filtered). */
+  groups: OwnedGroup[];
+  /** Back-off state per profile name. */
+  backoff: Record<string, BackoffState | undefined>;
+}
+
+export type JobClass = 'finished' | 'running' | 'queued';
+
+export type CapacityClass =
+  | 'starting'
+  | 'idle'
+  | 'busy'
+  | 'finished'
+  | 'failedBoot'
+  | 'placeholder';
+
+export type Action =
+  | { kind: 'create'; profile: string; placeholder?: boolean; reason: string }
+  | {
+      kind: 'delete';
+      profile: string;
+      group: string;
+      /** Registration to remove with the group, if any. */
+      agentId?: number;
+      /**
+       * 'safe' = the agent may still take a job: disable -> re-read -> delete only if still idle.
+       * 'direct' = the agent is gone, offline after running, or never registered.
+       */
+      mode: 'safe' | 'direct';
+      /** Capacity class that led to this delete (finished, failedBoot, idle, ...). */
+      cause: CapacityClass | 'orphanGroup' | 'maxLifetime';
+      reason: string;
+    }
+  | { kind: 'unregister'; agentId: number; agentName: string; reason: string };
+
+/** Per-profile summary printed in the decision log and by `status`. */
+export interface ProfileView {
+  pool: string;
+  profile: string;
+  queued: number;
+  running: number;
+  idle: number;
+  starting: number;
+  busy: number;
+  finished: number;
+  failedBoot: number;
+  standbyTarget: number;
+  live: number;
+  maxAgents: number;
+  creates: number;
+  deletes: number;
+  backoffUntil?: string;
+  /** Placeholder registration present (or being created). */
+  placeholder: 'present' | 'creating' | 'missing' | 'disabled';
+}
+
+export interface Plan {
+  views: ProfileView[];
+  actions: Action[];
+  /** Queued jobs no profile can serve: reported, never scaled for. */
+  unmatchedJobs: number[];
+}
