@@ -1,0 +1,5 @@
+export * from './types.js';
+export * from './demands.js';
+export * from './names.js';
+export * from './standby.js';
+export * from './plan.js';

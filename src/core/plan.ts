@@ -1,0 +1,302 @@
+/**
+ * The planner: a pure function from what one pass observed to the actions it should take,
+ * each with a reason. No I/O, no clock, no environment, no randomness.
+ */
+import { indexCapabilities, matches, relevantDemands, type CapabilityIndex, type Demand } from './demands.js';
+import { isOurAgentName, placeholderName } from './names.js';
+import { standbyTarget } from './standby.js';
+import type {
+  Action,
+  AgentRegistration,
+  CapacityClass,
+  JobClass,
+  JobRequest,
+  OwnedGroup,
+  Plan,
+  PoolSnapshot,
+  ProfilePolicy,
+  ProfileView,
+} from './types.js';
+
+export interface PoolPolicy {
+  /** AGENT_NAME_PREFIX: every agent and group name starts with `${prefix}-${profile}-`. */
+  prefix: string;
+  /** The profiles serving this pool, in configuration order (first match wins). */
+  profiles: readonly ProfilePolicy[];
+}
+
+/** Classification of one job request. An assigned request already has its agent. */
+export function classifyJob(job: JobRequest): JobClass {
+  if (job.result || job.finishTime) return 'finished';
+  if (job.receiveTime || job.assignTime || job.reservedAgent) return 'running';
+  return 'queued';
+}
+
+interface CompiledProfile {
+  policy: ProfilePolicy;
+  caps: CapabilityIndex;
+}
+
+function compile(profiles: readonly ProfilePolicy[]): CompiledProfile[] {
+  return profiles.map((policy) => ({ policy, caps: indexCapabilities(policy.capabilities, policy.caseSensitive) }));
+}
+
+/** First profile (in order) whose capabilities satisfy the job's demands, or undefined. */
+export function profileForJob(demands: readonly Demand[], profiles: readonly CompiledProfile[]): ProfilePolicy | undefined {
+  return profiles.find((p) => matches(demands, p.caps, p.policy.matchMode))?.policy;
+}
+
+/** Each queued job goes to exactly one profile: one job drives one agent. */
+export function assignQueuedJobs(
+  jobs: readonly JobRequest[],
+  profiles: readonly ProfilePolicy[],
+): { byProfile: Map<string, JobRequest[]>; unmatched: JobRequest[] } {
+  const compiled = compile(profiles);
+  const byProfile = new Map<string, JobRequest[]>(profiles.map((p) => [p.name, []]));
+  const unmatched: JobRequest[] = [];
+  for (const job of jobs) {
+    if (classifyJob(job) !== 'queued') continue;
+    const p = profileForJob(relevantDemands(job.demands), compiled);
+    if (p) byProfile.get(p.name)!.push(job);
+    else unmatched.push(job);
+  }
+  return { byProfile, unmatched };
+}
+
+const TERMINAL_INSTANCE = new Set(['Succeeded', 'Failed', 'Stopped']);
+const FAILED_PROVISIONING = new Set(['Failed', 'Canceled', 'Unhealthy']);
+
+export interface ClassifiedGroup {
+  group: OwnedGroup;
+  agent?: AgentRegistration;
+  cls: CapacityClass;
+  /** Why it is in that class, for the decision log. */
+  why: string;
+  ageSec: number;
+  /** For idle agents: seconds since it last became idle. */
+  idleSec?: number;
+  /** Registration exists but is disabled (interrupted scale-down, or an operator). */
+  disabled?: boolean;
+}
+
+const secondsBetween = (from: string | undefined, now: Date): number => {
+  const t = from ? Date.parse(from) : Number.NaN;
+  return Number.isNaN(t) ? 0 : Math.max(0, (now.getTime() - t) / 1000);
+};
+
+/** Capacity classification of one of our groups from the agent registry (no GET needed). */
+export function classifyGroup(
+  group: OwnedGroup,
+  agent: AgentRegistration | undefined,
+  busyNames: ReadonlySet<string>,
+  policy: Pick<ProfilePolicy, 'bootTimeoutSec'>,
+  now: Date,
+): ClassifiedGroup {
+  const ageSec = secondsBetween(group.createdAt, now);
+  const base = { group, agent, ageSec };
+  if (group.placeholder) return { ...base, cls: 'placeholder', why: 'placeholder registration group' };
+  if ((agent && agent.assignedRequestId !== undefined) || busyNames.has(group.name)) {
+    return { ...base, cls: 'busy', why: `agent holds job ${agent?.assignedRequestId ?? '(reserved)'}` };
+  }
+  const terminal = group.instanceState !== undefined && TERMINAL_INSTANCE.has(group.instanceState);
+  const provisioningFailed = group.provisioningState !== undefined && FAILED_PROVISIONING.has(group.provisioningState);
+  if (agent) {
+    if (agent.status === 'online') {
+      const idleSince = [agent.lastCompletedFinishTime, agent.createdOn, group.createdAt]
+        .filter((x): x is string => Boolean(x))
+        .map((x) => Date.parse(x))
+        .filter((x) => !Number.isNaN(x))
+        .reduce((a, b) => Math.max(a, b), 0);
+      const idleSec = idleSince > 0 ? Math.max(0, (now.getTime() - idleSince) / 1000) : ageSec;
+      return { ...base, cls: 'idle', why: agent.enabled ? 'online, no job' : 'online but disabled', idleSec, disabled: !agent.enabled };
+    }
+    if (agent.lastCompletedFinishTime) return { ...base, cls: 'finished', why: 'ran its job and went offline' };
+    if (terminal) return { ...base, cls: 'finished', why: `container ${group.instanceState} after registering` };
+    if (provisioningFailed) return { ...base, cls: 'failedBoot', why: `provisioning ${group.provisioningState}` };
+    if (ageSec < policy.bootTimeoutSec) return { ...base, cls: 'starting', why: 'registered, not online yet' };
+    return { ...base, cls: 'failedBoot', why: `registered but never online within ${policy.bootTimeoutSec}s` };
+  }
+  if (provisioningFailed) return { ...base, cls: 'failedBoot', why: `provisioning ${group.provisioningState}` };
+  if (group.instanceState === 'Succeeded') return { ...base, cls: 'finished', why: 'container exited 0 and its registration is gone' };
+  if (terminal) return { ...base, cls: 'failedBoot', why: `container ${group.instanceState} without a registration` };
+  if (ageSec < policy.bootTimeoutSec) return { ...base, cls: 'starting', why: 'no registration yet, within boot timeout' };
+  return { ...base, cls: 'failedBoot', why: `no registration after ${Math.round(ageSec)}s (boot timeout ${policy.bootTimeoutSec}s)` };
+}
+
+/** Back-off still in force at `now`? */
+function backoffActive(until: string | undefined, now: Date): boolean {
+  return until !== undefined && Date.parse(until) > now.getTime();
+}
+
+/**
+ * plan(snapshot, policy, now): the actions for one pool.
+ * create = clamp(queued + standby − idle − starting, 0, min(maxAgents − live, maxCreatePerPass)).
+ */
+export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Plan {
+  const actions: Action[] = [];
+  const views: ProfileView[] = [];
+  const profiles = policy.profiles.filter((p) => p.pool === snapshot.pool);
+
+  const agentsByName = new Map<string, AgentRegistration>();
+  for (const a of snapshot.agents) agentsByName.set(a.name, a);
+
+  let running = 0;
+  const busyNames = new Set<string>();
+  for (const j of snapshot.jobs) {
+    if (classifyJob(j) === 'running') {
+      running++;
+      if (j.reservedAgent) busyNames.add(j.reservedAgent.name);
+    }
+  }
+  const { byProfile, unmatched } = assignQueuedJobs(snapshot.jobs, profiles);
+
+  const groupNames = new Set(snapshot.groups.map((g) => g.name));
+  const groupsByProfile = new Map<string, OwnedGroup[]>(profiles.map((p) => [p.name, []]));
+
+  // Groups tagged as ours for this pool whose profile no longer exists.
+  for (const g of snapshot.groups) {
+    if (g.pool !== snapshot.pool) continue;
+    const list = groupsByProfile.get(g.profile);
+    if (list) {
+      list.push(g);
+      continue;
+    }
+    const agent = agentsByName.get(g.name);
+    const busy = (agent && agent.assignedRequestId !== undefined) || busyNames.has(g.name);
+    if (busy) continue; // never cut a job off; it goes once the job is done
+    actions.push({
+      kind: 'delete',
+      profile: g.profile,
+      group: g.name,
+      agentId: agent?.id,
+      mode: agent?.status === 'online' ? 'safe' : 'direct',
+      cause: 'orphanGroup',
+      reason: `profile '${g.profile}' is no longer configured for pool '${snapshot.pool}'`,
+    });
+  }
+
+  for (const p of profiles) {
+    const queuedJobs = byProfile.get(p.name) ?? [];
+    const classified = (groupsByProfile.get(p.name) ?? []).map((g) => classifyGroup(g, agentsByName.get(g.name), busyNames, p, now));
+    const count = (c: CapacityClass) => classified.filter((x) => x.cls === c).length;
+    const idleAll = classified.filter((x) => x.cls === 'idle');
+    const idleUsable = idleAll.filter((x) => !x.disabled);
+    const starting = count('starting');
+    const busy = count('busy');
+    const target = standbyTarget(p.minAgents, p.standby, p.timeZone, now);
+    const backoff = snapshot.backoff[p.name];
+    const inBackoff = backoffActive(backoff?.until, now);
+    let deletes = 0;
+
+    // Finished agents: the group and any leftover registration go.
+    for (const c of classified.filter((x) => x.cls === 'finished')) {
+      actions.push({ kind: 'delete', profile: p.name, group: c.group.name, agentId: c.agent?.id, mode: 'direct', cause: 'finished', reason: c.why });
+      deletes++;
+    }
+
+    // Failed boots: delete, keeping the newest `keepFailed` for investigation.
+    const failed = classified.filter((x) => x.cls === 'failedBoot').sort((a, b) => a.ageSec - b.ageSec);
+    failed.forEach((c, i) => {
+      if (i < p.keepFailed) return;
+      actions.push({ kind: 'delete', profile: p.name, group: c.group.name, agentId: c.agent?.id, mode: 'direct', cause: 'failedBoot', reason: `failed boot: ${c.why}` });
+      deletes++;
+    });
+
+    // Disabled idle agents take no job: remove them (safely: re-check the assignment first).
+    for (const c of idleAll.filter((x) => x.disabled)) {
+      actions.push({ kind: 'delete', profile: p.name, group: c.group.name, agentId: c.agent?.id, mode: 'safe', cause: 'idle', reason: 'agent is disabled (interrupted scale-down or operator)' });
+      deletes++;
+    }
+
+    // Idle trim and max lifetime. Queued jobs are about to land on idle agents: keep enough for them.
+    const keep = target + queuedJobs.length;
+    const trimmed = new Set<string>();
+    for (const c of idleUsable) {
+      if (p.maxLifetimeSec > 0 && c.ageSec > p.maxLifetimeSec) {
+        actions.push({ kind: 'delete', profile: p.name, group: c.group.name, agentId: c.agent?.id, mode: 'safe', cause: 'maxLifetime', reason: `idle agent older than max lifetime ${p.maxLifetimeSec}s` });
+        trimmed.add(c.group.name);
+        deletes++;
+      }
+    }
+    const remainingIdle = idleUsable.filter((c) => !trimmed.has(c.group.name)).sort((a, b) => (b.idleSec ?? 0) - (a.idleSec ?? 0));
+    let excess = remainingIdle.length - keep;
+    for (const c of remainingIdle) {
+      if (excess <= 0) break;
+      if ((c.idleSec ?? 0) < p.idleTimeoutSec) continue;
+      actions.push({ kind: 'delete', profile: p.name, group: c.group.name, agentId: c.agent?.id, mode: 'safe', cause: 'idle', reason: `idle ${Math.round(c.idleSec ?? 0)}s > ${p.idleTimeoutSec}s beyond standby target ${target}` });
+      trimmed.add(c.group.name);
+      excess--;
+      deletes++;
+    }
+
+    // Creates. Agents replaced for max lifetime are recreated by the same formula next pass.
+    const idle = idleUsable.length - trimmed.size;
+    const live = starting + busy + idleUsable.length;
+    const want = queuedJobs.length + target - idle - starting;
+    const room = Math.max(0, p.maxAgents - live);
+    let creates = Math.max(0, Math.min(want, room, p.maxCreatePerPass));
+    if (creates > 0 && inBackoff) {
+      creates = 0;
+    } else {
+      for (let i = 0; i < creates; i++) {
+        actions.push({
+          kind: 'create',
+          profile: p.name,
+          reason: `queued ${queuedJobs.length} + standby ${target} − idle ${idle} − starting ${starting} (max ${p.maxAgents}, live ${live})`,
+        });
+      }
+    }
+
+    // Placeholder registration, so jobs queue when the pool has no agent.
+    let placeholder: ProfileView['placeholder'] = 'disabled';
+    if (p.placeholder) {
+      const phName = placeholderName(policy.prefix, p.name);
+      const registered = agentsByName.has(phName);
+      const phGroups = classified.filter((x) => x.cls === 'placeholder');
+      for (const c of phGroups) {
+        const done = registered || (c.group.instanceState !== undefined && TERMINAL_INSTANCE.has(c.group.instanceState)) ||
+          (c.group.provisioningState !== undefined && FAILED_PROVISIONING.has(c.group.provisioningState)) || c.ageSec > p.bootTimeoutSec;
+        if (done) {
+          actions.push({ kind: 'delete', profile: p.name, group: c.group.name, mode: 'direct', cause: 'finished', reason: registered ? 'placeholder registered; its one-shot group is done' : 'placeholder group ended without registering' });
+          deletes++;
+        }
+      }
+      if (registered) placeholder = 'present';
+      else if (phGroups.length > 0) placeholder = 'creating';
+      else if (inBackoff) placeholder = 'missing';
+      else {
+        placeholder = 'creating';
+        actions.push({ kind: 'create', profile: p.name, placeholder: true, reason: 'no placeholder registration: jobs cannot queue at zero agents without one' });
+      }
+    }
+
+    views.push({
+      pool: snapshot.pool,
+      profile: p.name,
+      queued: queuedJobs.length,
+      running,
+      idle: idleUsable.length,
+      starting,
+      busy,
+      finished: count('finished'),
+      failedBoot: failed.length,
+      standbyTarget: target,
+      live,
+      maxAgents: p.maxAgents,
+      creates,
+      deletes,
+      backoffUntil: inBackoff ? backoff?.until : undefined,
+      placeholder,
+    });
+  }
+
+  // Orphan registrations: our naming, offline, no job, and no group behind them.
+  for (const a of snapshot.agents) {
+    if (groupNames.has(a.name) || a.status !== 'offline' || a.assignedRequestId !== undefined || busyNames.has(a.name)) continue;
+    const owner = profiles.find((p) => isOurAgentName(a.name, policy.prefix, p.name));
+    if (!owner) continue;
+    actions.push({ kind: 'unregister', agentId: a.id, agentName: a.name, reason: `offline registration of profile '${owner.name}' with no container group` });
+  }
+
+  return { views, actions, unmatchedJobs: unmatched.map((j) => j.requestId) };
+}
