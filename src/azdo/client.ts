@@ -1,0 +1,415 @@
+/**
+ * Azure DevOps REST client (distributedtask pools / jobrequests / agents) on undici.
+ *
+ * Every call has a timeout (headers, body and an AbortSignal). 429 and 503 are retried for every
+ * method, honouring Retry-After / X-RateLimit-Delay; 500/502/504, timeouts and network errors only
+ * for GETs. Retries are bounded by maxRetries and maxRetryDelayMs: when the service asks for a longer
+ * wait than maxRetryDelayMs the call fails fast with a 'throttled' AzdoError carrying retryAfterMs.
+ * A 401 calls auth.onUnauthorized (re-read a rotated PAT) and retries exactly once.
+ * Nothing this client throws or reports contains the token or the Authorization header.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { request, type Dispatcher } from 'undici';
+import type { z } from 'zod';
+import type { AgentRegistration, JobRequest } from '../core/types.js';
+import type { AzureDevOpsPort } from '../reconcile/ports.js';
+import type { AuthProvider } from './auth.js';
+import { AzdoError, AzdoPoolNotFoundError, type AzdoErrorKind } from './errors.js';
+import {
+  agentListSchema,
+  agentSchema,
+  errorBodySchema,
+  jobRequestListSchema,
+  poolListSchema,
+  toAgentRegistration,
+  toJobRequest,
+} from './wire.js';
+
+export const API_VERSION = '7.1';
+
+export interface RequestInfo {
+  method: string;
+  /** Path relative to the base URL, with query. */
+  path: string;
+  /** HTTP status; 0 when no response (timeout / network error). */
+  status: number;
+  ms: number;
+  /** 1-based attempt number of this HTTP exchange. */
+  attempt: number;
+  /** X-RateLimit-Remaining when the service sent it. */
+  rateLimitRemaining?: number;
+}
+
+export interface AzureDevOpsClientOptions {
+  /** AZP_URL: https://dev.azure.com/ORG or an Azure DevOps Server collection URL. */
+  baseUrl: string;
+  auth: AuthProvider;
+  /** Per-attempt timeout (headers, body, abort). Default 15000. */
+  timeoutMs?: number;
+  /** Retries after the first attempt. Default 3. */
+  maxRetries?: number;
+  /** Longest single wait between attempts; a longer Retry-After fails fast. Default 60000. */
+  maxRetryDelayMs?: number;
+  /** Undici dispatcher (tests: an Agent trusting the fake's certificate). */
+  dispatcher?: Dispatcher;
+  /** Sleep between retries (tests record it). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Called once per HTTP attempt, e.g. to count API calls. */
+  onRequest?: (info: RequestInfo) => void;
+  /** User-Agent header. */
+  userAgent?: string;
+}
+
+interface CallOptions {
+  method: 'GET' | 'PATCH' | 'DELETE';
+  path: string;
+  body?: unknown;
+  /** Statuses (besides 2xx) that return normally instead of throwing, e.g. 404 on delete. */
+  accept?: number[];
+}
+
+interface RawResponse {
+  status: number;
+  text: string;
+}
+
+const RETRY_ALWAYS = new Set([429, 503]);
+const RETRY_IDEMPOTENT = new Set([500, 502, 504]);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+const MAX_MESSAGE = 600;
+
+export class AzureDevOpsClient implements AzureDevOpsPort {
+  private readonly base: string;
+  private readonly auth: AuthProvider;
+  private readonly timeoutMs: number;
+  private readonly maxRetries: number;
+  private readonly maxRetryDelayMs: number;
+  private readonly dispatcher: Dispatcher | undefined;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly onRequest: ((info: RequestInfo) => void) | undefined;
+  private readonly userAgent: string;
+  private readonly poolIds = new Map<string, Promise<number>>();
+
+  constructor(options: AzureDevOpsClientOptions) {
+    const url = new URL(options.baseUrl);
+    if (url.username || url.password) throw new Error('AZP_URL must not contain credentials');
+    this.base = url.toString().replace(/\/+$/, '');
+    this.auth = options.auth;
+    this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.maxRetries = options.maxRetries ?? 3;
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
+    this.dispatcher = options.dispatcher;
+    this.sleep = options.sleep ?? ((ms) => delay(ms));
+    this.onRequest = options.onRequest;
+    this.userAgent = options.userAgent ?? 'azp-aci-autoscaler';
+  }
+
+  resolvePoolId(poolName: string): Promise<number> {
+    const cached = this.poolIds.get(poolName);
+    if (cached) return cached;
+    const p = this.fetchPoolId(poolName);
+    this.poolIds.set(poolName, p);
+    // Failures are not cached: the pool may be created or access granted later.
+    p.catch(() => this.poolIds.delete(poolName));
+    return p;
+  }
+
+  private async fetchPoolId(poolName: string): Promise<number> {
+    const path = `/_apis/distributedtask/pools?poolName=${encodeURIComponent(poolName)}&api-version=${API_VERSION}`;
+    const res = await this.call({ method: 'GET', path });
+    const list = this.parse(res, poolListSchema, 'GET', path);
+    if (list.value.length === 0) throw new AzdoPoolNotFoundError(poolName, 'GET', path);
+    const first = list.value[0];
+    if (list.value.length > 1 || !first) {
+      throw new AzdoError({
+        kind: 'badResponse',
+        method: 'GET',
+        path,
+        status: res.status,
+        code: 'AmbiguousPool',
+        detail: `${list.value.length} agent pools match the name '${poolName}'`,
+      });
+    }
+    return first.id;
+  }
+
+  /** Unfinished job requests. Undocumented endpoint: no api-version (like KEDA), never $top. */
+  async listJobRequests(poolId: number): Promise<JobRequest[]> {
+    const path = `/_apis/distributedtask/pools/${id(poolId)}/jobrequests?completedRequestCount=0`;
+    const res = await this.call({ method: 'GET', path });
+    return this.parse(res, jobRequestListSchema, 'GET', path).value.map(toJobRequest);
+  }
+
+  async listAgents(poolId: number): Promise<AgentRegistration[]> {
+    const path =
+      `/_apis/distributedtask/pools/${id(poolId)}/agents` +
+      `?includeAssignedRequest=true&includeLastCompletedRequest=true&api-version=${API_VERSION}`;
+    const res = await this.call({ method: 'GET', path });
+    return this.parse(res, agentListSchema, 'GET', path).value.map(toAgentRegistration);
+  }
+
+  async getAgent(poolId: number, agentId: number): Promise<AgentRegistration | undefined> {
+    const path =
+      `/_apis/distributedtask/pools/${id(poolId)}/agents/${id(agentId)}` +
+      `?includeAssignedRequest=true&api-version=${API_VERSION}`;
+    const res = await this.call({ method: 'GET', path, accept: [404] });
+    if (res.status === 404) return undefined;
+    return toAgentRegistration(this.parse(res, agentSchema, 'GET', path));
+  }
+
+  async setAgentEnabled(poolId: number, agentId: number, enabled: boolean): Promise<void> {
+    const path = `/_apis/distributedtask/pools/${id(poolId)}/agents/${id(agentId)}?api-version=${API_VERSION}`;
+    await this.call({ method: 'PATCH', path, body: { id: agentId, enabled } });
+  }
+
+  async deleteAgent(poolId: number, agentId: number): Promise<void> {
+    const path = `/_apis/distributedtask/pools/${id(poolId)}/agents/${id(agentId)}?api-version=${API_VERSION}`;
+    await this.call({ method: 'DELETE', path, accept: [404] });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private parse<T extends z.ZodType>(res: RawResponse, schema: T, method: string, path: string): z.output<T> {
+    let json: unknown;
+    try {
+      json = JSON.parse(stripBom(res.text));
+    } catch {
+      throw new AzdoError({ kind: 'badResponse', method, path, status: res.status, detail: 'body is not JSON' });
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const where = parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; ');
+      throw new AzdoError({ kind: 'badResponse', method, path, status: res.status, detail: `unexpected shape (${where})` });
+    }
+    return parsed.data;
+  }
+
+  private async call(opts: CallOptions): Promise<RawResponse> {
+    const { method, path } = opts;
+    const idempotent = method === 'GET';
+    let attempt = 0; // HTTP exchanges made
+    let retries = 0; // retries spent from maxRetries (the one auth-refresh retry is free)
+    let refreshedAuth = false;
+    for (;;) {
+      attempt++;
+      const authHeader = await this.auth.header();
+      const secrets = secretsOf(authHeader);
+      const started = Date.now();
+      let status = 0;
+      let headers: Record<string, string | string[] | undefined> = {};
+      let text = '';
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(), this.timeoutMs);
+      try {
+        const res = await request(this.base + path, {
+          method,
+          headers: {
+            authorization: authHeader,
+            accept: 'application/json',
+            'user-agent': this.userAgent,
+            ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+          body: opts.body !== undefined ? JSON.stringify(opts.body) : null,
+          signal: ac.signal,
+          headersTimeout: this.timeoutMs,
+          bodyTimeout: this.timeoutMs,
+          ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+        });
+        status = res.statusCode;
+        headers = res.headers;
+        text = await res.body.text();
+      } catch (err) {
+        const timedOut = ac.signal.aborted || isTimeout(err);
+        this.report(method, path, 0, started, attempt, headers);
+        const kind: AzdoErrorKind = timedOut ? 'timeout' : 'network';
+        if (idempotent && retries < this.maxRetries) {
+          retries++;
+          await this.sleep(this.backoff(retries));
+          continue;
+        }
+        throw new AzdoError({
+          kind,
+          method,
+          path,
+          attempts: attempt,
+          detail: timedOut ? `no complete answer within ${this.timeoutMs} ms` : scrub(describeNetworkError(err), secrets),
+        });
+      } finally {
+        clearTimeout(timer);
+      }
+      this.report(method, path, status, started, attempt, headers);
+
+      if ((status >= 200 && status < 300) || opts.accept?.includes(status)) return { status, text };
+
+      if (status === 401 && this.auth.onUnauthorized && !refreshedAuth) {
+        refreshedAuth = true;
+        this.auth.onUnauthorized();
+        continue;
+      }
+
+      const retryable = RETRY_ALWAYS.has(status) || (idempotent && RETRY_IDEMPOTENT.has(status));
+      const asked = retryAfterMs(headers);
+      const info = errorInfo(headers, text, secrets);
+      if (retryable) {
+        if (asked !== undefined && asked > this.maxRetryDelayMs) {
+          throw new AzdoError({ kind: 'throttled', method, path, status, retryAfterMs: asked, attempts: attempt, ...info });
+        }
+        if (retries < this.maxRetries) {
+          retries++;
+          await this.sleep(asked ?? this.backoff(retries));
+          continue;
+        }
+      }
+      throw new AzdoError({
+        kind: kindOf(status),
+        method,
+        path,
+        status,
+        attempts: attempt,
+        ...(asked !== undefined ? { retryAfterMs: asked } : {}),
+        ...info,
+      });
+    }
+  }
+
+  /** Exponential backoff without a server hint: 1s, 2s, 4s … capped at maxRetryDelayMs. */
+  private backoff(retry: number): number {
+    return Math.min(1000 * 2 ** (retry - 1), this.maxRetryDelayMs);
+  }
+
+  private report(
+    method: string,
+    path: string,
+    status: number,
+    started: number,
+    attempt: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (!this.onRequest) return;
+    const info: RequestInfo = { method, path, status, ms: Date.now() - started, attempt };
+    const remaining = Number(header(headers, 'x-ratelimit-remaining'));
+    if (header(headers, 'x-ratelimit-remaining') !== undefined && Number.isFinite(remaining)) info.rateLimitRemaining = remaining;
+    try {
+      this.onRequest(info);
+    } catch {
+      // an observer must not break the call
+    }
+  }
+}
+
+function id(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`invalid id ${String(n)}`);
+  return String(n);
+}
+
+function kindOf(status: number): AzdoErrorKind {
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'notFound';
+  if (status === 429) return 'throttled';
+  if (status >= 500) return 'server';
+  return 'badResponse';
+}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Retry-After (seconds or HTTP date), else X-RateLimit-Delay (seconds, may be fractional). */
+export function retryAfterMs(headers: Record<string, string | string[] | undefined>, now = Date.now()): number | undefined {
+  const ra = header(headers, 'retry-after')?.trim();
+  if (ra) {
+    if (/^\d+(\.\d+)?$/.test(ra)) return Math.round(Number(ra) * 1000);
+    const at = Date.parse(ra);
+    if (!Number.isNaN(at)) return Math.max(0, at - now);
+  }
+  const rl = header(headers, 'x-ratelimit-delay')?.trim();
+  if (rl && /^\d+(\.\d+)?$/.test(rl)) return Math.round(Number(rl) * 1000);
+  return undefined;
+}
+
+function stripBom(s: string): string {
+  return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
+}
+
+/** Every form in which the credential could be echoed back: header, token, decoded Basic password. */
+function secretsOf(authHeader: string): string[] {
+  const out = [authHeader];
+  const sp = authHeader.indexOf(' ');
+  const cred = sp >= 0 ? authHeader.slice(sp + 1).trim() : authHeader;
+  out.push(cred);
+  if (/^basic$/i.test(authHeader.slice(0, sp))) {
+    const decoded = Buffer.from(cred, 'base64').toString('utf8');
+    out.push(decoded);
+    const colon = decoded.indexOf(':');
+    if (colon >= 0) out.push(decoded.slice(colon + 1));
+  }
+  return out.filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+}
+
+function scrub(text: string, secrets: string[]): string {
+  let out = text;
+  for (const s of secrets) out = out.split(s).join('***');
+  return out;
+}
+
+function truncate(s: string): string {
+  return s.length > MAX_MESSAGE ? `${s.slice(0, MAX_MESSAGE)}…` : s;
+}
+
+function errorInfo(
+  headers: Record<string, string | string[] | undefined>,
+  text: string,
+  secrets: string[],
+): { azdoMessage?: string; code?: string; typeKey?: string; activityId?: string } {
+  const out: { azdoMessage?: string; code?: string; typeKey?: string; activityId?: string } = {};
+  let message: string | undefined;
+  let typeKey: string | undefined;
+  try {
+    const parsed = errorBodySchema.safeParse(JSON.parse(stripBom(text)));
+    if (parsed.success) {
+      message = parsed.data.message ?? undefined;
+      typeKey = parsed.data.typeKey ?? undefined;
+    }
+  } catch {
+    // HTML or empty body (typical for 401): fall back to the service error header
+  }
+  if (!message) {
+    const h = header(headers, 'x-tfs-serviceerror');
+    if (h) {
+      try {
+        message = decodeURIComponent(h.replace(/\+/g, ' '));
+      } catch {
+        message = h;
+      }
+    }
+  }
+  if (message) out.azdoMessage = truncate(scrub(message.trim(), secrets));
+  if (typeKey) out.typeKey = scrub(typeKey, secrets);
+  const tf = message?.match(/\bTF\d{5,6}\b/)?.[0];
+  if (tf) out.code = tf;
+  else if (typeKey) out.code = out.typeKey;
+  const activity = header(headers, 'activityid') ?? header(headers, 'x-vss-e2eid');
+  if (activity) out.activityId = scrub(activity, secrets).slice(0, 100);
+  return out;
+}
+
+function isTimeout(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { name?: unknown; code?: unknown };
+  return e.name === 'TimeoutError' || e.name === 'AbortError' || (typeof e.code === 'string' && TIMEOUT_CODES.has(e.code));
+}
+
+function describeNetworkError(err: unknown): string {
+  if (err && typeof err === 'object') {
+    const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
+    const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : undefined;
+    const msg = typeof e.cause?.message === 'string' ? e.cause.message : typeof e.message === 'string' ? e.message : 'request failed';
+    return truncate(code ? `${code}: ${msg}` : msg);
+  }
+  return 'request failed';
+}

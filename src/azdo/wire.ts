@@ -1,0 +1,101 @@
+/**
+ * Zod schemas of the Azure DevOps distributedtask wire format (see ../shared/contracts/azdo) and the
+ * mapping to the domain types. Unknown fields are tolerated (loose objects); nulls count as absent.
+ */
+import { z } from 'zod';
+import type { AgentRegistration, JobRequest } from '../core/types.js';
+
+const optStr = z.string().nullish();
+const optInt = z.number().int().nullish();
+
+/** `{count, value}` — every Azure DevOps list response. */
+export const listOf = <T extends z.ZodType>(item: T) =>
+  z.looseObject({ count: z.number().int().nullish(), value: z.array(item) });
+
+export const agentReferenceSchema = z.looseObject({
+  id: z.number().int(),
+  name: z.string(),
+  version: optStr,
+  enabled: z.boolean().nullish(),
+  status: optStr,
+});
+
+/** Demands are strings on the wire ("java", "Agent.OS -equals Linux"); the spec models {name,value}. */
+export const demandSchema = z.union([
+  z.string(),
+  z.looseObject({ name: z.string(), value: z.string().nullish() }).transform((d) => (d.value ? `${d.name} -equals ${d.value}` : d.name)),
+]);
+
+export const jobRequestSchema = z.looseObject({
+  /** int64 on the wire; exact as a JS number up to 2^53. */
+  requestId: z.number().int(),
+  queueTime: optStr,
+  assignTime: optStr,
+  receiveTime: optStr,
+  finishTime: optStr,
+  lockedUntil: optStr,
+  result: optStr,
+  demands: z.array(demandSchema).nullish(),
+  reservedAgent: agentReferenceSchema.nullish(),
+  matchedAgents: z.array(agentReferenceSchema).nullish(),
+  planType: optStr,
+  jobName: optStr,
+  poolId: optInt,
+});
+export type WireJobRequest = z.output<typeof jobRequestSchema>;
+
+export const agentSchema = agentReferenceSchema.extend({
+  createdOn: optStr,
+  statusChangedOn: optStr,
+  assignedRequest: jobRequestSchema.nullish(),
+  lastCompletedRequest: jobRequestSchema.nullish(),
+});
+export type WireAgent = z.output<typeof agentSchema>;
+
+export const poolSchema = z.looseObject({ id: z.number().int(), name: optStr });
+
+export const poolListSchema = listOf(poolSchema);
+export const jobRequestListSchema = listOf(jobRequestSchema);
+export const agentListSchema = listOf(agentSchema);
+
+/** The JSON error body Azure DevOps sends with most non-2xx answers. */
+export const errorBodySchema = z.looseObject({
+  message: z.string().nullish(),
+  typeKey: z.string().nullish(),
+  typeName: z.string().nullish(),
+  errorCode: z.number().nullish(),
+  eventId: z.number().nullish(),
+});
+
+const def = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
+
+export function toJobRequest(w: WireJobRequest): JobRequest {
+  const j: JobRequest = { requestId: w.requestId, demands: w.demands ?? [] };
+  if (w.queueTime) j.queueTime = w.queueTime;
+  if (w.assignTime) j.assignTime = w.assignTime;
+  if (w.receiveTime) j.receiveTime = w.receiveTime;
+  if (w.finishTime) j.finishTime = w.finishTime;
+  if (w.result) j.result = w.result;
+  if (w.reservedAgent) j.reservedAgent = { id: w.reservedAgent.id, name: w.reservedAgent.name };
+  if (w.matchedAgents) j.matchedAgentIds = w.matchedAgents.map((a) => a.id);
+  if (w.planType) j.planType = w.planType;
+  if (w.jobName) j.jobName = w.jobName;
+  const poolId = def(w.poolId);
+  if (poolId !== undefined) j.poolId = poolId;
+  return j;
+}
+
+export function toAgentRegistration(w: WireAgent): AgentRegistration {
+  const a: AgentRegistration = {
+    id: w.id,
+    name: w.name,
+    status: w.status?.toLowerCase() === 'online' ? 'online' : 'offline',
+    enabled: w.enabled ?? true,
+  };
+  if (w.createdOn) a.createdOn = w.createdOn;
+  if (w.statusChangedOn) a.statusChangedOn = w.statusChangedOn;
+  if (w.version) a.version = w.version;
+  if (w.assignedRequest) a.assignedRequestId = w.assignedRequest.requestId;
+  if (w.lastCompletedRequest?.finishTime) a.lastCompletedFinishTime = w.lastCompletedRequest.finishTime;
+  return a;
+}
