@@ -1,0 +1,306 @@
+/**
+ * One reconcile pass: observe → plan → act, per pool, each pool isolated from the others.
+ * Stateless: every pass rebuilds its view from Azure DevOps and ARM. The only memory is the
+ * back-off store (quota/capacity errors), which is an optimisation, not truth.
+ */
+import type { ProfileConfig } from '../config/schema.js';
+import { agentName, placeholderName } from '../core/names.js';
+import { plan, type PoolPolicy } from '../core/plan.js';
+import type { Action, BackoffState, OwnedGroup, Plan, PoolSnapshot, ProfileView } from '../core/types.js';
+import { mapLimit } from '../util/limit.js';
+import { errorText } from '../util/log.js';
+import type { AzureDevOpsPort, Clock, ComputePort, Logger, SecretPort } from './ports.js';
+
+export interface BackoffStore {
+  get(profile: string): BackoffState | undefined;
+  set(profile: string, state: BackoffState | undefined): void;
+  all(): Record<string, BackoffState | undefined>;
+}
+
+export function memoryBackoffStore(): BackoffStore {
+  const m = new Map<string, BackoffState>();
+  return {
+    get: (p) => m.get(p),
+    set: (p, s) => (s ? m.set(p, s) : m.delete(p)),
+    all: () => Object.fromEntries(m),
+  };
+}
+
+export interface ReconcileOptions {
+  /** AGENT_NAME_PREFIX */
+  prefix: string;
+  profiles: readonly ProfileConfig[];
+  dryRun: boolean;
+  /** Parallel ARM/Azure DevOps calls while acting. */
+  concurrency?: number;
+  /** Groups with no registration this old get one GET to learn whether they already exited. */
+  probeAfterSec?: number;
+  /** At most this many such GETs per pool per pass. */
+  maxProbesPerPass?: number;
+  /** Back-off after quota/capacity errors: base and cap, seconds. */
+  backoffBaseSec?: number;
+  backoffMaxSec?: number;
+}
+
+export interface ReconcileDeps {
+  azdo: AzureDevOpsPort;
+  compute: ComputePort;
+  secrets: SecretPort;
+  clock: Clock;
+  logger: Logger;
+  backoff: BackoffStore;
+  /** Entropy for agent names (random in production, seeded in the simulator and tests). */
+  entropy: () => number;
+}
+
+export type Outcome =
+  | { action: Action; status: 'done'; group?: string }
+  | { action: Action; status: 'skipped'; why: string }
+  | { action: Action; status: 'failed'; error: string; kind?: string };
+
+export interface PoolResult {
+  pool: string;
+  ok: boolean;
+  error?: string;
+  plan?: Plan;
+  outcomes: Outcome[];
+  /** API calls made by this pool's observe step (for the O(1) check). */
+  probes: number;
+}
+
+export interface PassResult {
+  startedAt: string;
+  finishedAt: string;
+  dryRun: boolean;
+  pools: PoolResult[];
+  error?: string;
+}
+
+/** Errors from the adapters carry a `kind`; anything else is treated as transient. */
+function errorKind(err: unknown): string | undefined {
+  const k = (err as { kind?: unknown } | null)?.kind;
+  return typeof k === 'string' ? k : undefined;
+}
+
+export function poolsOf(profiles: readonly ProfileConfig[]): string[] {
+  return [...new Set(profiles.map((p) => p.pool))];
+}
+
+/** Observe one pool: job requests, agents, our groups (given), plus GETs for silent groups. */
+async function observe(
+  pool: string,
+  groups: OwnedGroup[],
+  opts: ReconcileOptions,
+  deps: ReconcileDeps,
+  now: Date,
+): Promise<{ snapshot: PoolSnapshot; poolId: number; probes: number }> {
+  const poolId = await deps.azdo.resolvePoolId(pool);
+  const [jobs, agents] = await Promise.all([deps.azdo.listJobRequests(poolId), deps.azdo.listAgents(poolId)]);
+  const registered = new Set(agents.map((a) => a.name));
+  const probeAfter = opts.probeAfterSec ?? 60;
+  // A --once agent that finished and unregistered looks like one still booting. One GET tells
+  // them apart; it is spent only on groups in that state, so the steady state stays O(1).
+  const silent = groups
+    .filter((g) => !registered.has(g.name) && g.instanceState === undefined && g.provisioningState !== 'Failed')
+    .filter((g) => (now.getTime() - Date.parse(g.createdAt)) / 1000 >= probeAfter)
+    .slice(0, opts.maxProbesPerPass ?? 20);
+  const probed = await mapLimit(silent, opts.concurrency ?? 8, async (g) => {
+    try {
+      return await deps.compute.getGroup(g.name);
+    } catch {
+      return undefined; // an unknown state is classified by age alone
+    }
+  });
+  const detail = new Map(probed.filter((d) => d !== undefined).map((d) => [d.name, d]));
+  const enriched = groups.map((g) => {
+    const d = detail.get(g.name);
+    return d ? { ...g, instanceState: d.instanceState, provisioningState: d.provisioningState ?? g.provisioningState } : g;
+  });
+  return { snapshot: { pool, jobs, agents, groups: enriched, backoff: deps.backoff.all() }, poolId, probes: silent.length };
+}
+
+function decisionLine(v: ProfileView, actions: Action[]): Record<string, unknown> {
+  const mine = actions.filter((a) => (a.kind === 'unregister' ? false : a.profile === v.profile));
+  return {
+    pool: v.pool,
+    profile: v.profile,
+    queued: v.queued,
+    running: v.running,
+    idle: v.idle,
+    starting: v.starting,
+    busy: v.busy,
+    standby: v.standbyTarget,
+    live: v.live,
+    max: v.maxAgents,
+    placeholder: v.placeholder,
+    backoffUntil: v.backoffUntil,
+    creates: v.creates,
+    deletes: v.deletes,
+    reasons: [...new Set(mine.map((a) => `${a.kind}${a.kind === 'delete' ? `(${a.group})` : ''}: ${a.reason}`))],
+  };
+}
+
+/** Safe delete: disable → re-read → delete only if still idle, else re-enable and keep. */
+async function safeDelete(poolId: number, action: Extract<Action, { kind: 'delete' }>, deps: ReconcileDeps, log: Logger): Promise<Outcome> {
+  if (action.agentId === undefined) {
+    await deps.compute.deleteGroup(action.group);
+    return { action, status: 'done', group: action.group };
+  }
+  await deps.azdo.setAgentEnabled(poolId, action.agentId, false);
+  const fresh = await deps.azdo.getAgent(poolId, action.agentId);
+  if (fresh && fresh.assignedRequestId !== undefined) {
+    await deps.azdo.setAgentEnabled(poolId, action.agentId, true);
+    log.info('scale-down: a job landed on the agent between decision and delete; kept', { group: action.group, request: fresh.assignedRequestId });
+    return { action, status: 'skipped', why: `job ${fresh.assignedRequestId} assigned after the decision` };
+  }
+  await deps.compute.deleteGroup(action.group);
+  await deps.azdo.deleteAgent(poolId, action.agentId);
+  return { action, status: 'done', group: action.group };
+}
+
+async function directDelete(poolId: number, action: Extract<Action, { kind: 'delete' }>, deps: ReconcileDeps, log: Logger): Promise<Outcome> {
+  if (action.cause === 'failedBoot') {
+    // Say why it failed, once, before the evidence is deleted.
+    const detail = await deps.compute.getGroup(action.group).catch(() => undefined);
+    const logs = deps.compute.getLogs ? await deps.compute.getLogs(action.group).catch(() => undefined) : undefined;
+    log.warn('failed boot', {
+      group: action.group,
+      provisioningState: detail?.provisioningState,
+      state: detail?.instanceState,
+      exitCode: detail?.exitCode,
+      detail: detail?.detail,
+      logTail: logs?.split('\n').slice(-5).join(' | '),
+    });
+  }
+  await deps.compute.deleteGroup(action.group);
+  if (action.agentId !== undefined) await deps.azdo.deleteAgent(poolId, action.agentId);
+  return { action, status: 'done', group: action.group };
+}
+
+function nextBackoff(prev: BackoffState | undefined, now: Date, reason: string, opts: ReconcileOptions): BackoffState {
+  const failures = (prev?.failures ?? 0) + 1;
+  const base = opts.backoffBaseSec ?? 60;
+  const max = opts.backoffMaxSec ?? 1800;
+  const sec = Math.min(max, base * 2 ** (failures - 1));
+  return { failures, until: new Date(now.getTime() + sec * 1000).toISOString(), reason };
+}
+
+async function act(
+  poolId: number,
+  pool: string,
+  p: Plan,
+  opts: ReconcileOptions,
+  deps: ReconcileDeps,
+  log: Logger,
+): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  const concurrency = opts.concurrency ?? 8;
+  const profileByName = new Map(opts.profiles.map((x) => [x.name, x]));
+
+  // Deletes and unregistrations first: they free capacity and cost nothing to retry.
+  const removals = p.actions.filter((a) => a.kind !== 'create');
+  outcomes.push(
+    ...(await mapLimit(removals, concurrency, async (a): Promise<Outcome> => {
+      try {
+        if (a.kind === 'unregister') {
+          await deps.azdo.deleteAgent(poolId, a.agentId);
+          return { action: a, status: 'done' };
+        }
+        if (a.kind === 'delete') return a.mode === 'safe' ? await safeDelete(poolId, a, deps, log) : await directDelete(poolId, a, deps, log);
+        return { action: a, status: 'skipped', why: 'not a removal' };
+      } catch (err) {
+        log.error('action failed', { action: a.kind, group: a.kind === 'delete' ? a.group : undefined, error: errorText(err) });
+        return { action: a, status: 'failed', error: errorText(err), kind: errorKind(err) };
+      }
+    })),
+  );
+
+  const creates = p.actions.filter((a): a is Extract<Action, { kind: 'create' }> => a.kind === 'create');
+  if (creates.length === 0) return outcomes;
+  let token: string;
+  try {
+    token = await deps.secrets.getToken();
+  } catch (err) {
+    log.error('cannot read the agent PAT from Key Vault: no agents created this pass', { error: errorText(err) });
+    for (const a of creates) outcomes.push({ action: a, status: 'failed', error: 'agent PAT unavailable', kind: 'secret' });
+    return outcomes;
+  }
+  const now = deps.clock.now();
+  const stopped = new Set<string>(); // profiles that hit quota/throttling this pass
+  outcomes.push(
+    ...(await mapLimit(creates, concurrency, async (a): Promise<Outcome> => {
+      const profile = profileByName.get(a.profile);
+      if (!profile) return { action: a, status: 'skipped', why: 'profile not configured' };
+      if (stopped.has(a.profile)) return { action: a, status: 'skipped', why: 'profile backing off this pass' };
+      const name = a.placeholder ? placeholderName(opts.prefix, a.profile) : agentName(opts.prefix, a.profile, now.getTime(), deps.entropy());
+      try {
+        await deps.compute.createGroup({ name, pool, profile, placeholder: a.placeholder === true, token, createdAt: now.toISOString() });
+        if (deps.backoff.get(a.profile)) deps.backoff.set(a.profile, undefined);
+        return { action: a, status: 'done', group: name };
+      } catch (err) {
+        const kind = errorKind(err);
+        if (kind === 'quota' || kind === 'throttled') {
+          stopped.add(a.profile);
+          const state = nextBackoff(deps.backoff.get(a.profile), deps.clock.now(), `${kind}: ${errorText(err)}`, opts);
+          deps.backoff.set(a.profile, state);
+          log.warn('profile backs off after a capacity error', { profile: a.profile, until: state.until, failures: state.failures, error: errorText(err) });
+        } else {
+          log.error('create failed', { profile: a.profile, group: name, kind, error: errorText(err) });
+        }
+        return { action: a, status: 'failed', error: errorText(err), kind };
+      }
+    })),
+  );
+  return outcomes;
+}
+
+/** Observe and plan one pool without acting (status, dry-run). */
+export async function planPool(
+  pool: string,
+  groups: OwnedGroup[],
+  opts: ReconcileOptions,
+  deps: ReconcileDeps,
+): Promise<{ plan: Plan; poolId: number; probes: number; snapshot: PoolSnapshot }> {
+  const now = deps.clock.now();
+  const { snapshot, poolId, probes } = await observe(pool, groups, opts, deps, now);
+  const policy: PoolPolicy = { prefix: opts.prefix, profiles: opts.profiles };
+  return { plan: plan(snapshot, policy, now), poolId, probes, snapshot };
+}
+
+/** Reconcile one pool. Never throws: a failure is reported and acts on nothing. */
+export async function reconcilePool(pool: string, groups: OwnedGroup[], opts: ReconcileOptions, deps: ReconcileDeps): Promise<PoolResult> {
+  const log = deps.logger.child({ pool });
+  let planned: Awaited<ReturnType<typeof planPool>>;
+  try {
+    planned = await planPool(pool, groups, opts, deps);
+  } catch (err) {
+    log.error('cannot observe the pool: acting on nothing this pass', { error: errorText(err), kind: errorKind(err) });
+    return { pool, ok: false, error: errorText(err), outcomes: [], probes: 0 };
+  }
+  const { plan: p, poolId, probes } = planned;
+  for (const v of p.views) log.info(opts.dryRun ? 'decision (dry run)' : 'decision', decisionLine(v, p.actions));
+  if (p.unmatchedJobs.length > 0) log.warn('queued jobs no profile can serve', { requests: p.unmatchedJobs.slice(0, 20), count: p.unmatchedJobs.length });
+  if (opts.dryRun) return { pool, ok: true, plan: p, outcomes: p.actions.map((a) => ({ action: a, status: 'skipped', why: 'dry run' })), probes };
+  const outcomes = await act(poolId, pool, p, opts, deps, log);
+  return { pool, ok: outcomes.every((o) => o.status !== 'failed'), plan: p, outcomes, probes };
+}
+
+/** The whole pass: one group list for the resource group, then every pool in isolation. */
+export async function reconcile(opts: ReconcileOptions, deps: ReconcileDeps, onlyPools?: readonly string[]): Promise<PassResult> {
+  const startedAt = deps.clock.now().toISOString();
+  let groups: OwnedGroup[];
+  try {
+    groups = await deps.compute.listGroups();
+  } catch (err) {
+    deps.logger.error('cannot list container groups: acting on nothing this pass', { error: errorText(err), kind: errorKind(err) });
+    return { startedAt, finishedAt: deps.clock.now().toISOString(), dryRun: opts.dryRun, pools: [], error: errorText(err) };
+  }
+  // Pools that only our groups still name (profile removed from settings) are visited too, so
+  // their groups are cleaned up once idle instead of leaking.
+  const pools = [...new Set([...poolsOf(opts.profiles), ...groups.map((g) => g.pool)])].filter((p) => !onlyPools || onlyPools.includes(p));
+  const results: PoolResult[] = [];
+  for (const pool of pools) {
+    results.push(await reconcilePool(pool, groups.filter((g) => g.pool === pool), opts, deps));
+  }
+  return { startedAt, finishedAt: deps.clock.now().toISOString(), dryRun: opts.dryRun, pools: results };
+}
