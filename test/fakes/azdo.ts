@@ -1,0 +1,719 @@
+/**
+ * Fake Azure DevOps (distributedtask pools / jobrequests / agents) on loopback HTTP or HTTPS.
+ *
+ * Speaks the wire format of ../shared/contracts/azdo: `{count, value}` wrappers, TaskAgentJobRequest
+ * items shaped like the KEDA fixtures (demands as strings, reservedAgent, matchedAgents), TaskAgent
+ * items with assignedRequest / lastCompletedRequest / capabilities only when the include* flag is
+ * sent, Azure DevOps JSON error bodies. Holds pools, agents and job requests in memory, records every
+ * request, and injects faults (429 + Retry-After / X-RateLimit-Delay, 401, 500, 503, slow answers).
+ *
+ * Usage:
+ *   const fake = await startFakeAzdo({ https: makeTestCert(), pat: 'secret' });
+ *   const pool = fake.addPool('linux');
+ *   const job = fake.queueJob('linux', ['docker']);
+ *   fake.registerAgent('linux', 'azp-a-1', { docker: '' });
+ *   fake.assignJob(job.requestId, 'azp-a-1');
+ *   ... new AzureDevOpsClient({ baseUrl: fake.url, ... }) ...
+ *   await fake.close();
+ */
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+
+export type TaskResult = 'succeeded' | 'succeededWithIssues' | 'failed' | 'canceled' | 'skipped' | 'abandoned';
+
+export interface FakePool {
+  id: number;
+  name: string;
+  createdOn: string;
+  scope: string;
+}
+
+export interface FakeAgent {
+  id: number;
+  poolId: number;
+  name: string;
+  version: string;
+  osDescription: string;
+  status: 'online' | 'offline';
+  enabled: boolean;
+  createdOn: string;
+  statusChangedOn: string;
+  /** User capabilities (name -> value, "" when only presence matters). */
+  capabilities: Record<string, string>;
+  systemCapabilities: Record<string, string>;
+  assignedRequestId?: number;
+  lastCompletedRequestId?: number;
+}
+
+export interface FakeJob {
+  requestId: number;
+  poolId: number;
+  queueTime: string;
+  demands: string[];
+  assignTime?: string;
+  receiveTime?: string;
+  finishTime?: string;
+  lockedUntil?: string;
+  result?: TaskResult;
+  reservedAgentId?: number;
+  planType: string;
+  planId: string;
+  jobId: string;
+  hostId: string;
+  scopeId: string;
+  serviceOwner: string;
+  orchestrationId: string;
+  definition: { id: number; name: string };
+  owner: { id: number; name: string };
+  /** Emitted only when set (not in the KEDA captures). */
+  jobName?: string;
+}
+
+export interface FakeAzdoState {
+  pools: FakePool[];
+  agents: FakeAgent[];
+  jobs: FakeJob[];
+  /** Expected PAT (Basic auth, any user name). Mutable: tests rotate it. */
+  pat?: string;
+  /** Expected bearer token. When neither pat nor bearer is set, any request is accepted. */
+  bearer?: string;
+  /** Prefix JSON bodies with a UTF-8 BOM. */
+  bom: boolean;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** Full request pathname, e.g. /org/_apis/distributedtask/pools. */
+  path: string;
+  query: Record<string, string>;
+  /** Raw request headers. They include authorization: assert on them, never print them. */
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON body (or the raw text when not JSON; undefined when empty). */
+  body: unknown;
+  time: number;
+}
+
+export interface FaultMatch {
+  method?: string;
+  pathIncludes?: string;
+}
+
+export interface Fault {
+  match?: FaultMatch;
+  /** Answer with this status instead of the normal response. Omit with delayMs for a slow normal answer. */
+  status?: number;
+  /** Retry-After header, seconds. */
+  retryAfter?: number;
+  /** X-RateLimit-Delay header, seconds (may be fractional). */
+  rateLimitDelay?: number;
+  /** Wait this long before answering. */
+  delayMs?: number;
+  /** Body to send verbatim (default: an Azure DevOps error body suited to the status). */
+  body?: string;
+  headers?: Record<string, string>;
+  /** How many matching requests this fault applies to (default 1; Infinity for all). */
+  times?: number;
+}
+
+export interface FakeAzdoOptions {
+  https?: { key: string; cert: string };
+  /** Organization (or Server collection path like "tfs/DefaultCollection"). Default "org". */
+  org?: string;
+  pat?: string;
+  bearer?: string;
+  bom?: boolean;
+  /** Clock for timestamps (default: real time). */
+  now?: () => Date;
+}
+
+export type PoolRef = string | number;
+export type AgentRef = string | number;
+
+export interface FakeAzdo {
+  /** Base URL including the organization path, e.g. https://127.0.0.1:PORT/org — use as AZP_URL. */
+  url: string;
+  port: number;
+  state: FakeAzdoState;
+  requests: RecordedRequest[];
+  inject(fault: Fault): void;
+  clearFaults(): void;
+  clearRequests(): void;
+  addPool(name: string): FakePool;
+  queueJob(pool: PoolRef, demands?: string[], extra?: Partial<Omit<FakeJob, 'requestId' | 'poolId'>>): FakeJob;
+  registerAgent(
+    pool: PoolRef,
+    name: string,
+    capabilities?: Record<string, string>,
+    opts?: { status?: 'online' | 'offline'; enabled?: boolean; version?: string },
+  ): FakeAgent;
+  /** Sets assignTime/receiveTime/lockedUntil/reservedAgent on the job and assignedRequest on the agent. */
+  assignJob(requestId: number, agentName: string): FakeJob;
+  /** Sets finishTime/result, clears the agent's assignedRequest, records its lastCompletedRequest. */
+  finishJob(requestId: number, result?: TaskResult): FakeJob;
+  setAgentStatus(agent: AgentRef, status: 'online' | 'offline', pool?: PoolRef): FakeAgent;
+  setAgentEnabled(agent: AgentRef, enabled: boolean, pool?: PoolRef): FakeAgent;
+  removeAgent(agent: AgentRef, pool?: PoolRef): void;
+  pool(ref: PoolRef): FakePool;
+  agent(ref: AgentRef, pool?: PoolRef): FakeAgent | undefined;
+  job(requestId: number): FakeJob | undefined;
+  close(): Promise<void>;
+}
+
+const API = '/_apis/distributedtask';
+const TF429 =
+  'TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource \'Core\' in namespace \'User\'. For more information on why your request was blocked, see the topic "Rate limits" on the Microsoft Web site (https://go.microsoft.com/fwlink/?LinkId=823950).';
+
+export function azdoErrorBody(message: string, typeKey: string, typeName = `Microsoft.VisualStudio.Services.WebApi.${typeKey}, Microsoft.VisualStudio.Services.WebApi`): string {
+  return JSON.stringify({ $id: '1', innerException: null, message, typeName, typeKey, errorCode: 0, eventId: 3000 });
+}
+
+function defaultFaultBody(status: number): { body: string; type: string; headers: Record<string, string> } {
+  switch (status) {
+    case 429:
+      return { body: azdoErrorBody(TF429, 'RequestBlockedException'), type: 'application/json; charset=utf-8', headers: {} };
+    case 401:
+      return unauthorized();
+    case 403:
+      return {
+        body: azdoErrorBody('TF401444: Access denied. The identity needs Manage permission on the agent pool.', 'AccessDeniedException'),
+        type: 'application/json; charset=utf-8',
+        headers: {},
+      };
+    case 503:
+      return {
+        body: azdoErrorBody('TF400898: An Internal Error Occurred. The service is temporarily unavailable.', 'ServiceUnavailableException'),
+        type: 'application/json; charset=utf-8',
+        headers: {},
+      };
+    default:
+      return {
+        body: azdoErrorBody(`TF246021: An error occurred while processing your request (fake ${status}).`, 'UnexpectedServerErrorException'),
+        type: 'application/json; charset=utf-8',
+        headers: {},
+      };
+  }
+}
+
+/** 401 like Azure DevOps: an HTML page plus X-TFS-ServiceError; never echoes the credential. */
+function unauthorized(): { body: string; type: string; headers: Record<string, string> } {
+  return {
+    body: '<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head><body><h1>401 - Uh-oh, you do not have access.</h1><p>The resource you are looking for is not available to you.</p></body></html>',
+    type: 'text/html; charset=utf-8',
+    headers: {
+      'www-authenticate': 'Bearer authorization_uri=https://login.microsoftonline.com/common, Basic realm="https://fake.azdo/", TFS-Federated',
+      'x-tfs-serviceerror': encodeURIComponent('TF400813: Resource not available for anonymous access. Client authentication required.'),
+      'x-tfs-processid': randomUUID(),
+    },
+  };
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly typeKey: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<FakeAzdo> {
+  const org = (options.org ?? 'org').replace(/^\/+|\/+$/g, '');
+  const prefix = org ? `/${org}` : '';
+  const now = options.now ?? (() => new Date());
+  const iso = () => now().toISOString();
+  const state: FakeAzdoState = { pools: [], agents: [], jobs: [], bom: options.bom ?? false };
+  if (options.pat !== undefined) state.pat = options.pat;
+  if (options.bearer !== undefined) state.bearer = options.bearer;
+  const requests: RecordedRequest[] = [];
+  const faults: (Fault & { left: number })[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  let nextPoolId = 10;
+  let nextAgentId = 100;
+  let nextRequestId = 1000;
+  let baseUrl = '';
+
+  // ----- state helpers --------------------------------------------------------------------------
+  const pool = (ref: PoolRef): FakePool => {
+    const p =
+      typeof ref === 'number' ? state.pools.find((x) => x.id === ref) : state.pools.find((x) => x.name.toLowerCase() === ref.toLowerCase());
+    if (!p) throw new Error(`fake azdo: no pool ${String(ref)}`);
+    return p;
+  };
+  const agent = (ref: AgentRef, poolRef?: PoolRef): FakeAgent | undefined => {
+    const poolId = poolRef === undefined ? undefined : pool(poolRef).id;
+    return state.agents.find(
+      (a) => (poolId === undefined || a.poolId === poolId) && (typeof ref === 'number' ? a.id === ref : a.name.toLowerCase() === ref.toLowerCase()),
+    );
+  };
+  const mustAgent = (ref: AgentRef, poolRef?: PoolRef): FakeAgent => {
+    const a = agent(ref, poolRef);
+    if (!a) throw new Error(`fake azdo: no agent ${String(ref)}`);
+    return a;
+  };
+  const job = (requestId: number) => state.jobs.find((j) => j.requestId === requestId);
+  const mustJob = (requestId: number): FakeJob => {
+    const j = job(requestId);
+    if (!j) throw new Error(`fake azdo: no job request ${requestId}`);
+    return j;
+  };
+
+  const addPool = (name: string): FakePool => {
+    if (state.pools.some((p) => p.name.toLowerCase() === name.toLowerCase())) throw new Error(`fake azdo: pool ${name} exists`);
+    const p: FakePool = { id: nextPoolId++, name, createdOn: iso(), scope: randomUUID() };
+    state.pools.push(p);
+    return p;
+  };
+
+  const queueJob: FakeAzdo['queueJob'] = (poolRef, demands = [], extra = {}) => {
+    const p = pool(poolRef);
+    const requestId = nextRequestId++;
+    const j: FakeJob = {
+      queueTime: iso(),
+      demands: [...demands],
+      planType: 'Build',
+      planId: randomUUID(),
+      jobId: randomUUID(),
+      hostId: randomUUID(),
+      scopeId: randomUUID(),
+      serviceOwner: '00025394-6065-48ca-87d9-7f5672854ef7',
+      orchestrationId: `${randomUUID()}.build.__default`,
+      definition: { id: 4869, name: 'fake - main' },
+      owner: { id: 670000 + requestId, name: `20260101.${requestId}` },
+      ...extra,
+      requestId,
+      poolId: p.id,
+    };
+    state.jobs.push(j);
+    return j;
+  };
+
+  const registerAgent: FakeAzdo['registerAgent'] = (poolRef, name, capabilities = {}, opts = {}) => {
+    const p = pool(poolRef);
+    if (agent(name, p.id)) throw new Error(`fake azdo: agent ${name} exists in pool ${p.name}`);
+    const version = opts.version ?? '4.266.2';
+    const a: FakeAgent = {
+      id: nextAgentId++,
+      poolId: p.id,
+      name,
+      version,
+      osDescription: 'Linux 6.8.0-1021-azure #25-Ubuntu SMP Wed Jan 15 20:45:09 UTC 2025',
+      status: opts.status ?? 'online',
+      enabled: opts.enabled ?? true,
+      createdOn: iso(),
+      statusChangedOn: iso(),
+      capabilities: { ...capabilities },
+      systemCapabilities: { 'Agent.Name': name, 'Agent.OS': 'Linux', 'Agent.OSArchitecture': 'X64', 'Agent.Version': version },
+    };
+    state.agents.push(a);
+    return a;
+  };
+
+  const assignJob: FakeAzdo['assignJob'] = (requestId, agentName) => {
+    const j = mustJob(requestId);
+    const a = mustAgent(agentName, j.poolId);
+    const t = now();
+    j.assignTime = t.toISOString();
+    j.receiveTime = t.toISOString();
+    j.lockedUntil = new Date(t.getTime() + 10 * 60_000).toISOString();
+    j.reservedAgentId = a.id;
+    a.assignedRequestId = j.requestId;
+    return j;
+  };
+
+  const finishJob: FakeAzdo['finishJob'] = (requestId, result = 'succeeded') => {
+    const j = mustJob(requestId);
+    j.finishTime = iso();
+    j.result = result;
+    const a = j.reservedAgentId !== undefined ? agent(j.reservedAgentId) : undefined;
+    if (a) {
+      if (a.assignedRequestId === requestId) delete a.assignedRequestId;
+      a.lastCompletedRequestId = requestId;
+    }
+    return j;
+  };
+
+  // ----- wire rendering ---------------------------------------------------------------------------
+  const links = (p: number, a: number) => ({
+    self: { href: `${baseUrl}${API}/pools/${p}/agents/${a}` },
+    web: { href: `${baseUrl}/_settings/agentpools?view=jobs&poolId=${p}&agentId=${a}` },
+  });
+
+  const agentRef = (a: FakeAgent, full: boolean): Record<string, unknown> => ({
+    _links: links(a.poolId, a.id),
+    id: a.id,
+    name: a.name,
+    version: a.version,
+    ...(full ? { osDescription: a.osDescription } : {}),
+    enabled: a.enabled,
+    status: a.status,
+    provisioningState: 'Provisioned',
+    ...(full ? { accessPoint: 'CodexAccessMapping' } : {}),
+  });
+
+  const capabilitiesOf = (a: FakeAgent): Map<string, string> => {
+    const m = new Map<string, string>();
+    for (const [k, v] of Object.entries({ ...a.systemCapabilities, ...a.capabilities })) m.set(k.toLowerCase(), v);
+    return m;
+  };
+
+  const satisfies = (a: FakeAgent, demands: string[]): boolean => {
+    const caps = capabilitiesOf(a);
+    return demands.every((d) => {
+      const m = /^(\S+)\s+-(equals|gtVersion)\s+(.+)$/i.exec(d.trim());
+      if (!m) return caps.has(d.trim().toLowerCase());
+      const [, name = '', op = '', value = ''] = m;
+      const have = caps.get(name.toLowerCase());
+      if (have === undefined) return false;
+      if (op.toLowerCase() === 'equals') return have.toLowerCase() === value.trim().toLowerCase();
+      return compareVersions(have, value.trim()) > 0;
+    });
+  };
+
+  const wireJob = (j: FakeJob, opts: { matched: boolean }): Record<string, unknown> => {
+    const reserved = j.reservedAgentId !== undefined ? agent(j.reservedAgentId) : undefined;
+    const matched =
+      opts.matched && !j.result ? state.agents.filter((a) => a.poolId === j.poolId && satisfies(a, j.demands)) : [];
+    return {
+      requestId: j.requestId,
+      ...(j.result ? { result: j.result } : {}),
+      queueTime: j.queueTime,
+      ...(j.assignTime ? { assignTime: j.assignTime } : {}),
+      ...(j.receiveTime ? { receiveTime: j.receiveTime } : {}),
+      ...(j.finishTime ? { finishTime: j.finishTime } : {}),
+      ...(j.lockedUntil ? { lockedUntil: j.lockedUntil } : {}),
+      serviceOwner: j.serviceOwner,
+      hostId: j.hostId,
+      scopeId: j.scopeId,
+      planType: j.planType,
+      planId: j.planId,
+      jobId: j.jobId,
+      ...(j.jobName ? { jobName: j.jobName } : {}),
+      demands: j.demands,
+      ...(reserved ? { reservedAgent: agentRef(reserved, true) } : {}),
+      ...(matched.length ? { matchedAgents: matched.map((a) => agentRef(a, false)) } : {}),
+      definition: { _links: ownerLinks('definition', j.definition.id), id: j.definition.id, name: j.definition.name },
+      owner: { _links: ownerLinks('build', j.owner.id), id: j.owner.id, name: j.owner.name },
+      data: { ParallelismTag: 'Private', IsScheduledKey: 'False' },
+      poolId: j.poolId,
+      orchestrationId: j.orchestrationId,
+      priority: 0,
+    };
+  };
+
+  const ownerLinks = (kind: 'definition' | 'build', id: number) => ({
+    web: {
+      href:
+        kind === 'definition'
+          ? `${baseUrl}/1858395a-257e-4efd-bbc5-eb618128452b/_build/definition?definitionId=${id}`
+          : `${baseUrl}/1858395a-257e-4efd-bbc5-eb618128452b/_build/results?buildId=${id}`,
+    },
+    self: {
+      href:
+        kind === 'definition'
+          ? `${baseUrl}/1858395a-257e-4efd-bbc5-eb618128452b/_apis/build/Definitions/${id}`
+          : `${baseUrl}/1858395a-257e-4efd-bbc5-eb618128452b/_apis/build/Builds/${id}`,
+    },
+  });
+
+  const wireAgent = (a: FakeAgent, q: Record<string, string>): Record<string, unknown> => {
+    const flag = (n: string) => (q[n] ?? '').toLowerCase() === 'true';
+    const assigned = a.assignedRequestId !== undefined ? job(a.assignedRequestId) : undefined;
+    const last = a.lastCompletedRequestId !== undefined ? job(a.lastCompletedRequestId) : undefined;
+    return {
+      _links: links(a.poolId, a.id),
+      ...(flag('includeCapabilities') ? { systemCapabilities: a.systemCapabilities, userCapabilities: a.capabilities } : {}),
+      maxParallelism: 1,
+      createdOn: a.createdOn,
+      statusChangedOn: a.statusChangedOn,
+      ...(flag('includeAssignedRequest') && assigned ? { assignedRequest: wireJob(assigned, { matched: false }) } : {}),
+      ...(flag('includeLastCompletedRequest') && last ? { lastCompletedRequest: wireJob(last, { matched: false }) } : {}),
+      id: a.id,
+      name: a.name,
+      version: a.version,
+      osDescription: a.osDescription,
+      enabled: a.enabled,
+      status: a.status,
+      provisioningState: 'Provisioned',
+      accessPoint: 'CodexAccessMapping',
+    };
+  };
+
+  const identity = {
+    displayName: 'Fake Owner',
+    url: 'https://spsprodweu5.vssps.visualstudio.com/A00000000-0000-0000-0000-000000000000/_apis/Identities/00000000-0000-0000-0000-000000000001',
+    _links: { avatar: { href: 'https://dev.azure.com/org/_apis/GraphProfile/MemberAvatars/aad.fake' } },
+    id: '00000000-0000-0000-0000-000000000001',
+    uniqueName: 'owner@example.com',
+    imageUrl: 'https://dev.azure.com/org/_api/_common/identityImage?id=00000000-0000-0000-0000-000000000001',
+    descriptor: 'aad.fake',
+  };
+
+  const wirePool = (p: FakePool): Record<string, unknown> => ({
+    createdOn: p.createdOn,
+    autoProvision: true,
+    autoUpdate: true,
+    autoSize: true,
+    createdBy: identity,
+    owner: identity,
+    id: p.id,
+    scope: p.scope,
+    name: p.name,
+    isHosted: false,
+    poolType: 'automation',
+    size: state.agents.filter((a) => a.poolId === p.id).length,
+    isLegacy: false,
+    options: 'none',
+  });
+
+  const list = (value: unknown[]) => ({ count: value.length, value });
+
+  // ----- routing ----------------------------------------------------------------------------------
+  const poolFromPath = (id: string): FakePool => {
+    const p = state.pools.find((x) => x.id === Number(id));
+    if (!p) throw new HttpError(404, `Agent pool ${id} not found.`, 'TaskAgentPoolNotFoundException');
+    return p;
+  };
+  const agentFromPath = (p: FakePool, id: string): FakeAgent => {
+    const a = state.agents.find((x) => x.poolId === p.id && x.id === Number(id));
+    if (!a) throw new HttpError(404, `Agent ${id} not found in pool ${p.id}.`, 'TaskAgentNotFoundException');
+    return a;
+  };
+
+  const route = (method: string, rel: string, q: Record<string, string>, body: unknown): { status: number; json?: unknown } => {
+    let m: RegExpExecArray | null;
+    if (rel === `${API}/pools` && method === 'GET') {
+      let pools = state.pools;
+      if (q.poolName !== undefined) pools = pools.filter((p) => p.name.toLowerCase() === (q.poolName ?? '').toLowerCase());
+      if (q.poolIds !== undefined) {
+        const ids = (q.poolIds ?? '').split(',').map(Number);
+        pools = pools.filter((p) => ids.includes(p.id));
+      }
+      return { status: 200, json: list(pools.map(wirePool)) };
+    }
+    if ((m = /^\/_apis\/distributedtask\/pools\/(\d+)$/.exec(rel)) && method === 'GET') {
+      return { status: 200, json: wirePool(poolFromPath(m[1] ?? '')) };
+    }
+    if ((m = /^\/_apis\/distributedtask\/pools\/(\d+)\/jobrequests$/.exec(rel)) && method === 'GET') {
+      const p = poolFromPath(m[1] ?? '');
+      let jobs = state.jobs.filter((j) => j.poolId === p.id);
+      if (q.completedRequestCount !== undefined) {
+        // unfinished requests plus the last N finished ones
+        const keep = Number(q.completedRequestCount) || 0;
+        const finished = keep > 0 ? jobs.filter((j) => j.result).slice(-keep) : [];
+        jobs = jobs.filter((j) => !j.result).concat(finished);
+      }
+      if (q.agentId !== undefined) jobs = jobs.filter((j) => j.reservedAgentId === Number(q.agentId));
+      const top = q.$top !== undefined ? Number(q.$top) : undefined;
+      if (top !== undefined) jobs = jobs.slice(-Math.min(top, 200));
+      // `$top` changes the item shape: no matchedAgents (see the contracts README).
+      return { status: 200, json: list(jobs.map((j) => wireJob(j, { matched: top === undefined }))) };
+    }
+    if ((m = /^\/_apis\/distributedtask\/pools\/(\d+)\/agents$/.exec(rel)) && method === 'GET') {
+      const p = poolFromPath(m[1] ?? '');
+      let agents = state.agents.filter((a) => a.poolId === p.id);
+      if (q.agentName !== undefined) agents = agents.filter((a) => a.name.toLowerCase() === (q.agentName ?? '').toLowerCase());
+      return { status: 200, json: list(agents.map((a) => wireAgent(a, q))) };
+    }
+    if ((m = /^\/_apis\/distributedtask\/pools\/(\d+)\/agents\/(\d+)$/.exec(rel))) {
+      const p = poolFromPath(m[1] ?? '');
+      const a = agentFromPath(p, m[2] ?? '');
+      if (method === 'GET') return { status: 200, json: wireAgent(a, q) };
+      if (method === 'PATCH' || method === 'PUT') {
+        if (!body || typeof body !== 'object') throw new HttpError(400, 'Value cannot be null.\r\nParameter name: agent', 'ArgumentNullException');
+        const b = body as { id?: unknown; enabled?: unknown; name?: unknown };
+        if (b.id !== undefined && b.id !== a.id) throw new HttpError(400, `The agent id ${String(b.id)} does not match the route.`, 'ArgumentException');
+        if (typeof b.enabled === 'boolean') a.enabled = b.enabled;
+        return { status: 200, json: wireAgent(a, {}) };
+      }
+      if (method === 'DELETE') {
+        state.agents = state.agents.filter((x) => x !== a);
+        return { status: 204 };
+      }
+    }
+    throw new HttpError(404, `The controller for path '${rel}' was not found or does not implement IController.`, 'NotFoundException');
+  };
+
+  // ----- HTTP -----------------------------------------------------------------------------------
+  const send = (res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}) => {
+    if (res.destroyed || res.writableEnded) return;
+    const payload = body && type.startsWith('application/json') && state.bom ? `\uFEFF${body}` : body;
+    res.writeHead(status, {
+      ...(payload ? { 'content-type': type } : {}),
+      activityid: randomUUID(),
+      'x-tfs-session': randomUUID(),
+      ...headers,
+    });
+    res.end(payload);
+  };
+
+  const authorized = (req: IncomingMessage): boolean => {
+    if (state.pat === undefined && state.bearer === undefined) return true;
+    const h = req.headers.authorization ?? '';
+    const sp = h.indexOf(' ');
+    const scheme = h.slice(0, sp).toLowerCase();
+    const cred = h.slice(sp + 1).trim();
+    if (scheme === 'basic' && state.pat !== undefined) {
+      const decoded = Buffer.from(cred, 'base64').toString('utf8');
+      return decoded.slice(decoded.indexOf(':') + 1) === state.pat;
+    }
+    if (scheme === 'bearer' && state.bearer !== undefined) return cred === state.bearer;
+    return false;
+  };
+
+  const wait = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) query[k] = v;
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    let body: unknown;
+    if (raw) {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        body = raw;
+      }
+    }
+    const method = req.method ?? 'GET';
+    requests.push({ method, path: url.pathname, query, headers: { ...req.headers }, body, time: Date.now() });
+
+    const fault = faults.find(
+      (f) =>
+        f.left > 0 &&
+        (!f.match?.method || f.match.method.toUpperCase() === method) &&
+        (!f.match?.pathIncludes || `${url.pathname}${url.search}`.includes(f.match.pathIncludes)),
+    );
+    if (fault) {
+      fault.left--;
+      if (fault.delayMs) await wait(fault.delayMs);
+      if (fault.status !== undefined) {
+        const d = defaultFaultBody(fault.status);
+        const headers: Record<string, string> = { ...d.headers };
+        if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
+        if (fault.rateLimitDelay !== undefined) headers['x-ratelimit-delay'] = String(fault.rateLimitDelay);
+        if (fault.status === 429) {
+          Object.assign(headers, { 'x-ratelimit-resource': 'Core', 'x-ratelimit-limit': '200', 'x-ratelimit-remaining': '0' });
+        }
+        const type = fault.body !== undefined ? 'application/json; charset=utf-8' : d.type;
+        send(res, fault.status, fault.body ?? d.body, type, { ...headers, ...fault.headers });
+        return;
+      }
+    }
+
+    if (!authorized(req)) {
+      const u = unauthorized();
+      send(res, 401, u.body, u.type, u.headers);
+      return;
+    }
+    if (prefix && !(url.pathname === prefix || url.pathname.startsWith(`${prefix}/`))) {
+      send(res, 404, azdoErrorBody(`TF400898: Organization not found for path ${url.pathname}.`, 'NotFoundException'), 'application/json; charset=utf-8');
+      return;
+    }
+    if ((method === 'PATCH' || method === 'PUT' || method === 'POST') && !(req.headers['content-type'] ?? '').startsWith('application/json')) {
+      send(res, 415, azdoErrorBody('TF400898: The request content type is not supported.', 'UnsupportedMediaTypeException'), 'application/json; charset=utf-8');
+      return;
+    }
+    const apiVersion = query['api-version'];
+    if (apiVersion !== undefined && !/^\d+\.\d+(-preview(\.\d+)?)?$/.test(apiVersion)) {
+      send(res, 400, azdoErrorBody(`VS403285: The requested REST API version of ${apiVersion} is not valid.`, 'VssInvalidApiVersionException'), 'application/json; charset=utf-8');
+      return;
+    }
+    try {
+      const out = route(method, url.pathname.slice(prefix.length), query, body);
+      send(res, out.status, out.json === undefined ? '' : JSON.stringify(out.json), 'application/json; charset=utf-8; api-version=7.1', {
+        'x-ratelimit-remaining': '200',
+        ...(fault?.headers ?? {}),
+      });
+    } catch (e) {
+      if (e instanceof HttpError) {
+        send(res, e.status, azdoErrorBody(e.message, e.typeKey, `Microsoft.TeamFoundation.DistributedTask.WebApi.${e.typeKey}, Microsoft.TeamFoundation.DistributedTask.WebApi`), 'application/json; charset=utf-8');
+      } else {
+        send(res, 500, azdoErrorBody(`TF246021: ${(e as Error).message}`, 'UnexpectedServerErrorException'), 'application/json; charset=utf-8');
+      }
+    }
+  };
+
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent && !res.destroyed) send(res, 500, '', 'text/plain');
+      else res.destroy();
+    });
+  };
+  const server = options.https ? https.createServer({ key: options.https.key, cert: options.https.cert }, listener) : http.createServer(listener);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  baseUrl = `${options.https ? 'https' : 'http'}://127.0.0.1:${port}${prefix}`;
+
+  return {
+    url: baseUrl,
+    port,
+    state,
+    requests,
+    inject(fault) {
+      faults.push({ ...fault, left: fault.times ?? 1 });
+    },
+    clearFaults() {
+      faults.length = 0;
+    },
+    clearRequests() {
+      requests.length = 0;
+    },
+    addPool,
+    queueJob,
+    registerAgent,
+    assignJob,
+    finishJob,
+    setAgentStatus(ref, status, poolRef) {
+      const a = mustAgent(ref, poolRef);
+      if (a.status !== status) a.statusChangedOn = iso();
+      a.status = status;
+      return a;
+    },
+    setAgentEnabled(ref, enabled, poolRef) {
+      const a = mustAgent(ref, poolRef);
+      a.enabled = enabled;
+      return a;
+    },
+    removeAgent(ref, poolRef) {
+      const a = mustAgent(ref, poolRef);
+      state.agents = state.agents.filter((x) => x !== a);
+    },
+    pool,
+    agent,
+    job,
+    async close() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  const pb = b.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
