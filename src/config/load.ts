@@ -73,6 +73,10 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
   } else {
     problems.push('POOLS: is required (a JSON array of pool profiles), or set POOLS_FILE');
   }
+  // Checked here rather than in the schema so it is reported even when other settings are wrong.
+  if (Boolean(input.WEBHOOK_USERNAME) !== Boolean(input.WEBHOOK_PASSWORD)) {
+    problems.push('WEBHOOK_PASSWORD: WEBHOOK_USERNAME and WEBHOOK_PASSWORD must be set together');
+  }
   delete input.POOLS_FILE;
   input.POOLS = pools ?? [];
 

@@ -162,9 +162,6 @@ export const settingsSchema = z
     POOLS: z.array(profileSchema).min(1, { message: 'must list at least one pool profile' }),
   })
   .superRefine((s, ctx) => {
-    if (Boolean(s.WEBHOOK_USERNAME) !== Boolean(s.WEBHOOK_PASSWORD)) {
-      ctx.addIssue({ code: 'custom', path: ['WEBHOOK_PASSWORD'], message: 'WEBHOOK_USERNAME and WEBHOOK_PASSWORD must be set together' });
-    }
     const seen = new Set<string>();
     s.POOLS.forEach((p, i) => {
       if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: ['POOLS', i, 'name'], message: `duplicate profile name '${p.name}'` });

@@ -77,6 +77,11 @@ export interface PassResult {
 }
 
 /** Errors from the adapters carry a `kind`; anything else is treated as transient. */
+/** Settled results of mapLimit → outcomes; a rejection (a bug, callbacks catch) becomes a failure. */
+function settledOutcomes(actions: readonly Action[], settled: PromiseSettledResult<Outcome>[]): Outcome[] {
+  return settled.map((r, i) => (r.status === 'fulfilled' ? r.value : { action: actions[i]!, status: 'failed', error: errorText(r.reason) }));
+}
+
 function errorKind(err: unknown): string | undefined {
   const k = (err as { kind?: unknown } | null)?.kind;
   return typeof k === 'string' ? k : undefined;
@@ -111,7 +116,9 @@ async function observe(
       return undefined; // an unknown state is classified by age alone
     }
   });
-  const detail = new Map(probed.filter((d) => d !== undefined).map((d) => [d.name, d]));
+  const detail = new Map(
+    probed.flatMap((r) => (r.status === 'fulfilled' && r.value ? [[r.value.name, r.value] as const] : [])),
+  );
   const enriched = groups.map((g) => {
     const d = detail.get(g.name);
     return d ? { ...g, instanceState: d.instanceState, provisioningState: d.provisioningState ?? g.provisioningState } : g;
@@ -200,7 +207,7 @@ async function act(
   // Deletes and unregistrations first: they free capacity and cost nothing to retry.
   const removals = p.actions.filter((a) => a.kind !== 'create');
   outcomes.push(
-    ...(await mapLimit(removals, concurrency, async (a): Promise<Outcome> => {
+    ...settledOutcomes(removals, await mapLimit(removals, concurrency, async (a): Promise<Outcome> => {
       try {
         if (a.kind === 'unregister') {
           await deps.azdo.deleteAgent(poolId, a.agentId);
@@ -228,7 +235,7 @@ async function act(
   const now = deps.clock.now();
   const stopped = new Set<string>(); // profiles that hit quota/throttling this pass
   outcomes.push(
-    ...(await mapLimit(creates, concurrency, async (a): Promise<Outcome> => {
+    ...settledOutcomes(creates, await mapLimit(creates, concurrency, async (a): Promise<Outcome> => {
       const profile = profileByName.get(a.profile);
       if (!profile) return { action: a, status: 'skipped', why: 'profile not configured' };
       if (stopped.has(a.profile)) return { action: a, status: 'skipped', why: 'profile backing off this pass' };

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadSettings } from '../../src/config/load.js';
+
+const CANARY = 'canarypat0123456789abcdefghijklmnopqrstuvwxyz0123';
+const pool = { name: 'linux', pool: 'aci', image: 'example.azurecr.io/agent:1' };
+const base = { AZP_URL: 'https://dev.azure.com/contoso', POOLS: JSON.stringify([pool]) };
+
+function problems(env: Record<string, string | undefined>, opts = {}): string[] {
+  try {
+    loadSettings(env, opts);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  return [];
+}
+
+describe('settings', () => {
+  it('parses a minimal configuration with defaults', () => {
+    const s = loadSettings(base);
+    expect(s.AZP_URL).toBe('https://dev.azure.com/contoso');
+    expect(s.AZP_AUTH).toBe('pat');
+    expect(s.ARM_ENDPOINT).toBe('https://management.azure.com');
+    expect(s.SCALE_SCHEDULE).toBe('0 */1 * * * *');
+    expect(s.DRY_RUN).toBe(false);
+    expect(s.POOLS[0]).toMatchObject({ name: 'linux', maxAgents: 10, minAgents: 0, cpu: 2, memoryGb: 4, os: 'Linux', matchMode: 'subset', timeZone: 'UTC', placeholder: true });
+  });
+
+  it('accepts a Server collection URL and trims the trailing slash', () => {
+    expect(loadSettings({ ...base, AZP_URL: 'https://tfs.contoso.local/tfs/DefaultCollection/' }).AZP_URL).toBe('https://tfs.contoso.local/tfs/DefaultCollection');
+  });
+
+  it('names the setting and the problem', () => {
+    expect(problems({ ...base, AZP_URL: 'ftp://x' })).toEqual([expect.stringMatching(/^AZP_URL: must be an https URL/)]);
+    expect(problems({ ...base, AZP_AUTH: 'basic' })).toEqual(["AZP_AUTH: must be 'pat' or 'entra'"]);
+    expect(problems({ ...base, DRY_RUN: 'maybe' })).toEqual(['DRY_RUN: must be true or false']);
+    expect(problems({ ...base, POOLS: JSON.stringify([{ ...pool, maxAgents: -1 }]) })).toEqual([
+      'POOLS[0].maxAgents: must be at least 0',
+      'POOLS[0].minAgents: must not exceed maxAgents',
+    ]);
+    expect(problems({ ...base, POOLS: JSON.stringify([{ ...pool, timeZone: 'Mars/Olympus' }]) })).toEqual([expect.stringMatching(/^POOLS\[0\]\.timeZone: must be an IANA time zone/)]);
+    expect(problems({ ...base, POOLS: JSON.stringify([{ ...pool, standby: [{ start: '8:00', end: '18:00', count: 1 }] }]) })).toEqual(['POOLS[0].standby[0].start: must be HH:MM (24h)']);
+    expect(problems({ ...base, POOLS: JSON.stringify([{ ...pool, env: { AZP_TOKEN: 'x' } }]) })).toEqual([expect.stringMatching(/^POOLS\[0\]\.env: must not set AZP_URL/)]);
+    expect(problems({ ...base, POOLS: JSON.stringify([{ ...pool, colour: 'red' }]) })).toEqual([expect.stringMatching(/^POOLS\[0\]: .*colour/)]);
+    expect(problems({ ...base, POOLS: JSON.stringify([pool, pool]) })).toEqual(["POOLS[1].name: duplicate profile name 'linux'"]);
+  });
+
+  it('reports every problem at once', () => {
+    const p = problems({ AZP_URL: 'nope', AZP_AUTH: 'x', WEBHOOK_USERNAME: 'hook', POOLS: JSON.stringify([{ name: 'Bad Name', pool: '' }]) }, { requireAzure: true });
+    expect(p).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^AZP_URL:/),
+        expect.stringMatching(/^AZP_AUTH:/),
+        expect.stringMatching(/^WEBHOOK_PASSWORD: WEBHOOK_USERNAME and WEBHOOK_PASSWORD must be set together/),
+        expect.stringMatching(/^POOLS\[0\]\.name:/),
+        expect.stringMatching(/^POOLS\[0\]\.pool: is required/),
+        'POOLS[0].image: is required',
+        'KEY_VAULT_URL: is required to run against Azure',
+        'AZURE_SUBSCRIPTION_ID: is required to run against Azure',
+        'ACI_RESOURCE_GROUP: is required to run against Azure',
+        'ACI_LOCATION: is required to run against Azure',
+      ]),
+    );
+    expect(p.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('requires POOLS or POOLS_FILE, not both, and reads POOLS_FILE', () => {
+    expect(problems({ AZP_URL: base.AZP_URL })).toEqual(['POOLS: is required (a JSON array of pool profiles), or set POOLS_FILE']);
+    expect(problems({ ...base, POOLS_FILE: '/x.json' }, { readFile: () => '[]' })).toContain('POOLS_FILE: set either POOLS or POOLS_FILE, not both');
+    const s = loadSettings({ AZP_URL: base.AZP_URL, POOLS_FILE: '/etc/pools.json' }, { readFile: () => JSON.stringify([pool]) });
+    expect(s.POOLS).toHaveLength(1);
+    const missing = problems({ AZP_URL: base.AZP_URL, POOLS_FILE: '/nope.json' }, { readFile: () => { throw Object.assign(new Error('ENOENT: /nope.json'), { code: 'ENOENT' }); } });
+    expect(missing).toEqual(['POOLS_FILE: cannot read the file (ENOENT)']);
+  });
+
+  it('never echoes a secret-looking value, wherever it was put', () => {
+    const env = {
+      AZP_URL: CANARY,
+      AZP_AUTH: CANARY,
+      KEY_VAULT_URL: CANARY,
+      AZURE_SUBSCRIPTION_ID: CANARY,
+      AZURE_CLIENT_ID: CANARY,
+      DRY_RUN: CANARY,
+      SCALE_SCHEDULE: CANARY,
+      WEBHOOK_PASSWORD: 'short',
+      AGENT_NAME_PREFIX: CANARY,
+      POOLS: `[{"name":"linux","pool":"aci","image":"x","cpu":"${CANARY}","os":"${CANARY}","matchMode":"${CANARY}"}]`,
+    };
+    let message = '';
+    try {
+      loadSettings(env, { requireAzure: true });
+    } catch (err) {
+      message = `${(err as Error).message}\n${JSON.stringify(err)}`;
+    }
+    expect(message).toContain('AZP_URL');
+    expect(message).toContain('POOLS[0].cpu');
+    expect(message).not.toContain(CANARY);
+    expect(message).not.toContain('short');
+    // A PAT pasted into POOLS by mistake: the JSON error gives a position, not the text.
+    const bad = problems({ AZP_URL: base.AZP_URL, POOLS: CANARY });
+    expect(bad).toEqual([expect.stringMatching(/^POOLS: is not valid JSON/)]);
+    expect(bad.join()).not.toContain(CANARY);
+  });
+});
