@@ -1,0 +1,126 @@
+/**
+ * Runs the real infra/agent/start.sh with bash in a throw-away directory, against the fake
+ * agent of fake-agent.ts. Everything it starts is tracked and stopped by `Sandbox.cleanup()`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readAgentPids, writeFakeAgent } from './fake-agent.js';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const START_SH = path.join(REPO_ROOT, 'infra', 'agent', 'start.sh');
+
+export interface ScriptResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export interface RunningScript {
+  pid: number;
+  kill(signal: NodeJS.Signals): void;
+  done: Promise<ScriptResult>;
+}
+
+export interface Sandbox {
+  root: string;
+  /** AZP_HOME: holds .secrets/ and, by default, the agent. */
+  azpHome: string;
+  /** AZP_AGENT_DIR: pre-populated with the fake agent when the sandbox is "baked". */
+  agentDir: string;
+  recordDir: string;
+  /** A fake PAT that must never show up anywhere it should not. */
+  canary: string;
+  /** The environment the autoscaler would give the container, plus the fake agent's knobs. */
+  env(extra?: Record<string, string | undefined>): Record<string, string>;
+  start(env: Record<string, string>, args?: string[]): RunningScript;
+  run(env: Record<string, string>, args?: string[]): Promise<ScriptResult>;
+  cleanup(): Promise<void>;
+}
+
+export async function makeSandbox(options: { baked?: boolean } = {}): Promise<Sandbox> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'azp-agent-test-'));
+  const azpHome = path.join(root, 'azp');
+  const agentDir = path.join(azpHome, 'agent');
+  const recordDir = path.join(root, 'records');
+  await mkdir(azpHome, { recursive: true });
+  await mkdir(recordDir, { recursive: true });
+  if (options.baked ?? true) await writeFakeAgent(agentDir);
+  const canary = `canary-pat-${randomUUID()}`;
+  const children = new Set<ChildProcess>();
+
+  const env = (extra: Record<string, string | undefined> = {}): Record<string, string> => {
+    const merged: Record<string, string | undefined> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: root,
+      LANG: 'C.UTF-8',
+      HOSTNAME: 'test-host',
+      AZP_HOME: azpHome,
+      AZP_AGENT_DIR: agentDir,
+      // Nothing listens there: a baked agent must not need the network.
+      AZP_URL: 'http://127.0.0.1:9/unreachable-org',
+      AZP_POOL: 'aci-linux',
+      AZP_AGENT_NAME: 'azp-aci-test-0001',
+      AZP_TOKEN: canary,
+      AZP_AUTOSCALER: '1',
+      AZP_CLEANUP_RETRY_DELAY: '0',
+      AZP_UPDATE_DELAY: '0',
+      AZP_STOP_TIMEOUT: '5',
+      FAKE_AGENT_RECORD_DIR: recordDir,
+      ...extra,
+    };
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(merged)) if (v !== undefined) out[k] = v;
+    return out;
+  };
+
+  const start = (scriptEnv: Record<string, string>, args: string[] = []): RunningScript => {
+    const began = Date.now();
+    const child = spawn('bash', [START_SH, ...args], { cwd: root, env: scriptEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const done = new Promise<ScriptResult>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code, signal) => {
+        children.delete(child);
+        resolve({ code, signal, stdout, stderr, ms: Date.now() - began });
+      });
+    });
+    if (child.pid === undefined) throw new Error('could not start bash');
+    return { pid: child.pid, kill: (signal) => child.kill(signal), done };
+  };
+
+  const cleanup = async (): Promise<void> => {
+    for (const child of children) child.kill('SIGKILL');
+    // Processes of the fake agent that start.sh started (in their own process groups).
+    for (const pid of await readAgentPids(recordDir)) {
+      for (const target of [-pid, pid]) {
+        try {
+          process.kill(target, 'SIGKILL');
+        } catch {
+          // already gone, or not a group leader
+        }
+      }
+    }
+    await rm(root, { recursive: true, force: true });
+  };
+
+  return { root, azpHome, agentDir, recordDir, canary, env, start, run: (e, a) => start(e, a).done, cleanup };
+}
+
+/** Polls `check` every 20 ms until it holds, or fails after `timeoutMs`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
