@@ -1,0 +1,78 @@
+/**
+ * The one place that turns settings into real adapters: Azure DevOps client, ACI provider,
+ * Key Vault PAT provider. Tests and the CLI pass a credential and a CA for local fakes.
+ */
+import { randomInt } from 'node:crypto';
+import type { TokenCredential } from '@azure/core-auth';
+import type { Dispatcher } from 'undici';
+import { AciComputeProvider } from '../aci/provider.js';
+import { AzureDevOpsClient, entraAuth, patAuth, type RequestInfo } from '../azdo/index.js';
+import { createAzureClients, credentialFromSettings, type AzureClientOptions } from '../azure/clients.js';
+import type { Settings } from '../config/schema.js';
+import { memoryBackoffStore, type BackoffStore, type ReconcileDeps, type ReconcileOptions } from '../reconcile/pass.js';
+import type { Clock, Logger } from '../reconcile/ports.js';
+import { KeyVaultTokenProvider } from '../secrets/keyvault.js';
+import { registerSecret } from '../util/log.js';
+
+export const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+export interface DepsOverrides {
+  credential?: TokenCredential;
+  /** Extra options for the Azure SDK clients (tests: `ca` of the local fakes). */
+  azure?: AzureClientOptions;
+  /** Undici dispatcher for Azure DevOps (tests: trusts the fake's certificate). */
+  azdoDispatcher?: Dispatcher;
+  onAzdoRequest?: (info: RequestInfo) => void;
+  clock?: Clock;
+  backoff?: BackoffStore;
+  entropy?: () => number;
+}
+
+export function reconcileOptions(settings: Settings, dryRun = settings.DRY_RUN): ReconcileOptions {
+  return { prefix: settings.AGENT_NAME_PREFIX, profiles: settings.POOLS, dryRun };
+}
+
+/** Builds the real ports from settings. Requires the Azure settings (loadSettings requireAzure). */
+export function buildDeps(settings: Settings, logger: Logger, o: DepsOverrides = {}): ReconcileDeps {
+  const { KEY_VAULT_URL, AZURE_SUBSCRIPTION_ID, ACI_RESOURCE_GROUP, ACI_LOCATION } = settings;
+  if (!KEY_VAULT_URL || !AZURE_SUBSCRIPTION_ID || !ACI_RESOURCE_GROUP || !ACI_LOCATION) {
+    throw new Error('KEY_VAULT_URL, AZURE_SUBSCRIPTION_ID, ACI_RESOURCE_GROUP and ACI_LOCATION are required to run against Azure');
+  }
+  const credential = o.credential ?? credentialFromSettings(settings);
+  const clients = createAzureClients(credential, { subscriptionId: AZURE_SUBSCRIPTION_ID, keyVaultUrl: KEY_VAULT_URL }, { armEndpoint: settings.ARM_ENDPOINT, ...o.azure });
+  const keyVault = new KeyVaultTokenProvider({ client: clients.secrets!, secretName: settings.AZP_TOKEN_SECRET_NAME });
+  // Every PAT value read is registered with the log scrubber before anyone can log it.
+  const secrets = {
+    getToken: async () => {
+      const token = await keyVault.getToken();
+      registerSecret(token);
+      return token;
+    },
+    invalidate: () => keyVault.invalidate(),
+  };
+  const auth = settings.AZP_AUTH === 'entra' ? entraAuth(credential) : patAuth(secrets.getToken, secrets.invalidate);
+  const azdo = new AzureDevOpsClient({
+    baseUrl: settings.AZP_URL,
+    auth,
+    ...(o.azdoDispatcher ? { dispatcher: o.azdoDispatcher } : {}),
+    ...(o.onAzdoRequest ? { onRequest: o.onAzdoRequest } : {}),
+  });
+  const compute = new AciComputeProvider({
+    client: clients.aci,
+    resourceGroup: ACI_RESOURCE_GROUP,
+    spec: { azpUrl: settings.AZP_URL, location: ACI_LOCATION, autoscalerId: settings.AUTOSCALER_ID },
+    logger,
+  });
+  return {
+    azdo,
+    compute,
+    secrets,
+    clock: o.clock ?? systemClock,
+    logger,
+    backoff: o.backoff ?? memoryBackoffStore(),
+    entropy: o.entropy ?? (() => randomInt(0, 36 ** 4)),
+  };
+}

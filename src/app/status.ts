@@ -1,0 +1,77 @@
+/** The per-profile view (`status` command, GET /api/status): observe + plan, act on nothing. */
+import type { ProfileView } from '../core/types.js';
+import { planPool, poolsOf, type ReconcileDeps, type ReconcileOptions } from '../reconcile/pass.js';
+import { errorText } from '../util/log.js';
+
+export interface PoolStatus {
+  pool: string;
+  ok: boolean;
+  error?: string;
+  views: ProfileView[];
+  unmatchedJobs: number;
+  /** Planned actions (what the next pass would do), with reasons. */
+  next: string[];
+}
+
+export interface StatusReport {
+  generatedAt: string;
+  pools: PoolStatus[];
+  error?: string;
+}
+
+export async function collectStatus(opts: ReconcileOptions, deps: ReconcileDeps): Promise<StatusReport> {
+  const generatedAt = deps.clock.now().toISOString();
+  let groups;
+  try {
+    groups = await deps.compute.listGroups();
+  } catch (err) {
+    return { generatedAt, pools: [], error: `cannot list container groups: ${errorText(err)}` };
+  }
+  const pools: PoolStatus[] = [];
+  for (const pool of poolsOf(opts.profiles)) {
+    try {
+      const { plan } = await planPool(pool, groups.filter((g) => g.pool === pool), { ...opts, dryRun: true }, deps);
+      pools.push({
+        pool,
+        ok: true,
+        views: plan.views,
+        unmatchedJobs: plan.unmatchedJobs.length,
+        next: plan.actions.map((a) => `${a.kind}${a.kind === 'delete' ? ` ${a.group}` : a.kind === 'create' ? ` ${a.profile}${a.placeholder ? ' (placeholder)' : ''}` : ` ${a.agentName}`}: ${a.reason}`),
+      });
+    } catch (err) {
+      pools.push({ pool, ok: false, error: errorText(err), views: [], unmatchedJobs: 0, next: [] });
+    }
+  }
+  return { generatedAt, pools };
+}
+
+const COLUMNS: Array<[string, (v: ProfileView) => string]> = [
+  ['POOL', (v) => v.pool],
+  ['PROFILE', (v) => v.profile],
+  ['QUEUED', (v) => String(v.queued)],
+  ['RUNNING', (v) => String(v.running)],
+  ['IDLE', (v) => String(v.idle)],
+  ['STARTING', (v) => String(v.starting)],
+  ['BUSY', (v) => String(v.busy)],
+  ['FINISHED', (v) => String(v.finished)],
+  ['FAILED', (v) => String(v.failedBoot)],
+  ['STANDBY', (v) => String(v.standbyTarget)],
+  ['LIVE/MAX', (v) => `${v.live}/${v.maxAgents}`],
+  ['PLACEHOLDER', (v) => v.placeholder],
+  ['BACKOFF', (v) => v.backoffUntil ?? '-'],
+];
+
+export function formatStatusTable(report: StatusReport): string {
+  const rows = report.pools.flatMap((p) => p.views.map((v) => COLUMNS.map(([, f]) => f(v))));
+  const header = COLUMNS.map(([h]) => h);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const out = [line(header), ...rows.map(line)];
+  for (const p of report.pools) {
+    if (!p.ok) out.push(`pool ${p.pool}: cannot observe: ${p.error}`);
+    if (p.unmatchedJobs > 0) out.push(`pool ${p.pool}: ${p.unmatchedJobs} queued job(s) no profile can serve`);
+    for (const n of p.next) out.push(`pool ${p.pool}: next pass would ${n}`);
+  }
+  if (report.error) out.push(report.error);
+  return out.join('\n');
+}
