@@ -1,0 +1,283 @@
+/**
+ * One writer per pool: a blob lease per pool in AzureWebJobsStorage (Azurite locally), plus a
+ * per-pool "requested" generation that every trigger bumps.
+ *
+ * Two blobs per pool in one container (default `azp-autoscaler-locks`):
+ *   `pools/{slug}-{hash}.lock`  the leased blob (empty). Holding its lease = the right to run a pass.
+ *   `pools/{slug}-{hash}.gen`   metadata `requested` = a counter that only grows, written with
+ *                               If-Match ETag conditions (412 → re-read and retry).
+ * They are separate blobs because a leased blob refuses metadata writes without the lease id, and
+ * requesters must bump the generation precisely while someone else holds the lease.
+ *
+ * Pool names are case-insensitive in Azure DevOps, so the blob name is derived from the lowercased
+ * name: a readable slug plus a SHA-256 prefix (any pool name maps to a valid, unique blob name).
+ *
+ * A lease is acquired for `leaseSeconds` (15–60, Azure's limits) and renewed every third of that
+ * while the holder works; a holder that crashes stops renewing and its lease expires on its own.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { BlobServiceClient, type BlobLeaseClient, type ContainerClient } from '@azure/storage-blob';
+import type { Logger } from './ports.js';
+import { errorText } from '../util/log.js';
+
+export const DEFAULT_LOCK_CONTAINER = 'azp-autoscaler-locks';
+
+/** A held lease on one pool. */
+export interface PoolLease {
+  readonly pool: string;
+  readonly leaseId: string;
+  /** True once a renewal failed: another instance may now hold the pool. */
+  readonly lost: boolean;
+  /** Stop renewing and give the lease back. Never throws; idempotent. */
+  release(): Promise<void>;
+}
+
+/** What the coordinator needs from a lock: implemented on blobs and in memory. */
+export interface PoolLockPort {
+  /** Increment the pool's requested generation; returns the new value. */
+  bump(pool: string): Promise<number>;
+  /** The pool's current requested generation (0 when never bumped). */
+  generation(pool: string): Promise<number>;
+  /** The lease if it was free, undefined when someone else holds it. Throws on storage errors. */
+  tryAcquire(pool: string): Promise<PoolLease | undefined>;
+}
+
+export interface BlobPoolLockOptions {
+  /** Lease duration in seconds, 15–60. Default 30. */
+  leaseSeconds?: number;
+  /** Renewal period in ms. Default a third of the lease duration. */
+  renewEveryMs?: number;
+  /** Attempts of a conditional generation write before giving up. Default 50. */
+  maxBumpAttempts?: number;
+  logger?: Logger;
+}
+
+/** A blob (or any) name for a pool: readable slug + hash of the lowercased name. */
+export function poolBlobBase(pool: string): string {
+  const lower = pool.normalize('NFC').toLowerCase();
+  const slug = lower.replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'pool';
+  const hash = createHash('sha256').update(lower, 'utf8').digest('hex').slice(0, 16);
+  return `pools/${slug}-${hash}`;
+}
+
+function statusOf(err: unknown): number | undefined {
+  const s = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof s === 'number' ? s : undefined;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+class BlobLease implements PoolLease {
+  lost = false;
+  private timer: NodeJS.Timeout | undefined;
+  private released = false;
+  private renewing: Promise<void> | undefined;
+
+  constructor(
+    readonly pool: string,
+    readonly leaseId: string,
+    private readonly client: BlobLeaseClient,
+    renewEveryMs: number,
+    private readonly logger: Logger | undefined,
+    private readonly onRenew: () => void,
+  ) {
+    this.timer = setInterval(() => {
+      if (this.renewing || this.released) return;
+      this.renewing = this.renew().finally(() => (this.renewing = undefined));
+    }, renewEveryMs);
+    this.timer.unref?.();
+  }
+
+  private async renew(): Promise<void> {
+    try {
+      await this.client.renewLease();
+      this.onRenew();
+    } catch (err) {
+      if (this.released) return;
+      // 409 = the lease expired and someone else took it (or it was broken). A network blip is
+      // retried at the next tick while the lease is still valid.
+      if (statusOf(err) === 409) {
+        this.lost = true;
+        this.stop();
+      }
+      this.logger?.error('pool lease renewal failed', { pool: this.pool, lost: this.lost, error: errorText(err) });
+    }
+  }
+
+  private stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    this.stop();
+    await this.renewing?.catch(() => undefined);
+    if (this.lost) return;
+    try {
+      await this.client.releaseLease();
+    } catch (err) {
+      // It expires by itself; log so a slow pass shows up.
+      this.logger?.warn('pool lease release failed (it will expire)', { pool: this.pool, error: errorText(err) });
+    }
+  }
+}
+
+/** PoolLockPort on Azure Blob Storage leases. */
+export class BlobPoolLock implements PoolLockPort {
+  readonly leaseSeconds: number;
+  readonly renewEveryMs: number;
+  /** Count of successful renewals (tests, status). */
+  renewals = 0;
+  private readonly maxBumpAttempts: number;
+  private readonly logger: Logger | undefined;
+  private containerReady: Promise<void> | undefined;
+  private readonly blobsReady = new Map<string, Promise<void>>();
+
+  constructor(
+    readonly container: ContainerClient,
+    options: BlobPoolLockOptions = {},
+  ) {
+    const lease = options.leaseSeconds ?? 30;
+    if (!Number.isInteger(lease) || lease < 15 || lease > 60) throw new RangeError('leaseSeconds must be a whole number from 15 to 60');
+    this.leaseSeconds = lease;
+    this.renewEveryMs = options.renewEveryMs ?? Math.floor((lease * 1000) / 3);
+    this.maxBumpAttempts = options.maxBumpAttempts ?? 50;
+    this.logger = options.logger;
+  }
+
+  /** From an AzureWebJobsStorage connection string (Azurite's included). */
+  static fromConnectionString(connectionString: string, options: BlobPoolLockOptions & { containerName?: string } = {}): BlobPoolLock {
+    const service = BlobServiceClient.fromConnectionString(connectionString, { retryOptions: { maxTries: 3, tryTimeoutInMs: 10_000 } });
+    return new BlobPoolLock(service.getContainerClient(options.containerName ?? DEFAULT_LOCK_CONTAINER), options);
+  }
+
+  lockBlobName(pool: string): string {
+    return `${poolBlobBase(pool)}.lock`;
+  }
+
+  generationBlobName(pool: string): string {
+    return `${poolBlobBase(pool)}.gen`;
+  }
+
+  private ensureContainer(): Promise<void> {
+    if (!this.containerReady) {
+      this.containerReady = this.container.createIfNotExists().then(() => undefined);
+      this.containerReady.catch(() => (this.containerReady = undefined));
+    }
+    return this.containerReady;
+  }
+
+  /** Create the pool's two blobs unless they exist (once per process and pool). */
+  private ensureBlobs(pool: string): Promise<void> {
+    const key = poolBlobBase(pool);
+    let p = this.blobsReady.get(key);
+    if (!p) {
+      p = (async () => {
+        await this.ensureContainer();
+        await Promise.all([
+          this.createIfAbsent(this.lockBlobName(pool), { pool: encodeURIComponent(pool) }),
+          this.createIfAbsent(this.generationBlobName(pool), { pool: encodeURIComponent(pool), requested: '0' }),
+        ]);
+      })();
+      this.blobsReady.set(key, p);
+      p.catch(() => this.blobsReady.delete(key));
+    }
+    return p;
+  }
+
+  private async createIfAbsent(name: string, metadata: Record<string, string>): Promise<void> {
+    try {
+      await this.container.getBlockBlobClient(name).upload('', 0, { metadata, conditions: { ifNoneMatch: '*' } });
+    } catch (err) {
+      const s = statusOf(err);
+      // 409 BlobAlreadyExists; 412 when it exists and is leased.
+      if (s !== 409 && s !== 412) throw err;
+    }
+  }
+
+  async generation(pool: string): Promise<number> {
+    await this.ensureBlobs(pool);
+    const props = await this.container.getBlockBlobClient(this.generationBlobName(pool)).getProperties();
+    return parseGeneration(props.metadata?.requested);
+  }
+
+  async bump(pool: string): Promise<number> {
+    await this.ensureBlobs(pool);
+    const blob = this.container.getBlockBlobClient(this.generationBlobName(pool));
+    for (let attempt = 1; ; attempt++) {
+      const props = await blob.getProperties();
+      const next = parseGeneration(props.metadata?.requested) + 1;
+      try {
+        await blob.setMetadata({ ...props.metadata, requested: String(next) }, { conditions: { ifMatch: props.etag } });
+        return next;
+      } catch (err) {
+        if (statusOf(err) !== 412 || attempt >= this.maxBumpAttempts) throw err;
+        // Lost the race: someone else bumped. Back off a little (jittered) and re-read.
+        await sleep(Math.floor(Math.random() * Math.min(50, 2 * attempt)));
+      }
+    }
+  }
+
+  async tryAcquire(pool: string): Promise<PoolLease | undefined> {
+    await this.ensureBlobs(pool);
+    const leaseId = randomUUID();
+    const client = this.container.getBlockBlobClient(this.lockBlobName(pool)).getBlobLeaseClient(leaseId);
+    try {
+      await client.acquireLease(this.leaseSeconds);
+    } catch (err) {
+      // 409 LeaseAlreadyPresent: another holder.
+      if (statusOf(err) === 409) return undefined;
+      throw err;
+    }
+    return new BlobLease(pool, leaseId, client, this.renewEveryMs, this.logger?.child({ pool }), () => this.renewals++);
+  }
+}
+
+function parseGeneration(v: string | undefined): number {
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+}
+
+/**
+ * The same protocol in one process (CLI, simulator, tests without storage). Leases never expire
+ * here: a holder that never releases blocks the pool until the process ends.
+ */
+export class MemoryPoolLock implements PoolLockPort {
+  private readonly gens = new Map<string, number>();
+  private readonly held = new Map<string, string>();
+
+  private key(pool: string): string {
+    return pool.normalize('NFC').toLowerCase();
+  }
+
+  async bump(pool: string): Promise<number> {
+    const k = this.key(pool);
+    const n = (this.gens.get(k) ?? 0) + 1;
+    this.gens.set(k, n);
+    return n;
+  }
+
+  async generation(pool: string): Promise<number> {
+    return this.gens.get(this.key(pool)) ?? 0;
+  }
+
+  async tryAcquire(pool: string): Promise<PoolLease | undefined> {
+    const k = this.key(pool);
+    if (this.held.has(k)) return undefined;
+    const leaseId = randomUUID();
+    this.held.set(k, leaseId);
+    let released = false;
+    return {
+      pool,
+      leaseId,
+      lost: false,
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (this.held.get(k) === leaseId) this.held.delete(k);
+      },
+    };
+  }
+}

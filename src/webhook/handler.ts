@@ -1,0 +1,225 @@
+/**
+ * The service-hook endpoint as a plain function (no Functions host needed): request in, response
+ * out, passes requested fire-and-forget through `ctx.requestPasses`.
+ *
+ * Status codes keep the subscription alive (Azure DevOps puts a subscription on probation, and
+ * drops new events, after any non-2xx except 408/502/503/504):
+ *   202  valid, authenticated delivery: passes requested asynchronously, answered at once
+ *   200  authenticated but nothing to do: ignored event type / job state, other organization,
+ *        only unknown pools, duplicate delivery — each with a `note`
+ *   400  malformed JSON or a body that does not fit the schema (message names the problem, never
+ *        echoes values)
+ *   401  missing/wrong Basic credentials, or the endpoint has no credentials configured
+ *        (WWW-Authenticate: Basic realm="azp-aci-autoscaler")
+ *   405  method other than POST (Allow: POST)
+ *   413  body over `maxBodyBytes` (Content-Length or actual size)
+ *   415  content type other than JSON
+ *   503  an unexpected internal error (a bug): transient class for Azure DevOps, so it retries
+ *        instead of putting the subscription on probation. Nothing a sender sends leads here.
+ */
+import type { Settings } from '../config/schema.js';
+import type { Logger } from '../reconcile/ports.js';
+import { errorText } from '../util/log.js';
+import { checkBasicAuth } from './auth.js';
+import type { DedupCache } from './dedup.js';
+import { matchOrg } from './org.js';
+import { describeIssues, envelopeSchema, JOB_STATE_CHANGED, SUPPORTED_EVENTS, type ServiceHookEnvelope } from './schema.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+export const REALM = 'azp-aci-autoscaler';
+
+export interface ServiceHookRequest {
+  method: string;
+  /** Header names in any case. */
+  headers: Record<string, string | undefined>;
+  /** `pool` may hold several names separated by commas. */
+  query: Record<string, string | undefined>;
+  /** Undefined when the body was not read (e.g. too large) or could not be read. */
+  bodyText: string | undefined;
+}
+
+export interface ServiceHookContext {
+  settings: Pick<Settings, 'WEBHOOK_USERNAME' | 'WEBHOOK_PASSWORD' | 'AZP_URL' | 'POOLS'>;
+  /** Fire-and-forget: must not block; errors are logged by the caller's wiring. */
+  requestPasses(pools: string[], reason: string): void;
+  seen: DedupCache;
+  logger: Logger;
+  maxBodyBytes?: number;
+}
+
+export interface ServiceHookBody {
+  accepted: boolean;
+  pools: string[];
+  note: string;
+}
+
+export interface ServiceHookResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: ServiceHookBody;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function respond(status: number, body: Partial<ServiceHookBody> & { note: string }, headers: Record<string, string> = {}): ServiceHookResponse {
+  return { status, headers: { 'content-type': JSON_TYPE, ...headers }, body: { accepted: false, pools: [], ...body } };
+}
+
+/** Sender-provided text safe to put in a note or a log line. */
+function clip(s: unknown, max = 80): string {
+  const t = String(s).replace(/[^\x20-\x7e]/g, '?');
+  return t.length > max ? `${t.slice(0, max)}…` : t;
+}
+
+function lowerKeys(h: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(h)) out[k.toLowerCase()] = typeof v === 'string' ? v : undefined;
+  return out;
+}
+
+export function isJsonContentType(value: string | undefined): boolean {
+  if (!value) return false;
+  const media = value.split(';')[0]?.trim().toLowerCase() ?? '';
+  return media === 'application/json' || media === 'text/json' || /^application\/[a-z0-9.+-]*\+json$/.test(media);
+}
+
+/** Configured pool names a `?pool=` value selects (case-insensitive), and the unknown ones. */
+export function selectPools(configured: readonly string[], param: string | undefined): { pools: string[]; unknown: string[] } {
+  if (param === undefined || param.trim() === '') return { pools: [...configured], unknown: [] };
+  const byLower = new Map(configured.map((p) => [p.toLowerCase(), p]));
+  const pools: string[] = [];
+  const unknown: string[] = [];
+  for (const raw of param.split(',').slice(0, 100)) {
+    const name = raw.trim();
+    if (!name) continue;
+    const hit = byLower.get(name.toLowerCase());
+    if (hit) {
+      if (!pools.includes(hit)) pools.push(hit);
+    } else if (!unknown.includes(name)) unknown.push(clip(name, 64));
+  }
+  return { pools, unknown };
+}
+
+function dedupKey(e: ServiceHookEnvelope, pools: string[]): string | undefined {
+  const target = pools.map((p) => p.toLowerCase()).sort().join(',');
+  if (e.subscriptionId && e.notificationId !== undefined && e.notificationId !== null) return `n|${e.subscriptionId}|${e.notificationId}|${target}`;
+  if (e.id) return `e|${e.eventType}|${e.id}|${target}`;
+  return undefined;
+}
+
+function shortEvent(eventType: string): string {
+  return /^ms\.vss-pipelines\.([a-z]+)-state-changed-event$/.exec(eventType)?.[1] ?? 'event';
+}
+
+function stateOf(e: ServiceHookEnvelope): string | undefined {
+  const r = e.resource;
+  const s = e.eventType === JOB_STATE_CHANGED ? r?.job?.state : e.eventType.includes('.stage-') ? r?.stage?.state : r?.run?.state;
+  return typeof s === 'string' && /^[A-Za-z]{1,30}$/.test(s) ? s : undefined;
+}
+
+/** Handle one delivery. Never throws. */
+export function handleServiceHook(req: ServiceHookRequest, ctx: ServiceHookContext): ServiceHookResponse {
+  try {
+    return handle(req, ctx);
+  } catch (err) {
+    try {
+      ctx.logger.error('service hook: unexpected error (answered 503 so Azure DevOps retries)', { error: errorText(err) });
+    } catch {
+      // a logger failure must not turn into a 500 either
+    }
+    return respond(503, { note: 'temporary server error; retry later' }, { 'retry-after': '10' });
+  }
+}
+
+function handle(req: ServiceHookRequest, ctx: ServiceHookContext): ServiceHookResponse {
+  const log = ctx.logger;
+  const method = typeof req.method === 'string' ? req.method.toUpperCase() : '';
+  if (method !== 'POST') return respond(405, { note: 'only POST is accepted' }, { allow: 'POST' });
+
+  const headers = lowerKeys(req.headers ?? {});
+  const auth = checkBasicAuth(headers.authorization, { username: ctx.settings.WEBHOOK_USERNAME, password: ctx.settings.WEBHOOK_PASSWORD });
+  if (auth !== 'ok') {
+    if (auth === 'unconfigured') {
+      log.error('service hook refused: WEBHOOK_USERNAME and WEBHOOK_PASSWORD are not set, so the endpoint accepts no deliveries; set both app settings and the same Basic credentials on the subscription');
+    } else {
+      log.warn('service hook refused: bad credentials', { auth });
+    }
+    return respond(401, { note: 'authentication required' }, { 'www-authenticate': `Basic realm="${REALM}", charset="UTF-8"` });
+  }
+
+  const limit = ctx.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const declared = headers['content-length'];
+  if (declared !== undefined && /^\s*\d+\s*$/.test(declared) && Number(declared) > limit) {
+    return respond(413, { note: `body larger than ${limit} bytes` });
+  }
+  if (req.bodyText !== undefined && Buffer.byteLength(req.bodyText, 'utf8') > limit) {
+    return respond(413, { note: `body larger than ${limit} bytes` });
+  }
+  if (!isJsonContentType(headers['content-type'])) {
+    return respond(415, { note: 'content type must be application/json' }, { accept: 'application/json' });
+  }
+
+  const text = (req.bodyText ?? '').replace(/^\uFEFF/, '');
+  if (text.trim() === '') return respond(400, { note: 'empty body: expected a service-hook JSON payload' });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    const pos = /position (\d+)/.exec(err instanceof Error ? err.message : '')?.[1];
+    return respond(400, { note: `body is not valid JSON${pos ? ` (error at position ${pos})` : ''}` });
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return respond(400, { note: 'body must be a JSON object (a service-hook payload)' });
+  }
+  const parsed = envelopeSchema.safeParse(json);
+  if (!parsed.success) return respond(400, { note: `not a service-hook payload: ${describeIssues(parsed.error)}` });
+  const event = parsed.data;
+  const elog = log.child({ eventType: clip(event.eventType), eventId: event.id ? clip(event.id, 64) : undefined, notificationId: event.notificationId ?? undefined });
+
+  if (!(SUPPORTED_EVENTS as readonly string[]).includes(event.eventType)) {
+    elog.info('service hook: event type ignored');
+    return respond(200, { note: `ignored event type '${clip(event.eventType)}'; supported: ${SUPPORTED_EVENTS.join(', ')}` });
+  }
+
+  const rc = event.resourceContainers;
+  const org = matchOrg(ctx.settings.AZP_URL, [rc?.account?.baseUrl, rc?.collection?.baseUrl]);
+  if (org === 'other') {
+    elog.warn('service hook from another organization ignored (check the subscription URL)', { baseUrl: clip(rc?.account?.baseUrl ?? rc?.collection?.baseUrl ?? '', 120) });
+    return respond(200, { note: 'not our organization: AZP_URL names another organization or collection' });
+  }
+
+  const configured = [...new Set(ctx.settings.POOLS.map((p) => p.pool))];
+  const { pools, unknown } = selectPools(configured, typeof req.query?.pool === 'string' ? req.query.pool : undefined);
+  if (unknown.length > 0) elog.warn('service hook names pools that are not configured', { unknown, configured });
+  const unknownNote = unknown.length ? `unknown pool(s) ignored: ${unknown.join(', ')}; configured: ${configured.join(', ')}` : '';
+  if (pools.length === 0) return respond(200, { note: unknownNote || 'no pool configured' });
+
+  const state = stateOf(event);
+  if (event.eventType === JOB_STATE_CHANGED && state && ['running', 'inprogress'].includes(state.toLowerCase())) {
+    return respond(200, { pools, note: join(`job state '${state}' needs no scaling`, unknownNote) });
+  }
+
+  const key = dedupKey(event, pools);
+  if (key !== undefined && ctx.seen.has(key)) {
+    elog.info('service hook: redelivery ignored');
+    return respond(200, { pools, note: join('duplicate delivery: already accepted', unknownNote) });
+  }
+
+  const reason = `webhook ${shortEvent(event.eventType)}${state ? ` ${state}` : ''}${event.notificationId !== undefined && event.notificationId !== null ? ` #${clip(event.notificationId, 20)}` : ''}`;
+  try {
+    const r: unknown = ctx.requestPasses(pools, reason);
+    if (r && typeof (r as Promise<unknown>).catch === 'function') {
+      (r as Promise<unknown>).catch((err: unknown) => elog.error('service hook: requesting passes failed', { error: errorText(err) }));
+    }
+  } catch (err) {
+    // Still 202: the delivery was valid, and the timer's next pass catches up.
+    elog.error('service hook: requesting passes failed', { error: errorText(err) });
+  }
+  if (key !== undefined) ctx.seen.add(key);
+  elog.info('service hook accepted', { pools, reason });
+  return respond(202, { accepted: true, pools, note: join(`pass requested (${reason})`, unknownNote) });
+}
+
+function join(a: string, b: string): string {
+  return b ? `${a}; ${b}` : a;
+}
