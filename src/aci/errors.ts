@@ -1,0 +1,197 @@
+/**
+ * ARM error classification for the ACI provider. An `ArmError` carries no request, no response and
+ * no cause: the SDK's RestError holds the request body, which contains the agent token.
+ */
+import { DEFERRED_RETRY_AFTER_HEADER } from '../azure/clients.js';
+
+export type ArmErrorKind =
+  /** 429: back off until retryAfterMs, then try again. */
+  | 'throttled'
+  /** Quota or regional capacity (ContainerGroupQuotaReached, ServiceUnavailable in location, SKU…): back the profile off. */
+  | 'quota'
+  /** The request itself is wrong (bad image, bad size, bad spec): report, don't retry. */
+  | 'validation'
+  /** 401/403: the identity lacks a role assignment or a token: report, don't retry this pass. */
+  | 'auth'
+  | 'notFound'
+  /** 5xx, 408, network errors, timeouts, 409 transitions: retry on a later pass. */
+  | 'transient';
+
+export interface ArmErrorInit {
+  kind: ArmErrorKind;
+  status?: number;
+  code?: string;
+  retryAfterMs?: number;
+  operation?: string;
+  target?: string;
+  detail?: string;
+}
+
+export class ArmError extends Error {
+  override readonly name = 'ArmError';
+  readonly kind: ArmErrorKind;
+  readonly status?: number;
+  readonly code?: string;
+  readonly retryAfterMs?: number;
+  readonly operation?: string;
+  readonly target?: string;
+
+  constructor(init: ArmErrorInit) {
+    const where = [init.operation, init.target].filter(Boolean).join(' ');
+    const what = [init.status, init.code].filter((x) => x !== undefined && x !== '').join(' ');
+    super(`ARM ${where ? `${where}: ` : ''}${init.kind}${what ? ` (${what})` : ''}${init.detail ? `: ${init.detail}` : ''}`);
+    this.kind = init.kind;
+    if (init.status !== undefined) this.status = init.status;
+    if (init.code !== undefined) this.code = init.code;
+    if (init.retryAfterMs !== undefined) this.retryAfterMs = init.retryAfterMs;
+    if (init.operation !== undefined) this.operation = init.operation;
+    if (init.target !== undefined) this.target = init.target;
+  }
+}
+
+export function isArmError(e: unknown): e is ArmError {
+  return e instanceof ArmError;
+}
+
+const QUOTA_CODES = new Set(
+  [
+    'ContainerGroupQuotaReached',
+    'ServiceUnavailable',
+    'SkuNotAvailable',
+    'StandardCoresQuotaReached',
+    'RegionalQuotaExceeded',
+    'QuotaExceeded',
+    'ResourceQuotaExceeded',
+    'SpotCoresQuotaReached',
+    'InsufficientCapacity',
+    'ResourceUnavailable',
+    'RegistryQuotaReached',
+  ].map((c) => c.toLowerCase()),
+);
+const QUOTA_MESSAGE = /quota|not available in (the )?location|StandardCores|RegionalQuota|SkuNotAvailable|insufficient capacity/i;
+const VALIDATION_CODES = new Set(
+  [
+    'InvalidImage',
+    'InaccessibleImage',
+    'InvalidContainerGroupSpec',
+    'InvalidRequestContent',
+    'InvalidRequestFormat',
+    'InvalidParameter',
+    'InvalidResourceRequest',
+    'InvalidContainerCpu',
+    'InvalidContainerMemory',
+    'InvalidCpuRequest',
+    'InvalidMemoryRequest',
+    'InvalidOsType',
+    'InvalidResourceName',
+    'InvalidTemplate',
+    'BadRequest',
+    'MissingSubscriptionRegistration',
+    'RegistryErrorResponse',
+    'LinkedInvalidPropertyId',
+  ].map((c) => c.toLowerCase()),
+);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'REQUEST_SEND_ERROR', 'UND_ERR_SOCKET']);
+
+interface HeadersLike {
+  get(name: string): string | undefined;
+}
+
+function num(v: string | undefined, unit: 's' | 'ms'): number | undefined {
+  if (v === undefined || v.trim() === '') return undefined;
+  const n = Number(v);
+  if (Number.isFinite(n)) return Math.max(0, Math.round(unit === 's' ? n * 1000 : n));
+  const d = Date.parse(v);
+  return Number.isFinite(d) ? Math.max(0, d - Date.now()) : undefined;
+}
+
+/** Retry-After in ms from a response's headers (also the deferred header set by capRetryAfterPolicy). */
+export function retryAfterFromHeaders(h: HeadersLike | undefined): number | undefined {
+  if (!h) return undefined;
+  return (
+    num(h.get(DEFERRED_RETRY_AFTER_HEADER), 'ms') ??
+    num(h.get('retry-after-ms'), 'ms') ??
+    num(h.get('x-ms-retry-after-ms'), 'ms') ??
+    num(h.get('retry-after'), 's')
+  );
+}
+
+export interface ClassifyOptions {
+  operation?: string;
+  target?: string;
+  /** Values to redact from any message we keep (e.g. the agent token). */
+  secrets?: readonly string[];
+}
+
+function redact(text: string, secrets: readonly string[] | undefined): string {
+  let out = text;
+  for (const s of secrets ?? []) if (s) out = out.split(s).join('***');
+  out = out.replace(/Bearer\s+[A-Za-z0-9._~+/=-]+/g, 'Bearer ***');
+  return out.length > 400 ? `${out.slice(0, 400)}…` : out;
+}
+
+interface RestErrorLike {
+  name?: unknown;
+  message?: unknown;
+  statusCode?: unknown;
+  code?: unknown;
+  details?: unknown;
+  response?: { status?: number; headers?: HeadersLike; bodyAsText?: string | null; parsedBody?: unknown };
+}
+
+function cloudError(e: RestErrorLike): { code?: string; message?: string } {
+  const fromBody = (b: unknown): { code?: string; message?: string } | undefined => {
+    if (!b || typeof b !== 'object') return undefined;
+    const err = (b as { error?: unknown }).error;
+    if (!err || typeof err !== 'object') return undefined;
+    const { code, message } = err as { code?: unknown; message?: unknown };
+    return {
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(typeof message === 'string' ? { message } : {}),
+    };
+  };
+  let parsed = fromBody(e.response?.parsedBody) ?? fromBody(e.details);
+  if (!parsed && e.response?.bodyAsText) {
+    try {
+      parsed = fromBody(JSON.parse(e.response.bodyAsText));
+    } catch {
+      /* not JSON */
+    }
+  }
+  return parsed ?? {};
+}
+
+/** Maps anything the SDK throws to an ArmError. Idempotent on ArmError. */
+export function classifyArmError(err: unknown, opts: ClassifyOptions = {}): ArmError {
+  if (err instanceof ArmError) return err;
+  const e = (err && typeof err === 'object' ? err : {}) as RestErrorLike;
+  const status = typeof e.statusCode === 'number' ? e.statusCode : e.response?.status;
+  const body = cloudError(e);
+  const rawCode = body.code ?? (typeof e.code === 'string' ? e.code : undefined);
+  const message = body.message ?? (typeof e.message === 'string' ? e.message : String(err));
+  const codeL = rawCode?.toLowerCase() ?? '';
+  const base = {
+    ...(status !== undefined ? { status } : {}),
+    ...(rawCode !== undefined ? { code: rawCode } : {}),
+    ...(opts.operation !== undefined ? { operation: opts.operation } : {}),
+    ...(opts.target !== undefined ? { target: opts.target } : {}),
+    detail: redact(message, opts.secrets),
+  };
+
+  let kind: ArmErrorKind;
+  if (status === 429) kind = 'throttled';
+  else if (e.name === 'AbortError' || (status === undefined && NETWORK_CODES.has(rawCode ?? ''))) kind = 'transient';
+  else if (status === 404 || codeL === 'resourcenotfound' || codeL === 'notfound') kind = 'notFound';
+  else if (QUOTA_CODES.has(codeL) || (status !== undefined && status >= 400 && status < 500 && QUOTA_MESSAGE.test(message))) {
+    // A bare 5xx ServiceUnavailable is an outage, not capacity; ACI's capacity error names the location.
+    kind = status !== undefined && status >= 500 && codeL === 'serviceunavailable' && !QUOTA_MESSAGE.test(message) ? 'transient' : 'quota';
+  } else if (status === 401 || status === 403) kind = 'auth';
+  else if (status === 408 || (status !== undefined && status >= 500)) kind = 'transient';
+  else if (VALIDATION_CODES.has(codeL) || status === 400 || status === 422) kind = 'validation';
+  else if (status === 409) kind = 'transient';
+  else if (status === undefined) kind = 'transient';
+  else kind = 'validation';
+
+  const retryAfterMs = retryAfterFromHeaders(e.response?.headers);
+  return new ArmError({ kind, ...base, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+}

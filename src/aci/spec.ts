@@ -1,0 +1,109 @@
+/**
+ * Container-group spec for one agent: pure, no I/O.
+ *
+ * The SDK's `ContainerGroup` model is *flattened* (`containers`, `osType`, `restartPolicy`, … at the
+ * top level); the SDK serializer nests them under `properties` on the wire and silently drops a
+ * `properties` key given here. `containerGroupWireBody` returns exactly what the SDK sends.
+ */
+import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
+import type { ContainerGroup, EnvironmentVariable } from '@azure/arm-containerinstance';
+import type { HttpClient, PipelineRequest } from '@azure/core-rest-pipeline';
+import { isValidGroupName, ownershipTags } from '../core/names.js';
+import type { AgentLaunch } from '../reconcile/ports.js';
+import { RESERVED_ENV } from '../config/schema.js';
+
+/** Name of the single container in every group (used for logs). */
+export const AGENT_CONTAINER = 'agent';
+
+export interface SpecContext {
+  /** AZP_URL: organization or collection URL. */
+  azpUrl: string;
+  /** ACI_LOCATION, e.g. westeurope. */
+  location: string;
+  /** AUTOSCALER_ID: ownership tag value. */
+  autoscalerId: string;
+}
+
+export function buildContainerGroup(launch: AgentLaunch, ctx: SpecContext): ContainerGroup {
+  const p = launch.profile;
+  if (!isValidGroupName(launch.name)) throw new Error(`invalid container group name '${launch.name}'`);
+  if (!launch.token) throw new Error(`no agent token for container group '${launch.name}'`);
+  const extra = Object.entries(p.env ?? {});
+  const clash = extra.find(([k]) => RESERVED_ENV.includes(k.toUpperCase()));
+  if (clash) throw new Error(`profile '${p.name}' env must not set ${clash[0]} (the autoscaler sets it)`);
+
+  const environmentVariables: EnvironmentVariable[] = [
+    { name: 'AZP_URL', value: ctx.azpUrl },
+    { name: 'AZP_POOL', value: launch.pool },
+    { name: 'AZP_AGENT_NAME', value: launch.name },
+    { name: 'AZP_TOKEN', secureValue: launch.token },
+    { name: 'AZP_RUN_MODE', value: launch.placeholder ? 'placeholder' : 'once' },
+    { name: 'AZP_AUTOSCALER', value: '1' },
+    ...extra.map(([name, value]) => ({ name, value })),
+  ];
+
+  const group: ContainerGroup = {
+    location: ctx.location,
+    tags: ownershipTags({
+      autoscalerId: ctx.autoscalerId,
+      pool: launch.pool,
+      profile: p.name,
+      createdAt: launch.createdAt,
+      placeholder: launch.placeholder,
+    }),
+    osType: p.os,
+    restartPolicy: 'Never',
+    containers: [
+      {
+        name: AGENT_CONTAINER,
+        image: p.image,
+        resources: { requests: { cpu: p.cpu, memoryInGB: p.memoryGb } },
+        environmentVariables,
+      },
+    ],
+  };
+  if (p.spot) group.priority = 'Spot';
+  if (p.subnetId) group.subnetIds = [{ id: p.subnetId }];
+  if (p.registry) {
+    group.identity = { type: 'UserAssigned', userAssignedIdentities: { [p.registry.identity]: {} } };
+    group.imageRegistryCredentials = [{ server: p.registry.server, identity: p.registry.identity }];
+  }
+  return group;
+}
+
+class Captured extends Error {
+  constructor(readonly body: unknown) {
+    super('captured');
+  }
+}
+
+const captureClient: HttpClient = {
+  sendRequest(request: PipelineRequest) {
+    const text = typeof request.body === 'string' ? request.body : '';
+    return Promise.reject(new Captured(text ? JSON.parse(text) : undefined));
+  },
+};
+
+const offlineCredential = {
+  getToken: () => Promise.resolve({ token: 'offline', expiresOnTimestamp: Date.now() + 3_600_000 }),
+};
+
+/** The ARM wire JSON (PUT body) the SDK serializer produces for a model. No network. */
+export async function serializeContainerGroup(group: ContainerGroup): Promise<Record<string, unknown>> {
+  const client = new ContainerInstanceManagementClient(offlineCredential, '00000000-0000-0000-0000-000000000000', {
+    httpClient: captureClient,
+    retryOptions: { maxRetries: 0 },
+  });
+  try {
+    await client.containerGroups.beginCreateOrUpdate('rg', 'wire', group);
+  } catch (e) {
+    if (e instanceof Captured) return e.body as Record<string, unknown>;
+    throw e;
+  }
+  throw new Error('serializer did not produce a request');
+}
+
+/** The ARM wire JSON (PUT body) for a launch, as the SDK sends it. Contains the token as secureValue. */
+export function containerGroupWireBody(launch: AgentLaunch, ctx: SpecContext): Promise<Record<string, unknown>> {
+  return serializeContainerGroup(buildContainerGroup(launch, ctx));
+}

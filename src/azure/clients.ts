@@ -1,0 +1,161 @@
+/**
+ * The one place that builds Azure SDK clients. Everything else receives a client (or a port) and
+ * never constructs one, so tests point the real SDKs at local HTTPS fakes by endpoint + CA, not by
+ * mocking modules.
+ *
+ * Retry policy (deliberate, see DESIGN "SDK facts"): the Azure pipeline retries 429/503 with
+ * Retry-After by itself (3 times by default, waiting the full Retry-After each time, uncapped).
+ * We allow at most 2 retries (3 attempts), exponential 500 ms → 4 s for 5xx/network errors, and a
+ * Retry-After is only honoured in-process when it is at most `maxRetryAfterMs` (5 s by default).
+ * A longer Retry-After is hidden from the SDK's retry strategy (moved to `x-azp-retry-after-ms`)
+ * so the error surfaces at once and the caller backs off until the next pass instead of holding
+ * the pass (and the pool lease) for minutes. Worst case per ARM call: ~3 × 5 s.
+ */
+import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
+import type { TokenCredential } from '@azure/core-auth';
+import type { HttpClient, PipelinePolicy, PipelineRetryOptions } from '@azure/core-rest-pipeline';
+import { DefaultAzureCredential } from '@azure/identity';
+import { SecretClient } from '@azure/keyvault-secrets';
+
+export const DEFAULT_ARM_ENDPOINT = 'https://management.azure.com';
+/** Header carrying a Retry-After that was too long to wait for in-process (milliseconds). */
+export const DEFERRED_RETRY_AFTER_HEADER = 'x-azp-retry-after-ms';
+export const DEFAULT_RETRY_OPTIONS: Readonly<Required<PipelineRetryOptions>> = Object.freeze({
+  maxRetries: 2,
+  retryDelayInMs: 500,
+  maxRetryDelayInMs: 4_000,
+});
+export const DEFAULT_MAX_RETRY_AFTER_MS = 5_000;
+
+export interface AzureClientOptions {
+  /** ARM endpoint (ARM_ENDPOINT); default https://management.azure.com. */
+  armEndpoint?: string;
+  /**
+   * Token scope for ARM. Default: `<origin of armEndpoint>/.default`, which is right for the public
+   * cloud and the sovereign clouds (management.chinacloudapi.cn, management.usgovcloudapi.net, …).
+   */
+  armScope?: string;
+  /** Extra trusted CA (PEM) for local fakes. Adds to, never replaces, the default store's use by others. */
+  ca?: string;
+  /** Overrides DEFAULT_RETRY_OPTIONS field by field. */
+  retryOptions?: PipelineRetryOptions;
+  /** Longest Retry-After waited for inside one call; longer ones surface as a throttled error. */
+  maxRetryAfterMs?: number;
+  /** Custom transport (tests / wire capture). */
+  httpClient?: HttpClient;
+  /** Key Vault: relax challenge resource verification; default only for hosts that are not a real vault domain. */
+  disableChallengeResourceVerification?: boolean;
+}
+
+export interface AzureTargets {
+  subscriptionId: string;
+  /** KEY_VAULT_URL; when absent no SecretClient is built. */
+  keyVaultUrl?: string;
+}
+
+export interface AzureClients {
+  aci: ContainerInstanceManagementClient;
+  secrets?: SecretClient;
+}
+
+/** Real Key Vault / Managed HSM domains: challenge verification stays on for these. */
+const REAL_VAULT_SUFFIXES = [
+  '.vault.azure.net',
+  '.vault.azure.cn',
+  '.vault.usgovcloudapi.net',
+  '.vault.microsoftazure.de',
+  '.managedhsm.azure.net',
+];
+
+export function isRealVaultHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '').replace(/:\d+$/, '');
+  return REAL_VAULT_SUFFIXES.some((s) => h.endsWith(s) && h.length > s.length);
+}
+
+/** `<origin>/.default` for an ARM endpoint, e.g. https://management.usgovcloudapi.net/.default. */
+export function armCredentialScope(armEndpoint: string): string {
+  return `${new URL(armEndpoint).origin}/.default`;
+}
+
+function retryAfterMs(value: string | undefined, unit: 's' | 'ms'): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const n = Number(value);
+  if (Number.isFinite(n)) return Math.max(0, unit === 's' ? n * 1000 : n);
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
+/**
+ * Moves a Retry-After longer than `maxMs` out of the SDK's sight (see the file comment).
+ * Runs per retry, inside the retry policy, so it sees every raw response first.
+ */
+export function capRetryAfterPolicy(maxMs: number): PipelinePolicy {
+  return {
+    name: 'azpCapRetryAfter',
+    async sendRequest(request, next) {
+      const response = await next(request);
+      if (response.status !== 429 && response.status !== 503) return response;
+      const h = response.headers;
+      const ms =
+        retryAfterMs(h.get('retry-after-ms'), 'ms') ??
+        retryAfterMs(h.get('x-ms-retry-after-ms'), 'ms') ??
+        retryAfterMs(h.get('retry-after'), 's');
+      if (ms !== undefined && ms > maxMs) {
+        h.delete('retry-after-ms');
+        h.delete('x-ms-retry-after-ms');
+        h.delete('retry-after');
+        h.set(DEFERRED_RETRY_AFTER_HEADER, String(Math.round(ms)));
+      }
+      return response;
+    },
+  };
+}
+
+function commonOptions(opts: AzureClientOptions) {
+  return {
+    retryOptions: { ...DEFAULT_RETRY_OPTIONS, ...opts.retryOptions },
+    additionalPolicies: [
+      { policy: capRetryAfterPolicy(opts.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS), position: 'perRetry' as const },
+    ],
+    ...(opts.ca ? { tlsOptions: { ca: opts.ca } } : {}),
+    ...(opts.httpClient ? { httpClient: opts.httpClient } : {}),
+  };
+}
+
+export function createArmClient(
+  credential: TokenCredential,
+  subscriptionId: string,
+  opts: AzureClientOptions = {},
+): ContainerInstanceManagementClient {
+  const endpoint = (opts.armEndpoint ?? DEFAULT_ARM_ENDPOINT).replace(/\/+$/, '');
+  return new ContainerInstanceManagementClient(credential, subscriptionId, {
+    ...commonOptions(opts),
+    endpoint,
+    // Operation URLs are built from `$host`, the pipeline from `endpoint`: set both.
+    $host: endpoint,
+    credentialScopes: opts.armScope ?? armCredentialScope(endpoint),
+  });
+}
+
+export function createSecretClient(credential: TokenCredential, vaultUrl: string, opts: AzureClientOptions = {}): SecretClient {
+  const host = new URL(vaultUrl).hostname;
+  return new SecretClient(vaultUrl, credential, {
+    ...commonOptions(opts),
+    disableChallengeResourceVerification: opts.disableChallengeResourceVerification ?? !isRealVaultHost(host),
+  });
+}
+
+/** Builds every SDK client the autoscaler uses from one credential and one set of options. */
+export function createAzureClients(credential: TokenCredential, targets: AzureTargets, opts: AzureClientOptions = {}): AzureClients {
+  const aci = createArmClient(credential, targets.subscriptionId, opts);
+  return targets.keyVaultUrl ? { aci, secrets: createSecretClient(credential, targets.keyVaultUrl, opts) } : { aci };
+}
+
+/**
+ * DefaultAzureCredential; with AZURE_CLIENT_ID set, the user-assigned managed identity (and the
+ * workload identity) with that client id is used. The Functions managed identity works unchanged.
+ */
+export function credentialFromSettings(settings: { AZURE_CLIENT_ID?: string | undefined }): TokenCredential {
+  const id = settings.AZURE_CLIENT_ID;
+  return new DefaultAzureCredential(id ? { managedIdentityClientId: id, workloadIdentityClientId: id } : {});
+}
