@@ -302,9 +302,13 @@ export async function reconcile(opts: ReconcileOptions, deps: ReconcileDeps, onl
     deps.logger.error('cannot list container groups: acting on nothing this pass', { error: errorText(err), kind: errorKind(err) });
     return { startedAt, finishedAt: deps.clock.now().toISOString(), dryRun: opts.dryRun, pools: [], error: errorText(err) };
   }
-  // Pools that only our groups still name (profile removed from settings) are visited too, so
-  // their groups are cleaned up once idle instead of leaking.
-  const pools = [...new Set([...poolsOf(opts.profiles), ...groups.map((g) => g.pool)])].filter((p) => !onlyPools || onlyPools.includes(p));
+  // Pools that only our groups still name (their profiles were removed from the settings) are
+  // swept too, so their groups go once idle instead of leaking. With a pool filter, the pass of
+  // the first configured pool does the sweep (under that pool's lease: still one writer).
+  const configured = poolsOf(opts.profiles);
+  const unconfigured = [...new Set(groups.map((g) => g.pool))].filter((p) => !configured.includes(p));
+  const sweep = !onlyPools || (configured[0] !== undefined && onlyPools.includes(configured[0]));
+  const pools = [...configured.filter((p) => !onlyPools || onlyPools.includes(p)), ...(sweep ? unconfigured : [])];
   const results: PoolResult[] = [];
   for (const pool of pools) {
     results.push(await reconcilePool(pool, groups.filter((g) => g.pool === pool), opts, deps));
