@@ -1,6 +1,3 @@
-/** Functions host entry (package.json "main"): app setup and the function registrations. */
-import { app } from '@azure/functions';
-
-app.setup({ enableHttpStream: false });
-
+/** Functions host entry (package.json "main"): app setup first, then the function registrations. */
+import './setup.js';
 import './functions/timer.js';
