@@ -146,7 +146,8 @@ describe('Dockerfile (structure only; building it needs Docker, see README)', ()
     expect(user).toEqual(['${AGENT_UID}:${AGENT_UID}']);
     expect(runtime.find((i) => i.op === 'ARG' && i.args.startsWith('AGENT_UID='))?.args).toBe('AGENT_UID=10001');
     const entrypoint = runtime.find((i) => i.op === 'ENTRYPOINT');
-    expect(JSON.parse(entrypoint?.args ?? 'null')).toEqual(['/usr/bin/tini', '--', '/azp/start.sh']);
+    // start.sh must be PID 1 itself (no init wrapper keeping AZP_TOKEN in /proc/1/environ).
+    expect(JSON.parse(entrypoint?.args ?? 'null')).toEqual(['/azp/start.sh']);
     const env = runtime.filter((i) => i.op === 'ENV').map((i) => i.args).join(' ');
     expect(env).toContain('AZP_AGENT_DIR=/azp/agent');
   });
