@@ -1,0 +1,129 @@
+/**
+ * BlobPoolLock against a real Azurite: acquire / block / renew / release, the generation counter
+ * under concurrent bumps (ETag retries), and recovery after a holder that never releases.
+ */
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BlobPoolLock, MemoryPoolLock, poolBlobBase } from '../../src/reconcile/lock.js';
+import { startAzurite, type Azurite } from '../helpers/azurite.js';
+
+let azurite: Azurite;
+let n = 0;
+const container = () => `locks-${process.pid}-${++n}`;
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+});
+afterAll(async () => {
+  await azurite?.stop();
+});
+
+const lockOf = (name: string, opts: ConstructorParameters<typeof BlobPoolLock>[1] = {}) =>
+  BlobPoolLock.fromConnectionString(azurite.connectionString, { containerName: name, leaseSeconds: 15, ...opts });
+
+describe('poolBlobBase', () => {
+  it('is case-insensitive, valid and distinct for any pool name', () => {
+    expect(poolBlobBase('Linux')).toBe(poolBlobBase('linux'));
+    expect(poolBlobBase('a b')).not.toBe(poolBlobBase('a-b'));
+    expect(poolBlobBase('Пул/../%00')).toMatch(/^pools\/[a-z0-9-]+-[0-9a-f]{16}$/);
+  });
+});
+
+describe('BlobPoolLock (Azurite)', () => {
+  it('acquires, blocks a second acquirer, releases, and can be taken again', async () => {
+    const name = container();
+    const a = lockOf(name);
+    const b = lockOf(name);
+    const lease = await a.tryAcquire('linux');
+    expect(lease).toBeDefined();
+    expect(await b.tryAcquire('linux')).toBeUndefined();
+    expect(await b.tryAcquire('LINUX')).toBeUndefined(); // same pool, other spelling
+    expect(await b.tryAcquire('windows')).toBeDefined(); // other pools are independent
+    await lease!.release();
+    await lease!.release(); // idempotent
+    const again = await b.tryAcquire('linux');
+    expect(again).toBeDefined();
+    await again!.release();
+  });
+
+  it('renews the lease while held (renewal timer) and reports it', async () => {
+    const name = container();
+    const a = lockOf(name, { renewEveryMs: 150 });
+    const lease = await a.tryAcquire('linux');
+    await new Promise((r) => setTimeout(r, 700));
+    expect(a.renewals).toBeGreaterThanOrEqual(2);
+    expect(lease!.lost).toBe(false);
+    const props = await BlobServiceClient.fromConnectionString(azurite.connectionString)
+      .getContainerClient(name)
+      .getBlockBlobClient(a.lockBlobName('linux'))
+      .getProperties();
+    expect(props.leaseState).toBe('leased');
+    expect(props.leaseDuration).toBe('fixed');
+    await lease!.release();
+  });
+
+  it('bumps the generation monotonically under 20 concurrent writers (ETag retries)', async () => {
+    const name = container();
+    const locks = Array.from({ length: 4 }, () => lockOf(name));
+    expect(await locks[0]!.generation('linux')).toBe(0);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => locks[i % 4]!.bump('linux')));
+    expect(new Set(results).size).toBe(20);
+    expect(Math.max(...results)).toBe(20);
+    expect(await locks[1]!.generation('linux')).toBe(20);
+  });
+
+  it('bumps while another instance holds the lease (separate generation blob)', async () => {
+    const name = container();
+    const a = lockOf(name);
+    const b = lockOf(name);
+    const lease = await a.tryAcquire('linux');
+    expect(await b.bump('linux')).toBe(1);
+    expect(await a.generation('linux')).toBe(1);
+    await lease!.release();
+  });
+
+  it('rejects lease durations Azure does not allow', () => {
+    expect(() => lockOf(container(), { leaseSeconds: 10 })).toThrow(RangeError);
+    expect(() => lockOf(container(), { leaseSeconds: 61 })).toThrow(RangeError);
+  });
+
+  it('stays held across the lease duration with auto-renewal, and a holder that died is recovered after expiry', { timeout: 40_000 }, async () => {
+    const name = container();
+    const survivor = lockOf(name); // default renewal: every 5 s for a 15 s lease
+    const held = await survivor.tryAcquire('held');
+    // A "killed" holder: a raw 15 s lease that nobody renews or releases.
+    const svc = BlobServiceClient.fromConnectionString(azurite.connectionString);
+    const other = lockOf(name);
+    await other.generation('dead'); // creates the blobs
+    await svc.getContainerClient(name).getBlockBlobClient(other.lockBlobName('dead')).getBlobLeaseClient().acquireLease(15);
+    const started = Date.now();
+    expect(await other.tryAcquire('dead')).toBeUndefined();
+
+    let recovered: Awaited<ReturnType<BlobPoolLock['tryAcquire']>>;
+    while (!(recovered = await other.tryAcquire('dead'))) {
+      expect(Date.now() - started).toBeLessThan(25_000);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(13_000);
+    // Meanwhile the renewed lease outlived its 15 s duration.
+    expect(await other.tryAcquire('held')).toBeUndefined();
+    expect(held!.lost).toBe(false);
+    expect(survivor.renewals).toBeGreaterThanOrEqual(2);
+    await recovered.release();
+    await held!.release();
+    expect(await other.tryAcquire('held')).toBeDefined();
+  });
+});
+
+describe('MemoryPoolLock', () => {
+  it('implements the same protocol in one process', async () => {
+    const m = new MemoryPoolLock();
+    expect(await m.bump('a')).toBe(1);
+    expect(await m.generation('A')).toBe(1);
+    const l = await m.tryAcquire('a');
+    expect(await m.tryAcquire('A')).toBeUndefined();
+    await l!.release();
+    expect(await m.tryAcquire('a')).toBeDefined();
+  });
+});
