@@ -23,7 +23,7 @@ import { readContractJson } from '../helpers/contracts.js';
 const USER = 'azdo-hook';
 const PASS = 'correct-horse-battery-staple';
 const AUTH = `Basic ${Buffer.from(`${USER}:${PASS}`).toString('base64')}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 let azurite: Azurite;
 let azdo: FakeAzdo;
