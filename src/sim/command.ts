@@ -1,5 +1,146 @@
-/** Placeholder until the simulator lands: `simulate` must exist and fail clearly. */
-export async function runSimulateCommand(_argv: string[]): Promise<number> {
-  process.stderr.write('simulate: not yet implemented\n');
-  return 2;
+/**
+ * `azp-aci-autoscaler simulate [options]`: run the real controller and the baselines against the
+ * simulated world and print a summary table (or JSON), optionally an HTML report.
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import type { ProfileConfig } from '../config/schema.js';
+import { POLICIES, type PolicyName } from './controllers.js';
+import { defaultProfiles, loadProfiles } from './profiles.js';
+import { htmlReport, summaryTable } from './report.js';
+import { runSimulation, type SimResult } from './run.js';
+import { DEFAULT_TRACE, SAMPLE_TRACES, resolveTrace } from './trace.js';
+
+export const SIMULATE_USAGE = `Usage: azp-aci-autoscaler simulate [options]
+
+Runs the real reconcile pass against a simulated Azure DevOps org and ACI, next to models of
+KEDA (ScaledJob) and VMSS elastic pools, and prints a summary per policy.
+
+Options:
+  --trace NAME|PATH     sample (${Object.keys(SAMPLE_TRACES).join(', ')}) or a .csv/.json file (default ${DEFAULT_TRACE})
+  --policy P            ours | keda | vmss | all (default all)
+  --seed N              seed for traces, latencies and failures (default 1)
+  --hours H             simulate only H hours from the start
+  --profiles PATH       JSON array of pool profiles (default: built-in docker + java profiles)
+  --json                print a machine-readable summary on stdout
+  --html PATH           write a self-contained HTML report with charts
+  -h, --help            this help
+`;
+
+export interface SimulateIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  /** Whether stderr is a terminal (progress bar) or not (plain lines). */
+  isTty: boolean;
+}
+
+const defaultIo = (): SimulateIo => ({
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+  isTty: Boolean(process.stderr.isTTY),
+});
+
+function progressReporter(io: SimulateIo, label: string): (f: number) => void {
+  let lastPlain = -1;
+  return (f) => {
+    const pct = Math.round(f * 100);
+    if (io.isTty) {
+      const width = 30;
+      const full = Math.round(f * width);
+      io.stderr(`\r${label.padEnd(6)} [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(pct).padStart(3)}%${f >= 1 ? '\n' : ''}`);
+    } else if (pct >= lastPlain + 25 || (f >= 1 && lastPlain < 100)) {
+      lastPlain = f >= 1 ? 100 : pct - (pct % 25);
+      io.stderr(`simulate ${label}: ${f >= 1 ? 100 : lastPlain}%\n`);
+    }
+  };
+}
+
+export interface SimulateRun {
+  trace: string;
+  description: string;
+  seed: number;
+  results: SimResult[];
+}
+
+/** Parse arguments and run; returns the exit code (0 ok, 1 invariant violations, 2 usage/input errors). */
+export async function runSimulateCommand(argv: string[], io: SimulateIo = defaultIo()): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        trace: { type: 'string' },
+        policy: { type: 'string' },
+        seed: { type: 'string' },
+        hours: { type: 'string' },
+        profiles: { type: 'string' },
+        json: { type: 'boolean' },
+        html: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    io.stderr(`${(err as Error).message}\n\n${SIMULATE_USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout(SIMULATE_USAGE);
+    return 0;
+  }
+  const seed = values.seed === undefined ? 1 : Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0) {
+    io.stderr(`--seed must be a non-negative integer (got ${String(values.seed)})\n`);
+    return 2;
+  }
+  const hours = values.hours === undefined ? undefined : Number(values.hours);
+  if (hours !== undefined && !(hours > 0 && hours <= 24 * 14)) {
+    io.stderr(`--hours must be a number of hours between 0 and 336 (got ${String(values.hours)})\n`);
+    return 2;
+  }
+  const policyArg = String(values.policy ?? 'all');
+  if (policyArg !== 'all' && !POLICIES.includes(policyArg as PolicyName)) {
+    io.stderr(`--policy must be ours, keda, vmss or all (got ${policyArg})\n`);
+    return 2;
+  }
+  const policies: PolicyName[] = policyArg === 'all' ? [...POLICIES] : [policyArg as PolicyName];
+  let run: SimulateRun;
+  try {
+    const profiles: ProfileConfig[] = typeof values.profiles === 'string' ? await loadProfiles(values.profiles) : defaultProfiles();
+    const trace = await resolveTrace(String(values.trace ?? DEFAULT_TRACE), seed);
+    const results: SimResult[] = [];
+    for (const policy of policies) {
+      results.push(await runSimulation({ trace, profiles, policy, seed, hours, onProgress: progressReporter(io, policy) }));
+    }
+    run = { trace: trace.name, description: trace.description, seed, results };
+  } catch (err) {
+    io.stderr(`simulate: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const command = ['npm run simulate --', ...argv].join(' ');
+  if (values.json) {
+    io.stdout(`${JSON.stringify({ trace: run.trace, description: run.description, seed, policies: run.results.map((r) => r.summary) }, null, 2)}\n`);
+  } else {
+    io.stdout(`trace ${run.trace}: ${run.description} (seed ${seed})\n\n${summaryTable(run.results)}\n`);
+    const ours = run.results.find((r) => r.summary.policy === 'ours')?.summary;
+    if (ours) {
+      for (const r of run.results) {
+        if (r.summary.policy === 'ours') continue;
+        const b = r.summary;
+        const ratio = (a: number, c: number) => (c === 0 ? (a === 0 ? '1.00' : '∞') : (a / c).toFixed(2));
+        io.stdout(`ours vs ${b.policy}: p95 wait ×${ratio(ours.waitSec.p95, b.waitSec.p95)}, cost ×${ratio(ours.costUsd, b.costUsd)}\n`);
+      }
+    }
+  }
+  if (typeof values.html === 'string') {
+    await writeFile(values.html, htmlReport(run.results, { trace: run.trace, description: run.description, seed, command }), 'utf8');
+    io.stderr(`HTML report written to ${values.html}\n`);
+  }
+  const violations = run.results.reduce((n, r) => n + (r.summary.policy === 'ours' ? r.summary.violations : 0), 0);
+  if (violations > 0) {
+    for (const r of run.results) for (const v of r.violations.slice(0, 10)) io.stderr(`violation (${r.summary.policy}) ${v.kind}: ${v.detail}\n`);
+    return 1;
+  }
+  return 0;
 }
