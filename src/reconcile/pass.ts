@@ -246,7 +246,9 @@ async function act(
         return { action: a, status: 'done', group: name };
       } catch (err) {
         const kind = errorKind(err);
-        if (kind === 'quota' || kind === 'throttled') {
+        if ((kind === 'quota' || kind === 'throttled') && stopped.has(a.profile)) {
+          // Another create of this profile already failed this pass: one back-off step per pass.
+        } else if (kind === 'quota' || kind === 'throttled') {
           stopped.add(a.profile);
           const state = nextBackoff(deps.backoff.get(a.profile), deps.clock.now(), `${kind}: ${errorText(err)}`, opts);
           deps.backoff.set(a.profile, state);
