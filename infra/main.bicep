@@ -1,0 +1,212 @@
+// azp-aci-autoscaler: one `azd up` deploys the autoscaler (Flex Consumption Function App) and
+// everything it needs, with managed identities and least-privilege role assignments only.
+// Verified offline by test/infra/bicep.test.ts (parse + structure); see infra/README.md.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; part of the resource group names and of every tag.')
+param environmentName string
+
+@minLength(1)
+@description('Region of every resource, including the agent container groups (ACI_LOCATION).')
+@metadata({ azd: { type: 'location' } })
+param location string
+
+@description('Object id of the deployer (azd sets AZURE_PRINCIPAL_ID). Gets Key Vault Secrets Officer on the vault so the secrets can be set. Empty: no assignment.')
+param principalId string = ''
+@allowed(['User', 'ServicePrincipal', 'Group'])
+param principalType string = 'User'
+
+@description('Azure DevOps organization URL (https://dev.azure.com/ORG) or Server collection URL.')
+param azpUrl string
+@allowed(['pat', 'entra'])
+param azpAuth string = 'pat'
+@description('Name of the Key Vault secret that holds the Azure DevOps PAT (set after provisioning).')
+param azpTokenSecretName string = 'azp-token'
+@description('Basic-auth user name the service-hook subscription sends.')
+param webhookUsername string = 'azdo-hook'
+@description('Name of the Key Vault secret that holds the webhook password (the postprovision hook creates it).')
+param webhookPasswordSecretName string = 'webhook-password'
+@description('NCRONTAB (6 fields) of the reconcile timer.')
+param scaleSchedule string = '0 */1 * * * *'
+@description('Ownership id tagged on every container group. Empty: derived from the environment.')
+param autoscalerId string = ''
+param dryRun bool = false
+
+@description('Pool profiles (src/config/schema.ts profileSchema). A profile without "image" runs the agent image from this registry, pulled with the agent identity.')
+param pools array
+
+param agentImageName string = 'azp-agent'
+param agentImageTag string = 'latest'
+
+@description('Create a VNet with a subnet delegated to Microsoft.ContainerInstance/containerGroups and place agents in it.')
+param enableVnet bool = false
+param vnetAddressPrefix string = '10.60.0.0/16'
+param agentSubnetPrefix string = '10.60.0.0/24'
+
+@allowed([2048, 4096])
+param instanceMemoryMB int = 2048
+param maximumInstanceCount int = 40
+
+var abbrs = loadJsonContent('./abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = { 'azd-env-name': environmentName }
+var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
+var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(toLower(uniqueString(functionAppName, resourceToken)), 7)}'
+
+resource rg 'Microsoft.Resources/resourceGroups@2022-09-01' = {
+  name: '${abbrs.resourcesResourceGroups}${environmentName}'
+  location: location
+  tags: tags
+}
+
+// Agents live in their own resource group so that the autoscaler's role there touches nothing else.
+resource agentsRg 'Microsoft.Resources/resourceGroups@2022-09-01' = {
+  name: '${abbrs.resourcesResourceGroups}${environmentName}-agents'
+  location: location
+  tags: tags
+}
+
+module functionIdentity 'modules/identity.bicep' = {
+  name: 'functionIdentity'
+  scope: rg
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}func-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+    applicationInsightsName: '${abbrs.insightsComponents}${resourceToken}'
+    location: location
+    tags: tags
+    publisherPrincipalId: functionIdentity.outputs.principalId
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: '${abbrs.storageStorageAccounts}${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    functionPrincipalId: functionIdentity.outputs.principalId
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyVault'
+  scope: rg
+  params: {
+    name: '${abbrs.keyVaultVaults}${resourceToken}'
+    location: location
+    tags: tags
+    readerPrincipalId: functionIdentity.outputs.principalId
+    officerPrincipalId: principalId
+    officerPrincipalType: principalType
+  }
+}
+
+module agents 'modules/agents.bicep' = {
+  name: 'agents'
+  scope: agentsRg
+  params: {
+    location: location
+    tags: tags
+    pullIdentityName: '${abbrs.managedIdentityUserAssignedIdentities}agent-pull-${resourceToken}'
+    autoscalerPrincipalId: functionIdentity.outputs.principalId
+    enableVnet: enableVnet
+    vnetName: '${abbrs.networkVirtualNetworks}agents-${resourceToken}'
+    vnetAddressPrefix: vnetAddressPrefix
+    agentSubnetPrefix: agentSubnetPrefix
+  }
+}
+
+module registry 'modules/registry.bicep' = {
+  name: 'registry'
+  scope: rg
+  params: {
+    name: '${abbrs.containerRegistryRegistries}${resourceToken}'
+    location: location
+    tags: tags
+    pullPrincipalId: agents.outputs.pullIdentityPrincipalId
+  }
+}
+
+var agentImage = '${registry.outputs.loginServer}/${agentImageName}:${agentImageTag}'
+var agentRegistry = {
+  server: registry.outputs.loginServer
+  identity: agents.outputs.pullIdentityId
+}
+// A profile's own values win; profiles without an image get ours (and its pull identity),
+// and with enableVnet profiles without a subnet get the agent subnet.
+var poolProfiles = map(pools, p => union(
+  contains(p, 'image') ? {} : { image: agentImage, registry: agentRegistry },
+  enableVnet && !contains(p, 'subnetId') ? { subnetId: agents.outputs.subnetId } : {},
+  p
+))
+
+// The autoscaler's settings: names are the contract of src/config/schema.ts.
+var appSettings = {
+  AZP_URL: azpUrl
+  AZP_AUTH: azpAuth
+  KEY_VAULT_URL: keyVault.outputs.uri
+  AZP_TOKEN_SECRET_NAME: azpTokenSecretName
+  AZURE_SUBSCRIPTION_ID: subscription().subscriptionId
+  ACI_RESOURCE_GROUP: agentsRg.name
+  ACI_LOCATION: location
+  AZURE_CLIENT_ID: functionIdentity.outputs.clientId
+  SCALE_SCHEDULE: scaleSchedule
+  DRY_RUN: string(dryRun)
+  WEBHOOK_USERNAME: webhookUsername
+  WEBHOOK_PASSWORD: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/${webhookPasswordSecretName}/)'
+  AUTOSCALER_ID: !empty(autoscalerId) ? autoscalerId : 'azd-${resourceToken}'
+  POOLS: string(poolProfiles)
+}
+
+module function 'modules/function.bicep' = {
+  name: 'function'
+  scope: rg
+  params: {
+    name: functionAppName
+    planName: '${abbrs.webServerFarms}${resourceToken}'
+    location: location
+    tags: tags
+    identityId: functionIdentity.outputs.id
+    identityClientId: functionIdentity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsConnectionString: monitoring.outputs.connectionString
+    appSettings: appSettings
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+  }
+}
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output ACI_RESOURCE_GROUP string = agentsRg.name
+output SERVICE_API_NAME string = function.outputs.name
+output AZURE_FUNCTION_APP_NAME string = function.outputs.name
+output AZURE_FUNCTION_URL string = 'https://${function.outputs.defaultHostName}'
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_KEY_VAULT_URL string = keyVault.outputs.uri
+output AZP_TOKEN_SECRET_NAME string = azpTokenSecretName
+output WEBHOOK_USERNAME string = webhookUsername
+output WEBHOOK_PASSWORD_SECRET_NAME string = webhookPasswordSecretName
+output AZURE_CONTAINER_REGISTRY_NAME string = registry.outputs.name
+output AZURE_CONTAINER_REGISTRY_ENDPOINT string = registry.outputs.loginServer
+output AGENT_IMAGE_NAME string = agentImageName
+output AGENT_IMAGE_TAG string = agentImageTag
+output AGENT_IMAGE string = agentImage
+output AGENT_PULL_IDENTITY_ID string = agents.outputs.pullIdentityId

@@ -1,0 +1,36 @@
+// Container registry for the agent image. Admin user and anonymous pull are off: container
+// groups pull with the agent pull identity, which holds AcrPull on this registry only.
+param name string
+param location string
+param tags object = {}
+@description('Principal id of the identity that agent container groups pull with.')
+param pullPrincipalId string
+
+var acrPull = '7f951dda-4ed3-4680-a7ca-43fe172d538d'
+
+resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' = {
+  name: name
+  location: location
+  tags: tags
+  sku: {
+    name: 'Basic'
+  }
+  properties: {
+    adminUserEnabled: false
+    anonymousPullEnabled: false
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource pullRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(registry.id, pullPrincipalId, acrPull)
+  scope: registry
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', acrPull)
+    principalId: pullPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+output name string = registry.name
+output loginServer string = registry.properties.loginServer
