@@ -158,16 +158,18 @@ describe.concurrent('start.sh: baked agent, run once (the autoscaler default)', 
     expect(existsSync(path.join(s.agentDir, '.agent'))).toBe(false);
   });
 
-  it('keeps the PAT in a 0600 file (in a 0700 directory) while the agent runs, and deletes it afterwards', async (ctx) => {
+  it('keeps the PAT in a 0600 file (in a 0700 directory) while the agent runs, and deletes it on exit', async (ctx) => {
     const s = await sandbox(ctx);
-    const running = s.start(s.env({ FAKE_RUN_SLEEP: '1' }));
+    // The fake job runs until the test has looked, then SIGTERM ends it.
+    const running = s.start(s.env({ FAKE_RUN_SLEEP: '60' }));
     await waitFor(() => existsSync(path.join(s.recordDir, '2.run.started')), 'run.sh to start');
     const tokenFile = path.join(s.azpHome, '.secrets', 'token');
     expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
     expect((await stat(path.dirname(tokenFile))).mode & 0o777).toBe(0o700);
     expect(await readFile(tokenFile, 'utf8')).toBe(s.canary);
+    running.kill('SIGTERM');
     const r = await running.done;
-    expectExit(r, 0);
+    expectExit(r, 143);
     expect(existsSync(tokenFile)).toBe(false);
     expectNoLeak(r, await readCalls(s.recordDir), s.canary);
   });
@@ -357,11 +359,12 @@ describe.concurrent('start.sh: service principal registration (AZP_AUTH=sp)', ()
   it('registers with --auth SP and hands the client secret over only through the environment', async (ctx) => {
     const s = await sandbox(ctx);
     const secret = `sp-${s.canary}`;
-    const running = s.start(s.env(spEnv(secret, { FAKE_RUN_SLEEP: '0.5' })));
+    const running = s.start(s.env(spEnv(secret, { FAKE_RUN_SLEEP: '60' })));
     await waitFor(() => existsSync(path.join(s.recordDir, '2.run.started')), 'run.sh to start');
     expect((await stat(path.join(s.azpHome, '.secrets', 'sp-client-secret'))).mode & 0o777).toBe(0o600);
+    running.kill('SIGTERM');
     const r = await running.done;
-    expectExit(r, 0);
+    expectExit(r, 143);
     const calls = await readCalls(s.recordDir);
     const config = first(calls, 'config');
     expect(argValue(config.args, '--auth')).toBe('SP');
