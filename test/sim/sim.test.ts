@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { checkFinalInvariants, checkPassInvariants } from '../../src/sim/invariants.js';
+import { defaultProfiles } from '../../src/sim/profiles.js';
+import { percentile, runSimulation, type SimResult } from '../../src/sim/run.js';
+import { sampleTrace, type Trace } from '../../src/sim/trace.js';
+import type { World } from '../../src/sim/world.js';
+import { runSimulateCommand } from '../../src/sim/command.js';
+
+const profiles = defaultProfiles();
+
+/** A short trace: 25 jobs in 10 minutes, keeps each test fast. */
+function smallTrace(): Trace {
+  const t = sampleTrace('monday-burst', 7);
+  return { ...t, jobs: t.jobs.filter((j) => j.arrival >= 9 * 3600 && j.arrival < 9 * 3600 + 600).slice(0, 25) };
+}
+
+describe('simulator determinism', () => {
+  it('same seed → identical JSON summary; different seed → different', async () => {
+    const trace = sampleTrace('monday-burst', 3);
+    const a = await runSimulation({ trace, profiles, policy: 'ours', seed: 3 });
+    const b = await runSimulation({ trace, profiles, policy: 'ours', seed: 3 });
+    expect(JSON.stringify(b.summary)).toBe(JSON.stringify(a.summary));
+    const trace4 = sampleTrace('monday-burst', 4);
+    const c = await runSimulation({ trace: trace4, profiles, policy: 'ours', seed: 4 });
+    expect(JSON.stringify(c.summary)).not.toBe(JSON.stringify(a.summary));
+  });
+
+  it('sample traces are seeded: same seed same jobs', () => {
+    expect(sampleTrace('steady-day', 9)).toEqual(sampleTrace('steady-day', 9));
+    expect(sampleTrace('steady-day', 9)).not.toEqual(sampleTrace('steady-day', 10));
+  });
+});
+
+describe('conservation and invariants (the real reconcile pass)', () => {
+  for (const name of ['monday-burst', 'mixed-profiles', 'nightly-batch'] as const) {
+    it(`${name}: every servable job served exactly once, no violation after any pass`, async () => {
+      let world: World | undefined;
+      let passes = 0;
+      const perPass: string[] = [];
+      const trace = sampleTrace(name, 11);
+      const r = await runSimulation({
+        trace,
+        profiles,
+        policy: 'ours',
+        seed: 11,
+        onWorld: (w) => (world = w),
+        ours: {
+          onPass: () => {
+            passes++;
+            for (const v of checkPassInvariants(world!, profiles, { owner: 'ours', prefix: 'azp', firstPassDone: true })) perPass.push(`${v.kind}: ${v.detail}`);
+          },
+        },
+      });
+      expect(passes).toBeGreaterThan(10);
+      expect(perPass).toEqual([]);
+      expect(r.violations).toEqual([]);
+      expect(checkFinalInvariants(world!, profiles, { owner: 'ours', prefix: 'azp' })).toEqual([]);
+      const s = r.summary;
+      expect(s.served + s.rejected).toBe(s.jobs);
+      expect(s.abandoned).toBe(0);
+      expect(s.unserved).toBe(0);
+      for (const j of world!.jobs) if (j.result !== 'rejected') expect(j.assignments).toBe(1);
+      // Billed time ≥ busy time, per agent.
+      for (const m of world!.allMachines) expect((m.billEndMs ?? world!.clock.nowMs()) - m.billStartMs).toBeGreaterThanOrEqual(m.busyMs);
+      expect(s.agentMinutesBilled).toBeGreaterThanOrEqual(s.busyAgentMinutes);
+      if (name === 'mixed-profiles') expect(s.rejected).toBe(3); // the GPU jobs nobody serves
+    });
+  }
+
+  it('injected failures, quota and throttling: still served once, invariants hold, back-off used', async () => {
+    let world: World | undefined;
+    const r = await runSimulation({
+      trace: smallTrace(),
+      profiles,
+      policy: 'ours',
+      seed: 5,
+      onWorld: (w) => (world = w),
+      world: { imagePullFailureRate: 0.15, crashBeforeRegisterRate: 0.15, cleanupFailureRate: 0.5, throttleRate: 0.05, maxGroupsPerRegion: 12 },
+    });
+    expect(r.violations).toEqual([]);
+    expect(r.summary.unserved).toBe(0);
+    expect(r.summary.served).toBe(25);
+    expect(world!.counters.quotaErrors ?? 0).toBeGreaterThan(0);
+    expect((world!.counters.imagePullFailures ?? 0) + (world!.counters.crashesBeforeRegister ?? 0)).toBeGreaterThan(0);
+    expect(r.summary.orphanRegistrations).toBe(0);
+  });
+
+  it('the invariant checker reports a busy group deletion and too many live groups', async () => {
+    let world: World | undefined;
+    await runSimulation({ trace: smallTrace(), profiles, policy: 'ours', seed: 2, onWorld: (w) => (world = w), hours: 0.5 });
+    const w = world!;
+    // Forge a breach: start an extra busy-looking machine set beyond maxAgents and delete a busy one.
+    const p = profiles[1]!;
+    for (let i = 0; i <= p.maxAgents; i++) w.startMachine('aci', 'ours', `azp-java-forged${String(i).padStart(5, '0')}`, p.pool, p, false, new Date().toISOString());
+    const vs = checkPassInvariants(w, profiles, { owner: 'ours', prefix: 'azp', firstPassDone: true });
+    expect(vs.map((v) => v.kind)).toContain('maxAgentsExceeded');
+    w.violate('busyGroupDeleted', 'forged');
+    expect(checkPassInvariants(w, profiles, { owner: 'ours', prefix: 'azp', firstPassDone: true }).map((v) => v.kind)).toContain('busyGroupDeleted');
+  });
+});
+
+describe('baselines', () => {
+  it('KEDA and VMSS serve the same trace; VMSS waits for VMs to boot', async () => {
+    const trace = smallTrace();
+    const results: SimResult[] = [];
+    for (const policy of ['ours', 'keda', 'vmss'] as const) results.push(await runSimulation({ trace, profiles, policy, seed: 1 }));
+    for (const r of results) expect(r.summary.served).toBe(25);
+    const [ours, keda, vmss] = results.map((r) => r.summary);
+    expect(vmss!.waitSec.p50).toBeGreaterThan(ours!.waitSec.p50);
+    expect(keda!.apiCalls.azdo).toBeGreaterThan(0);
+    expect(vmss!.costUsd).toBeGreaterThan(0);
+  });
+});
+
+describe('percentile', () => {
+  it('nearest rank', () => {
+    expect(percentile([1, 2, 3, 4], 50)).toBe(2);
+    expect(percentile([1, 2, 3, 4], 95)).toBe(4);
+    expect(percentile([], 95)).toBe(0);
+  });
+});
+
+describe('simulate command', () => {
+  it('--json prints a summary per policy; bad options exit 2', async () => {
+    let out = '';
+    let err = '';
+    const io = { stdout: (s: string) => (out += s), stderr: (s: string) => (err += s), isTty: false };
+    expect(await runSimulateCommand(['--trace', 'nightly-batch', '--policy', 'ours', '--json', '--seed', '2'], io)).toBe(0);
+    const parsed = JSON.parse(out) as { policies: { policy: string; served: number }[] };
+    expect(parsed.policies.map((p) => p.policy)).toEqual(['ours']);
+    expect(err).toContain('simulate ours: 100%');
+    expect(await runSimulateCommand(['--policy', 'nope'], io)).toBe(2);
+    expect(await runSimulateCommand(['--trace', 'no-such-sample'], io)).toBe(2);
+    expect(err).toContain("unknown sample trace 'no-such-sample'");
+  });
+});
