@@ -302,7 +302,8 @@ describe('servicehook: 4xx a sender can fix', () => {
 
   it('415 for a non-JSON or missing content type', async () => {
     const h = harness();
-    for (const headers of [{ authorization: AUTH, 'content-type': 'text/plain' }, { authorization: AUTH, 'content-type': 'application/x-www-form-urlencoded' }, { authorization: AUTH }]) {
+    const variants: Record<string, string>[] = [{ authorization: AUTH, 'content-type': 'text/plain' }, { authorization: AUTH, 'content-type': 'application/x-www-form-urlencoded' }, { authorization: AUTH }];
+    for (const headers of variants) {
       const res = await h.send({ headers, body: JSON.stringify(waitingJob()) });
       expect(res.status).toBe(415);
     }
