@@ -210,3 +210,5 @@ output AGENT_IMAGE_NAME string = agentImageName
 output AGENT_IMAGE_TAG string = agentImageTag
 output AGENT_IMAGE string = agentImage
 output AGENT_PULL_IDENTITY_ID string = agents.outputs.pullIdentityId
+// Custom role definitions outlive their resource group: `azd down` leaves this one (see infra/README.md).
+output AGENT_OPERATOR_ROLE_DEFINITION_NAME string = agents.outputs.agentOperatorRoleDefinitionName

@@ -58,7 +58,8 @@ resource vnet 'Microsoft.Network/virtualNetworks@2023-11-01' = if (enableVnet) {
 resource agentOperator 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(resourceGroup().id, 'azp-aci-autoscaler-agent-operator')
   properties: {
-    roleName: 'Azure Pipelines ACI autoscaler agent operator (${resourceGroup().name})'
+    // Role names are unique per tenant: the subscription id keeps equal environment names apart.
+    roleName: 'Azure Pipelines ACI autoscaler agent operator (${resourceGroup().name}, ${subscription().subscriptionId})'
     description: 'Create, list and delete agent container groups in this resource group, assign the agent pull identity to them and join them to the agent subnet.'
     type: 'CustomRole'
     assignableScopes: [
@@ -88,3 +89,4 @@ output pullIdentityId string = pullIdentity.id
 output pullIdentityPrincipalId string = pullIdentity.properties.principalId
 output subnetId string = enableVnet ? resourceId('Microsoft.Network/virtualNetworks/subnets', vnetName, subnetName) : ''
 output resourceGroupName string = resourceGroup().name
+output agentOperatorRoleDefinitionName string = agentOperator.name
