@@ -34,7 +34,7 @@ const samples = ['job-state-changed.events-md.json', 'run-state-changed.events-m
 );
 
 /** Set `value` at a path inside a clone of `obj`, creating objects on the way. */
-function setPath(obj: unknown, path: string[], value: unknown): unknown {
+function setPath(obj: unknown, path: readonly string[], value: unknown): unknown {
   const root = structuredClone(obj) as Record<string, unknown>;
   let cur: Record<string, unknown> = root;
   path.forEach((k, i) => {
