@@ -105,6 +105,12 @@ describe('scripts/bundle.mjs on the app', () => {
       for (const f of functions) {
         expect(Object.values(f.bindings).some((b) => /Trigger$/.test(b.type)), `${f.name} has a trigger`).toBe(true);
       }
+      // Every function a module in src/functions registers reaches the deploy package.
+      const dir = join(ROOT, 'src', 'functions');
+      const declared = readdirSync(dir)
+        .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+        .flatMap((f) => [...readFileSync(join(dir, f), 'utf8').matchAll(/\bapp\.\w+\(\s*'([^']+)'/g)].map((m) => m[1]!));
+      expect(functions.map((f) => f.name).sort()).toEqual([...new Set(declared)].sort());
     },
     120_000,
   );
