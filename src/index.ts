@@ -1,3 +1,5 @@
 /** Functions host entry (package.json "main"): app setup first, then the function registrations. */
 import './setup.js';
 import './functions/timer.js';
+import './functions/servicehook.js';
+import './functions/status.js';

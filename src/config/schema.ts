@@ -128,6 +128,7 @@ export const profileSchema = z
       if (w.count > p.maxAgents) ctx.addIssue({ code: 'custom', path: ['standby', i, 'count'], message: 'must not exceed maxAgents' });
     });
     if (p.os === 'Windows' && p.spot) ctx.addIssue({ code: 'custom', path: ['spot'], message: 'Spot containers support Linux only' });
+    if (p.spot && p.subnetId) ctx.addIssue({ code: 'custom', path: ['spot'], message: 'Spot containers cannot join a virtual network (subnetId)' });
   });
 
 export type ProfileConfig = z.output<typeof profileSchema>;
