@@ -7,7 +7,8 @@
  *
  * Runs `node node_modules/azurite/dist/src/azurite.js --inMemoryPersistence --skipApiVersionCheck`
  * with every host on 127.0.0.1, in a temporary working directory (no __azurite_db files in the
- * repo). `stop()` kills only the process it spawned. Set AZURITE_CONNECTION_STRING to reuse an
+ * repo). `stop()` kills only the process it spawned; if this process exits or dies without calling
+ * it, an exit hook and a parent watchdog inside the child end Azurite anyway. Set AZURITE_CONNECTION_STRING to reuse an
  * already running Azurite instead (e.g. one started by .ci/run); `stop()` is then a no-op.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -103,8 +104,17 @@ function fromEnv(cs: string): Azurite {
 async function startOnce(timeoutMs: number): Promise<Azurite> {
   const [blobPort, queuePort, tablePort] = [await freePort(), await freePort(), await freePort()];
   const cwd = mkdtempSync(path.join(tmpdir(), 'azurite-'));
+  // A watchdog wraps Azurite: it exits when this process is gone, even if it died without stop().
+  const watchdog = [
+    `const parent = ${process.pid};`,
+    'setInterval(() => { try { process.kill(parent, 0); } catch { process.exit(0); } }, 1000).unref();',
+    `process.argv.splice(1, 0, ${JSON.stringify(AZURITE_JS)});`,
+    `require(${JSON.stringify(AZURITE_JS)});`,
+  ].join('\n');
   const args = [
-    AZURITE_JS,
+    '-e',
+    watchdog,
+    '--',
     '--inMemoryPersistence',
     '--skipApiVersionCheck',
     '--disableProductStyleUrl',
@@ -120,8 +130,13 @@ async function startOnce(timeoutMs: number): Promise<Azurite> {
   child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   let exited = false;
   const exitedP = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  const killOnExit = () => {
+    if (!exited) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
 
   const stop = async () => {
+    process.removeListener('exit', killOnExit);
     if (!exited && child.pid !== undefined) {
       child.kill('SIGTERM');
       const t = setTimeout(() => {
