@@ -2,7 +2,7 @@
  * The planner: a pure function from what one pass observed to the actions it should take,
  * each with a reason. No I/O, no clock, no environment, no randomness.
  */
-import { indexCapabilities, matches, relevantDemands, type CapabilityIndex, type Demand } from './demands.js';
+import { indexCapabilities, matches, relevantDemands, type CapabilityIndex } from './demands.js';
 import { isOurAgentName, placeholderName } from './names.js';
 import { standbyTarget } from './standby.js';
 import type {
@@ -41,24 +41,33 @@ function compile(profiles: readonly ProfilePolicy[]): CompiledProfile[] {
   return profiles.map((policy) => ({ policy, caps: indexCapabilities(policy.capabilities, policy.caseSensitive) }));
 }
 
-/** First profile (in order) whose capabilities satisfy the job's demands, or undefined. */
-export function profileForJob(demands: readonly Demand[], profiles: readonly CompiledProfile[]): ProfilePolicy | undefined {
-  return profiles.find((p) => matches(demands, p.caps, p.policy.matchMode))?.policy;
-}
-
-/** Each queued job goes to exactly one profile: one job drives one agent. */
+/**
+ * Each queued job goes to exactly one profile: one job drives one agent.
+ * With `slots` (jobs each profile can still absorb: idle + starting + room to create), a job goes
+ * to the first matching profile that has a slot left, and spills over to the next matching one
+ * when the first is full or backing off; with no slot anywhere it waits on its first match.
+ */
 export function assignQueuedJobs(
   jobs: readonly JobRequest[],
   profiles: readonly ProfilePolicy[],
+  slots?: ReadonlyMap<string, number>,
 ): { byProfile: Map<string, JobRequest[]>; unmatched: JobRequest[] } {
   const compiled = compile(profiles);
   const byProfile = new Map<string, JobRequest[]>(profiles.map((p) => [p.name, []]));
+  const left = new Map(slots ?? []);
   const unmatched: JobRequest[] = [];
   for (const job of jobs) {
     if (classifyJob(job) !== 'queued') continue;
-    const p = profileForJob(relevantDemands(job.demands), compiled);
-    if (p) byProfile.get(p.name)!.push(job);
-    else unmatched.push(job);
+    const demands = relevantDemands(job.demands);
+    const candidates = compiled.filter((p) => matches(demands, p.caps, p.policy.matchMode));
+    const withSlot = slots ? candidates.find((p) => (left.get(p.policy.name) ?? 0) > 0) : undefined;
+    const p = (withSlot ?? candidates[0])?.policy;
+    if (!p) {
+      unmatched.push(job);
+      continue;
+    }
+    if (withSlot) left.set(p.name, left.get(p.name)! - 1);
+    byProfile.get(p.name)!.push(job);
   }
   return { byProfile, unmatched };
 }
@@ -148,8 +157,6 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
       if (j.reservedAgent) busyNames.add(j.reservedAgent.name);
     }
   }
-  const { byProfile, unmatched } = assignQueuedJobs(snapshot.jobs, profiles);
-
   const groupNames = new Set(snapshot.groups.map((g) => g.name));
   const groupsByProfile = new Map<string, OwnedGroup[]>(profiles.map((p) => [p.name, []]));
 
@@ -175,9 +182,24 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
     });
   }
 
+  const classifiedByProfile = new Map(
+    profiles.map((p) => [p.name, (groupsByProfile.get(p.name) ?? []).map((g) => classifyGroup(g, agentsByName.get(g.name), busyNames, p, now))]),
+  );
+  // Jobs each profile can absorb now: usable idle + starting + room to create (none while backing off).
+  const slots = new Map(
+    profiles.map((p) => {
+      const c = classifiedByProfile.get(p.name)!;
+      const ready = c.filter((x) => (x.cls === 'idle' && !x.disabled) || x.cls === 'starting').length;
+      const live = ready + c.filter((x) => x.cls === 'busy').length;
+      const room = backoffActive(snapshot.backoff[p.name]?.until, now) ? 0 : Math.max(0, p.maxAgents - live);
+      return [p.name, ready + room] as const;
+    }),
+  );
+  const { byProfile, unmatched } = assignQueuedJobs(snapshot.jobs, profiles, slots);
+
   for (const p of profiles) {
     const queuedJobs = byProfile.get(p.name) ?? [];
-    const classified = (groupsByProfile.get(p.name) ?? []).map((g) => classifyGroup(g, agentsByName.get(g.name), busyNames, p, now));
+    const classified = classifiedByProfile.get(p.name)!;
     const count = (c: CapacityClass) => classified.filter((x) => x.cls === c).length;
     const idleAll = classified.filter((x) => x.cls === 'idle');
     const idleUsable = idleAll.filter((x) => !x.disabled);

@@ -85,6 +85,22 @@ describe('cases KEDA gets wrong', () => {
     expect(creates(p, 'fat')).toBe(0);
   });
 
+  it('a job spills over to the next matching profile when the first is full or backing off, never to both', () => {
+    const a = profile({ name: 'first', maxAgents: 2 });
+    const b = profile({ name: 'second', maxAgents: 10 });
+    const jobs = [job([]), job([]), job([]), job([]), job([])];
+    const p = plan(snap({ jobs }), { prefix: 'azp', profiles: [a, b] }, NOW);
+    expect(creates(p, 'first')).toBe(2);
+    expect(creates(p, 'second')).toBe(3);
+    const backingOff = plan(snap({ jobs, backoff: { first: { until: ago(-60), failures: 1, reason: 'quota' } } }), { prefix: 'azp', profiles: [a, b] }, NOW);
+    expect(creates(backingOff, 'first')).toBe(0);
+    expect(creates(backingOff, 'second')).toBe(5);
+    // Everything full: jobs wait on their first match; nothing is created anywhere.
+    const full = plan(snap({ jobs }), { prefix: 'azp', profiles: [{ ...a, maxAgents: 0 }, { ...b, maxAgents: 0 }] }, NOW);
+    expect(full.views.map((v) => v.queued)).toEqual([5, 0]);
+    expect(creates(full)).toBe(0);
+  });
+
   it('demand-less jobs (only Agent.Version) go to the first profile', () => {
     const a = profile({ name: 'first', capabilities: ['java'] });
     const b = profile({ name: 'second' });
