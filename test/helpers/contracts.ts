@@ -1,13 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { contractsDir } from '../contract/paths.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** The shared contracts folder: ../shared/contracts beside the clone, or CONTRACTS_DIR. */
-export const contractsDir = process.env.CONTRACTS_DIR ?? path.resolve(repoRoot, '../shared/contracts');
-
+/** Reads a JSON file of ../shared/contracts (or CONTRACTS_DIR); strips a UTF-8 BOM. */
 export function readContractJson<T = unknown>(relative: string): T {
-  const text = readFileSync(path.join(contractsDir, relative), 'utf8').replace(/^\uFEFF/, '');
+  const text = readFileSync(path.join(contractsDir(), relative), 'utf8').replace(/^\uFEFF/, '');
   return JSON.parse(text) as T;
 }
