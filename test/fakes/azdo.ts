@@ -139,6 +139,11 @@ export interface FakeAzdo {
   requests: RecordedRequest[];
   inject(fault: Fault): void;
   clearFaults(): void;
+  /**
+   * Called synchronously for every request after it is recorded and before it is answered (tests
+   * change the state here, e.g. assign a job when the PATCH enabled:false arrives). Returns an unsubscribe.
+   */
+  onRequest(cb: (req: RecordedRequest) => void): () => void;
   clearRequests(): void;
   addPool(name: string): FakePool;
   queueJob(pool: PoolRef, demands?: string[], extra?: Partial<Omit<FakeJob, 'requestId' | 'poolId'>>): FakeJob;
@@ -230,6 +235,7 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
   const requests: RecordedRequest[] = [];
   const faults: (Fault & { left: number })[] = [];
   const timers = new Set<NodeJS.Timeout>();
+  const requestHooks = new Set<(req: RecordedRequest) => void>();
   let nextPoolId = 10;
   let nextAgentId = 100;
   let nextRequestId = 1000;
@@ -588,7 +594,9 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
       }
     }
     const method = req.method ?? 'GET';
-    requests.push({ method, path: url.pathname, query, headers: { ...req.headers }, body, time: Date.now() });
+    const recorded: RecordedRequest = { method, path: url.pathname, query, headers: { ...req.headers }, body, time: Date.now() };
+    requests.push(recorded);
+    for (const cb of requestHooks) cb(recorded);
 
     const fault = faults.find(
       (f) =>
@@ -670,6 +678,10 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
     },
     clearFaults() {
       faults.length = 0;
+    },
+    onRequest(cb) {
+      requestHooks.add(cb);
+      return () => requestHooks.delete(cb);
     },
     clearRequests() {
       requests.length = 0;

@@ -1,0 +1,490 @@
+/**
+ * Safe scale-down and cleanup (issue 5) with the real clients (ACI SDK, Key Vault SDK, Azure DevOps
+ * client on undici) against the local HTTPS fakes. Each test uses its own AUTOSCALER_ID and pools,
+ * so the groups of one test are invisible to the passes of another (no cross-test sweep).
+ *
+ * Time: the fakes stamp with the real clock; the controller gets an injected clock `real + offset`,
+ * so "an agent registered now" looks as old as the offset to the planner.
+ */
+import { Agent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { collectStatus, formatStatusTable } from '../../src/app/status.js';
+import { buildDeps, reconcileOptions } from '../../src/app/deps.js';
+import { loadSettings } from '../../src/config/load.js';
+import { memoryBackoffStore, reconcile, type Outcome, type PassResult, type ReconcileOptions } from '../../src/reconcile/pass.js';
+import type { Clock } from '../../src/reconcile/ports.js';
+import { memoryLogger } from '../../src/util/log.js';
+import { startFakeArm, type FakeArm } from '../fakes/arm.js';
+import { startFakeAzdo, type FakeAzdo, type RecordedRequest } from '../fakes/azdo.js';
+import { fakeCredential, type FakeCredential } from '../fakes/credential.js';
+import { startFakeKeyVault, type FakeKeyVault } from '../fakes/keyvault.js';
+import { makeTestCert, type TestCert } from '../fakes/tls.js';
+
+const PAT = 'scaledownpat0c4f1a9d7e3b5c8a2f6d0e4b9c1a7f3e5d8b2c6a07f3e9c1b5a2d48e6b';
+const SUB = '00000000-0000-0000-0000-0000000000bb';
+const RG = 'rg-scale-down';
+
+let azdo: FakeAzdo;
+let arm: FakeArm;
+let kv: FakeKeyVault;
+let credential: FakeCredential;
+let dispatcher: Agent;
+let cert: TestCert;
+const allLogLines: string[] = [];
+
+beforeAll(async () => {
+  cert = makeTestCert();
+  azdo = await startFakeAzdo({ https: cert, pat: PAT });
+  arm = await startFakeArm({ cert });
+  kv = await startFakeKeyVault({ cert, secrets: { 'azp-token': PAT } });
+  credential = fakeCredential();
+  dispatcher = new Agent({ connect: { ca: cert.cert } });
+});
+
+afterAll(async () => {
+  await Promise.all([azdo.close(), arm.close(), kv.close(), dispatcher.close()]);
+  expect(allLogLines.join('\n')).not.toContain(PAT);
+});
+
+afterEach(() => {
+  arm.clearFaults();
+  azdo.clearFaults();
+});
+
+interface Setup {
+  id: string;
+  profiles: Record<string, unknown>[];
+  opts?: Partial<ReconcileOptions>;
+}
+
+/** A controller for one deployment (AUTOSCALER_ID) with a movable clock. */
+function controller({ id, profiles, opts = {} }: Setup) {
+  const settings = loadSettings(
+    {
+      AZP_URL: azdo.url,
+      KEY_VAULT_URL: kv.url,
+      ARM_ENDPOINT: arm.url,
+      AZURE_SUBSCRIPTION_ID: SUB,
+      ACI_RESOURCE_GROUP: RG,
+      ACI_LOCATION: 'westeurope',
+      AUTOSCALER_ID: id,
+      POOLS: JSON.stringify(profiles.map((p) => ({ image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, ...p }))),
+    },
+    { requireAzure: true },
+  );
+  const log = memoryLogger();
+  let offsetMs = 0;
+  const clock: Clock = { now: () => new Date(Date.now() + offsetMs), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+  let entropy = 0;
+  const backoff = memoryBackoffStore();
+  const deps = buildDeps(settings, log, {
+    credential,
+    azure: { ca: cert.cert, retryOptions: { maxRetries: 0 } },
+    azdoDispatcher: dispatcher,
+    clock,
+    backoff,
+    entropy: () => ++entropy,
+  });
+  const options: ReconcileOptions = { ...reconcileOptions(settings), probeAfterSec: 0, ...opts };
+  const pass = async (): Promise<PassResult> => {
+    const before = log.lines.length;
+    const r = await reconcile(options, deps);
+    allLogLines.push(...log.lines.slice(before));
+    return r;
+  };
+  return {
+    settings,
+    deps,
+    log,
+    options,
+    pass,
+    clock,
+    backoff,
+    /** Move the controller's clock forward (relative to real time). */
+    advance: (sec: number) => (offsetMs += sec * 1000),
+    /** Controller time `sec` seconds ago, ISO (for created-at tags). */
+    ago: (sec: number) => new Date(clock.now().getTime() - sec * 1000).toISOString(),
+  };
+}
+
+/** Seeds a group carrying the ownership tags of deployment `id`. */
+function seedOurs(id: string, name: string, t: { pool: string; profile: string; createdAt: string; placeholder?: boolean }, extra: Parameters<FakeArm['seed']>[1] = {}) {
+  return arm.seed(name, {
+    resourceGroup: RG,
+    subscriptionId: SUB,
+    tags: {
+      'managed-by': 'azp-aci-autoscaler',
+      'autoscaler-id': id,
+      'azp-pool': t.pool,
+      'azp-profile': t.profile,
+      'created-at': t.createdAt,
+      'azp-role': t.placeholder ? 'placeholder' : 'agent',
+    },
+    ...extra,
+  });
+}
+
+const outcomesOf = (r: PassResult, pool: string): Outcome[] => r.pools.find((p) => p.pool === pool)?.outcomes ?? [];
+const viewOf = (r: PassResult, pool: string, profile: string) => r.pools.find((p) => p.pool === pool)?.plan?.views.find((v) => v.profile === profile);
+const armDeletes = (name: string) => arm.requests.filter((q) => q.method === 'DELETE' && q.path.endsWith(`/containerGroups/${name}`));
+const armPuts = (part: string) => arm.requests.filter((q) => q.method === 'PUT' && q.path.includes(part));
+const agentCalls = (agentId: number) => azdo.requests.filter((q) => q.path.endsWith(`/agents/${agentId}`));
+
+describe('THE RACE: a job lands on an idle agent between the decision and the delete', () => {
+  it('disable → re-read sees the job → re-enable, the group survives, the job completes, a later pass deletes the group', async () => {
+    const c = controller({ id: 'race', profiles: [{ name: 'r', pool: 'race', idleTimeoutSec: 60 }] });
+    azdo.addPool('race');
+    const name = 'azp-r-000000000001';
+    seedOurs('race', name, { pool: 'race', profile: 'r', createdAt: c.ago(0) });
+    const agent = azdo.registerAgent('race', name); // online, idle, enabled
+    c.advance(3600); // idle for an hour (idle timeout 60 s), standby 0: it must go
+
+    let raced: number | undefined;
+    const unhook = azdo.onRequest((q: RecordedRequest) => {
+      const body = q.body as { enabled?: unknown } | undefined;
+      if (raced === undefined && q.method === 'PATCH' && q.path.endsWith(`/agents/${agent.id}`) && body?.enabled === false) {
+        // Azure DevOps handed a job to the agent just before the disable took effect.
+        const job = azdo.queueJob('race', []);
+        azdo.assignJob(job.requestId, name);
+        raced = job.requestId;
+      }
+    });
+    arm.clearRequests();
+    azdo.clearRequests();
+    const r1 = await c.pass();
+    unhook();
+    expect(raced).toBeDefined();
+    const del = outcomesOf(r1, 'race').find((o) => o.action.kind === 'delete');
+    expect(del).toMatchObject({ status: 'skipped', action: { group: name, mode: 'safe', cause: 'idle' } });
+    expect((del as { why: string }).why).toContain(String(raced));
+    // The protocol in order: disable, re-read (with the assigned request), re-enable; nothing deleted.
+    const calls = agentCalls(agent.id).map((q) => `${q.method}${q.body ? ` enabled=${String((q.body as { enabled: boolean }).enabled)}` : ''}`);
+    expect(calls).toEqual(['PATCH enabled=false', 'GET', 'PATCH enabled=true']);
+    expect(azdo.requests.find((q) => q.method === 'GET' && q.path.endsWith(`/agents/${agent.id}`))!.query.includeAssignedRequest).toBe('true');
+    expect(armDeletes(name)).toHaveLength(0);
+    expect(azdo.requests.filter((q) => q.method === 'DELETE')).toHaveLength(0);
+    expect(arm.group(name)).toBeDefined();
+    expect(azdo.agent(name)).toMatchObject({ enabled: true, assignedRequestId: raced });
+    expect(c.log.lines.some((l) => l.includes('a job landed on the agent between decision and delete; kept'))).toBe(true);
+
+    // While the job runs, passes leave the group alone.
+    const r2 = await c.pass();
+    expect(viewOf(r2, 'race', 'r')).toMatchObject({ busy: 1, running: 1, idle: 0 });
+    expect(outcomesOf(r2, 'race').filter((o) => o.action.kind !== 'create')).toEqual([]);
+    expect(armDeletes(name)).toHaveLength(0);
+
+    // The job completes; the --once agent unregisters and its container exits 0.
+    const finished = azdo.finishJob(raced!, 'succeeded');
+    expect(finished.result).toBe('succeeded');
+    azdo.removeAgent(name, 'race');
+    arm.setInstanceState(name, 'Succeeded', 0);
+    const r3 = await c.pass();
+    expect(outcomesOf(r3, 'race')).toEqual([expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, cause: 'finished' }) })]);
+    expect(armDeletes(name)).toHaveLength(1);
+    expect(armDeletes(name)[0]!.time).toBeGreaterThanOrEqual(Date.parse(finished.finishTime!));
+    expect(arm.group(name)).toBeUndefined();
+  });
+
+  it('without a race, idle agents beyond standby are deleted (group and registration); the standby agent is kept', async () => {
+    const c = controller({ id: 'trim', profiles: [{ name: 't', pool: 'trim', idleTimeoutSec: 60, minAgents: 1 }] });
+    azdo.addPool('trim');
+    const names = ['azp-t-000000000001', 'azp-t-000000000002', 'azp-t-000000000003'];
+    for (const n of names) {
+      seedOurs('trim', n, { pool: 'trim', profile: 't', createdAt: c.ago(0) });
+      azdo.registerAgent('trim', n);
+    }
+    c.advance(3600);
+    arm.clearRequests();
+    const r = await c.pass();
+    const done = outcomesOf(r, 'trim').filter((o) => o.status === 'done' && o.action.kind === 'delete');
+    expect(done).toHaveLength(2);
+    expect(names.filter((n) => arm.group(n))).toHaveLength(1);
+    for (const n of names) expect(Boolean(azdo.agent(n, 'trim'))).toBe(Boolean(arm.group(n)));
+    expect(arm.requests.filter((q) => q.method === 'PUT')).toHaveLength(0);
+    // Steady state: the standby agent stays.
+    const r2 = await c.pass();
+    expect(outcomesOf(r2, 'trim')).toEqual([]);
+  });
+});
+
+describe('failed boots', () => {
+  it('provisioning Failed and no registration past the boot timeout → deleted, the cause is logged; a young group is left', async () => {
+    const c = controller({ id: 'boot', profiles: [{ name: 'b', pool: 'boot', bootTimeoutSec: 60 }] });
+    azdo.addPool('boot');
+    const pull = 'azp-b-00000000pull';
+    const crash = 'azp-b-0000000crash';
+    const young = 'azp-b-0000000young';
+    seedOurs('boot', pull, { pool: 'boot', profile: 'b', createdAt: c.ago(20) }, { provisioningState: 'Failed', instanceState: 'Pending' });
+    arm.addEvent(pull, { name: 'Failed', type: 'Warning', message: 'Failed to pull image "contoso.azurecr.io/azp-agent:1": manifest unknown' });
+    seedOurs('boot', crash, { pool: 'boot', profile: 'b', createdAt: c.ago(600) });
+    arm.setLogs(crash, 'Determining matching Azure Pipelines agent...\nConfiguring the agent\nTF400813: the PAT is not authorized to access pool boot\nexit 1');
+    seedOurs('boot', young, { pool: 'boot', profile: 'b', createdAt: c.ago(10) });
+    arm.clearRequests();
+    const r = await c.pass();
+    const dels = outcomesOf(r, 'boot').filter((o) => o.action.kind === 'delete');
+    expect(dels.map((o) => [o.status, (o.action as { group: string }).group, (o.action as { cause: string }).cause]).sort()).toEqual([
+      ['done', pull, 'failedBoot'],
+      ['done', crash, 'failedBoot'],
+    ]);
+    expect(arm.group(pull)).toBeUndefined();
+    expect(arm.group(crash)).toBeUndefined();
+    expect(arm.group(young)).toBeDefined();
+    expect(viewOf(r, 'boot', 'b')).toMatchObject({ failedBoot: 2, starting: 1 });
+    const lines = c.log.lines.filter((l) => l.startsWith('warn failed boot'));
+    const pullLine = lines.find((l) => l.includes(pull))!;
+    const crashLine = lines.find((l) => l.includes(crash))!;
+    expect(pullLine).toContain('provisioningState=Failed');
+    expect(pullLine).toContain('manifest unknown');
+    expect(crashLine).toContain('TF400813: the PAT is not authorized');
+    expect(crashLine).toContain('exit 1');
+    // One GET and one log read per failed group, before its DELETE.
+    for (const g of [pull, crash]) {
+      const i = arm.requests.findIndex((q) => q.method === 'GET' && q.path.endsWith(`/containerGroups/${g}/containers/agent/logs`));
+      const d = arm.requests.findIndex((q) => q.method === 'DELETE' && q.path.endsWith(`/containerGroups/${g}`));
+      expect(i).toBeGreaterThanOrEqual(0);
+      expect(d).toBeGreaterThan(i);
+    }
+  });
+
+  it('keepFailed=1 keeps the newest failed group for investigation and deletes the older ones', async () => {
+    const c = controller({ id: 'keep', profiles: [{ name: 'k', pool: 'keep', bootTimeoutSec: 60, keepFailed: 1 }] });
+    azdo.addPool('keep');
+    const oldest = 'azp-k-0000000000o1';
+    const older = 'azp-k-0000000000o2';
+    const newest = 'azp-k-0000000000n1';
+    seedOurs('keep', oldest, { pool: 'keep', profile: 'k', createdAt: c.ago(3000) }, { provisioningState: 'Failed' });
+    seedOurs('keep', older, { pool: 'keep', profile: 'k', createdAt: c.ago(2000) }, { instanceState: 'Failed', exitCode: 1 });
+    seedOurs('keep', newest, { pool: 'keep', profile: 'k', createdAt: c.ago(900) }, { provisioningState: 'Failed' });
+    const r = await c.pass();
+    expect(arm.group(newest)).toBeDefined();
+    expect(arm.group(oldest)).toBeUndefined();
+    expect(arm.group(older)).toBeUndefined();
+    expect(viewOf(r, 'keep', 'k')).toMatchObject({ failedBoot: 3, live: 0 });
+    // The kept one stays kept, and it does not count as live capacity.
+    const r2 = await c.pass();
+    expect(outcomesOf(r2, 'keep')).toEqual([]);
+    expect(arm.group(newest)).toBeDefined();
+  });
+});
+
+describe('finished agents', () => {
+  it('an agent whose image cleanup failed (offline, lastCompletedRequest) → group and registration both removed', async () => {
+    const c = controller({ id: 'fin', profiles: [{ name: 'f', pool: 'fin' }] });
+    azdo.addPool('fin');
+    const name = 'azp-f-000000000001';
+    seedOurs('fin', name, { pool: 'fin', profile: 'f', createdAt: c.ago(300) });
+    const agent = azdo.registerAgent('fin', name);
+    const job = azdo.queueJob('fin', []);
+    azdo.assignJob(job.requestId, name);
+    azdo.finishJob(job.requestId, 'succeeded');
+    azdo.setAgentStatus(name, 'offline', 'fin'); // --once exited; cleanup failed: registration stays
+    arm.setInstanceState(name, 'Succeeded', 0);
+    azdo.clearRequests();
+    arm.clearRequests();
+    const r = await c.pass();
+    expect(outcomesOf(r, 'fin')).toEqual([
+      expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, agentId: agent.id, mode: 'direct', cause: 'finished' }) }),
+    ]);
+    expect(arm.group(name)).toBeUndefined();
+    expect(azdo.agent(name, 'fin')).toBeUndefined();
+    // Found from the agent list alone: no GET of the group, no disable dance.
+    expect(arm.requests.filter((q) => q.method === 'GET' && q.path.endsWith(`/containerGroups/${name}`))).toHaveLength(0);
+    expect(azdo.requests.filter((q) => q.method === 'PATCH')).toHaveLength(0);
+  });
+
+  it('an agent that unregistered itself: found with one GET (instance Succeeded) and its group deleted', async () => {
+    const c = controller({ id: 'fin2', profiles: [{ name: 'g', pool: 'fin2' }] });
+    azdo.addPool('fin2');
+    const name = 'azp-g-000000000001';
+    seedOurs('fin2', name, { pool: 'fin2', profile: 'g', createdAt: c.ago(120) }, { instanceState: 'Succeeded', exitCode: 0 });
+    const r = await c.pass();
+    expect(outcomesOf(r, 'fin2')).toEqual([expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, cause: 'finished' }) })]);
+    expect(arm.group(name)).toBeUndefined();
+  });
+});
+
+describe('orphans and ownership', () => {
+  it('removes an orphan registration of ours; never touches a foreign agent or another deployment\'s group', async () => {
+    const c = controller({ id: 'orph', profiles: [{ name: 'o', pool: 'orph' }] });
+    azdo.addPool('orph');
+    const orphan = azdo.registerAgent('orph', 'azp-o-000000000001', {}, { status: 'offline' });
+    const foreign = azdo.registerAgent('orph', 'build-vm-01', {}, { status: 'offline' });
+    const online = azdo.registerAgent('orph', 'azp-o-000000000002'); // online without a group: not ours to judge
+    const otherProfile = azdo.registerAgent('orph', 'azp-x-000000000001', {}, { status: 'offline' });
+    // Another deployment (autoscaler-id staging) in the same resource group, same pool and profile.
+    const theirs = 'azp-o-0000000stage';
+    seedOurs('staging', theirs, { pool: 'orph', profile: 'o', createdAt: c.ago(100000) }, { provisioningState: 'Failed' });
+    arm.seed('someone-elses', { resourceGroup: RG, subscriptionId: SUB, tags: { team: 'data' }, instanceState: 'Succeeded' });
+    azdo.clearRequests();
+    arm.clearRequests();
+    const r = await c.pass();
+    expect(outcomesOf(r, 'orph')).toEqual([expect.objectContaining({ status: 'done', action: expect.objectContaining({ kind: 'unregister', agentId: orphan.id }) })]);
+    expect(azdo.agent(orphan.id)).toBeUndefined();
+    expect(azdo.agent(foreign.id)).toBeDefined();
+    expect(azdo.agent(online.id)).toBeDefined();
+    expect(azdo.agent(otherProfile.id)).toBeDefined();
+    expect(arm.group(theirs)).toBeDefined();
+    expect(arm.group('someone-elses')).toBeDefined();
+    expect(arm.requests.filter((q) => q.method !== 'GET' || q.path.includes(theirs) || q.path.includes('someone-elses'))).toEqual([]);
+    expect(azdo.requests.filter((q) => q.method === 'DELETE').map((q) => q.path)).toEqual([expect.stringMatching(new RegExp(`/agents/${orphan.id}$`))]);
+  });
+});
+
+describe('groups of a profile removed from the settings', () => {
+  it('idle ones are deleted safely, busy ones survive until their job is done', async () => {
+    // Profile `old` was removed: it served pool gone-main (still configured) and pool gone-old (no longer configured).
+    const c = controller({ id: 'gone', profiles: [{ name: 'keep', pool: 'gone-main' }] });
+    azdo.addPool('gone-main');
+    azdo.addPool('gone-old');
+    const idleMain = 'azp-old-000000000001';
+    const busyMain = 'azp-old-000000000002';
+    const idleOld = 'azp-old-000000000003';
+    const busyOld = 'azp-old-000000000004';
+    for (const [n, pool] of [[idleMain, 'gone-main'], [busyMain, 'gone-main'], [idleOld, 'gone-old'], [busyOld, 'gone-old']] as const) {
+      seedOurs('gone', n, { pool, profile: 'old', createdAt: c.ago(600) });
+      azdo.registerAgent(pool, n);
+    }
+    const jobMain = azdo.queueJob('gone-main', []);
+    azdo.assignJob(jobMain.requestId, busyMain);
+    const jobOld = azdo.queueJob('gone-old', []);
+    azdo.assignJob(jobOld.requestId, busyOld);
+    azdo.clearRequests();
+    const r = await c.pass();
+    expect(r.pools.map((p) => p.pool).sort()).toEqual(['gone-main', 'gone-old']);
+    for (const [pool, g] of [['gone-main', idleMain], ['gone-old', idleOld]] as const) {
+      expect(outcomesOf(r, pool).filter((o) => o.action.kind === 'delete')).toEqual([
+        expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: g, mode: 'safe', cause: 'orphanGroup' }) }),
+      ]);
+      expect(arm.group(g)).toBeUndefined();
+      expect(azdo.agent(g, pool)).toBeUndefined();
+    }
+    // Disabled before deletion (the safe protocol), never the busy ones.
+    expect(azdo.requests.filter((q) => q.method === 'PATCH')).toHaveLength(2);
+    expect(arm.group(busyMain)).toBeDefined();
+    expect(arm.group(busyOld)).toBeDefined();
+    expect(azdo.agent(busyMain, 'gone-main')).toMatchObject({ enabled: true });
+
+    // Still running next pass: still there.
+    await c.pass();
+    expect(arm.group(busyMain)).toBeDefined();
+    expect(arm.group(busyOld)).toBeDefined();
+
+    // Jobs done: one agent cleaned up after itself, the other left an offline registration.
+    azdo.finishJob(jobMain.requestId);
+    azdo.removeAgent(busyMain, 'gone-main');
+    arm.setInstanceState(busyMain, 'Succeeded', 0);
+    azdo.finishJob(jobOld.requestId);
+    azdo.setAgentStatus(busyOld, 'offline', 'gone-old');
+    arm.setInstanceState(busyOld, 'Succeeded', 0);
+    await c.pass();
+    expect(arm.group(busyMain)).toBeUndefined();
+    expect(arm.group(busyOld)).toBeUndefined();
+    expect(azdo.agent(busyOld, 'gone-old')).toBeUndefined();
+  });
+});
+
+describe('placeholder', () => {
+  it('created at zero agents in placeholder mode, its one-shot group deleted after it registered, the registration never removed', async () => {
+    const c = controller({ id: 'ph', profiles: [{ name: 'p', pool: 'ph', placeholder: true, capabilities: ['docker'] }] });
+    azdo.addPool('ph');
+    const name = 'azp-p-placeholder';
+    arm.clearRequests();
+    const r1 = await c.pass();
+    expect(viewOf(r1, 'ph', 'p')).toMatchObject({ placeholder: 'creating', live: 0, creates: 0 });
+    expect(armPuts(name)).toHaveLength(1);
+    expect(arm.requests.filter((q) => q.method === 'PUT')).toHaveLength(1);
+    const g = arm.group(name)!;
+    expect(g.env).toMatchObject({ AZP_RUN_MODE: 'placeholder', AZP_AGENT_NAME: name, AZP_POOL: 'ph' });
+    expect(g.tags).toMatchObject({ 'azp-role': 'placeholder', 'autoscaler-id': 'ph' });
+
+    // Still booting: not recreated, not deleted.
+    const r2 = await c.pass();
+    expect(outcomesOf(r2, 'ph')).toEqual([]);
+
+    // The container registers (offline) and exits.
+    const reg = azdo.registerAgent('ph', name, { docker: '' }, { status: 'offline' });
+    arm.setInstanceState(name, 'Succeeded', 0);
+    azdo.clearRequests();
+    const r3 = await c.pass();
+    expect(outcomesOf(r3, 'ph')).toEqual([expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, mode: 'direct' }) })]);
+    expect(arm.group(name)).toBeUndefined();
+    expect(azdo.agent(reg.id)).toBeDefined();
+    expect(azdo.requests.filter((q) => q.method !== 'GET')).toEqual([]);
+
+    // Later passes: present, nothing created or removed, even long after (offline, no group, our prefix).
+    c.advance(7 * 86400);
+    arm.clearRequests();
+    const r4 = await c.pass();
+    expect(viewOf(r4, 'ph', 'p')).toMatchObject({ placeholder: 'present' });
+    expect(outcomesOf(r4, 'ph')).toEqual([]);
+    expect(azdo.agent(reg.id)).toBeDefined();
+    expect(arm.requests.filter((q) => q.method !== 'GET')).toEqual([]);
+
+    // A job queues thanks to it, and drives exactly one agent.
+    azdo.queueJob('ph', ['docker']);
+    const r5 = await c.pass();
+    expect(viewOf(r5, 'ph', 'p')).toMatchObject({ placeholder: 'present', queued: 1, creates: 1 });
+    expect(azdo.agent(reg.id)).toBeDefined();
+  });
+});
+
+describe('back-off after quota errors', () => {
+  it('exponential, bounded, visible in status; the other profile keeps scaling; creates resume after it expires', async () => {
+    const c = controller({
+      id: 'bo',
+      profiles: [
+        { name: 'q', pool: 'bo', capabilities: ['java'] },
+        { name: 'ok', pool: 'bo', capabilities: ['docker'], bootTimeoutSec: 7200, maxAgents: 20 },
+      ],
+      opts: { backoffBaseSec: 60, backoffMaxSec: 240 },
+    });
+    azdo.addPool('bo');
+    azdo.queueJob('bo', ['java']);
+    arm.inject({ match: { method: 'PUT', pathIncludes: 'azp-q-' }, status: 409, code: 'ContainerGroupQuotaReached', message: 'Resource type Microsoft.ContainerInstance/containerGroups has reached its quota limit.', times: Infinity });
+
+    const start = c.clock.now().getTime();
+    const steps: Array<{ failures: number; sec: number }> = [];
+    const status = async () => {
+      const s = await collectStatus(c.options, c.deps);
+      return { view: s.pools[0]!.views.find((v) => v.profile === 'q')!, table: formatStatusTable(s) };
+    };
+
+    // Five failing rounds: each one waits out the current back-off, then fails again.
+    for (let round = 0; round < 5; round++) {
+      azdo.queueJob('bo', ['docker']);
+      arm.clearRequests();
+      const r = await c.pass();
+      expect(armPuts('azp-q-')).toHaveLength(1);
+      // The other profile keeps scaling in the same pass.
+      expect(outcomesOf(r, 'bo').filter((o) => o.action.kind === 'create' && o.action.profile === 'ok' && o.status === 'done')).toHaveLength(1);
+      const b = c.backoff.get('q')!;
+      const sec = (Date.parse(b.until) - c.clock.now().getTime()) / 1000;
+      steps.push({ failures: b.failures, sec: Math.round(sec) });
+      expect(b.reason).toContain('quota');
+      const st = await status();
+      expect(st.view.backoffUntil).toBe(b.until);
+      expect(st.table).toContain(b.until);
+      // In back-off: a pass makes no create attempt for q, the other profile still scales.
+      c.advance(sec / 2);
+      azdo.queueJob('bo', ['docker']);
+      arm.clearRequests();
+      const mid = await c.pass();
+      expect(armPuts('azp-q-')).toHaveLength(0);
+      expect(armPuts('azp-ok-')).toHaveLength(1);
+      expect(viewOf(mid, 'bo', 'q')).toMatchObject({ backoffUntil: b.until, queued: 1 });
+      c.advance(sec / 2 + 1);
+    }
+    expect(steps.map((s) => s.failures)).toEqual([1, 2, 3, 4, 5]);
+    // 60, 120, 240, then capped at 240 (± 1 s of real time between the failure and the check).
+    for (const [i, want] of [60, 120, 240, 240, 240].entries()) expect(Math.abs(steps[i]!.sec - want)).toBeLessThanOrEqual(1);
+    expect(c.clock.now().getTime() - start).toBeGreaterThan(900_000);
+
+    // Quota freed; once the back-off expired the create goes through and the back-off is cleared.
+    arm.clearFaults();
+    arm.clearRequests();
+    const r = await c.pass();
+    expect(outcomesOf(r, 'bo').filter((o) => o.action.kind === 'create' && o.action.profile === 'q' && o.status === 'done')).toHaveLength(1);
+    expect(c.backoff.get('q')).toBeUndefined();
+    expect((await status()).view.backoffUntil).toBeUndefined();
+  });
+});
