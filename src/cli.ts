@@ -11,7 +11,10 @@ import { buildDeps, reconcileOptions } from './app/deps.js';
 import { settingsEnv } from './app/settings-source.js';
 import { collectStatus, formatStatusTable } from './app/status.js';
 import { ConfigError, loadSettings } from './config/load.js';
-import { reconcile } from './reconcile/pass.js';
+import { lockFromEnv } from './app/runtime.js';
+import { PassCoordinator } from './reconcile/coordinator.js';
+import { MemoryPoolLock } from './reconcile/lock.js';
+import { poolsOf, reconcile, type PassResult } from './reconcile/pass.js';
 import { consoleSink, createLogger, errorText } from './util/log.js';
 
 const USAGE = `usage: azp-aci-autoscaler <command> [options]
@@ -51,8 +54,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   let settings;
+  let env: Record<string, string | undefined>;
   try {
-    const { env } = settingsEnv(process.env, process.cwd(), values.settings);
+    ({ env } = settingsEnv(process.env, process.cwd(), values.settings));
     settings = loadSettings(env, { requireAzure: true });
   } catch (err) {
     process.stderr.write(`${err instanceof ConfigError ? err.message : errorText(err)}\n`);
@@ -66,9 +70,28 @@ export async function main(argv: string[]): Promise<number> {
     return report.error || report.pools.some((p) => !p.ok) ? 1 : 0;
   }
   const dryRun = values['dry-run'] === true || settings.DRY_RUN;
-  const result = await reconcile(reconcileOptions(settings, dryRun), deps, values.pool);
-  if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  return result.error || result.pools.some((p) => !p.ok) ? 1 : 0;
+  const opts = reconcileOptions(settings, dryRun);
+  if (dryRun) {
+    const result = await reconcile(opts, deps, values.pool);
+    if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return result.error || result.pools.some((p) => !p.ok) ? 1 : 0;
+  }
+  // A real pass takes the same per-pool lease as the deployed app, so the two never act at once.
+  const storage = Boolean(settings.AzureWebJobsStorage || env.AzureWebJobsStorage__accountName || env.AzureWebJobsStorage__blobServiceUri);
+  if (!storage) logger.warn('no AzureWebJobsStorage: this pass is not coordinated with a running deployment');
+  const results: PassResult[] = [];
+  const coordinator = new PassCoordinator({
+    lock: storage ? lockFromEnv(env, settings, logger) : new MemoryPoolLock(),
+    logger,
+    run: async (pool) => results.push(await reconcile(opts, deps, [pool])),
+  });
+  const pools = values.pool ?? poolsOf(settings.POOLS);
+  await coordinator.requestAll(pools, 'cli');
+  const handedOver = coordinator.views().filter((v) => v.handedOver > 0).map((v) => v.pool);
+  if (handedOver.length > 0) logger.info('a running instance holds the lease: the pass was handed to it', { pools: handedOver });
+  if (values.json) process.stdout.write(`${JSON.stringify({ results, handedOver }, null, 2)}\n`);
+  const failed = results.some((r) => r.error || r.pools.some((p) => !p.ok)) || coordinator.views().some((v) => v.lastError);
+  return failed ? 1 : 0;
 }
 
 const invokedDirectly = process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1]);
