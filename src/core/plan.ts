@@ -253,7 +253,8 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
 
     // Creates. Agents replaced for max lifetime are recreated by the same formula next pass.
     const idle = idleUsable.length - trimmed.size;
-    const live = starting + busy + idleUsable.length;
+    // A disabled idle agent takes no job but its group still runs until its delete succeeds: it counts.
+    const live = starting + busy + idleAll.length;
     const want = queuedJobs.length + target - idle - starting;
     const room = Math.max(0, p.maxAgents - live);
     let creates = Math.max(0, Math.min(want, room, p.maxCreatePerPass));

@@ -207,6 +207,36 @@ describe('THE RACE: a job lands on an idle agent between the decision and the de
   });
 });
 
+describe('an agent left disabled (interrupted scale-down) still counts against maxAgents', () => {
+  it('its removal fails → no replacement beyond maxAgents; once removed, the standby agent is recreated', async () => {
+    // Found by the property test (test/property/scale-down.property.test.ts): a disabled idle agent
+    // was left out of `live`, so when its safe delete failed the pass created one more group.
+    const c = controller({ id: 'dis', profiles: [{ name: 'd', pool: 'dis', maxAgents: 1, minAgents: 1 }] });
+    azdo.addPool('dis');
+    const name = 'azp-d-000000000001';
+    seedOurs('dis', name, { pool: 'dis', profile: 'd', createdAt: c.ago(0) });
+    const agent = azdo.registerAgent('dis', name, {}, { enabled: false });
+    c.advance(60);
+    azdo.inject({ match: { method: 'PATCH', pathIncludes: `/agents/${agent.id}` }, status: 500, times: Infinity });
+    arm.clearRequests();
+    const r = await c.pass();
+    expect(outcomesOf(r, 'dis')).toEqual([expect.objectContaining({ status: 'failed', action: expect.objectContaining({ group: name, mode: 'safe' }) })]);
+    expect(viewOf(r, 'dis', 'd')).toMatchObject({ live: 1, maxAgents: 1, creates: 0 });
+    expect(armPuts('azp-d-')).toHaveLength(0);
+    expect(arm.groups().filter((g) => g.tags['autoscaler-id'] === 'dis')).toHaveLength(1);
+
+    // Azure DevOps answers again: the disabled agent goes (safely); the next pass recreates the standby agent.
+    azdo.clearFaults();
+    const r2 = await c.pass();
+    expect(outcomesOf(r2, 'dis').map((o) => `${o.action.kind}:${o.status}`)).toEqual(['delete:done']);
+    expect(arm.group(name)).toBeUndefined();
+    expect(azdo.agent(agent.id)).toBeUndefined();
+    const r3 = await c.pass();
+    expect(outcomesOf(r3, 'dis').map((o) => `${o.action.kind}:${o.status}`)).toEqual(['create:done']);
+    expect(arm.groups().filter((g) => g.tags['autoscaler-id'] === 'dis')).toHaveLength(1);
+  });
+});
+
 describe('failed boots', () => {
   it('provisioning Failed and no registration past the boot timeout → deleted, the cause is logged; a young group is left', async () => {
     const c = controller({ id: 'boot', profiles: [{ name: 'b', pool: 'boot', bootTimeoutSec: 60 }] });
