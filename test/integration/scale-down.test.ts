@@ -6,7 +6,7 @@
  * Time: the fakes stamp with the real clock; the controller gets an injected clock `real + offset`,
  * so "an agent registered now" looks as old as the offset to the planner.
  */
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collectStatus, formatStatusTable } from '../../src/app/status.js';
 import { buildDeps, reconcileOptions } from '../../src/app/deps.js';
@@ -14,35 +14,31 @@ import { loadSettings } from '../../src/config/load.js';
 import { memoryBackoffStore, reconcile, type Outcome, type PassResult, type ReconcileOptions } from '../../src/reconcile/pass.js';
 import type { Clock } from '../../src/reconcile/ports.js';
 import { memoryLogger } from '../../src/util/log.js';
-import { startFakeArm, type FakeArm } from '../fakes/arm.js';
-import { startFakeAzdo, type FakeAzdo, type RecordedRequest } from '../fakes/azdo.js';
-import { fakeCredential, type FakeCredential } from '../fakes/credential.js';
-import { startFakeKeyVault, type FakeKeyVault } from '../fakes/keyvault.js';
-import { makeTestCert, type TestCert } from '../fakes/tls.js';
+import type { FakeArm } from '../fakes/arm.js';
+import type { FakeAzdo, RecordedRequest } from '../fakes/azdo.js';
+import type { FakeCredential } from '../fakes/credential.js';
+import { startFakeStack, type FakeStack } from '../fakes/stack.js';
+import type { TestCert } from '../fakes/tls.js';
 
 const PAT = 'scaledownpat0c4f1a9d7e3b5c8a2f6d0e4b9c1a7f3e5d8b2c6a07f3e9c1b5a2d48e6b';
 const SUB = '00000000-0000-0000-0000-0000000000bb';
 const RG = 'rg-scale-down';
 
+let stack: FakeStack;
 let azdo: FakeAzdo;
 let arm: FakeArm;
-let kv: FakeKeyVault;
 let credential: FakeCredential;
 let dispatcher: Agent;
 let cert: TestCert;
 const allLogLines: string[] = [];
 
 beforeAll(async () => {
-  cert = makeTestCert();
-  azdo = await startFakeAzdo({ https: cert, pat: PAT });
-  arm = await startFakeArm({ cert });
-  kv = await startFakeKeyVault({ cert, secrets: { 'azp-token': PAT } });
-  credential = fakeCredential();
-  dispatcher = new Agent({ connect: { ca: cert.cert } });
+  stack = await startFakeStack({ pat: PAT, subscriptionId: SUB, resourceGroup: RG });
+  ({ azdo, arm, credential, dispatcher, cert } = stack);
 });
 
 afterAll(async () => {
-  await Promise.all([azdo.close(), arm.close(), kv.close(), dispatcher.close()]);
+  await stack.close();
   expect(allLogLines.join('\n')).not.toContain(PAT);
 });
 
@@ -60,16 +56,10 @@ interface Setup {
 /** A controller for one deployment (AUTOSCALER_ID) with a movable clock. */
 function controller({ id, profiles, opts = {} }: Setup) {
   const settings = loadSettings(
-    {
-      AZP_URL: azdo.url,
-      KEY_VAULT_URL: kv.url,
-      ARM_ENDPOINT: arm.url,
-      AZURE_SUBSCRIPTION_ID: SUB,
-      ACI_RESOURCE_GROUP: RG,
-      ACI_LOCATION: 'westeurope',
+    stack.env({
       AUTOSCALER_ID: id,
       POOLS: JSON.stringify(profiles.map((p) => ({ image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, ...p }))),
-    },
+    }),
     { requireAzure: true },
   );
   const log = memoryLogger();

@@ -3,23 +3,25 @@
  * against the local HTTPS fakes: 3 queued jobs → 3 groups → agents run the jobs → they finish and
  * unregister → the next pass deletes the 3 groups; nothing else is touched; the PAT never leaks.
  */
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildDeps, reconcileOptions } from '../../src/app/deps.js';
 import { loadSettings } from '../../src/config/load.js';
 import { memoryBackoffStore, reconcile, type PassResult, type ReconcileDeps } from '../../src/reconcile/pass.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { validateContainerGroupPut } from '../contract/aci-schema.js';
-import { startFakeArm, type FakeArm } from '../fakes/arm.js';
-import { startFakeAzdo, type FakeAzdo } from '../fakes/azdo.js';
-import { fakeCredential, type FakeCredential } from '../fakes/credential.js';
-import { startFakeKeyVault, type FakeKeyVault } from '../fakes/keyvault.js';
+import type { FakeArm } from '../fakes/arm.js';
+import type { FakeAzdo } from '../fakes/azdo.js';
+import type { FakeCredential } from '../fakes/credential.js';
+import type { FakeKeyVault } from '../fakes/keyvault.js';
+import { startFakeStack, type FakeStack } from '../fakes/stack.js';
 import { makeTestCert } from '../fakes/tls.js';
 
 const CANARY_PAT = 'canarypat7f3e9c1b5a2d48e6b0c4f1a9d7e3b5c8a2f6d0e4b9c1a7f3e5d8b2c6a0';
 const SUB = '00000000-0000-0000-0000-0000000000aa';
 const RG = 'rg-agents';
 
+let stack: FakeStack;
 let azdo: FakeAzdo;
 let arm: FakeArm;
 let kv: FakeKeyVault;
@@ -28,34 +30,25 @@ let dispatcher: Agent;
 const allLogLines: string[] = [];
 
 beforeAll(async () => {
-  const cert = makeTestCert();
-  azdo = await startFakeAzdo({ https: cert, pat: CANARY_PAT });
-  arm = await startFakeArm({ cert });
-  kv = await startFakeKeyVault({ cert, secrets: { 'azp-token': `${CANARY_PAT}\n` } });
-  credential = fakeCredential();
-  dispatcher = new Agent({ connect: { ca: cert.cert } });
+  // The secret carries a trailing newline, as `az keyvault secret set --file` leaves it.
+  stack = await startFakeStack({ pat: CANARY_PAT, kvSecret: `${CANARY_PAT}\n`, subscriptionId: SUB, resourceGroup: RG });
+  ({ azdo, arm, kv, credential, dispatcher } = stack);
 });
 
 afterAll(async () => {
-  await Promise.all([azdo.close(), arm.close(), kv.close(), dispatcher.close()]);
+  await stack.close();
   // The canary PAT never appears in any log line the controller wrote in this file.
   expect(allLogLines.join('\n')).not.toContain(CANARY_PAT);
 });
 
 function setup(profileOverrides: Record<string, unknown> = {}, extraProfiles: Record<string, unknown>[] = []) {
   const settings = loadSettings(
-    {
-      AZP_URL: azdo.url,
-      KEY_VAULT_URL: kv.url,
-      ARM_ENDPOINT: arm.url,
-      AZURE_SUBSCRIPTION_ID: SUB,
-      ACI_RESOURCE_GROUP: RG,
-      ACI_LOCATION: 'westeurope',
+    stack.env({
       POOLS: JSON.stringify([
         { name: 'linux', pool: 'aci', image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, ...profileOverrides },
         ...extraProfiles,
       ]),
-    },
+    }),
     { requireAzure: true },
   );
   const log = memoryLogger();
