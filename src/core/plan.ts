@@ -251,7 +251,8 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
       deletes++;
     }
 
-    // Creates. Agents replaced for max lifetime are recreated by the same formula next pass.
+    // Creates. Idle agents trimmed above (max lifetime) no longer count, so their replacements
+    // are created in this same pass when the standby target still wants them.
     const idle = idleUsable.length - trimmed.size;
     // A disabled idle agent takes no job but its group still runs until its delete succeeds: it counts.
     const live = starting + busy + idleAll.length;
