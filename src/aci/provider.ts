@@ -28,6 +28,9 @@ export interface AciProviderOptions {
   logger?: Logger;
 }
 
+/** Options every `begin*` call of the SDK takes (timeout, poll interval, raw-response hook). */
+type StartOptions = NonNullable<Parameters<ContainerInstanceManagementClient['containerGroups']['beginDelete']>[2]>;
+
 /** Thrown inside the SDK's onResponse once ARM accepted a PUT/DELETE: stops the poller before it polls. */
 class AcceptedSignal extends Error {
   constructor(readonly status: number) {
@@ -63,6 +66,25 @@ export class AciComputeProvider implements ComputePort {
 
   private requestOptions() {
     return this.timeout ? { requestOptions: { timeout: this.timeout } } : {};
+  }
+
+  /**
+   * Starts a long-running operation and returns as soon as ARM accepted it (one request): the
+   * first 2xx stops the SDK's poller before it polls. Errors are thrown as usual.
+   */
+  private async startOnly(begin: (options: StartOptions) => Promise<unknown>): Promise<void> {
+    try {
+      await begin({
+        ...this.requestOptions(),
+        updateIntervalInMs: 0,
+        onResponse: (raw, _flat, error) => {
+          if (!error && raw.status >= 200 && raw.status < 300) throw new AcceptedSignal(raw.status);
+        },
+      });
+    } catch (e) {
+      if (e instanceof AcceptedSignal) return;
+      throw e;
+    }
   }
 
   private async call<T>(operation: string, target: string | undefined, fn: () => Promise<T>, secrets?: readonly string[]): Promise<T> {
@@ -130,18 +152,7 @@ export class AciComputeProvider implements ComputePort {
       'create',
       launch.name,
       async () => {
-        try {
-          await this.client.containerGroups.beginCreateOrUpdate(this.rg, launch.name, group, {
-            ...this.requestOptions(),
-            updateIntervalInMs: 0,
-            onResponse: (raw, _flat, error) => {
-              if (!error && raw.status >= 200 && raw.status < 300) throw new AcceptedSignal(raw.status);
-            },
-          });
-        } catch (e) {
-          if (e instanceof AcceptedSignal) return;
-          throw e;
-        }
+        await this.startOnly((o) => this.client.containerGroups.beginCreateOrUpdate(this.rg, launch.name, group, o));
       },
       [launch.token],
     );
@@ -150,20 +161,7 @@ export class AciComputeProvider implements ComputePort {
 
   async deleteGroup(name: string): Promise<void> {
     try {
-      await this.call('delete', name, async () => {
-        try {
-          await this.client.containerGroups.beginDelete(this.rg, name, {
-            ...this.requestOptions(),
-            updateIntervalInMs: 0,
-            onResponse: (raw, _flat, error) => {
-              if (!error && raw.status >= 200 && raw.status < 300) throw new AcceptedSignal(raw.status);
-            },
-          });
-        } catch (e) {
-          if (e instanceof AcceptedSignal) return;
-          throw e;
-        }
-      });
+      await this.call('delete', name, () => this.startOnly((o) => this.client.containerGroups.beginDelete(this.rg, name, o)));
     } catch (e) {
       if (e instanceof ArmError && e.kind === 'notFound') return;
       throw e;
