@@ -64,6 +64,8 @@ export function buildDeps(settings: Settings, logger: Logger, o: DepsOverrides =
     client: clients.aci,
     resourceGroup: ACI_RESOURCE_GROUP,
     spec: { azpUrl: settings.AZP_URL, location: ACI_LOCATION, autoscalerId: settings.AUTOSCALER_ID },
+    // No ARM call may hold a pass (and with it the pool's lease) indefinitely.
+    requestTimeoutMs: 30_000,
     logger,
   });
   return {
