@@ -1,7 +1,7 @@
 /**
  * The controllers compared by the simulator, all acting on the same kind of simulated world:
  *  - ours: the REAL reconcile pass (src/reconcile/pass.ts), triggered by webhooks (job queued /
- *    completed, delivered after 1–3 s, coalesced: a trigger during a pass causes one more pass) and
+ *    completed, and running where a pool keeps standby agents, delivered after 1–3 s, coalesced: a trigger during a pass causes one more pass) and
  *    by a timer (every 60 s).
  *  - keda: a model of KEDA's azure-pipelines scaler driving one ScaledJob per profile.
  *  - vmss: a model of Azure DevOps' VMSS elastic pools (one scale set per profile).
@@ -61,7 +61,10 @@ export class OursController implements Controller {
   }
 
   start(): void {
-    this.world.listener = () => {
+    // As the production handler: 'running' only matters to pools that keep standby agents.
+    const standbyPools = new Set(this.opts.profiles.filter((p) => p.minAgents > 0 || p.standby.length > 0).map((p) => p.pool));
+    this.world.listener = (e) => {
+      if (e.type === 'running' && !standbyPools.has(e.pool)) return;
       this.webhooks++;
       this.clock.after(this.rng.uniform(this.o.webhookDelaySec[0], this.o.webhookDelaySec[1]) * 1000, () => this.trigger());
     };

@@ -182,7 +182,7 @@ export class ArmLikeError extends Error {
   }
 }
 
-export type WorldEvent = { type: 'queued' | 'completed'; jobId: number; poolId: number };
+export type WorldEvent = { type: 'queued' | 'running' | 'completed'; jobId: number; poolId: number; pool: string };
 
 export class World {
   readonly opts: WorldOptions;
@@ -195,7 +195,7 @@ export class World {
   readonly calls = { azdo: {} as Record<string, number>, arm: {} as Record<string, number> };
   readonly counters: Record<string, number> = {};
   readonly canary: string;
-  /** Webhook-like notifications (job queued / job completed). */
+  /** Webhook-like notifications (job queued / running / completed). */
   listener?: (e: WorldEvent) => void;
 
   private readonly pools = new Map<string, number>();
@@ -275,7 +275,7 @@ export class World {
     }
     this.unfinished.get(poolId)!.set(job.id, job);
     this.queue.push(job);
-    this.listener?.({ type: 'queued', jobId: job.id, poolId });
+    this.listener?.({ type: 'queued', jobId: job.id, poolId, pool: this.poolNames.get(poolId) ?? '' });
     this.scheduleDispatch();
   }
 
@@ -327,6 +327,7 @@ export class World {
       m.phase = 'busy';
     }
     this.clock.after(job.trace.duration * 1000, () => this.complete(job, agent));
+    this.listener?.({ type: 'running', jobId: job.id, poolId: job.poolId, pool: this.poolNames.get(job.poolId) ?? '' });
   }
 
   private complete(job: SimJob, agent: SimAgent): void {
@@ -342,7 +343,7 @@ export class World {
       m.busyMs += now - (job.assignedMs ?? now);
       m.jobsRun++;
     }
-    this.listener?.({ type: 'completed', jobId: job.id, poolId: job.poolId });
+    this.listener?.({ type: 'completed', jobId: job.id, poolId: job.poolId, pool: this.poolNames.get(job.poolId) ?? '' });
     if (!m || m.phase === 'deleted') return;
     if (m.kind === 'vm') {
       // recycleAfterEachUse: offline while reimaging, then back idle with the same registration.

@@ -195,8 +195,11 @@ function handle(req: ServiceHookRequest, ctx: ServiceHookContext): ServiceHookRe
   if (pools.length === 0) return respond(200, { note: unknownNote || 'no pool configured' });
 
   const state = stateOf(event);
-  if (event.eventType === JOB_STATE_CHANGED && state && ['running', 'inprogress'].includes(state.toLowerCase())) {
-    return respond(200, { pools, note: join(`job state '${state}' needs no scaling`, unknownNote) });
+  // A job that started running took an agent that was already there: that only matters when the
+  // pool keeps warm standby agents, which then need a replacement soon.
+  const keepsStandby = ctx.settings.POOLS.some((p) => pools.includes(p.pool) && (p.minAgents > 0 || p.standby.length > 0));
+  if (event.eventType === JOB_STATE_CHANGED && state && ['running', 'inprogress'].includes(state.toLowerCase()) && !keepsStandby) {
+    return respond(200, { pools, note: join(`job state '${state}' needs no scaling (no standby agents configured)`, unknownNote) });
   }
 
   const key = dedupKey(event, pools);

@@ -165,13 +165,24 @@ describe('servicehook: 200 with a note (nothing to do)', () => {
     expect(h.calls).toHaveLength(0);
   });
 
-  it('a job that started running needs no scaling', async () => {
+  it('a job that started running needs no scaling without standby agents', async () => {
     const h = harness();
     const p = waitingJob();
     p.resource!.job!.state = 'running';
     const res = await h.send({ body: p });
     expect(res.status).toBe(200);
     expect(h.calls).toHaveLength(0);
+  });
+
+  it('a job that started running refills standby agents where a pool keeps them', async () => {
+    const h = harness({
+      settings: settings({ POOLS: JSON.stringify([{ name: 'lin', pool: 'Linux', image: 'example/agent:1', minAgents: 1 }]) }),
+    });
+    const p = waitingJob();
+    p.resource!.job!.state = 'running';
+    const res = await h.send({ body: p });
+    expect(res.status).toBe(202);
+    expect(h.calls).toEqual([expect.objectContaining({ pools: ['Linux'] })]);
   });
 
   it('another organization', async () => {
