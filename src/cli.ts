@@ -7,12 +7,11 @@
  * Settings come from the environment and ./local.settings.json Values (as `func start` reads them).
  */
 import { parseArgs } from 'node:util';
-import { buildDeps, reconcileOptions } from './app/deps.js';
+import { reconcileOptions } from './app/deps.js';
 import { settingsEnv } from './app/settings-source.js';
-import { collectStatus, formatStatusTable } from './app/status.js';
+import { formatStatusTable } from './app/status.js';
 import { ConfigError, loadSettings } from './config/load.js';
-import { lockFromEnv } from './app/runtime.js';
-import { PassCoordinator } from './reconcile/coordinator.js';
+import { createRuntime } from './app/runtime.js';
 import { MemoryPoolLock } from './reconcile/lock.js';
 import { poolsOf, reconcile, type PassResult } from './reconcile/pass.js';
 import { consoleSink, createLogger, errorText } from './util/log.js';
@@ -63,34 +62,27 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger(values.json ? (_l, line) => process.stderr.write(`${line}\n`) : consoleSink, { run: command });
-  const deps = buildDeps(settings, logger);
+  // The same runtime as the Functions app: per-pool lease and shared back-off state in
+  // AzureWebJobsStorage when it is configured, so the CLI never acts alongside a deployment.
+  const storage = Boolean(settings.AzureWebJobsStorage || env.AzureWebJobsStorage__accountName || env.AzureWebJobsStorage__blobServiceUri);
+  const results: PassResult[] = [];
+  const rt = createRuntime(env, { logger, ...(storage ? {} : { lock: new MemoryPoolLock() }), onPass: (r) => results.push(r) });
   if (command === 'status') {
-    const report = await collectStatus(reconcileOptions(settings, true), deps);
+    const report = await rt.status();
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatusTable(report)}\n`);
     return report.error || report.pools.some((p) => !p.ok) ? 1 : 0;
   }
-  const dryRun = values['dry-run'] === true || settings.DRY_RUN;
-  const opts = reconcileOptions(settings, dryRun);
-  if (dryRun) {
-    const result = await reconcile(opts, deps, values.pool);
+  if (values['dry-run'] === true || settings.DRY_RUN) {
+    const result = await reconcile(reconcileOptions(settings, true), rt.deps, values.pool);
     if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return result.error || result.pools.some((p) => !p.ok) ? 1 : 0;
   }
-  // A real pass takes the same per-pool lease as the deployed app, so the two never act at once.
-  const storage = Boolean(settings.AzureWebJobsStorage || env.AzureWebJobsStorage__accountName || env.AzureWebJobsStorage__blobServiceUri);
   if (!storage) logger.warn('no AzureWebJobsStorage: this pass is not coordinated with a running deployment');
-  const results: PassResult[] = [];
-  const coordinator = new PassCoordinator({
-    lock: storage ? lockFromEnv(env, settings, logger) : new MemoryPoolLock(),
-    logger,
-    run: async (pool) => results.push(await reconcile(opts, deps, [pool])),
-  });
-  const pools = values.pool ?? poolsOf(settings.POOLS);
-  await coordinator.requestAll(pools, 'cli');
-  const handedOver = coordinator.views().filter((v) => v.handedOver > 0).map((v) => v.pool);
+  await rt.coordinator.requestAll(values.pool ?? poolsOf(settings.POOLS), 'cli');
+  const handedOver = rt.coordinator.views().filter((v) => v.handedOver > 0).map((v) => v.pool);
   if (handedOver.length > 0) logger.info('a running instance holds the lease: the pass was handed to it', { pools: handedOver });
   if (values.json) process.stdout.write(`${JSON.stringify({ results, handedOver }, null, 2)}\n`);
-  const failed = results.some((r) => r.error || r.pools.some((p) => !p.ok)) || coordinator.views().some((v) => v.lastError);
+  const failed = results.some((r) => r.error || r.pools.some((p) => !p.ok)) || rt.coordinator.views().some((v) => v.lastError);
   return failed ? 1 : 0;
 }
 

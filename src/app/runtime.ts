@@ -7,10 +7,11 @@ import type { Settings } from '../config/schema.js';
 import { loadSettings } from '../config/load.js';
 import { PassCoordinator } from '../reconcile/coordinator.js';
 import { BlobPoolLock, DEFAULT_LOCK_CONTAINER, type PoolLockPort } from '../reconcile/lock.js';
-import { reconcile, type ReconcileDeps } from '../reconcile/pass.js';
+import { BlobBackoffStore } from '../reconcile/backoff-store.js';
+import { poolsOf, reconcile, type PassResult, type ReconcileDeps } from '../reconcile/pass.js';
 import type { Logger } from '../reconcile/ports.js';
 import { credentialFromSettings } from '../azure/clients.js';
-import { consoleSink, createLogger, registerSecret } from '../util/log.js';
+import { consoleSink, createLogger, errorText, registerSecret } from '../util/log.js';
 import { buildDeps, reconcileOptions, type DepsOverrides } from './deps.js';
 import { collectStatus, type StatusReport } from './status.js';
 
@@ -25,6 +26,8 @@ export interface Runtime {
 export interface RuntimeOverrides extends DepsOverrides {
   logger?: Logger;
   lock?: PoolLockPort;
+  /** Sees every pass result (the CLI prints them). */
+  onPass?: (result: PassResult) => void;
 }
 
 type Env = Record<string, string | undefined>;
@@ -46,19 +49,41 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
   const settings = loadSettings(env, { requireAzure: true });
   registerSecret(settings.WEBHOOK_PASSWORD);
   const logger = o.logger ?? createLogger(consoleSink, { app: 'azp-aci-autoscaler' });
-  const deps = buildDeps(settings, logger, o);
+  const lock = o.lock ?? lockFromEnv(env, settings, logger);
+  // Back-off state lives beside the lease, so every instance (and /api/status) sees it.
+  const backoff = o.backoff ?? (lock instanceof BlobPoolLock ? new BlobBackoffStore(lock.container, settings.POOLS) : undefined);
+  const deps = buildDeps(settings, logger, { ...o, ...(backoff ? { backoff } : {}) });
   const opts = reconcileOptions(settings);
+  const shared = async (what: 'load' | 'flush', pool: string) => {
+    try {
+      await deps.backoff[what]?.(pool);
+    } catch (err) {
+      logger.warn(`back-off state: ${what} failed; the pass goes on without it`, { pool, error: errorText(err) });
+    }
+  };
   const coordinator = new PassCoordinator({
-    lock: o.lock ?? lockFromEnv(env, settings, logger),
+    lock,
     logger,
-    run: (pool) => reconcile(opts, deps, [pool]),
+    run: async (pool) => {
+      await shared('load', pool);
+      try {
+        const result = await reconcile(opts, deps, [pool]);
+        o.onPass?.(result);
+        return result;
+      } finally {
+        await shared('flush', pool);
+      }
+    },
   });
   return {
     settings,
     logger,
     coordinator,
     deps,
-    status: async () => ({ ...(await collectStatus(opts, deps)), passes: coordinator.views() }),
+    status: async () => {
+      await Promise.all(poolsOf(settings.POOLS).map((pool) => shared('load', pool)));
+      return { ...(await collectStatus(opts, deps)), passes: coordinator.views() };
+    },
   };
 }
 

@@ -15,6 +15,9 @@ export interface BackoffStore {
   get(profile: string): BackoffState | undefined;
   set(profile: string, state: BackoffState | undefined): void;
   all(): Record<string, BackoffState | undefined>;
+  /** Shared stores (blob): read the pool's state before a pass, write it after. */
+  load?(pool: string): Promise<void>;
+  flush?(pool: string): Promise<void>;
 }
 
 export function memoryBackoffStore(): BackoffStore {

@@ -1,0 +1,88 @@
+/**
+ * Back-off state shared by every instance of the app: one small JSON blob per pool next to the
+ * pool's lease (`pools/<slug>-<hash>.backoff.json`). A pass loads its pool's blob before it runs
+ * and writes it back after, under the pool's lease, so there is one writer per blob. A storage
+ * failure never stops a pass: the state is an optimisation (fewer doomed creates), not truth.
+ */
+import type { ContainerClient } from '@azure/storage-blob';
+import type { BackoffState } from '../core/types.js';
+import { poolBlobBase } from './lock.js';
+import type { BackoffStore } from './pass.js';
+
+export class BlobBackoffStore implements BackoffStore {
+  private readonly poolOf: Map<string, string>;
+  private readonly byPool = new Map<string, Record<string, BackoffState>>();
+  private readonly dirty = new Set<string>();
+
+  constructor(
+    private readonly container: ContainerClient,
+    /** profile name → pool name, from the settings. */
+    profiles: ReadonlyArray<{ name: string; pool: string }>,
+  ) {
+    this.poolOf = new Map(profiles.map((p) => [p.name, p.pool]));
+  }
+
+  blobName(pool: string): string {
+    return `${poolBlobBase(pool)}.backoff.json`;
+  }
+
+  get(profile: string): BackoffState | undefined {
+    const pool = this.poolOf.get(profile);
+    return pool === undefined ? undefined : this.byPool.get(pool)?.[profile];
+  }
+
+  set(profile: string, state: BackoffState | undefined): void {
+    const pool = this.poolOf.get(profile);
+    if (pool === undefined) return;
+    const entries = { ...this.byPool.get(pool) };
+    if (state) entries[profile] = state;
+    else delete entries[profile];
+    this.byPool.set(pool, entries);
+    this.dirty.add(pool);
+  }
+
+  all(): Record<string, BackoffState | undefined> {
+    return Object.assign({}, ...this.byPool.values()) as Record<string, BackoffState | undefined>;
+  }
+
+  /** Reads the pool's state; a missing or unreadable blob means no back-off. */
+  async load(pool: string): Promise<void> {
+    if (this.dirty.has(pool)) return; // never overwrite what this process has not written yet
+    try {
+      const buf = await this.container.getBlockBlobClient(this.blobName(pool)).downloadToBuffer();
+      this.byPool.set(pool, parse(buf.toString('utf8'), new Set([...this.poolOf].filter(([, p]) => p === pool).map(([n]) => n))));
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) this.byPool.set(pool, {});
+      else throw err;
+    }
+  }
+
+  /** Writes the pool's state if this process changed it. */
+  async flush(pool: string): Promise<void> {
+    if (!this.dirty.has(pool)) return;
+    const body = JSON.stringify(this.byPool.get(pool) ?? {});
+    await this.container.getBlockBlobClient(this.blobName(pool)).upload(body, Buffer.byteLength(body), {
+      blobHTTPHeaders: { blobContentType: 'application/json' },
+    });
+    this.dirty.delete(pool);
+  }
+}
+
+/** Keeps only well-formed entries of profiles that still exist. */
+function parse(text: string, profiles: Set<string>): Record<string, BackoffState> {
+  const out: Record<string, BackoffState> = {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return out;
+  }
+  if (!raw || typeof raw !== 'object') return out;
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    const s = v as Partial<BackoffState> | null;
+    if (profiles.has(k) && s && typeof s.until === 'string' && typeof s.failures === 'number' && typeof s.reason === 'string') {
+      out[k] = { until: s.until, failures: s.failures, reason: s.reason };
+    }
+  }
+  return out;
+}

@@ -1,0 +1,82 @@
+/**
+ * Back-off after a quota error is shared by every instance through AzureWebJobsStorage (Azurite):
+ * instance A hits the quota; instance B's status shows the back-off and B's pass sends no create
+ * for that profile, while the other profile keeps scaling.
+ */
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRuntime, type Runtime } from '../../src/app/runtime.js';
+import { BlobBackoffStore } from '../../src/reconcile/backoff-store.js';
+import { memoryLogger } from '../../src/util/log.js';
+import { startAzurite, type Azurite } from '../helpers/azurite.js';
+import { startFakeStack, type FakeStack } from '../fakes/stack.js';
+
+const PAT = 'canarypat-backoff-5b2d48e6b0c4f1a9d7e3b5c8a2f6d0e4b9c1a7f3';
+let stack: FakeStack;
+let azurite: Azurite;
+
+beforeAll(async () => {
+  [stack, azurite] = await Promise.all([startFakeStack({ pat: PAT, subscriptionId: '00000000-0000-0000-0000-0000000000cc', resourceGroup: 'rg-backoff' }), startAzurite()]);
+});
+afterAll(async () => {
+  await Promise.all([stack?.close(), azurite?.stop()]);
+});
+
+function instance(): Runtime & { lines: string[] } {
+  const log = memoryLogger();
+  const rt = createRuntime(
+    stack.env({
+      AzureWebJobsStorage: azurite.connectionString,
+      AUTOSCALER_ID: 'shared-backoff',
+      POOLS: JSON.stringify([
+        { name: 'big', pool: 'bo', image: 'contoso.azurecr.io/azp-agent:1', capabilities: ['big'], placeholder: false },
+        { name: 'small', pool: 'bo', image: 'contoso.azurecr.io/azp-agent:1', capabilities: ['small'], placeholder: false },
+      ]),
+    }),
+    { logger: log, credential: stack.credential, azure: { ca: stack.cert.cert, retryOptions: { maxRetries: 0 } }, azdoDispatcher: stack.dispatcher },
+  );
+  return Object.assign(rt, { lines: log.lines });
+}
+
+describe('shared back-off (Azurite)', () => {
+  it('a quota error on one instance backs the profile off on every instance', async () => {
+    const { azdo, arm } = stack;
+    azdo.addPool('bo');
+    azdo.queueJob('bo', ['big']);
+    arm.inject({ match: { method: 'PUT', pathIncludes: 'azp-big-' }, status: 409, code: 'ContainerGroupQuotaReached', message: 'quota reached', times: Infinity });
+    const a = instance();
+    await a.coordinator.request('bo', 'test A');
+    expect(arm.requests.filter((r) => r.method === 'PUT' && r.path.includes('azp-big-'))).toHaveLength(1);
+
+    const b = instance();
+    const status = await b.status();
+    const big = status.pools[0]!.views.find((v) => v.profile === 'big')!;
+    expect(big.backoffUntil).toBeDefined();
+    expect(Date.parse(big.backoffUntil!)).toBeGreaterThan(Date.now());
+
+    arm.clearRequests();
+    azdo.queueJob('bo', ['small']);
+    await b.coordinator.request('bo', 'test B');
+    expect(arm.requests.filter((r) => r.method === 'PUT' && r.path.includes('azp-big-'))).toHaveLength(0);
+    expect(arm.requests.filter((r) => r.method === 'PUT' && r.path.includes('azp-small-'))).toHaveLength(1);
+    expect([...a.lines, ...b.lines].join('\n')).not.toContain(PAT);
+  });
+
+  it('an unreadable or foreign state blob means no back-off, never a failed pass', async () => {
+    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('backoff-garbage');
+    await container.createIfNotExists();
+    const store = new BlobBackoffStore(container, [{ name: 'p1', pool: 'x' }]);
+    const put = (text: string) => container.getBlockBlobClient(store.blobName('x')).upload(text, Buffer.byteLength(text));
+    await put('{not json');
+    await store.load('x');
+    expect(store.all()).toEqual({});
+    await put(JSON.stringify({ p1: { until: 5 }, gone: { until: 'x', failures: 1, reason: 'r' } }));
+    await store.load('x');
+    expect(store.all()).toEqual({});
+    store.set('p1', { until: '2030-01-01T00:00:00.000Z', failures: 2, reason: 'quota' });
+    await store.flush('x');
+    const again = new BlobBackoffStore(container, [{ name: 'p1', pool: 'x' }]);
+    await again.load('x');
+    expect(again.get('p1')).toEqual({ until: '2030-01-01T00:00:00.000Z', failures: 2, reason: 'quota' });
+  });
+});
