@@ -227,7 +227,8 @@ const RUNTIME_SAMPLES: Record<string, string> = {
   ACI_LOCATION: 'westeurope',
   AZURE_CLIENT_ID: '00000000-0000-0000-0000-000000000002',
   DRY_RUN: 'false',
-  WEBHOOK_PASSWORD: '@Microsoft.KeyVault(SecretUri=https://kv-abcdefghijklm.vault.azure.net/secrets/webhook-password/)',
+  // What the host hands the app once it resolved the Key Vault reference (an unresolved reference is refused).
+  WEBHOOK_PASSWORD: 'resolved-webhook-password-from-key-vault',
   AUTOSCALER_ID: 'azd-abcdefghijklm',
   AzureWebJobsStorage__accountName: 'stabcdefghijklm',
   AzureWebJobsStorage__clientId: '00000000-0000-0000-0000-000000000002',

@@ -45,6 +45,13 @@ describe('settings', () => {
     expect(problems({ ...base, POOLS: JSON.stringify([pool, pool]) })).toEqual(["POOLS[1].name: duplicate profile name 'linux'"]);
   });
 
+  it('refuses an unresolved Key Vault reference as the webhook password', () => {
+    const ref = '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/webhook-password/)';
+    expect(problems({ ...base, WEBHOOK_USERNAME: 'hook', WEBHOOK_PASSWORD: ref })).toEqual([
+      "WEBHOOK_PASSWORD: is an unresolved Key Vault reference (check the secret and the identity's access)",
+    ]);
+  });
+
   it('reports every problem at once', () => {
     const p = problems({ AZP_URL: 'nope', AZP_AUTH: 'x', WEBHOOK_USERNAME: 'hook', POOLS: JSON.stringify([{ name: 'Bad Name', pool: '' }]) }, { requireAzure: true });
     expect(p).toEqual(
