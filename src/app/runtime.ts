@@ -46,9 +46,9 @@ export function lockFromEnv(env: Env, settings: Settings, logger: Logger): PoolL
 }
 
 export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
-  const settings = loadSettings(env, { requireAzure: true });
-  registerSecret(settings.WEBHOOK_PASSWORD);
   const logger = o.logger ?? createLogger(consoleSink, { app: 'azp-aci-autoscaler' });
+  const settings = loadSettings(env, { requireAzure: true, onWarning: (w) => logger.warn(`settings: ${w}`) });
+  registerSecret(settings.WEBHOOK_PASSWORD);
   const lock = o.lock ?? lockFromEnv(env, settings, logger);
   // Back-off state lives beside the lease, so every instance (and /api/status) sees it.
   const backoff = o.backoff ?? (lock instanceof BlobPoolLock ? new BlobBackoffStore(lock.container, settings.POOLS) : undefined);

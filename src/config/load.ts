@@ -16,7 +16,12 @@ export interface LoadOptions {
   requireAzure?: boolean;
   /** Reads POOLS_FILE; injectable for tests. */
   readFile?: (path: string) => string;
+  /** Problems that disable a feature but not the app (e.g. the webhook). */
+  onWarning?: (message: string) => void;
 }
+
+/** The text App Service leaves in a setting whose Key Vault reference did not resolve. */
+const UNRESOLVED_REFERENCE = /^@Microsoft\.KeyVault\(/i;
 
 type Env = Record<string, string | undefined>;
 
@@ -72,6 +77,13 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     }
   } else {
     problems.push('POOLS: is required (a JSON array of pool profiles), or set POOLS_FILE');
+  }
+  // An unresolved reference is readable, predictable text, never a password. Scaling goes on
+  // (timer), the webhook refuses every delivery until the reference resolves.
+  if (typeof input.WEBHOOK_PASSWORD === 'string' && UNRESOLVED_REFERENCE.test(input.WEBHOOK_PASSWORD.trim())) {
+    delete input.WEBHOOK_PASSWORD;
+    delete input.WEBHOOK_USERNAME;
+    options.onWarning?.("WEBHOOK_PASSWORD: the Key Vault reference did not resolve (check the secret and the identity's access); the webhook refuses deliveries until it does");
   }
   // Checked here rather than in the schema so it is reported even when other settings are wrong.
   if (Boolean(input.WEBHOOK_USERNAME) !== Boolean(input.WEBHOOK_PASSWORD)) {

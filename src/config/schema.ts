@@ -154,12 +154,7 @@ export const settingsSchema = z
       .default('0 */1 * * * *'),
     DRY_RUN: boolish.default(false),
     WEBHOOK_USERNAME: z.string().min(1).optional(),
-    WEBHOOK_PASSWORD: z
-      .string()
-      .min(12, { message: 'must be at least 12 characters' })
-      // An unresolved Key Vault reference stays as its (readable, predictable) text: never a password.
-      .refine((v) => !/^@Microsoft\.KeyVault\(/i.test(v.trim()), { message: 'is an unresolved Key Vault reference (check the secret and the identity\'s access)' })
-      .optional(),
+    WEBHOOK_PASSWORD: z.string().min(12, { message: 'must be at least 12 characters' }).optional(),
     /** Ownership: only groups tagged with this id are ever touched. */
     AUTOSCALER_ID: z.string().regex(/^[a-z0-9-]{1,40}$/, { message: 'must be lowercase letters, digits, hyphens (max 40)' }).default('default'),
     /** Prefix of every agent / container group name. */

@@ -45,11 +45,13 @@ describe('settings', () => {
     expect(problems({ ...base, POOLS: JSON.stringify([pool, pool]) })).toEqual(["POOLS[1].name: duplicate profile name 'linux'"]);
   });
 
-  it('refuses an unresolved Key Vault reference as the webhook password', () => {
+  it('an unresolved Key Vault reference disables the webhook, with a warning, and never becomes the password', () => {
     const ref = '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/webhook-password/)';
-    expect(problems({ ...base, WEBHOOK_USERNAME: 'hook', WEBHOOK_PASSWORD: ref })).toEqual([
-      "WEBHOOK_PASSWORD: is an unresolved Key Vault reference (check the secret and the identity's access)",
-    ]);
+    const warnings: string[] = [];
+    const s = loadSettings({ ...base, WEBHOOK_USERNAME: 'hook', WEBHOOK_PASSWORD: ref }, { onWarning: (w) => warnings.push(w) });
+    expect(s.WEBHOOK_PASSWORD).toBeUndefined();
+    expect(s.WEBHOOK_USERNAME).toBeUndefined();
+    expect(warnings).toEqual([expect.stringMatching(/^WEBHOOK_PASSWORD: the Key Vault reference did not resolve/)]);
   });
 
   it('reports every problem at once', () => {
