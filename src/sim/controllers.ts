@@ -141,33 +141,52 @@ export function kedaScalerDemands(p: ProfileConfig): string[] {
   return out;
 }
 
-export class KedaController implements Controller {
-  readonly policy = 'keda' as const;
+/**
+ * A baseline that samples every profile on its own period (first sample at a random phase), after
+ * registering one offline agent per profile so jobs can queue at zero agents.
+ */
+abstract class PeriodicController<O> implements Controller {
+  abstract readonly policy: 'keda' | 'vmss';
   passes = 0;
   errors = 0;
-  private seq = 0;
+  protected seq = 0;
   private readonly rng: Rng;
 
   constructor(
-    private readonly world: World,
-    private readonly clock: VirtualClock,
-    private readonly profiles: readonly ProfileConfig[],
+    protected readonly world: World,
+    protected readonly clock: VirtualClock,
+    protected readonly profiles: readonly ProfileConfig[],
     seed: number,
-    private readonly o: KedaOptions,
+    protected readonly o: O,
+    salt: 'keda' | 'vmss',
   ) {
-    this.rng = new Rng(deriveSeed(seed, 'keda'));
+    this.rng = new Rng(deriveSeed(seed, salt));
+  }
+
+  protected every(periodSec: number, registration: (p: ProfileConfig) => string, tick: (p: ProfileConfig) => void): void {
+    for (const p of this.profiles) this.world.registerManualAgent(p.pool, registration(p), p);
+    for (const p of this.profiles) {
+      const run = () => {
+        tick(p);
+        this.clock.after(periodSec * 1000, run);
+      };
+      this.clock.after(this.rng.uniform(0, periodSec) * 1000, run);
+    }
+  }
+
+  abstract start(): void;
+}
+
+export class KedaController extends PeriodicController<KedaOptions> {
+  readonly policy = 'keda' as const;
+
+  constructor(world: World, clock: VirtualClock, profiles: readonly ProfileConfig[], seed: number, o: KedaOptions) {
+    super(world, clock, profiles, seed, o, 'keda');
   }
 
   start(): void {
     // The documented setup: one offline agent registered by hand per ScaledJob, so jobs can queue.
-    for (const p of this.profiles) this.world.registerManualAgent(p.pool, `keda-${p.name}-template`, p);
-    for (const p of this.profiles) {
-      const poll = () => {
-        void this.poll(p);
-        this.clock.after(this.o.pollingIntervalSec * 1000, poll);
-      };
-      this.clock.after(this.rng.uniform(0, this.o.pollingIntervalSec) * 1000, poll);
-    }
+    this.every(this.o.pollingIntervalSec, (p) => `keda-${p.name}-template`, (p) => void this.poll(p));
   }
 
   private async poll(p: ProfileConfig): Promise<void> {
@@ -215,21 +234,11 @@ export interface VmssOptions {
   stepFraction: number;
 }
 
-export class VmssController implements Controller {
+export class VmssController extends PeriodicController<VmssOptions> {
   readonly policy = 'vmss' as const;
-  passes = 0;
-  errors = 0;
-  private seq = 0;
-  private readonly rng: Rng;
 
-  constructor(
-    private readonly world: World,
-    private readonly clock: VirtualClock,
-    private readonly profiles: readonly ProfileConfig[],
-    seed: number,
-    private readonly o: VmssOptions,
-  ) {
-    this.rng = new Rng(deriveSeed(seed, 'vmss'));
+  constructor(world: World, clock: VirtualClock, profiles: readonly ProfileConfig[], seed: number, o: VmssOptions) {
+    super(world, clock, profiles, seed, o, 'vmss');
   }
 
   /** Standby agents: elastic pools have one number; take the profile's largest standby count. */
@@ -239,14 +248,7 @@ export class VmssController implements Controller {
 
   start(): void {
     // An elastic pool accepts jobs at zero agents; model that with an offline registration.
-    for (const p of this.profiles) this.world.registerManualAgent(p.pool, `vmss-${p.name}-pool`, p);
-    for (const p of this.profiles) {
-      const sample = () => {
-        this.sample(p);
-        this.clock.after(this.o.sampleIntervalSec * 1000, sample);
-      };
-      this.clock.after(this.rng.uniform(0, this.o.sampleIntervalSec) * 1000, sample);
-    }
+    this.every(this.o.sampleIntervalSec, (p) => `vmss-${p.name}-pool`, (p) => this.sample(p));
   }
 
   private sample(p: ProfileConfig): void {
