@@ -3,6 +3,7 @@
  * no cause: the SDK's RestError holds the request body, which contains the agent token.
  */
 import { DEFERRED_RETRY_AFTER_HEADER } from '../azure/clients.js';
+import { redactSecrets } from '../util/redact.js';
 
 export type ArmErrorKind =
   /** 429: back off until retryAfterMs, then try again. */
@@ -119,14 +120,13 @@ export function retryAfterFromHeaders(h: HeadersLike | undefined): number | unde
 export interface ClassifyOptions {
   operation?: string;
   target?: string;
-  /** Values to redact from any message we keep (e.g. the agent token). */
+  /** Values to redact, with any 8+ character echo of them, from any message we keep (e.g. the agent token). */
   secrets?: readonly string[];
 }
 
+/** Secrets and any 8+ character echo of them out (src/util/redact.ts), then clipped. */
 function redact(text: string, secrets: readonly string[] | undefined): string {
-  let out = text;
-  for (const s of secrets ?? []) if (s) out = out.split(s).join('***');
-  out = out.replace(/Bearer\s+[A-Za-z0-9._~+/=-]+/g, 'Bearer ***');
+  const out = redactSecrets(text, secrets ?? []);
   return out.length > 400 ? `${out.slice(0, 400)}…` : out;
 }
 

@@ -15,6 +15,7 @@ import type { AgentRegistration, JobRequest } from '../core/types.js';
 import type { AzureDevOpsPort } from '../reconcile/ports.js';
 import type { AuthProvider } from './auth.js';
 import { AzdoError, AzdoPoolNotFoundError, type AzdoErrorKind } from './errors.js';
+import { redactSecrets } from '../util/redact.js';
 import {
   agentListSchema,
   agentSchema,
@@ -351,10 +352,9 @@ function secretsOf(authHeader: string): string[] {
   return out.filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
 }
 
+/** The credential and any 8+ character echo of it (plain, URL-encoded, base64) out: src/util/redact.ts. */
 function scrub(text: string, secrets: string[]): string {
-  let out = text;
-  for (const s of secrets) out = out.split(s).join('***');
-  return out;
+  return redactSecrets(text, secrets);
 }
 
 function truncate(s: string): string {

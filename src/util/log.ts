@@ -1,24 +1,24 @@
 /**
  * Structured logging with persistent keys (child loggers) and secret scrubbing: every value
- * registered with `registerSecret` is replaced by "***" in every line, whatever the caller passed.
+ * registered with `registerSecret`, and any 8+ character echo of it, is replaced by "***" in every
+ * line, whatever the caller passed.
  */
 import type { Logger } from '../reconcile/ports.js';
+import { SecretRedactor } from './redact.js';
 
-const secrets = new Set<string>();
+const secrets = new SecretRedactor();
 
-/** Register a secret value (PAT, password) so no log line can carry it. Short values are ignored. */
+/**
+ * Register a secret value (PAT, password) so no log line can carry it, nor any 8+ character
+ * piece of it, plain, URL-encoded or base64 (Basic auth) — see src/util/redact.ts. Short values
+ * are ignored.
+ */
 export function registerSecret(value: string | undefined): void {
-  if (value && value.length >= 6) {
-    secrets.add(value);
-    // The Basic-auth form of a PAT is as sensitive as the PAT.
-    secrets.add(Buffer.from(`:${value}`).toString('base64'));
-  }
+  if (value && value.length >= 6) secrets.add(value);
 }
 
 export function scrub(text: string): string {
-  let out = text;
-  for (const s of secrets) if (out.includes(s)) out = out.split(s).join('***');
-  return out;
+  return secrets.redact(text);
 }
 
 export type LogLevel = 'info' | 'warn' | 'error';

@@ -436,6 +436,22 @@ describe('authentication and secrets', () => {
     expectNoSecret(e, CANARY, CANARY_B64);
   });
 
+  it('scrubs partial echoes of the token (8+ characters: start, middle, end, URL-encoded, inside the Basic header)', async () => {
+    const p = freshPool();
+    const fragments = [CANARY.slice(0, 9), CANARY.slice(14, 26), CANARY.slice(-8), encodeURIComponent(CANARY.slice(5, 19)), CANARY_B64.slice(0, 12), CANARY_B64.slice(9, 30), CANARY_B64.slice(-10)];
+    const echo = fragments.map((f, i) => `part${i}=${f}`).join(' ');
+    fake.inject({
+      status: 500,
+      body: JSON.stringify({ $id: '1', message: `TF246021: header echo ${echo}`, typeKey: `Key${CANARY.slice(3, 15)}`, errorCode: 0 }),
+      headers: { activityid: `id-${CANARY.slice(20, 30)}` },
+      times: Infinity,
+    });
+    const e = await caught(client({ maxRetries: 1 }).listJobRequests(p.id));
+    expect(e.azdoMessage).toContain('TF246021: header echo part0=');
+    const windows = (f: string) => Array.from({ length: f.length - 7 }, (_, i) => f.slice(i, i + 8));
+    expectNoSecret(e, ...[...fragments, CANARY.slice(3, 15), CANARY.slice(20, 30)].flatMap(windows));
+  });
+
   it('never leaks the PAT in any error kind (timeout, network, throttled, notFound)', async () => {
     const p = freshPool();
     const errors: unknown[] = [];
