@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const launches = (): AgentLaunch[] =>
     Array.from({ length: N }, () => {
       seq += 1;
-      return { name: agentName('azp', 'linux', 1_700_000_000_000 + seq, seq), pool: 'Bench', profile, placeholder: false, token: 'bench-pat', createdAt: new Date().toISOString() };
+      return { name: agentName('azp', 'linux', 1_700_000_000_000 + seq, String(seq).padStart(12, '0')), pool: 'Bench', profile, placeholder: false, token: 'bench-pat', createdAt: new Date().toISOString() };
     });
   const rows: string[] = [];
   try {

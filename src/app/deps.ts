@@ -2,7 +2,7 @@
  * The one place that turns settings into real adapters: Azure DevOps client, ACI provider,
  * Key Vault PAT provider. Tests and the CLI pass a credential and a CA for local fakes.
  */
-import { randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { TokenCredential } from '@azure/core-auth';
 import type { Dispatcher } from 'undici';
 import { AciComputeProvider } from '../aci/provider.js';
@@ -13,6 +13,30 @@ import { memoryBackoffStore, type BackoffStore, type ReconcileDeps, type Reconci
 import type { Clock, Logger } from '../reconcile/ports.js';
 import { KeyVaultTokenProvider } from '../secrets/keyvault.js';
 import { registerSecret } from '../util/log.js';
+import { AGENT_NAME_RANDOM_CHARS } from '../core/names.js';
+
+const BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+
+/**
+ * The random part of an agent name: AGENT_NAME_RANDOM_CHARS uniform base-36 characters from the
+ * CSPRNG (bytes ≥ 252 are dropped so every character is equally likely; bytes come from a small
+ * pool refilled by randomBytes).
+ */
+export function randomAgentEntropy(): string {
+  let out = '';
+  while (out.length < AGENT_NAME_RANDOM_CHARS) {
+    if (poolAt >= pool.length) {
+      pool = randomBytes(4096);
+      poolAt = 0;
+    }
+    const b = pool[poolAt++]!;
+    if (b < 252) out += BASE36[b % 36];
+  }
+  return out;
+}
 
 export const systemClock: Clock = {
   now: () => new Date(),
@@ -28,7 +52,7 @@ export interface DepsOverrides {
   onAzdoRequest?: (info: RequestInfo) => void;
   clock?: Clock;
   backoff?: BackoffStore;
-  entropy?: () => number;
+  entropy?: () => string;
 }
 
 export function reconcileOptions(settings: Settings, dryRun = settings.DRY_RUN): ReconcileOptions {
@@ -75,6 +99,6 @@ export function buildDeps(settings: Settings, logger: Logger, o: DepsOverrides =
     clock: o.clock ?? systemClock,
     logger,
     backoff: o.backoff ?? memoryBackoffStore(),
-    entropy: o.entropy ?? (() => randomInt(0, 36 ** 4)),
+    entropy: o.entropy ?? randomAgentEntropy,
   };
 }

@@ -4,6 +4,7 @@
  * Error messages name the setting and the problem, never the value.
  */
 import { z } from 'zod';
+import { AGENT_NAME_SUFFIX_CHARS } from '../core/names.js';
 
 const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
 const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -167,7 +168,7 @@ export const settingsSchema = z
     s.POOLS.forEach((p, i) => {
       if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: ['POOLS', i, 'name'], message: `duplicate profile name '${p.name}'` });
       seen.add(p.name);
-      const longest = s.AGENT_NAME_PREFIX.length + 1 + p.name.length + 1 + 12;
+      const longest = s.AGENT_NAME_PREFIX.length + 1 + p.name.length + 1 + AGENT_NAME_SUFFIX_CHARS;
       if (longest > 63) ctx.addIssue({ code: 'custom', path: ['POOLS', i, 'name'], message: 'prefix + profile name too long for a 63-character group name' });
     });
   });

@@ -17,23 +17,38 @@ export function isValidGroupName(name: string): boolean {
   return GROUP_NAME.test(name) && !name.includes('--');
 }
 
+/** Random base-36 characters in every agent name (36^12 ≈ 4.7e18 values). */
+export const AGENT_NAME_RANDOM_CHARS = 12;
+/** Base-36 milliseconds at the start of the suffix: names sort by creation time. */
+const AGENT_NAME_TIME_CHARS = 8;
+/** Length of the part after `{prefix}-{profile}-`. */
+export const AGENT_NAME_SUFFIX_CHARS = AGENT_NAME_TIME_CHARS + AGENT_NAME_RANDOM_CHARS;
+/** Suffix length of agent names made by earlier versions (8 time + 4 random): still ours. */
+const LEGACY_SUFFIX_CHARS = 12;
+
 /**
- * A unique agent name. `stamp` (milliseconds) and `entropy` (any non-negative integer) come from
- * the caller so this stays pure; together they make a 12-character base-36 suffix.
+ * A unique agent name: `{prefix}-{profile}-{8 time chars}{12 random chars}`. `stamp`
+ * (milliseconds) and `random` (at least 12 lowercase base-36 characters; the last 12 are used) come
+ * from the caller so this stays pure. Every create of one pass shares the millisecond, so the
+ * uniqueness within a pass rests on the random part alone.
  */
-export function agentName(prefix: string, profile: string, stamp: number, entropy: number): string {
-  const t = Math.floor(stamp).toString(36).slice(-8).padStart(8, '0');
-  const r = Math.floor(entropy).toString(36).slice(-4).padStart(4, '0');
-  return `${prefix}-${profile}-${t}${r}`;
+export function agentName(prefix: string, profile: string, stamp: number, random: string): string {
+  if (random.length < AGENT_NAME_RANDOM_CHARS || !/^[a-z0-9]+$/.test(random)) {
+    throw new Error(`agent name: the random part must be at least ${AGENT_NAME_RANDOM_CHARS} lowercase base-36 characters`);
+  }
+  const t = Math.floor(stamp).toString(36).slice(-AGENT_NAME_TIME_CHARS).padStart(AGENT_NAME_TIME_CHARS, '0');
+  return `${prefix}-${profile}-${t}${random.slice(-AGENT_NAME_RANDOM_CHARS)}`;
 }
 
 export function placeholderName(prefix: string, profile: string): string {
   return `${prefix}-${profile}-placeholder`;
 }
 
-/** True when `name` looks like an agent this deployment names for `profile`. */
+/** True when `name` looks like an agent this deployment names for `profile` (any version's suffix). */
 export function isOurAgentName(name: string, prefix: string, profile: string): boolean {
-  return name.startsWith(`${prefix}-${profile}-`) && /^[a-z0-9]{12}$/.test(name.slice(prefix.length + profile.length + 2));
+  if (!name.startsWith(`${prefix}-${profile}-`)) return false;
+  const suffix = name.slice(prefix.length + profile.length + 2);
+  return (suffix.length === AGENT_NAME_SUFFIX_CHARS || suffix.length === LEGACY_SUFFIX_CHARS) && /^[a-z0-9]+$/.test(suffix);
 }
 
 export interface OwnershipTags {

@@ -52,8 +52,8 @@ export interface ReconcileDeps {
   clock: Clock;
   logger: Logger;
   backoff: BackoffStore;
-  /** Entropy for agent names (random in production, seeded in the simulator and tests). */
-  entropy: () => number;
+  /** The random part of agent names: 12+ lowercase base-36 characters (random in production, seeded in the simulator and tests). */
+  entropy: () => string;
 }
 
 export type Outcome =

@@ -101,8 +101,8 @@ export class OursController implements Controller {
       clock: this.clock,
       logger,
       backoff: this.backoff,
-      // Unique, deterministic entropy for agent names (4 base-36 characters).
-      entropy: () => (this.entropy = (this.entropy + 1) % 36 ** 4),
+      // Unique, deterministic entropy for agent names (a seeded counter, 12 base-36 characters).
+      entropy: () => (++this.entropy).toString(36).padStart(12, '0'),
     });
     this.running = false;
     this.o.onPass?.(result);

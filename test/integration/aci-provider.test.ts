@@ -28,7 +28,7 @@ let seq = 0;
 function launch(over: Partial<AgentLaunch> = {}): AgentLaunch {
   seq += 1;
   return {
-    name: agentName('azp', 'linux', Date.UTC(2026, 0, 1) + seq, seq),
+    name: agentName('azp', 'linux', Date.UTC(2026, 0, 1) + seq, String(seq).padStart(12, '0')),
     pool: 'Default',
     profile,
     placeholder: false,

@@ -73,7 +73,7 @@ function controller({ id, profiles, opts = {} }: Setup) {
     azdoDispatcher: dispatcher,
     clock,
     backoff,
-    entropy: () => ++entropy,
+    entropy: () => (++entropy).toString(36).padStart(12, '0'),
   });
   const options: ReconcileOptions = { ...reconcileOptions(settings), probeAfterSec: 0, ...opts };
   const pass = async (): Promise<PassResult> => {

@@ -58,7 +58,7 @@ function setup(profileOverrides: Record<string, unknown> = {}, extraProfiles: Re
     azure: { ca: makeTestCert().cert, retryOptions: { maxRetries: 1, retryDelayInMs: 10, maxRetryDelayInMs: 50 } },
     azdoDispatcher: dispatcher,
     backoff: memoryBackoffStore(),
-    entropy: () => ++entropy,
+    entropy: () => (++entropy).toString(36).padStart(12, '0'),
   });
   const opts = { ...reconcileOptions(settings), probeAfterSec: 0 };
   const pass = async (): Promise<PassResult> => {

@@ -128,7 +128,7 @@ function reconcileRunner(settings: Settings, compute: ComputePort): PassRunner {
     backoff: memoryBackoffStore(),
     entropy: (() => {
       let n = 0;
-      return () => n++;
+      return () => (n++).toString(36).padStart(12, '0');
     })(),
   };
   return (pool) => reconcile({ prefix: 'azp', profiles: settings.POOLS, dryRun: false }, deps, [pool]);

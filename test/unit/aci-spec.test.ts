@@ -16,7 +16,7 @@ function profile(over: Record<string, unknown> = {}): ProfileConfig {
 
 function launch(over: Partial<AgentLaunch> = {}, p: ProfileConfig = profile()): AgentLaunch {
   return {
-    name: agentName('azp', p.name, Date.UTC(2026, 0, 2, 3, 4, 5), 1234),
+    name: agentName('azp', p.name, Date.UTC(2026, 0, 2, 3, 4, 5), '000000001234'),
     pool: p.pool,
     profile: p,
     placeholder: false,
