@@ -1,4 +1,5 @@
 /** The per-profile view (`status` command, GET /api/status): observe + plan, act on nothing. */
+import { samePool } from '../core/pools.js';
 import type { ProfileView } from '../core/types.js';
 import { planPool, poolsOf, type ReconcileDeps, type ReconcileOptions } from '../reconcile/pass.js';
 import { errorText } from '../util/log.js';
@@ -30,7 +31,7 @@ export async function collectStatus(opts: ReconcileOptions, deps: ReconcileDeps)
   const pools: PoolStatus[] = [];
   for (const pool of poolsOf(opts.profiles)) {
     try {
-      const { plan } = await planPool(pool, groups.filter((g) => g.pool === pool), { ...opts, dryRun: true }, deps);
+      const { plan } = await planPool(pool, groups.filter((g) => samePool(g.pool, pool)), { ...opts, dryRun: true }, deps);
       pools.push({
         pool,
         ok: true,

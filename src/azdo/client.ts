@@ -16,6 +16,7 @@ import type { AzureDevOpsPort } from '../reconcile/ports.js';
 import type { AuthProvider } from './auth.js';
 import { AzdoError, AzdoPoolNotFoundError, type AzdoErrorKind } from './errors.js';
 import { redactSecrets } from '../util/redact.js';
+import { poolKey } from '../core/pools.js';
 import {
   agentListSchema,
   agentSchema,
@@ -106,12 +107,13 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
   }
 
   resolvePoolId(poolName: string): Promise<number> {
-    const cached = this.poolIds.get(poolName);
+    const key = poolKey(poolName); // Azure DevOps pool names ignore case
+    const cached = this.poolIds.get(key);
     if (cached) return cached;
     const p = this.fetchPoolId(poolName);
-    this.poolIds.set(poolName, p);
+    this.poolIds.set(key, p);
     // Failures are not cached: the pool may be created or access granted later.
-    p.catch(() => this.poolIds.delete(poolName));
+    p.catch(() => this.poolIds.delete(key));
     return p;
   }
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { AGENT_NAME_SUFFIX_CHARS } from '../core/names.js';
+import { poolKey } from '../core/pools.js';
 
 const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
 const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -165,7 +166,18 @@ export const settingsSchema = z
   })
   .superRefine((s, ctx) => {
     const seen = new Set<string>();
+    // Azure DevOps pool names ignore case: two spellings would be two passes on one pool (one job → two agents).
+    const spelling = new Map<string, { pool: string; at: number }>();
     s.POOLS.forEach((p, i) => {
+      const first = spelling.get(poolKey(p.pool));
+      if (!first) spelling.set(poolKey(p.pool), { pool: p.pool, at: i });
+      else if (first.pool !== p.pool) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['POOLS', i, 'pool'],
+          message: `'${p.pool}' and POOLS[${first.at}].pool '${first.pool}' name the same Azure DevOps pool (pool names ignore case): spell it one way`,
+        });
+      }
       if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: ['POOLS', i, 'name'], message: `duplicate profile name '${p.name}'` });
       seen.add(p.name);
       const longest = s.AGENT_NAME_PREFIX.length + 1 + p.name.length + 1 + AGENT_NAME_SUFFIX_CHARS;

@@ -3,3 +3,4 @@ export * from './demands.js';
 export * from './names.js';
 export * from './standby.js';
 export * from './plan.js';
+export * from './pools.js';

@@ -4,6 +4,7 @@
  */
 import { indexCapabilities, matches, relevantDemands, type CapabilityIndex } from './demands.js';
 import { isOurAgentName, placeholderName } from './names.js';
+import { samePool } from './pools.js';
 import { standbyTarget } from './standby.js';
 import type {
   Action,
@@ -144,7 +145,7 @@ function backoffActive(until: string | undefined, now: Date): boolean {
 export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Plan {
   const actions: Action[] = [];
   const views: ProfileView[] = [];
-  const profiles = policy.profiles.filter((p) => p.pool === snapshot.pool);
+  const profiles = policy.profiles.filter((p) => samePool(p.pool, snapshot.pool));
 
   const agentsByName = new Map<string, AgentRegistration>();
   for (const a of snapshot.agents) agentsByName.set(a.name, a);
@@ -162,7 +163,7 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
 
   // Groups tagged as ours for this pool whose profile no longer exists.
   for (const g of snapshot.groups) {
-    if (g.pool !== snapshot.pool) continue;
+    if (!samePool(g.pool, snapshot.pool)) continue;
     const list = groupsByProfile.get(g.profile);
     if (list) {
       list.push(g);

@@ -5,11 +5,14 @@
  * failure never stops a pass: the state is an optimisation (fewer doomed creates), not truth.
  */
 import type { ContainerClient } from '@azure/storage-blob';
+import { poolKey } from '../core/pools.js';
 import type { BackoffState } from '../core/types.js';
 import { poolBlobBase } from './lock.js';
 import type { BackoffStore } from './pass.js';
 
+/** State is keyed by poolKey: a pool asked for under another spelling is the same pool. */
 export class BlobBackoffStore implements BackoffStore {
+  /** profile name → poolKey of its pool. */
   private readonly poolOf: Map<string, string>;
   private readonly byPool = new Map<string, Record<string, BackoffState>>();
   private readonly dirty = new Set<string>();
@@ -19,7 +22,7 @@ export class BlobBackoffStore implements BackoffStore {
     /** profile name → pool name, from the settings. */
     profiles: ReadonlyArray<{ name: string; pool: string }>,
   ) {
-    this.poolOf = new Map(profiles.map((p) => [p.name, p.pool]));
+    this.poolOf = new Map(profiles.map((p) => [p.name, poolKey(p.pool)]));
   }
 
   blobName(pool: string): string {
@@ -46,7 +49,8 @@ export class BlobBackoffStore implements BackoffStore {
   }
 
   /** Reads the pool's state; a missing or unreadable blob means no back-off. */
-  async load(pool: string): Promise<void> {
+  async load(name: string): Promise<void> {
+    const pool = poolKey(name);
     if (this.dirty.has(pool)) return; // never overwrite what this process has not written yet
     try {
       const buf = await this.container.getBlockBlobClient(this.blobName(pool)).downloadToBuffer();
@@ -58,7 +62,8 @@ export class BlobBackoffStore implements BackoffStore {
   }
 
   /** Writes the pool's state if this process changed it. */
-  async flush(pool: string): Promise<void> {
+  async flush(name: string): Promise<void> {
+    const pool = poolKey(name);
     if (!this.dirty.has(pool)) return;
     const body = JSON.stringify(this.byPool.get(pool) ?? {});
     await this.container.getBlockBlobClient(this.blobName(pool)).upload(body, Buffer.byteLength(body), {

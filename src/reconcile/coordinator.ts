@@ -18,6 +18,7 @@
  * `request` never rejects: coordination failures (storage down) are logged and the pass is
  * skipped — failing closed keeps "one writer per pool"; the next timer tick tries again.
  */
+import { poolKey } from '../core/pools.js';
 import type { PoolLease, PoolLockPort } from './lock.js';
 import type { Logger } from './ports.js';
 import { errorText } from '../util/log.js';
@@ -111,7 +112,7 @@ export class PassCoordinator {
   }
 
   private state(pool: string): PoolState {
-    const key = pool.normalize('NFC').toLowerCase();
+    const key = poolKey(pool);
     let st = this.pools.get(key);
     if (!st) {
       st = { view: { pool, active: false, passes: 0, requests: 0, handedOver: 0 }, active: undefined, dirty: false, reasons: [] };

@@ -17,6 +17,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { BlobServiceClient, type BlobLeaseClient, type ContainerClient } from '@azure/storage-blob';
+import { poolKey } from '../core/pools.js';
 import type { Logger } from './ports.js';
 import { errorText } from '../util/log.js';
 
@@ -54,7 +55,7 @@ export interface BlobPoolLockOptions {
 
 /** A blob (or any) name for a pool: readable slug + hash of the lowercased name. */
 export function poolBlobBase(pool: string): string {
-  const lower = pool.normalize('NFC').toLowerCase();
+  const lower = poolKey(pool);
   const slug = lower.replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'pool';
   const hash = createHash('sha256').update(lower, 'utf8').digest('hex').slice(0, 16);
   return `pools/${slug}-${hash}`;

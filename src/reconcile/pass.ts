@@ -5,6 +5,7 @@
  */
 import type { ProfileConfig } from '../config/schema.js';
 import { agentName, placeholderName } from '../core/names.js';
+import { distinctPools, samePool } from '../core/pools.js';
 import { plan, type PoolPolicy } from '../core/plan.js';
 import type { Action, BackoffState, OwnedGroup, Plan, PoolSnapshot, ProfileView } from '../core/types.js';
 import { mapLimit } from '../util/limit.js';
@@ -90,8 +91,9 @@ function errorKind(err: unknown): string | undefined {
   return typeof k === 'string' ? k : undefined;
 }
 
+/** The configured pools, one spelling each (pool names are case-insensitive). */
 export function poolsOf(profiles: readonly ProfileConfig[]): string[] {
-  return [...new Set(profiles.map((p) => p.pool))];
+  return distinctPools(profiles.map((p) => p.pool));
 }
 
 /** Observe one pool: job requests, agents, our groups (given), plus GETs for silent groups. */
@@ -311,12 +313,15 @@ export async function reconcile(opts: ReconcileOptions, deps: ReconcileDeps, onl
   // swept too, so their groups go once idle instead of leaking. With a pool filter, the pass of
   // the first configured pool does the sweep (under that pool's lease: still one writer).
   const configured = poolsOf(opts.profiles);
-  const unconfigured = [...new Set(groups.map((g) => g.pool))].filter((p) => !configured.includes(p));
-  const sweep = !onlyPools || (configured[0] !== undefined && onlyPools.includes(configured[0]));
-  const pools = [...configured.filter((p) => !onlyPools || onlyPools.includes(p)), ...(sweep ? unconfigured : [])];
+  // Pool names compare case-insensitively: a group tagged under another spelling, or a pass asked
+  // for under another spelling (--pool, ?pool=), is the configured pool.
+  const listed = (p: string, names: readonly string[]) => names.some((n) => samePool(n, p));
+  const unconfigured = distinctPools(groups.map((g) => g.pool)).filter((p) => !listed(p, configured));
+  const sweep = !onlyPools || (configured[0] !== undefined && listed(configured[0], onlyPools));
+  const pools = [...configured.filter((p) => !onlyPools || listed(p, onlyPools)), ...(sweep ? unconfigured : [])];
   const results: PoolResult[] = [];
   for (const pool of pools) {
-    results.push(await reconcilePool(pool, groups.filter((g) => g.pool === pool), opts, deps));
+    results.push(await reconcilePool(pool, groups.filter((g) => samePool(g.pool, pool)), opts, deps));
   }
   return { startedAt, finishedAt: deps.clock.now().toISOString(), dryRun: opts.dryRun, pools: results };
 }

@@ -8,6 +8,7 @@
  * The baselines' modelling assumptions are written down in src/sim/README.md.
  */
 import type { ProfileConfig } from '../config/schema.js';
+import { poolKey } from '../core/pools.js';
 import { reconcile, memoryBackoffStore, type PassResult, type ReconcileOptions } from '../reconcile/pass.js';
 import { createLogger } from '../util/log.js';
 import type { VirtualClock } from './clock.js';
@@ -62,9 +63,9 @@ export class OursController implements Controller {
 
   start(): void {
     // As the production handler: 'running' only matters to pools that keep standby agents.
-    const standbyPools = new Set(this.opts.profiles.filter((p) => p.minAgents > 0 || p.standby.length > 0).map((p) => p.pool));
+    const standbyPools = new Set(this.opts.profiles.filter((p) => p.minAgents > 0 || p.standby.length > 0).map((p) => poolKey(p.pool)));
     this.world.listener = (e) => {
-      if (e.type === 'running' && !standbyPools.has(e.pool)) return;
+      if (e.type === 'running' && !standbyPools.has(poolKey(e.pool))) return;
       this.webhooks++;
       this.clock.after(this.rng.uniform(this.o.webhookDelaySec[0], this.o.webhookDelaySec[1]) * 1000, () => this.trigger());
     };

@@ -24,6 +24,7 @@
  */
 import type { ProfileConfig } from '../config/schema.js';
 import { indexCapabilities, matches, relevantDemands, type CapabilityIndex, type Demand } from '../core/demands.js';
+import { poolKey } from '../core/pools.js';
 import type { AgentRegistration, JobRequest, OwnedGroup } from '../core/types.js';
 import type { AgentLaunch, AzureDevOpsPort, ComputePort, GroupDetail, SecretPort } from '../reconcile/ports.js';
 import type { VirtualClock } from './clock.js';
@@ -237,10 +238,11 @@ export class World {
   }
 
   poolId(name: string): number {
-    let id = this.pools.get(name);
+    // Azure DevOps matches pool names case-insensitively.
+    let id = this.pools.get(poolKey(name));
     if (id === undefined) {
       id = 10 + this.pools.size;
-      this.pools.set(name, id);
+      this.pools.set(poolKey(name), id);
       this.poolNames.set(id, name);
       this.unfinished.set(id, new Map());
     }
@@ -605,7 +607,7 @@ export class World {
           this.azdoCached.add(poolName);
           await this.azdoCall('resolvePool');
         }
-        const id = this.pools.get(poolName);
+        const id = this.pools.get(poolKey(poolName));
         if (id === undefined) throw Object.assign(new Error(`pool '${poolName}' not found`), { kind: 'notFound' });
         return id;
       },

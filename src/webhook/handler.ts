@@ -17,6 +17,7 @@
  *   503  an unexpected internal error (a bug): transient class for Azure DevOps, so it retries
  *        instead of putting the subscription on probation. Nothing a sender sends leads here.
  */
+import { distinctPools, poolKey, samePool } from '../core/pools.js';
 import type { Settings } from '../config/schema.js';
 import type { Logger } from '../reconcile/ports.js';
 import { errorText } from '../util/log.js';
@@ -86,13 +87,13 @@ export function isJsonContentType(value: string | undefined): boolean {
 /** Configured pool names a `?pool=` value selects (case-insensitive), and the unknown ones. */
 export function selectPools(configured: readonly string[], param: string | undefined): { pools: string[]; unknown: string[] } {
   if (param === undefined || param.trim() === '') return { pools: [...configured], unknown: [] };
-  const byLower = new Map(configured.map((p) => [p.toLowerCase(), p]));
+  const byKey = new Map(distinctPools(configured).map((p) => [poolKey(p), p]));
   const pools: string[] = [];
   const unknown: string[] = [];
   for (const raw of param.split(',').slice(0, 100)) {
     const name = raw.trim();
     if (!name) continue;
-    const hit = byLower.get(name.toLowerCase());
+    const hit = byKey.get(poolKey(name));
     if (hit) {
       if (!pools.includes(hit)) pools.push(hit);
     } else if (!unknown.includes(name)) unknown.push(clip(name, 64));
@@ -101,7 +102,7 @@ export function selectPools(configured: readonly string[], param: string | undef
 }
 
 function dedupKey(e: ServiceHookEnvelope, pools: string[]): string | undefined {
-  const target = pools.map((p) => p.toLowerCase()).sort().join(',');
+  const target = pools.map(poolKey).sort().join(',');
   if (e.subscriptionId && e.notificationId !== undefined && e.notificationId !== null) return `n|${e.subscriptionId}|${e.notificationId}|${target}`;
   if (e.id) return `e|${e.eventType}|${e.id}|${target}`;
   return undefined;
@@ -188,7 +189,7 @@ function handle(req: ServiceHookRequest, ctx: ServiceHookContext): ServiceHookRe
     return respond(200, { note: 'not our organization: AZP_URL names another organization or collection' });
   }
 
-  const configured = [...new Set(ctx.settings.POOLS.map((p) => p.pool))];
+  const configured = distinctPools(ctx.settings.POOLS.map((p) => p.pool));
   const { pools, unknown } = selectPools(configured, typeof req.query?.pool === 'string' ? req.query.pool : undefined);
   if (unknown.length > 0) elog.warn('service hook names pools that are not configured', { unknown, configured });
   const unknownNote = unknown.length ? `unknown pool(s) ignored: ${unknown.join(', ')}; configured: ${configured.join(', ')}` : '';
@@ -197,7 +198,7 @@ function handle(req: ServiceHookRequest, ctx: ServiceHookContext): ServiceHookRe
   const state = stateOf(event);
   // A job that started running took an agent that was already there: that only matters when the
   // pool keeps warm standby agents, which then need a replacement soon.
-  const keepsStandby = ctx.settings.POOLS.some((p) => pools.includes(p.pool) && (p.minAgents > 0 || p.standby.length > 0));
+  const keepsStandby = ctx.settings.POOLS.some((p) => pools.some((q) => samePool(q, p.pool)) && (p.minAgents > 0 || p.standby.length > 0));
   if (event.eventType === JOB_STATE_CHANGED && state && ['running', 'inprogress'].includes(state.toLowerCase()) && !keepsStandby) {
     return respond(200, { pools, note: join(`job state '${state}' needs no scaling (no standby agents configured)`, unknownNote) });
   }

@@ -62,6 +62,18 @@ describe('shared back-off (Azurite)', () => {
     expect([...a.lines, ...b.lines].join('\n')).not.toContain(PAT);
   });
 
+  it('a pool asked for under another spelling (CLI --pool) reads and writes the same state', async () => {
+    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('backoff-case');
+    await container.createIfNotExists();
+    const a = new BlobBackoffStore(container, [{ name: 'p1', pool: 'Linux' }]);
+    await a.load('linux');
+    a.set('p1', { until: '2030-01-01T00:00:00.000Z', failures: 1, reason: 'quota' });
+    await a.flush('LINUX');
+    const b = new BlobBackoffStore(container, [{ name: 'p1', pool: 'Linux' }]);
+    await b.load('linux');
+    expect(b.get('p1')).toEqual({ until: '2030-01-01T00:00:00.000Z', failures: 1, reason: 'quota' });
+  });
+
   it('an unreadable or foreign state blob means no back-off, never a failed pass', async () => {
     const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('backoff-garbage');
     await container.createIfNotExists();

@@ -30,6 +30,15 @@ describe('settings', () => {
     expect(loadSettings({ ...base, AZP_URL: 'https://tfs.contoso.local/tfs/DefaultCollection/' }).AZP_URL).toBe('https://tfs.contoso.local/tfs/DefaultCollection');
   });
 
+  it('refuses two spellings of one pool (Azure DevOps pool names ignore case), naming both settings', () => {
+    const two = [pool, { ...pool, name: 'java', pool: 'ACI' }];
+    expect(problems({ ...base, POOLS: JSON.stringify(two) })).toEqual([
+      "POOLS[1].pool: 'ACI' and POOLS[0].pool 'aci' name the same Azure DevOps pool (pool names ignore case): spell it one way",
+    ]);
+    // One spelling, several profiles: fine.
+    expect(loadSettings({ ...base, POOLS: JSON.stringify([pool, { ...pool, name: 'java' }]) }).POOLS).toHaveLength(2);
+  });
+
   it('names the setting and the problem', () => {
     expect(problems({ ...base, AZP_URL: 'ftp://x' })).toEqual([expect.stringMatching(/^AZP_URL: must be an https URL/)]);
     expect(problems({ ...base, AZP_AUTH: 'basic' })).toEqual(["AZP_AUTH: must be 'pat' or 'entra'"]);
