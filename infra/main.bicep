@@ -25,7 +25,7 @@ param azpAuth string = 'pat'
 @description('Name of the Key Vault secret that holds the Azure DevOps PAT (set after provisioning).')
 param azpTokenSecretName string = 'azp-token'
 @description('Basic-auth user name the service-hook subscription sends.')
-param webhookUsername string = 'azdo-hook'
+param webhookUsername string = 'azp-hook'
 @description('Name of the Key Vault secret that holds the webhook password (the postprovision hook creates it).')
 param webhookPasswordSecretName string = 'webhook-password'
 @description('NCRONTAB (6 fields) of the reconcile timer.')

@@ -1,5 +1,5 @@
 /**
- * Zod schemas of the Azure DevOps distributedtask wire format (see ../shared/contracts/azdo) and the
+ * Zod schemas of the Azure DevOps distributedtask wire format (see contracts/azdo) and the
  * mapping to the domain types. Unknown fields are tolerated (loose objects); nulls count as absent.
  */
 import { z } from 'zod';

@@ -1,6 +1,6 @@
 /**
  * Service-hook payloads (Web Hooks consumer, pipelines publisher), after the samples in
- * ../shared/contracts/servicehooks. Tolerant: unknown fields pass, and resource details are
+ * contracts/servicehooks. Tolerant: unknown fields pass, and resource details are
  * optional because a subscription may send "minimal" or "none" resource details. Known fields must
  * have the right type when present, so a garbled body is a clear 400, not a silent no-op.
  */

@@ -3,7 +3,7 @@
  *
  * - `GET {org}/_apis/distributedtask/packages/agent?platform=…&top=1` with HTTP Basic auth
  *   (any user name, the PAT as password), answering in the shape of
- *   shared/contracts/azdo/examples/packages.agent.linux-x64.captured-2018.json:
+ *   contracts/azdo/examples/packages.agent.linux-x64.captured-2018.json:
  *   `{count, value: [PackageMetadata]}`, newest first;
  * - the package itself at the `downloadUrl` it hands out (no auth, like the public CDN).
  *

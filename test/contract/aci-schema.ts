@@ -1,6 +1,6 @@
 /**
  * ajv validator for ARM container-group PUT bodies against the ACI OpenAPI 2026-05-01
- * (../shared/contracts/aci/containerInstance.2026-05-01.json, `ContainerGroup` definition).
+ * (contracts/aci/containerInstance.2026-05-01.json, `ContainerGroup` definition).
  * The spec's external common-types $refs (ProxyResource, systemData, ErrorResponse) are not in the
  * contracts: they are replaced by local stubs with the common-types v5 shapes.
  *

@@ -1,6 +1,6 @@
 /**
- * Where ../shared/contracts lives: CONTRACTS_DIR, else `<repo root>/../shared/contracts`
- * (CI clones the repo with shared/ beside it).
+ * Where the contracts live: CONTRACTS_DIR if set, else the repository's own `contracts/`
+ * (see contracts/SOURCES.md), so a plain clone runs every test.
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export function contractsDir(): string {
-  const dir = process.env.CONTRACTS_DIR ? resolve(process.env.CONTRACTS_DIR) : resolve(repoRoot, '../shared/contracts');
+  const dir = process.env.CONTRACTS_DIR ? resolve(process.env.CONTRACTS_DIR) : resolve(repoRoot, 'contracts');
   if (!existsSync(dir)) throw new Error(`contracts not found at ${dir}; set CONTRACTS_DIR`);
   return dir;
 }

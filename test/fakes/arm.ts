@@ -1,6 +1,6 @@
 /**
  * Fake ARM for Microsoft.ContainerInstance/containerGroups over HTTPS on 127.0.0.1, answering in the
- * shapes of ../shared/contracts/aci (OpenAPI 2026-05-01 + examples) for api-version 2023-05-01, the
+ * shapes of contracts/aci (OpenAPI 2026-05-01 + examples) for api-version 2023-05-01, the
  * version @azure/arm-containerinstance 9.1.0 sends.
  *
  * Behaviour, as real ACI:

@@ -1,7 +1,7 @@
 /**
  * Fake Azure DevOps (distributedtask pools / jobrequests / agents) on loopback HTTP or HTTPS.
  *
- * Speaks the wire format of ../shared/contracts/azdo: `{count, value}` wrappers, TaskAgentJobRequest
+ * Speaks the wire format of contracts/azdo: `{count, value}` wrappers, TaskAgentJobRequest
  * items shaped like the KEDA fixtures (demands as strings, reservedAgent, matchedAgents), TaskAgent
  * items with assignedRequest / lastCompletedRequest / capabilities only when the include* flag is
  * sent, Azure DevOps JSON error bodies. Holds pools, agents and job requests in memory, records every

@@ -1,7 +1,7 @@
 /**
  * Fake Key Vault (secrets data plane) over HTTPS on 127.0.0.1.
  * An unauthenticated request gets exactly the recorded 401 challenge of
- * ../shared/contracts/keyvault/examples/challenge-401.recorded.json; an authenticated
+ * contracts/keyvault/examples/challenge-401.recorded.json; an authenticated
  * GET /secrets/{name}[/{version}] answers the GetSecret 200 shape (SecretBundle).
  * The SDK client must use `disableChallengeResourceVerification: true` (the challenge names
  * https://vault.azure.net, not 127.0.0.1) — src/azure/clients.ts does that for non-vault hosts.

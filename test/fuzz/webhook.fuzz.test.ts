@@ -14,7 +14,7 @@ import { makeServiceHookHandler } from '../../src/webhook/http.js';
 import { readContractJson } from '../helpers/contracts.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
-const USER = 'azdo-hook';
+const USER = 'azp-hook';
 const PASS = 'fuzz-webhook-password-1';
 const GOOD_AUTH = `Basic ${Buffer.from(`${USER}:${PASS}`).toString('base64')}`;
 const SENDER_STATUSES = new Set([200, 202, 400, 401, 405, 413, 415]);

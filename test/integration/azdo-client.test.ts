@@ -13,9 +13,10 @@ import { AZDO_SCOPE, entraAuth, patAuth } from '../../src/azdo/auth.js';
 import { AzdoError, AzdoPoolNotFoundError } from '../../src/azdo/errors.js';
 import { startFakeAzdo, type FakeAzdo } from '../fakes/azdo.js';
 import { makeTestCert } from '../fakes/tls.js';
+import { contractsDir } from '../contract/paths.js';
 
 const addFormats = addFormatsModule.default;
-const CONTRACTS = '/work/shared/contracts/azdo';
+const CONTRACTS = `${contractsDir()}/azdo`;
 const readContract = (rel: string): string => readFileSync(`${CONTRACTS}/${rel}`, 'utf8').replace(/^\uFEFF/, '');
 const kedaList = readContract('examples/jobrequests.list.keda-testJobRequestResponse.json');
 

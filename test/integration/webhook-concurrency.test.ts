@@ -20,7 +20,7 @@ import { startFakeAzdo, type FakeAzdo } from '../fakes/azdo.js';
 import { startAzurite, type Azurite } from '../helpers/azurite.js';
 import { readContractJson } from '../helpers/contracts.js';
 
-const USER = 'azdo-hook';
+const USER = 'azp-hook';
 const PASS = 'correct-horse-battery-staple';
 const AUTH = `Basic ${Buffer.from(`${USER}:${PASS}`).toString('base64')}`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -14,7 +14,7 @@ import { makeServiceHookHandler, makeStatusHandler, type WebhookRuntime } from '
 import { matchOrg, orgKey } from '../../src/webhook/org.js';
 import { readContractJson } from '../helpers/contracts.js';
 
-const USER = 'azdo-hook';
+const USER = 'azp-hook';
 const PASS = 'S3cret-webhook-password!';
 const AUTH = `Basic ${Buffer.from(`${USER}:${PASS}`).toString('base64')}`;
 
