@@ -1,0 +1,35 @@
+#!/bin/sh
+# azd postprovision hook (azure.yaml): runs after every `azd provision` / `azd up`, with the Bicep
+# outputs (infra/main.bicep) in the environment.
+#  1. Builds the agent image in the registry (ACR Tasks; no local Docker) unless the tag exists.
+#     The tag is <agent version>-<commit> (preprovision), so a new commit or agent version builds anew.
+#     No build argument is needed: the Dockerfile's defaults pin the agent version and its SHA-256.
+#  2. Creates the webhook password secret once (64 random hex characters); never rotates it.
+#  3. Makes the app re-read its Key Vault references now: on the first run the app was created
+#     before the secret existed, and App Service would otherwise retry only about every 24 hours.
+set -eu
+cd "$(dirname "$0")/../.."
+
+# 1. Agent image
+if az acr repository show --name "$AZURE_CONTAINER_REGISTRY_NAME" --image "$AGENT_IMAGE_NAME:$AGENT_IMAGE_TAG" --output none >/dev/null 2>&1; then
+  echo "Agent image $AGENT_IMAGE_NAME:$AGENT_IMAGE_TAG already in $AZURE_CONTAINER_REGISTRY_NAME"
+else
+  az acr build --registry "$AZURE_CONTAINER_REGISTRY_NAME" --image "$AGENT_IMAGE_NAME:$AGENT_IMAGE_TAG" \
+    --platform linux/amd64 --target baked --file infra/agent/Dockerfile --output none infra/agent
+fi
+
+# 2. Webhook password: retries while the deployer's Key Vault Secrets Officer role propagates (up to 5 min).
+i=0
+until az keyvault secret show --vault-name "$AZURE_KEY_VAULT_NAME" --name "$WEBHOOK_PASSWORD_SECRET_NAME" --query id --output tsv >/dev/null 2>&1 \
+  || az keyvault secret set --vault-name "$AZURE_KEY_VAULT_NAME" --name "$WEBHOOK_PASSWORD_SECRET_NAME" \
+       --value "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" --output none >/dev/null; do
+  i=$((i + 1))
+  if [ "$i" -ge 10 ]; then echo "could not create the secret $WEBHOOK_PASSWORD_SECRET_NAME in $AZURE_KEY_VAULT_NAME" >&2; exit 1; fi
+  sleep "${SECRET_RETRY_SECONDS:-30}"
+done
+
+# 3. Key Vault references: documented refresh endpoint (App Service "Use Key Vault references", rotation).
+arm=$(az cloud show --query endpoints.resourceManager --output tsv 2>/dev/null || echo https://management.azure.com/)
+az rest --method post --output none \
+  --url "${arm%/}${AZURE_FUNCTION_APP_ID}/config/configreferences/appsettings/refresh?api-version=2022-03-01"
+echo "Key Vault references of $AZURE_FUNCTION_APP_NAME refreshed"
