@@ -9,9 +9,12 @@ targetScope = 'subscription'
 param environmentName string
 
 @minLength(1)
-@description('Region of every resource, including the agent container groups (ACI_LOCATION).')
+@description('Region of the Function App and every other resource: must be a Flex Consumption region (`az functionapp list-flexconsumption-locations`; the preprovision hook checks it).')
 @metadata({ azd: { type: 'location' } })
 param location string
+
+@description('Region of the agent container groups (ACI_LOCATION). Empty: `location`. Profiles with "spot": true need a region where ACI offers Spot (infra/README.md#regions).')
+param aciLocation string = ''
 
 @description('Object id of the deployer (azd sets AZURE_PRINCIPAL_ID). Gets Key Vault Secrets Officer on the vault so the secrets can be set. Empty: no assignment.')
 param principalId string = ''
@@ -38,21 +41,31 @@ param dryRun bool = false
 param pools array
 
 param agentImageName string = 'azp-agent'
-param agentImageTag string = 'latest'
+@minLength(1)
+@description('Tag of the agent image: <agent version>-<commit>, set by the preprovision hook (AGENT_IMAGE_TAG). Never "latest".')
+param agentImageTag string
 
 @description('Create a VNet with a subnet delegated to Microsoft.ContainerInstance/containerGroups and place agents in it.')
 param enableVnet bool = false
 param vnetAddressPrefix string = '10.60.0.0/16'
 param agentSubnetPrefix string = '10.60.0.0/24'
+@description('Private endpoints for Key Vault, storage and the registry, public network access off on all three, Function App VNet integration (implies enableVnet). The azd hooks and the package upload must then run from a network that reaches the VNet (infra/README.md#private-networking).')
+param privateNetworking bool = false
 
 @allowed([2048, 4096])
 param instanceMemoryMB int = 2048
+@description('Flex Consumption accepts 40 to 1000.')
+@minValue(40)
+@maxValue(1000)
 param maximumInstanceCount int = 40
 
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
+var agentsLocation = empty(aciLocation) ? location : aciLocation
+var vnetOn = enableVnet || privateNetworking
+var publicNetworkAccess = privateNetworking ? 'Disabled' : 'Enabled'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(toLower(uniqueString(functionAppName, resourceToken)), 7)}'
 
 resource rg 'Microsoft.Resources/resourceGroups@2022-09-01' = {
@@ -99,6 +112,7 @@ module storage 'modules/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     functionPrincipalId: functionIdentity.outputs.principalId
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 
@@ -112,6 +126,7 @@ module keyVault 'modules/keyvault.bicep' = {
     readerPrincipalId: functionIdentity.outputs.principalId
     officerPrincipalId: principalId
     officerPrincipalType: principalType
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 
@@ -119,11 +134,12 @@ module agents 'modules/agents.bicep' = {
   name: 'agents'
   scope: agentsRg
   params: {
-    location: location
+    location: agentsLocation
     tags: tags
     pullIdentityName: '${abbrs.managedIdentityUserAssignedIdentities}agent-pull-${resourceToken}'
     autoscalerPrincipalId: functionIdentity.outputs.principalId
-    enableVnet: enableVnet
+    enableVnet: vnetOn
+    privateNetworking: privateNetworking
     vnetName: '${abbrs.networkVirtualNetworks}agents-${resourceToken}'
     vnetAddressPrefix: vnetAddressPrefix
     agentSubnetPrefix: agentSubnetPrefix
@@ -138,6 +154,21 @@ module registry 'modules/registry.bicep' = {
     location: location
     tags: tags
     pullPrincipalId: agents.outputs.pullIdentityPrincipalId
+    publicNetworkAccess: publicNetworkAccess
+  }
+}
+
+module privateEndpoints 'modules/private-endpoints.bicep' = if (privateNetworking) {
+  name: 'privateEndpoints'
+  scope: rg
+  params: {
+    location: agentsLocation
+    tags: tags
+    vnetId: agents.outputs.vnetId
+    subnetId: agents.outputs.privateEndpointSubnetId
+    keyVaultId: keyVault.outputs.id
+    storageAccountId: storage.outputs.id
+    registryId: registry.outputs.id
   }
 }
 
@@ -150,7 +181,7 @@ var agentRegistry = {
 // and with enableVnet profiles without a subnet get the agent subnet.
 var poolProfiles = map(pools, p => union(
   contains(p, 'image') ? {} : { image: agentImage, registry: agentRegistry },
-  enableVnet && !contains(p, 'subnetId') ? { subnetId: agents.outputs.subnetId } : {},
+  vnetOn && !contains(p, 'subnetId') ? { subnetId: agents.outputs.subnetId } : {},
   p
 ))
 
@@ -162,7 +193,7 @@ var appSettings = {
   AZP_TOKEN_SECRET_NAME: azpTokenSecretName
   AZURE_SUBSCRIPTION_ID: subscription().subscriptionId
   ACI_RESOURCE_GROUP: agentsRg.name
-  ACI_LOCATION: location
+  ACI_LOCATION: agentsLocation
   AZURE_CLIENT_ID: functionIdentity.outputs.clientId
   SCALE_SCHEDULE: scaleSchedule
   DRY_RUN: string(dryRun)
@@ -189,6 +220,7 @@ module function 'modules/function.bicep' = {
     appSettings: appSettings
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+    virtualNetworkSubnetId: agents.outputs.functionsSubnetId
   }
 }
 
@@ -198,6 +230,8 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output ACI_RESOURCE_GROUP string = agentsRg.name
 output SERVICE_API_NAME string = function.outputs.name
 output AZURE_FUNCTION_APP_NAME string = function.outputs.name
+output AZURE_FUNCTION_APP_ID string = function.outputs.id
+output ACI_LOCATION string = agentsLocation
 output AZURE_FUNCTION_URL string = 'https://${function.outputs.defaultHostName}'
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_KEY_VAULT_URL string = keyVault.outputs.uri

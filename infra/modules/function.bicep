@@ -14,9 +14,12 @@ param applicationInsightsConnectionString string
 param appSettings object
 @allowed([2048, 4096])
 param instanceMemoryMB int = 2048
-@minValue(1)
+@description('Flex Consumption accepts 40 to 1000 (learn.microsoft.com/azure/azure-functions/flex-consumption-plan, "Instance limits").')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
+@description('Subnet (delegated to Microsoft.App/environments) for outbound VNet integration; empty: none.')
+param virtualNetworkSubnetId string = ''
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
@@ -46,6 +49,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     // Key Vault references (@Microsoft.KeyVault(...)) resolve with this identity.
     keyVaultReferenceIdentity: identityId
     siteConfig: {
@@ -74,6 +78,22 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     }
   }
 
+  // Basic (user name + password) publishing credentials off for both FTP and SCM: azd deploys the
+  // package to the deployment container with the identity, and nothing else may publish.
+  resource ftpCredentials 'basicPublishingCredentialsPolicies' = {
+    name: 'ftp'
+    properties: {
+      allow: false
+    }
+  }
+
+  resource scmCredentials 'basicPublishingCredentialsPolicies' = {
+    name: 'scm'
+    properties: {
+      allow: false
+    }
+  }
+
   resource settings 'config' = {
     name: 'appsettings'
     properties: union(appSettings, {
@@ -88,3 +108,4 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
 
 output name string = site.name
 output defaultHostName string = site.properties.defaultHostName
+output id string = site.id

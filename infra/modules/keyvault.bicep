@@ -9,6 +9,9 @@ param readerPrincipalId string
 param officerPrincipalId string = ''
 @allowed(['User', 'ServicePrincipal', 'Group'])
 param officerPrincipalType string = 'User'
+@description('Disabled with private networking: reachable only through its private endpoint.')
+@allowed(['Enabled', 'Disabled'])
+param publicNetworkAccess string = 'Enabled'
 
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 var keyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
@@ -26,7 +29,13 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 7
-    publicNetworkAccess: 'Enabled'
+    // A deleted vault (and the PAT in it) can be recovered for 7 days and purged by nobody.
+    enablePurgeProtection: true
+    publicNetworkAccess: publicNetworkAccess
+    networkAcls: {
+      defaultAction: publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'
+      bypass: 'None'
+    }
   }
 }
 
@@ -52,3 +61,4 @@ resource secretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = i
 
 output name string = vault.name
 output uri string = vault.properties.vaultUri
+output id string = vault.id

@@ -5,20 +5,24 @@ param location string
 param tags object = {}
 @description('Principal id of the identity that agent container groups pull with.')
 param pullPrincipalId string
+@description('Disabled with private networking (needs the Premium SKU for its private endpoint).')
+@allowed(['Enabled', 'Disabled'])
+param publicNetworkAccess string = 'Enabled'
 
 var acrPull = '7f951dda-4ed3-4680-a7ca-43fe172d538d'
 
-resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' = {
+resource registry 'Microsoft.ContainerRegistry/registries@2025-04-01' = {
   name: name
   location: location
   tags: tags
   sku: {
-    name: 'Basic'
+    name: publicNetworkAccess == 'Enabled' ? 'Basic' : 'Premium'
   }
   properties: {
     adminUserEnabled: false
     anonymousPullEnabled: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
+    networkRuleBypassOptions: 'AzureServices'
   }
 }
 
@@ -34,3 +38,4 @@ resource pullRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 
 output name string = registry.name
 output loginServer string = registry.properties.loginServer
+output id string = registry.id

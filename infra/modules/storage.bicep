@@ -6,11 +6,12 @@ param tags object = {}
 param deploymentContainerName string
 @description('Principal id of the function identity (host storage, deployment package, pool lease).')
 param functionPrincipalId string
+@description('Disabled with private networking: reachable only through its private endpoints.')
+@allowed(['Enabled', 'Disabled'])
+param publicNetworkAccess string = 'Enabled'
 
 // Built-in role definition ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
@@ -28,10 +29,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
-      defaultAction: 'Allow'
-      bypass: 'AzureServices'
+      defaultAction: publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'
+      bypass: 'None'
     }
   }
 
@@ -44,10 +45,12 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   }
 }
 
-// Blob: host locks/timer state, the deployment package and the per-pool lease blobs.
-// Queue and Table: host internals and the webhook hand-off; all scoped to this one account.
+// Blob only: the host's timer and singleton locks, the deployment package, and the autoscaler's
+// per-pool lease and back-off blobs (src/reconcile). Nothing here uses queues or tables.
+// NOTE (issue 15): the webhook hand-off through a Storage queue adds Storage Queue Data Contributor
+// (974c5e8b-45b9-4653-ba55-5f855dd0fb88) here, and to ALLOWED_ROLES in test/infra/bicep.test.ts.
 resource dataRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for roleId in [storageBlobDataOwner, storageQueueDataContributor, storageTableDataContributor]: {
+  for roleId in [storageBlobDataOwner]: {
     name: guid(storage.id, functionPrincipalId, roleId)
     scope: storage
     properties: {
@@ -59,4 +62,5 @@ resource dataRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
 ]
 
 output name string = storage.name
+output id string = storage.id
 output blobEndpoint string = storage.properties.primaryEndpoints.blob

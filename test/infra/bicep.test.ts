@@ -200,13 +200,20 @@ const ALLOWED_ROLES: Record<string, { name: string; scopes: string[] }> = {
   'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': { name: 'Key Vault Secrets Officer (deployer only)', scopes: ['Microsoft.KeyVault/vaults'] },
   '7f951dda-4ed3-4680-a7ca-43fe172d538d': { name: 'AcrPull', scopes: ['Microsoft.ContainerRegistry/registries'] },
   'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': { name: 'Storage Blob Data Owner', scopes: ['Microsoft.Storage/storageAccounts'] },
-  '974c5e8b-45b9-4653-ba55-5f855dd0fb88': { name: 'Storage Queue Data Contributor', scopes: ['Microsoft.Storage/storageAccounts'] },
-  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': { name: 'Storage Table Data Contributor', scopes: ['Microsoft.Storage/storageAccounts'] },
+  // Issue 15 (webhook hand-off through a Storage queue) adds Storage Queue Data Contributor here:
+  // '974c5e8b-45b9-4653-ba55-5f855dd0fb88'. Nothing uses queues or tables until then.
   '3913510d-42f4-4e42-8a64-420c390055eb': { name: 'Monitoring Metrics Publisher', scopes: ['Microsoft.Insights/components'] },
 };
-/** The custom role on the agents resource group may grant only these actions. */
+/**
+ * The custom role on the agents resource group may grant only these actions: each one is a call
+ * src/aci/provider.ts makes (infra/README.md lists the call per action). No wildcards, so no
+ * containers/exec/action or containers/attach/action.
+ */
 const ALLOWED_CUSTOM_ACTIONS = [
-  'Microsoft.ContainerInstance/containerGroups/*',
+  'Microsoft.ContainerInstance/containerGroups/read',
+  'Microsoft.ContainerInstance/containerGroups/write',
+  'Microsoft.ContainerInstance/containerGroups/delete',
+  'Microsoft.ContainerInstance/containerGroups/containers/logs/read',
   'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action',
   'Microsoft.Network/virtualNetworks/subnets/join/action',
 ];
@@ -288,7 +295,7 @@ function samplePools(): unknown[] {
     server: 'crabcdefghijklm.azurecr.io',
     identity: '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-dev-agents/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-agent-pull-abcdefghijklm',
   };
-  return pools.map((p) => ('image' in p ? p : { image: `${registry.server}/azp-agent:latest`, registry, ...p }));
+  return pools.map((p) => ('image' in p ? p : { image: `${registry.server}/azp-agent:4.269.0-0123456789ab`, registry, ...p }));
 }
 
 
@@ -347,7 +354,10 @@ function customRoleProblems(fs: BicepFile[]): string[] {
       for (const perm of perms) {
         const actions = stringsOf(prop(perm, 'actions') ?? perm, f);
         if (actions.length === 0) problems.push(`${where}: no actions`);
-        for (const a of actions) if (!ALLOWED_CUSTOM_ACTIONS.includes(a)) problems.push(`${where}: action ${a} is not allowed`);
+        for (const a of actions) {
+          if (!ALLOWED_CUSTOM_ACTIONS.includes(a)) problems.push(`${where}: action ${a} is not allowed`);
+          if (a.includes('*')) problems.push(`${where}: wildcard action ${a}`);
+        }
         for (const k of ['notActions', 'dataActions', 'notDataActions']) {
           const v = prop(perm, k);
           if (v !== undefined && v.text.replace(/\s+/g, '') !== '[]') problems.push(`${where}: ${k} must be empty`);
@@ -531,9 +541,24 @@ describe('least privilege', () => {
     );
   });
 
-  it('the custom agents role grants only container groups, identity assign and subnet join, on its resource group', () => {
-    expect(allResources().filter((r) => r.type.startsWith('Microsoft.Authorization/roleDefinitions@') && !r.existing).length).toBe(1);
+  it('the custom agents role grants exactly the actions the autoscaler calls, on its resource group', () => {
+    const defs = allResources().filter((r) => r.type.startsWith('Microsoft.Authorization/roleDefinitions@') && !r.existing);
+    expect(defs.length).toBe(1);
     expect(customRoleProblems([...files.values()])).toEqual([]);
+    const f = file('infra/modules/agents.bicep');
+    expect(stringsOf(prop(named(prop(defs[0]!.body, 'properties', 'permissions'))[0], 'actions')!, f).sort()).toEqual([...ALLOWED_CUSTOM_ACTIONS].sort());
+    // And infra/README.md lists each action with the call that needs it.
+    const readme = readFileSync(join(INFRA, 'README.md'), 'utf8');
+    for (const a of ALLOWED_CUSTOM_ACTIONS) expect(readme, a).toMatch(new RegExp('\\|\\s*`' + a.replace(/[/.*]/g, '\\$&') + '`\\s*\\|[^|\\n]*`[^`]+`'));
+  });
+
+  it('Key Vault has purge protection; the Function App has FTP and SCM basic publishing credentials off', () => {
+    const vault = allResources().find((r) => r.type.startsWith('Microsoft.KeyVault/vaults@'))!;
+    expect(prop(vault.body, 'properties', 'enablePurgeProtection')?.text).toBe('true');
+    const fn = file('infra/modules/function.bicep');
+    const policies = resources(fn).filter((r) => r.type === 'basicPublishingCredentialsPolicies' || r.type.startsWith('Microsoft.Web/sites/basicPublishingCredentialsPolicies@'));
+    expect(policies.map((p) => literal(prop(p.body, 'name'))).sort()).toEqual(['ftp', 'scm']);
+    for (const p of policies) expect(prop(p.body, 'properties', 'allow')?.text).toBe('false');
   });
 
   // The checks above can fail: the real templates with one deliberate flaw each.
@@ -541,7 +566,9 @@ describe('least privilege', () => {
     ['Contributor instead of Key Vault Secrets User', 'infra/modules/keyvault.bicep', '4633458b-17de-408a-b874-0445c86b69e6', 'b24988ac-6180-42a0-ab88-20f7382dd24c', /not in the allowed list/],
     ['Secrets User at resource-group scope', 'infra/modules/keyvault.bicep', '  scope: vault\n', '', /scoped to undefined/],
     ['AcrPull on the resource group', 'infra/modules/registry.bicep', '  scope: registry\n', '', /scoped to undefined/],
-    ['a wildcard action in the custom role', 'infra/modules/agents.bicep', "'Microsoft.ContainerInstance/containerGroups/*'", "'Microsoft.ContainerInstance/*'", /action Microsoft\.ContainerInstance\/\*/],
+    ['a wildcard action in the custom role', 'infra/modules/agents.bicep', "'Microsoft.ContainerInstance/containerGroups/delete'", "'Microsoft.ContainerInstance/containerGroups/*'", /wildcard action Microsoft\.ContainerInstance\/containerGroups\/\*/],
+    ['exec in the custom role', 'infra/modules/agents.bicep', "'Microsoft.ContainerInstance/containerGroups/delete'", "'Microsoft.ContainerInstance/containerGroups/containers/exec/action'", /action Microsoft\.ContainerInstance\/containerGroups\/containers\/exec\/action is not allowed/],
+    ['an unused Queue data role', 'infra/modules/storage.bicep', 'for roleId in [storageBlobDataOwner]', "for roleId in [storageBlobDataOwner, '974c5e8b-45b9-4653-ba55-5f855dd0fb88']", /not in the allowed list/],
     ['a data action in the custom role', 'infra/modules/agents.bicep', 'dataActions: []', "dataActions: ['Microsoft.KeyVault/vaults/secrets/getSecret/action']", /dataActions must be empty/],
     ['shared-key access enabled', 'infra/modules/storage.bicep', 'allowSharedKeyAccess: false', 'allowSharedKeyAccess: true', /allowSharedKeyAccess/],
     ['a listKeys() call', 'infra/modules/storage.bicep', "output name string = storage.name", "output name string = storage.listKeys().keys[0].value", /list\*\(\) call/],
@@ -629,22 +656,46 @@ describe('azd layout', () => {
     }
   });
 
-  it('the optional VNet delegates its subnet to container groups', () => {
+  it('the optional VNet delegates its agent subnet to container groups', () => {
     const agents = file('infra/modules/agents.bicep');
     const vnet = resources(agents).find((r) => r.type.startsWith('Microsoft.Network/virtualNetworks@'))!;
     expect(named(vnet.node).some((c) => c.type === 'if_statement' && c.text.startsWith('if (enableVnet)'))).toBe(true);
-    expect(vnet.body.text).toContain("serviceName: 'Microsoft.ContainerInstance/containerGroups'");
+    const agentSubnet = valueOf(declarations(agents, 'variable_declaration').get('agentSubnet')!.node)!;
+    expect(agentSubnet.text).toContain("serviceName: 'Microsoft.ContainerInstance/containerGroups'");
+    expect(prop(vnet.body, 'properties', 'subnets')?.text).toMatch(/^concat\(\[agentSubnet\]/);
   });
 
-  it('azure.yaml deploys the bundle and its hooks only use values main.bicep outputs', () => {
+  it('private networking: private endpoints for Key Vault, storage and the registry, and their public access off', () => {
+    const main = file('infra/main.bicep');
+    const pe = all(main.root, 'module_declaration').find((m) => literal(named(m)[1]) === 'modules/private-endpoints.bicep')!;
+    expect(pe.text).toContain('if (privateNetworking)');
+    expect(valueOf(declarations(main, 'variable_declaration').get('publicNetworkAccess')!.node)!.text).toBe("privateNetworking ? 'Disabled' : 'Enabled'");
+    const targets = valueOf(declarations(file('infra/modules/private-endpoints.bicep'), 'variable_declaration').get('targets')!.node)!;
+    expect(all(targets, 'object').map((o) => literal(prop(o, 'group'))).sort()).toEqual(['blob', 'queue', 'registry', 'table', 'vault']);
+    for (const [path, type] of [
+      ['infra/modules/keyvault.bicep', 'Microsoft.KeyVault/vaults@'],
+      ['infra/modules/storage.bicep', 'Microsoft.Storage/storageAccounts@'],
+      ['infra/modules/registry.bicep', 'Microsoft.ContainerRegistry/registries@'],
+    ] as const) {
+      const r = resources(file(path)).find((x) => x.type.startsWith(type))!;
+      expect(prop(r.body, 'properties', 'publicNetworkAccess')?.text, path).toBe('publicNetworkAccess');
+      expect(all(main.root, 'module_declaration').find((m) => literal(named(m)[1]) === path.replace('infra/', ''))!.text, path).toContain('publicNetworkAccess: publicNetworkAccess');
+    }
+  });
+
+  it('azure.yaml deploys the bundle and its hooks only use values main.bicep outputs (or azd and the hooks set)', () => {
     const yaml = readFileSync(join(ROOT, 'azure.yaml'), 'utf8');
     expect(yaml).toMatch(/host: function/);
     expect(yaml).toMatch(/dist: dist-bundle/);
     expect(yaml).toMatch(/run: node scripts\/bundle\.mjs/);
     expect(yaml).toMatch(/^ {2}api:$/m); // the service name matches the azd-service-name tag
+    const hookFiles = [...yaml.matchAll(/run: (infra\/hooks\/[\w.-]+)/g)].map((m) => m[1]!);
+    expect(hookFiles.length).toBe(6);
+    const text = [yaml, ...hookFiles.map((h) => readFileSync(join(ROOT, h), 'utf8'))].join('\n');
     const outputs = new Set(declarations(file('infra/main.bicep'), 'output_declaration').keys());
-    const used = new Set([...yaml.matchAll(/\$(?:env:|\{|\(\$env:)?([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!));
-    used.delete('LASTEXITCODE'); // PowerShell's, not ours
+    const used = new Set([...text.matchAll(/\$(?:env:|\{|\(\$env:)?([A-Z][A-Z0-9_]+)\b/g)].map((m) => m[1]!));
+    // PowerShell's own, azd's built-ins, and the hooks' optional knobs (documented in the hooks).
+    for (const v of ['LASTEXITCODE', 'PAT', 'AZURE_SUBSCRIPTION_ID', 'PROVIDER_WAIT_SECONDS', 'PROVIDER_POLL_SECONDS', 'SECRET_RETRY_SECONDS', 'SKIP_REGION_CHECKS', 'ACI_LOCATION', 'AZURE_LOCATION']) used.delete(v);
     expect([...used].filter((v) => !outputs.has(v))).toEqual([]);
   });
 
