@@ -14,7 +14,7 @@ param applicationInsightsConnectionString string
 param appSettings object
 @allowed([2048, 4096])
 param instanceMemoryMB int = 2048
-@description('Flex Consumption accepts 40 to 1000 (learn.microsoft.com/azure/azure-functions/flex-consumption-plan, "Instance limits").')
+@description('Flex Consumption accepts 40 to 1000 per its plan docs (flex-consumption-plan, instance limits; not re-verified by a deployment here).')
 @minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
