@@ -13,6 +13,9 @@ const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 /** Env var names the autoscaler sets itself; a profile's extra env may not override them. */
 export const RESERVED_ENV = ['AZP_URL', 'AZP_POOL', 'AZP_AGENT_NAME', 'AZP_TOKEN', 'AZP_TOKEN_FILE', 'AZP_RUN_MODE', 'AZP_AUTOSCALER'];
 
+/** Largest Windows container group ACI deploys (Windows Server 2022 LTSC, standard SKU). */
+export const WINDOWS_LIMITS = { cpu: 4, memoryGb: 16 } as const;
+
 function isTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
@@ -129,7 +132,16 @@ export const profileSchema = z
     p.standby.forEach((w, i) => {
       if (w.count > p.maxAgents) ctx.addIssue({ code: 'custom', path: ['standby', i, 'count'], message: 'must not exceed maxAgents' });
     });
-    if (p.os === 'Windows' && p.spot) ctx.addIssue({ code: 'custom', path: ['spot'], message: 'Spot containers support Linux only' });
+    if (p.os === 'Windows') {
+      // ACI's Windows limits (Microsoft Learn, "Resource availability & quota limits for ACI",
+      // Windows Server 2022 LTSC: 4 CPU, 16 GB per container group; "Virtual network scenarios":
+      // only Linux containers in a virtual network; Spot containers: Linux only).
+      if (p.cpu > WINDOWS_LIMITS.cpu) ctx.addIssue({ code: 'custom', path: ['cpu'], message: `must be at most ${WINDOWS_LIMITS.cpu} for Windows (ACI's Windows limit)` });
+      if (p.memoryGb > WINDOWS_LIMITS.memoryGb)
+        ctx.addIssue({ code: 'custom', path: ['memoryGb'], message: `must be at most ${WINDOWS_LIMITS.memoryGb} for Windows (ACI's Windows limit)` });
+      if (p.subnetId) ctx.addIssue({ code: 'custom', path: ['subnetId'], message: 'ACI cannot place Windows containers in a virtual network' });
+      if (p.spot) ctx.addIssue({ code: 'custom', path: ['spot'], message: 'Spot containers support Linux only' });
+    }
     if (p.spot && p.subnetId) ctx.addIssue({ code: 'custom', path: ['spot'], message: 'Spot containers cannot join a virtual network (subnetId)' });
   });
 

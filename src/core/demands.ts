@@ -44,6 +44,14 @@ function compareVersions(a: string, b: string): number | undefined {
   return 0;
 }
 
+/**
+ * The `Agent.OS` capability the real agent reports for a container OS: `Linux`, or `Windows_NT`
+ * on Windows (what pipelines demand: `Agent.OS -equals Windows_NT`).
+ */
+export function agentOsCapability(os: 'Linux' | 'Windows'): string {
+  return os === 'Windows' ? 'Windows_NT' : 'Linux';
+}
+
 export interface CapabilityIndex {
   /** normalised name -> value */
   values: Map<string, string>;

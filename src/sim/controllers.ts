@@ -8,6 +8,7 @@
  * The baselines' modelling assumptions are written down in src/sim/README.md.
  */
 import type { ProfileConfig } from '../config/schema.js';
+import { agentOsCapability } from '../core/demands.js';
 import { poolKey } from '../core/pools.js';
 import { reconcile, memoryBackoffStore, type PassResult, type ReconcileOptions } from '../reconcile/pass.js';
 import { createLogger } from '../util/log.js';
@@ -135,7 +136,7 @@ export function kedaDemandsMatch(jobDemands: readonly string[], scalerDemands: r
 /** The `demands` string a user would give each ScaledJob: the profile's capabilities, both forms. */
 export function kedaScalerDemands(p: ProfileConfig): string[] {
   const out: string[] = [];
-  for (const [k, v] of Object.entries({ ...p.capabilities, 'Agent.OS': p.os })) {
+  for (const [k, v] of Object.entries({ ...p.capabilities, 'Agent.OS': agentOsCapability(p.os) })) {
     out.push(k);
     if (v) out.push(`${k} -equals ${v}`);
   }

@@ -23,7 +23,7 @@
  *   minutes, still billed) and comes back idle. Billed per started minute until deleted.
  */
 import type { ProfileConfig } from '../config/schema.js';
-import { indexCapabilities, matches, relevantDemands, type CapabilityIndex, type Demand } from '../core/demands.js';
+import { agentOsCapability, indexCapabilities, matches, relevantDemands, type CapabilityIndex, type Demand } from '../core/demands.js';
 import { poolKey } from '../core/pools.js';
 import type { AgentRegistration, JobRequest, OwnedGroup } from '../core/types.js';
 import type { AgentLaunch, AzureDevOpsPort, ComputePort, GroupDetail, SecretPort } from '../reconcile/ports.js';
@@ -728,5 +728,5 @@ export class World {
 
 /** What an agent of a profile advertises: profile capabilities, env vars, Agent.OS, Agent.Name. */
 export function capabilitiesOf(profile: ProfileConfig, name: string): CapabilityIndex {
-  return indexCapabilities({ ...profile.env, ...profile.capabilities, 'Agent.OS': profile.os, 'Agent.Name': name }, false);
+  return indexCapabilities({ ...profile.env, ...profile.capabilities, 'Agent.OS': agentOsCapability(profile.os), 'Agent.Name': name }, false);
 }

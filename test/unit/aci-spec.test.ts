@@ -154,6 +154,8 @@ describe('ARM wire body', () => {
     ['spot', profile({ spot: true, env: { A: '1' } }), false],
     ['subnet + registry', profile({ subnetId: SUBNET, registry: { server: 'contoso.azurecr.io', identity: IDENTITY } }), false],
     ['windows', profile({ os: 'Windows', cpu: 1, memoryGb: 1.5 }), false],
+    ['windows, largest size, private registry', profile({ os: 'Windows', cpu: 4, memoryGb: 16, registry: { server: 'contoso.azurecr.io', identity: IDENTITY } }), false],
+    ['windows placeholder', profile({ os: 'Windows', image: 'contoso.azurecr.io/azp-agent:4.270.0-windows' }), true],
   ];
 
   it.each(variants)('%s validates against the ACI OpenAPI ContainerGroup (strict)', async (_n, p, placeholder) => {
@@ -167,6 +169,36 @@ describe('ARM wire body', () => {
     const vars = (body.properties as { containers: { properties: { environmentVariables: { name: string }[] } }[] }).containers[0]!.properties
       .environmentVariables;
     expect(vars[3]?.name).toBe('AZP_TOKEN');
+  });
+
+  it('a Windows profile: osType Windows, the Windows image and the agent contract of start.ps1', async () => {
+    const p = profile({ name: 'win', os: 'Windows', cpu: 4, memoryGb: 16, image: 'contoso.azurecr.io/azp-agent:4.270.0-windows' });
+    for (const placeholder of [false, true]) {
+      const body = await containerGroupWireBody(launch({ placeholder, name: placeholder ? placeholderName('azp', 'win') : agentName('azp', 'win', 0, 1) }, p), ctx);
+      expect(validateContainerGroupPut(body)).toEqual([]);
+      const props = body.properties as {
+        osType: string;
+        restartPolicy: string;
+        subnetIds?: unknown;
+        priority?: unknown;
+        containers: { properties: { image: string; resources: unknown; environmentVariables: { name: string; value?: string }[] } }[];
+      };
+      expect(props).toMatchObject({ osType: 'Windows', restartPolicy: 'Never' });
+      expect(props.subnetIds).toBeUndefined();
+      expect(props.priority).toBeUndefined();
+      const c = props.containers[0]!.properties;
+      expect(c.image).toBe('contoso.azurecr.io/azp-agent:4.270.0-windows');
+      expect(c.resources).toEqual({ requests: { cpu: 4, memoryInGB: 16 } });
+      const env = Object.fromEntries(c.environmentVariables.map((e) => [e.name, e.value]));
+      expect(env.AZP_RUN_MODE).toBe(placeholder ? 'placeholder' : 'once');
+      expect(env.AZP_AUTOSCALER).toBe('1');
+    }
+  });
+
+  it('the validator refuses a Windows body ARM would refuse (unknown osType)', async () => {
+    const body = await containerGroupWireBody(launch({}, profile({ os: 'Windows' })), ctx);
+    (body.properties as { osType: string }).osType = 'Windows2022';
+    expect(validateContainerGroupPut(body).join('\n')).toMatch(/osType/);
   });
 
   it('nests the flattened model under properties, as ARM expects', async () => {

@@ -120,3 +120,27 @@ describe('settings', () => {
     expect(bad.join()).not.toContain(CANARY);
   });
 });
+
+describe('Windows profiles (ACI limits for Windows container groups)', () => {
+  const SUBNET = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/aci';
+  const win = (over: Record<string, unknown>) => ({ ...base, POOLS: JSON.stringify([{ ...pool, name: 'win', os: 'Windows', ...over }]) });
+
+  it('accepts the largest Windows group ACI deploys (4 CPU, 16 GB)', () => {
+    expect(loadSettings(win({ cpu: 4, memoryGb: 16 })).POOLS[0]).toMatchObject({ os: 'Windows', cpu: 4, memoryGb: 16 });
+  });
+
+  it('refuses sizes beyond it, a subnet and Spot, all at once', () => {
+    expect(problems(win({ cpu: 8, memoryGb: 32, subnetId: SUBNET, spot: true }))).toEqual([
+      "POOLS[0].cpu: must be at most 4 for Windows (ACI's Windows limit)",
+      "POOLS[0].memoryGb: must be at most 16 for Windows (ACI's Windows limit)",
+      'POOLS[0].subnetId: ACI cannot place Windows containers in a virtual network',
+      'POOLS[0].spot: Spot containers support Linux only',
+      'POOLS[0].spot: Spot containers cannot join a virtual network (subnetId)',
+    ]);
+  });
+
+  it('keeps the larger sizes and the subnet for Linux', () => {
+    const s = loadSettings({ ...base, POOLS: JSON.stringify([{ ...pool, cpu: 8, memoryGb: 32, subnetId: SUBNET }]) });
+    expect(s.POOLS[0]).toMatchObject({ os: 'Linux', cpu: 8, memoryGb: 32, subnetId: SUBNET });
+  });
+});
