@@ -53,15 +53,15 @@ function Read-SecretFile([string] $Path) {
   return ([IO.File]::ReadAllText($Path)).TrimEnd("`r", "`n")
 }
 
-# Adds an error unless the value or the file holds a secret.
-function Test-Secret($Errors, [string] $ValueName, [string] $Value, [string] $FileName, [string] $File) {
+# Adds an error unless the variable (only whether it is set is passed) or the file holds a secret.
+function Test-Secret($Errors, [string] $ValueName, [bool] $HasValue, [string] $FileName, [string] $File) {
   if ($File) {
     if (-not (Test-Path -LiteralPath $File -PathType Leaf)) {
       $Errors.Add("$FileName=$File is not a readable file")
     } elseif (-not (Read-SecretFile $File)) {
       $Errors.Add("$FileName=$File is empty")
     }
-  } elseif (-not $Value) {
+  } elseif (-not $HasValue) {
     $Errors.Add("missing $ValueName or $FileName environment variable")
   }
 }
@@ -71,11 +71,15 @@ if (-not $env:AZP_URL) { $errors.Add('missing AZP_URL environment variable') }
 
 $Auth = if ($env:AZP_AUTH) { $env:AZP_AUTH.ToLowerInvariant() } else { 'pat' }
 switch ($Auth) {
-  'pat' { Test-Secret $errors 'AZP_TOKEN' $env:AZP_TOKEN 'AZP_TOKEN_FILE' $env:AZP_TOKEN_FILE }
+  'pat' {
+    $hasToken = [bool] $env:AZP_TOKEN
+    Test-Secret $errors 'AZP_TOKEN' $hasToken 'AZP_TOKEN_FILE' $env:AZP_TOKEN_FILE
+  }
   'sp' {
     if (-not $env:AZP_SP_CLIENT_ID) { $errors.Add('missing AZP_SP_CLIENT_ID environment variable (AZP_AUTH=sp)') }
     if (-not $env:AZP_SP_TENANT_ID) { $errors.Add('missing AZP_SP_TENANT_ID environment variable (AZP_AUTH=sp)') }
-    Test-Secret $errors 'AZP_SP_CLIENT_SECRET' $env:AZP_SP_CLIENT_SECRET 'AZP_SP_CLIENT_SECRET_FILE' $env:AZP_SP_CLIENT_SECRET_FILE
+    $hasSecret = [bool] $env:AZP_SP_CLIENT_SECRET
+    Test-Secret $errors 'AZP_SP_CLIENT_SECRET' $hasSecret 'AZP_SP_CLIENT_SECRET_FILE' $env:AZP_SP_CLIENT_SECRET_FILE
   }
   default { $errors.Add("AZP_AUTH must be 'pat' or 'sp', not '$Auth'") }
 }

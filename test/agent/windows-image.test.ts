@@ -1,0 +1,231 @@
+/**
+ * The Windows agent image (infra/agent/windows/) without Windows: PowerShell and Docker cannot run
+ * here. start.ps1 and fetch-agent.ps1 are parsed with the real PowerShell grammar
+ * (tree-sitter-powershell on the native tree-sitter binding) and their syntax trees are checked
+ * against start.sh's contract: the variables both read, where the secret may flow, --once, exit
+ * codes. What only a Windows build and run shows: infra/agent/README.md.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Parser from 'tree-sitter';
+import PowerShell from 'tree-sitter-powershell';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './harness.js';
+
+const AGENT = path.join(REPO_ROOT, 'infra', 'agent');
+const WIN = path.join(AGENT, 'windows');
+const read = (...p: string[]) => readFileSync(path.join(...p), 'utf8');
+
+const parser = new Parser();
+parser.setLanguage(PowerShell as unknown as Parser.Language);
+
+function parse(source: string): Parser.Tree {
+  // The default 32 KiB buffer is too small for start.ps1.
+  return parser.parse(source, undefined, { bufferSize: 1 << 20 });
+}
+
+function nodes(root: Parser.SyntaxNode, pred: (n: Parser.SyntaxNode) => boolean): Parser.SyntaxNode[] {
+  const out: Parser.SyntaxNode[] = [];
+  const walk = (n: Parser.SyntaxNode) => {
+    if (pred(n)) out.push(n);
+    for (const c of n.children) walk(c);
+  };
+  walk(root);
+  return out;
+}
+
+const where = (n: Parser.SyntaxNode) => `${n.startPosition.row + 1}:${n.startPosition.column + 1} ${n.text.slice(0, 60)}`;
+const syntaxErrors = (tree: Parser.Tree) => nodes(tree.rootNode, (n) => n.type === 'ERROR' || n.isMissing).map(where);
+
+function ancestors(n: Parser.SyntaxNode): Parser.SyntaxNode[] {
+  const out: Parser.SyntaxNode[] = [];
+  for (let p = n.parent; p; p = p.parent) out.push(p);
+  return out;
+}
+
+const START_PS1 = read(WIN, 'start.ps1');
+const START_SH = read(AGENT, 'start.sh');
+const tree = parse(START_PS1);
+
+/** `$env:NAME` / `${env:NAME}` references of a PowerShell tree (in strings too). */
+function envReads(t: Parser.Tree): Set<string> {
+  const names = nodes(t.rootNode, (n) => n.type === 'variable' || n.type === 'braced_variable')
+    .map((n) => /^\$\{?env:([A-Za-z_][A-Za-z0-9_]*)\}?$/i.exec(n.text)?.[1])
+    .filter((n): n is string => !!n);
+  return new Set(names);
+}
+
+/** Environment variables start.sh reads: every AZP_* name in its code (directly or by name, as in
+ * `check_secret AZP_TOKEN AZP_TOKEN_FILE`), VSO_AGENT_IGNORE and HOSTNAME. Comments are dropped. */
+function shellReads(source: string): Set<string> {
+  const code = source
+    .split('\n')
+    .filter((l) => !/^\s*#/.test(l))
+    .join('\n');
+  return new Set([...code.matchAll(/\b(AZP_[A-Z0-9_]+|VSO_AGENT_IGNORE|HOSTNAME)\b/g)].map((m) => m[1]!));
+}
+
+/** Deliberately one-sided, with the reason (also in infra/agent/README.md's table). */
+const ONLY_LINUX: Record<string, string> = {
+  HOSTNAME: 'the default agent name; Windows has COMPUTERNAME',
+};
+const ONLY_WINDOWS: Record<string, string> = {
+  COMPUTERNAME: 'the default agent name; Linux has HOSTNAME',
+  SystemRoot: 'where cmd.exe is',
+  AZP_UNREGISTER_ON_EXIT: 'opt-in unregister on exit (issue 11); start.sh gets it with the i11-agent change',
+};
+
+describe('start.ps1 and fetch-agent.ps1 parse as PowerShell (tree-sitter-powershell)', () => {
+  it.each(['start.ps1', 'fetch-agent.ps1'])('%s has no ERROR or MISSING node', (file) => {
+    const t = parse(read(WIN, file));
+    expect(t.rootNode.type).toBe('program');
+    expect(syntaxErrors(t)).toEqual([]);
+    expect(nodes(t.rootNode, (n) => n.type === 'function_statement').length + nodes(t.rootNode, (n) => n.type === 'command').length).toBeGreaterThan(5);
+  });
+
+  it('the check can fail: a broken script has ERROR nodes', () => {
+    expect(syntaxErrors(parse('if ($x) { Write-Host "a" \nfunction f( { }'))).not.toEqual([]);
+  });
+});
+
+describe('start.ps1 keeps start.sh contract', () => {
+  it('reads every variable start.sh reads and no other, except the listed one-sided ones', () => {
+    const ps = envReads(tree);
+    const sh = shellReads(START_SH);
+    expect(sh.size).toBeGreaterThan(20);
+    const missingOnWindows = [...sh].filter((v) => !ps.has(v) && !(v in ONLY_LINUX)).sort();
+    const missingOnLinux = [...ps].filter((v) => !sh.has(v) && !(v in ONLY_WINDOWS)).sort();
+    expect({ missingOnWindows, missingOnLinux }).toEqual({ missingOnWindows: [], missingOnLinux: [] });
+    // The one-sided lists hold no stale entries.
+    expect(Object.keys(ONLY_LINUX).filter((v) => !sh.has(v) || ps.has(v))).toEqual([]);
+    expect(Object.keys(ONLY_WINDOWS).filter((v) => !ps.has(v) || sh.has(v))).toEqual([]);
+  });
+
+  it('documents every variable it reads in infra/agent/README.md', () => {
+    const readme = read(AGENT, 'README.md');
+    const internal = new Set(['SystemRoot', 'COMPUTERNAME']);
+    expect([...envReads(tree)].filter((v) => !internal.has(v) && !readme.includes(`\`${v}\``))).toEqual([]);
+  });
+
+  it('puts no secret on a command line: the secret flows only into one child environment block', () => {
+    // No command-line option of the agent that carries a secret.
+    expect(START_PS1).not.toMatch(/--(token|password|clientSecret)\b/i);
+    const secretRefs = nodes(tree.rootNode, (n) => n.type === 'variable' && /^\$(script:)?(Secret|basic)$|^\$env:(AZP_TOKEN|AZP_SP_CLIENT_SECRET)$/i.test(n.text));
+    expect(secretRefs.length).toBeGreaterThan(3);
+    // Never an argument of a command (cmdlet, function or external program).
+    // (Invoke-RestMethod is in-process: the Basic header of the slim image's package lookup.)
+    const commandOf = (n: Parser.SyntaxNode) => ancestors(n).find((a) => a.type === 'command');
+    const inCommand = secretRefs.filter((n) => ancestors(n).some((a) => a.type === 'command_elements'));
+    expect(inCommand.filter((n) => !/^Invoke-RestMethod -UseBasicParsing -Headers @\{ Authorization = "Basic \$basic" \}/.test(commandOf(n)?.text ?? '')).map(where)).toEqual([]);
+    expect(inCommand).toHaveLength(1);
+    // Never near ProcessStartInfo.Arguments; the only child that gets it is through EnvironmentVariables.
+    const statements = secretRefs.map((n) => ancestors(n).find((a) => a.type === 'pipeline' && a.parent?.type === 'statement_list') ?? n);
+    expect(statements.filter((s) => /\.Arguments\b/.test(s.text)).map(where)).toEqual([]);
+    const childEnv = statements.filter((s) => /EnvironmentVariables\[/.test(s.text));
+    expect(childEnv.map((s) => s.text)).toEqual(['$psi.EnvironmentVariables[$SecretInput] = $script:Secret']);
+    // The secret variables are removed from this process's environment before any child starts.
+    const removal = START_PS1.indexOf("SetEnvironmentVariable($name, $null, 'Process')");
+    expect(removal).toBeGreaterThan(0);
+    expect(removal).toBeLessThan(START_PS1.indexOf('function Start-AgentScript'));
+    expect(START_PS1).toMatch(/foreach \(\$name in @\('AZP_TOKEN', 'AZP_TOKEN_FILE', 'AZP_SP_CLIENT_SECRET', 'AZP_SP_CLIENT_SECRET_FILE'\)\)/);
+  });
+
+  it('drops the token right after config.cmd succeeded unless AZP_UNREGISTER_ON_EXIT asks to keep it', () => {
+    const config = START_PS1.indexOf("Start-AgentScript 'config.cmd' $configArgs -WithSecret");
+    const drop = START_PS1.indexOf('if (-not $UnregisterOnExit) { Clear-Secret }');
+    const run = START_PS1.indexOf("Start-AgentScript 'run.cmd' $runArgs)");
+    expect(config).toBeGreaterThan(0);
+    expect(drop).toBeGreaterThan(config);
+    expect(run).toBeGreaterThan(drop);
+    // run.cmd never gets the secret.
+    expect(START_PS1).not.toMatch(/Start-AgentScript 'run\.cmd'[^\n]*-WithSecret/);
+  });
+
+  it('adds --once in once mode, as start.sh does, and runs nothing in placeholder mode', () => {
+    const once = nodes(tree.rootNode, (n) => n.type === 'verbatim_string_characters' && n.text === "'--once'");
+    expect(once.length).toBeGreaterThanOrEqual(1);
+    expect(START_SH).toMatch(/RUN_ARGS\+=\(--once\)/);
+    const placeholder = START_PS1.indexOf("if ($RunMode -eq 'placeholder')");
+    expect(placeholder).toBeGreaterThan(0);
+    expect(placeholder).toBeLessThan(START_PS1.indexOf("Start-AgentScript 'run.cmd'"));
+  });
+
+  it('exits only with the documented codes, the same as start.sh', () => {
+    const codes = Object.fromEntries([...START_PS1.matchAll(/^\$(EX_[A-Z_]+) = (\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+    expect(codes).toEqual({ EX_USAGE: 1, EX_CLEANUP_FAILED: 75, EX_INT: 130, EX_TERM: 143 });
+    const sh = Object.fromEntries([...START_SH.matchAll(/^readonly (EX_[A-Z_]+)=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+    for (const [k, v] of Object.entries(sh)) expect(codes[k], k).toBe(v);
+    expect(START_SH).toContain("trap 'on_signal INT 130' INT");
+    expect(START_SH).toContain("trap 'on_signal TERM 143' TERM");
+    // Every exit goes through the constants or Exit-Agent's $Code; Exit-Agent gets 0, the agent's code or a stop code.
+    const exits = nodes(tree.rootNode, (n) => n.type === 'flow_control_statement' && /^exit\b/i.test(n.text)).map((n) => n.text);
+    expect(new Set(exits)).toEqual(new Set(['exit $EX_USAGE', 'exit $Code']));
+    const exitArgs = nodes(tree.rootNode, (n) => n.type === 'command' && n.childForFieldName('command_name')?.text === 'Exit-Agent').map((n) =>
+      n.text.replace(/^Exit-Agent\s+/, ''),
+    );
+    expect(new Set(exitArgs)).toEqual(new Set(['0', '$rc', '(Get-StopExitCode)']));
+    // ...and README's exit-code paragraph names each of them.
+    const readme = read(AGENT, 'README.md');
+    for (const c of [0, 1, 4, 75, 130, 143]) expect(readme).toContain(`\`${c}\``);
+  });
+
+  it('restarts after exit code 4 a bounded number of times, like start.sh', () => {
+    expect(START_PS1).toMatch(/if \(\$rc -eq 4 -and \$restarts -lt \$UpdateRestarts\)/);
+    expect(START_SH).toMatch(/if \(\(rc == 4 && restarts < UPDATE_RESTARTS\)\)/);
+  });
+});
+
+/** Dockerfile instructions with continuation lines (the `escape=\`` directive) joined and comments dropped. */
+function instructions(text: string, escape: string): { op: string; args: string }[] {
+  return text
+    .replaceAll(`${escape}\n`, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => {
+      const m = /^(\S+)\s+(.*)$/.exec(l);
+      return { op: (m?.[1] ?? l).toUpperCase(), args: (m?.[2] ?? '').replace(/\s+/g, ' ') };
+    });
+}
+
+describe('Windows Dockerfile (structure only; building it needs Windows)', () => {
+  const text = read(WIN, 'Dockerfile');
+  const ins = instructions(text, '`');
+
+  it('Server Core LTSC 2022, runtime → slim and baked, non-root, start.ps1 as the exec-form entrypoint', () => {
+    expect(text.split('\n')[0]).toBe('# escape=`');
+    expect(ins.filter((i) => i.op === 'FROM').map((i) => i.args)).toEqual([
+      'mcr.microsoft.com/windows/servercore:ltsc2022 AS runtime',
+      'runtime AS slim',
+      'runtime AS baked',
+    ]);
+    const users = ins.filter((i) => i.op === 'USER').map((i) => i.args);
+    expect(users.at(-1)).toBe('ContainerUser');
+    const slim = ins.findIndex((i) => i.args === 'runtime AS slim');
+    expect(ins.slice(0, slim).filter((i) => i.op === 'USER').at(-1)?.args).toBe('ContainerUser');
+    const entrypoint = ins.find((i) => i.op === 'ENTRYPOINT');
+    expect(JSON.parse(entrypoint?.args ?? 'null')).toEqual(['powershell.exe', '-NoLogo', '-NoProfile', '-ExecutionPolicy', 'Bypass', '-File', 'C:\\azp\\start.ps1']);
+  });
+
+  it('bakes the same agent version as the Linux image, and requires its SHA-256 as a build argument', () => {
+    const linux = read(AGENT, 'Dockerfile');
+    const linuxVersion = /ARG AGENT_VERSION=(\S+)/.exec(linux)?.[1];
+    expect(linuxVersion).toMatch(/^\d+\.\d+\.\d+$/);
+    const args = Object.fromEntries(ins.filter((i) => i.op === 'ARG').map((i) => i.args.split('=') as [string, string]));
+    expect(args).toMatchObject({ AGENT_VERSION: linuxVersion, AGENT_SHA256: '', AGENT_PLATFORM: 'win-x64' });
+    const fetch = ins.find((i) => i.op === 'RUN' && i.args.includes('fetch-agent.ps1'));
+    expect(fetch?.args).toContain('-Version $env:AGENT_VERSION -Sha256 $env:AGENT_SHA256');
+    expect(ins.at(-1)).toEqual({ op: 'ENV', args: 'AZP_AGENT_BAKED_VERSION=${AGENT_VERSION}' });
+    // fetch-agent.ps1 refuses a missing or malformed checksum before downloading.
+    const fetchPs1 = read(WIN, 'fetch-agent.ps1');
+    expect(fetchPs1.indexOf("-notmatch '^[0-9a-fA-F]{64}$'")).toBeLessThan(fetchPs1.indexOf('Invoke-WebRequest'));
+    expect(fetchPs1).toMatch(/Get-FileHash -Algorithm SHA256/);
+  });
+
+  it('copies only files that exist and that .dockerignore lets through', () => {
+    const ignore = read(WIN, '.dockerignore').split('\n');
+    const sources = ins.filter((i) => i.op === 'COPY' && !i.args.startsWith('--from')).map((i) => i.args.split(' ')[0]!);
+    expect(sources.sort()).toEqual(['fetch-agent.ps1', 'start.ps1']);
+    for (const src of sources) expect(ignore).toContain(`!${src}`);
+  });
+});
