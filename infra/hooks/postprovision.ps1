@@ -7,6 +7,9 @@ if ($LASTEXITCODE -eq 0) { Write-Host "Agent image $image already in $env:AZURE_
   az acr build --registry $env:AZURE_CONTAINER_REGISTRY_NAME --image $image --platform linux/amd64 --target baked --file infra/agent/Dockerfile --output none infra/agent
   if ($LASTEXITCODE -ne 0) { throw 'az acr build failed' }
 }
+# Windows agent image, only when AZP_WINDOWS_AGENT_SHA256 is set (infra/agent/README.md).
+node infra/agent/windows/acr-build.mjs
+if ($LASTEXITCODE -ne 0) { throw 'Windows agent image build failed' }
 for ($i = 0; $i -lt 10; $i++) {
   az keyvault secret show --vault-name $env:AZURE_KEY_VAULT_NAME --name $env:WEBHOOK_PASSWORD_SECRET_NAME --query id --output tsv *> $null
   if ($LASTEXITCODE -eq 0) { break }

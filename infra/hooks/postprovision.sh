@@ -17,6 +17,8 @@ else
   az acr build --registry "$AZURE_CONTAINER_REGISTRY_NAME" --image "$AGENT_IMAGE_NAME:$AGENT_IMAGE_TAG" \
     --platform linux/amd64 --target baked --file infra/agent/Dockerfile --output none infra/agent
 fi
+# 1b. Windows agent image, only when AZP_WINDOWS_AGENT_SHA256 is set (infra/agent/README.md).
+node infra/agent/windows/acr-build.mjs
 
 # 2. Webhook password: retries while the deployer's Key Vault Secrets Officer role propagates (up to 5 min).
 i=0

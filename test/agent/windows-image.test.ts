@@ -229,3 +229,54 @@ describe('Windows Dockerfile (structure only; building it needs Windows)', () =>
     for (const src of sources) expect(ignore).toContain(`!${src}`);
   });
 });
+
+describe('acr-build.mjs (the azd hook step for the Windows image) against a fake az', () => {
+  const script = path.join(WIN, 'acr-build.mjs');
+
+  async function runHook(extra: Record<string, string>) {
+    const { mkdtemp, writeFile, readFile, rm, chmod } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { execFile } = await import('node:child_process');
+    const dir = await mkdtemp(path.join(tmpdir(), 'acr-build-test-'));
+    try {
+      const az = path.join(dir, 'az');
+      await writeFile(az, '#!/usr/bin/env bash\nprintf "%s\\n" "$@" > "$(dirname "$0")/args"\nexit "${FAKE_AZ_EXIT:-0}"\n');
+      await chmod(az, 0o755);
+      const env = { PATH: `${dir}:${process.env.PATH ?? ''}`, ...extra };
+      const code = await new Promise<number>((resolve) => {
+        execFile(process.execPath, [script], { cwd: REPO_ROOT, env, timeout: 20_000 }, (e) => resolve(e ? Number(e.code ?? 1) : 0));
+      });
+      const args = await readFile(path.join(dir, 'args'), 'utf8').then((t) => t.trimEnd().split('\n'), () => undefined);
+      return { code, args };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  const outputs = { AZURE_CONTAINER_REGISTRY_NAME: 'contosoacr', AGENT_IMAGE_NAME: 'azp-agent', AGENT_IMAGE_TAG: '4.270.0' };
+  const SHA = 'ab'.repeat(32);
+
+  it('does nothing without AZP_WINDOWS_AGENT_SHA256', async () => {
+    expect(await runHook(outputs)).toEqual({ code: 0, args: undefined });
+  });
+
+  it('builds infra/agent/windows for --platform windows with the checksum, and passes az failures on', async () => {
+    const r = await runHook({ ...outputs, AZP_WINDOWS_AGENT_SHA256: SHA });
+    expect(r.code).toBe(0);
+    expect(r.args).toEqual([
+      'acr', 'build', '--registry', 'contosoacr', '--platform', 'windows', '--image', 'azp-agent:4.270.0-windows',
+      '--build-arg', `AGENT_SHA256=${SHA}`, '--file', 'infra/agent/windows/Dockerfile', 'infra/agent/windows', '--output', 'none',
+    ]);
+    expect((await runHook({ ...outputs, AZP_WINDOWS_AGENT_SHA256: SHA, FAKE_AZ_EXIT: '3' })).code).toBe(3);
+  });
+
+  it('refuses a malformed checksum and missing outputs without calling az', async () => {
+    expect(await runHook({ ...outputs, AZP_WINDOWS_AGENT_SHA256: 'abc' })).toEqual({ code: 1, args: undefined });
+    expect(await runHook({ AZP_WINDOWS_AGENT_SHA256: SHA })).toEqual({ code: 1, args: undefined });
+  });
+
+  it('is what both postprovision hooks in azure.yaml run', () => {
+    const yaml = readFileSync(path.join(REPO_ROOT, 'azure.yaml'), 'utf8');
+    expect(yaml.match(/^\s+node infra\/agent\/windows\/acr-build\.mjs$/gm)).toHaveLength(2);
+  });
+});
