@@ -17,7 +17,7 @@ const WIN = path.join(AGENT, 'windows');
 const read = (...p: string[]) => readFileSync(path.join(...p), 'utf8');
 
 const parser = new Parser();
-parser.setLanguage(PowerShell as unknown as Parser.Language);
+parser.setLanguage(PowerShell);
 
 function parse(source: string): Parser.Tree {
   // The default 32 KiB buffer is too small for start.ps1.

@@ -8,7 +8,9 @@
 // Reads AZURE_CONTAINER_REGISTRY_NAME, AGENT_IMAGE_NAME, AGENT_IMAGE_TAG (main.bicep outputs) and
 // AZP_WINDOWS_AGENT_SHA256 / AZP_WINDOWS_AGENT_VERSION (azd env). Runs `az` without a shell.
 import { spawnSync } from 'node:child_process';
+import console from 'node:console';
 import { dirname, join, relative } from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
 const env = process.env;
