@@ -174,7 +174,7 @@ describe('ARM wire body', () => {
   it('a Windows profile: osType Windows, the Windows image and the agent contract of start.ps1', async () => {
     const p = profile({ name: 'win', os: 'Windows', cpu: 4, memoryGb: 16, image: 'contoso.azurecr.io/azp-agent:4.270.0-windows' });
     for (const placeholder of [false, true]) {
-      const body = await containerGroupWireBody(launch({ placeholder, name: placeholder ? placeholderName('azp', 'win') : agentName('azp', 'win', 0, 1) }, p), ctx);
+      const body = await containerGroupWireBody(launch({ placeholder, name: placeholder ? placeholderName('azp', 'win') : agentName('azp', 'win', 0, '000000000001') }, p), ctx);
       expect(validateContainerGroupPut(body)).toEqual([]);
       const props = body.properties as {
         osType: string;
