@@ -253,7 +253,7 @@ describe('acr-build.mjs (the azd hook step for the Windows image) against a fake
     }
   }
 
-  const outputs = { AZURE_CONTAINER_REGISTRY_NAME: 'contosoacr', AGENT_IMAGE_NAME: 'azp-agent', AGENT_IMAGE_TAG: '4.270.0' };
+  const outputs = { AZURE_CONTAINER_REGISTRY_NAME: 'contosoacr', AGENT_IMAGE_NAME: 'azp-agent', AGENT_IMAGE_TAG: '4.269.0' };
   const SHA = 'ab'.repeat(32);
 
   it('does nothing without AZP_WINDOWS_AGENT_SHA256', async () => {
@@ -264,7 +264,7 @@ describe('acr-build.mjs (the azd hook step for the Windows image) against a fake
     const r = await runHook({ ...outputs, AZP_WINDOWS_AGENT_SHA256: SHA });
     expect(r.code).toBe(0);
     expect(r.args).toEqual([
-      'acr', 'build', '--registry', 'contosoacr', '--platform', 'windows', '--image', 'azp-agent:4.270.0-windows',
+      'acr', 'build', '--registry', 'contosoacr', '--platform', 'windows', '--image', 'azp-agent:4.269.0-windows',
       '--build-arg', `AGENT_SHA256=${SHA}`, '--file', 'infra/agent/windows/Dockerfile', 'infra/agent/windows', '--output', 'none',
     ]);
     expect((await runHook({ ...outputs, AZP_WINDOWS_AGENT_SHA256: SHA, FAKE_AZ_EXIT: '3' })).code).toBe(3);
@@ -275,8 +275,10 @@ describe('acr-build.mjs (the azd hook step for the Windows image) against a fake
     expect(await runHook({ AZP_WINDOWS_AGENT_SHA256: SHA })).toEqual({ code: 1, args: undefined });
   });
 
-  it('is what both postprovision hooks in azure.yaml run', () => {
-    const yaml = readFileSync(path.join(REPO_ROOT, 'azure.yaml'), 'utf8');
-    expect(yaml.match(/^\s+node infra\/agent\/windows\/acr-build\.mjs$/gm)).toHaveLength(2);
+  it('is what both postprovision hooks (infra/hooks, run by azure.yaml) run', () => {
+    for (const hook of ['infra/hooks/postprovision.sh', 'infra/hooks/postprovision.ps1']) {
+      const text = readFileSync(path.join(REPO_ROOT, hook), 'utf8');
+      expect(text.match(/^node infra\/agent\/windows\/acr-build\.mjs$/gm), hook).toHaveLength(1);
+    }
   });
 });

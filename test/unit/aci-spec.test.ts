@@ -155,7 +155,7 @@ describe('ARM wire body', () => {
     ['subnet + registry', profile({ subnetId: SUBNET, registry: { server: 'contoso.azurecr.io', identity: IDENTITY } }), false],
     ['windows', profile({ os: 'Windows', cpu: 1, memoryGb: 1.5 }), false],
     ['windows, largest size, private registry', profile({ os: 'Windows', cpu: 4, memoryGb: 16, registry: { server: 'contoso.azurecr.io', identity: IDENTITY } }), false],
-    ['windows placeholder', profile({ os: 'Windows', image: 'contoso.azurecr.io/azp-agent:4.270.0-windows' }), true],
+    ['windows placeholder', profile({ os: 'Windows', image: 'contoso.azurecr.io/azp-agent:4.269.0-windows' }), true],
   ];
 
   it.each(variants)('%s validates against the ACI OpenAPI ContainerGroup (strict)', async (_n, p, placeholder) => {
@@ -172,7 +172,7 @@ describe('ARM wire body', () => {
   });
 
   it('a Windows profile: osType Windows, the Windows image and the agent contract of start.ps1', async () => {
-    const p = profile({ name: 'win', os: 'Windows', cpu: 4, memoryGb: 16, image: 'contoso.azurecr.io/azp-agent:4.270.0-windows' });
+    const p = profile({ name: 'win', os: 'Windows', cpu: 4, memoryGb: 16, image: 'contoso.azurecr.io/azp-agent:4.269.0-windows' });
     for (const placeholder of [false, true]) {
       const body = await containerGroupWireBody(launch({ placeholder, name: placeholder ? placeholderName('azp', 'win') : agentName('azp', 'win', 0, '000000000001') }, p), ctx);
       expect(validateContainerGroupPut(body)).toEqual([]);
@@ -187,7 +187,7 @@ describe('ARM wire body', () => {
       expect(props.subnetIds).toBeUndefined();
       expect(props.priority).toBeUndefined();
       const c = props.containers[0]!.properties;
-      expect(c.image).toBe('contoso.azurecr.io/azp-agent:4.270.0-windows');
+      expect(c.image).toBe('contoso.azurecr.io/azp-agent:4.269.0-windows');
       expect(c.resources).toEqual({ requests: { cpu: 4, memoryInGB: 16 } });
       const env = Object.fromEntries(c.environmentVariables.map((e) => [e.name, e.value]));
       expect(env.AZP_RUN_MODE).toBe(placeholder ? 'placeholder' : 'once');
