@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # Entrypoint of the azp-aci-autoscaler agent image (infra/agent/Dockerfile).
 #
-# Registers an Azure Pipelines agent, runs it (for one job when started by the autoscaler) and
-# unregisters it when it stops. Settings, modes and exit codes: infra/agent/README.md.
+# Registers an Azure Pipelines agent and runs it (for one job when started by the autoscaler).
+# Settings, modes and exit codes: infra/agent/README.md.
 #
 # Differences from the "Run a self-hosted agent in Docker" seed script:
 #   * the agent is normally baked into the image; it is downloaded only when none is there;
-#   * secrets never reach a command line, the agent's capabilities, or the environment of the
-#     agent and its jobs: they are kept in 0600 files and handed to config.sh through the
-#     VSTS_AGENT_INPUT_* variables, which the agent reads and clears itself;
-#   * a stop (SIGTERM/SIGINT) stops the whole agent process tree, then unregisters with a
-#     bounded number of attempts instead of retrying every 30 s forever;
+#   * the token (PAT or service-principal secret) is needed only to register. It never reaches a
+#     command line, a file, the agent's capabilities or the environment of the agent and its
+#     jobs: it is held in a shell variable, handed to config.sh through the VSTS_AGENT_INPUT_*
+#     variables, and dropped as soon as config.sh succeeded: this script then executes itself
+#     again (a fresh process image, without the secret variables in its environment) before
+#     run.sh starts. A job running as the same user finds it in no file, no /proc/*/environ and
+#     no /proc/*/cmdline;
+#   * so it does not unregister the agent when it stops: the autoscaler removes the registration
+#     of a finished container group. AZP_UNREGISTER_ON_EXIT=1 (for a `docker run` without the
+#     autoscaler) keeps the token, in a process the job cannot read where the kernel allows it,
+#     to unregister on exit; README.md says what that costs;
+#   * a stop (SIGTERM/SIGINT) stops the whole agent process tree;
 #   * run modes: once (one job, the autoscaler's default), placeholder (register, keep the
 #     registration, run nothing), service (run until stopped).
 set -euo pipefail
@@ -29,13 +36,22 @@ die() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Stages. This script runs twice in the same process: "setup" (validate, download the agent if
+# needed, register) holds the token; once config.sh succeeded it executes itself again as "run"
+# (start run.sh, stop it on SIGTERM), which holds no token unless AZP_UNREGISTER_ON_EXIT=1.
+# _AZP_START_STAGE is internal: it only tells the second execution where it is.
+# ---------------------------------------------------------------------------------------------
+STAGE="${_AZP_START_STAGE:-setup}"
+unset _AZP_START_STAGE
+[[ $STAGE == setup || $STAGE == run ]] || die "_AZP_START_STAGE is internal to start.sh"
+
+# ---------------------------------------------------------------------------------------------
 # Settings
 # ---------------------------------------------------------------------------------------------
 AZP_HOME="${AZP_HOME:-/azp}"
 AZP_AGENT_DIR="${AZP_AGENT_DIR:-$AZP_HOME/agent}"
-SECRETS_DIR="$AZP_HOME/.secrets"
-TOKEN_PATH="$SECRETS_DIR/token"
-SP_SECRET_PATH="$SECRETS_DIR/sp-client-secret"
+# An execute-only copy of bash (AZP_UNREGISTER_ON_EXIT=1 only, see keep_token_bash).
+KEEPER_BASH="$AZP_HOME/.start-bash"
 
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
@@ -68,11 +84,11 @@ validate_settings() {
   AUTH="${AZP_AUTH:-pat}"
   AUTH="${AUTH,,}"
   case "$AUTH" in
-    pat) check_secret AZP_TOKEN AZP_TOKEN_FILE ;;
+    pat) [[ $STAGE == run ]] || check_secret AZP_TOKEN AZP_TOKEN_FILE ;;
     sp)
       [[ -n ${AZP_SP_CLIENT_ID:-} ]] || ERRORS+=("missing AZP_SP_CLIENT_ID environment variable (AZP_AUTH=sp)")
       [[ -n ${AZP_SP_TENANT_ID:-} ]] || ERRORS+=("missing AZP_SP_TENANT_ID environment variable (AZP_AUTH=sp)")
-      check_secret AZP_SP_CLIENT_SECRET AZP_SP_CLIENT_SECRET_FILE
+      [[ $STAGE == run ]] || check_secret AZP_SP_CLIENT_SECRET AZP_SP_CLIENT_SECRET_FILE
       ;;
     *) ERRORS+=("AZP_AUTH must be 'pat' or 'sp', not '$AUTH'") ;;
   esac
@@ -87,6 +103,11 @@ validate_settings() {
   case "$RUN_MODE" in
     once | placeholder | service) ;;
     *) ERRORS+=("AZP_RUN_MODE must be 'once', 'placeholder' or 'service', not '$RUN_MODE'") ;;
+  esac
+
+  case "${AZP_UNREGISTER_ON_EXIT:-0}" in
+    0 | 1) ;;
+    *) ERRORS+=("AZP_UNREGISTER_ON_EXIT must be 0 or 1, not '$AZP_UNREGISTER_ON_EXIT'") ;;
   esac
 
   local name value
@@ -115,6 +136,7 @@ AZP_URL="${AZP_URL%/}"
 POOL="${AZP_POOL:-Default}"
 AGENT_NAME="${AZP_AGENT_NAME:-${HOSTNAME:-azp-agent}}"
 WORK="${AZP_WORK:-_work}"
+UNREGISTER_ON_EXIT="${AZP_UNREGISTER_ON_EXIT:-0}"
 CLEANUP_RETRIES="${AZP_CLEANUP_RETRIES:-3}"
 CLEANUP_RETRY_DELAY="${AZP_CLEANUP_RETRY_DELAY:-5}"
 CLEANUP_TIMEOUT="${AZP_CLEANUP_TIMEOUT:-30}"
@@ -123,61 +145,49 @@ UPDATE_RESTARTS="${AZP_UPDATE_RESTARTS:-3}"
 UPDATE_DELAY="${AZP_UPDATE_DELAY:-5}"
 
 # ---------------------------------------------------------------------------------------------
-# Secrets: copy them into 0600 files under $AZP_HOME/.secrets, then make sure no process of ours
-# keeps them in its environment. `unset` alone is not enough: /proc/<pid>/environ of this shell
-# (PID 1 in the container, readable by every job of the same user) would still show the value
-# the container started with, so when a secret came in through the environment this script
-# starts itself again without it.
+# Secrets live in shell variables only: PAT (the PAT, also used to look up the agent package)
+# and SP_SECRET (the service principal's client secret). No file is ever written, so nothing is
+# left on disk whatever kills this script. The environment variables they came in are unset
+# here, so no child inherits them; /proc/<pid>/environ of this process still shows the
+# environment it started with until the run stage replaces the process image.
 # ---------------------------------------------------------------------------------------------
-write_secret() {
-  local dest=$1 value=$2
-  rm -f "$dest"
-  (
-    umask 077
-    printf '%s' "$value" >"$dest"
-  )
-}
-
-# stash_secret VALUE_VAR FILE_VAR DEST: copy the secret to DEST and point FILE_VAR at it.
-stash_secret() {
-  local value_var=$1 file_var=$2 dest=$3 value=""
-  local file="${!file_var:-}"
-  if [[ -n $file ]]; then
-    [[ $file == "$dest" ]] && return 0
-    value="$(read_secret_file "$file")"
+PAT=""
+SP_SECRET=""
+TOKEN_FILE_GIVEN="${AZP_TOKEN_FILE:-}${AZP_SP_CLIENT_SECRET_FILE:+ $AZP_SP_CLIENT_SECRET_FILE}"
+if [[ $STAGE == setup ]]; then
+  if [[ -n ${AZP_TOKEN_FILE:-} ]]; then
+    PAT="$(read_secret_file "$AZP_TOKEN_FILE")"
   else
-    value="${!value_var:-}"
+    PAT="${AZP_TOKEN:-}"
   fi
-  [[ -n $value ]] || return 0
-  write_secret "$dest" "$value"
-  printf -v "$file_var" '%s' "$dest"
-  export "${file_var?}"
-}
-
-if [[ ! -d $SECRETS_DIR ]]; then
-  mkdir -m 700 "$SECRETS_DIR" || die "cannot create $SECRETS_DIR (is AZP_HOME=$AZP_HOME writable?)"
+  if [[ -n ${AZP_SP_CLIENT_SECRET_FILE:-} ]]; then
+    SP_SECRET="$(read_secret_file "$AZP_SP_CLIENT_SECRET_FILE")"
+  else
+    SP_SECRET="${AZP_SP_CLIENT_SECRET:-}"
+  fi
+elif ((UNREGISTER_ON_EXIT)); then
+  # Handed over by the setup stage on file descriptor 3 (a pipe), never through the environment.
+  IFS= read -r -u 3 SECRET_IN || true
+  exec 3<&-
+  case "$AUTH" in
+    pat) PAT="$SECRET_IN" ;;
+    sp) SP_SECRET="$SECRET_IN" ;;
+  esac
+  unset SECRET_IN
 fi
-chmod 700 "$SECRETS_DIR" || die "cannot make $SECRETS_DIR private"
-stash_secret AZP_TOKEN AZP_TOKEN_FILE "$TOKEN_PATH"
-stash_secret AZP_SP_CLIENT_SECRET AZP_SP_CLIENT_SECRET_FILE "$SP_SECRET_PATH"
-
-if [[ -n ${AZP_TOKEN+set} || -n ${AZP_SP_CLIENT_SECRET+set} ]]; then
-  exec env -u AZP_TOKEN -u AZP_SP_CLIENT_SECRET "$BASH" "${BASH_SOURCE[0]}" "$@"
-fi
-
-TOKEN_FILE="${AZP_TOKEN_FILE:-}"
-SP_SECRET_FILE="${AZP_SP_CLIENT_SECRET_FILE:-}"
-# Neither the agent nor its jobs need these; keep them out of every child's environment.
-unset AZP_TOKEN_FILE AZP_SP_CLIENT_SECRET_FILE
+unset AZP_TOKEN AZP_TOKEN_FILE AZP_SP_CLIENT_SECRET AZP_SP_CLIENT_SECRET_FILE \
+  VSTS_AGENT_INPUT_TOKEN VSTS_AGENT_INPUT_CLIENTSECRET
 # Belt and braces: every environment variable of the agent becomes a capability, shown in the
 # pool's UI, unless it is listed here.
-VSO_AGENT_IGNORE="${VSO_AGENT_IGNORE:+$VSO_AGENT_IGNORE,}AZP_TOKEN,AZP_TOKEN_FILE,AZP_SP_CLIENT_SECRET,AZP_SP_CLIENT_SECRET_FILE,VSTS_AGENT_INPUT_TOKEN,VSTS_AGENT_INPUT_CLIENTSECRET"
-export VSO_AGENT_IGNORE
-
-if ((EUID == 0)); then
-  warn "running as root; the image runs as the 'agent' user, prefer that"
-  export AGENT_ALLOW_RUNASROOT=1
+if [[ $STAGE == setup ]]; then
+  VSO_AGENT_IGNORE="${VSO_AGENT_IGNORE:+$VSO_AGENT_IGNORE,}AZP_TOKEN,AZP_TOKEN_FILE,AZP_SP_CLIENT_SECRET,AZP_SP_CLIENT_SECRET_FILE,VSTS_AGENT_INPUT_TOKEN,VSTS_AGENT_INPUT_CLIENTSECRET"
+  export VSO_AGENT_IGNORE
 fi
+
+if ((EUID == 0)) && [[ $STAGE == setup ]]; then
+  warn "running as root; the image runs as the 'agent' user, prefer that"
+fi
+if ((EUID == 0)); then export AGENT_ALLOW_RUNASROOT=1; fi
 
 # The agent's own auth arguments; its secret goes through the environment (export_secret_inputs).
 case "$AUTH" in
@@ -187,35 +197,43 @@ esac
 
 export_secret_inputs() {
   case "$AUTH" in
-    pat)
-      VSTS_AGENT_INPUT_TOKEN="$(<"$TOKEN_FILE")"
-      export VSTS_AGENT_INPUT_TOKEN
-      ;;
-    sp)
-      VSTS_AGENT_INPUT_CLIENTSECRET="$(<"$SP_SECRET_FILE")"
-      export VSTS_AGENT_INPUT_CLIENTSECRET
-      ;;
+    pat) export VSTS_AGENT_INPUT_TOKEN="$PAT" ;;
+    sp) export VSTS_AGENT_INPUT_CLIENTSECRET="$SP_SECRET" ;;
   esac
 }
 
 # ---------------------------------------------------------------------------------------------
 # Child processes: each runs in its own session, so a stop can signal its whole tree
 # (run.sh -> Agent.Listener -> Agent.Worker -> the job's processes).
+#
+# A signal must never find a child that is running but not yet in CHILD_PID: bash runs a trap
+# between any two commands, so one arriving between `( ... ) &` and `CHILD_PID=$!` would see no
+# child, exit, and leave the agent running. While SPAWNING, the traps only note the signal;
+# spawn acts on it once CHILD_PID is set.
 # ---------------------------------------------------------------------------------------------
 SETSID=()
 if command -v setsid >/dev/null 2>&1; then SETSID=(setsid); fi
 CHILD_PID=""
+SPAWNING=0
+PENDING_SIGNAL=""
 
 # spawn WITH_SECRET CMD...: start CMD in the agent directory, in the background.
 spawn() {
   local with_secret=$1
   shift
+  SPAWNING=1
   (
     cd "$AZP_AGENT_DIR"
     if ((with_secret)); then export_secret_inputs; fi
     exec "${SETSID[@]}" "$@"
   ) &
   CHILD_PID=$!
+  SPAWNING=0
+  if [[ -n $PENDING_SIGNAL ]]; then
+    local sig=$PENDING_SIGNAL
+    PENDING_SIGNAL=""
+    on_signal "$sig"
+  fi
 }
 
 # shellcheck disable=SC2317 # reached from the traps below, which shellcheck does not follow
@@ -260,17 +278,26 @@ stop_child() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Cleanup on every exit: stop the agent, unregister it (bounded), delete the secret files.
+# Exit: stop the agent; unregister it only with AZP_UNREGISTER_ON_EXIT=1 (otherwise the
+# autoscaler removes the registration of a finished container group).
 # ---------------------------------------------------------------------------------------------
 KEEP_REGISTRATION=0
 
 is_configured() { [[ -f $AZP_AGENT_DIR/.agent ]]; }
 
 # shellcheck disable=SC2317 # reached from the traps below, which shellcheck does not follow
+kill_leftovers() {
+  # As PID 1 of a container, kill(-1) reaches every other process in it: job processes that left
+  # the agent's process group must not be running while the token is in config.sh's environment.
+  if (($$ == 1)); then kill -s KILL -1 2>/dev/null || true; fi
+}
+
+# shellcheck disable=SC2317 # reached from the traps below, which shellcheck does not follow
 unregister_agent() {
   local attempt
   local -a limit=()
   if command -v timeout >/dev/null 2>&1; then limit=(timeout -k 5 "$CLEANUP_TIMEOUT"); fi
+  kill_leftovers
   for ((attempt = 1; attempt <= CLEANUP_RETRIES; attempt++)); do
     log "unregistering agent '$AGENT_NAME' (attempt $attempt of $CLEANUP_RETRIES)"
     if (
@@ -289,34 +316,38 @@ unregister_agent() {
 }
 
 # shellcheck disable=SC2317 # reached from the traps below, which shellcheck does not follow
-remove_secrets() {
-  rm -f "$TOKEN_PATH" "$SP_SECRET_PATH"
-}
-
-# shellcheck disable=SC2317 # reached from the traps below, which shellcheck does not follow
 finish() {
   local rc=$1
   trap - EXIT
   # A handler, not '', so that the commands below still get the default dispositions.
   trap 'log "already stopping"' INT TERM
   stop_child
-  if ((!KEEP_REGISTRATION)) && is_configured; then
+  if ((UNREGISTER_ON_EXIT && !KEEP_REGISTRATION)) && is_configured; then
     if ! unregister_agent && ((rc == 0)); then rc=$EX_CLEANUP_FAILED; fi
   fi
-  remove_secrets
+  PAT=""
+  SP_SECRET=""
   log "exiting with code $rc"
   exit "$rc"
 }
 
 # shellcheck disable=SC2317 # reached from the traps below, which shellcheck does not follow
 on_signal() {
+  if ((SPAWNING)); then
+    log "received SIG$1 while starting a process; acting on it once it has started"
+    PENDING_SIGNAL=$1
+    return 0
+  fi
   log "received SIG$1"
-  finish "$2"
+  case "$1" in
+    INT) finish 130 ;;
+    *) finish 143 ;;
+  esac
 }
 
 trap 'finish $?' EXIT
-trap 'on_signal INT 130' INT
-trap 'on_signal TERM 143' TERM
+trap 'on_signal INT' INT
+trap 'on_signal TERM' TERM
 
 # ---------------------------------------------------------------------------------------------
 # The agent: baked into the image, or downloaded (the seed's slow path).
@@ -349,7 +380,7 @@ detect_platform() {
 }
 
 basic_auth() {
-  printf ':%s' "$(<"$TOKEN_FILE")" | base64 | tr -d '\n'
+  printf ':%s' "$PAT" | base64 | tr -d '\n'
 }
 
 download_agent() {
@@ -357,7 +388,7 @@ download_agent() {
   local url="${AZP_AGENT_PACKAGE_URL:-}" meta
   log "no agent in $AZP_AGENT_DIR: downloading one (bake the agent into the image to skip this)"
   if [[ -z $url ]]; then
-    [[ -n $TOKEN_FILE ]] ||
+    [[ -n $PAT ]] ||
       die "no agent in $AZP_AGENT_DIR and no AZP_TOKEN to look one up: build the image with the agent, or set AZP_AGENT_PACKAGE_URL"
     log "looking up the latest $platform agent at $AZP_URL"
     # The credentials go to curl on stdin (-K -), never on its command line.
@@ -389,46 +420,108 @@ download_agent() {
   agent_present || die "the package from $url has no config.sh and run.sh"
 }
 
-if agent_present; then
-  AGENT_VERSION="${AZP_AGENT_BAKED_VERSION:-}"
-  log "using the agent baked into the image${AGENT_VERSION:+ (version $AGENT_VERSION)}"
-else
-  download_agent
-fi
-chmod u+x "$AZP_AGENT_DIR/config.sh" "$AZP_AGENT_DIR/run.sh" 2>/dev/null || true
+prepare_agent() {
+  if agent_present; then
+    AGENT_VERSION="${AZP_AGENT_BAKED_VERSION:-}"
+    log "using the agent baked into the image${AGENT_VERSION:+ (version $AGENT_VERSION)}"
+  else
+    download_agent
+  fi
+  chmod u+x "$AZP_AGENT_DIR/config.sh" "$AZP_AGENT_DIR/run.sh" 2>/dev/null || true
 
-if [[ $AUTH == sp && $AGENT_VERSION =~ ^[0-9]+(\.[0-9]+)*$ ]] &&
-  ! version_ge "$AGENT_VERSION" "$SP_MIN_AGENT_VERSION"; then
-  die "AZP_AUTH=sp needs agent $SP_MIN_AGENT_VERSION or newer; this agent is $AGENT_VERSION"
-fi
+  if [[ $AUTH == sp && $AGENT_VERSION =~ ^[0-9]+(\.[0-9]+)*$ ]] &&
+    ! version_ge "$AGENT_VERSION" "$SP_MIN_AGENT_VERSION"; then
+    die "AZP_AUTH=sp needs agent $SP_MIN_AGENT_VERSION or newer; this agent is $AGENT_VERSION"
+  fi
+}
 
 # ---------------------------------------------------------------------------------------------
 # Configure
 # ---------------------------------------------------------------------------------------------
-if is_configured; then
-  # Left by an earlier start of this container; --replace takes the registration over.
-  log "removing the local configuration left by an earlier start"
-  rm -f "$AZP_AGENT_DIR/.agent" "$AZP_AGENT_DIR/.credentials" "$AZP_AGENT_DIR/.credentials_rsaparams"
-fi
-if [[ $WORK == /* ]]; then mkdir -p "$WORK"; fi
+register_agent() {
+  if is_configured; then
+    # Left by an earlier start of this container; --replace takes the registration over.
+    log "removing the local configuration left by an earlier start"
+    rm -f "$AZP_AGENT_DIR/.agent" "$AZP_AGENT_DIR/.credentials" "$AZP_AGENT_DIR/.credentials_rsaparams"
+  fi
+  if [[ $WORK == /* ]]; then mkdir -p "$WORK"; fi
 
-log "registering agent '$AGENT_NAME' in pool '$POOL' at $AZP_URL (auth $AUTH, mode $RUN_MODE)"
-spawn 1 ./config.sh --unattended --url "$AZP_URL" "${AUTH_ARGS[@]}" --pool "$POOL" \
-  --agent "$AGENT_NAME" --work "$WORK" --replace --acceptTeeEula
-rc=0
-wait "$CHILD_PID" || rc=$?
-CHILD_PID=""
-((rc == 0)) || die "agent configuration failed (config.sh exited with code $rc)"
+  log "registering agent '$AGENT_NAME' in pool '$POOL' at $AZP_URL (auth $AUTH, mode $RUN_MODE)"
+  spawn 1 ./config.sh --unattended --url "$AZP_URL" "${AUTH_ARGS[@]}" --pool "$POOL" \
+    --agent "$AGENT_NAME" --work "$WORK" --replace --acceptTeeEula
+  local rc=0
+  wait "$CHILD_PID" || rc=$?
+  CHILD_PID=""
+  ((rc == 0)) || die "agent configuration failed (config.sh exited with code $rc)"
+}
 
-if [[ $RUN_MODE == placeholder ]]; then
-  KEEP_REGISTRATION=1
-  log "placeholder mode: agent '$AGENT_NAME' registered; exiting without running a job (the registration stays)"
-  exit 0
+# ---------------------------------------------------------------------------------------------
+# Hand-over to the run stage: this process image (whose memory and /proc/<pid>/environ hold the
+# token) is replaced by a fresh bash running this script again, without the secret variables.
+# With AZP_UNREGISTER_ON_EXIT=1 the token goes along on file descriptor 3 (a pipe: bash 5.1+
+# writes a short here-string into one; older bash uses a temporary file it deletes right after
+# opening it), to a bash that jobs cannot read, see keeper_bash.
+# ---------------------------------------------------------------------------------------------
+
+# keeper_bash: print the path of an execute-only copy of bash. Executing a program one may not
+# read makes the process non-dumpable (execve(2), PR_SET_DUMPABLE in prctl(2)): processes of the
+# same user can then not open its /proc/<pid>/environ, mem or fd/, nor ptrace it. This does not
+# hold for root (who may read any file, so the copy stays dumpable); the run stage checks.
+keeper_bash() {
+  rm -f "$KEEPER_BASH"
+  cp "$BASH" "$KEEPER_BASH" && chmod 0111 "$KEEPER_BASH" || return 1
+  printf '%s' "$KEEPER_BASH"
+}
+
+hand_over() {
+  if [[ -n $TOKEN_FILE_GIVEN ]]; then
+    warn "the secret file $TOKEN_FILE_GIVEN stays readable by jobs: start.sh cannot delete a file it did" \
+      "not create (e.g. on a read-only secret volume); pass the secret as an environment variable" \
+      "(a secureValue) instead"
+  fi
+  export _AZP_START_STAGE=run
+  if ((UNREGISTER_ON_EXIT)); then
+    local keeper secret
+    keeper="$(keeper_bash)" || {
+      warn "could not create $KEEPER_BASH; keeping the token for unregistering in a plain bash"
+      keeper="$BASH"
+    }
+    case "$AUTH" in
+      pat) secret="$PAT" ;;
+      sp) secret="$SP_SECRET" ;;
+    esac
+    exec "$keeper" "${BASH_SOURCE[0]}" "$@" 3<<<"$secret"
+  fi
+  exec "$BASH" "${BASH_SOURCE[0]}" "$@"
+}
+
+if [[ $STAGE == setup ]]; then
+  prepare_agent
+  register_agent
+  if [[ $RUN_MODE == placeholder ]]; then
+    KEEP_REGISTRATION=1
+    log "placeholder mode: agent '$AGENT_NAME' registered; exiting without running a job (the registration stays)"
+    exit 0
+  fi
+  log "agent '$AGENT_NAME' registered; dropping the token before the agent runs"
+  trap - EXIT
+  hand_over "$@"
 fi
 
 # ---------------------------------------------------------------------------------------------
-# Run
+# Run (the second execution of this script)
 # ---------------------------------------------------------------------------------------------
+if ((UNREGISTER_ON_EXIT)); then
+  rm -f "$KEEPER_BASH"
+  if [[ -d /proc/$$ ]] && (: <"/proc/$$/environ") 2>/dev/null; then
+    warn "AZP_UNREGISTER_ON_EXIT=1: other processes of this user can read this one's memory (running" \
+      "as root?), so a job can read the token kept for unregistering"
+  fi
+else
+  log "the agent will not unregister itself on exit (the autoscaler removes the registration;" \
+    "AZP_UNREGISTER_ON_EXIT=1 for a container without it)"
+fi
+
 RUN_ARGS=()
 if [[ $RUN_MODE == once ]]; then
   has_once=0

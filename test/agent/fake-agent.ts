@@ -15,6 +15,8 @@
  * - FAKE_RUN_SLEEP: seconds run.sh "runs a job" (a foreground child process), default 0.
  * - FAKE_RUN_EXIT_CODES: comma-separated exit codes of successive run.sh calls, the last repeats.
  * - FAKE_RUN_IGNORE_TERM: `1` makes run.sh and its child ignore SIGTERM/SIGINT.
+ * - FAKE_JOB: a command (words split on spaces) run.sh runs as "the job" before it writes
+ *   `<n>.run.started`; its output goes to `<n>.job.out` / `<n>.job.err`.
  */
 import { execFileSync } from 'node:child_process';
 import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';

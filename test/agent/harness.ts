@@ -2,9 +2,9 @@
  * Runs the real infra/agent/start.sh with bash in a throw-away directory, against the fake
  * agent of fake-agent.ts. Everything it starts is tracked and stopped by `Sandbox.cleanup()`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,21 @@ export interface ScriptResult {
 export interface RunningScript {
   pid: number;
   kill(signal: NodeJS.Signals): void;
+  /** stdout and stderr so far. */
+  output(): string;
+  /** start.sh itself has exited (processes it started may still run). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /**
+   * start.sh has exited and every process holding its stdout/stderr has closed them. Rejects,
+   * naming the cause, when that does not follow within 10 s of start.sh's exit: a process that
+   * start.sh started outlived it.
+   */
   done: Promise<ScriptResult>;
+}
+
+export interface StartOptions {
+  /** Run this copy of start.sh instead (e.g. one with a pause injected to force a race). */
+  script?: string;
 }
 
 export interface Sandbox {
@@ -38,7 +52,7 @@ export interface Sandbox {
   canary: string;
   /** The environment the autoscaler would give the container, plus the fake agent's knobs. */
   env(extra?: Record<string, string | undefined>): Record<string, string>;
-  start(env: Record<string, string>, args?: string[]): RunningScript;
+  start(env: Record<string, string>, args?: string[], options?: StartOptions): RunningScript;
   run(env: Record<string, string>, args?: string[]): Promise<ScriptResult>;
   cleanup(): Promise<void>;
 }
@@ -79,23 +93,42 @@ export async function makeSandbox(options: { baked?: boolean } = {}): Promise<Sa
     return out;
   };
 
-  const start = (scriptEnv: Record<string, string>, args: string[] = []): RunningScript => {
+  const start = (scriptEnv: Record<string, string>, args: string[] = [], options: StartOptions = {}): RunningScript => {
     const began = Date.now();
-    const child = spawn('bash', [START_SH, ...args], { cwd: root, env: scriptEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const script = options.script ?? START_SH;
+    const child = spawn('bash', [script, ...args], { cwd: root, env: scriptEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
     const done = new Promise<ScriptResult>((resolve, reject) => {
       child.once('error', reject);
+      let lingering: NodeJS.Timeout | undefined;
+      child.once('exit', (code, signal) => {
+        lingering = setTimeout(() => {
+          reject(
+            new Error(
+              `start.sh exited (code ${String(code)}, signal ${String(signal)}) but a process it started still ` +
+                `holds its stdout/stderr 10 s later\n--- stdout\n${stdout}\n--- stderr\n${stderr}`,
+            ),
+          );
+        }, 10_000);
+      });
       child.once('close', (code, signal) => {
+        clearTimeout(lingering);
         children.delete(child);
         resolve({ code, signal, stdout, stderr, ms: Date.now() - began });
       });
     });
+    // A test that only awaits `exited` must not see an unhandled rejection from `done`.
+    done.catch(() => undefined);
     if (child.pid === undefined) throw new Error('could not start bash');
-    return { pid: child.pid, kill: (signal) => child.kill(signal), done };
+    return { pid: child.pid, kill: (signal) => child.kill(signal), output: () => stdout + stderr, exited, done };
   };
 
   const cleanup = async (): Promise<void> => {
@@ -123,4 +156,55 @@ export async function waitFor(check: () => boolean | Promise<boolean>, what: str
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+export const JOB_SEARCH = path.join(REPO_ROOT, 'test', 'agent', 'job-search.mjs');
+
+/** What test/agent/job-search.mjs found (places only, never the secret). */
+export interface SearchReport {
+  files: number;
+  filesUnreadable: number;
+  environs: number;
+  environsUnreadable: number;
+  cmdlines: number;
+  /** Ancestors of the job (`pid comm`) whose memory it could / could not read. */
+  memories: string[];
+  memoriesUnreadable: string[];
+  hits: string[];
+}
+
+/** Where a job (or anyone on the machine afterwards) would look for files holding the token. */
+function searchDirs(s: Sandbox): string {
+  return [s.root, s.azpHome, s.agentDir, os.tmpdir(), '/dev/shm', '/var/tmp'].join(':');
+}
+
+/**
+ * Environment that makes the fake run.sh run job-search.mjs as its job, looking for `needle`
+ * everywhere a job running as start.sh's user can look. The fake agent's own records (which
+ * hold what config.sh was given, by design) are test instrumentation and not searched.
+ */
+export function jobSearchEnv(s: Sandbox, needle: string): Record<string, string> {
+  return {
+    FAKE_JOB: `${process.execPath} ${JOB_SEARCH}`,
+    JOB_SEARCH_NEEDLE_B64: Buffer.from(needle).toString('base64'),
+    JOB_SEARCH_DIRS: searchDirs(s),
+    JOB_SEARCH_SKIP: s.recordDir,
+  };
+}
+
+/** The report of the job that run.sh call `seq` ran. */
+export async function readJobSearch(recordDir: string, seq: number): Promise<SearchReport> {
+  const out = await readFile(path.join(recordDir, `${seq}.job.out`), 'utf8');
+  return JSON.parse(out) as SearchReport;
+}
+
+/** Searches the same directories (files only) from outside, e.g. after start.sh is gone. */
+export function searchDisk(s: Sandbox, needle: string): Promise<SearchReport> {
+  const env = { ...jobSearchEnv(s, needle), JOB_SEARCH_NO_PROC: '1', PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [JOB_SEARCH], { encoding: 'utf8', env }, (error, stdout) => {
+      if (error) reject(error);
+      else resolve(JSON.parse(stdout) as SearchReport);
+    });
+  });
 }

@@ -24,6 +24,11 @@ runs=$((runs + 1))
 echo "$runs" >"$REC/runs"
 IFS=, read -r -a codes <<<"${FAKE_RUN_EXIT_CODES:-0}"
 code="${codes[runs - 1]:-${codes[${#codes[@]} - 1]}}"
+if [[ -n ${FAKE_JOB:-} ]]; then
+  # The "job" (a pipeline step): a command run as run.sh's child, words split on spaces.
+  IFS=' ' read -r -a job <<<"$FAKE_JOB"
+  "${job[@]}" >"$REC/$n.job.out" 2>"$REC/$n.job.err" || echo "$?" >"$REC/$n.job.failed"
+fi
 : >"$REC/$n.run.started"
 echo "fake run.sh: running (call $runs)"
 if [[ ${FAKE_RUN_IGNORE_TERM:-0} == 1 ]]; then
