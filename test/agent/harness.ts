@@ -175,7 +175,12 @@ export interface SearchReport {
 
 /** Where a job (or anyone on the machine afterwards) would look for files holding the token. */
 function searchDirs(s: Sandbox): string {
-  return [s.root, s.azpHome, s.agentDir, os.tmpdir(), '/dev/shm', '/var/tmp'].join(':');
+  const dirs = [s.root, s.azpHome, s.agentDir, path.join(s.agentDir, '_work'), os.tmpdir(), '/dev/shm', '/var/tmp'].map((d) =>
+    path.resolve(d),
+  );
+  // Each file once: drop a directory that lies inside another one of the list.
+  const inside = (d: string, parent: string) => d !== parent && d.startsWith(`${parent}${path.sep}`);
+  return [...new Set(dirs)].filter((d) => !dirs.some((p) => inside(d, p))).join(':');
 }
 
 /**
