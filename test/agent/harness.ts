@@ -50,6 +50,8 @@ export interface Sandbox {
   recordDir: string;
   /** A fake PAT that must never show up anywhere it should not. */
   canary: string;
+  /** When the sandbox was made (ms since the epoch), before anything ran in it. */
+  createdMs: number;
   /** The environment the autoscaler would give the container, plus the fake agent's knobs. */
   env(extra?: Record<string, string | undefined>): Record<string, string>;
   start(env: Record<string, string>, args?: string[], options?: StartOptions): RunningScript;
@@ -58,6 +60,8 @@ export interface Sandbox {
 }
 
 export async function makeSandbox(options: { baked?: boolean } = {}): Promise<Sandbox> {
+  // Whole seconds, a little early: some file systems keep coarse timestamps.
+  const createdMs = Math.floor(Date.now() / 1000) * 1000 - 1000;
   const root = await mkdtemp(path.join(os.tmpdir(), 'azp-agent-test-'));
   const azpHome = path.join(root, 'azp');
   const agentDir = path.join(azpHome, 'agent');
@@ -146,7 +150,7 @@ export async function makeSandbox(options: { baked?: boolean } = {}): Promise<Sa
     await rm(root, { recursive: true, force: true });
   };
 
-  return { root, azpHome, agentDir, recordDir, canary, env, start, run: (e, a) => start(e, a).done, cleanup };
+  return { root, azpHome, agentDir, recordDir, canary, createdMs, env, start, run: (e, a) => start(e, a).done, cleanup };
 }
 
 /** Polls `check` every 20 ms until it holds, or fails after `timeoutMs`. */
@@ -173,15 +177,16 @@ export interface SearchReport {
   hits: string[];
 }
 
-/** Where a job (or anyone on the machine afterwards) would look for files holding the token. */
+/** Where a job would look for files holding the token: the container's own directories in full... */
 function searchDirs(s: Sandbox): string {
-  const dirs = [s.root, s.azpHome, s.agentDir, path.join(s.agentDir, '_work'), os.tmpdir(), '/dev/shm', '/var/tmp'].map((d) =>
-    path.resolve(d),
-  );
+  const dirs = [s.root, s.azpHome, s.agentDir, path.join(s.agentDir, '_work')].map((d) => path.resolve(d));
   // Each file once: drop a directory that lies inside another one of the list.
   const inside = (d: string, parent: string) => d !== parent && d.startsWith(`${parent}${path.sep}`);
   return [...new Set(dirs)].filter((d) => !dirs.some((p) => inside(d, p))).join(':');
 }
+
+/** ...and the machine's shared temporary directories, for files changed since the sandbox was made. */
+const RECENT_DIRS = [os.tmpdir(), '/dev/shm', '/var/tmp'].join(':');
 
 /**
  * Environment that makes the fake run.sh run job-search.mjs as its job, looking for `needle`
@@ -193,6 +198,8 @@ export function jobSearchEnv(s: Sandbox, needle: string): Record<string, string>
     FAKE_JOB: `${process.execPath} ${JOB_SEARCH}`,
     JOB_SEARCH_NEEDLE_B64: Buffer.from(needle).toString('base64'),
     JOB_SEARCH_DIRS: searchDirs(s),
+    JOB_SEARCH_RECENT_DIRS: RECENT_DIRS,
+    JOB_SEARCH_SINCE: String(s.createdMs),
     JOB_SEARCH_SKIP: s.recordDir,
   };
 }
@@ -203,9 +210,21 @@ export async function readJobSearch(recordDir: string, seq: number): Promise<Sea
   return JSON.parse(out) as SearchReport;
 }
 
-/** Searches the same directories (files only) from outside, e.g. after start.sh is gone. */
-export function searchDisk(s: Sandbox, needle: string): Promise<SearchReport> {
-  const env = { ...jobSearchEnv(s, needle), JOB_SEARCH_NO_PROC: '1', PATH: process.env.PATH ?? '/usr/bin:/bin' };
+/**
+ * Searches the same directories (files only) from outside, e.g. after start.sh is gone; or only
+ * `options.dirs`, skipping nothing (to show that the search finds what is there).
+ */
+export function searchDisk(s: Sandbox, needle: string, options: { dirs?: string[] } = {}): Promise<SearchReport> {
+  const env: Record<string, string> = {
+    ...jobSearchEnv(s, needle),
+    JOB_SEARCH_NO_PROC: '1',
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+  };
+  if (options.dirs) {
+    env.JOB_SEARCH_DIRS = options.dirs.join(':');
+    env.JOB_SEARCH_RECENT_DIRS = '';
+    env.JOB_SEARCH_SKIP = '';
+  }
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [JOB_SEARCH], { encoding: 'utf8', env }, (error, stdout) => {
       if (error) reject(error);

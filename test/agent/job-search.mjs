@@ -1,4 +1,4 @@
-/* global process, Buffer */
+/* global process, Buffer, console */
 /**
  * The fake agent's "job" for start.test.ts: what a pipeline step running as the agent's user could
  * do to find the token. Run with node by the fake run.sh (FAKE_JOB), and by the test itself after
@@ -8,6 +8,10 @@
  * command line do not contain it, and searches for the decoded bytes in:
  *   - every readable regular file under JOB_SEARCH_DIRS (colon-separated; symlinks not followed),
  *     except under JOB_SEARCH_SKIP (colon-separated: the test's own records of the fake agent);
+ *   - every readable regular file under JOB_SEARCH_RECENT_DIRS (shared ones such as /tmp, where
+ *     other projects keep tens of thousands of files) changed at or after JOB_SEARCH_SINCE
+ *     (milliseconds since the epoch: when the test's sandbox was made, before start.sh ran, so
+ *     every file start.sh or the agent wrote is included);
  *   - its own environment;
  *   - /proc/<pid>/environ and /proc/<pid>/cmdline of every process (unless JOB_SEARCH_NO_PROC=1);
  *   - the memory (/proc/<pid>/mem) of each of its ancestors up to the first `node` process (the
@@ -25,6 +29,8 @@ if (needle.length < 8) {
 }
 const split = (v) => (v ?? '').split(':').filter((p) => p !== '');
 const dirs = split(process.env.JOB_SEARCH_DIRS);
+const recentDirs = split(process.env.JOB_SEARCH_RECENT_DIRS);
+const since = Number(process.env.JOB_SEARCH_SINCE ?? 0);
 const skip = new Set(split(process.env.JOB_SEARCH_SKIP).map((p) => path.resolve(p)));
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
@@ -47,7 +53,7 @@ function tryRead(file) {
   }
 }
 
-function walk(dir) {
+function walk(dir, minTime) {
   if (skip.has(path.resolve(dir))) return;
   let entries;
   try {
@@ -57,15 +63,15 @@ function walk(dir) {
   }
   for (const e of entries) {
     const full = path.join(dir, e.name);
-    if (e.isDirectory()) walk(full);
+    if (e.isDirectory()) walk(full, minTime);
     else if (e.isFile()) {
-      let size = 0;
+      let st;
       try {
-        size = lstatSync(full).size;
+        st = lstatSync(full);
       } catch {
         continue;
       }
-      if (size > MAX_FILE_BYTES) continue;
+      if (st.size > MAX_FILE_BYTES || Math.max(st.mtimeMs, st.ctimeMs) < minTime) continue;
       const data = tryRead(full);
       if (data === undefined) report.filesUnreadable++;
       else {
@@ -76,7 +82,10 @@ function walk(dir) {
   }
 }
 
-for (const dir of dirs) walk(dir);
+for (const dir of dirs) walk(dir, 0);
+// The directories searched in full are not searched again.
+for (const dir of dirs) skip.add(path.resolve(dir));
+for (const dir of recentDirs) walk(dir, since);
 
 for (const [k, v] of Object.entries(process.env)) {
   if (v !== undefined && Buffer.from(v).includes(needle)) report.hits.push(`own environment ${k}`);
