@@ -4,7 +4,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,7 +59,17 @@ export interface Sandbox {
   cleanup(): Promise<void>;
 }
 
-export async function makeSandbox(options: { baked?: boolean } = {}): Promise<Sandbox> {
+export interface SandboxOptions {
+  /** Pre-populate AZP_AGENT_DIR with the fake agent (default true). */
+  baked?: boolean;
+  /**
+   * Run start.sh (and so the agent and its job) as this uid/gid, owning the sandbox; needs root.
+   * Default: the test's own user.
+   */
+  user?: { uid: number; gid: number };
+}
+
+export async function makeSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   // Whole seconds, a little early: some file systems keep coarse timestamps.
   const createdMs = Math.floor(Date.now() / 1000) * 1000 - 1000;
   const root = await mkdtemp(path.join(os.tmpdir(), 'azp-agent-test-'));
@@ -69,6 +79,16 @@ export async function makeSandbox(options: { baked?: boolean } = {}): Promise<Sa
   await mkdir(azpHome, { recursive: true });
   await mkdir(recordDir, { recursive: true });
   if (options.baked ?? true) await writeFakeAgent(agentDir);
+  const user = options.user;
+  if (user) {
+    await chmod(root, 0o755);
+    for (const dir of [root, azpHome, recordDir, ...(options.baked ?? true ? [agentDir, path.join(agentDir, 'bin')] : [])]) {
+      await chown(dir, user.uid, user.gid);
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        if (entry.isFile()) await chown(path.join(dir, entry.name), user.uid, user.gid);
+      }
+    }
+  }
   const canary = `canary-pat-${randomUUID()}`;
   const children = new Set<ChildProcess>();
 
@@ -100,7 +120,12 @@ export async function makeSandbox(options: { baked?: boolean } = {}): Promise<Sa
   const start = (scriptEnv: Record<string, string>, args: string[] = [], options: StartOptions = {}): RunningScript => {
     const began = Date.now();
     const script = options.script ?? START_SH;
-    const child = spawn('bash', [script, ...args], { cwd: root, env: scriptEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [script, ...args], {
+      cwd: root,
+      env: scriptEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    });
     children.add(child);
     let stdout = '';
     let stderr = '';

@@ -18,6 +18,7 @@ import {
   START_SH,
   waitFor,
   type Sandbox,
+  type SandboxOptions,
   type ScriptResult,
   type SearchReport,
 } from './harness.js';
@@ -27,7 +28,7 @@ const SECRET_ENV_NAMES = ['AZP_TOKEN', 'AZP_TOKEN_FILE', 'AZP_SP_CLIENT_SECRET',
 const UNREGISTER = { AZP_UNREGISTER_ON_EXIT: '1' };
 
 /** A sandbox that is torn down (processes killed, files deleted) when the test ends. */
-async function sandbox(ctx: TestContext, options: { baked?: boolean } = {}): Promise<Sandbox> {
+async function sandbox(ctx: TestContext, options: SandboxOptions = {}): Promise<Sandbox> {
   const s = await makeSandbox(options);
   ctx.onTestFinished(() => s.cleanup());
   return s;
@@ -53,7 +54,10 @@ function argValue(args: string[], flag: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-/** The secret must not appear in the script's output, in any argument list, or in run.sh's world. */
+/**
+ * The secret must not appear in the script's output, in any argument list, or in run.sh's world
+ * (its environment, and start.sh's as /proc shows it: empty when run.sh may not read it).
+ */
 function expectNoLeak(result: ScriptResult, calls: RecordedCall[], secret: string): void {
   expect(result.stdout).not.toContain(secret);
   expect(result.stderr).not.toContain(secret);
@@ -312,6 +316,26 @@ describe.concurrent('start.sh: a job running as the same user finds the token no
     expect(only(await readCalls(s.recordDir), 'remove')).toHaveLength(1);
     expect((await searchDisk(s, s.canary)).hits).toEqual([]);
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'AZP_UNREGISTER_ON_EXIT=1 as a non-root user (uid 65534, like the image\'s agent user): the job cannot read the memory of the start.sh that keeps the token (skipped unless root, which can switch users)',
+    async (ctx) => {
+      const s = await sandbox(ctx, { user: { uid: 65534, gid: 65534 } });
+      const r = await s.run(s.env({ ...UNREGISTER, ...jobSearchEnv(s, s.canary) }));
+      expectExit(r, 0);
+      expect(r.stderr).not.toContain('other processes of this user can read');
+      const report = await jobReport(s);
+      expect(report.hits).toEqual([]);
+      expect(report.memoriesUnreadable.filter((m) => m.endsWith(' .start-bash'))).toHaveLength(1);
+      // run.sh, a process of the same user that is not the keeper: its memory is readable, so
+      // the job could have read the keeper's, were it dumpable.
+      expect(report.memories.some((m) => m.endsWith(' bash'))).toBe(true);
+      const calls = await readCalls(s.recordDir);
+      expect(kinds(calls)).toEqual(['config', 'run', 'remove']);
+      expect(first(calls, 'remove').env.get('VSTS_AGENT_INPUT_TOKEN')).toBe(s.canary);
+      expectNoLeak(r, calls, s.canary);
+    },
+  );
 });
 
 describe.concurrent('start.sh: a signal during the start of a process (issue 11, item 5)', () => {
