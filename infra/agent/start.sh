@@ -50,7 +50,7 @@ unset _AZP_START_STAGE
 # ---------------------------------------------------------------------------------------------
 AZP_HOME="${AZP_HOME:-/azp}"
 AZP_AGENT_DIR="${AZP_AGENT_DIR:-$AZP_HOME/agent}"
-# An execute-only copy of bash (AZP_UNREGISTER_ON_EXIT=1 only, see keep_token_bash).
+# An execute-only copy of bash (AZP_UNREGISTER_ON_EXIT=1 only, see keeper_bash).
 KEEPER_BASH="$AZP_HOME/.start-bash"
 
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
@@ -153,7 +153,10 @@ UPDATE_DELAY="${AZP_UPDATE_DELAY:-5}"
 # ---------------------------------------------------------------------------------------------
 PAT=""
 SP_SECRET=""
-TOKEN_FILE_GIVEN="${AZP_TOKEN_FILE:-}${AZP_SP_CLIENT_SECRET_FILE:+ $AZP_SP_CLIENT_SECRET_FILE}"
+TOKEN_FILE_GIVEN="${AZP_TOKEN_FILE:-}"
+if [[ -n ${AZP_SP_CLIENT_SECRET_FILE:-} ]]; then
+  TOKEN_FILE_GIVEN="${TOKEN_FILE_GIVEN:+$TOKEN_FILE_GIVEN and }$AZP_SP_CLIENT_SECRET_FILE"
+fi
 if [[ $STAGE == setup ]]; then
   if [[ -n ${AZP_TOKEN_FILE:-} ]]; then
     PAT="$(read_secret_file "$AZP_TOKEN_FILE")"
