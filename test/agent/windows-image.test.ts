@@ -72,7 +72,6 @@ const ONLY_LINUX: Record<string, string> = {
 const ONLY_WINDOWS: Record<string, string> = {
   COMPUTERNAME: 'the default agent name; Linux has HOSTNAME',
   SystemRoot: 'where cmd.exe is',
-  AZP_UNREGISTER_ON_EXIT: 'opt-in unregister on exit (issue 11); start.sh gets it with the i11-agent change',
 };
 
 describe('start.ps1 and fetch-agent.ps1 parse as PowerShell (tree-sitter-powershell)', () => {
@@ -155,8 +154,10 @@ describe('start.ps1 keeps start.sh contract', () => {
     expect(codes).toEqual({ EX_USAGE: 1, EX_CLEANUP_FAILED: 75, EX_INT: 130, EX_TERM: 143 });
     const sh = Object.fromEntries([...START_SH.matchAll(/^readonly (EX_[A-Z_]+)=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
     for (const [k, v] of Object.entries(sh)) expect(codes[k], k).toBe(v);
-    expect(START_SH).toContain("trap 'on_signal INT 130' INT");
-    expect(START_SH).toContain("trap 'on_signal TERM 143' TERM");
+    expect(START_SH).toContain("trap 'on_signal INT' INT");
+    expect(START_SH).toContain("trap 'on_signal TERM' TERM");
+    expect(START_SH).toMatch(/INT\) finish 130 ;;/);
+    expect(START_SH).toMatch(/\*\) finish 143 ;;/);
     // Every exit goes through the constants or Exit-Agent's $Code; Exit-Agent gets 0, the agent's code or a stop code.
     const exits = nodes(tree.rootNode, (n) => n.type === 'flow_control_statement' && /^exit\b/i.test(n.text)).map((n) => n.text);
     expect(new Set(exits)).toEqual(new Set(['exit $EX_USAGE', 'exit $Code']));
