@@ -144,6 +144,12 @@ export interface FakeAzdo {
    * change the state here, e.g. assign a job when the PATCH enabled:false arrives). Returns an unsubscribe.
    */
   onRequest(cb: (req: RecordedRequest) => void): () => void;
+  /**
+   * Called synchronously right after a request was answered (the body is on the wire, the client
+   * has not read it yet): tests change the world between a read and the controller's next call,
+   * e.g. register an agent right after the controller's agent list. Returns an unsubscribe.
+   */
+  onAnswered(cb: (req: RecordedRequest, status: number) => void): () => void;
   clearRequests(): void;
   addPool(name: string): FakePool;
   queueJob(pool: PoolRef, demands?: string[], extra?: Partial<Omit<FakeJob, 'requestId' | 'poolId'>>): FakeJob;
@@ -236,6 +242,7 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
   const faults: (Fault & { left: number })[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const requestHooks = new Set<(req: RecordedRequest) => void>();
+  const answerHooks = new Set<(req: RecordedRequest, status: number) => void>();
   let nextPoolId = 10;
   let nextAgentId = 100;
   let nextRequestId = 1000;
@@ -652,6 +659,9 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
         send(res, 500, azdoErrorBody(`TF246021: ${(e as Error).message}`, 'UnexpectedServerErrorException'), 'application/json; charset=utf-8');
       }
     }
+    // The answer was computed from the state before any hook ran: a hook here changes the world
+    // between this read and whatever the client does next.
+    for (const cb of answerHooks) cb(recorded, res.statusCode);
   };
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {
@@ -682,6 +692,10 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
     onRequest(cb) {
       requestHooks.add(cb);
       return () => requestHooks.delete(cb);
+    },
+    onAnswered(cb) {
+      answerHooks.add(cb);
+      return () => answerHooks.delete(cb);
     },
     clearRequests() {
       requests.length = 0;
