@@ -160,6 +160,16 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
     return toAgentRegistration(this.parse(res, agentSchema, 'GET', path));
   }
 
+  async findAgent(poolId: number, agentName: string): Promise<AgentRegistration | undefined> {
+    const path =
+      `/_apis/distributedtask/pools/${id(poolId)}/agents?agentName=${encodeURIComponent(agentName)}` +
+      `&includeAssignedRequest=true&includeLastCompletedRequest=true&api-version=${API_VERSION}`;
+    const res = await this.call({ method: 'GET', path });
+    // The filter ignores case like the service's agent names; pick the exact name when several come back.
+    const found = this.parse(res, agentListSchema, 'GET', path).value.map(toAgentRegistration);
+    return found.find((a) => a.name === agentName) ?? found.find((a) => a.name.toLowerCase() === agentName.toLowerCase());
+  }
+
   async setAgentEnabled(poolId: number, agentId: number, enabled: boolean): Promise<void> {
     const path = `/_apis/distributedtask/pools/${id(poolId)}/agents/${id(agentId)}?api-version=${API_VERSION}`;
     await this.call({ method: 'PATCH', path, body: { id: agentId, enabled } });

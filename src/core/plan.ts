@@ -10,6 +10,7 @@ import type {
   Action,
   AgentRegistration,
   CapacityClass,
+  DeleteMode,
   JobClass,
   JobRequest,
   OwnedGroup,
@@ -75,6 +76,43 @@ export function assignQueuedJobs(
 
 const TERMINAL_INSTANCE = new Set(['Succeeded', 'Failed', 'Stopped']);
 const FAILED_PROVISIONING = new Set(['Failed', 'Canceled', 'Unhealthy']);
+/** Status changes closer than this to the registration count as part of registering. */
+const STATUS_CHANGE_SLACK_MS = 1000;
+
+/** The container was seen terminated (instance state from a GET; list items carry none). */
+export function containerTerminated(group: OwnedGroup): boolean {
+  return group.instanceState !== undefined && TERMINAL_INSTANCE.has(group.instanceState);
+}
+
+/** A group ARM is deleting is gone: not capacity, not a failed boot, never deleted twice. */
+export function isBeingDeleted(group: OwnedGroup): boolean {
+  return group.provisioningState === 'Deleting';
+}
+
+/** Its container may still be running (and its agent may still register, connect and take a job). */
+export function containerMayRun(group: OwnedGroup): boolean {
+  return !containerTerminated(group) && !(group.provisioningState !== undefined && FAILED_PROVISIONING.has(group.provisioningState));
+}
+
+/**
+ * THE DELETE RULE (issue 11). No group whose container may still be running is deleted unless,
+ * after the last moment its agent could have been given a job, we saw that agent idle and unable
+ * to take one:
+ * - a container seen terminated runs no agent: delete it (and any registration) directly;
+ * - a placeholder runs `config.sh` only, never a listener: its agent cannot take a job (direct,
+ *   and its registration is never part of the delete);
+ * - a registered agent, whatever the cause (idle, max lifetime, failed boot, lost, finished,
+ *   orphan group, profile changed), is disabled -> re-read -> deleted only if still idle, else
+ *   re-enabled and kept ('safe');
+ * - an unregistered group is re-read by name immediately before the DELETE (registration and
+ *   connect take seconds, a DELETE milliseconds); a registration found there sends it down the
+ *   safe path ('recheck').
+ * Provisioning Failed is not "seen terminated": only the instance state is.
+ */
+export function deleteModeFor(group: OwnedGroup, agent: AgentRegistration | undefined): DeleteMode {
+  if (group.placeholder || containerTerminated(group)) return 'direct';
+  return agent ? 'safe' : 'recheck';
+}
 
 export interface ClassifiedGroup {
   group: OwnedGroup;
@@ -94,6 +132,16 @@ const secondsBetween = (from: string | undefined, now: Date): number => {
   return Number.isNaN(t) ? 0 : Math.max(0, (now.getTime() - t) / 1000);
 };
 
+/**
+ * The registration's status changed after it registered, so an offline agent was online before
+ * (a registration starts offline; `statusChangedOn` is the last connectivity change).
+ */
+function wasOnline(agent: AgentRegistration): boolean {
+  const created = Date.parse(agent.createdOn ?? '');
+  const changed = Date.parse(agent.statusChangedOn ?? '');
+  return !Number.isNaN(created) && !Number.isNaN(changed) && changed - created > STATUS_CHANGE_SLACK_MS;
+}
+
 /** Capacity classification of one of our groups from the agent registry (no GET needed). */
 export function classifyGroup(
   group: OwnedGroup,
@@ -108,7 +156,7 @@ export function classifyGroup(
   if ((agent && agent.assignedRequestId !== undefined) || busyNames.has(group.name)) {
     return { ...base, cls: 'busy', why: `agent holds job ${agent?.assignedRequestId ?? '(reserved)'}` };
   }
-  const terminal = group.instanceState !== undefined && TERMINAL_INSTANCE.has(group.instanceState);
+  const terminal = containerTerminated(group);
   const provisioningFailed = group.provisioningState !== undefined && FAILED_PROVISIONING.has(group.provisioningState);
   if (agent) {
     if (agent.status === 'online') {
@@ -123,6 +171,13 @@ export function classifyGroup(
     if (agent.lastCompletedFinishTime) return { ...base, cls: 'finished', why: 'ran its job and went offline' };
     if (terminal) return { ...base, cls: 'finished', why: `container ${group.instanceState} after registering` };
     if (provisioningFailed) return { ...base, cls: 'failedBoot', why: `provisioning ${group.provisioningState}` };
+    if (wasOnline(agent)) {
+      // Listener reconnect, agent self-update restart: a warm agent is offline for a moment. Not a
+      // failed boot; it counts like a starting agent until it has been away for a boot timeout.
+      const offlineSec = secondsBetween(agent.statusChangedOn, now);
+      if (offlineSec < policy.bootTimeoutSec) return { ...base, cls: 'starting', why: `was online, offline for ${Math.round(offlineSec)}s (reconnecting?)` };
+      return { ...base, cls: 'lost', why: `was online, offline for ${Math.round(offlineSec)}s (boot timeout ${policy.bootTimeoutSec}s) without running a job` };
+    }
     if (ageSec < policy.bootTimeoutSec) return { ...base, cls: 'starting', why: 'registered, not online yet' };
     return { ...base, cls: 'failedBoot', why: `registered but never online within ${policy.bootTimeoutSec}s` };
   }
@@ -158,11 +213,13 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
       if (j.reservedAgent) busyNames.add(j.reservedAgent.name);
     }
   }
-  const groupNames = new Set(snapshot.groups.map((g) => g.name));
+  // A group ARM is already deleting is gone: no capacity, no failed boot, no second DELETE.
+  const groups = snapshot.groups.filter((g) => !isBeingDeleted(g));
+  const groupNames = new Set(groups.map((g) => g.name));
   const groupsByProfile = new Map<string, OwnedGroup[]>(profiles.map((p) => [p.name, []]));
 
   // Groups tagged as ours for this pool whose profile no longer exists.
-  for (const g of snapshot.groups) {
+  for (const g of groups) {
     if (!samePool(g.pool, snapshot.pool)) continue;
     const list = groupsByProfile.get(g.profile);
     if (list) {
@@ -177,7 +234,7 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
       profile: g.profile,
       group: g.name,
       agentId: agent?.id,
-      mode: agent?.status === 'online' ? 'safe' : 'direct',
+      mode: deleteModeFor(g, agent),
       cause: 'orphanGroup',
       reason: `profile '${g.profile}' is no longer configured for pool '${snapshot.pool}'`,
     });
@@ -213,7 +270,7 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
 
     // Finished agents: the group and any leftover registration go.
     for (const c of classified.filter((x) => x.cls === 'finished')) {
-      actions.push({ kind: 'delete', profile: p.name, group: c.group.name, agentId: c.agent?.id, mode: 'direct', cause: 'finished', reason: c.why });
+      actions.push({ kind: 'delete', profile: p.name, group: c.group.name, agentId: c.agent?.id, mode: deleteModeFor(c.group, c.agent), cause: 'finished', reason: c.why });
       deletes++;
     }
 
@@ -221,13 +278,20 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
     const failed = classified.filter((x) => x.cls === 'failedBoot').sort((a, b) => a.ageSec - b.ageSec);
     failed.forEach((c, i) => {
       if (i < p.keepFailed) return;
-      actions.push({ kind: 'delete', profile: p.name, group: c.group.name, agentId: c.agent?.id, mode: 'direct', cause: 'failedBoot', reason: `failed boot: ${c.why}` });
+      actions.push({ kind: 'delete', profile: p.name, group: c.group.name, agentId: c.agent?.id, mode: deleteModeFor(c.group, c.agent), cause: 'failedBoot', reason: `failed boot: ${c.why}` });
       deletes++;
     });
 
+    // Lost agents (online once, offline for a boot timeout, no job run): removed like the others.
+    const lost = classified.filter((x) => x.cls === 'lost');
+    for (const c of lost) {
+      actions.push({ kind: 'delete', profile: p.name, group: c.group.name, agentId: c.agent?.id, mode: deleteModeFor(c.group, c.agent), cause: 'lost', reason: c.why });
+      deletes++;
+    }
+
     // Disabled idle agents take no job: remove them (safely: re-check the assignment first).
     for (const c of idleAll.filter((x) => x.disabled)) {
-      actions.push({ kind: 'delete', profile: p.name, group: c.group.name, agentId: c.agent?.id, mode: 'safe', cause: 'idle', reason: 'agent is disabled (interrupted scale-down or operator)' });
+      actions.push({ kind: 'delete', profile: p.name, group: c.group.name, agentId: c.agent?.id, mode: deleteModeFor(c.group, c.agent), cause: 'idle', reason: 'agent is disabled (interrupted scale-down or operator)' });
       deletes++;
     }
 
@@ -236,7 +300,7 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
     const trimmed = new Set<string>();
     for (const c of idleUsable) {
       if (p.maxLifetimeSec > 0 && c.ageSec > p.maxLifetimeSec) {
-        actions.push({ kind: 'delete', profile: p.name, group: c.group.name, agentId: c.agent?.id, mode: 'safe', cause: 'maxLifetime', reason: `idle agent older than max lifetime ${p.maxLifetimeSec}s` });
+        actions.push({ kind: 'delete', profile: p.name, group: c.group.name, agentId: c.agent?.id, mode: deleteModeFor(c.group, c.agent), cause: 'maxLifetime', reason: `idle agent older than max lifetime ${p.maxLifetimeSec}s` });
         trimmed.add(c.group.name);
         deletes++;
       }
@@ -246,7 +310,7 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
     for (const c of remainingIdle) {
       if (excess <= 0) break;
       if ((c.idleSec ?? 0) < p.idleTimeoutSec) continue;
-      actions.push({ kind: 'delete', profile: p.name, group: c.group.name, agentId: c.agent?.id, mode: 'safe', cause: 'idle', reason: `idle ${Math.round(c.idleSec ?? 0)}s > ${p.idleTimeoutSec}s beyond standby target ${target}` });
+      actions.push({ kind: 'delete', profile: p.name, group: c.group.name, agentId: c.agent?.id, mode: deleteModeFor(c.group, c.agent), cause: 'idle', reason: `idle ${Math.round(c.idleSec ?? 0)}s > ${p.idleTimeoutSec}s beyond standby target ${target}` });
       trimmed.add(c.group.name);
       excess--;
       deletes++;
@@ -256,7 +320,10 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
     // are created in this same pass when the standby target still wants them.
     const idle = idleUsable.length - trimmed.size;
     // A disabled idle agent takes no job but its group still runs until its delete succeeds: it counts.
-    const live = starting + busy + idleAll.length;
+    // So does a failed-boot or lost group whose container may still run: its agent may still come
+    // up (a late registration, a reconnect) and its delete may be kept or fail.
+    const mayRunBroken = [...failed, ...lost].filter((x) => containerMayRun(x.group)).length;
+    const live = starting + busy + idleAll.length + mayRunBroken;
     const want = queuedJobs.length + target - idle - starting;
     const room = Math.max(0, p.maxAgents - live);
     let creates = Math.max(0, Math.min(want, room, p.maxCreatePerPass));
@@ -282,7 +349,7 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
         const done = registered || (c.group.instanceState !== undefined && TERMINAL_INSTANCE.has(c.group.instanceState)) ||
           (c.group.provisioningState !== undefined && FAILED_PROVISIONING.has(c.group.provisioningState)) || c.ageSec > p.bootTimeoutSec;
         if (done) {
-          actions.push({ kind: 'delete', profile: p.name, group: c.group.name, mode: 'direct', cause: 'finished', reason: registered ? 'placeholder registered; its one-shot group is done' : 'placeholder group ended without registering' });
+          actions.push({ kind: 'delete', profile: p.name, group: c.group.name, mode: deleteModeFor(c.group, undefined), cause: 'finished', reason: registered ? 'placeholder registered; its one-shot group is done' : 'placeholder group ended without registering' });
           deletes++;
         }
       }

@@ -134,7 +134,18 @@ export type CapacityClass =
   | 'busy'
   | 'finished'
   | 'failedBoot'
+  /** Registered, was online, offline longer than the boot timeout without having run a job. */
+  | 'lost'
   | 'placeholder';
+
+/**
+ * How a group may be deleted (see `deleteModeFor` in plan.ts, the one place that decides):
+ * 'safe' = its agent is registered: disable -> re-read -> delete only if still idle, else re-enable and keep.
+ * 'recheck' = no registration seen: read the agent by name right before the DELETE; a registration
+ *   found there sends the group down the safe path.
+ * 'direct' = its container was seen terminated (or it is a placeholder, which never runs a listener).
+ */
+export type DeleteMode = 'safe' | 'recheck' | 'direct';
 
 export type Action =
   | { kind: 'create'; profile: string; placeholder?: boolean; reason: string }
@@ -144,11 +155,7 @@ export type Action =
       group: string;
       /** Registration to remove with the group, if any. */
       agentId?: number;
-      /**
-       * 'safe' = the agent may still take a job: disable -> re-read -> delete only if still idle.
-       * 'direct' = the agent is gone, offline after running, or never registered.
-       */
-      mode: 'safe' | 'direct';
+      mode: DeleteMode;
       /** Capacity class that led to this delete (finished, failedBoot, idle, ...). */
       cause: CapacityClass | 'orphanGroup' | 'maxLifetime';
       reason: string;

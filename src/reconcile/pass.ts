@@ -111,7 +111,7 @@ async function observe(
   // A --once agent that finished and unregistered looks like one still booting. One GET tells
   // them apart; it is spent only on groups in that state, so the steady state stays O(1).
   const silent = groups
-    .filter((g) => !registered.has(g.name) && g.instanceState === undefined && g.provisioningState !== 'Failed')
+    .filter((g) => !registered.has(g.name) && g.instanceState === undefined && g.provisioningState !== 'Failed' && g.provisioningState !== 'Deleting')
     .filter((g) => (now.getTime() - Date.parse(g.createdAt)) / 1000 >= probeAfter)
     .slice(0, opts.maxProbesPerPass ?? 20);
   const probed = await mapLimit(silent, opts.concurrency ?? 8, async (g) => {
@@ -152,41 +152,80 @@ function decisionLine(v: ProfileView, actions: Action[]): Record<string, unknown
   };
 }
 
-/** Safe delete: disable → re-read → delete only if still idle, else re-enable and keep. */
-async function safeDelete(poolId: number, action: Extract<Action, { kind: 'delete' }>, deps: ReconcileDeps, log: Logger): Promise<Outcome> {
-  if (action.agentId === undefined) {
-    await deps.compute.deleteGroup(action.group);
-    return { action, status: 'done', group: action.group };
+type DeleteAction = Extract<Action, { kind: 'delete' }>;
+
+/** Causes whose agent, found online at the re-read, has recovered: keep it rather than delete a working agent. */
+const RECOVERABLE = new Set<DeleteAction['cause']>(['failedBoot', 'lost']);
+
+/**
+ * Deletes one group the way `deleteModeFor` (src/core/plan.ts) decided. No group whose container may
+ * still run is deleted without a read, after the last moment its agent could take a job, showing
+ * that agent idle and unable to take one.
+ */
+async function deleteGroup(poolId: number, action: DeleteAction, deps: ReconcileDeps, log: Logger): Promise<Outcome> {
+  switch (action.mode) {
+    case 'safe':
+      return action.agentId === undefined ? recheckDelete(poolId, action, deps, log) : safeDelete(poolId, action, action.agentId, deps, log);
+    case 'recheck':
+      return recheckDelete(poolId, action, deps, log);
+    case 'direct':
+      return directDelete(poolId, action, deps, log);
   }
-  await deps.azdo.setAgentEnabled(poolId, action.agentId, false);
-  const fresh = await deps.azdo.getAgent(poolId, action.agentId);
+}
+
+/** Safe delete: disable → re-read → delete only if still idle, else re-enable and keep. */
+async function safeDelete(poolId: number, action: DeleteAction, agentId: number, deps: ReconcileDeps, log: Logger): Promise<Outcome> {
+  await deps.azdo.setAgentEnabled(poolId, agentId, false);
+  const fresh = await deps.azdo.getAgent(poolId, agentId);
   if (fresh && fresh.assignedRequestId !== undefined) {
-    await deps.azdo.setAgentEnabled(poolId, action.agentId, true);
+    await deps.azdo.setAgentEnabled(poolId, agentId, true);
     log.info('scale-down: a job landed on the agent between decision and delete; kept', { group: action.group, request: fresh.assignedRequestId });
     return { action, status: 'skipped', why: `job ${fresh.assignedRequestId} assigned after the decision` };
   }
+  if (fresh && fresh.status === 'online' && RECOVERABLE.has(action.cause)) {
+    await deps.azdo.setAgentEnabled(poolId, agentId, true);
+    log.info('scale-down: the agent came online between decision and delete; kept', { group: action.group, cause: action.cause });
+    return { action, status: 'skipped', why: 'agent came online after the decision' };
+  }
+  if (action.cause === 'failedBoot') await logFailedBoot(action, deps, log);
   await deps.compute.deleteGroup(action.group);
-  await deps.azdo.deleteAgent(poolId, action.agentId);
+  await deps.azdo.deleteAgent(poolId, agentId);
   return { action, status: 'done', group: action.group };
 }
 
-async function directDelete(poolId: number, action: Extract<Action, { kind: 'delete' }>, deps: ReconcileDeps, log: Logger): Promise<Outcome> {
-  if (action.cause === 'failedBoot') {
-    // Say why it failed, once, before the evidence is deleted.
-    const detail = await deps.compute.getGroup(action.group).catch(() => undefined);
-    const logs = deps.compute.getLogs ? await deps.compute.getLogs(action.group).catch(() => undefined) : undefined;
-    log.warn('failed boot', {
-      group: action.group,
-      provisioningState: detail?.provisioningState,
-      state: detail?.instanceState,
-      exitCode: detail?.exitCode,
-      detail: detail?.detail,
-      logTail: logs?.split('\n').slice(-5).join(' | '),
-    });
+/** No registration was seen: read the agent by name right before the DELETE; one found goes the safe way. */
+async function recheckDelete(poolId: number, action: DeleteAction, deps: ReconcileDeps, log: Logger): Promise<Outcome> {
+  const found = await deps.azdo.findAgent(poolId, action.group);
+  if (found && found.assignedRequestId !== undefined) {
+    log.info('scale-down: the agent registered and took a job between decision and delete; kept', { group: action.group, request: found.assignedRequestId });
+    return { action, status: 'skipped', why: `agent registered and took job ${found.assignedRequestId} after the decision` };
   }
+  if (found) return safeDelete(poolId, { ...action, agentId: found.id }, found.id, deps, log);
+  if (action.cause === 'failedBoot') await logFailedBoot(action, deps, log);
+  await deps.compute.deleteGroup(action.group);
+  return { action, status: 'done', group: action.group };
+}
+
+/** Container seen terminated (or a placeholder): nothing can run a job; the group and any registration go. */
+async function directDelete(poolId: number, action: DeleteAction, deps: ReconcileDeps, log: Logger): Promise<Outcome> {
+  if (action.cause === 'failedBoot') await logFailedBoot(action, deps, log);
   await deps.compute.deleteGroup(action.group);
   if (action.agentId !== undefined) await deps.azdo.deleteAgent(poolId, action.agentId);
   return { action, status: 'done', group: action.group };
+}
+
+/** Say why it failed, once, right before the evidence is deleted. */
+async function logFailedBoot(action: DeleteAction, deps: ReconcileDeps, log: Logger): Promise<void> {
+  const detail = await deps.compute.getGroup(action.group).catch(() => undefined);
+  const logs = deps.compute.getLogs ? await deps.compute.getLogs(action.group).catch(() => undefined) : undefined;
+  log.warn('failed boot', {
+    group: action.group,
+    provisioningState: detail?.provisioningState,
+    state: detail?.instanceState,
+    exitCode: detail?.exitCode,
+    detail: detail?.detail,
+    logTail: logs?.split('\n').slice(-5).join(' | '),
+  });
 }
 
 function nextBackoff(prev: BackoffState | undefined, now: Date, reason: string, opts: ReconcileOptions): BackoffState {
@@ -218,7 +257,7 @@ async function act(
           await deps.azdo.deleteAgent(poolId, a.agentId);
           return { action: a, status: 'done' };
         }
-        if (a.kind === 'delete') return a.mode === 'safe' ? await safeDelete(poolId, a, deps, log) : await directDelete(poolId, a, deps, log);
+        if (a.kind === 'delete') return await deleteGroup(poolId, a, deps, log);
         return { action: a, status: 'skipped', why: 'not a removal' };
       } catch (err) {
         log.error('action failed', { action: a.kind, group: a.kind === 'delete' ? a.group : undefined, error: errorText(err) });

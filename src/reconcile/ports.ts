@@ -14,6 +14,11 @@ export interface AzureDevOpsPort {
   listAgents(poolId: number): Promise<AgentRegistration[]>;
   /** One agent with its assigned request, or undefined when it no longer exists. */
   getAgent(poolId: number, agentId: number): Promise<AgentRegistration | undefined>;
+  /**
+   * The pool's registration of that name with its assigned request, or undefined when there is
+   * none (`agents?agentName=`): the re-read right before deleting a group that had no registration.
+   */
+  findAgent(poolId: number, agentName: string): Promise<AgentRegistration | undefined>;
   /** PATCH enabled:true|false. */
   setAgentEnabled(poolId: number, agentId: number, enabled: boolean): Promise<void>;
   /** DELETE the registration; a 404 counts as done. */

@@ -624,6 +624,11 @@ export class World {
         const a = this.agents.get(agentId);
         return a && a.poolId === poolId ? this.toRegistration(a) : undefined;
       },
+      findAgent: async (poolId, agentName) => {
+        await this.azdoCall('findAgent');
+        const a = [...this.agents.values()].find((x) => x.poolId === poolId && x.name === agentName);
+        return a ? this.toRegistration(a) : undefined;
+      },
       setAgentEnabled: async (_poolId, agentId, enabled) => {
         await this.azdoCall('setAgentEnabled');
         const a = this.agents.get(agentId);

@@ -8,7 +8,9 @@
  *   group is `Succeeded` with instanceView.state `Running` (async op: InProgress → Succeeded).
  *   PUT on an existing group → 200 (update).
  * - DELETE → 202 + `Azure-AsyncOperation`, the group is gone after `deleteLatencyMs` (default 0);
- *   DELETE of a missing group → 204.
+ *   until then GET and list show provisioningState `Deleting` (an enum value of
+ *   ContainerGroupProvisioningState in the contract). DELETE of a missing group → 204.
+ *   `startDeleting(name, ms)` puts a group in that state without a request (a delete someone else sent).
  * - GET one group includes instanceView; list items (paged with nextLink) carry none.
  * - `secureValue` is never echoed back.
  * - Bearer token required (401 otherwise); api-version checked (400 InvalidApiVersionParameter).
@@ -115,6 +117,8 @@ export interface FakeArm {
   /** Adds a group directly (no request recorded), e.g. another deployment's group. */
   seed(name: string, opts?: SeedOptions): FakeGroup;
   setInstanceState(name: string, state: InstanceState, exitCode?: number): void;
+  /** A DELETE accepted elsewhere: provisioningState `Deleting` now, gone after `ms` (no request recorded). */
+  startDeleting(name: string, ms: number): void;
   addEvent(name: string, event: ContainerEvent): void;
   setLogs(name: string, content: string): void;
   inject(fault: ArmFault): void;
@@ -509,6 +513,11 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
       };
       store.set(keyOf(sub, rg, name), g);
       return g;
+    },
+    startDeleting(name, ms) {
+      const g = mustFind(name);
+      g.provisioningState = 'Deleting';
+      g.deleteAt = Date.now() + ms;
     },
     setInstanceState(name, state, exitCode) {
       const g = mustFind(name);

@@ -168,6 +168,19 @@ describe('AzureDevOpsClient happy paths (https, self-signed CA)', () => {
     expect(fake.requests).toHaveLength(2);
   });
 
+  it('finds one agent by name (agentName filter) with its assigned request; none gives undefined', async () => {
+    const p = freshPool();
+    fake.registerAgent(p.name, 'azp-a-10');
+    const a = fake.registerAgent(p.name, 'azp-a-1');
+    const j = fake.queueJob(p.name);
+    fake.assignJob(j.requestId, 'azp-a-1');
+    const c = client();
+    expect(await c.findAgent(p.id, 'azp-a-1')).toMatchObject({ id: a.id, name: 'azp-a-1', assignedRequestId: j.requestId });
+    expect(fake.requests.at(-1)!.path).toMatch(new RegExp(`/pools/${p.id}/agents$`));
+    expect(fake.requests.at(-1)!.query).toMatchObject({ agentName: 'azp-a-1', includeAssignedRequest: 'true', 'api-version': '7.1' });
+    expect(await c.findAgent(p.id, 'azp-a-2')).toBeUndefined();
+  });
+
   it('disables and re-enables an agent with PATCH {id, enabled} as JSON', async () => {
     const p = freshPool();
     const a = fake.registerAgent(p.name, 'azp-a-1');

@@ -288,7 +288,9 @@ describe('failed boots', () => {
 });
 
 describe('finished agents', () => {
-  it('an agent whose image cleanup failed (offline, lastCompletedRequest) → group and registration both removed', async () => {
+  it('the agent does not unregister itself: the pass after its container exited removes group and registration (disable, re-read, delete)', async () => {
+    // Issue 11 item 3: start.sh no longer unregisters (the token is gone after config.sh), so the
+    // controller removes the registration of a finished group, within one pass of the exit.
     const c = controller({ id: 'fin', profiles: [{ name: 'f', pool: 'fin' }] });
     azdo.addPool('fin');
     const name = 'azp-f-000000000001';
@@ -296,20 +298,24 @@ describe('finished agents', () => {
     const agent = azdo.registerAgent('fin', name);
     const job = azdo.queueJob('fin', []);
     azdo.assignJob(job.requestId, name);
+    const running = await c.pass();
+    expect(viewOf(running, 'fin', 'f')).toMatchObject({ busy: 1 });
+    expect(arm.group(name)).toBeDefined();
     azdo.finishJob(job.requestId, 'succeeded');
-    azdo.setAgentStatus(name, 'offline', 'fin'); // --once exited; cleanup failed: registration stays
+    azdo.setAgentStatus(name, 'offline', 'fin'); // --once exited; the registration stays
     arm.setInstanceState(name, 'Succeeded', 0);
     azdo.clearRequests();
     arm.clearRequests();
     const r = await c.pass();
     expect(outcomesOf(r, 'fin')).toEqual([
-      expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, agentId: agent.id, mode: 'direct', cause: 'finished' }) }),
+      expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, agentId: agent.id, mode: 'safe', cause: 'finished' }) }),
     ]);
     expect(arm.group(name)).toBeUndefined();
     expect(azdo.agent(name, 'fin')).toBeUndefined();
-    // Found from the agent list alone: no GET of the group, no disable dance.
+    // Found from the agent list alone (no GET of the group); the list item carries no instance
+    // state, so the registration is disabled and re-read before the group goes.
     expect(arm.requests.filter((q) => q.method === 'GET' && q.path.endsWith(`/containerGroups/${name}`))).toHaveLength(0);
-    expect(azdo.requests.filter((q) => q.method === 'PATCH')).toHaveLength(0);
+    expect(agentCalls(agent.id).map((q) => q.method)).toEqual(['PATCH', 'GET', 'DELETE']);
   });
 
   it('an agent that unregistered itself: found with one GET (instance Succeeded) and its group deleted', async () => {
@@ -506,5 +512,163 @@ describe('back-off after quota errors', () => {
     expect(outcomesOf(r, 'bo').filter((o) => o.action.kind === 'create' && o.action.profile === 'q' && o.status === 'done')).toHaveLength(1);
     expect(c.backoff.get('q')).toBeUndefined();
     expect((await status()).view.backoffUntil).toBeUndefined();
+  });
+});
+
+/**
+ * Issue 11, item 1: three schedules in which a delete killed a job. In each, the fake Azure DevOps
+ * changes the world right after it answered the controller's agent list, i.e. while the pass is
+ * deciding on a view that is already stale.
+ */
+describe('no delete can kill a job: the world changes right after the controller read the agent list', () => {
+  /** Runs `fn` once, right after the fake answered the pool's agent list (not a by-name read). */
+  const afterAgentList = (pool: string, fn: () => void) => {
+    const poolId = azdo.pool(pool).id;
+    let fired = false;
+    const off = azdo.onAnswered((q) => {
+      if (fired || q.method !== 'GET' || !q.path.endsWith(`/pools/${poolId}/agents`) || q.query.agentName !== undefined) return;
+      fired = true;
+      fn();
+    });
+    return { off, fired: () => fired };
+  };
+  const failedBootLogged = (c: { log: { lines: string[] } }, name: string) => c.log.lines.some((l) => l.startsWith('warn failed boot') && l.includes(name));
+
+  it('(a) slow image pull: the agent registers just after the boot timeout and takes a job while the pass decides → kept', async () => {
+    const c = controller({ id: 'race-a', profiles: [{ name: 'ra', pool: 'race-a', bootTimeoutSec: 60 }] });
+    azdo.addPool('race-a');
+    const name = 'azp-ra-00000000slow';
+    seedOurs('race-a', name, { pool: 'race-a', profile: 'ra', createdAt: c.ago(65) }); // past the boot timeout, nothing registered
+    const job = azdo.queueJob('race-a', []);
+    const hook = afterAgentList('race-a', () => {
+      azdo.registerAgent('race-a', name); // registration + connect finished just now…
+      azdo.assignJob(job.requestId, name); // …and Azure DevOps handed it the queued job
+    });
+    arm.clearRequests();
+    const r = await c.pass();
+    hook.off();
+    expect(hook.fired()).toBe(true);
+    expect(armDeletes(name)).toHaveLength(0);
+    expect(arm.group(name)).toBeDefined();
+    expect(azdo.agent(name, 'race-a')).toMatchObject({ assignedRequestId: job.requestId, enabled: true });
+    expect(failedBootLogged(c, name)).toBe(false);
+    const del = outcomesOf(r, 'race-a').find((o) => o.action.kind === 'delete');
+    expect(del).toMatchObject({ status: 'skipped', action: { group: name, cause: 'failedBoot' } });
+    // The next pass sees it busy and leaves it alone.
+    const r2 = await c.pass();
+    expect(viewOf(r2, 'race-a', 'ra')).toMatchObject({ busy: 1, failedBoot: 0 });
+    expect(armDeletes(name)).toHaveLength(0);
+  });
+
+  it('(b) registered but offline past the boot timeout, it comes online and takes a job → disable, re-read, re-enable, kept', async () => {
+    const c = controller({ id: 'race-b', profiles: [{ name: 'rb', pool: 'race-b', bootTimeoutSec: 60 }] });
+    azdo.addPool('race-b');
+    const name = 'azp-rb-0000000late';
+    seedOurs('race-b', name, { pool: 'race-b', profile: 'rb', createdAt: c.ago(0) });
+    const agent = azdo.registerAgent('race-b', name, {}, { status: 'offline' }); // registered, never online
+    c.advance(120);
+    const job = azdo.queueJob('race-b', []);
+    const hook = afterAgentList('race-b', () => {
+      azdo.setAgentStatus(name, 'online', 'race-b');
+      azdo.assignJob(job.requestId, name);
+    });
+    arm.clearRequests();
+    azdo.clearRequests();
+    const r = await c.pass();
+    hook.off();
+    expect(hook.fired()).toBe(true);
+    expect(armDeletes(name)).toHaveLength(0);
+    expect(azdo.agent(agent.id)).toMatchObject({ assignedRequestId: job.requestId, enabled: true });
+    expect(agentCalls(agent.id).map((q) => q.method)).toEqual(['PATCH', 'GET', 'PATCH']);
+    expect(outcomesOf(r, 'race-b').find((o) => o.action.kind === 'delete')).toMatchObject({ status: 'skipped', action: { group: name, mode: 'safe' } });
+    expect(failedBootLogged(c, name)).toBe(false);
+  });
+
+  it('(c) a long-lived warm standby agent offline for a moment is not a failed boot: not deleted, its registration kept', async () => {
+    const c = controller({ id: 'race-c', profiles: [{ name: 'rc', pool: 'race-c', bootTimeoutSec: 60, minAgents: 1, idleTimeoutSec: 60 }] });
+    azdo.addPool('race-c');
+    const name = 'azp-rc-00000000warm';
+    seedOurs('race-c', name, { pool: 'race-c', profile: 'rc', createdAt: c.ago(3600) });
+    const agent = azdo.registerAgent('race-c', name);
+    agent.createdOn = c.ago(3590); // registered an hour ago (fake timestamps are real time: set by hand)
+    agent.statusChangedOn = agent.createdOn;
+    azdo.setAgentStatus(name, 'offline', 'race-c'); // listener reconnect / self-update restart: offline just now
+    const job = azdo.queueJob('race-c', []);
+    const hook = afterAgentList('race-c', () => {
+      azdo.setAgentStatus(name, 'online', 'race-c');
+      azdo.assignJob(job.requestId, name);
+    });
+    arm.clearRequests();
+    azdo.clearRequests();
+    const r = await c.pass();
+    hook.off();
+    expect(hook.fired()).toBe(true);
+    expect(viewOf(r, 'race-c', 'rc')).toMatchObject({ failedBoot: 0 });
+    expect(outcomesOf(r, 'race-c').filter((o) => o.action.kind === 'delete')).toEqual([]);
+    expect(armDeletes(name)).toHaveLength(0);
+    expect(azdo.requests.filter((q) => q.method === 'DELETE' || q.method === 'PATCH')).toEqual([]);
+    expect(azdo.agent(agent.id)).toMatchObject({ assignedRequestId: job.requestId, enabled: true });
+    expect(failedBootLogged(c, name)).toBe(false);
+  });
+});
+
+describe('a group ARM is deleting (provisioning state Deleting) is gone', () => {
+  it('no second DELETE, no "failed boot" log, no capacity a queued job waits for', async () => {
+    const c = controller({ id: 'dying', profiles: [{ name: 'y', pool: 'dying', bootTimeoutSec: 60, maxAgents: 1 }] });
+    azdo.addPool('dying');
+    const young = 'azp-y-0000000young';
+    const old = 'azp-y-00000000old1';
+    seedOurs('dying', young, { pool: 'dying', profile: 'y', createdAt: c.ago(10) });
+    seedOurs('dying', old, { pool: 'dying', profile: 'y', createdAt: c.ago(600) });
+    arm.startDeleting(young, 60_000);
+    arm.startDeleting(old, 60_000);
+    azdo.queueJob('dying', []);
+    arm.clearRequests();
+    const r = await c.pass();
+    expect(viewOf(r, 'dying', 'y')).toMatchObject({ starting: 0, failedBoot: 0, live: 0, creates: 1, queued: 1 });
+    expect(arm.requests.filter((q) => q.method === 'DELETE')).toEqual([]);
+    expect(arm.requests.filter((q) => q.method === 'GET' && (q.path.endsWith(young) || q.path.endsWith(old)))).toEqual([]);
+    expect(c.log.lines.some((l) => l.startsWith('warn failed boot'))).toBe(false);
+    expect(armPuts('azp-y-')).toHaveLength(1);
+  });
+});
+
+describe('a group with no registration is re-read by name right before its DELETE', () => {
+  it('nothing registered: the by-name read (with the assigned request), then the DELETE, and the failed boot is logged', async () => {
+    const c = controller({ id: 'byname', profiles: [{ name: 'n', pool: 'byname', bootTimeoutSec: 60 }] });
+    azdo.addPool('byname');
+    const name = 'azp-n-00000000stuck';
+    seedOurs('byname', name, { pool: 'byname', profile: 'n', createdAt: c.ago(300) });
+    azdo.clearRequests();
+    arm.clearRequests();
+    const r = await c.pass();
+    expect(outcomesOf(r, 'byname')).toEqual([expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, mode: 'recheck', cause: 'failedBoot' }) })]);
+    const read = azdo.requests.filter((q) => q.method === 'GET' && q.query.agentName === name);
+    expect(read).toHaveLength(1);
+    expect(read[0]!.query.includeAssignedRequest).toBe('true');
+    expect(armDeletes(name)).toHaveLength(1);
+    expect(armDeletes(name)[0]!.time).toBeGreaterThanOrEqual(read[0]!.time);
+    expect(c.log.lines.some((l) => l.startsWith('warn failed boot') && l.includes(name))).toBe(true);
+  });
+
+  it('registered but idle at the by-name read: goes the safe way (disable, re-read, delete group and registration)', async () => {
+    const c = controller({ id: 'byname2', profiles: [{ name: 'm', pool: 'byname2', bootTimeoutSec: 60 }] });
+    azdo.addPool('byname2');
+    const name = 'azp-m-00000000stuck';
+    seedOurs('byname2', name, { pool: 'byname2', profile: 'm', createdAt: c.ago(300) });
+    let id: number | undefined;
+    const poolId = azdo.pool('byname2').id;
+    const off = azdo.onAnswered((q) => {
+      if (id === undefined && q.method === 'GET' && q.path.endsWith(`/pools/${poolId}/agents`) && q.query.agentName === undefined) {
+        id = azdo.registerAgent('byname2', name, {}, { status: 'offline' }).id; // registered just after the list, not online
+      }
+    });
+    azdo.clearRequests();
+    const r = await c.pass();
+    off();
+    expect(outcomesOf(r, 'byname2')).toEqual([expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, agentId: id }) })]);
+    expect(agentCalls(id!).map((q) => q.method)).toEqual(['PATCH', 'GET', 'DELETE']);
+    expect(arm.group(name)).toBeUndefined();
+    expect(azdo.agent(id!)).toBeUndefined();
   });
 });

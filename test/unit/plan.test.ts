@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toJobRequest, jobRequestListSchema, jobRequestSchema } from '../../src/azdo/wire.js';
-import { assignQueuedJobs, classifyGroup, classifyJob, plan } from '../../src/core/plan.js';
+import { assignQueuedJobs, classifyGroup, classifyJob, deleteModeFor, plan } from '../../src/core/plan.js';
 import type { AgentRegistration, JobRequest, OwnedGroup, PoolSnapshot } from '../../src/core/types.js';
 import { readContractJson } from '../helpers/contracts.js';
 import { profile } from '../helpers/profiles.js';
@@ -162,9 +162,12 @@ describe('capacity classification', () => {
 
 describe('scale-down decisions', () => {
   const pr = profile({ idleTimeoutSec: 300, maxLifetimeSec: 3600, bootTimeoutSec: 600 });
-  it('deletes finished groups with their leftover registration, directly', () => {
-    const p = plan(snap({ groups: [group('azp-linux-aaaaaaaaaaa1')], agents: [agent(4, 'azp-linux-aaaaaaaaaaa1', { status: 'offline', lastCompletedFinishTime: ago(10) })] }), { prefix: 'azp', profiles: [pr] }, NOW);
-    expect(deletes(p)).toEqual([expect.objectContaining({ group: 'azp-linux-aaaaaaaaaaa1', agentId: 4, mode: 'direct', cause: 'finished' })]);
+  it('deletes finished groups with their leftover registration in the same pass: safely, directly once the container was seen terminated', () => {
+    const reg = agent(4, 'azp-linux-aaaaaaaaaaa1', { status: 'offline', lastCompletedFinishTime: ago(10) });
+    const p = plan(snap({ groups: [group('azp-linux-aaaaaaaaaaa1')], agents: [reg] }), { prefix: 'azp', profiles: [pr] }, NOW);
+    expect(deletes(p)).toEqual([expect.objectContaining({ group: 'azp-linux-aaaaaaaaaaa1', agentId: 4, mode: 'safe', cause: 'finished' })]);
+    const exited = plan(snap({ groups: [group('azp-linux-aaaaaaaaaaa1', { instanceState: 'Succeeded' })], agents: [reg] }), { prefix: 'azp', profiles: [pr] }, NOW);
+    expect(deletes(exited)).toEqual([expect.objectContaining({ agentId: 4, mode: 'direct', cause: 'finished' })]);
   });
 
   it('never deletes a busy agent, whatever its age', () => {
@@ -244,5 +247,72 @@ describe('placeholder registration', () => {
     expect(p.actions[0]).not.toHaveProperty('agentId');
     expect(p.views[0]!.placeholder).toBe('present');
     expect(p.views[0]!.live).toBe(0);
+  });
+});
+
+describe('the delete rule (issue 11): one function decides how a group may be deleted', () => {
+  it.each([
+    ['registered (idle, failed boot, finished, orphan: any cause)', group('g'), agent(1, 'g', { status: 'offline' }), 'safe'],
+    ['registered, provisioning Failed', group('g', { provisioningState: 'Failed' }), agent(1, 'g', { status: 'offline' }), 'safe'],
+    ['no registration seen, container may run', group('g'), undefined, 'recheck'],
+    ['no registration seen, provisioning Failed (not an instance state)', group('g', { provisioningState: 'Failed' }), undefined, 'recheck'],
+    ['container seen terminated (Succeeded)', group('g', { instanceState: 'Succeeded' }), undefined, 'direct'],
+    ['container seen terminated (Failed) with a registration', group('g', { instanceState: 'Failed' }), agent(1, 'g', { status: 'offline' }), 'direct'],
+    ['container seen running with a registration', group('g', { instanceState: 'Running' }), agent(1, 'g', { status: 'offline' }), 'safe'],
+    ['placeholder (never runs a listener)', group('g', { placeholder: true }), agent(1, 'g', { status: 'offline' }), 'direct'],
+  ] as const)('%s → %s', (_n, g, a, mode) => expect(deleteModeFor(g, a)).toBe(mode));
+
+  it('every delete the planner emits for a group that may still run, without a registration seen, is a recheck; with one, safe', () => {
+    const pr = profile({ bootTimeoutSec: 60, keepFailed: 0 });
+    const groups = [
+      group('azp-linux-nothing0001', { createdAt: ago(600) }), // no registration past boot timeout
+      group('azp-linux-neveronline', { createdAt: ago(600) }), // registered, never online
+      group('azp-old-orphan000001', { profile: 'old', createdAt: ago(600) }), // profile removed, nothing registered
+    ];
+    const agents = [agent(2, 'azp-linux-neveronline', { status: 'offline', createdOn: ago(500), statusChangedOn: ago(500) })];
+    const modes = Object.fromEntries(deletes(plan(snap({ groups, agents }), { prefix: 'azp', profiles: [pr] }, NOW)).map((d) => [d.kind === 'delete' && d.group, d.kind === 'delete' && d.mode]));
+    expect(modes).toEqual({ 'azp-linux-nothing0001': 'recheck', 'azp-linux-neveronline': 'safe', 'azp-old-orphan000001': 'recheck' });
+  });
+});
+
+describe('offline blips, late registrations and groups being deleted', () => {
+  const pol = { bootTimeoutSec: 60 };
+  const none = new Set<string>();
+  it('an agent that was online and is offline for a moment is not a failed boot: it counts like a starting one', () => {
+    const blip = agent(1, 'g', { status: 'offline', createdOn: ago(3600), statusChangedOn: ago(5) });
+    const c = classifyGroup(group('g', { createdAt: ago(3700) }), blip, none, pol, NOW);
+    expect(c.cls).toBe('starting');
+    expect(c.why).toContain('was online');
+  });
+
+  it('offline for longer than the boot timeout after having been online: lost (not failed boot), deleted safely', () => {
+    const gone = agent(1, 'azp-linux-aaaaaaaaaaa1', { status: 'offline', createdOn: ago(3600), statusChangedOn: ago(120) });
+    expect(classifyGroup(group('g', { createdAt: ago(3700) }), gone, none, pol, NOW).cls).toBe('lost');
+    const p = plan(snap({ groups: [group('azp-linux-aaaaaaaaaaa1', { createdAt: ago(3700) })], agents: [gone] }), { prefix: 'azp', profiles: [profile(pol)] }, NOW);
+    expect(deletes(p)).toEqual([expect.objectContaining({ cause: 'lost', mode: 'safe', agentId: 1 })]);
+    expect(p.views[0]).toMatchObject({ failedBoot: 0 });
+  });
+
+  it('registered and never online past the boot timeout stays a failed boot (status never changed since registering)', () => {
+    const never = agent(1, 'g', { status: 'offline', createdOn: ago(300), statusChangedOn: ago(300) });
+    expect(classifyGroup(group('g', { createdAt: ago(320) }), never, none, pol, NOW).cls).toBe('failedBoot');
+  });
+
+  it('a failed boot whose container may still run counts as live (its agent may still come up): no create beyond maxAgents', () => {
+    const pr = profile({ bootTimeoutSec: 60, maxAgents: 1 });
+    const slow = group('azp-linux-aaaaaaaaaaa1', { createdAt: ago(120) }); // no registration, container may run
+    const p = plan(snap({ groups: [slow], jobs: [job([])] }), { prefix: 'azp', profiles: [pr] }, NOW);
+    expect(p.views[0]).toMatchObject({ failedBoot: 1, live: 1, creates: 0 });
+    const pulled = plan(snap({ groups: [{ ...slow, provisioningState: 'Failed' }], jobs: [job([])] }), { prefix: 'azp', profiles: [pr] }, NOW);
+    expect(pulled.views[0]).toMatchObject({ failedBoot: 1, live: 0, creates: 1 });
+  });
+
+  it('a group in provisioning state Deleting is gone: not starting, not a failed boot, no second delete, no capacity', () => {
+    const pr = profile({ bootTimeoutSec: 60, maxAgents: 2 });
+    for (const createdAt of [ago(10), ago(600)]) {
+      const p = plan(snap({ groups: [group('azp-linux-aaaaaaaaaaa1', { createdAt, provisioningState: 'Deleting' })], jobs: [job([])] }), { prefix: 'azp', profiles: [pr] }, NOW);
+      expect(p.views[0]).toMatchObject({ starting: 0, failedBoot: 0, live: 0, creates: 1 });
+      expect(deletes(p)).toEqual([]);
+    }
   });
 });
