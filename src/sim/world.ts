@@ -75,6 +75,18 @@ export interface WorldOptions {
   maxGroupsPerRegion: number;
   /** Optional per-profile group quota. */
   maxGroupsPerProfile?: number;
+  /**
+   * Offline blips of online idle agents (listener reconnect, agent self-update restart): expected
+   * blips per idle agent-hour (exponential gaps); each lasts lognormal(offlineBlipMedianSec, 0.5) s.
+   */
+  offlineBlipsPerHour: number;
+  offlineBlipMedianSec: number;
+  /** Probability that an agent registers only after its profile's boot timeout (slow image pull). */
+  lateRegistrationRate: number;
+  /** Probability that an agent registers in time but comes online only after the boot timeout. */
+  lateOnlineRate: number;
+  /** A late agent registers (or comes online) uniformly within this many seconds past the boot timeout. */
+  lateMaxSec: number;
   /** VMSS: VM provisioning + agent extension: lognormal median/sigma, s. */
   vmProvisionMedianSec: number;
   vmProvisionSigma: number;
@@ -100,6 +112,12 @@ export const DEFAULT_WORLD_OPTIONS: WorldOptions = {
   cleanupFailureRate: 0.05,
   throttleRate: 0.005,
   maxGroupsPerRegion: 100,
+  // Off by default (the published figures stay comparable); the property test turns them on.
+  offlineBlipsPerHour: 0,
+  offlineBlipMedianSec: 20,
+  lateRegistrationRate: 0,
+  lateOnlineRate: 0,
+  lateMaxSec: 60,
   vmProvisionMedianSec: 300,
   vmProvisionSigma: 0.25,
   vmReimageMedianSec: 240,
@@ -164,6 +182,11 @@ export interface Machine {
   idleSinceMs?: number;
   jobsRun: number;
   deletedMs?: number;
+  /** Late boot: the agent registers (or comes online) no earlier than this. */
+  lateRegisterAtMs?: number;
+  lateOnlineAtMs?: number;
+  /** Counts idle stints, so a blip scheduled in one stint does not fire in the next. */
+  idleStint?: number;
 }
 
 export interface Violation {
@@ -205,6 +228,8 @@ export class World {
   private readonly queue: SimJob[] = [];
   private readonly rng: Rng;
   private readonly failRng: Rng;
+  /** Blips and late boots draw from their own stream: with their rates at 0 nothing else changes. */
+  private readonly flakyRng: Rng;
   private readonly azdoCached = new Set<string>();
   private nextAgentId = 100;
   private nextJobId = 1000;
@@ -220,6 +245,7 @@ export class World {
     this.opts = { ...DEFAULT_WORLD_OPTIONS, ...opts };
     this.rng = new Rng(deriveSeed(seed, 'world:latency'));
     this.failRng = new Rng(deriveSeed(seed, 'world:failures'));
+    this.flakyRng = new Rng(deriveSeed(seed, 'world:flaky'));
     this.canary = `sim-canary-${deriveSeed(seed, 'canary').toString(36)}-pat`;
     this.profileIndex = profiles.map((p) => ({ profile: p, caps: capabilitiesOf(p, '') }));
     for (const p of profiles) this.poolId(p.pool);
@@ -381,7 +407,29 @@ export class World {
   private becomeIdle(m: Machine): void {
     m.phase = 'idle';
     m.idleSinceMs = this.clock.nowMs();
+    m.idleStint = (m.idleStint ?? 0) + 1;
+    this.scheduleBlip(m, m.idleStint);
     this.scheduleDispatch();
+  }
+
+  /** While idle, the agent may drop offline for a moment (listener reconnect, self-update) and come back. */
+  private scheduleBlip(m: Machine, stint: number): void {
+    if (this.opts.offlineBlipsPerHour <= 0 || m.placeholder) return;
+    const gap = this.flakyRng.exponential(3600 / this.opts.offlineBlipsPerHour) * 1000;
+    const length = this.flakyRng.lognormal(this.opts.offlineBlipMedianSec, 0.5) * 1000;
+    const still = () => m.phase === 'idle' && m.idleStint === stint && m.deletedMs === undefined;
+    this.clock.after(gap, () => {
+      const agent = m.agentId !== undefined ? this.agents.get(m.agentId) : undefined;
+      if (!still() || !agent || agent.status !== 'online' || agent.assignedRequestId !== undefined) return;
+      this.bump('offlineBlips');
+      this.setStatus(agent, 'offline');
+      this.clock.after(length, () => {
+        if (!still() || !this.agents.has(agent.id)) return;
+        this.setStatus(agent, 'online');
+        this.scheduleBlip(m, stint);
+        this.scheduleDispatch();
+      });
+    });
   }
 
   private leaveIdle(m: Machine): void {
@@ -454,6 +502,11 @@ export class World {
     const boot = this.rng.lognormal(this.opts.bootMedianSec, this.opts.bootSigma) * 1000;
     const pullFails = this.failRng.chance(this.opts.imagePullFailureRate);
     const crashes = !placeholder && this.failRng.chance(this.opts.crashBeforeRegisterRate);
+    if (!placeholder && this.opts.lateRegistrationRate > 0 && this.flakyRng.chance(this.opts.lateRegistrationRate)) {
+      m.lateRegisterAtMs = now + (profile.bootTimeoutSec + this.flakyRng.uniform(0, this.opts.lateMaxSec)) * 1000;
+    } else if (!placeholder && this.opts.lateOnlineRate > 0 && this.flakyRng.chance(this.opts.lateOnlineRate)) {
+      m.lateOnlineAtMs = now + (profile.bootTimeoutSec + this.flakyRng.uniform(0, this.opts.lateMaxSec)) * 1000;
+    }
     this.clock.after(provision, () => {
       if (m.phase === 'deleted') return;
       if (pullFails) {
@@ -477,7 +530,9 @@ export class World {
         });
         return;
       }
-      this.clock.after(boot, () => {
+      const late = m.lateRegisterAtMs !== undefined ? Math.max(0, m.lateRegisterAtMs - this.clock.nowMs()) : 0;
+      if (late > boot) this.bump('lateRegistrations');
+      this.clock.after(Math.max(boot, late), () => {
         if (m.phase !== 'booting') return;
         this.register(m, false);
       });
@@ -512,7 +567,10 @@ export class World {
       });
       return;
     }
-    this.clock.after((vm ? 1 : this.opts.onlineDelaySec) * 1000, () => {
+    const onlineAfter = (vm ? 1 : this.opts.onlineDelaySec) * 1000;
+    const late = m.lateOnlineAtMs !== undefined ? Math.max(0, m.lateOnlineAtMs - now) : 0;
+    if (late > onlineAfter) this.bump('lateOnline');
+    this.clock.after(Math.max(onlineAfter, late), () => {
       if (m.phase !== 'registered' || !this.agents.has(a.id)) return;
       this.setStatus(a, 'online');
       this.becomeIdle(m);

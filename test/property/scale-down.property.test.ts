@@ -1,8 +1,10 @@
 /**
  * Property: whatever the schedule of job arrivals and durations, the profile limits, the crashes
  * and the faults (ACI image-pull failures, agents crashing before they register, agent cleanup
- * failing, ARM throttling and quota, and Azure DevOps / ARM calls failing before or after they took
- * effect), the REAL reconcile pass driving the simulated world (src/sim) keeps the scale-down
+ * failing or absent, ARM throttling and quota, Azure DevOps / ARM calls failing before or after they
+ * took effect, online agents dropping offline for a moment, agents registering or coming online only
+ * after the boot timeout, and random service latencies that widen the window between the pass's
+ * agent list and its deletes), the REAL reconcile pass driving the simulated world (src/sim) keeps the scale-down
  * contract after every pass and at the end:
  *   - no busy agent's group (or registration) is ever deleted;
  *   - never more than maxAgents live groups per profile;
@@ -27,6 +29,8 @@ import type { Trace } from '../../src/sim/trace.js';
 import type { Violation, World, WorldOptions } from '../../src/sim/world.js';
 
 const RUNS = Number(process.env.SCALE_DOWN_RUNS ?? 200);
+/** Generous per-scenario budget (a scenario takes ~0.1 s here; the machine may be shared). */
+const TIMEOUT_MS = Math.max(120_000, RUNS * 1_000);
 const PREFIX = 'azp';
 const DEMANDS = { docker: ['docker'], java: ['java', 'Agent.Version -gtVersion 2.182.1'], none: [], gpu: ['gpu'] } as const;
 type JobKind = keyof typeof DEMANDS;
@@ -37,6 +41,7 @@ interface Limits {
   idleTimeoutSec: number;
   maxLifetimeSec: number;
   maxCreatePerPass: number;
+  bootTimeoutSec: number;
 }
 
 interface Scenario {
@@ -57,6 +62,7 @@ const limits = fc.record({
   idleTimeoutSec: fc.constantFrom(0, 60, 300),
   maxLifetimeSec: fc.constantFrom(0, 300, 3600),
   maxCreatePerPass: fc.integer({ min: 1, max: 4 }),
+  bootTimeoutSec: fc.constantFrom(90, 180, 600),
 });
 
 const rate = (max: number) => fc.oneof(fc.constant(0), fc.double({ min: 0, max, noNaN: true }));
@@ -74,14 +80,27 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
     idleTimeoutSec: fc.constantFrom(0, 60, 300),
     maxLifetimeSec: fc.constantFrom(0, 300, 3600),
     maxCreatePerPass: fc.integer({ min: 1, max: 4 }),
+    bootTimeoutSec: fc.constantFrom(90, 180, 600),
     placeholder: fc.boolean(),
   }),
   world: fc.record({
     imagePullFailureRate: rate(0.25),
     crashBeforeRegisterRate: rate(0.25),
-    cleanupFailureRate: rate(0.6),
+    // 1 = the image never unregisters its agent (start.sh drops the token after config.sh).
+    cleanupFailureRate: fc.oneof(rate(0.6), fc.constant(1)),
     throttleRate: rate(0.15),
     maxGroupsPerRegion: fc.integer({ min: 4, max: 60 }),
+    offlineBlipsPerHour: fc.oneof(fc.constant(0), fc.double({ min: 0.5, max: 30, noNaN: true })),
+    offlineBlipMedianSec: fc.integer({ min: 2, max: 120 }),
+    lateRegistrationRate: rate(0.4),
+    lateOnlineRate: rate(0.4),
+    lateMaxSec: fc.integer({ min: 1, max: 120 }),
+    // Latencies: the longer the pass takes between its agent list and its deletes, the more the world changes meanwhile.
+    dispatchDelaySec: fc.constantFrom(0.1, 0.5, 2),
+    onlineDelaySec: fc.constantFrom(0.2, 1, 3),
+    azdoLatencyMs: fc.integer({ min: 20, max: 800 }),
+    armGetLatencyMs: fc.integer({ min: 20, max: 2000 }),
+    armDeleteLatencyMs: fc.integer({ min: 20, max: 1500 }),
   }),
   failBefore: rate(0.2),
   failAfter: rate(0.15),
@@ -195,6 +214,9 @@ function finalViolations(world: World, profiles: readonly ProfileConfig[]): stri
   return out;
 }
 
+/** Figures over all scenarios, printed at the end (the assertions above make them 0 in a green run). */
+const totals = { scenarios: 0, passes: 0, busyAgentsKilled: 0, duplicateCreates: 0, maxAgentsExceeded: 0, offlineBlips: 0, lateRegistrations: 0, lateOnline: 0, jobsServed: 0 };
+
 async function runScenario(s: Scenario): Promise<{ perPass: string[]; final: string[]; passes: number }> {
   const profiles = profilesOf(s);
   let world: World | undefined;
@@ -227,7 +249,17 @@ async function runScenario(s: Scenario): Promise<{ perPass: string[]; final: str
       },
     },
   });
-  return { perPass, final: finalViolations(world!, profiles), passes };
+  const w = world!;
+  totals.scenarios++;
+  totals.passes += passes;
+  totals.busyAgentsKilled += w.violations.filter((v) => v.kind === 'busyGroupDeleted' || v.kind === 'busyRegistrationDeleted').length;
+  totals.duplicateCreates += w.counters.createOnExistingName ?? 0;
+  totals.maxAgentsExceeded += perPass.filter((v) => v.startsWith('maxAgentsExceeded')).length;
+  totals.offlineBlips += w.counters.offlineBlips ?? 0;
+  totals.lateRegistrations += w.counters.lateRegistrations ?? 0;
+  totals.lateOnline += w.counters.lateOnline ?? 0;
+  totals.jobsServed += w.jobs.filter((j) => j.result === 'succeeded').length;
+  return { perPass, final: finalViolations(w, profiles), passes };
 }
 
 describe('scale-down invariants over random schedules, crashes and faults (real reconcile pass, simulated world)', () => {
@@ -243,14 +275,17 @@ describe('scale-down invariants over random schedules, crashes and faults (real 
       { numRuns: RUNS, seed: process.env.SCALE_DOWN_SEED ? Number(process.env.SCALE_DOWN_SEED) : undefined, endOnFailure: true },
     );
     expect(totalPasses).toBeGreaterThan(RUNS * 10);
-  }, 120_000);
+    // The schedules did exercise the new hazards.
+    if (RUNS >= 100) expect(Math.min(totals.offlineBlips, totals.lateRegistrations, totals.lateOnline)).toBeGreaterThan(0);
+    console.log(`scale-down property: ${JSON.stringify(totals)}`);
+  }, TIMEOUT_MS);
 
   it('a scenario without faults is fully strict: the placeholder is there after every pass', async () => {
     const s: Scenario = {
       seed: 42,
       jobs: Array.from({ length: 20 }, (_, i) => ({ at: i * 45, dur: 60 + ((i * 97) % 600), kind: (['docker', 'java', 'none', 'gpu'] as const)[i % 4]! })),
-      docker: { maxAgents: 3, minAgents: 1, idleTimeoutSec: 60, maxLifetimeSec: 300, maxCreatePerPass: 2 },
-      java: { maxAgents: 2, minAgents: 0, idleTimeoutSec: 0, maxLifetimeSec: 0, maxCreatePerPass: 1, placeholder: true },
+      docker: { maxAgents: 3, minAgents: 1, idleTimeoutSec: 60, maxLifetimeSec: 300, maxCreatePerPass: 2, bootTimeoutSec: 600 },
+      java: { maxAgents: 2, minAgents: 0, idleTimeoutSec: 0, maxLifetimeSec: 0, maxCreatePerPass: 1, bootTimeoutSec: 600, placeholder: true },
       world: { imagePullFailureRate: 0, crashBeforeRegisterRate: 0, cleanupFailureRate: 0.5, throttleRate: 0, maxGroupsPerRegion: 100 },
       failBefore: 0,
       failAfter: 0,
