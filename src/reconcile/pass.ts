@@ -187,7 +187,8 @@ async function safeDelete(poolId: number, action: DeleteAction, agentId: number,
     log.info('scale-down: the agent came online between decision and delete; kept', { group: action.group, cause: action.cause });
     return { action, status: 'skipped', why: 'agent came online after the decision' };
   }
-  if (action.cause === 'failedBoot') await logFailedBoot(action, deps, log);
+  // Disabled and seen idle: it can take no job now, so the evidence may be gathered first.
+  if (action.cause === 'failedBoot') log.warn('failed boot', await failedBootEvidence(action, deps));
   await deps.compute.deleteGroup(action.group);
   await deps.azdo.deleteAgent(poolId, agentId);
   return { action, status: 'done', group: action.group };
@@ -195,37 +196,39 @@ async function safeDelete(poolId: number, action: DeleteAction, agentId: number,
 
 /** No registration was seen: read the agent by name right before the DELETE; one found goes the safe way. */
 async function recheckDelete(poolId: number, action: DeleteAction, deps: ReconcileDeps, log: Logger): Promise<Outcome> {
+  // Evidence first: nothing may sit between the re-read and the DELETE.
+  const evidence = action.cause === 'failedBoot' ? await failedBootEvidence(action, deps) : undefined;
   const found = await deps.azdo.findAgent(poolId, action.group);
   if (found && found.assignedRequestId !== undefined) {
     log.info('scale-down: the agent registered and took a job between decision and delete; kept', { group: action.group, request: found.assignedRequestId });
     return { action, status: 'skipped', why: `agent registered and took job ${found.assignedRequestId} after the decision` };
   }
   if (found) return safeDelete(poolId, { ...action, agentId: found.id }, found.id, deps, log);
-  if (action.cause === 'failedBoot') await logFailedBoot(action, deps, log);
   await deps.compute.deleteGroup(action.group);
+  if (evidence) log.warn('failed boot', evidence);
   return { action, status: 'done', group: action.group };
 }
 
 /** Container seen terminated (or a placeholder): nothing can run a job; the group and any registration go. */
 async function directDelete(poolId: number, action: DeleteAction, deps: ReconcileDeps, log: Logger): Promise<Outcome> {
-  if (action.cause === 'failedBoot') await logFailedBoot(action, deps, log);
+  if (action.cause === 'failedBoot') log.warn('failed boot', await failedBootEvidence(action, deps));
   await deps.compute.deleteGroup(action.group);
   if (action.agentId !== undefined) await deps.azdo.deleteAgent(poolId, action.agentId);
   return { action, status: 'done', group: action.group };
 }
 
-/** Say why it failed, once, right before the evidence is deleted. */
-async function logFailedBoot(action: DeleteAction, deps: ReconcileDeps, log: Logger): Promise<void> {
+/** Why a boot failed, read before the evidence is deleted (logged once, only when the group goes). */
+async function failedBootEvidence(action: DeleteAction, deps: ReconcileDeps): Promise<Record<string, unknown>> {
   const detail = await deps.compute.getGroup(action.group).catch(() => undefined);
   const logs = deps.compute.getLogs ? await deps.compute.getLogs(action.group).catch(() => undefined) : undefined;
-  log.warn('failed boot', {
+  return {
     group: action.group,
     provisioningState: detail?.provisioningState,
     state: detail?.instanceState,
     exitCode: detail?.exitCode,
     detail: detail?.detail,
     logTail: logs?.split('\n').slice(-5).join(' | '),
-  });
+  };
 }
 
 function nextBackoff(prev: BackoffState | undefined, now: Date, reason: string, opts: ReconcileOptions): BackoffState {

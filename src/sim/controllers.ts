@@ -25,6 +25,8 @@ export interface Controller {
   start(): void;
   passes: number;
   errors: number;
+  /** A pass is under way (the run lets it finish before judging the end state). */
+  passInFlight?(): boolean;
 }
 
 export interface OursOptions {
@@ -75,6 +77,10 @@ export class OursController implements Controller {
       this.clock.after(this.o.timerSec * 1000, tick);
     };
     tick();
+  }
+
+  passInFlight(): boolean {
+    return this.running;
   }
 
   /** A trigger during a pass causes exactly one more pass. */

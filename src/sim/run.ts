@@ -189,6 +189,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const capMs = lastArrivalMs + MAX_OVERRUN_SEC * 1000;
   while (outstanding() && clock.nowMs() < capMs) await clock.runUntil(clock.nowMs() + 10 * 60_000, onTick);
   await clock.runUntil(clock.nowMs() + DRAIN_SEC * 1000, onTick);
+  // A pass cut off mid-action (a group deleted, its registration not yet) is not a leak: let it end.
+  for (let i = 0; i < 600 && controller.passInFlight?.(); i++) await clock.runUntil(clock.nowMs() + 1000, onTick);
   sample();
   const endMs = clock.nowMs();
   if (o.policy === 'ours' && o.checkInvariants !== false) addViolations(checkFinalInvariants(world, o.profiles, { owner: 'ours', prefix }));
