@@ -15,7 +15,8 @@
  * - ACI group: accepted → provisioning (lognormal) → container running → agent boot (lognormal) →
  *   registration (offline) → online a few seconds later → idle. Failures: image pull (provisioning
  *   Failed), crash before registering (instance Failed, exit 1). A `--once` agent runs one job, goes
- *   offline, unregisters itself (unless cleanup fails) and its container exits (Succeeded). A
+ *   offline and its container exits (Succeeded); its registration stays for the controller to remove
+ *   (the shipped start.sh no longer unregisters; `imageUnregisters` models the opt-in). A
  *   placeholder registers and exits without running jobs.
  * - ACI billing: vCPU-seconds and GB-seconds from ARM accepting the create until the container exits
  *   or the group is deleted (a terminated restartPolicy=Never group stops billing).
@@ -67,7 +68,12 @@ export interface WorldOptions {
   cleanupSec: number;
   imagePullFailureRate: number;
   crashBeforeRegisterRate: number;
-  /** Probability that a --once agent's cleanup fails and leaves an offline registration. */
+  /**
+   * The image unregisters its own agent on exit (start.sh with AZP_UNREGISTER_ON_EXIT=1). Off by
+   * default, as in the shipped image: the registration stays (offline) and the controller removes it.
+   */
+  imageUnregisters: boolean;
+  /** With `imageUnregisters`: probability that the image's unregister fails. */
   cleanupFailureRate: number;
   /** Probability that an ARM create answers 429 (kind 'throttled'). */
   throttleRate: number;
@@ -109,6 +115,7 @@ export const DEFAULT_WORLD_OPTIONS: WorldOptions = {
   cleanupSec: 4,
   imagePullFailureRate: 0.01,
   crashBeforeRegisterRate: 0.01,
+  imageUnregisters: false,
   cleanupFailureRate: 0.05,
   throttleRate: 0.005,
   maxGroupsPerRegion: 100,
@@ -385,13 +392,16 @@ export class World {
       });
       return;
     }
-    // --once: the agent exits; the image's cleanup unregisters it (unless that fails); the container exits 0.
+    // --once: the agent exits and goes offline; its registration stays for the controller to remove
+    // (with `imageUnregisters`, the image removes it unless that fails); the container exits 0.
     this.setStatus(agent, 'offline');
     m.phase = 'exited';
     const cleanupFails = this.failRng.chance(this.opts.cleanupFailureRate);
     this.clock.after(this.opts.cleanupSec * 1000, () => {
       if (m.deletedMs !== undefined) return;
-      if (cleanupFails) this.bump('cleanupFailures');
+      if (!this.opts.imageUnregisters) {
+        // the registration stays: the controller's job
+      } else if (cleanupFails) this.bump('cleanupFailures');
       else if (this.agents.get(agent.id)) this.agents.delete(agent.id);
       this.exitContainer(m, 'Succeeded', 0);
     });

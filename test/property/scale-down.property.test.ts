@@ -86,7 +86,9 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   world: fc.record({
     imagePullFailureRate: rate(0.25),
     crashBeforeRegisterRate: rate(0.25),
-    // 1 = the image never unregisters its agent (start.sh drops the token after config.sh).
+    // The shipped image never unregisters its agent (start.sh drops the token after config.sh);
+    // the opt-in does, failing at cleanupFailureRate (1 = always fails).
+    imageUnregisters: fc.boolean(),
     cleanupFailureRate: fc.oneof(rate(0.6), fc.constant(1)),
     throttleRate: rate(0.15),
     maxGroupsPerRegion: fc.integer({ min: 4, max: 60 }),

@@ -75,7 +75,7 @@ describe('conservation and invariants (the real reconcile pass)', () => {
       policy: 'ours',
       seed: 5,
       onWorld: (w) => (world = w),
-      world: { imagePullFailureRate: 0.15, crashBeforeRegisterRate: 0.15, cleanupFailureRate: 0.5, throttleRate: 0.05, maxGroupsPerRegion: 12 },
+      world: { imagePullFailureRate: 0.15, crashBeforeRegisterRate: 0.15, imageUnregisters: true, cleanupFailureRate: 0.5, throttleRate: 0.05, maxGroupsPerRegion: 12 },
     });
     expect(r.violations).toEqual([]);
     expect(r.summary.unserved).toBe(0);
