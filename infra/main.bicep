@@ -59,6 +59,21 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
+@description('E-mail address for the alerts (infra/modules/alerts.bicep, docs/telemetry.md#alerts). Empty: no action group; the alerts still fire in the portal.')
+param alertEmail string = ''
+@description('Timer period (minutes) for the "no successful pass for 3 timer periods" alert. 0: derived from scaleSchedule ("0 */N * * * *").')
+@minValue(0)
+@maxValue(720)
+param alertTimerPeriodMinutes int = 0
+@description('Alert when a profile has been backing off (quota, capacity) for longer than this many minutes.')
+@minValue(1)
+param alertBackoffMinutes int = 30
+@description('Alert when one profile has at least this many failed boots within alertFailedBootWindowMinutes.')
+@minValue(1)
+param alertFailedBootThreshold int = 3
+@allowed([15, 30, 60, 120, 360, 1440])
+param alertFailedBootWindowMinutes int = 60
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -100,6 +115,23 @@ module monitoring 'modules/monitoring.bicep' = {
     location: location
     tags: tags
     publisherPrincipalId: functionIdentity.outputs.principalId
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    nameSuffix: resourceToken
+    alertEmail: alertEmail
+    scaleSchedule: scaleSchedule
+    timerPeriodMinutes: alertTimerPeriodMinutes
+    backoffAlertMinutes: alertBackoffMinutes
+    failedBootThreshold: alertFailedBootThreshold
+    failedBootWindowMinutes: alertFailedBootWindowMinutes
   }
 }
 
@@ -215,6 +247,7 @@ module function 'modules/function.bicep' = {
     identityClientId: functionIdentity.outputs.clientId
     storageAccountName: storage.outputs.name
     storageBlobEndpoint: storage.outputs.blobEndpoint
+    storageQueueEndpoint: storage.outputs.queueEndpoint
     deploymentContainerName: deploymentContainerName
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     appSettings: appSettings

@@ -40,11 +40,16 @@ export const WANTED = {
   'keyvault/microsoft.keyvault/2023-07-01': ['Microsoft.KeyVault/vaults'],
   'operationalinsights/microsoft.operationalinsights/2023-09-01': ['Microsoft.OperationalInsights/workspaces'],
   'applicationinsights/microsoft.insights/2020-02-02': ['Microsoft.Insights/components'],
+  'applicationinsights/microsoft.insights/2023-06-01': ['Microsoft.Insights/workbooks'],
+  'monitor_1/microsoft.insights/2023-12-01': ['Microsoft.Insights/scheduledQueryRules'],
+  'monitor_1/microsoft.insights/2023-01-01': ['Microsoft.Insights/actionGroups'],
   'containerregistry_0/microsoft.containerregistry/2025-04-01': ['Microsoft.ContainerRegistry/registries'],
   'storage/microsoft.storage/2023-05-01': [
     'Microsoft.Storage/storageAccounts',
     'Microsoft.Storage/storageAccounts/blobServices',
     'Microsoft.Storage/storageAccounts/blobServices/containers',
+    'Microsoft.Storage/storageAccounts/queueServices',
+    'Microsoft.Storage/storageAccounts/queueServices/queues',
   ],
 };
 

@@ -8,6 +8,7 @@ param identityId string
 param identityClientId string
 param storageAccountName string
 param storageBlobEndpoint string
+param storageQueueEndpoint string
 param deploymentContainerName string
 param applicationInsightsConnectionString string
 @description('The autoscaler settings (see src/config/schema.ts), merged with the host settings below.')
@@ -98,6 +99,11 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     name: 'appsettings'
     properties: union(appSettings, {
       AzureWebJobsStorage__accountName: storageAccountName
+      // Service URIs as well as the account name: the queue trigger and the webhook's queue client
+      // use the same identity-based connection (AzureWebJobsStorage), and explicit URIs also hold
+      // for sovereign clouds and custom domains, where the account name alone does not.
+      AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
+      AzureWebJobsStorage__queueServiceUri: storageQueueEndpoint
       AzureWebJobsStorage__credential: 'managedidentity'
       AzureWebJobsStorage__clientId: identityClientId
       APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString

@@ -44,6 +44,7 @@ resource publisherRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 output applicationInsightsName string = appInsights.name
+output applicationInsightsId string = appInsights.id
 // Not a secret: with DisableLocalAuth the instrumentation key in it cannot ingest on its own.
 output connectionString string = appInsights.properties.ConnectionString
 output logAnalyticsId string = logAnalytics.id

@@ -4,14 +4,18 @@ param name string
 param location string
 param tags object = {}
 param deploymentContainerName string
-@description('Principal id of the function identity (host storage, deployment package, pool lease).')
+@description('Principal id of the function identity (host storage, deployment package, pool lease, reconcile queue).')
 param functionPrincipalId string
 @description('Disabled with private networking: reachable only through its private endpoints.')
 @allowed(['Enabled', 'Disabled'])
 param publicNetworkAccess string = 'Enabled'
 
+@description('Queue the webhook hands each valid delivery to; a queue-triggered function runs the passes (docs/webhook.md).')
+param reconcileQueueName string = 'azp-reconcile'
+
 // Built-in role definition ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
@@ -43,14 +47,30 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
       name: deploymentContainerName
     }
   }
+
+  resource queueServices 'queueServices' = {
+    name: 'default'
+
+    // The webhook's hand-off. The Functions host moves a message to '<queue>-poison' after
+    // maxDequeueCount failed attempts (host.json extensions.queues, default 5); both exist from
+    // the start so that the poison queue is visible (and countable) before the first failure.
+    resource reconcileQueue 'queues' = {
+      name: reconcileQueueName
+    }
+
+    resource reconcilePoisonQueue 'queues' = {
+      name: '${reconcileQueueName}-poison'
+    }
+  }
 }
 
-// Blob only: the host's timer and singleton locks, the deployment package, and the autoscaler's
-// per-pool lease and back-off blobs (src/reconcile). Nothing here uses queues or tables.
-// NOTE (issue 15): the webhook hand-off through a Storage queue adds Storage Queue Data Contributor
-// (974c5e8b-45b9-4653-ba55-5f855dd0fb88) here, and to ALLOWED_ROLES in test/infra/bicep.test.ts.
+// Blob: the host's timer and singleton locks, the deployment package, and the autoscaler's per-pool
+// lease and back-off blobs (src/reconcile). Queue: the webhook puts deliveries on the reconcile
+// queue and the queue trigger reads, deletes and (after maxDequeueCount) moves them to the poison
+// queue — Storage Queue Data Contributor covers send, read, delete (infra/README.md lists the calls).
+// Nothing uses tables.
 resource dataRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for roleId in [storageBlobDataOwner]: {
+  for roleId in [storageBlobDataOwner, storageQueueDataContributor]: {
     name: guid(storage.id, functionPrincipalId, roleId)
     scope: storage
     properties: {
@@ -64,3 +84,5 @@ resource dataRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
 output name string = storage.name
 output id string = storage.id
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
+output queueEndpoint string = storage.properties.primaryEndpoints.queue
+output reconcileQueueName string = storage::queueServices::reconcileQueue.name

@@ -200,8 +200,8 @@ const ALLOWED_ROLES: Record<string, { name: string; scopes: string[] }> = {
   'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': { name: 'Key Vault Secrets Officer (deployer only)', scopes: ['Microsoft.KeyVault/vaults'] },
   '7f951dda-4ed3-4680-a7ca-43fe172d538d': { name: 'AcrPull', scopes: ['Microsoft.ContainerRegistry/registries'] },
   'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': { name: 'Storage Blob Data Owner', scopes: ['Microsoft.Storage/storageAccounts'] },
-  // Issue 15 (webhook hand-off through a Storage queue) adds Storage Queue Data Contributor here:
-  // '974c5e8b-45b9-4653-ba55-5f855dd0fb88'. Nothing uses queues or tables until then.
+  // The webhook's hand-off through a Storage queue (send, read, delete, move to poison). No table role.
+  '974c5e8b-45b9-4653-ba55-5f855dd0fb88': { name: 'Storage Queue Data Contributor', scopes: ['Microsoft.Storage/storageAccounts'] },
   '3913510d-42f4-4e42-8a64-420c390055eb': { name: 'Monitoring Metrics Publisher', scopes: ['Microsoft.Insights/components'] },
 };
 /**
@@ -219,7 +219,7 @@ const ALLOWED_CUSTOM_ACTIONS = [
 ];
 
 /** Settings the Functions host itself reads (not part of the autoscaler schema). */
-const HOST_SETTING = /^(AzureWebJobsStorage__(accountName|credential|clientId)|APPLICATIONINSIGHTS_(CONNECTION|AUTHENTICATION)_STRING)$/;
+const HOST_SETTING = /^(AzureWebJobsStorage__(accountName|blobServiceUri|queueServiceUri|credential|clientId)|APPLICATIONINSIGHTS_(CONNECTION|AUTHENTICATION)_STRING)$/;
 /** What a deployment must set: the schema's required settings, the Azure ones, and the deploy contract. */
 const DEPLOY_REQUIRED = [
   'AZP_URL', 'AZP_AUTH', 'KEY_VAULT_URL', 'AZP_TOKEN_SECRET_NAME', 'AZURE_SUBSCRIPTION_ID', 'ACI_RESOURCE_GROUP',
@@ -239,6 +239,8 @@ const RUNTIME_SAMPLES: Record<string, string> = {
   AUTOSCALER_ID: 'azd-abcdefghijklm',
   AzureWebJobsStorage__accountName: 'stabcdefghijklm',
   AzureWebJobsStorage__clientId: '00000000-0000-0000-0000-000000000002',
+  AzureWebJobsStorage__blobServiceUri: 'https://stabcdefghijklm.blob.core.windows.net/',
+  AzureWebJobsStorage__queueServiceUri: 'https://stabcdefghijklm.queue.core.windows.net/',
   APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000003',
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=00000000-0000-0000-0000-000000000002;Authorization=AAD',
 };
@@ -502,6 +504,9 @@ describe('app settings ↔ src/config/schema.ts', () => {
     expect(settings.get('AzureWebJobsStorage__credential')).toBe("'managedidentity'");
     expect(settings.get('AzureWebJobsStorage__clientId')).toBe('identityClientId');
     expect(settings.get('AzureWebJobsStorage__accountName')).toBe('storageAccountName');
+    // The queue trigger and the webhook's queue client share this connection (docs/telemetry.md#the-reconcile-queue).
+    expect(settings.get('AzureWebJobsStorage__blobServiceUri')).toBe('storageBlobEndpoint');
+    expect(settings.get('AzureWebJobsStorage__queueServiceUri')).toBe('storageQueueEndpoint');
   });
 });
 
@@ -537,7 +542,7 @@ describe('least privilege', () => {
     expect(problems).toEqual([]);
     // And the ones the autoscaler needs are there.
     expect(seen).toEqual(
-      expect.arrayContaining(['custom', 'Key Vault Secrets User', 'AcrPull', 'Storage Blob Data Owner', 'Monitoring Metrics Publisher']),
+      expect.arrayContaining(['custom', 'Key Vault Secrets User', 'AcrPull', 'Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Monitoring Metrics Publisher']),
     );
   });
 
@@ -568,7 +573,8 @@ describe('least privilege', () => {
     ['AcrPull on the resource group', 'infra/modules/registry.bicep', '  scope: registry\n', '', /scoped to undefined/],
     ['a wildcard action in the custom role', 'infra/modules/agents.bicep', "'Microsoft.ContainerInstance/containerGroups/delete'", "'Microsoft.ContainerInstance/containerGroups/*'", /wildcard action Microsoft\.ContainerInstance\/containerGroups\/\*/],
     ['exec in the custom role', 'infra/modules/agents.bicep', "'Microsoft.ContainerInstance/containerGroups/delete'", "'Microsoft.ContainerInstance/containerGroups/containers/exec/action'", /action Microsoft\.ContainerInstance\/containerGroups\/containers\/exec\/action is not allowed/],
-    ['an unused Queue data role', 'infra/modules/storage.bicep', 'for roleId in [storageBlobDataOwner]', "for roleId in [storageBlobDataOwner, '974c5e8b-45b9-4653-ba55-5f855dd0fb88']", /not in the allowed list/],
+    ['an unused Table data role', 'infra/modules/storage.bicep', 'for roleId in [storageBlobDataOwner, storageQueueDataContributor]', "for roleId in [storageBlobDataOwner, storageQueueDataContributor, '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3']", /not in the allowed list/],
+    ['Queue Data Contributor on the Key Vault', 'infra/modules/keyvault.bicep', '4633458b-17de-408a-b874-0445c86b69e6', '974c5e8b-45b9-4653-ba55-5f855dd0fb88', /Storage Queue Data Contributor scoped to Microsoft\.KeyVault\/vaults/],
     ['a data action in the custom role', 'infra/modules/agents.bicep', 'dataActions: []', "dataActions: ['Microsoft.KeyVault/vaults/secrets/getSecret/action']", /dataActions must be empty/],
     ['shared-key access enabled', 'infra/modules/storage.bicep', 'allowSharedKeyAccess: false', 'allowSharedKeyAccess: true', /allowSharedKeyAccess/],
     ['a listKeys() call', 'infra/modules/storage.bicep', "output name string = storage.name", "output name string = storage.listKeys().keys[0].value", /list\*\(\) call/],
