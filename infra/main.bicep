@@ -73,6 +73,13 @@ param alertBackoffMinutes int = 30
 param alertFailedBootThreshold int = 3
 @allowed([15, 30, 60, 120, 360, 1440])
 param alertFailedBootWindowMinutes int = 60
+@description('Alert when Azure DevOps answered 401/403 more often than this in 15 minutes (0: any).')
+@minValue(0)
+param alertAzdoAuthFailureThreshold int = 0
+@description('Minutes the "no successful pass" alert adds to its look-back for Application Insights ingestion delay.')
+@minValue(0)
+@maxValue(60)
+param alertIngestionDelayMinutes int = 5
 
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -129,6 +136,8 @@ module alerts 'modules/alerts.bicep' = {
     alertEmail: alertEmail
     scaleSchedule: scaleSchedule
     timerPeriodMinutes: alertTimerPeriodMinutes
+    ingestionDelayMinutes: alertIngestionDelayMinutes
+    azdoAuthFailureThreshold: alertAzdoAuthFailureThreshold
     backoffAlertMinutes: alertBackoffMinutes
     failedBootThreshold: alertFailedBootThreshold
     failedBootWindowMinutes: alertFailedBootWindowMinutes
