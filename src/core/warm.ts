@@ -1,0 +1,444 @@
+/**
+ * Warm agents from a queue-wait target: how many idle agents to keep so that a job rarely waits for
+ * a create. Pure: no I/O, no clock (every function takes `now`), no environment.
+ *
+ * The rule: with jobs arriving at rate λ (per second) and a refill time B (seconds from "create
+ * accepted" to "agent online"), the number of arrivals within one refill time is Poisson(λ·B).
+ * Keep the smallest k with P(Poisson(λ·B) > k) ≤ tail (5 %): then at most one refill in twenty
+ * finds the warm agents used up before the replacements come online. k is capped by the profile's
+ * `maxWarmAgents` (a cost ceiling) and `maxAgents`.
+ *
+ * The estimators fold what a pass already reads into a small serialisable state ({@link WarmState},
+ * kept per profile beside the back-off state):
+ *   - λ from the queue times of the job requests (and the webhook's arrivals): an EWMA that quiet
+ *     periods decay, raised at once by a burst (the rate over the last few minutes), and, once
+ *     there is history, by the rate learnt for this hour of this weekday (or of the day) and the
+ *     next one, so warm agents come up ahead of a known daily ramp;
+ *   - B from our own creates: a high percentile of create-accepted → agent-online durations.
+ */
+import { localTime } from './standby.js';
+
+/** Default tail bound: at most 5 % of refill windows see more arrivals than warm agents. */
+export const DEFAULT_TAIL = 0.05;
+
+// ----- the sizing rule -------------------------------------------------------------------------
+
+/**
+ * P(Poisson(mean) > k), summing the pmf in log space (exact to double precision for any mean,
+ * also where e^-mean underflows).
+ */
+export function poissonTail(mean: number, k: number): number {
+  if (!(mean > 0)) return 0;
+  if (k < 0) return 1;
+  return Math.max(0, 1 - poissonCdf(mean, Math.floor(k)));
+}
+
+/** P(Poisson(mean) ≤ k) as exp(logsumexp(log pmf(0..k))). */
+function poissonCdf(mean: number, k: number): number {
+  const logMean = Math.log(mean);
+  let logPmf = -mean; // log pmf(0)
+  let max = logPmf;
+  const terms: number[] = [logPmf];
+  for (let i = 1; i <= k; i++) {
+    logPmf += logMean - Math.log(i);
+    terms.push(logPmf);
+    if (logPmf > max) max = logPmf;
+  }
+  let sum = 0;
+  for (const t of terms) sum += Math.exp(t - max);
+  return Math.min(1, Math.exp(max + Math.log(sum)));
+}
+
+/** The smallest k ≥ 0 with P(Poisson(mean) > k) ≤ tail. */
+export function poissonQuantile(mean: number, tail = DEFAULT_TAIL): number {
+  if (!(mean > 0)) return 0;
+  if (!(tail > 0 && tail < 1)) throw new RangeError(`tail must be in (0, 1), got ${tail}`);
+  // Walk up the pmf in log space, keeping the CDF as a scaled sum so it never underflows.
+  const logMean = Math.log(mean);
+  let logPmf = -mean;
+  let logCdf = logPmf;
+  let k = 0;
+  while (1 - Math.exp(logCdf) > tail) {
+    k += 1;
+    logPmf += logMean - Math.log(k);
+    logCdf = logAddExp(logCdf, logPmf);
+    if (k > mean + 50 * Math.sqrt(mean) + 50) break; // far past any 5 % tail; guards rounding
+  }
+  return k;
+}
+
+function logAddExp(a: number, b: number): number {
+  const m = Math.max(a, b);
+  return m + Math.log(Math.exp(a - m) + Math.exp(b - m));
+}
+
+export interface WarmSizingInput {
+  /** Arrival rate, jobs per second. */
+  lambdaPerSec: number;
+  /** Refill time B, seconds. */
+  refillSec: number;
+  /** Tail bound (default 5 %). */
+  tail?: number;
+  maxWarmAgents: number;
+  maxAgents: number;
+}
+
+export interface WarmSizing {
+  /** Warm idle agents to keep. */
+  k: number;
+  /** λ·B, the expected arrivals within one refill. */
+  mean: number;
+  /** k before the caps. */
+  uncapped: number;
+  /** Which cap bound k, if any. */
+  cappedBy?: 'maxWarmAgents' | 'maxAgents';
+  /** P(Poisson(λ·B) > k) for the k kept (above the tail when a cap bound). */
+  tailProbability: number;
+}
+
+/** k = the smallest k with P(Poisson(λ·B) > k) ≤ tail, capped by maxWarmAgents and maxAgents. */
+export function warmAgentCount(input: WarmSizingInput): WarmSizing {
+  const lambda = Number.isFinite(input.lambdaPerSec) && input.lambdaPerSec > 0 ? input.lambdaPerSec : 0;
+  const refill = Number.isFinite(input.refillSec) && input.refillSec > 0 ? input.refillSec : 0;
+  const mean = lambda * refill;
+  const uncapped = poissonQuantile(mean, input.tail ?? DEFAULT_TAIL);
+  const maxWarm = Math.max(0, Math.floor(input.maxWarmAgents));
+  const maxAgents = Math.max(0, Math.floor(input.maxAgents));
+  let k = uncapped;
+  let cappedBy: WarmSizing['cappedBy'];
+  if (k > maxWarm) {
+    k = maxWarm;
+    cappedBy = 'maxWarmAgents';
+  }
+  if (k > maxAgents) {
+    k = maxAgents;
+    cappedBy = 'maxAgents';
+  }
+  return { k, mean, uncapped, ...(cappedBy ? { cappedBy } : {}), tailProbability: poissonTail(mean, k) };
+}
+
+// ----- estimator state (serialisable; lives in the pool's back-off blob) -------------------------
+
+/** A learnt hourly arrival rate: EWMA over the hours seen in this bucket, and how many were seen. */
+export interface RateBucket {
+  rate: number;
+  n: number;
+}
+
+export interface ArrivalState {
+  /** Smoothed arrival rate, jobs/s. */
+  rate: number;
+  /** ISO time of the last update. */
+  updatedAt: string;
+  /** Newest queue time counted so far (ISO) and the request ids that carry it. */
+  lastQueueTime?: string;
+  lastIds?: number[];
+  /** Queue times (epoch ms) within the burst window, for the burst rate. */
+  recent: number[];
+  /** The hour being counted: its start (epoch ms, local hour start as UTC instant) and arrivals so far. */
+  hour?: { start: number; day: number; hour: number; count: number };
+  /** Learnt rates by "d{weekday}h{hour}" (weekday 0 = Sunday) and by "h{hour}", local time. */
+  buckets: Record<string, RateBucket>;
+}
+
+export interface RefillState {
+  /** Recent create-accepted → agent-online durations, seconds, oldest first. */
+  samples: number[];
+  /** Newest agent-online time (ISO) already counted. */
+  lastOnline?: string;
+}
+
+export interface WarmState {
+  v: 1;
+  arrivals: ArrivalState;
+  refill: RefillState;
+}
+
+export interface WarmTuning {
+  /** EWMA time constant of the live rate, seconds (default 900: quiet periods decay it in ~15 min). */
+  tauSec: number;
+  /** Burst window, seconds (default 300): the rate over it lifts λ at once. */
+  burstWindowSec: number;
+  /** Weight of a new hour in its history bucket (default 0.3). */
+  historyWeight: number;
+  /** Look this far ahead in the history for a known ramp, seconds (default 1800). */
+  lookaheadSec: number;
+  /** Refill samples kept (default 50) and the percentile used for B (default 0.9). */
+  refillSamples: number;
+  refillPercentile: number;
+  /** B before any create was measured, seconds (default 90). */
+  defaultRefillSec: number;
+}
+
+export const DEFAULT_WARM_TUNING: WarmTuning = {
+  tauSec: 900,
+  burstWindowSec: 300,
+  historyWeight: 0.3,
+  lookaheadSec: 1800,
+  refillSamples: 50,
+  refillPercentile: 0.9,
+  defaultRefillSec: 90,
+};
+
+export function emptyWarmState(now: Date): WarmState {
+  return { v: 1, arrivals: { rate: 0, updatedAt: now.toISOString(), recent: [], buckets: {} }, refill: { samples: [] } };
+}
+
+// ----- λ -----------------------------------------------------------------------------------------
+
+/** A job request as the estimator needs it: its id and queue time. */
+export interface Arrival {
+  requestId: number;
+  queueTime: string;
+}
+
+/**
+ * Folds the arrivals seen by one pass (the job requests' queue times, and the webhook's arrivals —
+ * duplicates are fine, each request id counts once) into the state, and decays it to `now`.
+ */
+export function observeArrivals(
+  state: ArrivalState,
+  seen: readonly Arrival[],
+  now: Date,
+  timeZone: string,
+  tuning: WarmTuning = DEFAULT_WARM_TUNING,
+): ArrivalState {
+  const nowMs = now.getTime();
+  const lastMs = state.lastQueueTime ? Date.parse(state.lastQueueTime) : -Infinity;
+  const lastIds = new Set(state.lastIds ?? []);
+  const fresh = new Map<number, number>();
+  for (const a of seen) {
+    const t = Date.parse(a.queueTime);
+    if (!Number.isFinite(t) || t > nowMs) continue;
+    if (t < lastMs || (t === lastMs && lastIds.has(a.requestId))) continue;
+    fresh.set(a.requestId, t);
+  }
+  const times = [...fresh.values()].sort((a, b) => a - b);
+
+  // Newest queue time counted, and the ids at it (several requests can share a millisecond).
+  let lastQueueMs = lastMs;
+  for (const t of times) lastQueueMs = Math.max(lastQueueMs, t);
+  const idsAtLast = [...fresh].filter(([, t]) => t === lastQueueMs).map(([id]) => id);
+  const keepIds = lastQueueMs === lastMs ? [...lastIds, ...idsAtLast] : idsAtLast;
+
+  // Live EWMA over the elapsed interval: the interval's observed rate, weighted by 1 - e^(-dt/τ).
+  const prevMs = Date.parse(state.updatedAt);
+  const dtSec = Number.isFinite(prevMs) ? Math.max(0, (nowMs - prevMs) / 1000) : 0;
+  let rate = state.rate;
+  if (dtSec > 0) {
+    const alpha = 1 - Math.exp(-dtSec / tuning.tauSec);
+    rate += alpha * (times.length / dtSec - rate);
+  } else if (times.length > 0) {
+    rate = Math.max(rate, times.length / tuning.burstWindowSec);
+  }
+
+  // Burst window.
+  const windowStart = nowMs - tuning.burstWindowSec * 1000;
+  const recent = [...state.recent, ...times].filter((t) => t > windowStart).sort((a, b) => a - b);
+
+  // Hour-of-week history: every hour that ended since the last pass is folded into its buckets
+  // (hours without arrivals count as 0, up to a week of them); the open hour keeps counting.
+  const buckets = { ...state.buckets };
+  const cur = hourOf(now, timeZone);
+  const perHour = new Map<number, number>();
+  for (const t of times) {
+    const s = hourOf(new Date(t), timeZone).start;
+    perHour.set(s, (perHour.get(s) ?? 0) + 1);
+  }
+  const close = (d: number, h: number, count: number) => {
+    const obs = count / 3600;
+    for (const key of [`d${d}h${h}`, `h${h}`]) {
+      const b = buckets[key];
+      buckets[key] = b ? { rate: b.rate + tuning.historyWeight * (obs - b.rate), n: b.n + 1 } : { rate: obs, n: 1 };
+    }
+  };
+  let open = state.hour;
+  if (open && open.start < cur.start) {
+    close(open.day, open.hour, open.count + (perHour.get(open.start) ?? 0));
+    for (let s = open.start + 3_600_000, i = 0; s < cur.start && i < 168; s += 3_600_000, i++) {
+      const h = hourOf(new Date(s), timeZone);
+      if (h.start >= cur.start) break;
+      close(h.day, h.hour, perHour.get(h.start) ?? 0);
+    }
+    open = undefined;
+  }
+  const hour = open ? { ...open, count: open.count + (perHour.get(open.start) ?? 0) } : { ...cur, count: perHour.get(cur.start) ?? 0 };
+
+  return {
+    rate,
+    updatedAt: now.toISOString(),
+    ...(Number.isFinite(lastQueueMs) ? { lastQueueTime: new Date(lastQueueMs).toISOString(), lastIds: keepIds.slice(-200) } : {}),
+    recent: recent.slice(-1000),
+    hour,
+    buckets,
+  };
+}
+
+/** Local hour (in `timeZone`) that contains `now`: its weekday, hour and start instant. */
+function hourOf(now: Date, timeZone: string): { start: number; day: number; hour: number } {
+  const { day, minutes } = localTime(now, timeZone);
+  const start = now.getTime() - (minutes % 60) * 60_000 - now.getUTCSeconds() * 1000 - now.getUTCMilliseconds();
+  return { start, day, hour: Math.floor(minutes / 60) };
+}
+
+export interface ArrivalEstimate {
+  /** λ used for sizing, jobs/s. */
+  lambdaPerSec: number;
+  live: number;
+  burst: number;
+  /** Learnt rate for now and for `lookaheadSec` ahead (undefined without history). */
+  history?: number;
+  ahead?: number;
+  /** Which term set λ. */
+  source: 'live' | 'burst' | 'history' | 'ahead' | 'none';
+}
+
+/** λ = max(live EWMA decayed to now, burst rate, learnt rate now and a little ahead). */
+export function estimateArrivalRate(state: ArrivalState, now: Date, timeZone: string, tuning: WarmTuning = DEFAULT_WARM_TUNING): ArrivalEstimate {
+  const nowMs = now.getTime();
+  const prevMs = Date.parse(state.updatedAt);
+  const dtSec = Number.isFinite(prevMs) ? Math.max(0, (nowMs - prevMs) / 1000) : 0;
+  const live = state.rate * Math.exp(-dtSec / tuning.tauSec);
+  const windowStart = nowMs - tuning.burstWindowSec * 1000;
+  const burst = state.recent.filter((t) => t > windowStart && t <= nowMs).length / tuning.burstWindowSec;
+  const learnt = (at: Date): number | undefined => {
+    const { day, minutes } = localTime(at, timeZone);
+    const h = Math.floor(minutes / 60);
+    return (state.buckets[`d${day}h${h}`] ?? state.buckets[`h${h}`])?.rate;
+  };
+  const history = learnt(now);
+  const ahead = learnt(new Date(nowMs + tuning.lookaheadSec * 1000));
+  const candidates: [ArrivalEstimate['source'], number | undefined][] = [
+    ['live', live],
+    ['burst', burst],
+    ['history', history],
+    ['ahead', ahead],
+  ];
+  let source: ArrivalEstimate['source'] = 'none';
+  let lambda = 0;
+  for (const [s, v] of candidates) {
+    if (v !== undefined && v > lambda) {
+      lambda = v;
+      source = s;
+    }
+  }
+  return { lambdaPerSec: lambda, live, burst, ...(history !== undefined ? { history } : {}), ...(ahead !== undefined ? { ahead } : {}), source };
+}
+
+// ----- B -----------------------------------------------------------------------------------------
+
+/** One of our creates: when ARM accepted it and when its agent came online (if it did). */
+export interface CreateObservation {
+  acceptedAt: string;
+  onlineAt?: string;
+}
+
+/** Adds the creates whose agent came online since the last call (each counts once). */
+export function observeRefills(state: RefillState, creates: readonly CreateObservation[], tuning: WarmTuning = DEFAULT_WARM_TUNING): RefillState {
+  const lastMs = state.lastOnline ? Date.parse(state.lastOnline) : -Infinity;
+  const fresh = creates
+    .flatMap((c) => {
+      if (!c.onlineAt) return [];
+      const on = Date.parse(c.onlineAt);
+      const acc = Date.parse(c.acceptedAt);
+      if (!Number.isFinite(on) || !Number.isFinite(acc) || on <= lastMs || on < acc) return [];
+      return [{ on, sec: (on - acc) / 1000 }];
+    })
+    .sort((a, b) => a.on - b.on);
+  if (fresh.length === 0) return state;
+  const samples = [...state.samples, ...fresh.map((f) => f.sec)].slice(-tuning.refillSamples);
+  return { samples, lastOnline: new Date(fresh[fresh.length - 1]!.on).toISOString() };
+}
+
+export interface RefillEstimate {
+  refillSec: number;
+  samples: number;
+  source: 'measured' | 'default';
+}
+
+/** B = the configured percentile (nearest rank) of the recent samples; the default before any. */
+export function estimateRefill(state: RefillState, tuning: WarmTuning = DEFAULT_WARM_TUNING): RefillEstimate {
+  if (state.samples.length === 0) return { refillSec: tuning.defaultRefillSec, samples: 0, source: 'default' };
+  return { refillSec: percentile(state.samples, tuning.refillPercentile), samples: state.samples.length, source: 'measured' };
+}
+
+/** Nearest-rank percentile (p in (0, 1]). */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(p * sorted.length)));
+  return sorted[rank - 1] ?? 0;
+}
+
+// ----- the decision, with the reason `status` prints ---------------------------------------------
+
+export interface WarmDecision extends WarmSizing {
+  lambda: ArrivalEstimate;
+  refill: RefillEstimate;
+  reason: string;
+}
+
+export function decideWarm(
+  state: WarmState,
+  profile: { maxWarmAgents: number; maxAgents: number; timeZone: string; tail?: number },
+  now: Date,
+  tuning: WarmTuning = DEFAULT_WARM_TUNING,
+): WarmDecision {
+  const lambda = estimateArrivalRate(state.arrivals, now, profile.timeZone, tuning);
+  const refill = estimateRefill(state.refill, tuning);
+  const sizing = warmAgentCount({
+    lambdaPerSec: lambda.lambdaPerSec,
+    refillSec: refill.refillSec,
+    maxWarmAgents: profile.maxWarmAgents,
+    maxAgents: profile.maxAgents,
+    ...(profile.tail !== undefined ? { tail: profile.tail } : {}),
+  });
+  const tail = profile.tail ?? DEFAULT_TAIL;
+  const reason =
+    `λ=${(lambda.lambdaPerSec * 60).toFixed(2)}/min (${lambda.source}) × B=${refill.refillSec.toFixed(0)}s ` +
+    `(${refill.source === 'measured' ? `p${Math.round(tuning.refillPercentile * 100)} of ${refill.samples} creates` : 'default'}) ` +
+    `= ${sizing.mean.toFixed(2)} expected arrivals per refill → k=${sizing.uncapped} (P(more)=${pct(poissonTail(sizing.mean, sizing.uncapped))} ≤ ${pct(tail)})` +
+    (sizing.cappedBy ? `, capped to ${sizing.k} by ${sizing.cappedBy} (P(more)=${pct(sizing.tailProbability)})` : '');
+  return { ...sizing, lambda, refill, reason };
+}
+
+const pct = (p: number) => `${(p * 100).toFixed(1)}%`;
+
+// ----- reading the state back (it comes from a blob another version may have written) ------------
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isIso = (v: unknown): v is string => typeof v === 'string' && Number.isFinite(Date.parse(v));
+
+/** Validates a parsed JSON value; anything malformed gives undefined (start afresh). */
+export function parseWarmState(raw: unknown): WarmState | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const r = raw as Record<string, unknown>;
+  if (r.v !== 1) return undefined;
+  const a = r.arrivals as Record<string, unknown> | undefined;
+  const f = r.refill as Record<string, unknown> | undefined;
+  if (!a || typeof a !== 'object' || !f || typeof f !== 'object') return undefined;
+  if (!isNum(a.rate) || a.rate < 0 || !isIso(a.updatedAt) || !Array.isArray(a.recent) || !a.recent.every(isNum)) return undefined;
+  if (a.lastQueueTime !== undefined && !isIso(a.lastQueueTime)) return undefined;
+  if (a.lastIds !== undefined && !(Array.isArray(a.lastIds) && a.lastIds.every(isNum))) return undefined;
+  const buckets: Record<string, RateBucket> = {};
+  if (!a.buckets || typeof a.buckets !== 'object') return undefined;
+  for (const [k, v] of Object.entries(a.buckets as Record<string, unknown>)) {
+    const b = v as Partial<RateBucket> | null;
+    if (/^(d[0-6])?h([0-9]|1[0-9]|2[0-3])$/.test(k) && b && isNum(b.rate) && b.rate >= 0 && isNum(b.n)) buckets[k] = { rate: b.rate, n: b.n };
+  }
+  const h = a.hour as Record<string, unknown> | undefined;
+  const hour = h && isNum(h.start) && isNum(h.day) && isNum(h.hour) && isNum(h.count) ? { start: h.start, day: h.day, hour: h.hour, count: h.count } : undefined;
+  if (!Array.isArray(f.samples) || !f.samples.every((s) => isNum(s) && s >= 0)) return undefined;
+  if (f.lastOnline !== undefined && !isIso(f.lastOnline)) return undefined;
+  return {
+    v: 1,
+    arrivals: {
+      rate: a.rate,
+      updatedAt: a.updatedAt,
+      ...(a.lastQueueTime !== undefined ? { lastQueueTime: a.lastQueueTime, lastIds: (a.lastIds as number[] | undefined) ?? [] } : {}),
+      recent: a.recent as number[],
+      ...(hour ? { hour } : {}),
+      buckets,
+    },
+    refill: { samples: f.samples as number[], ...(f.lastOnline !== undefined ? { lastOnline: f.lastOnline } : {}) },
+  };
+}
