@@ -1,10 +1,14 @@
 /**
- * Wall time for 200 container-group creates against the HTTPS fake ARM with 1 s create latency,
- * through the real SDK, at concurrency 10 / 20 / 50.
- *   started  = AciComputeProvider.createGroup (returns once ARM accepted: 1 request per create)
+ * Wall time for 200 container-group creates against the HTTPS fake ARM with 1 s create latency
+ * (PUT → Succeeded) and a PUT latency (how long ARM takes to answer the PUT itself), through the
+ * real SDK.
+ *   pass     = what a reconcile pass does today: `mapLimit(creates, 8, provider.createGroup)`
+ *              (pass.ts concurrency 8 over the provider's own limiter of 10)
+ *   started  = AciComputeProvider.createGroup at concurrency 10 / 20 / 50 (1 request per create)
  *   awaited  = SDK beginCreateOrUpdateAndWait (poll to Succeeded, 250 ms poll interval) for comparison
- * Client and fake share one Node process, so the `started` figures are CPU-bound on that thread.
- * Run: npx tsx bench/aci-creates.bench.ts [--no-awaited]
+ * With a PUT latency L and concurrency c, 200 creates need about ⌈200 / c⌉ · L.
+ * Client and fake share one Node process, so at --put-latency-ms 0 the figures are CPU-bound.
+ * Run: npx tsx bench/aci-creates.bench.ts [--put-latency-ms 1000] [--no-awaited]
  */
 import { AciComputeProvider } from '../src/aci/provider.js';
 import { buildContainerGroup, type SpecContext } from '../src/aci/spec.js';
@@ -19,6 +23,15 @@ import { makeTestCert } from '../test/fakes/tls.js';
 
 const N = 200;
 const LATENCY_MS = 1000;
+const PASS_CONCURRENCY = 8; // src/reconcile/pass.ts: opts.concurrency ?? 8
+
+function numberArg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} needs a number of milliseconds ≥ 0`);
+  return v;
+}
 const SUB = '33333333-3333-3333-3333-333333333333';
 const RG = 'rg-bench';
 const ctx: SpecContext = { azpUrl: 'https://dev.azure.com/bench', location: 'westeurope', autoscalerId: 'bench' };
@@ -26,6 +39,7 @@ const profile = profileSchema.parse({ name: 'linux', pool: 'Bench', image: 'exam
 
 async function main(): Promise<void> {
   const withAwaited = !process.argv.includes('--no-awaited');
+  const putLatencyMs = numberArg('--put-latency-ms', 1000);
   const cert = makeTestCert();
   const arm = await startFakeArm({ cert, createLatencyMs: LATENCY_MS, pageSize: 100 });
   const cred = fakeCredential();
@@ -40,8 +54,22 @@ async function main(): Promise<void> {
     // Warm-up (module JIT, TLS session, token) so the first row is not a cold start.
     const warm = new AciComputeProvider({ client: createArmClient(cred, SUB, { armEndpoint: arm.url, ca: cert.cert }), resourceGroup: RG, spec: ctx });
     await Promise.all(launches().slice(0, 50).map((l) => warm.createGroup(l)));
+    arm.setPutLatency(putLatencyMs);
+
+    {
+      // Today's pass: mapLimit(…, 8) in front of a provider with its default limiter.
+      const provider = new AciComputeProvider({ client: createArmClient(cred, SUB, { armEndpoint: arm.url, ca: cert.cert }), resourceGroup: RG, spec: ctx });
+      arm.clearRequests();
+      const t0 = performance.now();
+      const results = await mapLimit(launches(), PASS_CONCURRENCY, (l) => provider.createGroup(l));
+      const ms = performance.now() - t0;
+      const failed = results.filter((r) => r.status === 'rejected').length;
+      rows.push(`pass     concurrency=${String(PASS_CONCURRENCY).padStart(2)}  ${N} creates  ${ms.toFixed(0).padStart(6)} ms  ARM requests=${arm.requests.length}  failed=${failed}`);
+      console.log(rows[rows.length - 1]);
+    }
 
     for (const concurrency of [10, 20, 50]) {
+      const first = rows.length;
       const client = createArmClient(cred, SUB, { armEndpoint: arm.url, ca: cert.cert });
       const provider = new AciComputeProvider({ client, resourceGroup: RG, spec: ctx, concurrency });
       arm.clearRequests();
@@ -63,12 +91,12 @@ async function main(): Promise<void> {
         const failed2 = res2.filter((r) => r.status === 'rejected').length;
         rows.push(`awaited  concurrency=${String(concurrency).padStart(2)}  ${N} creates  ${ms2.toFixed(0).padStart(6)} ms  ARM requests=${arm.requests.length}  failed=${failed2}`);
       }
-      console.log(rows.slice(-2).join('\n'));
+      console.log(rows.slice(first).join('\n'));
     }
   } finally {
     await arm.close();
   }
-  console.log(`\nfake ARM create latency ${LATENCY_MS} ms; Node ${process.version}`);
+  console.log(`\nfake ARM: PUT answered after ${putLatencyMs} ms, group Succeeded ${LATENCY_MS} ms after the PUT; Node ${process.version}`);
 }
 
 main().catch((e: unknown) => {

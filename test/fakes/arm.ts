@@ -90,6 +90,12 @@ export interface FakeArmOptions {
   createLatencyMs?: number;
   /** Time from DELETE until the group is gone (default 0 = at once). */
   deleteLatencyMs?: number;
+  /**
+   * Time the fake takes to answer a container-group PUT (default 0). ARM answers a create only
+   * after its validation and front-door work (typically around a second for ACI); this is what
+   * bounds how many creates a fixed concurrency starts per second.
+   */
+  putLatencyMs?: number;
   /** List page size (default 100). */
   pageSize?: number;
   /** When set, only this bearer token is accepted. */
@@ -126,6 +132,7 @@ export interface FakeArm {
   /** Called synchronously for every new group accepted by a PUT, before the 201 is sent. */
   onCreate(cb: (g: FakeGroup) => void): () => void;
   setCreateLatency(ms: number): void;
+  setPutLatency(ms: number): void;
   setPageSize(n: number): void;
   close(): Promise<void>;
 }
@@ -177,6 +184,7 @@ function envOf(body: Record<string, unknown>): Record<string, string> {
 
 export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
   let createLatency = opts.createLatencyMs ?? 0;
+  let putLatency = opts.putLatencyMs ?? 0;
   const deleteLatency = opts.deleteLatencyMs ?? 0;
   let pageSize = opts.pageSize ?? 100;
   const store = new Map<string, FakeGroup>();
@@ -397,6 +405,7 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
     }
 
     if (method === 'PUT') {
+      if (putLatency > 0) await sleep(putLatency);
       if (!NAME.test(name) || name.includes('--')) {
         return cloudError(res, rec, 400, 'ContainerGroupNameInvalid', `The container group name '${name}' is invalid.`);
       }
@@ -547,6 +556,9 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
     },
     setCreateLatency(ms) {
       createLatency = ms;
+    },
+    setPutLatency(ms) {
+      putLatency = ms;
     },
     setPageSize(n) {
       pageSize = n;
