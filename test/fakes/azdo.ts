@@ -372,9 +372,8 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
     return m;
   };
 
-  const satisfies = (a: FakeAgent, demands: string[]): boolean => {
-    const caps = capabilitiesOf(a);
-    return demands.every((d) => {
+  const satisfies = (caps: Map<string, string>, demands: string[]): boolean =>
+    demands.every((d) => {
       const m = /^(\S+)\s+-(equals|gtVersion)\s+(.+)$/i.exec(d.trim());
       if (!m) return caps.has(d.trim().toLowerCase());
       const [, name = '', op = '', value = ''] = m;
@@ -383,12 +382,34 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
       if (op.toLowerCase() === 'equals') return have.toLowerCase() === value.trim().toLowerCase();
       return compareVersions(have, value.trim()) > 0;
     });
+
+  /**
+   * matchedAgents for one response: each agent's capabilities are read once, and jobs with the
+   * same pool and demands share one answer (one list of 1,000 jobs × 1,000 agents was quadratic).
+   * Built per response, so it always reflects the current state.
+   */
+  const matchIndex = (): ((j: FakeJob) => FakeAgent[]) => {
+    const byPool = new Map<number, { a: FakeAgent; caps: Map<string, string> }[]>();
+    for (const a of state.agents) {
+      let list = byPool.get(a.poolId);
+      if (!list) byPool.set(a.poolId, (list = []));
+      list.push({ a, caps: capabilitiesOf(a) });
+    }
+    const memo = new Map<string, FakeAgent[]>();
+    return (j) => {
+      const key = `${j.poolId}\n${j.demands.join('\n')}`;
+      let hit = memo.get(key);
+      if (!hit) {
+        hit = (byPool.get(j.poolId) ?? []).filter(({ caps }) => satisfies(caps, j.demands)).map(({ a }) => a);
+        memo.set(key, hit);
+      }
+      return hit;
+    };
   };
 
-  const wireJob = (j: FakeJob, opts: { matched: boolean }): Record<string, unknown> => {
+  const wireJob = (j: FakeJob, opts: { matched: boolean; matchedFor?: (j: FakeJob) => FakeAgent[] }): Record<string, unknown> => {
     const reserved = j.reservedAgentId !== undefined ? agent(j.reservedAgentId) : undefined;
-    const matched =
-      opts.matched && !j.result ? state.agents.filter((a) => a.poolId === j.poolId && satisfies(a, j.demands)) : [];
+    const matched = opts.matched && !j.result ? (opts.matchedFor ?? matchIndex())(j) : [];
     return {
       requestId: j.requestId,
       ...(j.result ? { result: j.result } : {}),
@@ -522,7 +543,8 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
       const top = q.$top !== undefined ? Number(q.$top) : undefined;
       if (top !== undefined) jobs = jobs.slice(-Math.min(top, 200));
       // `$top` changes the item shape: no matchedAgents (see the contracts README).
-      return { status: 200, json: list(jobs.map((j) => wireJob(j, { matched: top === undefined }))) };
+      const matchedFor = matchIndex();
+      return { status: 200, json: list(jobs.map((j) => wireJob(j, { matched: top === undefined, matchedFor }))) };
     }
     if ((m = /^\/_apis\/distributedtask\/pools\/(\d+)\/agents$/.exec(rel)) && method === 'GET') {
       const p = poolFromPath(m[1] ?? '');
