@@ -1,8 +1,12 @@
 /**
  * Output: the summary table (text), and a self-contained HTML report with inline SVG charts
  * (no external assets, no script needed to render): queue depth over time, agents by state over
- * time (one chart per policy), and the queue-wait distribution (CDF per policy).
+ * time (one chart per policy), the queue-wait distribution (CDF per policy) and cost against p95
+ * wait (one point per policy, and per wait target once runs carry one). Scales and ticks come from
+ * d3-scale; every chart's svg carries its domain and range (data-x-domain, …) so a test can map a
+ * tick's position back to a value and compare it with the tick's label.
  */
+import { scaleLinear, type ScaleLinear } from 'd3-scale';
 import type { SimResult } from './run.js';
 
 const COLORS: Record<string, string> = { ours: '#1f77b4', keda: '#ff7f0e', vmss: '#2ca02c' };
@@ -45,96 +49,177 @@ interface Series {
   points: [number, number][];
 }
 
-function niceMax(v: number): number {
-  if (v <= 0) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
+/** Plot frame shared by the charts: size and margins (px). */
+interface Frame {
+  W: number;
+  H: number;
+  L: number;
+  R: number;
+  T: number;
+  B: number;
 }
 
-function lineChart(title: string, xLabel: string, yLabel: string, series: Series[], opts: { step?: boolean; logX?: boolean } = {}): string {
-  const W = 640;
-  const H = 260;
-  const L = 56;
-  const R = 16;
-  const T = 28;
-  const B = 44;
+interface Axes {
+  x: ScaleLinear<number, number>;
+  y: ScaleLinear<number, number>;
+  /** Tick marks, gridlines and labels, plus the frame's data attributes tests read back. */
+  svg: string;
+  attrs: string;
+}
+
+/**
+ * Scales and ticks by d3-scale. x runs over the data (no rounding past its last point); y starts
+ * at 0 and is rounded up to a tick ("nice"). Counts of jobs or agents get integer ticks only; tick
+ * labels use d3's formatter for the tick step, so 0.25 is "0.25", never "0.3".
+ */
+function axes(f: Frame, xMax: number, yMax: number, opts: { xInteger?: boolean; yInteger?: boolean; yDomain?: [number, number] } = {}): Axes {
+  const x = scaleLinear()
+    .domain([0, xMax > 0 ? xMax : 1])
+    .range([f.L, f.W - f.R]);
+  const y = scaleLinear()
+    .domain(opts.yDomain ?? [0, yMax > 0 ? yMax : 1])
+    .range([f.H - f.B, f.T]);
+  if (!opts.yDomain) y.nice(5);
+  const xt = ticksOf(x, 6, opts.xInteger);
+  const yt = ticksOf(y, 5, opts.yInteger);
+  const parts: string[] = [];
+  for (const t of yt.values) {
+    const py = y(t).toFixed(1);
+    parts.push(`<line class="grid-y" x1="${f.L}" x2="${f.W - f.R}" y1="${py}" y2="${py}" stroke="#e5e5e5"/>`);
+    parts.push(`<text class="tick-y" x="${f.L - 6}" y="${py}" dy="0.32em" text-anchor="end" font-size="11">${yt.format(t)}</text>`);
+  }
+  for (const t of xt.values) {
+    const px = x(t).toFixed(1);
+    parts.push(`<line class="tick-mark-x" x1="${px}" x2="${px}" y1="${f.H - f.B}" y2="${f.H - f.B + 4}" stroke="#333"/>`);
+    parts.push(`<text class="tick-x" x="${px}" y="${f.H - f.B + 16}" text-anchor="middle" font-size="11">${xt.format(t)}</text>`);
+  }
+  const [x0, x1] = x.domain() as [number, number];
+  const [y0, y1] = y.domain() as [number, number];
+  const attrs = `data-x-domain="${x0} ${x1}" data-x-range="${f.L} ${f.W - f.R}" data-y-domain="${y0} ${y1}" data-y-range="${f.H - f.B} ${f.T}"`;
+  return { x, y, svg: parts.join(''), attrs };
+}
+
+function ticksOf(scale: ScaleLinear<number, number>, count: number, integer = false): { values: number[]; format: (v: number) => string } {
+  const [d0, d1] = scale.domain() as [number, number];
+  // Integer axes: never more ticks than whole units, so the step is at least 1.
+  const n = integer ? Math.max(1, Math.min(count, Math.floor(d1 - d0))) : count;
+  const values = scale.ticks(n).filter((v) => !integer || Number.isInteger(v));
+  return { values, format: scale.tickFormat(n) };
+}
+
+function svgOpen(title: string, f: Frame, attrs: string): string {
+  return `<figure><figcaption>${esc(title)}</figcaption><svg class="chart" role="img" aria-label="${esc(title)}" width="${f.W}" height="${f.H}" viewBox="0 0 ${f.W} ${f.H}" xmlns="http://www.w3.org/2000/svg" ${attrs}>
+<rect x="0" y="0" width="${f.W}" height="${f.H}" fill="#fff"/>`;
+}
+
+function axisLines(f: Frame, xLabel: string, yLabel?: string): string {
+  return `<line x1="${f.L}" x2="${f.L}" y1="${f.T}" y2="${f.H - f.B}" stroke="#333"/><line x1="${f.L}" x2="${f.W - f.R}" y1="${f.H - f.B}" y2="${f.H - f.B}" stroke="#333"/>
+<text x="${(f.L + f.W - f.R) / 2}" y="${f.H - 6}" text-anchor="middle" font-size="12">${esc(xLabel)}</text>${
+    yLabel ? `<text x="14" y="${(f.T + f.H - f.B) / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 ${(f.T + f.H - f.B) / 2})">${esc(yLabel)}</text>` : ''
+  }`;
+}
+
+/** "ours" is drawn last (on top of the baselines) and thicker, so it is never hidden under them. */
+function drawOrder<T>(items: readonly T[], policy: (item: T) => string): T[] {
+  return [...items.filter((s) => policy(s) !== 'ours'), ...items.filter((s) => policy(s) === 'ours')];
+}
+
+function lineChart(
+  title: string,
+  xLabel: string,
+  yLabel: string,
+  series: Series[],
+  opts: { step?: boolean; yInteger?: boolean; yDomain?: [number, number] } = {},
+): string {
+  const f: Frame = { W: 640, H: 260, L: 56, R: 16, T: 28, B: 44 };
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = series.flatMap((s) => s.points.map((p) => p[1]));
-  const xMax = niceMax(Math.max(1, ...xs));
-  const yMax = niceMax(Math.max(1, ...ys));
-  const sx = (x: number) => L + (x / xMax) * (W - L - R);
-  const sy = (y: number) => H - B - (y / yMax) * (H - T - B);
-  const grid: string[] = [];
-  for (let i = 0; i <= 4; i++) {
-    const y = (yMax * i) / 4;
-    grid.push(`<line x1="${L}" x2="${W - R}" y1="${sy(y)}" y2="${sy(y)}" stroke="#e5e5e5"/><text x="${L - 6}" y="${sy(y) + 4}" text-anchor="end" font-size="11">${fmt(y)}</text>`);
-    const x = (xMax * i) / 4;
-    grid.push(`<text x="${sx(x)}" y="${H - B + 16}" text-anchor="middle" font-size="11">${fmt(x)}</text>`);
-  }
-  const paths = series.map((s) => {
+  const a = axes(f, Math.max(0, ...xs), Math.max(0, ...ys), { ...(opts.yInteger ? { yInteger: true } : {}), ...(opts.yDomain ? { yDomain: opts.yDomain } : {}) });
+  const paths = drawOrder(series, (s) => s.label).map((s) => {
     let d = '';
     s.points.forEach(([x, y], i) => {
-      if (i === 0) d += `M${sx(x).toFixed(1)},${sy(y).toFixed(1)}`;
+      if (i === 0) d += `M${a.x(x).toFixed(1)},${a.y(y).toFixed(1)}`;
       else {
-        if (opts.step) d += `H${sx(x).toFixed(1)}`;
-        d += `L${sx(x).toFixed(1)},${sy(y).toFixed(1)}`;
+        if (opts.step) d += `H${a.x(x).toFixed(1)}`;
+        d += `L${a.x(x).toFixed(1)},${a.y(y).toFixed(1)}`;
       }
     });
-    return `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"><title>${esc(s.label)}</title></path>`;
+    const width = s.label === 'ours' ? 2.5 : 1.5;
+    return `<path class="series" data-series="${esc(s.label)}" d="${d}" fill="none" stroke="${s.color}" stroke-width="${width}"><title>${esc(s.label)}</title></path>`;
   });
-  const legend = series.map((s, i) => `<rect x="${L + 10 + i * 110}" y="8" width="12" height="12" fill="${s.color}"/><text x="${L + 26 + i * 110}" y="18" font-size="12">${esc(s.label)}</text>`);
-  return `<figure><figcaption>${esc(title)}</figcaption><svg class="chart" role="img" aria-label="${esc(title)}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" xmlns="http://www.w3.org/2000/svg">
-<rect x="0" y="0" width="${W}" height="${H}" fill="#fff"/>${grid.join('')}
-<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#333"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>
+  const legend = series.map((s, i) => `<rect x="${f.L + 10 + i * 110}" y="8" width="12" height="12" fill="${s.color}"/><text x="${f.L + 26 + i * 110}" y="18" font-size="12">${esc(s.label)}</text>`);
+  return `${svgOpen(title, f, a.attrs)}${a.svg}
 ${paths.join('\n')}${legend.join('')}
-<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle" font-size="12">${esc(xLabel)}</text>
-<text x="14" y="${(T + H - B) / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 ${(T + H - B) / 2})">${esc(yLabel)}</text>
+${axisLines(f, xLabel, yLabel)}
 </svg></figure>`;
 }
 
 function stackedChart(r: SimResult): string {
-  const W = 640;
-  const H = 220;
-  const L = 56;
-  const R = 16;
-  const T = 28;
-  const B = 40;
+  const f: Frame = { W: 640, H: 220, L: 56, R: 16, T: 28, B: 40 };
   const s = r.samples;
   const keys = ['busy', 'idle', 'starting', 'other'] as const;
-  const xMax = niceMax(Math.max(1, ...s.map((p) => p.t)));
-  const yMax = niceMax(Math.max(1, ...s.map((p) => p.busy + p.idle + p.starting + p.other)));
-  const sx = (x: number) => L + (x / xMax) * (W - L - R);
-  const sy = (y: number) => H - B - (y / yMax) * (H - T - B);
+  const a = axes(f, Math.max(0, ...s.map((p) => p.t)), Math.max(0, ...s.map((p) => p.busy + p.idle + p.starting + p.other)), { yInteger: true });
   const base = s.map(() => 0);
   const areas = keys.map((k) => {
     const top = s.map((p, i) => base[i]! + p[k]);
-    const upper = s.map((p, i) => `${sx(p.t).toFixed(1)},${sy(top[i]!).toFixed(1)}`);
-    const lower = s.map((p, i) => `${sx(p.t).toFixed(1)},${sy(base[i]!).toFixed(1)}`).reverse();
+    const upper = s.map((p, i) => `${a.x(p.t).toFixed(1)},${a.y(top[i]!).toFixed(1)}`);
+    const lower = s.map((p, i) => `${a.x(p.t).toFixed(1)},${a.y(base[i]!).toFixed(1)}`).reverse();
     top.forEach((v, i) => (base[i] = v));
     return `<polygon points="${[...upper, ...lower].join(' ')}" fill="${STATE_COLORS[k]}" fill-opacity="0.85"><title>${k}</title></polygon>`;
   });
-  const ticks: string[] = [];
-  for (let i = 0; i <= 4; i++) {
-    ticks.push(`<text x="${L - 6}" y="${sy((yMax * i) / 4) + 4}" text-anchor="end" font-size="11">${fmt((yMax * i) / 4)}</text>`);
-    ticks.push(`<text x="${sx((xMax * i) / 4)}" y="${H - B + 16}" text-anchor="middle" font-size="11">${fmt((xMax * i) / 4)}</text>`);
-  }
-  const legend = keys.map((k, i) => `<rect x="${L + 10 + i * 90}" y="8" width="12" height="12" fill="${STATE_COLORS[k]}"/><text x="${L + 26 + i * 90}" y="18" font-size="12">${k}</text>`);
+  const legend = keys.map((k, i) => `<rect x="${f.L + 10 + i * 90}" y="8" width="12" height="12" fill="${STATE_COLORS[k]}"/><text x="${f.L + 26 + i * 90}" y="18" font-size="12">${k}</text>`);
   const title = `Agents by state — ${r.summary.policy}`;
-  return `<figure><figcaption>${esc(title)}</figcaption><svg class="chart" role="img" aria-label="${esc(title)}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" xmlns="http://www.w3.org/2000/svg">
-<rect x="0" y="0" width="${W}" height="${H}" fill="#fff"/>${areas.join('')}${ticks.join('')}
-<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#333"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>${legend.join('')}
-<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle" font-size="12">minutes since start</text>
+  return `${svgOpen(title, f, a.attrs)}${a.svg}${areas.join('')}
+${axisLines(f, 'minutes since start', 'agents')}${legend.join('')}
 </svg></figure>`;
 }
 
-export function htmlReport(results: readonly SimResult[], meta: { trace: string; description: string; seed: number; command: string }): string {
+/** One point of the cost/wait frontier: a policy (and, for policies that take one, a wait target). */
+export interface FrontierPoint {
+  policy: string;
+  /** e.g. "ours 15 s" for a run with a wait target; the policy name otherwise. */
+  label: string;
+  costUsd: number;
+  p95WaitSec: number;
+}
+
+/** The frontier points of one trace's runs, from their summaries (one point per run). */
+export function frontierPoints(results: readonly SimResult[]): FrontierPoint[] {
+  return results.map(({ summary: s }) => ({ policy: s.policy, label: s.policy, costUsd: s.costUsd, p95WaitSec: s.waitSec.p95 }));
+}
+
+/**
+ * Cost (x) against p95 queue wait (y) for one trace, one labelled point per policy/target: lower
+ * left is better. Both axes start at 0 so distances compare honestly.
+ */
+export function frontierChart(trace: string, points: readonly FrontierPoint[]): string {
+  const f: Frame = { W: 640, H: 300, L: 56, R: 90, T: 28, B: 44 };
+  const a = axes(f, Math.max(0, ...points.map((p) => p.costUsd)), Math.max(0, ...points.map((p) => p.p95WaitSec)));
+  const dots = drawOrder(points, (p) => p.policy).map((p) => {
+    const cx = a.x(p.costUsd).toFixed(1);
+    const cy = a.y(p.p95WaitSec).toFixed(1);
+    const color = COLORS[p.policy] ?? '#333';
+    return `<g class="point" data-label="${esc(p.label)}" data-cost="${p.costUsd}" data-p95="${p.p95WaitSec}"><circle cx="${cx}" cy="${cy}" r="${p.policy === 'ours' ? 5 : 4}" fill="${color}"><title>${esc(p.label)}: $${p.costUsd.toFixed(3)}, p95 ${fmt(p.p95WaitSec)} s</title></circle><text x="${Number(cx) + 7}" y="${cy}" dy="0.32em" font-size="11">${esc(p.label)}</text></g>`;
+  });
+  const title = `Cost vs p95 wait — ${trace}`;
+  return `${svgOpen(title, f, a.attrs)}${a.svg}
+${dots.join('\n')}
+${axisLines(f, 'cost ($)', 'p95 queue wait (s)')}
+</svg></figure>`;
+}
+
+export function htmlReport(
+  results: readonly SimResult[],
+  meta: { trace: string; description: string; seed: number; command: string },
+  /** Frontier points (policies × wait targets); by default one per run in `results`. */
+  frontier: readonly FrontierPoint[] = frontierPoints(results),
+): string {
   const queue = lineChart(
     'Queue depth over time',
     'minutes since start',
     'queued jobs',
     results.map((r) => ({ label: r.summary.policy, color: COLORS[r.summary.policy] ?? '#333', points: r.samples.map((p) => [p.t, p.queued] as [number, number]) })),
-    { step: true },
+    { step: true, yInteger: true },
   );
   const cdf = lineChart(
     'Queue wait distribution (CDF)',
@@ -144,7 +229,7 @@ export function htmlReport(results: readonly SimResult[], meta: { trace: string;
       const w = [...r.waits].sort((a, b) => a - b);
       return { label: r.summary.policy, color: COLORS[r.summary.policy] ?? '#333', points: w.map((x, i) => [x, (i + 1) / w.length] as [number, number]) };
     }),
-    { step: true },
+    { step: true, yDomain: [0, 1] },
   );
   const rows = results
     .map(({ summary: s }) => `<tr><td>${s.policy}</td><td>${s.jobs}</td><td>${s.served}</td><td>${s.rejected}</td><td>${fmt(s.waitSec.p50)}</td><td>${fmt(s.waitSec.p95)}</td><td>${fmt(s.waitSec.p99)}</td><td>${fmt(s.waitSec.max)}</td><td>${fmt(s.agentMinutesBilled)}</td><td>${fmt(s.idleAgentMinutes)}</td><td>${s.costUsd.toFixed(3)}</td><td>${s.apiCalls.azdo}</td><td>${s.apiCalls.arm}</td><td>${s.errors}</td><td>${s.violations}</td></tr>`)
@@ -164,7 +249,7 @@ code{background:#f5f5f5;padding:1px 4px}
 <tbody>
 ${rows}
 </tbody></table>
-<section>${queue}${cdf}</section>
+<section>${queue}${cdf}${frontier.length > 0 ? frontierChart(meta.trace, frontier) : ''}</section>
 <section>${results.map(stackedChart).join('\n')}</section>
 <p>Costs use the documented unit prices in src/sim/world.ts (ACI Linux pay-as-you-go; Standard_D2s_v3 for VMSS). Model and assumptions: src/sim/README.md.</p>
 </body></html>
