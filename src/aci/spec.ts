@@ -10,7 +10,7 @@ import type { ContainerGroup, EnvironmentVariable } from '@azure/arm-containerin
 import type { HttpClient, PipelineRequest } from '@azure/core-rest-pipeline';
 import { isValidGroupName, ownershipTags } from '../core/names.js';
 import type { AgentLaunch } from '../reconcile/ports.js';
-import { RESERVED_ENV } from '../config/schema.js';
+import { AGENT_ENV_NAME, agentEnvNameProblem } from '../config/agent-env.js';
 
 /** Name of the single container in every group (used for logs). */
 export const AGENT_CONTAINER = 'agent';
@@ -29,8 +29,9 @@ export function buildContainerGroup(launch: AgentLaunch, ctx: SpecContext): Cont
   if (!isValidGroupName(launch.name)) throw new Error(`invalid container group name '${launch.name}'`);
   if (!launch.token) throw new Error(`no agent token for container group '${launch.name}'`);
   const extra = Object.entries(p.env ?? {});
-  const clash = extra.find(([k]) => RESERVED_ENV.includes(k.toUpperCase()));
-  if (clash) throw new Error(`profile '${p.name}' env must not set ${clash[0]} (the autoscaler sets it)`);
+  // The settings schema refuses these already; a profile built in code must not slip one through.
+  const clash = extra.find(([k]) => agentEnvNameProblem(k) !== undefined);
+  if (clash) throw new Error(`profile '${p.name}' env ${AGENT_ENV_NAME.test(clash[0]) ? clash[0] : 'name'} ${agentEnvNameProblem(clash[0])!}`);
 
   const environmentVariables: EnvironmentVariable[] = [
     { name: 'AZP_URL', value: ctx.azpUrl },

@@ -34,6 +34,16 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out || '(settings)';
 }
 
+/** Whether `path` names a value in `root` (an unset field is "required", a wrong one is not). */
+function isPresent(root: unknown, path: readonly PropertyKey[]): boolean {
+  let at: unknown = root;
+  for (const key of path) {
+    if (at === null || typeof at !== 'object' || !Object.hasOwn(at, key)) return false;
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return at !== undefined;
+}
+
 /** JSON.parse's message quotes the input on Node 20+; keep only the position. */
 function jsonProblem(setting: string, err: unknown): string {
   const msg = err instanceof Error ? err.message : '';
@@ -97,7 +107,8 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     for (const issue of result.error.issues) {
       // The missing-POOLS problem is already reported above.
       if (issue.path[0] === 'POOLS' && issue.path.length === 1 && pools === undefined) continue;
-      const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+      // zod does not keep the input in its issues (and must not: values are never echoed); look it up.
+      const message = issue.code === 'invalid_type' && !isPresent(input, issue.path) ? 'is required' : issue.message;
       problems.push(`${formatPath(issue.path)}: ${message}`);
     }
   }

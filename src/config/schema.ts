@@ -6,12 +6,14 @@
 import { z } from 'zod';
 import { AGENT_NAME_SUFFIX_CHARS } from '../core/names.js';
 import { poolKey } from '../core/pools.js';
+import { AGENT_ENV_NAME, agentEnvNameProblem } from './agent-env.js';
+import { imageReferenceProblem, REGISTRY_HOST } from './image-ref.js';
+import { ncrontabProblem } from './ncrontab.js';
+import { isPlaceholder, placeholderMessage } from './placeholders.js';
 
 const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
 const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-/** Env var names the autoscaler sets itself; a profile's extra env may not override them. */
-export const RESERVED_ENV = ['AZP_URL', 'AZP_POOL', 'AZP_AGENT_NAME', 'AZP_TOKEN', 'AZP_TOKEN_FILE', 'AZP_RUN_MODE', 'AZP_AUTOSCALER'];
 
 /** Largest Windows container group ACI deploys (Windows Server 2022 LTSC, standard SKU). */
 export const WINDOWS_LIMITS = { cpu: 4, memoryGb: 16 } as const;
@@ -38,12 +40,21 @@ function isServiceUrl(value: string): boolean {
   return u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
 }
 
-const serviceUrl = (what: string) =>
-  z
-    .string()
+/** A string that is not a placeholder of the sample settings. */
+const filled = (what: string) => z.string({ error: 'must be text' }).refine((v) => !isPlaceholder(v), { message: placeholderMessage(what) });
+
+const serviceUrl = (what: string, yours: string) =>
+  filled(yours)
     .trim()
     .refine(isServiceUrl, { message: `must be an https URL (${what}), without credentials` })
     .transform((s) => s.replace(/\/+$/, ''));
+
+const guid = (what: string) => filled(`your ${what}`).trim().regex(UUID, { message: `must be a ${what} (GUID)` });
+
+/** Why a number came in as something else: JSON numbers only, no coercion of text, booleans, null or arrays. */
+const notANumber = (iss: { input?: unknown }) => (typeof iss.input === 'string' ? 'must be a JSON number, not text' : 'must be a number');
+
+const bool = z.boolean({ error: 'must be true or false (a JSON boolean)' });
 
 const boolish = z
   .union([z.boolean(), z.string().trim().toLowerCase()])
@@ -56,8 +67,8 @@ const boolish = z
   });
 
 const intIn = (min: number, max: number) =>
-  z.coerce
-    .number({ message: 'must be a number' })
+  z
+    .number({ error: notANumber })
     .int({ message: 'must be a whole number' })
     .min(min, { message: `must be at least ${min}` })
     .max(max, { message: `must be at most ${max}` });
@@ -85,7 +96,7 @@ export const profileSchema = z
       .default({})
       .transform((c) => (Array.isArray(c) ? Object.fromEntries(c.map((k) => [k, ''])) : c)),
     matchMode: z.enum(['subset', 'requireAll', 'requireAllAndIgnoreOthers']).default('subset'),
-    caseSensitive: z.boolean().default(false),
+    caseSensitive: bool.default(false),
     minAgents: intIn(0, 1000).default(0),
     maxAgents: intIn(0, 1000).default(10),
     standby: z.array(standbyWindowSchema).default([]),
@@ -95,15 +106,19 @@ export const profileSchema = z
     idleTimeoutSec: intIn(0, 86400).default(300),
     maxLifetimeSec: intIn(0, 30 * 86400).default(86400),
     keepFailed: intIn(0, 100).default(0),
-    placeholder: z.boolean().default(true),
-    image: z.string().trim().min(1, { message: 'is required (container image reference)' }),
-    cpu: z.coerce.number().positive({ message: 'must be > 0' }).max(32, { message: 'must be at most 32' }).default(2),
-    memoryGb: z.coerce.number().positive({ message: 'must be > 0' }).max(256, { message: 'must be at most 256' }).default(4),
+    placeholder: bool.default(true),
+    image: filled('your agent image reference')
+      .min(1, { message: 'is required (container image reference)' })
+      .superRefine((ref, ctx) => {
+        const problem = ref === '' ? undefined : imageReferenceProblem(ref);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    cpu: z.number({ error: notANumber }).positive({ message: 'must be > 0' }).max(32, { message: 'must be at most 32' }).default(2),
+    memoryGb: z.number({ error: notANumber }).positive({ message: 'must be > 0' }).max(256, { message: 'must be at most 256' }).default(4),
     os: z.enum(['Linux', 'Windows']).default('Linux'),
-    spot: z.boolean().default(false),
+    spot: bool.default(false),
     /** Full ARM id of a subnet delegated to Microsoft.ContainerInstance/containerGroups. */
-    subnetId: z
-      .string()
+    subnetId: filled('your subnet resource id')
       .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+\/subnets\/[^/]+$/i, {
         message: 'must be a subnet resource id (/subscriptions/…/subnets/NAME)',
       })
@@ -111,8 +126,11 @@ export const profileSchema = z
     /** Private registry pulled with a user-assigned managed identity (AcrPull). */
     registry: z
       .object({
-        server: z.string().trim().min(1, { message: 'is required' }),
-        identity: z.string().regex(/^\/subscriptions\/.+\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/[^/]+$/i, {
+        server: filled('your registry login server')
+          .trim()
+          .min(1, { message: 'is required' })
+          .regex(REGISTRY_HOST, { message: 'must be a registry host[:port], e.g. myacr.azurecr.io' }),
+        identity: filled('your identity resource id').regex(/^\/subscriptions\/.+\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/[^/]+$/i, {
           message: 'must be a user-assigned identity resource id',
         }),
       })
@@ -120,10 +138,14 @@ export const profileSchema = z
       .optional(),
     /** Extra plain environment variables for the agent container (become agent capabilities). */
     env: z
-      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'env names must be shell identifiers' }), z.string())
+      .record(z.string(), z.string({ error: 'env values must be text' }))
       .default({})
-      .refine((e) => !Object.keys(e).some((k) => RESERVED_ENV.includes(k.toUpperCase())), {
-        message: `must not set ${RESERVED_ENV.join(', ')} (the autoscaler sets them)`,
+      .superRefine((e, ctx) => {
+        for (const name of Object.keys(e)) {
+          const problem = agentEnvNameProblem(name);
+          // A name of the allowed shape is safe to print; anything else might be a pasted value.
+          if (problem) ctx.addIssue({ code: 'custom', path: AGENT_ENV_NAME.test(name) ? [name] : [], message: AGENT_ENV_NAME.test(name) ? problem : `names ${problem}` });
+        }
       }),
   })
   .strict()
@@ -149,26 +171,29 @@ export type ProfileConfig = z.output<typeof profileSchema>;
 
 export const settingsSchema = z
   .object({
-    AZP_URL: serviceUrl('https://dev.azure.com/ORG or a Server collection URL'),
+    AZP_URL: serviceUrl('https://dev.azure.com/ORG or a Server collection URL', 'your organization URL'),
     AZP_AUTH: z.enum(['pat', 'entra'], { message: "must be 'pat' or 'entra'" }).default('pat'),
-    KEY_VAULT_URL: serviceUrl('https://NAME.vault.azure.net').optional(),
+    KEY_VAULT_URL: serviceUrl('https://NAME.vault.azure.net', 'your Key Vault URL').optional(),
     AZP_TOKEN_SECRET_NAME: z
       .string()
       .regex(/^[0-9a-zA-Z-]{1,127}$/, { message: 'must be a Key Vault secret name (letters, digits, hyphens)' })
       .default('azp-token'),
-    AZURE_SUBSCRIPTION_ID: z.string().trim().regex(UUID, { message: 'must be a subscription id (GUID)' }).optional(),
+    AZURE_SUBSCRIPTION_ID: guid('subscription id').optional(),
     ACI_RESOURCE_GROUP: z.string().trim().regex(/^[-\w._()]{1,90}$/, { message: 'must be a resource group name' }).optional(),
     ACI_LOCATION: z.string().trim().regex(/^[a-z0-9]+$/, { message: 'must be an Azure region name, e.g. westeurope' }).optional(),
-    ARM_ENDPOINT: serviceUrl('ARM endpoint').default('https://management.azure.com'),
-    AZURE_CLIENT_ID: z.string().trim().regex(UUID, { message: 'must be a client id (GUID)' }).optional(),
+    ARM_ENDPOINT: serviceUrl('ARM endpoint', 'your ARM endpoint').default('https://management.azure.com'),
+    AZURE_CLIENT_ID: guid('client id').optional(),
+    // Not trimmed: the host splits on spaces only, so a tab or line break would break the timer.
     SCALE_SCHEDULE: z
       .string()
-      .trim()
-      .refine((s) => s.split(/\s+/).length === 6, { message: 'must be an NCRONTAB expression with 6 fields, e.g. "0 */1 * * * *"' })
+      .superRefine((s, ctx) => {
+        const problem = ncrontabProblem(s);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
       .default('0 */1 * * * *'),
     DRY_RUN: boolish.default(false),
     WEBHOOK_USERNAME: z.string().min(1).optional(),
-    WEBHOOK_PASSWORD: z.string().min(12, { message: 'must be at least 12 characters' }).optional(),
+    WEBHOOK_PASSWORD: filled('a long random value (e.g. openssl rand -base64 32)').min(12, { message: 'must be at least 12 characters' }).optional(),
     /** Ownership: only groups tagged with this id are ever touched. */
     AUTOSCALER_ID: z.string().regex(/^[a-z0-9-]{1,40}$/, { message: 'must be lowercase letters, digits, hyphens (max 40)' }).default('default'),
     /** Prefix of every agent / container group name. */
