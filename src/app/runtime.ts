@@ -8,6 +8,7 @@ import { loadSettings } from '../config/load.js';
 import { PassCoordinator } from '../reconcile/coordinator.js';
 import { BlobPoolLock, DEFAULT_LOCK_CONTAINER, type PoolLockPort } from '../reconcile/lock.js';
 import { BlobBackoffStore } from '../reconcile/backoff-store.js';
+import { fenceDeps } from '../reconcile/fence.js';
 import { poolsOf, reconcile, type PassResult, type ReconcileDeps } from '../reconcile/pass.js';
 import type { Logger } from '../reconcile/ports.js';
 import { credentialFromSettings } from '../azure/clients.js';
@@ -64,14 +65,16 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
   const coordinator = new PassCoordinator({
     lock,
     logger,
-    run: async (pool) => {
+    run: async (pool, _reasons, lease) => {
       await shared('load', pool);
       try {
-        const result = await reconcile(opts, deps, [pool]);
+        // Every write of the pass goes through the pool's lease (fencing).
+        const result = await reconcile(opts, fenceDeps(deps, lease), [pool]);
         o.onPass?.(result);
         return result;
       } finally {
-        await shared('flush', pool);
+        // A pass that lost the lease does not overwrite the new holder's back-off state.
+        if (lease.held()) await shared('flush', pool);
       }
     },
   });

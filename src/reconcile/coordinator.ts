@@ -19,12 +19,16 @@
  * skipped — failing closed keeps "one writer per pool"; the next timer tick tries again.
  */
 import { poolKey } from '../core/pools.js';
+import type { Fence } from './fence.js';
 import type { PoolLease, PoolLockPort } from './lock.js';
 import type { Logger } from './ports.js';
 import { errorText } from '../util/log.js';
 
-/** Runs one pass for one pool; `reasons` are the coalesced triggers (may be empty for remote ones). */
-export type PassRunner = (pool: string, reasons: readonly string[]) => Promise<unknown>;
+/**
+ * Runs one pass for one pool; `reasons` are the coalesced triggers (may be empty for remote ones).
+ * `fence` is the pool's lease: every write of the pass must go through it (fenceDeps).
+ */
+export type PassRunner = (pool: string, reasons: readonly string[], fence: Fence) => Promise<unknown>;
 
 export interface PassCoordinatorOptions {
   lock: PoolLockPort;
@@ -157,11 +161,10 @@ export class PassCoordinator {
         seen = await this.lock.generation(pool);
         for (;;) {
           st.dirty = false;
-          await this.runPass(pool, st, log);
-          if (lease.lost) {
-            log.warn('the pool lease was lost during the pass; leaving the pool to its new holder');
-            return;
-          }
+          await this.runPass(pool, st, lease, log);
+          // Lost (the lease logged it once): leave the pool to its next holder. A later trigger
+          // here starts clean with a new lease.
+          if (!lease.held()) return;
           const now = await this.lock.generation(pool);
           if (now === seen && !st.dirty) break;
           seen = now;
@@ -176,14 +179,14 @@ export class PassCoordinator {
     }
   }
 
-  private async runPass(pool: string, st: PoolState, log: Logger): Promise<void> {
+  private async runPass(pool: string, st: PoolState, fence: Fence, log: Logger): Promise<void> {
     const reasons = this.reasonsOf(st.reasons.splice(0));
     const started = Date.now();
     st.view.passes++;
     const n = st.view.passes;
     log.info('pass start', { pass: n, reasons: reasons.length ? reasons : ['requested by another instance'] });
     try {
-      await this.runner(pool, reasons);
+      await this.runner(pool, reasons, fence);
       delete st.view.lastError;
     } catch (err) {
       st.view.lastError = errorText(err);

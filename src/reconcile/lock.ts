@@ -14,20 +14,24 @@
  *
  * A lease is acquired for `leaseSeconds` (15–60, Azure's limits) and renewed every third of that
  * while the holder works; a holder that crashes stops renewing and its lease expires on its own.
+ * The lease is also the pass's fence (src/reconcile/fence.ts): a renewal that fails for any
+ * reason (409, 5xx, unreachable, timeout) loses it at once, and so does a renewal older than
+ * `freshForMs` (a renewal that hangs); a lost lease never comes back, and no write goes through it.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { BlobServiceClient, type BlobLeaseClient, type ContainerClient } from '@azure/storage-blob';
 import { poolKey } from '../core/pools.js';
 import type { Logger } from './ports.js';
+import { LeaseGuard, LeaseLost, type Fence } from './fence.js';
 import { errorText } from '../util/log.js';
 
 export const DEFAULT_LOCK_CONTAINER = 'azp-autoscaler-locks';
 
-/** A held lease on one pool. */
-export interface PoolLease {
+/** A held lease on one pool; also the fence every write of the pass checks. */
+export interface PoolLease extends Fence {
   readonly pool: string;
   readonly leaseId: string;
-  /** True once a renewal failed: another instance may now hold the pool. */
+  /** True once a renewal failed or went stale: another instance may now hold the pool. */
   readonly lost: boolean;
   /** Stop renewing and give the lease back. Never throws; idempotent. */
   release(): Promise<void>;
@@ -46,8 +50,20 @@ export interface PoolLockPort {
 export interface BlobPoolLockOptions {
   /** Lease duration in seconds, 15–60. Default 30. */
   leaseSeconds?: number;
-  /** Renewal period in ms. Default a third of the lease duration. */
+  /** Renewal period in ms. Default a third of the lease duration; less than half of it. */
   renewEveryMs?: number;
+  /**
+   * A successful renewal keeps the fence open this long (ms). Default: two renewal periods, at most
+   * the lease duration minus one period. Must lie between the renewal period and the lease duration.
+   */
+  freshForMs?: number;
+  /**
+   * Client-side limit on every storage request of the lock, ms (default 10 s; a renewal gets at most
+   * the freshness bound). The SDK's `tryTimeoutInMs` is a server-side timeout: a connection that
+   * never answers would hold a renewal, a release and with them the pool's pass cycle forever
+   * (test/integration/fencing.test.ts, mode 'hang').
+   */
+  requestTimeoutMs?: number;
   /** Attempts of a conditional generation write before giving up. Default 50. */
   maxBumpAttempts?: number;
   logger?: Logger;
@@ -69,39 +85,55 @@ function statusOf(err: unknown): number | undefined {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 class BlobLease implements PoolLease {
-  lost = false;
   private timer: NodeJS.Timeout | undefined;
   private released = false;
+  private taken = false;
   private renewing: Promise<void> | undefined;
+  private readonly guard: LeaseGuard;
 
   constructor(
     readonly pool: string,
     readonly leaseId: string,
     private readonly client: BlobLeaseClient,
-    renewEveryMs: number,
+    acquiredAt: number,
+    timing: { leaseMs: number; renewEveryMs: number; freshForMs: number },
     private readonly logger: Logger | undefined,
     private readonly onRenew: () => void,
+    private readonly requestTimeoutMs: number,
   ) {
+    this.guard = new LeaseGuard({ pool, now: Date.now, leaseMs: timing.leaseMs, freshForMs: timing.freshForMs, onLost: () => this.stop(), ...(logger ? { logger } : {}) }, acquiredAt);
     this.timer = setInterval(() => {
-      if (this.renewing || this.released) return;
+      if (this.renewing || this.released || this.guard.lost) return;
       this.renewing = this.renew().finally(() => (this.renewing = undefined));
-    }, renewEveryMs);
+    }, timing.renewEveryMs);
     this.timer.unref?.();
   }
 
+  get lost(): boolean {
+    return this.guard.lost;
+  }
+
+  held(): boolean {
+    return this.guard.held();
+  }
+
+  assert(): void {
+    this.guard.assert();
+  }
+
   private async renew(): Promise<void> {
+    const sentAt = Date.now();
     try {
-      await this.client.renewLease();
+      await this.client.renewLease({ abortSignal: AbortSignal.timeout(this.requestTimeoutMs) });
+      this.guard.renewed(sentAt);
       this.onRenew();
     } catch (err) {
       if (this.released) return;
-      // 409 = the lease expired and someone else took it (or it was broken). A network blip is
-      // retried at the next tick while the lease is still valid.
-      if (statusOf(err) === 409) {
-        this.lost = true;
-        this.stop();
-      }
-      this.logger?.error('pool lease renewal failed', { pool: this.pool, lost: this.lost, error: errorText(err) });
+      // Any failure loses the lease: 409 = it expired and someone else took it (or it was broken);
+      // a 5xx, a refused connection or a timeout leaves us unable to know, and the lease may expire
+      // before the next tick gets through. Writes stop now; the next trigger takes a fresh lease.
+      this.taken = statusOf(err) === 409;
+      this.guard.markLost(`renewal failed: ${errorText(err)}`);
     }
   }
 
@@ -113,11 +145,12 @@ class BlobLease implements PoolLease {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
+    this.guard.released();
     this.stop();
     await this.renewing?.catch(() => undefined);
-    if (this.lost) return;
+    if (this.taken) return; // someone else holds it now
     try {
-      await this.client.releaseLease();
+      await this.client.releaseLease({ abortSignal: AbortSignal.timeout(this.requestTimeoutMs) });
     } catch (err) {
       // It expires by itself; log so a slow pass shows up.
       this.logger?.warn('pool lease release failed (it will expire)', { pool: this.pool, error: errorText(err) });
@@ -129,6 +162,8 @@ class BlobLease implements PoolLease {
 export class BlobPoolLock implements PoolLockPort {
   readonly leaseSeconds: number;
   readonly renewEveryMs: number;
+  readonly freshForMs: number;
+  readonly requestTimeoutMs: number;
   /** Count of successful renewals (tests, status). */
   renewals = 0;
   private readonly maxBumpAttempts: number;
@@ -144,7 +179,11 @@ export class BlobPoolLock implements PoolLockPort {
     if (!Number.isInteger(lease) || lease < 15 || lease > 60) throw new RangeError('leaseSeconds must be a whole number from 15 to 60');
     this.leaseSeconds = lease;
     this.renewEveryMs = options.renewEveryMs ?? Math.floor((lease * 1000) / 3);
+    if (!(this.renewEveryMs > 0 && this.renewEveryMs < (lease * 1000) / 2)) throw new RangeError('renewEveryMs must be positive and less than half the lease duration');
+    this.freshForMs = options.freshForMs ?? Math.min(2 * this.renewEveryMs, lease * 1000 - this.renewEveryMs);
+    if (!(this.freshForMs > this.renewEveryMs && this.freshForMs < lease * 1000)) throw new RangeError('freshForMs must lie between renewEveryMs and the lease duration');
     this.maxBumpAttempts = options.maxBumpAttempts ?? 50;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.logger = options.logger;
   }
 
@@ -152,6 +191,10 @@ export class BlobPoolLock implements PoolLockPort {
   static fromConnectionString(connectionString: string, options: BlobPoolLockOptions & { containerName?: string } = {}): BlobPoolLock {
     const service = BlobServiceClient.fromConnectionString(connectionString, { retryOptions: { maxTries: 3, tryTimeoutInMs: 10_000 } });
     return new BlobPoolLock(service.getContainerClient(options.containerName ?? DEFAULT_LOCK_CONTAINER), options);
+  }
+
+  private signal(): { abortSignal: AbortSignal } {
+    return { abortSignal: AbortSignal.timeout(this.requestTimeoutMs) };
   }
 
   lockBlobName(pool: string): string {
@@ -164,7 +207,7 @@ export class BlobPoolLock implements PoolLockPort {
 
   private ensureContainer(): Promise<void> {
     if (!this.containerReady) {
-      this.containerReady = this.container.createIfNotExists().then(() => undefined);
+      this.containerReady = this.container.createIfNotExists(this.signal()).then(() => undefined);
       this.containerReady.catch(() => (this.containerReady = undefined));
     }
     return this.containerReady;
@@ -190,7 +233,7 @@ export class BlobPoolLock implements PoolLockPort {
 
   private async createIfAbsent(name: string, metadata: Record<string, string>): Promise<void> {
     try {
-      await this.container.getBlockBlobClient(name).upload('', 0, { metadata, conditions: { ifNoneMatch: '*' } });
+      await this.container.getBlockBlobClient(name).upload('', 0, { metadata, conditions: { ifNoneMatch: '*' }, ...this.signal() });
     } catch (err) {
       const s = statusOf(err);
       // 409 BlobAlreadyExists; 412 when it exists and is leased.
@@ -200,7 +243,7 @@ export class BlobPoolLock implements PoolLockPort {
 
   async generation(pool: string): Promise<number> {
     await this.ensureBlobs(pool);
-    const props = await this.container.getBlockBlobClient(this.generationBlobName(pool)).getProperties();
+    const props = await this.container.getBlockBlobClient(this.generationBlobName(pool)).getProperties(this.signal());
     return parseGeneration(props.metadata?.requested);
   }
 
@@ -208,10 +251,10 @@ export class BlobPoolLock implements PoolLockPort {
     await this.ensureBlobs(pool);
     const blob = this.container.getBlockBlobClient(this.generationBlobName(pool));
     for (let attempt = 1; ; attempt++) {
-      const props = await blob.getProperties();
+      const props = await blob.getProperties(this.signal());
       const next = parseGeneration(props.metadata?.requested) + 1;
       try {
-        await blob.setMetadata({ ...props.metadata, requested: String(next) }, { conditions: { ifMatch: props.etag } });
+        await blob.setMetadata({ ...props.metadata, requested: String(next) }, { conditions: { ifMatch: props.etag }, ...this.signal() });
         return next;
       } catch (err) {
         if (statusOf(err) !== 412 || attempt >= this.maxBumpAttempts) throw err;
@@ -225,14 +268,16 @@ export class BlobPoolLock implements PoolLockPort {
     await this.ensureBlobs(pool);
     const leaseId = randomUUID();
     const client = this.container.getBlockBlobClient(this.lockBlobName(pool)).getBlobLeaseClient(leaseId);
+    const sentAt = Date.now();
     try {
-      await client.acquireLease(this.leaseSeconds);
+      await client.acquireLease(this.leaseSeconds, this.signal());
     } catch (err) {
       // 409 LeaseAlreadyPresent: another holder.
       if (statusOf(err) === 409) return undefined;
       throw err;
     }
-    return new BlobLease(pool, leaseId, client, this.renewEveryMs, this.logger?.child({ pool }), () => this.renewals++);
+    const timing = { leaseMs: this.leaseSeconds * 1000, renewEveryMs: this.renewEveryMs, freshForMs: this.freshForMs };
+    return new BlobLease(pool, leaseId, client, sentAt, timing, this.logger?.child({ pool }), () => this.renewals++, Math.min(this.requestTimeoutMs, this.freshForMs));
   }
 }
 
@@ -274,6 +319,10 @@ export class MemoryPoolLock implements PoolLockPort {
       pool,
       leaseId,
       lost: false,
+      held: () => !released,
+      assert: () => {
+        if (released) throw new LeaseLost(pool, 'released');
+      },
       release: async () => {
         if (released) return;
         released = true;

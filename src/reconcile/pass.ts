@@ -10,6 +10,7 @@ import { plan, type PoolPolicy } from '../core/plan.js';
 import type { Action, BackoffState, OwnedGroup, Plan, PoolSnapshot, ProfileView } from '../core/types.js';
 import { mapLimit } from '../util/limit.js';
 import { errorText } from '../util/log.js';
+import { isLeaseLost } from './fence.js';
 import type { AzureDevOpsPort, Clock, ComputePort, Logger, SecretPort } from './ports.js';
 
 export interface BackoffStore {
@@ -70,6 +71,8 @@ export interface PoolResult {
   outcomes: Outcome[];
   /** API calls made by this pool's observe step (for the O(1) check). */
   probes: number;
+  /** The pool's lease was lost during the pass: the actions after it were skipped, not tried. */
+  leaseLost?: boolean;
 }
 
 export interface PassResult {
@@ -79,6 +82,9 @@ export interface PassResult {
   pools: PoolResult[];
   error?: string;
 }
+
+/** Why an action was not tried: the pool's lease was lost before it (see fence.ts). */
+export const LEASE_LOST = 'lease lost';
 
 /** Errors from the adapters carry a `kind`; anything else is treated as transient. */
 /** Settled results of mapLimit → outcomes; a rejection (a bug, callbacks catch) becomes a failure. */
@@ -249,12 +255,16 @@ async function act(
 ): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   const concurrency = opts.concurrency ?? 8;
+  // Fencing: the first write refused for a lost lease stops the pass; what is left is skipped.
+  let leaseLost = false;
+  const skipLost = (a: Action): Outcome => ((leaseLost = true), { action: a, status: 'skipped', why: LEASE_LOST });
   const profileByName = new Map(opts.profiles.map((x) => [x.name, x]));
 
   // Deletes and unregistrations first: they free capacity and cost nothing to retry.
   const removals = p.actions.filter((a) => a.kind !== 'create');
   outcomes.push(
     ...settledOutcomes(removals, await mapLimit(removals, concurrency, async (a): Promise<Outcome> => {
+      if (leaseLost) return skipLost(a);
       try {
         if (a.kind === 'unregister') {
           await deps.azdo.deleteAgent(poolId, a.agentId);
@@ -263,6 +273,7 @@ async function act(
         if (a.kind === 'delete') return await deleteGroup(poolId, a, deps, log);
         return { action: a, status: 'skipped', why: 'not a removal' };
       } catch (err) {
+        if (isLeaseLost(err)) return skipLost(a);
         log.error('action failed', { action: a.kind, group: a.kind === 'delete' ? a.group : undefined, error: errorText(err) });
         return { action: a, status: 'failed', error: errorText(err), kind: errorKind(err) };
       }
@@ -271,6 +282,7 @@ async function act(
 
   const creates = p.actions.filter((a): a is Extract<Action, { kind: 'create' }> => a.kind === 'create');
   if (creates.length === 0) return outcomes;
+  if (leaseLost) return [...outcomes, ...creates.map(skipLost)];
   let token: string;
   try {
     token = await deps.secrets.getToken();
@@ -283,6 +295,7 @@ async function act(
   const stopped = new Set<string>(); // profiles that hit quota/throttling this pass
   outcomes.push(
     ...settledOutcomes(creates, await mapLimit(creates, concurrency, async (a): Promise<Outcome> => {
+      if (leaseLost) return skipLost(a);
       const profile = profileByName.get(a.profile);
       if (!profile) return { action: a, status: 'skipped', why: 'profile not configured' };
       if (stopped.has(a.profile)) return { action: a, status: 'skipped', why: 'profile backing off this pass' };
@@ -292,6 +305,7 @@ async function act(
         if (deps.backoff.get(a.profile)) deps.backoff.set(a.profile, undefined);
         return { action: a, status: 'done', group: name };
       } catch (err) {
+        if (isLeaseLost(err)) return skipLost(a);
         const kind = errorKind(err);
         if ((kind === 'quota' || kind === 'throttled') && stopped.has(a.profile)) {
           // Another create of this profile already failed this pass: one back-off step per pass.
@@ -338,6 +352,9 @@ export async function reconcilePool(pool: string, groups: OwnedGroup[], opts: Re
   if (p.unmatchedJobs.length > 0) log.warn('queued jobs no profile can serve', { requests: p.unmatchedJobs.slice(0, 20), count: p.unmatchedJobs.length });
   if (opts.dryRun) return { pool, ok: true, plan: p, outcomes: p.actions.map((a) => ({ action: a, status: 'skipped', why: 'dry run' })), probes };
   const outcomes = await act(poolId, pool, p, opts, deps, log);
+  if (outcomes.some((o) => o.status === 'skipped' && o.why === LEASE_LOST)) {
+    return { pool, ok: false, error: 'pool lease lost: the pass stopped before its remaining writes', plan: p, outcomes, probes, leaseLost: true };
+  }
   return { pool, ok: outcomes.every((o) => o.status !== 'failed'), plan: p, outcomes, probes };
 }
 

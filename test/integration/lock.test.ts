@@ -2,10 +2,13 @@
  * BlobPoolLock against a real Azurite: acquire / block / renew / release, the generation counter
  * under concurrent bumps (ETag retries), and recovery after a holder that never releases.
  */
-import { BlobServiceClient } from '@azure/storage-blob';
+import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LeaseLost } from '../../src/reconcile/fence.js';
 import { BlobPoolLock, MemoryPoolLock, poolBlobBase } from '../../src/reconcile/lock.js';
-import { startAzurite, type Azurite } from '../helpers/azurite.js';
+import { memoryLogger } from '../../src/util/log.js';
+import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from '../helpers/azurite.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
 
 let azurite: Azurite;
 let n = 0;
@@ -116,6 +119,76 @@ describe('BlobPoolLock (Azurite)', () => {
   });
 });
 
+describe('BlobPoolLock as a fence (Azurite behind a fault proxy)', () => {
+  const viaProxy = async (name: string, opts: ConstructorParameters<typeof BlobPoolLock>[1]) => {
+    const proxy = await startFaultProxy({ host: '127.0.0.1', port: azurite.blobPort });
+    const svc = new BlobServiceClient(`${proxy.url}/${AZURITE_ACCOUNT}`, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY), { retryOptions: { maxTries: 1 } });
+    const log = memoryLogger();
+    return { proxy, log, lock: new BlobPoolLock(svc.getContainerClient(name), { leaseSeconds: 15, logger: log, ...opts }) };
+  };
+
+  it('a renewal that hangs closes the fence after the freshness bound, long before the lease expires, and it stays closed', async () => {
+    // requestTimeoutMs 10 s: the hung renewal is still pending when the 1.5 s bound passes.
+    const { proxy, log, lock } = await viaProxy(container(), { renewEveryMs: 500, freshForMs: 1_500, requestTimeoutMs: 10_000 });
+    try {
+      const lease = (await lock.tryAcquire('linux'))!;
+      await new Promise((r) => setTimeout(r, 1_200));
+      expect(lease.held()).toBe(true); // renewed meanwhile
+      proxy.mode = 'hang';
+      const cut = Date.now();
+      while (lease.held()) await new Promise((r) => setTimeout(r, 50));
+      const closedAfter = Date.now() - cut;
+      expect(closedAfter).toBeLessThan(2_500);
+      expect(() => lease.assert()).toThrow(LeaseLost);
+      proxy.mode = 'pass';
+      await new Promise((r) => setTimeout(r, 1_200));
+      expect(lease.held()).toBe(false); // latched: storage is back, the lease is not
+      expect(log.lines.filter((l) => l.includes('pool lease lost'))).toHaveLength(1);
+      expect(log.lines.join('\n')).toMatch(/no successful renewal for \d+ ms/);
+      await lease.release();
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it.each(['503', 'refuse'] as const)('one failed renewal (%s) loses the lease at once', async (mode) => {
+    const { proxy, log, lock } = await viaProxy(container(), { renewEveryMs: 300 });
+    try {
+      const lease = (await lock.tryAcquire('linux'))!;
+      proxy.mode = mode;
+      const seen = proxy.seen[mode];
+      while (proxy.seen[mode] === seen) await new Promise((r) => setTimeout(r, 20));
+      while (!lease.lost) await new Promise((r) => setTimeout(r, 20));
+      expect(lease.held()).toBe(false);
+      expect(log.lines.filter((l) => l.includes('pool lease lost'))).toEqual([expect.stringContaining('renewal failed')]);
+      await lease.release();
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('a lease broken by someone else (409 on renewal) is lost, and release does not touch the new holder', async () => {
+    const name = container();
+    const a = lockOf(name, { renewEveryMs: 200 });
+    const b = lockOf(name);
+    const lease = (await a.tryAcquire('linux'))!;
+    const blob = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(name).getBlockBlobClient(a.lockBlobName('linux'));
+    await blob.getBlobLeaseClient().breakLease(0);
+    const other = (await b.tryAcquire('linux'))!;
+    while (!lease.lost) await new Promise((r) => setTimeout(r, 20));
+    await lease.release();
+    expect((await blob.getProperties()).leaseState).toBe('leased'); // still the new holder's
+    expect(other.held()).toBe(true);
+    await other.release();
+  });
+
+  it('refuses timings that would leave the fence open past the lease', () => {
+    expect(() => lockOf(container(), { freshForMs: 15_000 })).toThrow(RangeError);
+    expect(() => lockOf(container(), { renewEveryMs: 8_000 })).toThrow(RangeError);
+    expect(() => lockOf(container(), { renewEveryMs: 1_000, freshForMs: 900 })).toThrow(RangeError);
+  });
+});
+
 describe('MemoryPoolLock', () => {
   it('implements the same protocol in one process', async () => {
     const m = new MemoryPoolLock();
@@ -123,7 +196,10 @@ describe('MemoryPoolLock', () => {
     expect(await m.generation('A')).toBe(1);
     const l = await m.tryAcquire('a');
     expect(await m.tryAcquire('A')).toBeUndefined();
+    expect(l!.held()).toBe(true);
     await l!.release();
+    expect(l!.held()).toBe(false);
+    expect(() => l!.assert()).toThrow(LeaseLost);
     expect(await m.tryAcquire('a')).toBeDefined();
   });
 });

@@ -10,6 +10,7 @@ import { loadSettings } from '../../src/config/load.js';
 import type { Settings } from '../../src/config/schema.js';
 import type { OwnedGroup } from '../../src/core/types.js';
 import { PassCoordinator, type PassRunner } from '../../src/reconcile/coordinator.js';
+import { fenceDeps } from '../../src/reconcile/fence.js';
 import { BlobPoolLock, MemoryPoolLock, type PoolLockPort } from '../../src/reconcile/lock.js';
 import { memoryBackoffStore, reconcile } from '../../src/reconcile/pass.js';
 import type { AgentLaunch, ComputePort } from '../../src/reconcile/ports.js';
@@ -77,12 +78,12 @@ interface Instance {
 /** Shared tracking of passes across all instances: proves one writer per pool. */
 function tracker() {
   const t = { active: 0, maxActive: 0, passes: 0 };
-  const wrap = (run: PassRunner): PassRunner => async (pool, reasons) => {
+  const wrap = (run: PassRunner): PassRunner => async (pool, reasons, fence) => {
     t.active++;
     t.maxActive = Math.max(t.maxActive, t.active);
     t.passes++;
     try {
-      return await run(pool, reasons);
+      return await run(pool, reasons, fence);
     } finally {
       t.active--;
     }
@@ -131,7 +132,7 @@ function reconcileRunner(settings: Settings, compute: ComputePort): PassRunner {
       return () => (n++).toString(36).padStart(12, '0');
     })(),
   };
-  return (pool) => reconcile({ prefix: 'azp', profiles: settings.POOLS, dryRun: false }, deps, [pool]);
+  return (pool, _reasons, lease) => reconcile({ prefix: 'azp', profiles: settings.POOLS, dryRun: false }, fenceDeps(deps, lease), [pool]);
 }
 
 const allIdle = (xs: Instance[]) => Promise.all(xs.map((x) => x.coordinator.idle()));
@@ -212,6 +213,8 @@ describe('PassCoordinator + webhook with Azurite (3 instances)', () => {
                 get lost() {
                   return lease.lost;
                 },
+                held: () => lease.held(),
+                assert: () => lease.assert(),
                 release: async () => {
                   if (!injected) {
                     injected = true;
