@@ -14,6 +14,7 @@ import {
   type PolicyName,
   type VmssOptions,
 } from './controllers.js';
+import { LeasedOursController, type InstancesOptions } from './instances.js';
 import { checkFinalInvariants, checkPassInvariants, orphanRegistrations } from './invariants.js';
 import type { Trace } from './trace.js';
 import { ACI_PRICES, VM_PRICE, World, type Violation, type WorldOptions } from './world.js';
@@ -35,6 +36,8 @@ export interface SimOptions {
   hours?: number;
   world?: Partial<WorldOptions>;
   ours?: Partial<OursOptions>;
+  /** Run our controller as several instances sharing a simulated pool lease (src/sim/instances.ts). */
+  instances?: (world: World, clock: VirtualClock) => InstancesOptions;
   keda?: Partial<KedaOptions>;
   vmss?: Partial<VmssOptions>;
   /** Check the pass invariants after every pass of our controller (default true). */
@@ -136,7 +139,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   if (o.policy === 'ours') {
     let firstPassDone = false;
     const userOnPass = o.ours?.onPass;
-    controller = new OursController(world, clock, o.profiles, o.seed, {
+    const oursOptions: OursOptions = {
       prefix,
       timerSec: 60,
       webhookDelaySec: [1, 3],
@@ -146,7 +149,10 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         if (o.checkInvariants !== false) addViolations(checkPassInvariants(world, o.profiles, { owner: 'ours', prefix, firstPassDone }));
         userOnPass?.(r);
       },
-    });
+    };
+    controller = o.instances
+      ? new LeasedOursController(world, clock, o.profiles, o.seed, { ...oursOptions, instances: o.instances(world, clock) })
+      : new OursController(world, clock, o.profiles, o.seed, oursOptions);
   } else if (o.policy === 'keda') {
     controller = new KedaController(world, clock, o.profiles, o.seed, { pollingIntervalSec: 30, targetQueueLength: 1, ...o.keda });
   } else {
