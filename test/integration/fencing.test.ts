@@ -68,6 +68,27 @@ function instance(pool: string, container: string, storage: string, tries: numbe
 const puts = (pool: string) => stack.arm.requests.filter((q) => q.method === 'PUT' && q.path.includes('/containerGroups/') && q.body !== undefined && JSON.stringify(q.body).includes(`"azp-pool":"${pool}"`));
 
 describe('fencing: a lost lease stops the pass (Azurite + fakes, two instances)', () => {
+  it.concurrent('a pass that outlives the lease duration keeps renewing it and completes its writes', { timeout: 60_000 }, async () => {
+    const pool = 'fence-long';
+    const { azdo } = stack;
+    const poolId = azdo.addPool(pool).id;
+    azdo.queueJob(pool);
+    azdo.queueJob(pool);
+    const a = instance(pool, `fence-${process.pid}-long`, `http://127.0.0.1:${azurite.blobPort}`, 3);
+    const b = instance(pool, `fence-${process.pid}-long`, `http://127.0.0.1:${azurite.blobPort}`, 3);
+    azdo.inject({ match: { method: 'GET', pathIncludes: `/pools/${poolId}/agents?` }, delayMs: (LEASE_SEC + 3) * 1000 });
+    const started = Date.now();
+    const passA = a.rt.coordinator.request(pool, 'test: long pass');
+    await sleep((LEASE_SEC + 1) * 1000);
+    await b.rt.coordinator.request(pool, 'test: B during the long pass'); // the lease is still A's
+    expect(b.results).toEqual([]);
+    await passA;
+    expect(Date.now() - started).toBeGreaterThan(LEASE_SEC * 1000);
+    expect(a.results[0]?.pools[0]?.outcomes.map((o) => `${o.action.kind} ${o.status}`)).toEqual(['create done', 'create done']);
+    expect(a.lines.filter((l) => /lease lost/.test(l))).toEqual([]);
+    expect(puts(pool)).toHaveLength(2);
+  });
+
   it.concurrent.each<ProxyMode>(['503', 'refuse', 'hang'])(
     'storage %s for the holder: its lease expires, the other instance runs, the first one writes nothing more',
     { timeout: 60_000 },
