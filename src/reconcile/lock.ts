@@ -59,9 +59,9 @@ export interface BlobPoolLockOptions {
   freshForMs?: number;
   /**
    * Client-side limit on every storage request of the lock, ms (default 10 s; a renewal gets at most
-   * the freshness bound). The SDK's `tryTimeoutInMs` is a server-side timeout: a connection that
-   * never answers would hold a renewal, a release and with them the pool's pass cycle forever
-   * (test/integration/fencing.test.ts, mode 'hang').
+   * the freshness bound). The SDK's `tryTimeoutInMs` did not end a request the server never
+   * answered: such a connection held a renewal, a release and with them the pool's pass cycle
+   * forever (test/integration/fencing.test.ts, mode 'hang').
    */
   requestTimeoutMs?: number;
   /** Attempts of a conditional generation write before giving up. Default 50. */

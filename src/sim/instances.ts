@@ -51,7 +51,7 @@ export class LeasedOursController implements Controller {
     this.opts = { prefix: o.prefix, profiles, dryRun: false, concurrency: 8, ...o.reconcile };
     this.backoffs = Array.from({ length: o.instances.count }, () => memoryBackoffStore());
     // Disjoint entropy per instance: names made in the same millisecond never collide.
-    this.entropy = Array.from({ length: o.instances.count }, (_, i) => Math.floor((i * 36 ** 4) / o.instances.count));
+    this.entropy = Array.from({ length: o.instances.count }, (_, i) => i * 36 ** 10);
   }
 
   private logger(instance: number) {
@@ -108,7 +108,8 @@ export class LeasedOursController implements Controller {
               clock: this.clock,
               logger,
               backoff: this.backoffs[i]!,
-              entropy: () => (this.entropy[i] = (this.entropy[i]! + 1) % 36 ** 4),
+              // A seeded counter per instance, 12 base-36 characters, disjoint ranges.
+              entropy: () => (this.entropy[i] = this.entropy[i]! + 1).toString(36).padStart(12, '0'),
             };
             const result = await reconcile(this.opts, this.o.instances.fencing === false ? deps : fenceDeps(deps, lease), [pool]);
             if (result.pools.some((p) => p.leaseLost)) this.leaseLostPasses++;

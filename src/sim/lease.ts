@@ -12,6 +12,7 @@
  * audits every write against.
  */
 import { randomUUID } from 'node:crypto';
+import { poolKey } from '../core/pools.js';
 import { LeaseGuard } from '../reconcile/fence.js';
 import type { PoolLease, PoolLockPort } from '../reconcile/lock.js';
 import type { Logger } from '../reconcile/ports.js';
@@ -51,7 +52,7 @@ export class SimPoolLock {
   ) {}
 
   private key(pool: string): string {
-    return pool.normalize('NFC').toLowerCase();
+    return poolKey(pool);
   }
 
   /** True when `instance` holds an unexpired lease on `pool` right now. */
