@@ -111,6 +111,7 @@ export function fencePorts(ports: { azdo: AzureDevOpsPort; compute: ComputePort 
       listJobRequests: (id) => azdo.listJobRequests(id),
       listAgents: (id) => azdo.listAgents(id),
       getAgent: (id, a) => azdo.getAgent(id, a),
+      findAgent: (id, name) => azdo.findAgent(id, name),
       setAgentEnabled: async (id, a, enabled) => {
         fence.assert();
         return azdo.setAgentEnabled(id, a, enabled);

@@ -45,7 +45,7 @@ describe('fencePorts', () => {
   it('refuses the four writes through a closed fence without calling the port; reads go through', async () => {
     const calls: string[] = [];
     const rec = (name: string) => async () => void calls.push(name);
-    const azdo = { resolvePoolId: async () => (calls.push('resolvePoolId'), 1), listJobRequests: async () => (calls.push('listJobRequests'), []), listAgents: async () => (calls.push('listAgents'), []), getAgent: async () => (calls.push('getAgent'), undefined), setAgentEnabled: rec('setAgentEnabled'), deleteAgent: rec('deleteAgent') } satisfies AzureDevOpsPort;
+    const azdo = { resolvePoolId: async () => (calls.push('resolvePoolId'), 1), listJobRequests: async () => (calls.push('listJobRequests'), []), listAgents: async () => (calls.push('listAgents'), []), getAgent: async () => (calls.push('getAgent'), undefined), findAgent: async () => (calls.push('findAgent'), undefined), setAgentEnabled: rec('setAgentEnabled'), deleteAgent: rec('deleteAgent') } satisfies AzureDevOpsPort;
     const compute = { listGroups: async () => (calls.push('listGroups'), []), getGroup: async () => (calls.push('getGroup'), undefined), createGroup: rec('createGroup'), deleteGroup: rec('deleteGroup') } satisfies ComputePort;
     let open = true;
     const f = fencePorts({ azdo, compute }, { held: () => open, assert: () => { if (!open) throw new LeaseLost('p', 'test'); } });
@@ -54,7 +54,7 @@ describe('fencePorts', () => {
     open = false;
     const refused = await Promise.allSettled([f.compute.createGroup({} as never), f.compute.deleteGroup('g'), f.azdo.setAgentEnabled(1, 2, true), f.azdo.deleteAgent(1, 2)]);
     expect(refused.map((r) => r.status === 'rejected' && isLeaseLost(r.reason))).toEqual([true, true, true, true]);
-    await Promise.all([f.azdo.resolvePoolId('p'), f.azdo.listJobRequests(1), f.azdo.listAgents(1), f.azdo.getAgent(1, 2), f.compute.listGroups(), f.compute.getGroup('g')]);
-    expect(calls).toEqual(['createGroup', 'setAgentEnabled', 'resolvePoolId', 'listJobRequests', 'listAgents', 'getAgent', 'listGroups', 'getGroup']);
+    await Promise.all([f.azdo.resolvePoolId('p'), f.azdo.listJobRequests(1), f.azdo.listAgents(1), f.azdo.getAgent(1, 2), f.azdo.findAgent(1, 'g'), f.compute.listGroups(), f.compute.getGroup('g')]);
+    expect(calls).toEqual(['createGroup', 'setAgentEnabled', 'resolvePoolId', 'listJobRequests', 'listAgents', 'getAgent', 'findAgent', 'listGroups', 'getGroup']);
   });
 });
