@@ -26,7 +26,7 @@ import type { World } from '../../src/sim/world.js';
 
 const RUNS = Number(process.env.FENCING_RUNS ?? 100);
 const CONTROL_RUNS = Math.min(RUNS, 100);
-/** Measured on a 2-core machine: 24 ms per scenario over 20,000 runs, 60–130 ms over 100 (warm-up); ~10x headroom. */
+/** Measured on a 2-core machine: 14–24 ms per scenario over 20,000 runs, 60–130 ms over 100 (warm-up); ~10x headroom. */
 const TIMEOUT_MS = 60_000 + (RUNS + CONTROL_RUNS) * 250;
 const PREFIX = 'azp';
 const DEMANDS = { docker: ['docker'], none: [] as string[] } as const;
