@@ -139,7 +139,7 @@ export type CapacityClass =
   | 'placeholder';
 
 /**
- * How a group may be deleted (see `deleteModeFor` in plan.ts, the one place that decides):
+ * How a group may be deleted (see `deleteModeFor` in core/delete.ts, the one place that decides):
  * 'safe' = its agent is registered: disable -> re-read -> delete only if still idle, else re-enable and keep.
  * 'recheck' = no registration seen: read the agent by name right before the DELETE; a registration
  *   found there sends the group down the safe path.

@@ -164,7 +164,7 @@ type DeleteAction = Extract<Action, { kind: 'delete' }>;
 const RECOVERABLE = new Set<DeleteAction['cause']>(['failedBoot', 'lost']);
 
 /**
- * Deletes one group the way `deleteModeFor` (src/core/plan.ts) decided. No group whose container may
+ * Deletes one group the way `deleteModeFor` (src/core/delete.ts) decided. No group whose container may
  * still run is deleted without a read, after the last moment its agent could take a job, showing
  * that agent idle and unable to take one.
  */
