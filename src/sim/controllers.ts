@@ -98,7 +98,7 @@ export class OursController implements Controller {
     this.passes++;
     const canary = this.world.canary;
     const logger = createLogger((level, line) => {
-      if (line.includes(canary)) this.world.violate('secretLogged', 'the agent PAT appeared in a log line');
+      if (line.includes(canary)) this.world.violate({ kind: 'secretLogged', by: 'ours', detail: 'the agent PAT appeared in a log line' });
       if (level === 'error') this.errors++;
       this.o.onLog?.(level, line);
     });

@@ -17,7 +17,8 @@
 import type { ProfileConfig } from '../config/schema.js';
 import { placeholderName } from '../core/names.js';
 import { standbyTarget } from '../core/standby.js';
-import type { Violation, World } from './world.js';
+import type { Violation } from './violations.js';
+import type { World } from './world.js';
 
 export interface InvariantOptions {
   /** Which controller's groups to check ('ours' for the real reconcile pass). */
@@ -37,12 +38,12 @@ export function checkPassInvariants(world: World, profiles: readonly ProfileConf
   const live = world.liveMachines(opts.owner);
   for (const p of profiles) {
     const n = live.filter((m) => m.profile.name === p.name).length;
-    if (n > p.maxAgents) out.push({ atMs: now, kind: 'maxAgentsExceeded', detail: `profile ${p.name}: ${n} live groups > maxAgents ${p.maxAgents}` });
+    if (n > p.maxAgents) out.push({ atMs: now, kind: 'maxAgentsExceeded', profile: p.name, count: n, limit: p.maxAgents, detail: `profile ${p.name}: ${n} live groups > maxAgents ${p.maxAgents}` });
     if (opts.firstPassDone && p.placeholder) {
       const name = placeholderName(opts.prefix, p.name);
       const registered = [...world.agents.values()].some((a) => a.name === name);
       const creating = world.machines.has(name);
-      if (!registered && !creating) out.push({ atMs: now, kind: 'placeholderMissing', detail: `profile ${p.name}: no placeholder registration and none being created` });
+      if (!registered && !creating) out.push({ atMs: now, kind: 'placeholderMissing', profile: p.name, agent: name, detail: `profile ${p.name}: no placeholder registration and none being created` });
     }
   }
   return out;
@@ -71,15 +72,15 @@ export function checkFinalInvariants(world: World, profiles: readonly ProfileCon
     const idle = left.filter((m) => m.phase === 'idle');
     const other = left.filter((m) => m.phase !== 'idle');
     const target = standbyTarget(p.minAgents, p.standby, p.timeZone, now);
-    if (other.length > 0) out.push({ atMs: nowMs, kind: 'groupLeft', detail: `profile ${p.name}: ${other.map((m) => `${m.name}(${m.phase})`).join(', ')} left after the drain` });
-    if (idle.length > target) out.push({ atMs: nowMs, kind: 'idleBeyondStandby', detail: `profile ${p.name}: ${idle.length} idle agents left, standby target ${target}` });
+    if (other.length > 0) out.push({ atMs: nowMs, kind: 'groupLeft', profile: p.name, names: other.map((m) => m.name), count: other.length, detail: `profile ${p.name}: ${other.map((m) => `${m.name}(${m.phase})`).join(', ')} left after the drain` });
+    if (idle.length > target) out.push({ atMs: nowMs, kind: 'idleBeyondStandby', profile: p.name, count: idle.length, limit: target, detail: `profile ${p.name}: ${idle.length} idle agents left, standby target ${target}` });
   }
   const orphans = orphanRegistrations(world, opts.owner);
-  if (orphans.length > 0) out.push({ atMs: nowMs, kind: 'orphanRegistration', detail: `${orphans.length} orphan registration(s): ${orphans.slice(0, 5).join(', ')}` });
+  if (orphans.length > 0) out.push({ atMs: nowMs, kind: 'orphanRegistration', names: orphans, count: orphans.length, detail: `${orphans.length} orphan registration(s): ${orphans.slice(0, 5).join(', ')}` });
   for (const j of world.jobs) {
     if (j.result === 'rejected') continue;
     if (j.result !== 'succeeded' || j.assignments !== 1) {
-      out.push({ atMs: nowMs, kind: 'jobNotServedOnce', detail: `job ${j.id} (${j.trace.name ?? 'unnamed'}): result ${j.result ?? 'none'}, taken ${j.assignments} time(s)` });
+      out.push({ atMs: nowMs, kind: 'jobNotServedOnce', job: j.id, count: j.assignments, detail: `job ${j.id} (${j.trace.name ?? 'unnamed'}): result ${j.result ?? 'none'}, taken ${j.assignments} time(s)` });
     }
   }
   return out;

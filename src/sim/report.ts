@@ -251,7 +251,7 @@ ${rows}
 </tbody></table>
 <section>${queue}${cdf}${frontier.length > 0 ? frontierChart(meta.trace, frontier) : ''}</section>
 <section>${results.map(stackedChart).join('\n')}</section>
-<p>Costs use the documented unit prices in src/sim/world.ts (ACI Linux pay-as-you-go; Standard_D2s_v3 for VMSS). Model and assumptions: src/sim/README.md.</p>
+<p>Costs use the documented unit prices in src/sim/billing.ts (ACI Linux pay-as-you-go; Standard_D2s_v3 for VMSS). Model and assumptions: src/sim/README.md.</p>
 </body></html>
 `;
 }

@@ -17,7 +17,10 @@ import {
 import { LeasedOursController, type InstancesOptions } from './instances.js';
 import { checkFinalInvariants, checkPassInvariants, orphanRegistrations } from './invariants.js';
 import type { Trace } from './trace.js';
-import { ACI_PRICES, VM_PRICE, World, type Violation, type WorldOptions } from './world.js';
+import { bill } from './billing.js';
+import type { Violation } from './violations.js';
+import { World } from './world.js';
+import type { WorldOptions } from './world-options.js';
 
 /** The trace epoch: Monday 2026-03-02 00:00 UTC. Trace times are seconds after it. */
 export const TRACE_EPOCH_MS = Date.UTC(2026, 2, 2);
@@ -207,17 +210,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const served = world.jobs.filter((j) => j.result === 'succeeded');
   const waits = served.map((j) => ((j.assignedMs ?? j.queuedMs) - j.queuedMs) / 1000);
   const sorted = [...waits].sort((a, b) => a - b);
-  let billedSec = 0;
-  let busySec = 0;
-  let idleSec = 0;
-  let cost = 0;
-  for (const m of world.allMachines) {
-    const sec = ((m.billEndMs ?? endMs) - m.billStartMs) / 1000;
-    billedSec += sec;
-    busySec += m.busyMs / 1000;
-    idleSec += (m.idleMs + (m.idleSinceMs !== undefined ? endMs - m.idleSinceMs : 0)) / 1000;
-    cost += m.kind === 'vm' ? (Math.ceil(sec / 60) * VM_PRICE.perHour) / 60 : sec * (m.profile.cpu * ACI_PRICES.perVcpuSecond + m.profile.memoryGb * ACI_PRICES.perGbSecond);
-  }
+  const { billedSec, busySec, idleSec, costUsd: cost } = bill(world.allMachines, endMs);
   const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
   const kinds: Record<string, number> = {};
   for (const v of violations.values()) kinds[v.kind] = (kinds[v.kind] ?? 0) + 1;

@@ -162,7 +162,7 @@ function passViolations(world: World, profiles: readonly ProfileConfig[], r: Pas
   const pool = r.pools.find((p) => p.pool === 'aci');
   for (const v of checkPassInvariants(world, profiles, { owner: 'ours', prefix: PREFIX, firstPassDone: true })) {
     if (v.kind === 'placeholderMissing') {
-      const profile = /profile (\S+):/.exec(v.detail)?.[1] ?? '';
+      const profile = v.profile ?? '';
       const view = pool?.plan?.views.find((x) => x.profile === profile);
       const phName = placeholderName(PREFIX, profile);
       const explained =

@@ -3,6 +3,8 @@ import { checkFinalInvariants, checkPassInvariants } from '../../src/sim/invaria
 import { defaultProfiles } from '../../src/sim/profiles.js';
 import { percentile, runSimulation, type SimResult } from '../../src/sim/run.js';
 import { sampleTrace, type Trace } from '../../src/sim/trace.js';
+import type { AgentRegistration } from '../../src/core/types.js';
+import type { AzureDevOpsPort, ComputePort } from '../../src/reconcile/ports.js';
 import type { World } from '../../src/sim/world.js';
 import { runSimulateCommand } from '../../src/sim/command.js';
 
@@ -85,17 +87,51 @@ describe('conservation and invariants (the real reconcile pass)', () => {
     expect(r.summary.orphanRegistrations).toBe(0);
   });
 
-  it('the invariant checker reports a busy group deletion and too many live groups', async () => {
+  // The detection must fire on a real breach: the real pass, fed a wrong picture of the world by
+  // lying ports (as a broken adapter would), really deletes busy groups / creates past maxAgents.
+  const blindTo = (world: World, lie: { running?: boolean; groups?: boolean }) => {
+    const azdo = world.azdoPort.bind(world);
+    const compute = world.computePort.bind(world);
+    const idle = (a: AgentRegistration | undefined) => (a ? { ...a, assignedRequestId: undefined } : a);
+    world.azdoPort = (): AzureDevOpsPort => {
+      const p = azdo();
+      if (!lie.running) return p;
+      return {
+        ...p,
+        listJobRequests: async (id) => (await p.listJobRequests(id)).filter((j) => !j.assignTime),
+        listAgents: async (id) => (await p.listAgents(id)).map((a) => idle(a)!),
+        getAgent: async (id, agentId) => idle(await p.getAgent(id, agentId)),
+        findAgent: async (id, name) => idle(await p.findAgent(id, name)),
+      };
+    };
+    world.computePort = (owner: string): ComputePort => {
+      const p = compute(owner);
+      return lie.groups ? { ...p, listGroups: async () => [] } : p;
+    };
+  };
+
+  it('a pass blind to running jobs deletes busy groups: the world records which group, agent and job, and the job is abandoned', async () => {
     let world: World | undefined;
-    await runSimulation({ trace: smallTrace(), profiles, policy: 'ours', seed: 2, onWorld: (w) => (world = w), hours: 0.5 });
-    const w = world!;
-    // Forge a breach: start an extra busy-looking machine set beyond maxAgents and delete a busy one.
-    const p = profiles[1]!;
-    for (let i = 0; i <= p.maxAgents; i++) w.startMachine('aci', 'ours', `azp-java-forged${String(i).padStart(5, '0')}`, p.pool, p, false, new Date().toISOString());
-    const vs = checkPassInvariants(w, profiles, { owner: 'ours', prefix: 'azp', firstPassDone: true });
-    expect(vs.map((v) => v.kind)).toContain('maxAgentsExceeded');
-    w.violate('busyGroupDeleted', 'forged');
-    expect(checkPassInvariants(w, profiles, { owner: 'ours', prefix: 'azp', firstPassDone: true }).map((v) => v.kind)).toContain('busyGroupDeleted');
+    const r = await runSimulation({ trace: smallTrace(), profiles, policy: 'ours', seed: 2, onWorld: (w) => blindTo((world = w), { running: true }) });
+    const busy = r.violations.filter((v) => v.kind === 'busyGroupDeleted');
+    expect(busy.length).toBeGreaterThan(0);
+    for (const v of busy) {
+      expect(v).toMatchObject({ by: 'ours', agent: v.group });
+      const job = world!.jobs.find((j) => j.id === v.job)!;
+      expect(job).toMatchObject({ result: 'abandoned', agentName: v.group });
+    }
+    expect(r.summary.abandoned).toBe(new Set(busy.map((v) => v.job)).size);
+  });
+
+  it('a pass blind to its groups creates past maxAgents: the pass check names the profile, the count and the limit', async () => {
+    const r = await runSimulation({ trace: smallTrace(), profiles, policy: 'ours', seed: 2, hours: 0.5, onWorld: (w) => blindTo(w, { groups: true }) });
+    const over = r.violations.filter((v) => v.kind === 'maxAgentsExceeded');
+    expect(over.length).toBeGreaterThan(0);
+    for (const v of over) {
+      const p = profiles.find((x) => x.name === v.profile)!;
+      expect(v.limit).toBe(p.maxAgents);
+      expect(v.count).toBeGreaterThan(p.maxAgents);
+    }
   });
 });
 
