@@ -58,7 +58,7 @@ export class LeasedOursController implements Controller {
     const canary = this.world.canary;
     return createLogger(
       (level, line) => {
-        if (line.includes(canary)) this.world.violate('secretLogged', 'the agent PAT appeared in a log line');
+        if (line.includes(canary)) this.world.violate({ kind: 'secretLogged', by: 'ours', instance, detail: 'the agent PAT appeared in a log line' });
         if (level === 'error') this.errors++;
         this.o.onLog?.(level, line);
       },
@@ -72,7 +72,7 @@ export class LeasedOursController implements Controller {
     const check = (op: string, what: string) => {
       if (lock.holds(instance, pool)) return;
       this.world.bump(`writeWithoutLease.${op}`);
-      this.world.violate('writeWithoutLease', `instance ${instance}: ${op} ${what} without holding the lease of pool ${pool}`);
+      this.world.violate({ kind: 'writeWithoutLease', by: 'ours', instance, pool, op, target: what, detail: `instance ${instance}: ${op} ${what} without holding the lease of pool ${pool}` });
     };
     const azdo: AzureDevOpsPort = this.world.azdoPort();
     const compute: ComputePort = this.world.computePort('ours');

@@ -15,7 +15,9 @@ export type ViolationKind =
   | 'groupLeft'
   | 'idleBeyondStandby'
   | 'orphanRegistration'
-  | 'jobNotServedOnce';
+  | 'jobNotServedOnce'
+  /** With several controller instances: a write made without holding the pool's lease. */
+  | 'writeWithoutLease';
 
 export interface Violation {
   atMs: number;
@@ -33,6 +35,11 @@ export interface Violation {
   limit?: number;
   /** The groups or registrations concerned, when several. */
   names?: string[];
+  /** With several controller instances (instances.ts): which one, on which pool, which write and what it wrote to. */
+  instance?: number;
+  pool?: string;
+  op?: string;
+  target?: string;
   /** The same, as one line for people (stderr, logs). Tests read the fields above. */
   detail: string;
 }
