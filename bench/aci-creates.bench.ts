@@ -15,7 +15,7 @@ import { buildContainerGroup, type SpecContext } from '../src/aci/spec.js';
 import { createArmClient } from '../src/azure/clients.js';
 import { profileSchema } from '../src/config/schema.js';
 import { agentName } from '../src/core/names.js';
-import type { AgentLaunch } from '../src/reconcile/ports.js';
+import type { AgentLaunch } from '../src/ports/index.js';
 import { mapLimit } from '../src/util/limit.js';
 import { startFakeArm } from '../test/fakes/arm.js';
 import { fakeCredential } from '../test/fakes/credential.js';

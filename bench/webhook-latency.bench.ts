@@ -15,7 +15,7 @@
 import { performance } from 'node:perf_hooks';
 import functions from '@azure/functions';
 import { createRuntime } from '../src/app/runtime.js';
-import { MemoryPoolLock } from '../src/reconcile/lock.js';
+import { MemoryPoolLock } from '../src/ports/index.js';
 import { createLogger } from '../src/util/log.js';
 import { makeServiceHookHandler } from '../src/webhook/http.js';
 import { startFakeArm } from '../test/fakes/arm.js';

@@ -7,13 +7,10 @@
  * Settings come from the environment and ./local.settings.json Values (as `func start` reads them).
  */
 import { parseArgs } from 'node:util';
-import { reconcileOptions } from './app/deps.js';
+import { createRuntime, type PassResult, type Runtime } from './app/runtime.js';
 import { settingsEnv } from './app/settings-source.js';
 import { formatStatusTable } from './app/status.js';
-import { ConfigError, loadSettings } from './config/load.js';
-import { createRuntime } from './app/runtime.js';
-import { MemoryPoolLock } from './reconcile/lock.js';
-import { poolsOf, reconcile, type PassResult } from './reconcile/pass.js';
+import { ConfigError } from './config/load.js';
 import { consoleSink, createLogger, errorText } from './util/log.js';
 
 const USAGE = `usage: azp-aci-autoscaler <command> [options]
@@ -52,33 +49,37 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${errorText(err)}\n\n${USAGE}`);
     return 2;
   }
-  let settings;
   let env: Record<string, string | undefined>;
   try {
     ({ env } = settingsEnv(process.env, process.cwd(), values.settings));
-    settings = loadSettings(env, { requireAzure: true });
   } catch (err) {
-    process.stderr.write(`${err instanceof ConfigError ? err.message : errorText(err)}\n`);
+    process.stderr.write(`${errorText(err)}\n`);
     return 2;
   }
   const logger = createLogger(values.json ? (_l, line) => process.stderr.write(`${line}\n`) : consoleSink, { run: command });
   // The same runtime as the Functions app: per-pool lease and shared back-off state in
   // AzureWebJobsStorage when it is configured, so the CLI never acts alongside a deployment.
-  const storage = Boolean(settings.AzureWebJobsStorage || env.AzureWebJobsStorage__accountName || env.AzureWebJobsStorage__blobServiceUri);
   const results: PassResult[] = [];
-  const rt = createRuntime(env, { logger, ...(storage ? {} : { lock: new MemoryPoolLock() }), onPass: (r) => results.push(r) });
+  let rt: Runtime;
+  try {
+    rt = createRuntime(env, { logger, localLeaseWithoutStorage: true, onPass: (r) => results.push(r) });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 2;
+  }
   if (command === 'status') {
     const report = await rt.status();
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatusTable(report)}\n`);
     return report.error || report.pools.some((p) => !p.ok) ? 1 : 0;
   }
-  if (values['dry-run'] === true || settings.DRY_RUN) {
-    const result = await reconcile(reconcileOptions(settings, true), rt.deps, values.pool);
+  if (values['dry-run'] === true || rt.settings.DRY_RUN) {
+    const result = await rt.dryRun(values.pool);
     if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return result.error || result.pools.some((p) => !p.ok) ? 1 : 0;
   }
-  if (!storage) logger.warn('no AzureWebJobsStorage: this pass is not coordinated with a running deployment');
-  await rt.coordinator.requestAll(values.pool ?? poolsOf(settings.POOLS), 'cli');
+  if (!rt.sharedLease) logger.warn('no AzureWebJobsStorage: this pass is not coordinated with a running deployment');
+  await rt.coordinator.requestAll(values.pool ?? rt.pools, 'cli');
   const handedOver = rt.coordinator.views().filter((v) => v.handedOver > 0).map((v) => v.pool);
   if (handedOver.length > 0) logger.info('a running instance holds the lease: the pass was handed to it', { pools: handedOver });
   if (values.json) process.stdout.write(`${JSON.stringify({ results, handedOver }, null, 2)}\n`);

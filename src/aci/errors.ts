@@ -3,20 +3,16 @@
  * no cause: the SDK's RestError holds the request body, which contains the agent token.
  */
 import { DEFERRED_RETRY_AFTER_HEADER } from '../azure/clients.js';
+import { PortError, type PortErrorKind } from '../ports/errors.js';
 import { redactSecrets } from '../util/redact.js';
 
-export type ArmErrorKind =
-  /** 429: back off until retryAfterMs, then try again. */
-  | 'throttled'
-  /** Quota or regional capacity (ContainerGroupQuotaReached, ServiceUnavailable in location, SKU…): back the profile off. */
-  | 'quota'
-  /** The request itself is wrong (bad image, bad size, bad spec): report, don't retry. */
-  | 'validation'
-  /** 401/403: the identity lacks a role assignment or a token: report, don't retry this pass. */
-  | 'auth'
-  | 'notFound'
-  /** 5xx, 408, network errors, timeouts, 409 transitions: retry on a later pass. */
-  | 'transient';
+/**
+ * The kinds ARM errors map to (src/ports/errors.ts says what each means to the pass):
+ * 429 → throttled; quota or regional capacity (ContainerGroupQuotaReached, ServiceUnavailable in
+ * location, SKU…) → quota; a wrong request (bad image, size, spec) → validation; 401/403 → auth;
+ * 404 → notFound; 5xx, 408, network errors, timeouts, 409 transitions → transient.
+ */
+export type ArmErrorKind = Extract<PortErrorKind, 'throttled' | 'quota' | 'validation' | 'auth' | 'notFound' | 'transient'>;
 
 export interface ArmErrorInit {
   kind: ArmErrorKind;
@@ -28,7 +24,7 @@ export interface ArmErrorInit {
   detail?: string;
 }
 
-export class ArmError extends Error {
+export class ArmError extends PortError {
   override readonly name = 'ArmError';
   readonly kind: ArmErrorKind;
   readonly status?: number;
@@ -48,10 +44,6 @@ export class ArmError extends Error {
     if (init.operation !== undefined) this.operation = init.operation;
     if (init.target !== undefined) this.target = init.target;
   }
-}
-
-export function isArmError(e: unknown): e is ArmError {
-  return e instanceof ArmError;
 }
 
 const QUOTA_CODES = new Set(

@@ -9,7 +9,7 @@
 import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { readOwnership } from '../core/names.js';
 import type { OwnedGroup } from '../core/types.js';
-import type { AgentLaunch, ComputePort, GroupDetail, Logger } from '../reconcile/ports.js';
+import type { AgentLaunch, ComputePort, GroupDetail, Logger } from '../ports/index.js';
 import { createLimiter, type Limiter } from '../util/limit.js';
 import { ArmError, classifyArmError } from './errors.js';
 import { AGENT_CONTAINER, buildContainerGroup, type SpecContext } from './spec.js';

@@ -9,7 +9,7 @@ import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance'
 import type { ContainerGroup, EnvironmentVariable } from '@azure/arm-containerinstance';
 import type { HttpClient, PipelineRequest } from '@azure/core-rest-pipeline';
 import { isValidGroupName, ownershipTags } from '../core/names.js';
-import type { AgentLaunch } from '../reconcile/ports.js';
+import type { AgentLaunch } from '../ports/index.js';
 import { AGENT_ENV_NAME, agentEnvNameProblem } from '../config/agent-env.js';
 
 /** Name of the single container in every group (used for logs). */

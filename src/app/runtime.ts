@@ -2,16 +2,12 @@
  * The Functions app's process-wide runtime: settings parsed once, real adapters, the pool lease
  * and the pass coordinator shared by the timer, the webhook and the status endpoint.
  */
-import { BlobServiceClient } from '@azure/storage-blob';
 import type { Settings } from '../config/schema.js';
 import { loadSettings } from '../config/load.js';
+import { fenceDeps, MemoryPoolLock, type Logger, type PoolLockPort } from '../ports/index.js';
 import { PassCoordinator } from '../reconcile/coordinator.js';
-import { BlobPoolLock, DEFAULT_LOCK_CONTAINER, type PoolLockPort } from '../reconcile/lock.js';
-import { BlobBackoffStore } from '../reconcile/backoff-store.js';
-import { fenceDeps } from '../reconcile/fence.js';
 import { poolsOf, reconcile, type PassResult, type ReconcileDeps } from '../reconcile/pass.js';
-import type { Logger } from '../reconcile/ports.js';
-import { credentialFromSettings } from '../azure/clients.js';
+import { BlobPoolLock, blobBackoffStore, blobPoolLock, hasStorage } from '../storage/index.js';
 import { consoleSink, createLogger, errorText, registerSecret } from '../util/log.js';
 import { buildDeps, reconcileOptions, type DepsOverrides } from './deps.js';
 import { collectStatus, type StatusReport } from './status.js';
@@ -21,38 +17,36 @@ export interface Runtime {
   logger: Logger;
   coordinator: PassCoordinator;
   deps: ReconcileDeps;
+  /** The configured pools, one spelling each. */
+  pools: string[];
+  /** True when the pool lease lives in AzureWebJobsStorage, shared with every other instance. */
+  sharedLease: boolean;
   status(): Promise<StatusReport & { passes: ReturnType<PassCoordinator['views']> }>;
+  /** One pass that plans and acts on nothing (outside the lease: it writes nothing). */
+  dryRun(onlyPools?: readonly string[]): Promise<PassResult>;
 }
 
 export interface RuntimeOverrides extends DepsOverrides {
   logger?: Logger;
   lock?: PoolLockPort;
+  /** Without AzureWebJobsStorage, hold the pool lease in this process instead of refusing to start (CLI). */
+  localLeaseWithoutStorage?: boolean;
   /** Sees every pass result (the CLI prints them). */
   onPass?: (result: PassResult) => void;
 }
 
-type Env = Record<string, string | undefined>;
+export type { PassResult };
 
-/**
- * The pool lease lives in AzureWebJobsStorage: a connection string (Azurite, classic), or the
- * identity-based form Flex Consumption uses (`AzureWebJobsStorage__blobServiceUri` / `__accountName`).
- */
-export function lockFromEnv(env: Env, settings: Settings, logger: Logger): PoolLockPort {
-  if (settings.AzureWebJobsStorage) return BlobPoolLock.fromConnectionString(settings.AzureWebJobsStorage, { logger });
-  const uri = env.AzureWebJobsStorage__blobServiceUri ?? (env.AzureWebJobsStorage__accountName ? `https://${env.AzureWebJobsStorage__accountName}.blob.core.windows.net` : undefined);
-  if (!uri) throw new Error('AzureWebJobsStorage (or AzureWebJobsStorage__accountName) is required for the pool lease');
-  const credential = credentialFromSettings({ AZURE_CLIENT_ID: env.AzureWebJobsStorage__clientId ?? settings.AZURE_CLIENT_ID });
-  const service = new BlobServiceClient(uri, credential, { retryOptions: { maxTries: 3, tryTimeoutInMs: 10_000 } });
-  return new BlobPoolLock(service.getContainerClient(DEFAULT_LOCK_CONTAINER), { logger });
-}
+type Env = Record<string, string | undefined>;
 
 export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
   const logger = o.logger ?? createLogger(consoleSink, { app: 'azp-aci-autoscaler' });
   const settings = loadSettings(env, { requireAzure: true, onWarning: (w) => logger.warn(`settings: ${w}`) });
   registerSecret(settings.WEBHOOK_PASSWORD);
-  const lock = o.lock ?? lockFromEnv(env, settings, logger);
-  // Back-off state lives beside the lease, so every instance (and /api/status) sees it.
-  const backoff = o.backoff ?? (lock instanceof BlobPoolLock ? new BlobBackoffStore(lock.container, settings.POOLS) : undefined);
+  // The pool lease and the shared back-off state live in AzureWebJobsStorage (src/storage).
+  const local = !o.lock && o.localLeaseWithoutStorage === true && !hasStorage(settings);
+  const lock = o.lock ?? (local ? new MemoryPoolLock() : blobPoolLock(settings, logger));
+  const backoff = o.backoff ?? (lock instanceof BlobPoolLock ? blobBackoffStore(lock, settings) : undefined);
   const deps = buildDeps(settings, logger, { ...o, ...(backoff ? { backoff } : {}) });
   const opts = reconcileOptions(settings);
   const shared = async (what: 'load' | 'flush', pool: string) => {
@@ -83,6 +77,9 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
     logger,
     coordinator,
     deps,
+    pools: poolsOf(settings.POOLS),
+    sharedLease: lock instanceof BlobPoolLock,
+    dryRun: (onlyPools) => reconcile(reconcileOptions(settings, true), deps, onlyPools),
     status: async () => {
       await Promise.all(poolsOf(settings.POOLS).map((pool) => shared('load', pool)));
       return { ...(await collectStatus(opts, deps)), passes: coordinator.views() };

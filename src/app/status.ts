@@ -1,4 +1,5 @@
 /** The per-profile view (`status` command, GET /api/status): observe + plan, act on nothing. */
+import { actionText } from '../core/action-text.js';
 import { samePool } from '../core/pools.js';
 import type { ProfileView } from '../core/types.js';
 import { planPool, poolsOf, type ReconcileDeps, type ReconcileOptions } from '../reconcile/pass.js';
@@ -37,7 +38,7 @@ export async function collectStatus(opts: ReconcileOptions, deps: ReconcileDeps)
         ok: true,
         views: plan.views,
         unmatchedJobs: plan.unmatchedJobs.length,
-        next: plan.actions.map((a) => `${a.kind}${a.kind === 'delete' ? ` ${a.group}` : a.kind === 'create' ? ` ${a.profile}${a.placeholder ? ' (placeholder)' : ''}` : ` ${a.agentName}`}: ${a.reason}`),
+        next: plan.actions.map(actionText),
       });
     } catch (err) {
       pools.push({ pool, ok: false, error: errorText(err), views: [], unmatchedJobs: 0, next: [] });

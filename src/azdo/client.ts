@@ -12,7 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { AgentRegistration, JobRequest } from '../core/types.js';
-import type { AzureDevOpsPort } from '../reconcile/ports.js';
+import type { AzureDevOpsPort } from '../ports/index.js';
 import type { AuthProvider } from './auth.js';
 import { AzdoError, AzdoPoolNotFoundError, type AzdoErrorKind } from './errors.js';
 import { redactSecrets } from '../util/redact.js';

@@ -2,16 +2,10 @@
  * Typed errors of the Azure DevOps client. They carry the HTTP status, the TF error code and the
  * Azure DevOps message, never the token or the Authorization header (the client scrubs them).
  */
+import { PortError, type PortErrorKind } from '../ports/errors.js';
 
-export type AzdoErrorKind =
-  | 'unauthorized'
-  | 'forbidden'
-  | 'notFound'
-  | 'throttled'
-  | 'server'
-  | 'timeout'
-  | 'network'
-  | 'badResponse';
+/** The kinds Azure DevOps errors map to (src/ports/errors.ts says what each means to the pass). */
+export type AzdoErrorKind = Extract<PortErrorKind, 'unauthorized' | 'forbidden' | 'notFound' | 'throttled' | 'server' | 'timeout' | 'network' | 'badResponse'>;
 
 export interface AzdoErrorInit {
   kind: AzdoErrorKind;
@@ -34,7 +28,7 @@ export interface AzdoErrorInit {
   detail?: string;
 }
 
-export class AzdoError extends Error {
+export class AzdoError extends PortError {
   override readonly name: string = 'AzdoError';
   readonly kind: AzdoErrorKind;
   readonly method: string;
@@ -118,8 +112,4 @@ function formatMessage(i: AzdoErrorInit): string {
   if (i.retryAfterMs !== undefined) parts.push(`retry after ${Math.ceil(i.retryAfterMs / 1000)}s`);
   if (i.attempts !== undefined && i.attempts > 1) parts.push(`after ${i.attempts} attempts`);
   return parts.join(' — ');
-}
-
-export function isAzdoError(e: unknown): e is AzdoError {
-  return e instanceof AzdoError;
 }

@@ -1,3 +1,3 @@
 export { AzureDevOpsClient, API_VERSION, retryAfterMs, type AzureDevOpsClientOptions, type RequestInfo } from './client.js';
 export { AZDO_SCOPE, entraAuth, patAuth, type AuthProvider, type EntraAuthOptions } from './auth.js';
-export { AzdoError, AzdoPoolNotFoundError, isAzdoError, type AzdoErrorInit, type AzdoErrorKind } from './errors.js';
+export { AzdoError, AzdoPoolNotFoundError, type AzdoErrorInit, type AzdoErrorKind } from './errors.js';

@@ -198,7 +198,23 @@ export const settingsSchema = z
     AUTOSCALER_ID: z.string().regex(/^[a-z0-9-]{1,40}$/, { message: 'must be lowercase letters, digits, hyphens (max 40)' }).default('default'),
     /** Prefix of every agent / container group name. */
     AGENT_NAME_PREFIX: z.string().regex(/^[a-z][a-z0-9]{0,9}$/, { message: 'must be 1-10 lowercase letters/digits, starting with a letter' }).default('azp'),
+    /**
+     * The Functions host's storage, which also holds the per-pool lease and back-off state
+     * (src/storage): a connection string (Azurite: UseDevelopmentStorage=true), or the identity-based
+     * form below (Flex Consumption, infra/modules/function.bicep), which the host reads as well.
+     */
     AzureWebJobsStorage: z.string().min(1).optional(),
+    AzureWebJobsStorage__accountName: z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9]{3,24}$/, { message: 'must be a storage account name (3-24 lowercase letters and digits)' })
+      .optional(),
+    AzureWebJobsStorage__blobServiceUri: serviceUrl('the blob endpoint, https://ACCOUNT.blob.core.windows.net', 'your blob endpoint').optional(),
+    AzureWebJobsStorage__queueServiceUri: serviceUrl('the queue endpoint, https://ACCOUNT.queue.core.windows.net', 'your queue endpoint').optional(),
+    /** 'managedidentity' for the identity-based connection (read by the host). */
+    AzureWebJobsStorage__credential: z.string().trim().min(1).optional(),
+    /** The user-assigned identity for storage; AZURE_CLIENT_ID when unset. */
+    AzureWebJobsStorage__clientId: guid('client id').optional(),
     POOLS: z.array(profileSchema).min(1, { message: 'must list at least one pool profile' }),
   })
   .superRefine((s, ctx) => {

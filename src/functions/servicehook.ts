@@ -3,15 +3,8 @@
  * acknowledges valid deliveries with 202 at once and requests passes in the background.
  * The logic lives in src/webhook (host-free, tested without the Functions host).
  */
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { getRuntime } from '../app/runtime.js';
-import { makeServiceHookHandler } from '../webhook/http.js';
-
-const handle = makeServiceHookHandler(getRuntime);
-
-export async function serviceHookHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return handle(request, context);
-}
+import { app } from '@azure/functions';
+import { serviceHookHandler } from '../app/handlers.js';
 
 app.http('servicehook', {
   route: 'servicehook',

@@ -19,9 +19,7 @@
  * skipped — failing closed keeps "one writer per pool"; the next timer tick tries again.
  */
 import { poolKey } from '../core/pools.js';
-import type { Fence } from './fence.js';
-import type { PoolLease, PoolLockPort } from './lock.js';
-import type { Logger } from './ports.js';
+import type { Fence, Logger, PoolLease, PoolLockPort } from '../ports/index.js';
 import { errorText } from '../util/log.js';
 
 /**

@@ -4,32 +4,14 @@
  * back-off store (quota/capacity errors), which is an optimisation, not truth.
  */
 import type { ProfileConfig } from '../config/schema.js';
+import { actionText } from '../core/action-text.js';
 import { agentName, placeholderName } from '../core/names.js';
 import { distinctPools, samePool } from '../core/pools.js';
 import { plan, type PoolPolicy } from '../core/plan.js';
 import type { Action, BackoffState, OwnedGroup, Plan, PoolSnapshot, ProfileView } from '../core/types.js';
 import { mapLimit } from '../util/limit.js';
 import { errorText } from '../util/log.js';
-import { isLeaseLost } from './fence.js';
-import type { AzureDevOpsPort, Clock, ComputePort, Logger, SecretPort } from './ports.js';
-
-export interface BackoffStore {
-  get(profile: string): BackoffState | undefined;
-  set(profile: string, state: BackoffState | undefined): void;
-  all(): Record<string, BackoffState | undefined>;
-  /** Shared stores (blob): read the pool's state before a pass, write it after. */
-  load?(pool: string): Promise<void>;
-  flush?(pool: string): Promise<void>;
-}
-
-export function memoryBackoffStore(): BackoffStore {
-  const m = new Map<string, BackoffState>();
-  return {
-    get: (p) => m.get(p),
-    set: (p, s) => (s ? m.set(p, s) : m.delete(p)),
-    all: () => Object.fromEntries(m),
-  };
-}
+import { errorKind, isLeaseLost, type AzureDevOpsPort, type BackoffStore, type Clock, type ComputePort, type Logger, type PortErrorKind, type SecretPort } from '../ports/index.js';
 
 export interface ReconcileOptions {
   /** AGENT_NAME_PREFIX */
@@ -61,7 +43,8 @@ export interface ReconcileDeps {
 export type Outcome =
   | { action: Action; status: 'done'; group?: string }
   | { action: Action; status: 'skipped'; why: string }
-  | { action: Action; status: 'failed'; error: string; kind?: string };
+  /** `kind`: the adapter's error kind (src/ports/errors.ts); 'secret' when the agent PAT could not be read. */
+  | { action: Action; status: 'failed'; error: string; kind?: PortErrorKind | 'secret' };
 
 export interface PoolResult {
   pool: string;
@@ -83,18 +66,12 @@ export interface PassResult {
   error?: string;
 }
 
-/** Why an action was not tried: the pool's lease was lost before it (see fence.ts). */
+/** Why an action was not tried: the pool's lease was lost before it (see src/ports/fence.ts). */
 export const LEASE_LOST = 'lease lost';
 
-/** Errors from the adapters carry a `kind`; anything else is treated as transient. */
 /** Settled results of mapLimit → outcomes; a rejection (a bug, callbacks catch) becomes a failure. */
 function settledOutcomes(actions: readonly Action[], settled: PromiseSettledResult<Outcome>[]): Outcome[] {
   return settled.map((r, i) => (r.status === 'fulfilled' ? r.value : { action: actions[i]!, status: 'failed', error: errorText(r.reason) }));
-}
-
-function errorKind(err: unknown): string | undefined {
-  const k = (err as { kind?: unknown } | null)?.kind;
-  return typeof k === 'string' ? k : undefined;
 }
 
 /** The configured pools, one spelling each (pool names are case-insensitive). */
@@ -154,7 +131,7 @@ function decisionLine(v: ProfileView, actions: Action[]): Record<string, unknown
     backoffUntil: v.backoffUntil,
     creates: v.creates,
     deletes: v.deletes,
-    reasons: [...new Set(mine.map((a) => `${a.kind}${a.kind === 'delete' ? `(${a.group})` : ''}: ${a.reason}`))],
+    reasons: [...new Set(mine.map(actionText))],
   };
 }
 
@@ -307,13 +284,14 @@ async function act(
       } catch (err) {
         if (isLeaseLost(err)) return skipLost(a);
         const kind = errorKind(err);
-        if ((kind === 'quota' || kind === 'throttled') && stopped.has(a.profile)) {
-          // Another create of this profile already failed this pass: one back-off step per pass.
-        } else if (kind === 'quota' || kind === 'throttled') {
-          stopped.add(a.profile);
-          const state = nextBackoff(deps.backoff.get(a.profile), deps.clock.now(), `${kind}: ${errorText(err)}`, opts);
-          deps.backoff.set(a.profile, state);
-          log.warn('profile backs off after a capacity error', { profile: a.profile, until: state.until, failures: state.failures, error: errorText(err) });
+        if (kind === 'quota' || kind === 'throttled') {
+          // One back-off step per profile per pass, however many of its creates fail.
+          if (!stopped.has(a.profile)) {
+            stopped.add(a.profile);
+            const state = nextBackoff(deps.backoff.get(a.profile), deps.clock.now(), `${kind}: ${errorText(err)}`, opts);
+            deps.backoff.set(a.profile, state);
+            log.warn('profile backs off after a capacity error', { profile: a.profile, until: state.until, failures: state.failures, error: errorText(err) });
+          }
         } else {
           log.error('create failed', { profile: a.profile, group: name, kind, error: errorText(err) });
         }

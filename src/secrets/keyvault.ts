@@ -4,7 +4,7 @@
  * The value never reaches a log line or an error: SecretError names vault host, secret and status only.
  */
 import type { KeyVaultSecret, SecretClient } from '@azure/keyvault-secrets';
-import type { SecretPort } from '../reconcile/ports.js';
+import type { SecretPort } from '../ports/index.js';
 
 export const DEFAULT_SECRET_TTL_MS = 5 * 60_000;
 

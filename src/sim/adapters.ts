@@ -5,8 +5,9 @@
  * Key Vault PAT) is recorded as a violation.
  */
 import type { AgentRegistration, JobRequest, OwnedGroup } from '../core/types.js';
-import type { AgentLaunch, AzureDevOpsPort, ComputePort, GroupDetail, SecretPort } from '../reconcile/ports.js';
+import type { AgentLaunch, AzureDevOpsPort, ComputePort, GroupDetail, SecretPort } from '../ports/index.js';
 import type { SimAgent, SimJob } from './azdo-model.js';
+import { SimPortError } from './faults.js';
 import type { World } from './world.js';
 
 function toJobRequest(j: SimJob): JobRequest {
@@ -49,7 +50,7 @@ export function simAzdoPort(world: World): AzureDevOpsPort {
         await call('resolvePool');
       }
       const id = azdo.findPool(poolName);
-      if (id === undefined) throw Object.assign(new Error(`pool '${poolName}' not found`), { kind: 'notFound' });
+      if (id === undefined) throw new SimPortError('notFound', undefined, `pool '${poolName}' not found`, 'Error');
       return id;
     },
     listJobRequests: async (poolId) => {
@@ -73,7 +74,7 @@ export function simAzdoPort(world: World): AzureDevOpsPort {
     setAgentEnabled: async (_poolId, agentId, enabled) => {
       await call('setAgentEnabled');
       const a = azdo.agents.get(agentId);
-      if (!a) throw Object.assign(new Error(`agent ${agentId} not found`), { kind: 'notFound', status: 404 });
+      if (!a) throw new SimPortError('notFound', 404, `agent ${agentId} not found`, 'Error');
       a.enabled = enabled;
       if (enabled) azdo.scheduleDispatch();
     },

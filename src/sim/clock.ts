@@ -4,7 +4,7 @@
  * for real time: between two events the loop yields once to the event loop (setImmediate), which
  * lets every promise continuation triggered by the event run to its next `sleep` or its end.
  */
-import type { Clock } from '../reconcile/ports.js';
+import type { Clock } from '../ports/index.js';
 
 interface SimEvent {
   at: number;

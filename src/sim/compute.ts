@@ -16,7 +16,7 @@ import type { ProfileConfig } from '../config/schema.js';
 import { capabilitiesOf, type AgentHost, type AzureDevOpsModel, type SimAgent, type SimJob } from './azdo-model.js';
 import { stopBilling } from './billing.js';
 import type { VirtualClock } from './clock.js';
-import { ArmLikeError, type Faults } from './faults.js';
+import { SimPortError, type Faults } from './faults.js';
 import type { Rng } from './rng.js';
 import type { Violation } from './violations.js';
 import type { WorldOptions } from './world-options.js';
@@ -291,17 +291,17 @@ export class ComputeModel implements AgentHost {
   checkCreate(owner: string, profile: ProfileConfig): void {
     if (this.faults.throttled()) {
       this.record.bump('throttled');
-      throw new ArmLikeError('throttled', 429, 'Too many requests (injected throttling); retry after 30 s');
+      throw new SimPortError('throttled', 429, 'Too many requests (injected throttling); retry after 30 s');
     }
     const live = [...this.machines.values()].filter((m) => m.kind === 'aci');
     if (live.length >= this.opts.maxGroupsPerRegion) {
       this.record.bump('quotaErrors');
-      throw new ArmLikeError('quota', 409, `ContainerGroupQuotaReached: ${this.opts.maxGroupsPerRegion} container groups per region`);
+      throw new SimPortError('quota', 409, `ContainerGroupQuotaReached: ${this.opts.maxGroupsPerRegion} container groups per region`);
     }
     const perProfile = this.opts.maxGroupsPerProfile;
     if (perProfile !== undefined && live.filter((m) => m.owner === owner && m.profile.name === profile.name).length >= perProfile) {
       this.record.bump('quotaErrors');
-      throw new ArmLikeError('quota', 409, `ContainerGroupQuotaReached: ${perProfile} container groups for profile ${profile.name} (injected)`);
+      throw new SimPortError('quota', 409, `ContainerGroupQuotaReached: ${perProfile} container groups for profile ${profile.name} (injected)`);
     }
   }
 }

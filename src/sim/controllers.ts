@@ -10,7 +10,8 @@
 import type { ProfileConfig } from '../config/schema.js';
 import { agentOsCapability } from '../core/demands.js';
 import { poolKey } from '../core/pools.js';
-import { reconcile, memoryBackoffStore, type PassResult, type ReconcileOptions } from '../reconcile/pass.js';
+import { memoryBackoffStore } from '../ports/index.js';
+import { reconcile, type PassResult, type ReconcileOptions } from '../reconcile/pass.js';
 import { createLogger } from '../util/log.js';
 import type { VirtualClock } from './clock.js';
 import { Rng, deriveSeed } from './rng.js';

@@ -3,18 +3,20 @@
  * the same whatever the fault rates. Failures (image pull, crash, cleanup, throttling) share one
  * stream; blips and late boots another, so with their rates at 0 nothing else changes.
  */
+import { PortError, type PortErrorKind } from '../ports/errors.js';
 import { Rng, deriveSeed } from './rng.js';
 import type { WorldOptions } from './world-options.js';
 
-/** The ARM-like error the simulated compute throws (kind as the real adapter's errors carry it). */
-export class ArmLikeError extends Error {
+/** The simulated services' errors: the port error type (src/ports/errors.ts), named like the real adapter's error they stand for. */
+export class SimPortError extends PortError {
   constructor(
-    readonly kind: 'quota' | 'throttled' | 'notFound' | 'conflict',
-    readonly statusCode: number,
+    readonly kind: PortErrorKind,
+    readonly status: number | undefined,
     message: string,
+    name: 'ArmError' | 'Error' = 'ArmError',
   ) {
     super(message);
-    this.name = 'ArmError';
+    this.name = name;
   }
 }
 

@@ -11,9 +11,8 @@
  */
 import type { ProfileConfig } from '../config/schema.js';
 import { PassCoordinator } from '../reconcile/coordinator.js';
-import { fenceDeps } from '../reconcile/fence.js';
-import { memoryBackoffStore, poolsOf, reconcile, type BackoffStore, type ReconcileOptions } from '../reconcile/pass.js';
-import type { AzureDevOpsPort, ComputePort } from '../reconcile/ports.js';
+import { fenceDeps, memoryBackoffStore, type AzureDevOpsPort, type BackoffStore, type ComputePort } from '../ports/index.js';
+import { poolsOf, reconcile, type ReconcileOptions } from '../reconcile/pass.js';
 import { createLogger } from '../util/log.js';
 import type { VirtualClock } from './clock.js';
 import type { Controller, OursOptions } from './controllers.js';

@@ -1,7 +1,7 @@
 /**
  * The pool lease in virtual time, shared by several simulated instances of the autoscaler: the
  * same protocol as BlobPoolLock (acquire for a fixed duration, renew every period, release; a
- * generation counter per pool) and the same fence (LeaseGuard from src/reconcile/fence.ts), with
+ * generation counter per pool) and the same fence (LeaseGuard from src/ports/fence.ts), with
  * the storage faults the fencing issue is about:
  *   - a storage call of an instance fails with probability `failRate` (a 5xx, a refused
  *     connection, a timeout: the caller only sees an error);
@@ -13,9 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { poolKey } from '../core/pools.js';
-import { LeaseGuard } from '../reconcile/fence.js';
-import type { PoolLease, PoolLockPort } from '../reconcile/lock.js';
-import type { Logger } from '../reconcile/ports.js';
+import { LeaseGuard, type Logger, type PoolLease, type PoolLockPort } from '../ports/index.js';
 import type { VirtualClock } from './clock.js';
 import type { Rng } from './rng.js';
 

@@ -10,7 +10,7 @@
  */
 import type { ProfileConfig } from '../config/schema.js';
 import type { Demand } from '../core/demands.js';
-import type { AzureDevOpsPort, ComputePort, SecretPort } from '../reconcile/ports.js';
+import type { AzureDevOpsPort, ComputePort, SecretPort } from '../ports/index.js';
 import { simAzdoPort, simComputePort, simSecretPort } from './adapters.js';
 import { AzureDevOpsModel, type SimAgent, type SimJob, type WorldEvent } from './azdo-model.js';
 import type { VirtualClock } from './clock.js';
@@ -23,7 +23,7 @@ import { DEFAULT_WORLD_OPTIONS, type WorldOptions } from './world-options.js';
 
 export { ACI_PRICES, VM_PRICE } from './billing.js';
 export { capabilitiesOf, type SimAgent, type SimJob, type WorldEvent } from './azdo-model.js';
-export { ArmLikeError } from './faults.js';
+export { SimPortError } from './faults.js';
 export type { Machine, MachineKind, MachinePhase } from './compute.js';
 export type { Violation, ViolationKind } from './violations.js';
 export { DEFAULT_WORLD_OPTIONS, type WorldOptions } from './world-options.js';

@@ -3,7 +3,7 @@
  * registered with `registerSecret`, and any 8+ character echo of it, is replaced by "***" in every
  * line, whatever the caller passed.
  */
-import type { Logger } from '../reconcile/ports.js';
+import type { Logger } from '../ports/index.js';
 import { SecretRedactor } from './redact.js';
 
 const secrets = new SecretRedactor();

@@ -19,7 +19,7 @@
  */
 import { distinctPools, poolKey, samePool } from '../core/pools.js';
 import type { Settings } from '../config/schema.js';
-import type { Logger } from '../reconcile/ports.js';
+import type { Logger } from '../ports/index.js';
 import { errorText } from '../util/log.js';
 import { checkBasicAuth } from './auth.js';
 import type { DedupCache } from './dedup.js';

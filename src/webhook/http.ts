@@ -1,15 +1,15 @@
 /**
  * Glue between @azure/functions' HttpRequest/InvocationContext and the host-free handler. The
- * functions/ modules only wire these factories to `getRuntime()` and `app.http`.
+ * Functions handlers (src/app/handlers.ts) bind these factories to `getRuntime()`.
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { Settings } from '../config/schema.js';
-import type { Logger } from '../reconcile/ports.js';
+import type { Logger } from '../ports/index.js';
 import { errorText } from '../util/log.js';
 import { DedupCache } from './dedup.js';
 import { DEFAULT_MAX_BODY_BYTES, handleServiceHook, type ServiceHookRequest } from './handler.js';
 
-/** The part of the lead's Runtime the webhook needs. */
+/** The part of the app runtime (src/app/runtime.ts) the webhook needs. */
 export interface WebhookRuntime {
   settings: Settings;
   coordinator: { requestAll(pools: readonly string[], reason: string): Promise<void> };

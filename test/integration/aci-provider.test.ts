@@ -8,7 +8,7 @@ import type { SpecContext } from '../../src/aci/spec.js';
 import { armCredentialScope, createArmClient, type AzureClientOptions } from '../../src/azure/clients.js';
 import { profileSchema } from '../../src/config/schema.js';
 import { agentName, ownershipTags } from '../../src/core/names.js';
-import type { AgentLaunch } from '../../src/reconcile/ports.js';
+import type { AgentLaunch } from '../../src/ports/index.js';
 import { validateContainerGroupPut } from '../contract/aci-schema.js';
 import { startFakeArm, type FakeArm } from '../fakes/arm.js';
 import { fakeCredential, type FakeCredential } from '../fakes/credential.js';

@@ -13,7 +13,7 @@ import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-bl
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../../src/app/runtime.js';
 import type { PassResult } from '../../src/reconcile/pass.js';
-import { BlobPoolLock } from '../../src/reconcile/lock.js';
+import { BlobPoolLock } from '../../src/storage/lock.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from '../helpers/azurite.js';

@@ -4,8 +4,8 @@
  */
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LeaseLost } from '../../src/reconcile/fence.js';
-import { BlobPoolLock, MemoryPoolLock, poolBlobBase } from '../../src/reconcile/lock.js';
+import { LeaseLost, MemoryPoolLock } from '../../src/ports/index.js';
+import { BlobPoolLock, poolBlobBase } from '../../src/storage/lock.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from '../helpers/azurite.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';

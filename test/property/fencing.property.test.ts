@@ -16,7 +16,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { profileSchema, type ProfileConfig } from '../../src/config/schema.js';
-import type { AzureDevOpsPort, ComputePort } from '../../src/reconcile/ports.js';
+import type { AzureDevOpsPort, ComputePort } from '../../src/ports/index.js';
 import { checkFinalInvariants, checkPassInvariants } from '../../src/sim/invariants.js';
 import { SimPoolLock } from '../../src/sim/lease.js';
 import { Rng, mulberry32 } from '../../src/sim/rng.js';

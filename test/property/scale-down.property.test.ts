@@ -21,7 +21,7 @@ import { describe, expect, it } from 'vitest';
 import { profileSchema, type ProfileConfig } from '../../src/config/schema.js';
 import { placeholderName } from '../../src/core/names.js';
 import type { PassResult } from '../../src/reconcile/pass.js';
-import type { AzureDevOpsPort, ComputePort } from '../../src/reconcile/ports.js';
+import type { AzureDevOpsPort, ComputePort } from '../../src/ports/index.js';
 import { checkFinalInvariants, checkPassInvariants, orphanRegistrations } from '../../src/sim/invariants.js';
 import { mulberry32 } from '../../src/sim/rng.js';
 import { runSimulation, TRACE_EPOCH_MS } from '../../src/sim/run.js';

@@ -4,7 +4,7 @@ import { defaultProfiles } from '../../src/sim/profiles.js';
 import { percentile, runSimulation, type SimResult } from '../../src/sim/run.js';
 import { sampleTrace, type Trace } from '../../src/sim/trace.js';
 import type { AgentRegistration } from '../../src/core/types.js';
-import type { AzureDevOpsPort, ComputePort } from '../../src/reconcile/ports.js';
+import type { AzureDevOpsPort, ComputePort } from '../../src/ports/index.js';
 import type { World } from '../../src/sim/world.js';
 import { runSimulateCommand } from '../../src/sim/command.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildContainerGroup, containerGroupWireBody, AGENT_CONTAINER, type SpecContext } from '../../src/aci/spec.js';
 import { profileSchema, type ProfileConfig } from '../../src/config/schema.js';
 import { agentName, isValidGroupName, placeholderName, readOwnership } from '../../src/core/names.js';
-import type { AgentLaunch } from '../../src/reconcile/ports.js';
+import type { AgentLaunch } from '../../src/ports/index.js';
 import { validateContainerGroupPut } from '../contract/aci-schema.js';
 
 const CANARY = 'canary-pat-7f3a9c1e5b2d4680aaaa';

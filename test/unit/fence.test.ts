@@ -3,8 +3,7 @@
  * fencePorts (writes refused through a closed fence before reaching the port, reads untouched).
  */
 import { describe, expect, it } from 'vitest';
-import { fencePorts, isLeaseLost, LeaseGuard, LeaseLost } from '../../src/reconcile/fence.js';
-import type { AzureDevOpsPort, ComputePort } from '../../src/reconcile/ports.js';
+import { fencePorts, isLeaseLost, LeaseGuard, LeaseLost, type AzureDevOpsPort, type ComputePort } from '../../src/ports/index.js';
 import { memoryLogger } from '../../src/util/log.js';
 
 describe('LeaseGuard', () => {

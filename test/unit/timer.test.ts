@@ -2,7 +2,7 @@ import { InvocationContext, type Timer } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/app/runtime.js';
 import { ConfigError } from '../../src/config/load.js';
-import { makeTimerHandler } from '../../src/functions/timer.js';
+import { makeTimerHandler } from '../../src/app/handlers.js';
 import { profile } from '../helpers/profiles.js';
 
 const timer = (isPastDue = false): Timer => ({ isPastDue, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } });

@@ -367,7 +367,7 @@ describe('no secrets in answers or logs', () => {
   });
 });
 
-describe('functions/servicehook and functions/status wiring', () => {
+describe('the servicehook and status handlers the functions register', () => {
   it('serviceHookHandler answers through getRuntime() from the app settings', async () => {
     const env = {
       AZP_URL: 'https://dev.azure.com/fabrikamfiber',
@@ -382,7 +382,7 @@ describe('functions/servicehook and functions/status wiring', () => {
     };
     for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
     try {
-      const { serviceHookHandler } = await import('../../src/functions/servicehook.js');
+      const { serviceHookHandler } = await import('../../src/app/handlers.js');
       const ctx = () => new InvocationContext({ invocationId: 'w', functionName: 'servicehook', logHandler: () => {} });
       const get = await serviceHookHandler(new HttpRequest({ method: 'GET', url: 'https://x/api/servicehook' }), ctx());
       expect(get.status).toBe(405);

@@ -13,7 +13,8 @@
  * the lease can expire), the lease is lost for good and the fence stays closed; it says so in one
  * log line. The next trigger takes a new lease and starts clean.
  */
-import type { AzureDevOpsPort, ComputePort, Logger } from './ports.js';
+import { errorKind, PortError } from './errors.js';
+import type { AzureDevOpsPort, ComputePort, Logger } from './index.js';
 
 export interface Fence {
   /** True while the lease is ours and fresh. Latches to false. */
@@ -22,7 +23,7 @@ export interface Fence {
   assert(): void;
 }
 
-export class LeaseLost extends Error {
+export class LeaseLost extends PortError {
   readonly kind = 'leaseLost';
   constructor(
     readonly pool: string,
@@ -34,7 +35,7 @@ export class LeaseLost extends Error {
 }
 
 export function isLeaseLost(err: unknown): err is LeaseLost {
-  return err instanceof LeaseLost || (err as { kind?: unknown } | null)?.kind === 'leaseLost';
+  return errorKind(err) === 'leaseLost';
 }
 
 /** A fence that is always open: callers that hold no lease (dry runs, the single-instance simulator, tests). */

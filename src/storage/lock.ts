@@ -14,38 +14,17 @@
  *
  * A lease is acquired for `leaseSeconds` (15–60, Azure's limits) and renewed every third of that
  * while the holder works; a holder that crashes stops renewing and its lease expires on its own.
- * The lease is also the pass's fence (src/reconcile/fence.ts): a renewal that fails for any
+ * The lease is also the pass's fence (src/ports/fence.ts): a renewal that fails for any
  * reason (409, 5xx, unreachable, timeout) loses it at once, and so does a renewal older than
  * `freshForMs` (a renewal that hangs); a lost lease never comes back, and no write goes through it.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { BlobServiceClient, type BlobLeaseClient, type ContainerClient } from '@azure/storage-blob';
 import { poolKey } from '../core/pools.js';
-import type { Logger } from './ports.js';
-import { LeaseGuard, LeaseLost, type Fence } from './fence.js';
+import { LeaseGuard, type Logger, type PoolLease, type PoolLockPort } from '../ports/index.js';
 import { errorText } from '../util/log.js';
 
 export const DEFAULT_LOCK_CONTAINER = 'azp-autoscaler-locks';
-
-/** A held lease on one pool; also the fence every write of the pass checks. */
-export interface PoolLease extends Fence {
-  readonly pool: string;
-  readonly leaseId: string;
-  /** True once a renewal failed or went stale: another instance may now hold the pool. */
-  readonly lost: boolean;
-  /** Stop renewing and give the lease back. Never throws; idempotent. */
-  release(): Promise<void>;
-}
-
-/** What the coordinator needs from a lock: implemented on blobs and in memory. */
-export interface PoolLockPort {
-  /** Increment the pool's requested generation; returns the new value. */
-  bump(pool: string): Promise<number>;
-  /** The pool's current requested generation (0 when never bumped). */
-  generation(pool: string): Promise<number>;
-  /** The lease if it was free, undefined when someone else holds it. Throws on storage errors. */
-  tryAcquire(pool: string): Promise<PoolLease | undefined>;
-}
 
 export interface BlobPoolLockOptions {
   /** Lease duration in seconds, 15–60. Default 30. */
@@ -284,50 +263,4 @@ export class BlobPoolLock implements PoolLockPort {
 function parseGeneration(v: string | undefined): number {
   const n = Number(v);
   return Number.isSafeInteger(n) && n >= 0 ? n : 0;
-}
-
-/**
- * The same protocol in one process (CLI, simulator, tests without storage). Leases never expire
- * here: a holder that never releases blocks the pool until the process ends.
- */
-export class MemoryPoolLock implements PoolLockPort {
-  private readonly gens = new Map<string, number>();
-  private readonly held = new Map<string, string>();
-
-  private key(pool: string): string {
-    return pool.normalize('NFC').toLowerCase();
-  }
-
-  async bump(pool: string): Promise<number> {
-    const k = this.key(pool);
-    const n = (this.gens.get(k) ?? 0) + 1;
-    this.gens.set(k, n);
-    return n;
-  }
-
-  async generation(pool: string): Promise<number> {
-    return this.gens.get(this.key(pool)) ?? 0;
-  }
-
-  async tryAcquire(pool: string): Promise<PoolLease | undefined> {
-    const k = this.key(pool);
-    if (this.held.has(k)) return undefined;
-    const leaseId = randomUUID();
-    this.held.set(k, leaseId);
-    let released = false;
-    return {
-      pool,
-      leaseId,
-      lost: false,
-      held: () => !released,
-      assert: () => {
-        if (released) throw new LeaseLost(pool, 'released');
-      },
-      release: async () => {
-        if (released) return;
-        released = true;
-        if (this.held.get(k) === leaseId) this.held.delete(k);
-      },
-    };
-  }
 }

@@ -1,12 +1,17 @@
 /**
  * Ports: the small interfaces the reconcile pass talks to. The real adapters (src/azdo, src/aci,
- * src/secrets), the simulator (src/sim) and the tests' fakes all implement these.
+ * src/secrets, src/storage), the simulator (src/sim) and the tests' fakes all implement these.
+ * This folder sits below both the pass (src/reconcile) and the adapters: it imports only the pure
+ * domain (src/core) and the settings' types, and nothing imports the pass except the wiring (src/app).
+ * Errors the adapters throw: ./errors.ts. The lease as a fence on every write: ./fence.ts.
+ * In-memory versions (tests, CLI, simulator): ./memory.ts.
  */
-import type { AgentRegistration, JobRequest, OwnedGroup } from '../core/types.js';
+import type { AgentRegistration, BackoffState, JobRequest, OwnedGroup } from '../core/types.js';
 import type { ProfileConfig } from '../config/schema.js';
+import type { Fence } from './fence.js';
 
 export interface AzureDevOpsPort {
-  /** Pool id by name; implementations cache it. Throws AzdoError(404-ish) when the pool does not exist. */
+  /** Pool id by name; implementations cache it. Throws a PortError of kind 'notFound' when the pool does not exist. */
   resolvePoolId(poolName: string): Promise<number>;
   /** Unfinished job requests of the pool (completedRequestCount=0, never $top). */
   listJobRequests(poolId: number): Promise<JobRequest[]>;
@@ -80,3 +85,37 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
 }
+
+/** Back-off state per profile (quota/capacity errors): an optimisation, not truth. */
+export interface BackoffStore {
+  get(profile: string): BackoffState | undefined;
+  set(profile: string, state: BackoffState | undefined): void;
+  all(): Record<string, BackoffState | undefined>;
+  /** Shared stores (blob): read the pool's state before a pass, write it after. */
+  load?(pool: string): Promise<void>;
+  flush?(pool: string): Promise<void>;
+}
+
+/** A held lease on one pool; also the fence every write of the pass checks (./fence.ts). */
+export interface PoolLease extends Fence {
+  readonly pool: string;
+  readonly leaseId: string;
+  /** True once a renewal failed or went stale: another instance may now hold the pool. */
+  readonly lost: boolean;
+  /** Stop renewing and give the lease back. Never throws; idempotent. */
+  release(): Promise<void>;
+}
+
+/** One writer per pool: what the pass coordinator needs from a lock (on blobs and in memory). */
+export interface PoolLockPort {
+  /** Increment the pool's requested generation; returns the new value. */
+  bump(pool: string): Promise<number>;
+  /** The pool's current requested generation (0 when never bumped). */
+  generation(pool: string): Promise<number>;
+  /** The lease if it was free, undefined when someone else holds it. Throws on storage errors. */
+  tryAcquire(pool: string): Promise<PoolLease | undefined>;
+}
+
+export { errorKind, PortError, type PortErrorKind } from './errors.js';
+export { fenceDeps, fencePorts, isLeaseLost, LeaseGuard, LeaseLost, OPEN_FENCE, type Fence, type LeaseGuardOptions } from './fence.js';
+export { MemoryPoolLock, memoryBackoffStore } from './memory.js';

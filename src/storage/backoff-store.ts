@@ -8,7 +8,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { poolKey } from '../core/pools.js';
 import type { BackoffState } from '../core/types.js';
 import { poolBlobBase } from './lock.js';
-import type { BackoffStore } from './pass.js';
+import type { BackoffStore } from '../ports/index.js';
 
 /** State is keyed by poolKey: a pool asked for under another spelling is the same pool. */
 export class BlobBackoffStore implements BackoffStore {
