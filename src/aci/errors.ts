@@ -4,6 +4,7 @@
  */
 import { DEFERRED_RETRY_AFTER_HEADER } from '../azure/clients.js';
 import { PortError, type PortErrorKind } from '../ports/errors.js';
+import { delayHeaderMs } from '../util/http-hints.js';
 import { redactSecrets } from '../util/redact.js';
 
 /**
@@ -90,22 +91,14 @@ interface HeadersLike {
   get(name: string): string | undefined;
 }
 
-function num(v: string | undefined, unit: 's' | 'ms'): number | undefined {
-  if (v === undefined || v.trim() === '') return undefined;
-  const n = Number(v);
-  if (Number.isFinite(n)) return Math.max(0, Math.round(unit === 's' ? n * 1000 : n));
-  const d = Date.parse(v);
-  return Number.isFinite(d) ? Math.max(0, d - Date.now()) : undefined;
-}
-
 /** Retry-After in ms from a response's headers (also the deferred header set by capRetryAfterPolicy). */
 export function retryAfterFromHeaders(h: HeadersLike | undefined): number | undefined {
   if (!h) return undefined;
   return (
-    num(h.get(DEFERRED_RETRY_AFTER_HEADER), 'ms') ??
-    num(h.get('retry-after-ms'), 'ms') ??
-    num(h.get('x-ms-retry-after-ms'), 'ms') ??
-    num(h.get('retry-after'), 's')
+    delayHeaderMs(h.get(DEFERRED_RETRY_AFTER_HEADER), 'ms') ??
+    delayHeaderMs(h.get('retry-after-ms'), 'ms') ??
+    delayHeaderMs(h.get('x-ms-retry-after-ms'), 'ms') ??
+    delayHeaderMs(h.get('retry-after'), 's')
   );
 }
 

@@ -1,11 +1,9 @@
 /**
  * Azure DevOps REST client (distributedtask pools / jobrequests / agents) on undici.
  *
- * Every call has a timeout (headers, body and an AbortSignal). 429 and 503 are retried for every
- * method, honouring Retry-After / X-RateLimit-Delay; 500/502/504, timeouts and network errors only
- * for GETs. Retries are bounded by maxRetries and maxRetryDelayMs: when the service asks for a longer
- * wait than maxRetryDelayMs the call fails fast with a 'throttled' AzdoError carrying retryAfterMs.
- * A 401 calls auth.onUnauthorized (re-read a rotated PAT) and retries exactly once.
+ * Every call has a timeout (headers, body and an AbortSignal). When to try again is decided by
+ * ./retry.ts (429/503 for every method, 500/502/504, timeouts and network errors for GETs, bounded
+ * by maxRetries and maxRetryDelayMs; a 401 calls auth.onUnauthorized and retries exactly once).
  * Nothing this client throws or reports contains the token or the Authorization header.
  */
 import { setTimeout as delay } from 'node:timers/promises';
@@ -14,7 +12,9 @@ import type { z } from 'zod';
 import type { AgentRegistration, JobRequest } from '../core/types.js';
 import type { AzureDevOpsPort } from '../ports/index.js';
 import type { AuthProvider } from './auth.js';
-import { AzdoError, AzdoPoolNotFoundError, type AzdoErrorKind } from './errors.js';
+import { AzdoError, AzdoPoolNotFoundError } from './errors.js';
+import { retryDecision, type Headers } from './retry.js';
+import { headerValue } from '../util/http-hints.js';
 import { redactSecrets } from '../util/redact.js';
 import { poolKey } from '../core/pools.js';
 import {
@@ -75,8 +75,6 @@ interface RawResponse {
   text: string;
 }
 
-const RETRY_ALWAYS = new Set([429, 503]);
-const RETRY_IDEMPOTENT = new Set([500, 502, 504]);
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 const MAX_MESSAGE = 600;
 
@@ -200,9 +198,10 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
     return parsed.data;
   }
 
+  /** One request with the retry policy of ./retry.ts: success or an accepted status, else an AzdoError. */
   private async call(opts: CallOptions): Promise<RawResponse> {
     const { method, path } = opts;
-    const idempotent = method === 'GET';
+    const policy = { maxRetries: this.maxRetries, maxRetryDelayMs: this.maxRetryDelayMs };
     let attempt = 0; // HTTP exchanges made
     let retries = 0; // retries spent from maxRetries (the one auth-refresh retry is free)
     let refreshedAuth = false;
@@ -210,87 +209,70 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
       attempt++;
       const authHeader = await this.auth.header();
       const secrets = secretsOf(authHeader);
-      const started = Date.now();
-      let status = 0;
-      let headers: Record<string, string | string[] | undefined> = {};
-      let text = '';
-      const ac = new AbortController();
-      const timer = setTimeout(() => ac.abort(), this.timeoutMs);
-      try {
-        const res = await request(this.base + path, {
-          method,
-          headers: {
-            authorization: authHeader,
-            accept: 'application/json',
-            'user-agent': this.userAgent,
-            ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-          },
-          body: opts.body !== undefined ? JSON.stringify(opts.body) : null,
-          signal: ac.signal,
-          headersTimeout: this.timeoutMs,
-          bodyTimeout: this.timeoutMs,
-          ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
-        });
-        status = res.statusCode;
-        headers = res.headers;
-        text = await res.body.text();
-      } catch (err) {
-        const timedOut = ac.signal.aborted || isTimeout(err);
-        this.report(method, path, 0, started, attempt, headers);
-        const kind: AzdoErrorKind = timedOut ? 'timeout' : 'network';
-        if (idempotent && retries < this.maxRetries) {
-          retries++;
-          await this.sleep(this.backoff(retries));
-          continue;
-        }
-        throw new AzdoError({
-          kind,
-          method,
-          path,
-          attempts: attempt,
-          detail: timedOut ? `no complete answer within ${this.timeoutMs} ms` : scrub(describeNetworkError(err), secrets),
-        });
-      } finally {
-        clearTimeout(timer);
-      }
-      this.report(method, path, status, started, attempt, headers);
-
-      if ((status >= 200 && status < 300) || opts.accept?.includes(status)) return { status, text };
-
-      if (status === 401 && this.auth.onUnauthorized && !refreshedAuth) {
+      const res = await this.exchange(opts, authHeader, attempt);
+      if ('status' in res && ((res.status >= 200 && res.status < 300) || opts.accept?.includes(res.status))) return res;
+      const answer = 'status' in res ? { status: res.status, headers: res.headers } : { status: 0, timedOut: res.timedOut, headers: {} };
+      const decision = retryDecision({ method, retries, canRefreshAuth: !!this.auth.onUnauthorized && !refreshedAuth, ...answer }, policy);
+      if (decision.do === 'refreshAuth') {
         refreshedAuth = true;
-        this.auth.onUnauthorized();
+        this.auth.onUnauthorized?.();
         continue;
       }
-
-      const retryable = RETRY_ALWAYS.has(status) || (idempotent && RETRY_IDEMPOTENT.has(status));
-      const asked = retryAfterMs(headers);
-      const info = errorInfo(headers, text, secrets);
-      if (retryable) {
-        if (asked !== undefined && asked > this.maxRetryDelayMs) {
-          throw new AzdoError({ kind: 'throttled', method, path, status, retryAfterMs: asked, attempts: attempt, ...info });
-        }
-        if (retries < this.maxRetries) {
-          retries++;
-          await this.sleep(asked ?? this.backoff(retries));
-          continue;
-        }
+      if (decision.do === 'retry') {
+        retries++;
+        await this.sleep(decision.waitMs);
+        continue;
+      }
+      if (!('status' in res)) {
+        const detail = res.timedOut ? `no complete answer within ${this.timeoutMs} ms` : redactSecrets(describeNetworkError(res.error), secrets);
+        throw new AzdoError({ kind: decision.kind, method, path, attempts: attempt, detail });
       }
       throw new AzdoError({
-        kind: kindOf(status),
+        kind: decision.kind,
         method,
         path,
-        status,
+        status: res.status,
         attempts: attempt,
-        ...(asked !== undefined ? { retryAfterMs: asked } : {}),
-        ...info,
+        ...(decision.retryAfterMs !== undefined ? { retryAfterMs: decision.retryAfterMs } : {}),
+        ...errorInfo(res.headers, res.text, secrets),
       });
     }
   }
 
-  /** Exponential backoff without a server hint: 1s, 2s, 4s … capped at maxRetryDelayMs. */
-  private backoff(retry: number): number {
-    return Math.min(1000 * 2 ** (retry - 1), this.maxRetryDelayMs);
+  /** One HTTP exchange with the timeout; reports it. No answer → the error, and whether it timed out. */
+  private async exchange(
+    opts: CallOptions,
+    authHeader: string,
+    attempt: number,
+  ): Promise<(RawResponse & { headers: Headers }) | { timedOut: boolean; error: unknown }> {
+    const { method, path } = opts;
+    const started = Date.now();
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), this.timeoutMs);
+    try {
+      const res = await request(this.base + path, {
+        method,
+        headers: {
+          authorization: authHeader,
+          accept: 'application/json',
+          'user-agent': this.userAgent,
+          ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: opts.body !== undefined ? JSON.stringify(opts.body) : null,
+        signal: ac.signal,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+      });
+      const text = await res.body.text();
+      this.report(method, path, res.statusCode, started, attempt, res.headers);
+      return { status: res.statusCode, headers: res.headers, text };
+    } catch (err) {
+      this.report(method, path, 0, started, attempt, {});
+      return { timedOut: ac.signal.aborted || isTimeout(err), error: err };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private report(
@@ -299,12 +281,12 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
     status: number,
     started: number,
     attempt: number,
-    headers: Record<string, string | string[] | undefined>,
+    headers: Headers,
   ): void {
     if (!this.onRequest) return;
     const info: RequestInfo = { method, path, status, ms: Date.now() - started, attempt };
-    const remaining = Number(header(headers, 'x-ratelimit-remaining'));
-    if (header(headers, 'x-ratelimit-remaining') !== undefined && Number.isFinite(remaining)) info.rateLimitRemaining = remaining;
+    const remaining = Number(headerValue(headers, 'x-ratelimit-remaining'));
+    if (headerValue(headers, 'x-ratelimit-remaining') !== undefined && Number.isFinite(remaining)) info.rateLimitRemaining = remaining;
     try {
       this.onRequest(info);
     } catch {
@@ -316,33 +298,6 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
 function id(n: number): string {
   if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`invalid id ${String(n)}`);
   return String(n);
-}
-
-function kindOf(status: number): AzdoErrorKind {
-  if (status === 401) return 'unauthorized';
-  if (status === 403) return 'forbidden';
-  if (status === 404) return 'notFound';
-  if (status === 429) return 'throttled';
-  if (status >= 500) return 'server';
-  return 'badResponse';
-}
-
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** Retry-After (seconds or HTTP date), else X-RateLimit-Delay (seconds, may be fractional). */
-export function retryAfterMs(headers: Record<string, string | string[] | undefined>, now = Date.now()): number | undefined {
-  const ra = header(headers, 'retry-after')?.trim();
-  if (ra) {
-    if (/^\d+(\.\d+)?$/.test(ra)) return Math.round(Number(ra) * 1000);
-    const at = Date.parse(ra);
-    if (!Number.isNaN(at)) return Math.max(0, at - now);
-  }
-  const rl = header(headers, 'x-ratelimit-delay')?.trim();
-  if (rl && /^\d+(\.\d+)?$/.test(rl)) return Math.round(Number(rl) * 1000);
-  return undefined;
 }
 
 function stripBom(s: string): string {
@@ -364,17 +319,12 @@ function secretsOf(authHeader: string): string[] {
   return out.filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
 }
 
-/** The credential and any 8+ character echo of it (plain, URL-encoded, base64) out: src/util/redact.ts. */
-function scrub(text: string, secrets: string[]): string {
-  return redactSecrets(text, secrets);
-}
-
 function truncate(s: string): string {
   return s.length > MAX_MESSAGE ? `${s.slice(0, MAX_MESSAGE)}…` : s;
 }
 
 function errorInfo(
-  headers: Record<string, string | string[] | undefined>,
+  headers: Headers,
   text: string,
   secrets: string[],
 ): { azdoMessage?: string; code?: string; typeKey?: string; activityId?: string } {
@@ -391,7 +341,7 @@ function errorInfo(
     // HTML or empty body (typical for 401): fall back to the service error header
   }
   if (!message) {
-    const h = header(headers, 'x-tfs-serviceerror');
+    const h = headerValue(headers, 'x-tfs-serviceerror');
     if (h) {
       try {
         message = decodeURIComponent(h.replace(/\+/g, ' '));
@@ -400,13 +350,13 @@ function errorInfo(
       }
     }
   }
-  if (message) out.azdoMessage = truncate(scrub(message.trim(), secrets));
-  if (typeKey) out.typeKey = scrub(typeKey, secrets);
+  if (message) out.azdoMessage = truncate(redactSecrets(message.trim(), secrets));
+  if (typeKey) out.typeKey = redactSecrets(typeKey, secrets);
   const tf = message?.match(/\bTF\d{5,6}\b/)?.[0];
   if (tf) out.code = tf;
   else if (typeKey) out.code = out.typeKey;
-  const activity = header(headers, 'activityid') ?? header(headers, 'x-vss-e2eid');
-  if (activity) out.activityId = scrub(activity, secrets).slice(0, 100);
+  const activity = headerValue(headers, 'activityid') ?? headerValue(headers, 'x-vss-e2eid');
+  if (activity) out.activityId = redactSecrets(activity, secrets).slice(0, 100);
   return out;
 }
 

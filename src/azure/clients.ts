@@ -16,6 +16,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { HttpClient, PipelinePolicy, PipelineRetryOptions } from '@azure/core-rest-pipeline';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
+import { delayHeaderMs } from '../util/http-hints.js';
 
 export const DEFAULT_ARM_ENDPOINT = 'https://management.azure.com';
 /** Header carrying a Retry-After that was too long to wait for in-process (milliseconds). */
@@ -77,14 +78,6 @@ export function armCredentialScope(armEndpoint: string): string {
   return `${new URL(armEndpoint).origin}/.default`;
 }
 
-function retryAfterMs(value: string | undefined, unit: 's' | 'ms'): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  const n = Number(value);
-  if (Number.isFinite(n)) return Math.max(0, unit === 's' ? n * 1000 : n);
-  const date = Date.parse(value);
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
-}
-
 /**
  * Moves a Retry-After longer than `maxMs` out of the SDK's sight (see the file comment).
  * Runs per retry, inside the retry policy, so it sees every raw response first.
@@ -97,9 +90,9 @@ export function capRetryAfterPolicy(maxMs: number): PipelinePolicy {
       if (response.status !== 429 && response.status !== 503) return response;
       const h = response.headers;
       const ms =
-        retryAfterMs(h.get('retry-after-ms'), 'ms') ??
-        retryAfterMs(h.get('x-ms-retry-after-ms'), 'ms') ??
-        retryAfterMs(h.get('retry-after'), 's');
+        delayHeaderMs(h.get('retry-after-ms'), 'ms') ??
+        delayHeaderMs(h.get('x-ms-retry-after-ms'), 'ms') ??
+        delayHeaderMs(h.get('retry-after'), 's');
       if (ms !== undefined && ms > maxMs) {
         h.delete('retry-after-ms');
         h.delete('x-ms-retry-after-ms');
