@@ -1,6 +1,6 @@
 /**
  * Invariants of the scale-down contract, checked against the simulated world after every pass and
- * at the end of a run. Reusable by any test that drives the world (e.g. the scale-down issue).
+ * at the end of a run. Reusable by any test that drives the world (e.g. the scale-down property tests).
  *
  * After every pass:
  *  1. no busy agent's group was ever deleted (the world records such a deletion as it happens);

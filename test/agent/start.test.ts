@@ -338,7 +338,7 @@ describe.concurrent('start.sh: a job running as the same user finds the token no
   );
 });
 
-describe.concurrent('start.sh: a signal during the start of a process (issue 11, item 5)', () => {
+describe.concurrent('start.sh: a signal during the start of a process', () => {
   // bash runs a trap between any two commands. The race seen once under load: SIGTERM landed
   // after `( ... ) &` had started run.sh but before `CHILD_PID=$!`; start.sh saw no child,
   // exited, and left run.sh (holding its stdout) running, so the test waited for 60 s. Here a

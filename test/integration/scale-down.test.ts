@@ -1,5 +1,5 @@
 /**
- * Safe scale-down and cleanup (issue 5) with the real clients (ACI SDK, Key Vault SDK, Azure DevOps
+ * Safe scale-down and cleanup with the real clients (ACI SDK, Key Vault SDK, Azure DevOps
  * client on undici) against the local HTTPS fakes. Each test uses its own AUTOSCALER_ID and pools,
  * so the groups of one test are invisible to the passes of another (no cross-test sweep).
  *
@@ -289,7 +289,7 @@ describe('failed boots', () => {
 
 describe('finished agents', () => {
   it('the agent does not unregister itself: the pass after its container exited removes group and registration (disable, re-read, delete)', async () => {
-    // Issue 11 item 3: start.sh no longer unregisters (the token is gone after config.sh), so the
+    // start.sh does not unregister (the token is gone after config.sh), so the
     // controller removes the registration of a finished group, within one pass of the exit.
     const c = controller({ id: 'fin', profiles: [{ name: 'f', pool: 'fin' }] });
     azdo.addPool('fin');
@@ -516,7 +516,7 @@ describe('back-off after quota errors', () => {
 });
 
 /**
- * Issue 11, item 1: three schedules in which a delete killed a job. In each, the fake Azure DevOps
+ * Three schedules in which a delete could kill a job (the delete rule, src/core/plan.ts deleteModeFor). In each, the fake Azure DevOps
  * changes the world right after it answered the controller's agent list, i.e. while the pass is
  * deciding on a view that is already stale.
  */

@@ -1,5 +1,5 @@
 /**
- * Settings refuse nonsense (issue 13, item 7): no type coercion, image references by the
+ * Settings refuse nonsense: no type coercion, image references by the
  * distribution/reference grammar, SCALE_SCHEDULE as the Functions host's NCRONTAB, profile env names
  * by an allow-list pattern and a deny list, placeholders of the sample. Each refusal names the setting
  * and never echoes the value.
