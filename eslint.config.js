@@ -1,6 +1,29 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** Folders of src/ that adapt one outside service (or the HTTP surface) to the ports. */
+const ADAPTERS = ['azdo', 'aci', 'secrets', 'storage', 'azure', 'webhook'];
+
+/** One no-restricted-imports block per layer: `files` may not import from these src/ folders. */
+function layers(table) {
+  return Object.entries(table).map(([files, banned]) => ({
+    files: [files],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [...new Set(banned)].map((d) => `**/${d}/*`),
+              message: 'crosses the layers of src/ (eslint.config.js, docs/design-notes.md "A pass through the files")',
+            },
+          ],
+        },
+      ],
+    },
+  }));
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.azurite/**', 'sim-report/**', 'infra/**/*.js'] },
   js.configs.recommended,
@@ -13,6 +36,21 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // The import graph, by layer (docs/design-notes.md, "A pass through the files"): core and config
+  // at the bottom; ports (and Logger) above them, below both the pass and the adapters; the pass
+  // (reconcile) and the adapters never import each other; the simulator drives the pass with its own
+  // adapters; app wires everything; the entries (cli.ts, functions/*) go through app only.
+  ...layers({
+    'src/core/**/*.ts': ['config', 'ports', 'util', ...ADAPTERS, 'reconcile', 'sim', 'app', 'functions'],
+    'src/config/**/*.ts': ['ports', 'util', ...ADAPTERS, 'reconcile', 'sim', 'app', 'functions'],
+    'src/ports/**/*.ts': ['util', ...ADAPTERS, 'reconcile', 'sim', 'app', 'functions'],
+    'src/util/**/*.ts': [...ADAPTERS, 'reconcile', 'sim', 'app', 'functions'],
+    [`src/{${ADAPTERS.join(',')}}/**/*.ts`]: ['reconcile', 'sim', 'app', 'functions'],
+    'src/reconcile/**/*.ts': [...ADAPTERS, 'sim', 'app', 'functions'],
+    'src/sim/**/*.ts': [...ADAPTERS, 'app', 'functions'],
+    'src/app/**/*.ts': ['functions', 'sim'],
+    'src/{cli.ts,functions/**/*.ts}': ['core', 'ports', ...ADAPTERS, 'reconcile', 'storage', 'sim'],
+  }),
   {
     files: ['src/core/**/*.ts'],
     rules: {
