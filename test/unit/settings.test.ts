@@ -144,3 +144,35 @@ describe('Windows profiles (ACI limits for Windows container groups)', () => {
     expect(s.POOLS[0]).toMatchObject({ os: 'Linux', cpu: 8, memoryGb: 32, subnetId: SUBNET });
   });
 });
+
+describe('AzureWebJobsStorage settings', () => {
+  it('reads the identity-based form infra/ deploys, and the storage adapter builds the lease from it', async () => {
+    const { blobPoolLock, hasStorage } = await import('../../src/storage/index.js');
+    const { memoryLogger } = await import('../../src/util/log.js');
+    const s = loadSettings({
+      ...base,
+      AzureWebJobsStorage__accountName: 'stabcdefghijklm',
+      AzureWebJobsStorage__blobServiceUri: 'https://stabcdefghijklm.blob.core.windows.net/',
+      AzureWebJobsStorage__queueServiceUri: 'https://stabcdefghijklm.queue.core.windows.net/',
+      AzureWebJobsStorage__credential: 'managedidentity',
+      AzureWebJobsStorage__clientId: '00000000-0000-0000-0000-000000000002',
+    });
+    expect(s.AzureWebJobsStorage__blobServiceUri).toBe('https://stabcdefghijklm.blob.core.windows.net');
+    expect(hasStorage(s)).toBe(true);
+    expect(hasStorage(loadSettings(base))).toBe(false);
+    expect(blobPoolLock(s, memoryLogger()).container.url).toBe('https://stabcdefghijklm.blob.core.windows.net/azp-autoscaler-locks');
+    const byName = loadSettings({ ...base, AzureWebJobsStorage__accountName: 'stother' });
+    expect(blobPoolLock(byName, memoryLogger()).container.url).toBe('https://stother.blob.core.windows.net/azp-autoscaler-locks');
+  });
+
+  it('refuses what cannot name a storage account, naming the setting and never the value', () => {
+    const p = problems({
+      ...base,
+      AzureWebJobsStorage__accountName: 'Not_An_Account',
+      AzureWebJobsStorage__blobServiceUri: 'http://stabc.blob.core.windows.net',
+      AzureWebJobsStorage__clientId: 'not-a-guid',
+    });
+    expect(p.map((x) => x.split(':')[0])).toEqual(['AzureWebJobsStorage__accountName', 'AzureWebJobsStorage__blobServiceUri', 'AzureWebJobsStorage__clientId']);
+    expect(p.join('\n')).not.toContain('Not_An_Account');
+  });
+});
