@@ -9,7 +9,7 @@ export type DeleteAction = Extract<Action, { kind: 'delete' }>;
 export type DeleteCause = DeleteAction['cause'];
 
 /**
- * THE DELETE RULE (issue 11). No group whose container may still be running is deleted unless,
+ * THE DELETE RULE. No group whose container may still be running is deleted unless,
  * after the last moment its agent could have been given a job, we saw that agent idle and unable
  * to take one:
  * - a container seen terminated runs no agent: delete it (and any registration) directly;

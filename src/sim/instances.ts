@@ -7,7 +7,7 @@
  * Every write is audited against the lease's truth: a create, delete, disable/enable or unregister
  * made while the instance does not hold an unexpired lease is recorded as a `writeWithoutLease`
  * violation (counted per operation in `world.counters`). `fencing: false` runs the same instances
- * without the fence (the behaviour before issue 11), as a control that the audit can fail.
+ * without the fence (writes unchecked against the lease), as a control that the audit can fail.
  */
 import type { ProfileConfig } from '../config/schema.js';
 import { PassCoordinator } from '../reconcile/coordinator.js';

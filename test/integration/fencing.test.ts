@@ -1,5 +1,5 @@
 /**
- * Fencing (issue 11, item 2): no write without the pool lease.
+ * Fencing: no write without the pool lease.
  *
  * Two "Functions instances" (createRuntime: real coordinator, real BlobPoolLock on a real Azurite,
  * real pass with the real ACI / Key Vault / Azure DevOps clients against the HTTPS fakes). Instance

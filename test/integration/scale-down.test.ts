@@ -516,7 +516,7 @@ describe('back-off after quota errors', () => {
 });
 
 /**
- * Three schedules in which a delete could kill a job (the delete rule, src/core/plan.ts deleteModeFor). In each, the fake Azure DevOps
+ * Three schedules in which a delete could kill a job (the delete rule, src/core/delete.ts deleteModeFor). In each, the fake Azure DevOps
  * changes the world right after it answered the controller's agent list, i.e. while the pass is
  * deciding on a view that is already stale.
  */

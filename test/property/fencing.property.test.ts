@@ -1,5 +1,5 @@
 /**
- * Property (issue 11, fencing): two instances of the autoscaler share one pool lease; whatever the
+ * Property (fencing): two instances of the autoscaler share one pool lease; whatever the
  * schedule of jobs, storage failures (random, and outage windows per instance that outlast the
  * lease), slow Azure DevOps / ARM answers that stretch a pass past its lease, and transient API
  * failures, the REAL pass driving the simulated world (src/sim) never writes without the lease:
@@ -7,7 +7,7 @@
  *     unexpired lease at that moment (audited against the simulated lease's truth);
  *   - never more than maxAgents live groups per profile, checked after every create and every pass;
  *   - no busy agent's group or registration deleted; every servable job served exactly once.
- * The same schedules without the fence (the code before issue 11) are a control: there, writes
+ * The same schedules without the fence (writes unchecked against the lease) are a control: there, writes
  * without the lease happen, so the audit can fail.
  *
  * FENCING_RUNS scales it (default 100); the timeout scales with it. FENCING_SEED replays a run.
@@ -225,7 +225,7 @@ describe('fencing over random schedules: two instances, lease loss, storage fail
     expect(t.leasesLost).toBeGreaterThan(0);
     expect(t.passesStoppedByLeaseLoss).toBeGreaterThan(0);
 
-    // Control: the same kind of schedules with unfenced writes (before issue 11).
+    // Control: the same kind of schedules with unfenced writes (no lease check).
     const control: RunFigures[] = [];
     for (const s of fc.sample(scenarioArb, { numRuns: CONTROL_RUNS, seed: 11 })) control.push(await runScenario(s, false));
     const c = total(control);

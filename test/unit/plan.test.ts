@@ -250,7 +250,7 @@ describe('placeholder registration', () => {
   });
 });
 
-describe('the delete rule (issue 11): one function decides how a group may be deleted', () => {
+describe('the delete rule: one function decides how a group may be deleted', () => {
   it.each([
     ['registered (idle, failed boot, finished, orphan: any cause)', group('g'), agent(1, 'g', { status: 'offline' }), 'safe'],
     ['registered, provisioning Failed', group('g', { provisioningState: 'Failed' }), agent(1, 'g', { status: 'offline' }), 'safe'],
