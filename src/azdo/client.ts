@@ -77,6 +77,8 @@ interface RawResponse {
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 const MAX_MESSAGE = 600;
+/** Azure DevOps answers a credential it does not accept with its sign-in page and 203 (see test/fakes/azdo.ts). */
+const SIGN_IN_STATUS = 203;
 
 export class AzureDevOpsClient implements AzureDevOpsPort {
   private readonly base: string;
@@ -210,8 +212,10 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
       const authHeader = await this.auth.header();
       const secrets = secretsOf(authHeader);
       const res = await this.exchange(opts, authHeader, attempt);
-      if ('status' in res && ((res.status >= 200 && res.status < 300) || opts.accept?.includes(res.status))) return res;
-      const answer = 'status' in res ? { status: res.status, headers: res.headers } : { status: 0, timedOut: res.timedOut, headers: {} };
+      const signIn = 'status' in res && res.status === SIGN_IN_STATUS && !opts.accept?.includes(res.status);
+      if ('status' in res && !signIn && ((res.status >= 200 && res.status < 300) || opts.accept?.includes(res.status))) return res;
+      // A 203 sign-in page is a refused credential: decided like a 401 (one refresh, then unauthorized).
+      const answer = 'status' in res ? { status: signIn ? 401 : res.status, headers: res.headers } : { status: 0, timedOut: res.timedOut, headers: {} };
       const decision = retryDecision({ method, retries, canRefreshAuth: !!this.auth.onUnauthorized && !refreshedAuth, ...answer }, policy);
       if (decision.do === 'refreshAuth') {
         refreshedAuth = true;
@@ -235,6 +239,7 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
         attempts: attempt,
         ...(decision.retryAfterMs !== undefined ? { retryAfterMs: decision.retryAfterMs } : {}),
         ...errorInfo(res.headers, res.text, secrets),
+        ...(signIn ? { detail: 'answered 203 with a sign-in page instead of data: the credential was not accepted' } : {}),
       });
     }
   }

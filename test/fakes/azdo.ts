@@ -186,6 +186,8 @@ function defaultFaultBody(status: number): { body: string; type: string; headers
       return { body: azdoErrorBody(TF429, 'RequestBlockedException'), type: 'application/json; charset=utf-8', headers: {} };
     case 401:
       return unauthorized();
+    case 203:
+      return signInPage();
     case 403:
       return {
         body: azdoErrorBody('TF401444: Access denied. The identity needs Manage permission on the agent pool.', 'AccessDeniedException'),
@@ -205,6 +207,21 @@ function defaultFaultBody(status: number): { body: string; type: string; headers
         headers: {},
       };
   }
+}
+
+/**
+ * 203 like Azure DevOps when it does not accept the credential but does not refuse it either (a PAT
+ * of another organization, expired or inactive, Basic auth the org does not allow): the HTML
+ * sign-in page with 203 Non-Authoritative Information instead of the JSON asked for. Reported
+ * e.g. in https://stackoverflow.com/q/78298298 ("Azure DevOps PAT Authentication Issue - 403/203
+ * Errors") and on learn.microsoft.com Q&A ("Azure DevOps Api 203 error with bearer token").
+ */
+function signInPage(): { body: string; type: string; headers: Record<string, string> } {
+  return {
+    body: '<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head><body><form id="signin" action="https://app.vssps.visualstudio.com/_signin">Sign in to continue</form></body></html>',
+    type: 'text/html; charset=utf-8',
+    headers: { 'x-tfs-processid': randomUUID() },
+  };
 }
 
 /** 401 like Azure DevOps: an HTML page plus X-TFS-ServiceError; never echoes the credential. */
