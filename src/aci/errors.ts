@@ -9,7 +9,7 @@ import { redactSecrets } from '../util/redact.js';
 
 /**
  * The kinds ARM errors map to (src/ports/errors.ts says what each means to the pass):
- * 429 → throttled; quota or regional capacity (ContainerGroupQuotaReached, ServiceUnavailable in
+ * 429 → throttled; no token from the credential (DefaultAzureCredential chain) → auth; quota or regional capacity (ContainerGroupQuotaReached, ServiceUnavailable in
  * location, SKU…) → quota; a wrong request (bad image, size, spec) → validation; 401/403 → auth;
  * 404 → notFound; 5xx, 408, network errors, timeouts, 409 transitions → transient.
  */
@@ -109,11 +109,21 @@ export interface ClassifyOptions {
   secrets?: readonly string[];
 }
 
-/** Secrets and any 8+ character echo of them out (src/util/redact.ts), then clipped. */
+/**
+ * Longest detail kept. Long enough for every ARM message and for a credential chain's whole
+ * account (DefaultAzureCredential lists each credential it tried, ~1,000 characters, and the hint
+ * that matters, `az login`, comes near the end); a bound only against a runaway body.
+ */
+export const MAX_DETAIL = 8_000;
+
+/** Secrets and any 8+ character echo of them out (src/util/redact.ts), then bounded. */
 function redact(text: string, secrets: readonly string[] | undefined): string {
   const out = redactSecrets(text, secrets ?? []);
-  return out.length > 400 ? `${out.slice(0, 400)}…` : out;
+  return out.length > MAX_DETAIL ? `${out.slice(0, MAX_DETAIL)}…` : out;
 }
+
+/** What @azure/identity throws when no token could be had: no request reached ARM. */
+const CREDENTIAL_ERRORS = new Set(['AggregateAuthenticationError', 'CredentialUnavailableError', 'AuthenticationError']);
 
 interface RestErrorLike {
   name?: unknown;
@@ -164,7 +174,8 @@ export function classifyArmError(err: unknown, opts: ClassifyOptions = {}): ArmE
   };
 
   let kind: ArmErrorKind;
-  if (status === 429) kind = 'throttled';
+  if (status === undefined && typeof e.name === 'string' && CREDENTIAL_ERRORS.has(e.name)) kind = 'auth';
+  else if (status === 429) kind = 'throttled';
   else if (e.name === 'AbortError' || (status === undefined && NETWORK_CODES.has(rawCode ?? ''))) kind = 'transient';
   else if (status === 404 || codeL === 'resourcenotfound' || codeL === 'notfound') kind = 'notFound';
   else if (QUOTA_CODES.has(codeL) || (status !== undefined && status >= 400 && status < 500 && QUOTA_MESSAGE.test(message))) {
