@@ -10,7 +10,7 @@ import { poolsOf, reconcile, type PassResult, type ReconcileDeps } from '../reco
 import { BlobPoolLock, blobBackoffStore, blobPoolLock, hasStorage } from '../storage/index.js';
 import { consoleSink, createLogger, errorText, registerSecret } from '../util/log.js';
 import { buildDeps, reconcileOptions, type DepsOverrides } from './deps.js';
-import { collectStatus, type StatusReport } from './status.js';
+import { collectStatus, type BackoffAvailability, type StatusReport } from './status.js';
 
 export interface Runtime {
   settings: Settings;
@@ -21,6 +21,7 @@ export interface Runtime {
   pools: string[];
   /** True when the pool lease lives in AzureWebJobsStorage, shared with every other instance. */
   sharedLease: boolean;
+  /** Observe + plan, act on nothing, write nothing (the back-off state is only read). */
   status(): Promise<StatusReport & { passes: ReturnType<PassCoordinator['views']> }>;
   /** One pass that plans and acts on nothing (outside the lease: it writes nothing). */
   dryRun(onlyPools?: readonly string[]): Promise<PassResult>;
@@ -33,6 +34,8 @@ export interface RuntimeOverrides extends DepsOverrides {
   localLeaseWithoutStorage?: boolean;
   /** Sees every pass result (the CLI prints them). */
   onPass?: (result: PassResult) => void;
+  /** A one-off run (the CLI): no later trigger will retry what failed, so logs say what to do instead. */
+  oneOff?: boolean;
 }
 
 export type { PassResult };
@@ -46,8 +49,8 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
   // The pool lease and the shared back-off state live in AzureWebJobsStorage (src/storage).
   const local = !o.lock && o.localLeaseWithoutStorage === true && !hasStorage(settings);
   const lock = o.lock ?? (local ? new MemoryPoolLock() : blobPoolLock(settings, logger));
-  const backoff = o.backoff ?? (lock instanceof BlobPoolLock ? blobBackoffStore(lock, settings) : undefined);
-  const deps = buildDeps(settings, logger, { ...o, ...(backoff ? { backoff } : {}) });
+  const backoff_ = o.backoff ?? (lock instanceof BlobPoolLock ? blobBackoffStore(lock, settings) : undefined);
+  const deps = buildDeps(settings, logger, { ...o, ...(backoff_ ? { backoff: backoff_ } : {}) });
   const opts = reconcileOptions(settings);
   const shared = async (what: 'load' | 'flush', pool: string) => {
     try {
@@ -59,6 +62,7 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
   const coordinator = new PassCoordinator({
     lock,
     logger,
+    ...(o.oneOff ? { retryNote: 'run the command again once the storage account (AzureWebJobsStorage) is reachable' } : {}),
     run: async (pool, _reasons, lease) => {
       await shared('load', pool);
       try {
@@ -81,10 +85,34 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
     sharedLease: lock instanceof BlobPoolLock,
     dryRun: (onlyPools) => reconcile(reconcileOptions(settings, true), deps, onlyPools),
     status: async () => {
-      await Promise.all(poolsOf(settings.POOLS).map((pool) => shared('load', pool)));
-      return { ...(await collectStatus(opts, deps)), passes: coordinator.views() };
+      const backoff = await readBackoff(deps, poolsOf(settings.POOLS), Boolean(backoff_));
+      return { ...(await collectStatus(opts, deps)), backoff, passes: coordinator.views() };
     },
   };
+}
+
+/**
+ * Reads every pool's back-off state for the status view and says whether it could: without a
+ * shared store (no AzureWebJobsStorage) the deployed app's state is not visible from here; a store
+ * that cannot be read leaves the BACKOFF column unknown, not empty.
+ */
+async function readBackoff(deps: ReconcileDeps, pools: readonly string[], shared: boolean): Promise<BackoffAvailability> {
+  if (!shared || !deps.backoff.load) {
+    return { available: false, note: 'back-off state unavailable: no AzureWebJobsStorage configured, so the deployed app\'s back-off state is not visible here' };
+  }
+  const failures = await Promise.all(
+    pools.map(async (pool) => {
+      try {
+        await deps.backoff.load?.(pool);
+        return undefined;
+      } catch (err) {
+        return `${pool}: ${errorText(err)}`;
+      }
+    }),
+  );
+  const failed = failures.filter((f): f is string => f !== undefined);
+  if (failed.length === 0) return { available: true };
+  return { available: false, note: `back-off state unavailable: cannot read it from AzureWebJobsStorage (${failed.join('; ')})` };
 }
 
 let current: Promise<Runtime> | undefined;

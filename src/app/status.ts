@@ -15,10 +15,17 @@ export interface PoolStatus {
   next: string[];
 }
 
+/** Whether the BACKOFF column shows the shared back-off state, and why not. */
+export interface BackoffAvailability {
+  available: boolean;
+  note?: string;
+}
+
 export interface StatusReport {
   generatedAt: string;
   pools: PoolStatus[];
   error?: string;
+  backoff?: BackoffAvailability;
 }
 
 export async function collectStatus(opts: ReconcileOptions, deps: ReconcileDeps): Promise<StatusReport> {
@@ -64,7 +71,9 @@ const COLUMNS: Array<[string, (v: ProfileView) => string]> = [
 ];
 
 export function formatStatusTable(report: StatusReport): string {
-  const rows = report.pools.flatMap((p) => p.views.map((v) => COLUMNS.map(([, f]) => f(v))));
+  const unknownBackoff = report.backoff?.available === false;
+  const cell = (h: string, f: (v: ProfileView) => string, v: ProfileView) => (h === 'BACKOFF' && unknownBackoff && !v.backoffUntil ? 'unknown' : f(v));
+  const rows = report.pools.flatMap((p) => p.views.map((v) => COLUMNS.map(([h, f]) => cell(h, f, v))));
   const header = COLUMNS.map(([h]) => h);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
@@ -74,6 +83,7 @@ export function formatStatusTable(report: StatusReport): string {
     if (p.unmatchedJobs > 0) out.push(`pool ${p.pool}: ${p.unmatchedJobs} queued job(s) no profile can serve`);
     for (const n of p.next) out.push(`pool ${p.pool}: next pass would ${n}`);
   }
+  if (report.backoff?.note) out.push(report.backoff.note);
   if (report.error) out.push(report.error);
   return out.join('\n');
 }

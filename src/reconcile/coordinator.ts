@@ -36,6 +36,11 @@ export interface PassCoordinatorOptions {
   instance?: string;
   /** Reasons kept per pass in logs; the rest are counted. Default 10. */
   maxReasons?: number;
+  /**
+   * What happens after a pass that could not run, as logged: the app's timer tries again
+   * (default 'the next trigger retries'); a one-off run (the CLI) says what the user can do.
+   */
+  retryNote?: string;
 }
 
 export interface PoolPassView {
@@ -68,6 +73,7 @@ export class PassCoordinator {
   private readonly runner: PassRunner;
   private readonly logger: Logger;
   private readonly maxReasons: number;
+  private readonly retryNote: string;
   private readonly pools = new Map<string, PoolState>();
 
   constructor(options: PassCoordinatorOptions) {
@@ -76,6 +82,7 @@ export class PassCoordinator {
     this.instance = options.instance ?? Math.random().toString(36).slice(2, 8);
     this.logger = options.logger.child({ instance: this.instance });
     this.maxReasons = options.maxReasons ?? 10;
+    this.retryNote = options.retryNote ?? 'the next trigger retries';
   }
 
   /**
@@ -139,7 +146,7 @@ export class PassCoordinator {
           await this.hold(pool, st, lease, log);
         } catch (err) {
           st.view.lastError = errorText(err);
-          log.error('cannot coordinate the pool (lock storage): no pass this time; the next trigger retries', {
+          log.error(`cannot coordinate the pool (lock storage): no pass this time; ${this.retryNote}`, {
             error: errorText(err),
             reasons: this.reasonsOf(st.reasons.splice(0)),
           });
