@@ -4,7 +4,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,12 @@ export interface Sandbox {
   canary: string;
   /** When the sandbox was made (ms since the epoch), before anything ran in it. */
   createdMs: number;
+  /**
+   * The start.sh and job-search.mjs this sandbox runs: the repository's own, or, for another user,
+   * copies inside the sandbox (a clone may sit in a directory that user cannot enter, e.g. mktemp -d).
+   */
+  startScript: string;
+  jobSearch: string;
   /** The environment the autoscaler would give the container, plus the fake agent's knobs. */
   env(extra?: Record<string, string | undefined>): Record<string, string>;
   start(env: Record<string, string>, args?: string[], options?: StartOptions): RunningScript;
@@ -89,6 +95,17 @@ export async function makeSandbox(options: SandboxOptions = {}): Promise<Sandbox
       }
     }
   }
+  let startScript = START_SH;
+  let jobSearch = JOB_SEARCH;
+  if (user) {
+    const bin = path.join(root, 'bin');
+    await mkdir(bin);
+    startScript = path.join(bin, 'start.sh');
+    jobSearch = path.join(bin, 'job-search.mjs');
+    await copyFile(START_SH, startScript);
+    await copyFile(JOB_SEARCH, jobSearch);
+    for (const f of [bin, startScript, jobSearch]) await chown(f, user.uid, user.gid);
+  }
   const canary = `canary-pat-${randomUUID()}`;
   const children = new Set<ChildProcess>();
 
@@ -119,7 +136,7 @@ export async function makeSandbox(options: SandboxOptions = {}): Promise<Sandbox
 
   const start = (scriptEnv: Record<string, string>, args: string[] = [], options: StartOptions = {}): RunningScript => {
     const began = Date.now();
-    const script = options.script ?? START_SH;
+    const script = options.script ?? startScript;
     const child = spawn('bash', [script, ...args], {
       cwd: root,
       env: scriptEnv,
@@ -175,7 +192,7 @@ export async function makeSandbox(options: SandboxOptions = {}): Promise<Sandbox
     await rm(root, { recursive: true, force: true });
   };
 
-  return { root, azpHome, agentDir, recordDir, canary, createdMs, env, start, run: (e, a) => start(e, a).done, cleanup };
+  return { root, azpHome, agentDir, recordDir, canary, createdMs, startScript, jobSearch, env, start, run: (e, a) => start(e, a).done, cleanup };
 }
 
 /** Polls `check` every 20 ms until it holds, or fails after `timeoutMs`. */
@@ -220,7 +237,7 @@ const RECENT_DIRS = [os.tmpdir(), '/dev/shm', '/var/tmp'].join(':');
  */
 export function jobSearchEnv(s: Sandbox, needle: string): Record<string, string> {
   return {
-    FAKE_JOB: `${process.execPath} ${JOB_SEARCH}`,
+    FAKE_JOB: `${process.execPath} ${s.jobSearch}`,
     JOB_SEARCH_NEEDLE_B64: Buffer.from(needle).toString('base64'),
     JOB_SEARCH_DIRS: searchDirs(s),
     JOB_SEARCH_RECENT_DIRS: RECENT_DIRS,
