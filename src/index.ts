@@ -3,3 +3,4 @@ import './setup.js';
 import './functions/timer.js';
 import './functions/servicehook.js';
 import './functions/status.js';
+import './functions/reconcile-queue.js';

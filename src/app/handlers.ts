@@ -6,7 +6,11 @@ import type { InvocationContext, Timer } from '@azure/functions';
 import { poolsOf } from '../reconcile/pass.js';
 import { errorText } from '../util/log.js';
 import { makeServiceHookHandler, makeStatusHandler } from '../webhook/http.js';
+import { makeQueueHandler } from './queue-handler.js';
 import { getRuntime, type Runtime } from './runtime.js';
+import { renderStatusHtml } from './status-html.js';
+
+export { RECONCILE_QUEUE } from '../storage/queue.js';
 
 /** Every SCALE_SCHEDULE tick requests a pass for every configured pool. */
 export function makeTimerHandler(runtime: () => Promise<Runtime>) {
@@ -20,10 +24,15 @@ export function makeTimerHandler(runtime: () => Promise<Runtime>) {
       throw err;
     }
     const pools = poolsOf(rt.settings.POOLS);
-    await rt.coordinator.requestAll(pools, timer.isPastDue ? 'timer (past due)' : 'timer');
+    try {
+      await rt.coordinator.requestAll(pools, timer.isPastDue ? 'timer (past due)' : 'timer');
+    } finally {
+      await rt.flush().catch(() => undefined);
+    }
   };
 }
 
 export const timerHandler = makeTimerHandler(getRuntime);
 export const serviceHookHandler = makeServiceHookHandler(getRuntime);
-export const statusHandler = makeStatusHandler(getRuntime);
+export const statusHandler = makeStatusHandler(async () => ({ ...(await getRuntime()), statusHtml: renderStatusHtml }));
+export const queueHandler = makeQueueHandler(getRuntime);

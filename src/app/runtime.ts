@@ -4,13 +4,17 @@
  */
 import type { Settings } from '../config/schema.js';
 import { loadSettings } from '../config/load.js';
-import { fenceDeps, MemoryPoolLock, type Logger, type PoolLockPort } from '../ports/index.js';
+import { AzdoError } from '../azdo/index.js';
+import { fenceDeps, MemoryPoolLock, type AzureDevOpsPort, type HandoffQueue, type Logger, type PoolLockPort } from '../ports/index.js';
 import { PassCoordinator } from '../reconcile/coordinator.js';
 import { poolsOf, reconcile, type PassResult, type ReconcileDeps } from '../reconcile/pass.js';
 import { BlobPoolLock, blobBackoffStore, blobPoolLock, hasStorage } from '../storage/index.js';
+import { storageHandoffQueue } from '../storage/queue.js';
+import { poolKey } from '../core/pools.js';
 import { consoleSink, createLogger, errorText, registerSecret } from '../util/log.js';
 import { buildDeps, reconcileOptions, type DepsOverrides } from './deps.js';
 import { collectStatus, type BackoffAvailability, type StatusReport } from './status.js';
+import { Telemetry, type TelemetryCounters, type Trigger } from './telemetry.js';
 
 export interface Runtime {
   settings: Settings;
@@ -21,13 +25,29 @@ export interface Runtime {
   pools: string[];
   /** True when the pool lease lives in AzureWebJobsStorage, shared with every other instance. */
   sharedLease: boolean;
+  /** The webhook's durable hand-off (the reconcile queue in AzureWebJobsStorage). */
+  handoff: HandoffQueue;
+  telemetry: Telemetry;
+  /** Passes asked for by a queue message: the oldest delivery's time feeds the webhook → create latency. */
+  requestFromQueue(pools: readonly string[], reason: string, receivedAt: Date): Promise<void>;
+  flush(): Promise<void>;
   /** Observe + plan, act on nothing, write nothing (the back-off state is only read). */
-  status(): Promise<StatusReport & { passes: ReturnType<PassCoordinator['views']> }>;
+  status(): Promise<RuntimeStatus>;
   /** One pass that plans and acts on nothing (outside the lease: it writes nothing). */
   dryRun(onlyPools?: readonly string[]): Promise<PassResult>;
 }
 
+export interface RuntimeStatus extends StatusReport {
+  passes: ReturnType<PassCoordinator['views']>;
+  /** This process's counters since start: the numbers of the metrics (docs/telemetry.md). */
+  telemetry: TelemetryCounters;
+  /** The reconcile queue and its poison queue (approximate; absent when unknown). */
+  queue?: { pending?: number; poison?: number };
+}
+
 export interface RuntimeOverrides extends DepsOverrides {
+  handoff?: HandoffQueue;
+  telemetry?: Telemetry;
   logger?: Logger;
   lock?: PoolLockPort;
   /** Without AzureWebJobsStorage, hold the pool lease in this process instead of refusing to start (CLI). */
@@ -50,8 +70,13 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
   const local = !o.lock && o.localLeaseWithoutStorage === true && !hasStorage(settings);
   const lock = o.lock ?? (local ? new MemoryPoolLock() : blobPoolLock(settings, logger));
   const backoff_ = o.backoff ?? (lock instanceof BlobPoolLock ? blobBackoffStore(lock, settings) : undefined);
-  const deps = buildDeps(settings, logger, { ...o, ...(backoff_ ? { backoff: backoff_ } : {}) });
+  const telemetry = o.telemetry ?? new Telemetry();
+  const built = buildDeps(settings, logger, { ...o, ...(backoff_ ? { backoff: backoff_ } : {}) });
+  const deps: ReconcileDeps = { ...built, azdo: countAuthFailures(built.azdo, telemetry) };
   const opts = reconcileOptions(settings);
+  const handoff = o.handoff ?? (hasStorage(settings) ? storageHandoffQueue(settings) : unavailableQueue);
+  // Oldest webhook delivery waiting for a pass, per pool (taken by the pass that serves it).
+  const webhookSince = new Map<string, Date>();
   const shared = async (what: 'load' | 'flush', pool: string) => {
     try {
       await deps.backoff[what]?.(pool);
@@ -63,12 +88,18 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
     lock,
     logger,
     ...(o.oneOff ? { retryNote: 'run the command again once the storage account (AzureWebJobsStorage) is reachable' } : {}),
-    run: async (pool, _reasons, lease) => {
+    run: async (pool, reasons, lease) => {
       await shared('load', pool);
+      const since = webhookSince.get(poolKey(pool));
+      webhookSince.delete(poolKey(pool));
+      const started = performance.now();
       try {
         // Every write of the pass goes through the pool's lease (fencing).
         const result = await reconcile(opts, fenceDeps(deps, lease), [pool]);
         o.onPass?.(result);
+        const info = { trigger: triggerOf(reasons, since), durationMs: performance.now() - started, now: deps.clock.now(), backoff: deps.backoff.all(), ...(since ? { webhookSince: since } : {}) };
+        if (result.pools.length === 0) telemetry.recordPass(undefined, { ...info, pool, ...(result.error ? { error: result.error } : {}) });
+        for (const r of result.pools) telemetry.recordPass(r, { ...info, pool: r.pool });
         return result;
       } finally {
         // A pass that lost the lease does not overwrite the new holder's back-off state.
@@ -84,9 +115,20 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
     pools: poolsOf(settings.POOLS),
     sharedLease: lock instanceof BlobPoolLock,
     dryRun: (onlyPools) => reconcile(reconcileOptions(settings, true), deps, onlyPools),
+    handoff,
+    telemetry,
+    requestFromQueue: (pools, reason, receivedAt) => {
+      for (const p of pools) {
+        const prev = webhookSince.get(poolKey(p));
+        if (!prev || prev > receivedAt) webhookSince.set(poolKey(p), receivedAt);
+      }
+      return coordinator.requestAll(pools, reason);
+    },
+    flush: () => telemetry.flush(),
     status: async () => {
-      const backoff = await readBackoff(deps, poolsOf(settings.POOLS), Boolean(backoff_));
-      return { ...(await collectStatus(opts, deps)), backoff, passes: coordinator.views() };
+      const [backoff, queue] = await Promise.all([readBackoff(deps, poolsOf(settings.POOLS), Boolean(backoff_)), handoff.depth?.()]);
+      const report = await collectStatus(opts, deps);
+      return { ...report, backoff, passes: coordinator.views(), telemetry: telemetry.counts(), ...(queue ? { queue } : {}) };
     },
   };
 }
@@ -113,6 +155,37 @@ async function readBackoff(deps: ReconcileDeps, pools: readonly string[], shared
   const failed = failures.filter((f): f is string => f !== undefined);
   if (failed.length === 0) return { available: true };
   return { available: false, note: `back-off state unavailable: cannot read it from AzureWebJobsStorage (${failed.join('; ')})` };
+}
+
+/** Without AzureWebJobsStorage there is no queue: the webhook answers 503 (the CLI never needs one). */
+const unavailableQueue: HandoffQueue = {
+  send: () => Promise.reject(new Error('no AzureWebJobsStorage: the reconcile queue is unavailable')),
+};
+
+/** The trigger dimension: a webhook's queue message, the CLI, else the timer. */
+export function triggerOf(reasons: readonly string[], webhookSince: Date | undefined): Trigger {
+  if (webhookSince || reasons.some((r) => r.startsWith('webhook'))) return 'queue';
+  if (reasons.some((r) => r === 'cli')) return 'cli';
+  return 'timer';
+}
+
+/** Counts Azure DevOps 401/403 answers (the alert's metric) and passes the error on unchanged. */
+function countAuthFailures(azdo: AzureDevOpsPort, telemetry: Telemetry): AzureDevOpsPort {
+  const wrapped = {} as Record<string, unknown>;
+  for (const op of ['resolvePoolId', 'listJobRequests', 'listAgents', 'getAgent', 'findAgent', 'setAgentEnabled', 'deleteAgent'] as const) {
+    const fn = (azdo[op] as (...a: unknown[]) => Promise<unknown>).bind(azdo);
+    wrapped[op] = async (...args: unknown[]) => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        if (err instanceof AzdoError && (err.kind === 'unauthorized' || err.kind === 'forbidden')) {
+          telemetry.azdoAuthFailure(err.kind === 'unauthorized' ? 401 : 403, op, { ...(err.code ? { code: err.code } : {}), ...(err.activityId ? { activityId: err.activityId } : {}) });
+        }
+        throw err;
+      }
+    };
+  }
+  return Object.assign(Object.create(azdo) as AzureDevOpsPort, wrapped);
 }
 
 let current: Promise<Runtime> | undefined;

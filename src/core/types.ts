@@ -112,6 +112,8 @@ export interface BackoffState {
   until: string;
   failures: number;
   reason: string;
+  /** ISO time of the first failure of this back-off streak (absent in state written before it existed). */
+  since?: string;
 }
 
 /** Everything one pass observed for one pool. */

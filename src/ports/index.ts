@@ -119,3 +119,19 @@ export interface PoolLockPort {
 export { errorKind, PortError, type PortErrorKind } from './errors.js';
 export { fenceDeps, fencePorts, isLeaseLost, LeaseGuard, LeaseLost, OPEN_FENCE, type Fence, type LeaseGuardOptions } from './fence.js';
 export { MemoryPoolLock, memoryBackoffStore } from './memory.js';
+
+/** What the webhook hands to the queue-triggered pass (src/storage/queue.ts on Azure Storage queues). */
+export interface ReconcileRequest {
+  pools: string[];
+  reason: string;
+  /** When the delivery was received (ISO): the start of the webhook → create latency. */
+  receivedAt: string;
+}
+
+/** The durable hand-off between the webhook and the queue-triggered pass. */
+export interface HandoffQueue {
+  /** Resolves once the message is stored; rejects otherwise (the webhook then answers 503). */
+  send(request: ReconcileRequest): Promise<void>;
+  /** Approximate depth of the queue and of its poison queue (for /api/status); undefined when unknown. */
+  depth?(): Promise<{ pending?: number; poison?: number }>;
+}

@@ -8,7 +8,7 @@ import { actionText } from '../core/action-text.js';
 import { agentName, placeholderName } from '../core/names.js';
 import { distinctPools, samePool } from '../core/pools.js';
 import { plan, type PoolPolicy } from '../core/plan.js';
-import type { Action, BackoffState, OwnedGroup, Plan, PoolSnapshot, ProfileView } from '../core/types.js';
+import type { Action, BackoffState, JobRequest, OwnedGroup, Plan, PoolSnapshot, ProfileView } from '../core/types.js';
 import { mapLimit } from '../util/limit.js';
 import { errorText } from '../util/log.js';
 import { errorKind, isLeaseLost, type AzureDevOpsPort, type BackoffStore, type Clock, type ComputePort, type Logger, type PortErrorKind, type SecretPort } from '../ports/index.js';
@@ -56,6 +56,8 @@ export interface PoolResult {
   probes: number;
   /** The pool's lease was lost during the pass: the actions after it were skipped, not tried. */
   leaseLost?: boolean;
+  /** The job requests observed (telemetry reads queue and assign times from them). */
+  jobs?: JobRequest[];
 }
 
 export interface PassResult {
@@ -219,7 +221,7 @@ function nextBackoff(prev: BackoffState | undefined, now: Date, reason: string, 
   const base = opts.backoffBaseSec ?? 60;
   const max = opts.backoffMaxSec ?? 1800;
   const sec = Math.min(max, base * 2 ** (failures - 1));
-  return { failures, until: new Date(now.getTime() + sec * 1000).toISOString(), reason };
+  return { failures, until: new Date(now.getTime() + sec * 1000).toISOString(), reason, since: prev?.since ?? now.toISOString() };
 }
 
 async function act(
@@ -326,14 +328,15 @@ export async function reconcilePool(pool: string, groups: OwnedGroup[], opts: Re
     return { pool, ok: false, error: errorText(err), outcomes: [], probes: 0 };
   }
   const { plan: p, poolId, probes } = planned;
+  const jobs = planned.snapshot.jobs;
   for (const v of p.views) log.info(opts.dryRun ? 'decision (dry run)' : 'decision', decisionLine(v, p.actions));
   if (p.unmatchedJobs.length > 0) log.warn('queued jobs no profile can serve', { requests: p.unmatchedJobs.slice(0, 20), count: p.unmatchedJobs.length });
-  if (opts.dryRun) return { pool, ok: true, plan: p, outcomes: p.actions.map((a) => ({ action: a, status: 'skipped', why: 'dry run' })), probes };
+  if (opts.dryRun) return { pool, ok: true, plan: p, outcomes: p.actions.map((a) => ({ action: a, status: 'skipped', why: 'dry run' })), probes, jobs };
   const outcomes = await act(poolId, pool, p, opts, deps, log);
   if (outcomes.some((o) => o.status === 'skipped' && o.why === LEASE_LOST)) {
-    return { pool, ok: false, error: 'pool lease lost: the pass stopped before its remaining writes', plan: p, outcomes, probes, leaseLost: true };
+    return { pool, ok: false, error: 'pool lease lost: the pass stopped before its remaining writes', plan: p, outcomes, probes, leaseLost: true, jobs };
   }
-  return { pool, ok: outcomes.every((o) => o.status !== 'failed'), plan: p, outcomes, probes };
+  return { pool, ok: outcomes.every((o) => o.status !== 'failed'), plan: p, outcomes, probes, jobs };
 }
 
 /** The whole pass: one group list for the resource group, then every pool in isolation. */

@@ -86,7 +86,7 @@ function parse(text: string, profiles: Set<string>): Record<string, BackoffState
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
     const s = v as Partial<BackoffState> | null;
     if (profiles.has(k) && s && typeof s.until === 'string' && typeof s.failures === 'number' && typeof s.reason === 'string') {
-      out[k] = { until: s.until, failures: s.failures, reason: s.reason };
+      out[k] = { until: s.until, failures: s.failures, reason: s.reason, ...(typeof s.since === 'string' ? { since: s.since } : {}) };
     }
   }
   return out;

@@ -1,32 +1,40 @@
 /**
  * The service-hook endpoint as a plain function (no Functions host needed): request in, response
- * out, passes requested fire-and-forget through `ctx.requestPasses`.
+ * out. A valid delivery is handed to the reconcile queue (`ctx.enqueue`) and answered 202 only once
+ * the queue has stored it; nothing runs after the answer (the queue trigger runs the passes).
  *
  * Status codes keep the subscription alive (Azure DevOps puts a subscription on probation, and
  * drops new events, after any non-2xx except 408/502/503/504):
- *   202  valid, authenticated delivery: passes requested asynchronously, answered at once
+ *   202  valid, authenticated delivery, stored on the reconcile queue
  *   200  authenticated but nothing to do: ignored event type / job state, other organization,
- *        only unknown pools, duplicate delivery — each with a `note`
- *   400  malformed JSON or a body that does not fit the schema (message names the problem, never
- *        echoes values)
- *   401  missing/wrong Basic credentials, or the endpoint has no credentials configured
- *        (WWW-Authenticate: Basic realm="azp-aci-autoscaler")
+ *        only unknown pools, duplicate delivery, a payload that does not fit our schema — each
+ *        with a `note` (the webhook is only a hint; the timer's pass still runs)
+ *   400  a body that is not JSON at all (Azure DevOps never sends one)
+ *   401  missing/wrong Basic credentials (WWW-Authenticate: Basic realm="azp-aci-autoscaler")
  *   405  method other than POST (Allow: POST)
- *   413  body over `maxBodyBytes` (Content-Length or actual size)
+ *   413  body over `maxBodyBytes` (2 MiB, Azure DevOps' own limit): Content-Length or counted while
+ *        streaming; only after authentication
  *   415  content type other than JSON
- *   503  an unexpected internal error (a bug): transient class for Azure DevOps, so it retries
- *        instead of putting the subscription on probation. Nothing a sender sends leads here.
+ *   503  + Retry-After: credentials not configured or their Key Vault reference not resolved yet,
+ *        the queue refused the message, or an unexpected internal error. 503 is transient for Azure
+ *        DevOps: it retries instead of putting the subscription on probation.
+ * Authentication comes before any byte of the body is read (`readBody` is called only after it).
  */
 import { distinctPools, poolKey, samePool } from '../core/pools.js';
 import type { Settings } from '../config/schema.js';
-import type { Logger } from '../ports/index.js';
+import type { HandoffQueue, Logger, ReconcileRequest } from '../ports/index.js';
 import { errorText } from '../util/log.js';
 import { checkBasicAuth } from './auth.js';
 import type { DedupCache } from './dedup.js';
 import { matchOrg } from './org.js';
 import { describeIssues, envelopeSchema, JOB_STATE_CHANGED, SUPPORTED_EVENTS, type ServiceHookEnvelope } from './schema.js';
 
-export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+/** Azure DevOps refuses to send larger payloads (contracts/servicehooks/README.md). */
+export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
+/** Seconds Azure DevOps is asked to wait before retrying a 503. */
+export const RETRY_AFTER_SEC = 30;
+/** What `readBody` answers when the body grew past the limit (reading stopped there). */
+export const TOO_LARGE = Symbol('tooLarge');
 export const REALM = 'azp-aci-autoscaler';
 
 export interface ServiceHookRequest {
@@ -35,14 +43,21 @@ export interface ServiceHookRequest {
   headers: Record<string, string | undefined>;
   /** `pool` may hold several names separated by commas. */
   query: Record<string, string | undefined>;
-  /** Undefined when the body was not read (e.g. too large) or could not be read. */
-  bodyText: string | undefined;
+  /** The whole body, when it is already in memory (tests, fuzzing). */
+  bodyText?: string | undefined;
+  /**
+   * Reads the body, at most `limit` bytes: the text, TOO_LARGE as soon as more arrived (the rest is
+   * not read), undefined when it could not be read. Called only after authentication.
+   */
+  readBody?(limit: number): Promise<string | typeof TOO_LARGE | undefined>;
 }
 
 export interface ServiceHookContext {
   settings: Pick<Settings, 'WEBHOOK_USERNAME' | 'WEBHOOK_PASSWORD' | 'AZP_URL' | 'POOLS'>;
-  /** Fire-and-forget: must not block; errors are logged by the caller's wiring. */
-  requestPasses(pools: string[], reason: string): void;
+  /** The durable hand-off: resolves once the request is stored, rejects when it is not. */
+  queue: Pick<HandoffQueue, 'send'>;
+  /** Wall clock for `receivedAt` (default: the system clock). */
+  now?: () => Date;
   seen: DedupCache;
   logger: Logger;
   maxBodyBytes?: number;
@@ -118,21 +133,27 @@ function stateOf(e: ServiceHookEnvelope): string | undefined {
   return typeof s === 'string' && /^[A-Za-z]{1,30}$/.test(s) ? s : undefined;
 }
 
-/** Handle one delivery. Never throws. */
-export function handleServiceHook(req: ServiceHookRequest, ctx: ServiceHookContext): ServiceHookResponse {
+/** Handle one delivery. Never rejects. */
+export async function handleServiceHook(req: ServiceHookRequest, ctx: ServiceHookContext): Promise<ServiceHookResponse> {
   try {
-    return handle(req, ctx);
+    return await handle(req, ctx);
   } catch (err) {
     try {
       ctx.logger.error('service hook: unexpected error (answered 503 so Azure DevOps retries)', { error: errorText(err) });
     } catch {
       // a logger failure must not turn into a 500 either
     }
-    return respond(503, { note: 'temporary server error; retry later' }, { 'retry-after': '10' });
+    return respond(503, { note: 'temporary server error; retry later' }, { 'retry-after': String(RETRY_AFTER_SEC) });
   }
 }
 
-function handle(req: ServiceHookRequest, ctx: ServiceHookContext): ServiceHookResponse {
+async function readBodyOf(req: ServiceHookRequest, limit: number): Promise<string | typeof TOO_LARGE | undefined> {
+  if (req.readBody) return req.readBody(limit);
+  if (req.bodyText === undefined) return undefined;
+  return Buffer.byteLength(req.bodyText, 'utf8') > limit ? TOO_LARGE : req.bodyText;
+}
+
+async function handle(req: ServiceHookRequest, ctx: ServiceHookContext): Promise<ServiceHookResponse> {
   const log = ctx.logger;
   const method = typeof req.method === 'string' ? req.method.toUpperCase() : '';
   if (method !== 'POST') return respond(405, { note: 'only POST is accepted' }, { allow: 'POST' });
@@ -141,10 +162,12 @@ function handle(req: ServiceHookRequest, ctx: ServiceHookContext): ServiceHookRe
   const auth = checkBasicAuth(headers.authorization, { username: ctx.settings.WEBHOOK_USERNAME, password: ctx.settings.WEBHOOK_PASSWORD });
   if (auth !== 'ok') {
     if (auth === 'unconfigured') {
-      log.error('service hook refused: WEBHOOK_USERNAME and WEBHOOK_PASSWORD are not set, so the endpoint accepts no deliveries; set both app settings and the same Basic credentials on the subscription');
-    } else {
-      log.warn('service hook refused: bad credentials', { auth });
+      // Not the sender's fault, and maybe not for long (a Key Vault reference resolving): 503 keeps
+      // the subscription out of probation and Azure DevOps retries.
+      log.error('service hook deferred: WEBHOOK_USERNAME and WEBHOOK_PASSWORD are not set (or their Key Vault reference did not resolve), so the endpoint accepts no deliveries yet; answered 503');
+      return respond(503, { note: 'webhook credentials not configured yet; retry later' }, { 'retry-after': String(RETRY_AFTER_SEC) });
     }
+    log.warn('service hook refused: bad credentials', { auth });
     return respond(401, { note: 'authentication required' }, { 'www-authenticate': `Basic realm="${REALM}", charset="UTF-8"` });
   }
 
@@ -153,14 +176,13 @@ function handle(req: ServiceHookRequest, ctx: ServiceHookContext): ServiceHookRe
   if (declared !== undefined && /^\s*\d+\s*$/.test(declared) && Number(declared) > limit) {
     return respond(413, { note: `body larger than ${limit} bytes` });
   }
-  if (req.bodyText !== undefined && Buffer.byteLength(req.bodyText, 'utf8') > limit) {
-    return respond(413, { note: `body larger than ${limit} bytes` });
-  }
   if (!isJsonContentType(headers['content-type'])) {
     return respond(415, { note: 'content type must be application/json' }, { accept: 'application/json' });
   }
+  const body = await readBodyOf(req, limit);
+  if (body === TOO_LARGE) return respond(413, { note: `body larger than ${limit} bytes` });
 
-  const text = (req.bodyText ?? '').replace(/^\uFEFF/, '');
+  const text = (body ?? '').replace(/^\uFEFF/, '');
   if (text.trim() === '') return respond(400, { note: 'empty body: expected a service-hook JSON payload' });
   let json: unknown;
   try {
@@ -170,10 +192,16 @@ function handle(req: ServiceHookRequest, ctx: ServiceHookContext): ServiceHookRe
     return respond(400, { note: `body is not valid JSON${pos ? ` (error at position ${pos})` : ''}` });
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    return respond(400, { note: 'body must be a JSON object (a service-hook payload)' });
+    log.warn('service hook: body is JSON but not an object; ignored');
+    return respond(200, { note: 'ignored: body is not a JSON object (a service-hook payload)' });
   }
   const parsed = envelopeSchema.safeParse(json);
-  if (!parsed.success) return respond(400, { note: `not a service-hook payload: ${describeIssues(parsed.error)}` });
+  if (!parsed.success) {
+    // Valid credentials, a shape we do not know: a hint we cannot read, not an error worth probation.
+    const issues = describeIssues(parsed.error);
+    log.warn('service hook: payload does not fit the service-hook schema; ignored', { issues });
+    return respond(200, { note: `ignored: not a service-hook payload we understand (${issues})` });
+  }
   const event = parsed.data;
   const elog = log.child({ eventType: clip(event.eventType), eventId: event.id ? clip(event.id, 64) : undefined, notificationId: event.notificationId ?? undefined });
 
@@ -210,18 +238,17 @@ function handle(req: ServiceHookRequest, ctx: ServiceHookContext): ServiceHookRe
   }
 
   const reason = `webhook ${shortEvent(event.eventType)}${state ? ` ${state}` : ''}${event.notificationId !== undefined && event.notificationId !== null ? ` #${clip(event.notificationId, 20)}` : ''}`;
+  const request: ReconcileRequest = { pools, reason, receivedAt: (ctx.now?.() ?? new Date()).toISOString() };
   try {
-    const r: unknown = ctx.requestPasses(pools, reason);
-    if (r && typeof (r as Promise<unknown>).catch === 'function') {
-      (r as Promise<unknown>).catch((err: unknown) => elog.error('service hook: requesting passes failed', { error: errorText(err) }));
-    }
+    await ctx.queue.send(request);
   } catch (err) {
-    // Still 202: the delivery was valid, and the timer's next pass catches up.
-    elog.error('service hook: requesting passes failed', { error: errorText(err) });
+    // Not stored: Azure DevOps retries a 503 (no probation), so the delivery is not lost.
+    elog.error('service hook: the reconcile queue refused the delivery; answered 503 so Azure DevOps retries', { pools, error: errorText(err) });
+    return respond(503, { pools, note: 'could not queue the delivery; retry later' }, { 'retry-after': String(RETRY_AFTER_SEC) });
   }
   if (key !== undefined) ctx.seen.add(key);
   elog.info('service hook accepted', { pools, reason });
-  return respond(202, { accepted: true, pools, note: join(`pass requested (${reason})`, unknownNote) });
+  return respond(202, { accepted: true, pools, note: join(`pass queued (${reason})`, unknownNote) });
 }
 
 function join(a: string, b: string): string {

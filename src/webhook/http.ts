@@ -4,21 +4,26 @@
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { Settings } from '../config/schema.js';
-import type { Logger } from '../ports/index.js';
+import type { HandoffQueue, Logger } from '../ports/index.js';
 import { errorText } from '../util/log.js';
 import { DedupCache } from './dedup.js';
-import { DEFAULT_MAX_BODY_BYTES, handleServiceHook, type ServiceHookRequest } from './handler.js';
+import { DEFAULT_MAX_BODY_BYTES, handleServiceHook, RETRY_AFTER_SEC, TOO_LARGE, type ServiceHookRequest } from './handler.js';
 
 /** The part of the app runtime (src/app/runtime.ts) the webhook needs. */
 export interface WebhookRuntime {
   settings: Settings;
-  coordinator: { requestAll(pools: readonly string[], reason: string): Promise<void> };
+  /** The reconcile queue (src/storage/queue.ts): a delivery is answered 202 only once it is stored. */
+  handoff: Pick<HandoffQueue, 'send'>;
   logger: Logger;
+  /** Flush telemetry before the invocation returns (optional). */
+  flush?(): Promise<void>;
 }
 
 export interface StatusRuntime {
   logger: Logger;
   status(): Promise<unknown>;
+  /** The operator's page (?format=html); JSON when absent. */
+  statusHtml?(report: unknown): string;
 }
 
 export type HttpHandler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
@@ -29,23 +34,45 @@ export interface ServiceHookHandlerOptions {
   maxBodyBytes?: number;
 }
 
-/** Read what the handler needs; never throws. A body over the limit by Content-Length is not read. */
-export async function toServiceHookRequest(request: HttpRequest, maxBodyBytes = DEFAULT_MAX_BODY_BYTES): Promise<ServiceHookRequest> {
+/**
+ * Read a body stream, at most `limit` bytes: stops (and cancels the stream) as soon as more arrived,
+ * so an oversized body costs at most `limit` plus one chunk. Never throws.
+ */
+export async function readLimited(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string | typeof TOO_LARGE | undefined> {
+  if (!body) return '';
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => undefined);
+        return TOO_LARGE;
+      }
+      chunks.push(value);
+    }
+  } catch {
+    return undefined;
+  } finally {
+    reader.releaseLock();
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Headers and query now; the body only when the handler asks for it (after authentication), read
+ * as a stream with a size limit. Never throws.
+ */
+export function toServiceHookRequest(request: HttpRequest): ServiceHookRequest {
   const headers: Record<string, string> = {};
   request.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
   const query: Record<string, string> = {};
   for (const k of new Set(request.query.keys())) query[k] = request.query.getAll(k).join(',');
   const method = request.method.toUpperCase();
-  const declared = Number(headers['content-length']);
-  let bodyText: string | undefined;
-  if (method === 'POST' && !(Number.isFinite(declared) && declared > maxBodyBytes)) {
-    try {
-      bodyText = await request.text();
-    } catch {
-      bodyText = undefined;
-    }
-  }
-  return { method, headers, query, bodyText };
+  return { method, headers, query, readBody: (limit) => readLimited(request.body as ReadableStream<Uint8Array> | null, limit) };
 }
 
 /** The servicehook HTTP handler over a runtime getter (the real one or a test double). */
@@ -60,34 +87,35 @@ export function makeServiceHookHandler(getRuntime: () => Promise<WebhookRuntime>
       // Settings invalid or storage unreachable at start: 503 is "transient" for Azure DevOps
       // (retried, no probation); the log names the problem.
       context.error(`servicehook: runtime unavailable: ${errorText(err)}`);
-      return { status: 503, headers: { 'retry-after': '30' }, jsonBody: { accepted: false, pools: [], note: 'service not ready; retry later' } };
+      return { status: 503, headers: { 'retry-after': String(RETRY_AFTER_SEC) }, jsonBody: { accepted: false, pools: [], note: 'service not ready; retry later' } };
     }
     const logger = runtime.logger.child({ fn: 'servicehook', invocationId: context.invocationId });
     try {
-      const req = await toServiceHookRequest(request, maxBodyBytes);
-      const res = handleServiceHook(req, {
-        settings: runtime.settings,
-        seen,
-        logger,
-        maxBodyBytes,
-        requestPasses: (pools, reason) => {
-          runtime.coordinator.requestAll(pools, reason).catch((err: unknown) => logger.error('requested passes failed', { error: errorText(err) }));
-        },
-      });
+      const res = await handleServiceHook(toServiceHookRequest(request), { settings: runtime.settings, seen, logger, maxBodyBytes, queue: runtime.handoff });
       return { status: res.status, headers: res.headers, jsonBody: res.body };
     } catch (err) {
       logger.error('servicehook: unexpected error', { error: errorText(err) });
-      return { status: 503, headers: { 'retry-after': '10' }, jsonBody: { accepted: false, pools: [], note: 'temporary server error; retry later' } };
+      return { status: 503, headers: { 'retry-after': String(RETRY_AFTER_SEC) }, jsonBody: { accepted: false, pools: [], note: 'temporary server error; retry later' } };
+    } finally {
+      await runtime.flush?.().catch(() => undefined);
     }
   };
 }
 
-/** GET /api/status: the runtime's per-profile view as JSON. */
+/** GET /api/status: the runtime's per-profile view and counters as JSON, or `?format=html` for an operator. */
 export function makeStatusHandler(getRuntime: () => Promise<StatusRuntime>): HttpHandler {
-  return async (_request, context) => {
+  return async (request, context) => {
     try {
       const runtime = await getRuntime();
-      return { status: 200, jsonBody: await runtime.status() };
+      const report = await runtime.status();
+      if (request.query.get('format') === 'html' && runtime.statusHtml) {
+        return {
+          status: 200,
+          headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'", 'x-content-type-options': 'nosniff' },
+          body: runtime.statusHtml(report),
+        };
+      }
+      return { status: 200, jsonBody: report };
     } catch (err) {
       context.error(`status: ${errorText(err)}`);
       return { status: 503, jsonBody: { error: errorText(err) } };
