@@ -51,7 +51,15 @@ export class StorageHandoffQueue implements HandoffQueue {
   }
 
   async send(request: ReconcileRequest): Promise<void> {
-    await this.queue.sendMessage(encodeRequest(request), { abortSignal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) });
+    const put = () => this.queue.sendMessage(encodeRequest(request), { abortSignal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) });
+    try {
+      await put();
+    } catch (err) {
+      // Azure: infra/modules/storage.bicep creates the queue. Azurite / a fresh account: create it once.
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+      await this.queue.createIfNotExists({ abortSignal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) });
+      await put();
+    }
   }
 
   async depth(): Promise<{ pending?: number; poison?: number }> {

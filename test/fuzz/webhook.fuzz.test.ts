@@ -119,12 +119,12 @@ function headersOf(d: Delivery): Record<string, string> {
 }
 
 describe('service hook fuzz', () => {
-  it('handleServiceHook: never throws, never 5xx, never requests a pass without valid credentials', () => {
-    fc.assert(
-      fc.property(delivery, (d) => {
+  it('handleServiceHook: never throws, never 5xx, never requests a pass without valid credentials', async () => {
+    await fc.assert(
+      fc.asyncProperty(delivery, async (d) => {
         const calls: string[][] = [];
-        const ctx: ServiceHookContext = { settings, seen: new DedupCache(), logger: memoryLogger(), requestPasses: (pools) => void calls.push(pools) };
-        const res = handleServiceHook({ method: d.method, headers: headersOf(d), query: d.query, bodyText: d.body }, ctx);
+        const ctx: ServiceHookContext = { settings, seen: new DedupCache(), logger: memoryLogger(), queue: { send: async ({ pools }) => void calls.push(pools) } };
+        const res = await handleServiceHook({ method: d.method, headers: headersOf(d), query: d.query, bodyText: d.body }, ctx);
         expect(SENDER_STATUSES.has(res.status)).toBe(true);
         expect(typeof res.body.note).toBe('string');
         if (calls.length > 0) {
@@ -143,7 +143,7 @@ describe('service hook fuzz', () => {
     const handler = makeServiceHookHandler(async () => ({
       settings,
       logger: memoryLogger(),
-      coordinator: { requestAll: async (pools) => void calls.push({ pools }) },
+      handoff: { send: async ({ pools }) => void calls.push({ pools }) },
     }));
     // Methods the Fetch Request constructor accepts with a body, and header names it accepts.
     const httpDelivery = delivery.filter((d) => /^(POST|PUT|PATCH|DELETE|GET)$/i.test(d.method) && Object.keys(headersOf(d)).every((k) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)));

@@ -96,7 +96,10 @@ function makeInstances(n: number, run: PassRunner, settings: Settings, lockFor?:
   return Array.from({ length: n }, (_, i) => {
     const lock = BlobPoolLock.fromConnectionString(azurite.connectionString, { containerName: container, leaseSeconds: 15 });
     const coordinator = new PassCoordinator({ lock: lockFor ? lockFor(lock, i) : lock, run, logger: memoryLogger(), instance: `i${i}` });
-    const handler = makeServiceHookHandler(async () => ({ settings, coordinator, logger: memoryLogger() }), { seen: new DedupCache() });
+    // The queue hand-off is tested in test/integration/reconcile-queue.test.ts; here each delivery
+    // requests its pass directly, as the queue trigger does, to load the coordinator across instances.
+    const handoff = { send: async (r: { pools: string[]; reason: string }) => void coordinator.requestAll(r.pools, r.reason) };
+    const handler = makeServiceHookHandler(async () => ({ settings, handoff, logger: memoryLogger() }), { seen: new DedupCache() });
     const deliver = async (notificationId: number) => {
       const body = structuredClone(jobSample) as Record<string, unknown> & { resource: { job: { state: string; result?: string } } };
       body.notificationId = notificationId;

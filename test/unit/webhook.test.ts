@@ -46,16 +46,16 @@ function settings(over: Record<string, string | undefined> = {}): Settings {
   });
 }
 
-function harness(opts: { settings?: Settings; getRuntime?: () => Promise<WebhookRuntime>; maxBodyBytes?: number; requestAll?: WebhookRuntime['coordinator']['requestAll'] } = {}) {
+function harness(opts: { settings?: Settings; getRuntime?: () => Promise<WebhookRuntime>; maxBodyBytes?: number; send?: WebhookRuntime['handoff']['send'] } = {}) {
   const calls: { pools: readonly string[]; reason: string }[] = [];
   const logger = memoryLogger();
   const runtime: WebhookRuntime = {
     settings: opts.settings ?? settings(),
     logger,
-    coordinator: {
-      requestAll:
-        opts.requestAll ??
-        (async (pools, reason) => {
+    handoff: {
+      send:
+        opts.send ??
+        (async ({ pools, reason }) => {
           calls.push({ pools, reason });
         }),
     },
@@ -88,7 +88,7 @@ describe('servicehook: 202 accepted (official samples)', () => {
     const res = await h.send({ body: waitingJob() });
     expect(res.status).toBe(202);
     expect(res.json).toMatchObject({ accepted: true, pools: ['Linux', 'windows-pool'] });
-    expect(String(res.json.note)).toMatch(/pass requested \(webhook job waiting #3\)/);
+    expect(String(res.json.note)).toMatch(/pass queued \(webhook job waiting #3\)/);
     expect(h.calls).toEqual([{ pools: ['Linux', 'windows-pool'], reason: 'webhook job waiting #3' }]);
   });
 
@@ -132,24 +132,30 @@ describe('servicehook: 202 accepted (official samples)', () => {
     expect((await h.send({ body: p })).status).toBe(202);
   });
 
-  it('a failing requestPasses never turns a valid delivery into an error', async () => {
+  it('a queue that refuses the message → 503 + Retry-After (Azure DevOps retries), and the redelivery is not taken for a duplicate', async () => {
+    let down = true;
     const h = harness({
-      requestAll: async () => {
-        throw new Error('storage down');
+      send: async () => {
+        if (down) throw new Error('queue down');
       },
     });
     const res = await h.send({ body: waitingJob() });
-    expect(res.status).toBe(202);
-    await new Promise((r) => setTimeout(r, 5));
-    expect(h.logger.lines.some((l) => l.startsWith('error') && l.includes('storage down'))).toBe(true);
+    expect(res.status).toBe(503);
+    expect(new Headers(res.headers as Record<string, string>).get('retry-after')).toBe('30');
+    expect(h.logger.lines.some((l) => l.startsWith('error') && l.includes('queue down'))).toBe(true);
+    down = false;
+    expect((await h.send({ body: waitingJob() })).status).toBe(202);
   });
 
-  it('acknowledges before the passes run (fire-and-forget)', async () => {
-    let finish!: () => void;
-    const h = harness({ requestAll: () => new Promise<void>((r) => (finish = r)) });
-    const res = await h.send({ body: waitingJob() });
-    expect(res.status).toBe(202);
-    finish();
+  it('answers only once the message is stored (no work after the answer)', async () => {
+    let store!: () => void;
+    const h = harness({ send: () => new Promise<void>((r) => (store = r)) });
+    let answered = false;
+    const pending = h.send({ body: waitingJob() }).then((r) => ((answered = true), r));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(answered).toBe(false);
+    store();
+    expect((await pending).status).toBe(202);
   });
 });
 
@@ -248,10 +254,14 @@ describe('servicehook: 4xx a sender can fix', () => {
     expect(h.calls).toHaveLength(0);
   });
 
-  it('401 and a clear log line when the webhook credentials are not configured', async () => {
-    const h = harness({ settings: settings({ WEBHOOK_USERNAME: undefined, WEBHOOK_PASSWORD: undefined }) });
+  it.each([
+    ['not set', { WEBHOOK_USERNAME: undefined, WEBHOOK_PASSWORD: undefined }],
+    ['a Key Vault reference not resolved yet', { WEBHOOK_PASSWORD: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/hook/)' }],
+  ])('503 + Retry-After and a clear log line when the webhook credentials are %s', async (_name, over) => {
+    const h = harness({ settings: settings(over) });
     const res = await h.send({ body: waitingJob() });
-    expect(res.status).toBe(401);
+    expect(res.status).toBe(503);
+    expect(new Headers(res.headers as Record<string, string>).get('retry-after')).toBe('30');
     expect(h.logger.lines.some((l) => l.startsWith('error') && l.includes('WEBHOOK_USERNAME and WEBHOOK_PASSWORD are not set'))).toBe(true);
     expect(h.calls).toHaveLength(0);
   });
@@ -264,27 +274,35 @@ describe('servicehook: 4xx a sender can fix', () => {
     expect(JSON.stringify(res.json)).not.toContain(PASS);
   });
 
-  it.each([
-    ['an empty body', ''],
-    ['a JSON array', '[]'],
-    ['a JSON string', '"hello"'],
-    ['null', 'null'],
-  ])('400 for %s', async (_name, body) => {
+  it('400 for an empty body', async () => {
     const h = harness();
-    const res = await h.send({ body });
-    expect(res.status).toBe(400);
+    expect((await h.send({ body: '' })).status).toBe(400);
     expect(h.calls).toHaveLength(0);
   });
 
-  it('400 with the failing fields named when the payload does not fit the schema', async () => {
+  it.each([
+    ['a JSON array', '[]'],
+    ['a JSON string', '"hello"'],
+    ['null', 'null'],
+  ])('200 with a note for %s (valid credentials, a shape we do not know)', async (_name, body) => {
+    const h = harness();
+    const res = await h.send({ body });
+    expect(res.status).toBe(200);
+    expect(res.json.note).toMatch(/^ignored: /);
+    expect(h.calls).toHaveLength(0);
+  });
+
+  it('200 with the failing fields named when the payload does not fit the schema (no probation for drift)', async () => {
     const h = harness();
     const p = waitingJob();
     delete p.eventType;
     (p.resource!.job as Record<string, unknown>).state = 42;
     const res = await h.send({ body: p });
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ accepted: false });
     expect(res.json.note).toMatch(/eventType: /);
     expect(res.json.note).toMatch(/resource\.job\.state: /);
+    expect(h.calls).toHaveLength(0);
   });
 
   it('405 for other methods, with Allow: POST', async () => {
@@ -307,8 +325,12 @@ describe('servicehook: 4xx a sender can fix', () => {
     const byBody = await h.send({ body: text });
     expect(byBody.status).toBe(413);
     expect(h.calls).toHaveLength(0);
-    // The default limit (256 KiB) takes the real samples easily.
-    expect((await harness().send({ body: waitingJob() })).status).toBe(202);
+    // The default limit is Azure DevOps' own (2 MiB): a 1.9 MiB payload is accepted.
+    const large = waitingJob(77);
+    large.padding = 'x'.repeat(1_990_000);
+    expect((await harness().send({ body: large })).status).toBe(202);
+    large.padding = 'x'.repeat(2 * 1024 * 1024);
+    expect((await harness().send({ body: large })).status).toBe(413);
   });
 
   it('415 for a non-JSON or missing content type', async () => {
@@ -322,7 +344,7 @@ describe('servicehook: 4xx a sender can fix', () => {
   });
 });
 
-describe('servicehook: 503 only for our own trouble', () => {
+describe('servicehook: 503 (+ Retry-After) only for our own trouble', () => {
   it('503 (transient for Azure DevOps, no probation) when the runtime cannot start', async () => {
     const h = harness({ getRuntime: async () => Promise.reject(new Error('Invalid settings (1 problem): POOLS: is required')) });
     const res = await h.send({ body: waitingJob() });
@@ -330,11 +352,11 @@ describe('servicehook: 503 only for our own trouble', () => {
     expect(h.contextLines.join('\n')).toMatch(/POOLS: is required/);
   });
 
-  it('503 when the handler itself breaks (e.g. a logger that throws)', () => {
+  it('503 when the handler itself breaks (e.g. a logger that throws)', async () => {
     const ctx: ServiceHookContext = {
       settings: settings(),
       seen: new DedupCache(),
-      requestPasses: () => {},
+      queue: { send: async () => {} },
       logger: {
         info: () => {
           throw new Error('sink down');
@@ -346,7 +368,7 @@ describe('servicehook: 503 only for our own trouble', () => {
         },
       },
     };
-    const res = handleServiceHook({ method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, query: {}, bodyText: JSON.stringify(waitingJob()) }, ctx);
+    const res = await handleServiceHook({ method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, query: {}, bodyText: JSON.stringify(waitingJob()) }, ctx);
     expect(res.status).toBe(503);
   });
 });
