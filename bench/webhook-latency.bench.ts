@@ -14,7 +14,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import functions from '@azure/functions';
-import { createRuntime } from '../src/app/runtime.js';
+import { createRuntime, type Runtime } from '../src/app/runtime.js';
 import { MemoryPoolLock } from '../src/ports/index.js';
 import { createLogger } from '../src/util/log.js';
 import { makeServiceHookHandler } from '../src/webhook/http.js';
@@ -65,11 +65,14 @@ async function main(): Promise<void> {
       POOLS: JSON.stringify([{ name: 'lin', pool: 'Bench', image: 'example/azp-agent:1', placeholder: false, maxAgents: 100 }]),
     };
     const logLines: string[] = [];
-    const runtime = createRuntime(env, {
+    const runtime: Runtime = createRuntime(env, {
       credential: fakeCredential(),
       azure: { ca: cert.cert },
       logger: createLogger((level, line) => (level !== 'info' ? logLines.push(`${level} ${line}`) : undefined)),
       ...(memoryLock ? { lock: new MemoryPoolLock() } : {}),
+      // The queue hop is left out: each stored message is handed to the queue trigger's path at once.
+      // In Azure the host's queue polling (host.json maxPollingInterval, 2 s) adds to this figure.
+      handoff: { send: async (r) => void runtime.requestFromQueue(r.pools, r.reason, new Date(r.receivedAt)) },
     });
     const handler = makeServiceHookHandler(async () => runtime);
     const sample = readContractJson<Record<string, unknown> & { resource: { job: Record<string, unknown> } }>('servicehooks/job-state-changed.events-md.json');

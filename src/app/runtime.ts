@@ -14,7 +14,7 @@ import { poolKey } from '../core/pools.js';
 import { consoleSink, createLogger, errorText, registerSecret } from '../util/log.js';
 import { buildDeps, reconcileOptions, type DepsOverrides } from './deps.js';
 import { collectStatus, type BackoffAvailability, type StatusReport } from './status.js';
-import { Telemetry, type TelemetryCounters, type Trigger } from './telemetry.js';
+import { Telemetry, withTelemetryEvents, type TelemetryCounters, type Trigger } from './telemetry.js';
 
 export interface Runtime {
   settings: Settings;
@@ -71,7 +71,7 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
   const lock = o.lock ?? (local ? new MemoryPoolLock() : blobPoolLock(settings, logger));
   const backoff_ = o.backoff ?? (lock instanceof BlobPoolLock ? blobBackoffStore(lock, settings) : undefined);
   const telemetry = o.telemetry ?? new Telemetry();
-  const built = buildDeps(settings, logger, { ...o, ...(backoff_ ? { backoff: backoff_ } : {}) });
+  const built = buildDeps(settings, withTelemetryEvents(logger, telemetry), { ...o, ...(backoff_ ? { backoff: backoff_ } : {}) });
   const deps: ReconcileDeps = { ...built, azdo: countAuthFailures(built.azdo, telemetry) };
   const opts = reconcileOptions(settings);
   const handoff = o.handoff ?? (hasStorage(settings) ? storageHandoffQueue(settings) : unavailableQueue);

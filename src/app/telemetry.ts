@@ -11,6 +11,7 @@ import { metrics, type Attributes, type Counter, type Gauge, type Histogram, typ
 import { logs, SeverityNumber, type Logger as OtelLogger } from '@opentelemetry/api-logs';
 import { actionText } from '../core/action-text.js';
 import type { Action, BackoffState, JobRequest, ProfileView } from '../core/types.js';
+import type { Logger as PortLogger } from '../ports/index.js';
 import type { Outcome, PoolResult } from '../reconcile/pass.js';
 import { scrub } from '../util/log.js';
 
@@ -314,6 +315,27 @@ export class Telemetry {
       webhookCreateLatencySec: { count: 0 },
     });
   }
+}
+
+const FAILED_BOOT_FIELDS = ['pool', 'profile', 'group', 'provisioningState', 'state', 'exitCode', 'detail', 'logTail'];
+
+/**
+ * The pass's logger, with its `failed boot` evidence line (src/reconcile/pass.ts) also sent as the
+ * `azp_autoscaler.failed_boot` event; every line still goes to `inner`.
+ */
+export function withTelemetryEvents(inner: PortLogger, telemetry: Pick<Telemetry, 'event'>, base: Record<string, unknown> = {}): PortLogger {
+  return {
+    info: (m, f) => inner.info(m, f),
+    warn: (m, f) => {
+      if (m === 'failed boot') {
+        const all: Record<string, unknown> = { ...base, ...f };
+        telemetry.event(P + 'failed_boot', 'warn', Object.fromEntries(FAILED_BOOT_FIELDS.map((k) => [k, all[k]])));
+      }
+      inner.warn(m, f);
+    },
+    error: (m, f) => inner.error(m, f),
+    child: (f) => withTelemetryEvents(inner.child(f), telemetry, { ...base, ...f }),
+  };
 }
 
 function track(t: { count: number; last?: number; max?: number }, v: number): void {

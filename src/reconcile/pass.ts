@@ -207,6 +207,7 @@ async function failedBootEvidence(action: DeleteAction, deps: ReconcileDeps): Pr
   const detail = await deps.compute.getGroup(action.group).catch(() => undefined);
   const logs = deps.compute.getLogs ? await deps.compute.getLogs(action.group).catch(() => undefined) : undefined;
   return {
+    profile: action.profile,
     group: action.group,
     provisioningState: detail?.provisioningState,
     state: detail?.instanceState,
