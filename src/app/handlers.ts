@@ -27,7 +27,7 @@ export function makeTimerHandler(runtime: () => Promise<Runtime>) {
     try {
       await rt.coordinator.requestAll(pools, timer.isPastDue ? 'timer (past due)' : 'timer');
     } finally {
-      await rt.flush().catch(() => undefined);
+      await rt.flush?.().catch(() => undefined);
     }
   };
 }
