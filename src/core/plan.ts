@@ -3,7 +3,7 @@
  * each with a reason. No I/O, no clock, no environment, no randomness.
  */
 import { classifyGroup, classifyJob, isBeingDeleted, type ClassifiedGroup } from './classify.js';
-import { indexCapabilities, matches, relevantDemands, type CapabilityIndex } from './demands.js';
+import { candidateProfiles, compileProfiles } from './matching.js';
 import { placeholderName } from './names.js';
 import { samePool } from './pools.js';
 import { backoffActive, holdCreatesInBackoff } from './rules/backoff.js';
@@ -13,7 +13,7 @@ import { placeholderRule, placeholderState } from './rules/placeholder.js';
 import { inClass, usableIdle, type ProfileState } from './rules/profile.js';
 import { failedBoots, removeDisabled, removeFailedBoots, removeFinished, removeLost, retireOverLifetime, trimIdle } from './rules/removals.js';
 import { standbyTarget } from './standby.js';
-import type { Action, AgentRegistration, JobRequest, Plan, PoolSnapshot, ProfilePolicy, ProfileView } from './types.js';
+import type { Action, AgentRegistration, JobRequest, ParallelJobsView, Plan, PoolSnapshot, ProfilePolicy, ProfileView } from './types.js';
 
 export { classifyGroup, classifyJob, containerMayRun, containerTerminated, isBeingDeleted, provisioningFailed, type ClassifiedGroup } from './classify.js';
 export { deleteModeFor } from './delete.js';
@@ -25,44 +25,74 @@ export interface PoolPolicy {
   profiles: readonly ProfilePolicy[];
 }
 
-interface CompiledProfile {
-  policy: ProfilePolicy;
-  caps: CapabilityIndex;
-}
-
-function compile(profiles: readonly ProfilePolicy[]): CompiledProfile[] {
-  return profiles.map((policy) => ({ policy, caps: indexCapabilities(policy.capabilities, policy.caseSensitive) }));
+export interface AssignOptions {
+  /** Profile name → id of its placeholder registration: the server's matchedAgents decide for that profile. */
+  placeholderIds?: ReadonlyMap<string, number>;
+  /** Free self-hosted parallel jobs of the organization: at most this many queued jobs are scaled for. */
+  freeParallel?: number;
 }
 
 /**
  * Each queued job goes to exactly one profile: one job drives one agent.
- * With `slots` (jobs each profile can still absorb: idle + starting + room to create), a job goes
- * to the first matching profile that has a slot left, and spills over to the next matching one
- * when the first is full or backing off; with no slot anywhere it waits on its first match.
+ * Candidates come from `candidateProfiles` (./matching.ts: the server's matchedAgents for profiles
+ * with a placeholder, declared capabilities otherwise). With `slots` (jobs each profile can still
+ * absorb: idle + starting + room to create), a job goes to the first candidate that has a slot
+ * left, and spills over to the next one when the first is full or backing off; with no slot
+ * anywhere it waits on its first candidate. With `freeParallel`, queued jobs are taken oldest
+ * first and those beyond the free parallel jobs wait (`waitingForParallel`): Azure DevOps will not
+ * start them before a slot frees, so an agent made for them would sit idle.
  */
 export function assignQueuedJobs(
   jobs: readonly JobRequest[],
   profiles: readonly ProfilePolicy[],
   slots?: ReadonlyMap<string, number>,
-): { byProfile: Map<string, JobRequest[]>; unmatched: JobRequest[] } {
-  const compiled = compile(profiles);
+  options: AssignOptions = {},
+): { byProfile: Map<string, JobRequest[]>; unmatched: JobRequest[]; waitingForParallel: JobRequest[] } {
+  const compiled = compileProfiles(profiles, options.placeholderIds);
   const byProfile = new Map<string, JobRequest[]>(profiles.map((p) => [p.name, []]));
   const left = new Map(slots ?? []);
   const unmatched: JobRequest[] = [];
-  for (const job of jobs) {
-    if (classifyJob(job) !== 'queued') continue;
-    const demands = relevantDemands(job.demands);
-    const candidates = compiled.filter((p) => matches(demands, p.caps, p.policy.matchMode));
+  const waitingForParallel: JobRequest[] = [];
+  let parallelLeft = options.freeParallel ?? Number.POSITIVE_INFINITY;
+  for (const job of oldestFirst(jobs.filter((j) => classifyJob(j) === 'queued'))) {
+    const candidates = candidateProfiles(job, compiled).map((c) => c.profile);
     const withSlot = slots ? candidates.find((p) => (left.get(p.policy.name) ?? 0) > 0) : undefined;
     const p = (withSlot ?? candidates[0])?.policy;
     if (!p) {
       unmatched.push(job);
       continue;
     }
+    if (parallelLeft <= 0) {
+      waitingForParallel.push(job);
+      continue;
+    }
+    parallelLeft--;
     if (withSlot) left.set(p.name, left.get(p.name)! - 1);
     byProfile.get(p.name)!.push(job);
   }
-  return { byProfile, unmatched };
+  return { byProfile, unmatched, waitingForParallel };
+}
+
+/** Queue order: queue time, then request id (stable for requests without a queue time). */
+function oldestFirst(jobs: readonly JobRequest[]): JobRequest[] {
+  const t = (j: JobRequest) => (j.queueTime ? Date.parse(j.queueTime) : Number.NaN);
+  return [...jobs].sort((a, b) => {
+    const ta = t(a);
+    const tb = t(b);
+    if (!Number.isNaN(ta) && !Number.isNaN(tb) && ta !== tb) return ta - tb;
+    return a.requestId - b.requestId;
+  });
+}
+
+/** The parallel-job cap of this pass, from what observe read (undefined: not read). */
+export function parallelView(pj: PoolSnapshot['parallelJobs'], waiting: number): ParallelJobsView | undefined {
+  if (!pj) return undefined;
+  const v: ParallelJobsView = { source: pj.source, waiting };
+  if (pj.total !== undefined) v.total = pj.total;
+  if (pj.used !== undefined) v.used = pj.used;
+  if (pj.source === 'resourceusage' && pj.total !== undefined) v.free = Math.max(0, pj.total - (pj.used ?? 0));
+  if (pj.detail) v.detail = pj.detail;
+  return v;
 }
 
 /**
@@ -141,7 +171,16 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
   const classified = new Map<string, ClassifiedGroup[]>(
     profiles.map((p) => [p.name, ours.filter((g) => g.profile === p.name).map((g) => classifyGroup(g, agentsByName.get(g.name), busyNames, p, now))]),
   );
-  const { byProfile, unmatched } = assignQueuedJobs(snapshot.jobs, profiles, jobSlots(profiles, classified, snapshot, now));
+  const placeholderIds = new Map<string, number>();
+  for (const p of profiles) {
+    const ph = agentsByName.get(placeholderName(policy.prefix, p.name));
+    if (ph) placeholderIds.set(p.name, ph.id);
+  }
+  const parallel = parallelView(snapshot.parallelJobs, 0);
+  const assignOptions: AssignOptions = { placeholderIds };
+  if (parallel?.free !== undefined) assignOptions.freeParallel = parallel.free;
+  const { byProfile, unmatched, waitingForParallel } = assignQueuedJobs(snapshot.jobs, profiles, jobSlots(profiles, classified, snapshot, now), assignOptions);
+  if (parallel) parallel.waiting = waitingForParallel.length;
 
   const actions: Action[] = removeOrphanGroups(
     ours.filter((g) => !configured.has(g.profile)),
@@ -166,5 +205,7 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
   }
   actions.push(...removeOrphanRegistrations(snapshot.agents, new Set(groups.map((g) => g.name)), busyNames, profiles, policy.prefix));
 
-  return { views, actions, unmatchedJobs: unmatched.map((j) => j.requestId) };
+  const result: Plan = { views, actions, unmatchedJobs: unmatched.map((j) => j.requestId) };
+  if (parallel) result.parallel = parallel;
+  return result;
 }

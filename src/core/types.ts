@@ -104,6 +104,10 @@ export interface ProfilePolicy {
   keepFailed: number;
   /** Whether a placeholder registration is maintained so jobs can queue at zero agents. */
   placeholder: boolean;
+  /** Container OS: the agent reports `Agent.OS` Linux / Windows_NT (default Linux). */
+  os?: 'Linux' | 'Windows';
+  /** Plain environment variables of the agent container: the agent reports each as a capability. */
+  env?: Record<string, string>;
 }
 
 /** Back-off state of a profile after quota/capacity errors. */
@@ -126,6 +130,32 @@ export interface PoolSnapshot {
   groups: OwnedGroup[];
   /** Back-off state per profile name. */
   backoff: Record<string, BackoffState | undefined>;
+  /** The organization's self-hosted parallel jobs; absent: not read (no cap). */
+  parallelJobs?: ParallelJobs;
+}
+
+/** The organization's self-hosted parallel jobs (private projects), as read this pass. */
+export interface ParallelJobs {
+  /** `resourceusage`: read from Azure DevOps; `unknown`: could not be read (no cap applied). */
+  source: 'resourceusage' | 'unknown';
+  /** resourceLimit.totalCount */
+  total?: number;
+  /** usedCount: jobs holding a slot now (running anywhere in the organization). */
+  used?: number;
+  /** Why it is unknown. */
+  detail?: string;
+}
+
+/** The parallel-job cap as the planner applied it (status and the decision log show it). */
+export interface ParallelJobsView {
+  source: ParallelJobs['source'];
+  total?: number;
+  used?: number;
+  /** total − used (never below 0); absent when unknown. */
+  free?: number;
+  /** Queued jobs of the pool left waiting for a parallel job: no agent is created for them. */
+  waiting: number;
+  detail?: string;
 }
 
 export type JobClass = 'finished' | 'running' | 'queued';
@@ -190,4 +220,6 @@ export interface Plan {
   actions: Action[];
   /** Queued jobs no profile can serve: reported, never scaled for. */
   unmatchedJobs: number[];
+  /** The self-hosted parallel-job cap of this pass (absent when not read). */
+  parallel?: ParallelJobsView;
 }
