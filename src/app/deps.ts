@@ -100,5 +100,7 @@ export function buildDeps(settings: Settings, logger: Logger, o: DepsOverrides =
     logger,
     backoff: o.backoff ?? memoryBackoffStore(),
     entropy: o.entropy ?? randomAgentEntropy,
+    // Once per process: capability differences per placeholder, the parallel-job warning.
+    notices: new Set<string>(),
   };
 }

@@ -1,7 +1,7 @@
 /** The per-profile view (`status` command, GET /api/status): observe + plan, act on nothing. */
 import { actionText } from '../core/action-text.js';
 import { samePool } from '../core/pools.js';
-import type { ProfileView } from '../core/types.js';
+import type { ParallelJobsView, ProfileView } from '../core/types.js';
 import { planPool, poolsOf, type ReconcileDeps, type ReconcileOptions } from '../reconcile/pass.js';
 import { errorText } from '../util/log.js';
 
@@ -13,6 +13,8 @@ export interface PoolStatus {
   unmatchedJobs: number;
   /** Planned actions (what the next pass would do), with reasons. */
   next: string[];
+  /** The organization's self-hosted parallel-job cap and where it came from (absent: not read). */
+  parallel?: ParallelJobsView;
 }
 
 /** Whether the BACKOFF column shows the shared back-off state, and why not. */
@@ -46,6 +48,7 @@ export async function collectStatus(opts: ReconcileOptions, deps: ReconcileDeps)
         views: plan.views,
         unmatchedJobs: plan.unmatchedJobs.length,
         next: plan.actions.map(actionText),
+        ...(plan.parallel ? { parallel: plan.parallel } : {}),
       });
     } catch (err) {
       pools.push({ pool, ok: false, error: errorText(err), views: [], unmatchedJobs: 0, next: [] });
@@ -81,9 +84,17 @@ export function formatStatusTable(report: StatusReport): string {
   for (const p of report.pools) {
     if (!p.ok) out.push(`pool ${p.pool}: cannot observe: ${p.error}`);
     if (p.unmatchedJobs > 0) out.push(`pool ${p.pool}: ${p.unmatchedJobs} queued job(s) no profile can serve`);
+    if (p.parallel) out.push(`pool ${p.pool}: ${parallelText(p.parallel)}`);
     for (const n of p.next) out.push(`pool ${p.pool}: next pass would ${n}`);
   }
   if (report.backoff?.note) out.push(report.backoff.note);
   if (report.error) out.push(report.error);
   return out.join('\n');
+}
+
+/** The parallel-job cap in words: the cap, its source, and the queued jobs it holds back. */
+export function parallelText(v: ParallelJobsView): string {
+  if (v.source === 'unknown') return `self-hosted parallel jobs: unknown (${v.detail ?? 'not readable'}), no cap applied`;
+  const cap = `self-hosted parallel jobs: ${v.free ?? '?'} free of ${v.total ?? '?'} (${v.used ?? 0} in use; source: Azure DevOps resourceusage)`;
+  return v.waiting > 0 ? `${cap}; ${v.waiting} queued job(s) wait for a parallel job, no agent created for them` : cap;
 }

@@ -9,7 +9,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
-import type { AgentRegistration, JobRequest } from '../core/types.js';
+import type { AgentRegistration, JobRequest, ParallelJobs } from '../core/types.js';
 import type { AzureDevOpsPort } from '../ports/index.js';
 import type { AuthProvider } from './auth.js';
 import { AzdoError, AzdoPoolNotFoundError } from './errors.js';
@@ -18,16 +18,23 @@ import { headerValue } from '../util/http-hints.js';
 import { redactSecrets } from '../util/redact.js';
 import { poolKey } from '../core/pools.js';
 import {
+  agentCapabilitiesSchema,
   agentListSchema,
   agentSchema,
   errorBodySchema,
   jobRequestListSchema,
   poolListSchema,
+  resourceUsageSchema,
   toAgentRegistration,
-  toJobRequest,
+  toListedJobRequest,
 } from './wire.js';
 
 export const API_VERSION = '7.1';
+/**
+ * resourceusage is a preview resource: the generated clients send 7.1-preview.2
+ * (microsoft/azure-devops-node-api api/TaskAgentApiBase.ts `getResourceUsage`).
+ */
+export const RESOURCE_USAGE_API_VERSION = '7.1-preview.2';
 
 export interface RequestInfo {
   method: string;
@@ -140,7 +147,7 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
   async listJobRequests(poolId: number): Promise<JobRequest[]> {
     const path = `/_apis/distributedtask/pools/${id(poolId)}/jobrequests?completedRequestCount=0`;
     const res = await this.call({ method: 'GET', path });
-    return this.parse(res, jobRequestListSchema, 'GET', path).value.map(toJobRequest);
+    return this.parse(res, jobRequestListSchema, 'GET', path).value.map(toListedJobRequest);
   }
 
   async listAgents(poolId: number): Promise<AgentRegistration[]> {
@@ -168,6 +175,37 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
     // The filter ignores case like the service's agent names; pick the exact name when several come back.
     const found = this.parse(res, agentListSchema, 'GET', path).value.map(toAgentRegistration);
     return found.find((a) => a.name === agentName) ?? found.find((a) => a.name.toLowerCase() === agentName.toLowerCase());
+  }
+
+  /**
+   * What one registration reports (`includeCapabilities=true`): system capabilities (the agent's
+   * scan and environment) overlaid by user capabilities. Read for placeholders only: the list stays lean.
+   */
+  async getAgentCapabilities(poolId: number, agentId: number): Promise<Record<string, string> | undefined> {
+    const path = `/_apis/distributedtask/pools/${id(poolId)}/agents/${id(agentId)}?includeCapabilities=true&api-version=${API_VERSION}`;
+    const res = await this.call({ method: 'GET', path, accept: [404] });
+    if (res.status === 404) return undefined;
+    const a = this.parse(res, agentCapabilitiesSchema, 'GET', path);
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...(a.systemCapabilities ?? {}), ...(a.userCapabilities ?? {}) })) out[k] = v ?? '';
+    return out;
+  }
+
+  /**
+   * The organization's self-hosted parallel jobs for private projects, as the web UI's
+   * "Parallel jobs" page reads them: `GET _apis/distributedtask/resourceusage?parallelismTag=Private&poolIsHosted=false`
+   * (TaskAgentHttpClientBase.GetResourceUsageAsync(parallelismTag, poolIsHosted, includeRunningRequests);
+   * ResourceUsage / ResourceLimit in taskAgent.7.1.json). Throws like every call; the pass degrades.
+   */
+  async getParallelJobs(): Promise<ParallelJobs> {
+    const path = `/_apis/distributedtask/resourceusage?parallelismTag=Private&poolIsHosted=false&includeRunningRequests=false&api-version=${RESOURCE_USAGE_API_VERSION}`;
+    const res = await this.call({ method: 'GET', path });
+    const u = this.parse(res, resourceUsageSchema, 'GET', path);
+    const total = u.resourceLimit?.totalCount;
+    if (typeof total !== 'number') {
+      return { source: 'unknown', detail: 'resourceusage carries no resourceLimit.totalCount' };
+    }
+    return { source: 'resourceusage', total, used: u.usedCount ?? 0 };
   }
 
   async setAgentEnabled(poolId: number, agentId: number, enabled: boolean): Promise<void> {

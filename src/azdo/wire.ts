@@ -26,6 +26,16 @@ export const demandSchema = z.union([
   z.looseObject({ name: z.string(), value: z.string().nullish() }).transform((d) => (d.value ? `${d.name} -equals ${d.value}` : d.name)),
 ]);
 
+function matchedIds(v: unknown): number[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const ids: number[] = [];
+  for (const a of v as unknown[]) {
+    const id = (a as { id?: unknown } | null)?.id;
+    if (typeof id === 'number' && Number.isInteger(id)) ids.push(id);
+  }
+  return ids;
+}
+
 export const jobRequestSchema = z.looseObject({
   /** int64 on the wire; exact as a JS number up to 2^53. */
   requestId: z.number().int(),
@@ -37,7 +47,12 @@ export const jobRequestSchema = z.looseObject({
   result: optStr,
   demands: z.array(demandSchema).nullish(),
   reservedAgent: agentReferenceSchema.nullish(),
-  matchedAgents: z.array(agentReferenceSchema).nullish(),
+  /**
+   * Only the ids: every unfinished request lists every agent able to run it (jobs × agents objects
+   * per response), so the items are not validated one by one; a non-array or an item without a
+   * numeric id contributes nothing.
+   */
+  matchedAgents: z.unknown().transform(matchedIds).optional(),
   planType: optStr,
   jobName: optStr,
   poolId: optInt,
@@ -51,6 +66,19 @@ export const agentSchema = agentReferenceSchema.extend({
   lastCompletedRequest: jobRequestSchema.nullish(),
 });
 export type WireAgent = z.output<typeof agentSchema>;
+
+/** TaskAgent with includeCapabilities=true: what the agent reported (system) and what was added (user). */
+export const agentCapabilitiesSchema = z.looseObject({
+  id: z.number().int(),
+  systemCapabilities: z.record(z.string(), z.string().nullable()).nullish(),
+  userCapabilities: z.record(z.string(), z.string().nullable()).nullish(),
+});
+
+/** ResourceUsage (taskAgent.7.1.json definitions ResourceUsage / ResourceLimit): only what the cap reads. */
+export const resourceUsageSchema = z.looseObject({
+  resourceLimit: z.looseObject({ totalCount: z.number().int().nullish(), parallelismTag: optStr, isHosted: z.boolean().nullish() }).nullish(),
+  usedCount: z.number().int().nullish(),
+});
 
 export const poolSchema = z.looseObject({ id: z.number().int(), name: optStr });
 
@@ -69,6 +97,18 @@ export const errorBodySchema = z.looseObject({
 
 const def = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
 
+/**
+ * For an item of the unfinished-requests list without `$top`: the service the unfinished-requests list without `$top`, where the service
+ * sends `matchedAgents` for every request some agent matches and leaves it out when none does (the
+ * recorded list: the [kubectl] request has no field, the other lists four agents). There an absent
+ * field means "no agent matches"; elsewhere (an agent's assignedRequest) it means "not sent" (toJobRequest).
+ */
+export function toListedJobRequest(w: WireJobRequest): JobRequest {
+  const j = toJobRequest(w);
+  if (!j.matchedAgentIds) j.matchedAgentIds = [];
+  return j;
+}
+
 export function toJobRequest(w: WireJobRequest): JobRequest {
   const j: JobRequest = { requestId: w.requestId, demands: w.demands ?? [] };
   if (w.queueTime) j.queueTime = w.queueTime;
@@ -77,7 +117,7 @@ export function toJobRequest(w: WireJobRequest): JobRequest {
   if (w.finishTime) j.finishTime = w.finishTime;
   if (w.result) j.result = w.result;
   if (w.reservedAgent) j.reservedAgent = { id: w.reservedAgent.id, name: w.reservedAgent.name };
-  if (w.matchedAgents) j.matchedAgentIds = w.matchedAgents.map((a) => a.id);
+  if (w.matchedAgents) j.matchedAgentIds = w.matchedAgents;
   if (w.planType) j.planType = w.planType;
   if (w.jobName) j.jobName = w.jobName;
   const poolId = def(w.poolId);

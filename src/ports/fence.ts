@@ -113,6 +113,8 @@ export function fencePorts(ports: { azdo: AzureDevOpsPort; compute: ComputePort 
       listAgents: (id) => azdo.listAgents(id),
       getAgent: (id, a) => azdo.getAgent(id, a),
       findAgent: (id, name) => azdo.findAgent(id, name),
+      ...(azdo.getAgentCapabilities ? { getAgentCapabilities: (id: number, a: number) => azdo.getAgentCapabilities!(id, a) } : {}),
+      ...(azdo.getParallelJobs ? { getParallelJobs: () => azdo.getParallelJobs!() } : {}),
       setAgentEnabled: async (id, a, enabled) => {
         fence.assert();
         return azdo.setAgentEnabled(id, a, enabled);

@@ -6,7 +6,7 @@
  * Errors the adapters throw: ./errors.ts. The lease as a fence on every write: ./fence.ts.
  * In-memory versions (tests, CLI, simulator): ./memory.ts.
  */
-import type { AgentRegistration, BackoffState, JobRequest, OwnedGroup } from '../core/types.js';
+import type { AgentRegistration, BackoffState, JobRequest, OwnedGroup, ParallelJobs } from '../core/types.js';
 import type { ProfileConfig } from '../config/schema.js';
 import type { Fence } from './fence.js';
 
@@ -28,6 +28,17 @@ export interface AzureDevOpsPort {
   setAgentEnabled(poolId: number, agentId: number, enabled: boolean): Promise<void>;
   /** DELETE the registration; a 404 counts as done. */
   deleteAgent(poolId: number, agentId: number): Promise<void>;
+  /**
+   * What one registration reports (system + user capabilities), undefined when it is gone. Read
+   * for placeholders only, to name how declared capabilities differ from the image's. Optional:
+   * without it the difference is not checked.
+   */
+  getAgentCapabilities?(poolId: number, agentId: number): Promise<Record<string, string> | undefined>;
+  /**
+   * The organization's self-hosted parallel jobs (total, used). Optional: without it no
+   * parallel-job cap applies. Throws when they cannot be read; the pass then runs uncapped.
+   */
+  getParallelJobs?(): Promise<ParallelJobs>;
 }
 
 /** What the compute provider needs to start one agent. */

@@ -5,10 +5,11 @@
  */
 import type { ProfileConfig } from '../config/schema.js';
 import { actionText } from '../core/action-text.js';
+import { capabilityDifference, reportedByProfile } from '../core/matching.js';
 import { agentName, placeholderName } from '../core/names.js';
 import { distinctPools, samePool } from '../core/pools.js';
 import { plan, type PoolPolicy } from '../core/plan.js';
-import type { Action, BackoffState, JobRequest, OwnedGroup, Plan, PoolSnapshot, ProfileView } from '../core/types.js';
+import type { Action, AgentRegistration, BackoffState, JobRequest, OwnedGroup, ParallelJobs, Plan, PoolSnapshot, ProfileView } from '../core/types.js';
 import { mapLimit } from '../util/limit.js';
 import { errorText } from '../util/log.js';
 import { errorKind, isLeaseLost, type AzureDevOpsPort, type BackoffStore, type Clock, type ComputePort, type Logger, type PortErrorKind, type SecretPort } from '../ports/index.js';
@@ -38,6 +39,11 @@ export interface ReconcileDeps {
   backoff: BackoffStore;
   /** The random part of agent names: 12+ lowercase base-36 characters (random in production, seeded in the simulator and tests). */
   entropy: () => string;
+  /**
+   * What was already said once per process (capability differences per placeholder, the
+   * parallel-job warning). Absent: a fresh set per pass, i.e. said every pass.
+   */
+  notices?: Set<string>;
 }
 
 export type Outcome =
@@ -90,7 +96,8 @@ async function observe(
   now: Date,
 ): Promise<{ snapshot: PoolSnapshot; poolId: number; probes: number }> {
   const poolId = await deps.azdo.resolvePoolId(pool);
-  const [jobs, agents] = await Promise.all([deps.azdo.listJobRequests(poolId), deps.azdo.listAgents(poolId)]);
+  const [jobs, agents, parallelJobs] = await Promise.all([deps.azdo.listJobRequests(poolId), deps.azdo.listAgents(poolId), readParallelJobs(deps)]);
+  await auditPlaceholderCapabilities(pool, poolId, agents, opts, deps);
   const registered = new Set(agents.map((a) => a.name));
   const probeAfter = opts.probeAfterSec ?? 60;
   // A --once agent that finished and unregistered looks like one still booting. One GET tells
@@ -113,7 +120,71 @@ async function observe(
     const d = detail.get(g.name);
     return d ? { ...g, instanceState: d.instanceState, provisioningState: d.provisioningState ?? g.provisioningState } : g;
   });
-  return { snapshot: { pool, jobs, agents, groups: enriched, backoff: deps.backoff.all() }, poolId, probes: silent.length };
+  const snapshot: PoolSnapshot = { pool, jobs, agents, groups: enriched, backoff: deps.backoff.all() };
+  if (parallelJobs) snapshot.parallelJobs = parallelJobs;
+  return { snapshot, poolId, probes: silent.length };
+}
+
+/** Said once per process when `deps.notices` is kept, else once per pass. */
+function once(deps: ReconcileDeps, key: string): boolean {
+  const seen = (deps.notices ??= new Set());
+  if (seen.has(key)) return false;
+  seen.add(key);
+  return true;
+}
+
+/**
+ * The organization's self-hosted parallel jobs; `unknown` (no cap, a warning once) when the PAT
+ * cannot read them, undefined when the port cannot ask.
+ */
+async function readParallelJobs(deps: ReconcileDeps): Promise<ParallelJobs | undefined> {
+  if (!deps.azdo.getParallelJobs) return undefined;
+  let pj: ParallelJobs;
+  try {
+    pj = await deps.azdo.getParallelJobs();
+  } catch (err) {
+    pj = { source: 'unknown', detail: `cannot read resourceusage: ${errorText(err)}` };
+  }
+  if (pj.source === 'unknown' && once(deps, `parallel:${pj.detail ?? ''}`)) {
+    deps.logger.warn('self-hosted parallel jobs unknown: agents are created without that cap', { detail: pj.detail });
+  }
+  return pj;
+}
+
+/**
+ * Once per placeholder registration: how the profile's declared capabilities (with its env vars
+ * and Agent.OS) differ from what the image reported, read with includeCapabilities on the
+ * placeholder only. A difference means the fallback matching (before the placeholder existed)
+ * can mis-assign jobs; matching itself already follows the server's matchedAgents.
+ */
+async function auditPlaceholderCapabilities(pool: string, poolId: number, agents: readonly AgentRegistration[], opts: ReconcileOptions, deps: ReconcileDeps): Promise<void> {
+  const read = deps.azdo.getAgentCapabilities;
+  if (!read) return;
+  const byName = new Map(agents.map((a) => [a.name, a]));
+  for (const profile of opts.profiles) {
+    if (!samePool(profile.pool, pool)) continue;
+    const ph = byName.get(placeholderName(opts.prefix, profile.name));
+    if (!ph) continue;
+    const key = `caps:${pool}/${profile.name}/${ph.id}`;
+    if (deps.notices?.has(key)) continue;
+    let reported: Record<string, string> | undefined;
+    try {
+      reported = await read.call(deps.azdo, poolId, ph.id);
+    } catch {
+      continue; // tried again next pass
+    }
+    if (!reported || !once(deps, key)) continue;
+    const diff = capabilityDifference(reportedByProfile(profile), reported);
+    if (diff.missing.length + diff.differing.length > 0) {
+      deps.logger.warn('declared capabilities differ from what the image reports: jobs follow the server (matchedAgents), the declared ones only until the placeholder exists', {
+        pool,
+        profile: profile.name,
+        placeholder: ph.name,
+        notReported: diff.missing,
+        differing: diff.differing,
+      });
+    }
+  }
 }
 
 function decisionLine(v: ProfileView, actions: Action[]): Record<string, unknown> {
@@ -332,6 +403,9 @@ export async function reconcilePool(pool: string, groups: OwnedGroup[], opts: Re
   const jobs = planned.snapshot.jobs;
   for (const v of p.views) log.info(opts.dryRun ? 'decision (dry run)' : 'decision', decisionLine(v, p.actions));
   if (p.unmatchedJobs.length > 0) log.warn('queued jobs no profile can serve', { requests: p.unmatchedJobs.slice(0, 20), count: p.unmatchedJobs.length });
+  if (p.parallel && p.parallel.waiting > 0) {
+    log.info('queued jobs wait for a self-hosted parallel job: no agents made for them', { waiting: p.parallel.waiting, free: p.parallel.free, total: p.parallel.total, used: p.parallel.used });
+  }
   if (opts.dryRun) return { pool, ok: true, plan: p, outcomes: p.actions.map((a) => ({ action: a, status: 'skipped', why: 'dry run' })), probes, jobs };
   const outcomes = await act(poolId, pool, p, opts, deps, log);
   if (outcomes.some((o) => o.status === 'skipped' && o.why === LEASE_LOST)) {

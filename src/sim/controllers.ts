@@ -51,6 +51,8 @@ export class OursController implements Controller {
   private pending = false;
   private readonly rng: Rng;
   private entropy: number;
+  /** What the controller already said once (see ReconcileDeps.notices). */
+  private readonly notices = new Set<string>();
   private readonly opts: ReconcileOptions;
 
   constructor(
@@ -112,6 +114,7 @@ export class OursController implements Controller {
       backoff: this.backoff,
       // Unique, deterministic entropy for agent names (a seeded counter, 12 base-36 characters).
       entropy: () => (++this.entropy).toString(36).padStart(12, '0'),
+      notices: this.notices,
     });
     this.running = false;
     this.o.onPass?.(result);

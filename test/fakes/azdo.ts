@@ -81,6 +81,12 @@ export interface FakeAzdoState {
   bearer?: string;
   /** Prefix JSON bodies with a UTF-8 BOM. */
   bom: boolean;
+  /**
+   * The organization's self-hosted parallel jobs for private projects (resourceusage?parallelismTag=Private&poolIsHosted=false).
+   * `used` defaults to the running (assigned, unfinished) requests of every pool. Default total: 100,
+   * so tests that do not care are not capped. Refuse the read with a fault on `resourceusage`.
+   */
+  parallelJobs: { total: number; used?: number };
 }
 
 export interface RecordedRequest {
@@ -252,7 +258,7 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
   const prefix = org ? `/${org}` : '';
   const now = options.now ?? (() => new Date());
   const iso = () => now().toISOString();
-  const state: FakeAzdoState = { pools: [], agents: [], jobs: [], bom: options.bom ?? false };
+  const state: FakeAzdoState = { pools: [], agents: [], jobs: [], bom: options.bom ?? false, parallelJobs: { total: 100 } };
   if (options.pat !== undefined) state.pat = options.pat;
   if (options.bearer !== undefined) state.bearer = options.bearer;
   const requests: RecordedRequest[] = [];
@@ -397,7 +403,9 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
       const have = caps.get(name.toLowerCase());
       if (have === undefined) return false;
       if (op.toLowerCase() === 'equals') return have.toLowerCase() === value.trim().toLowerCase();
-      return compareVersions(have, value.trim()) > 0;
+      // DemandMinimumVersion.IsSatisfied: CompareVersion(demanded, capability) <= 0 (actions/runner
+      // src/Sdk/DTWebApi/WebApi/DemandMinimumVersion.cs), i.e. the capability is at least the demand.
+      return compareVersions(value.trim(), have) <= 0;
     });
 
   /**
@@ -584,6 +592,33 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
         state.agents = state.agents.filter((x) => x !== a);
         return { status: 204 };
       }
+    }
+    if (rel === `${API}/resourceusage` && method === 'GET') {
+      // Shape: contracts/azdo/examples/resourceusage.private-selfhosted.derived.json (ResourceUsage /
+      // ResourceLimit of taskAgent.7.1.json). Only the private self-hosted limit is modelled.
+      const tag = q.parallelismTag ?? 'Private';
+      const hosted = (q.poolIsHosted ?? 'false').toLowerCase() === 'true';
+      const running = state.jobs.filter((j) => j.assignTime && !j.result);
+      const modelled = tag === 'Private' && !hosted;
+      const used = modelled ? (state.parallelJobs.used ?? running.length) : 0;
+      return {
+        status: 200,
+        json: {
+          resourceLimit: {
+            resourceLimitsData: {},
+            hostId: '00000000-0000-0000-0000-000000000000',
+            parallelismTag: tag,
+            isPremium: false,
+            isHosted: hosted,
+            totalCount: modelled ? state.parallelJobs.total : 0,
+            totalMinutes: 0,
+            failedToReachAllProviders: false,
+          },
+          runningRequests: (q.includeRunningRequests ?? '').toLowerCase() === 'true' && modelled ? running.map((j) => wireJob(j, { matched: false })) : [],
+          usedCount: used,
+          usedMinutes: 0,
+        },
+      };
     }
     throw new HttpError(404, `The controller for path '${rel}' was not found or does not implement IController.`, 'NotFoundException');
   };
@@ -773,11 +808,23 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
   };
 }
 
+/**
+ * DemandMinimumVersion.CompareVersion as the server runs it: each side cut at its first '-'
+ * (ParseVersion), parsed as a System.Version (2–4 numeric parts; otherwise null); null == null,
+ * null < any version; an absent component is below a present one (1.2 < 1.2.0).
+ */
 function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map((x) => Number.parseInt(x, 10) || 0);
-  const pb = b.split('.').map((x) => Number.parseInt(x, 10) || 0);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+  const parse = (text: string): number[] | undefined => {
+    const dash = text.indexOf('-');
+    const parts = (dash > 0 ? text.slice(0, dash) : text).trim().split('.');
+    if (parts.length < 2 || parts.length > 4 || parts.some((x) => !/^\d+$/.test(x.trim()))) return undefined;
+    return parts.map(Number);
+  };
+  const va = parse(a);
+  const vb = parse(b);
+  if (!va || !vb) return va ? 1 : vb ? -1 : 0;
+  for (let i = 0; i < 4; i++) {
+    const d = (va[i] ?? -1) - (vb[i] ?? -1);
     if (d !== 0) return d;
   }
   return 0;
