@@ -10,9 +10,10 @@ import type { SimAgent, SimJob } from './azdo-model.js';
 import { SimPortError } from './faults.js';
 import type { World } from './world.js';
 
-function toJobRequest(j: SimJob): JobRequest {
+function toJobRequest(j: SimJob, matchedAgentIds?: number[]): JobRequest {
   const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
   const r: JobRequest = { requestId: j.id, queueTime: iso(j.queuedMs), demands: j.trace.demands, poolId: j.poolId, planType: 'Build', jobName: j.trace.name ?? `job-${j.id}` };
+  if (matchedAgentIds) r.matchedAgentIds = matchedAgentIds;
   if (j.assignedMs !== undefined) {
     r.assignTime = iso(j.assignedMs);
     r.receiveTime = iso(j.assignedMs + 500);
@@ -55,7 +56,8 @@ export function simAzdoPort(world: World): AzureDevOpsPort {
     },
     listJobRequests: async (poolId) => {
       await call('listJobRequests');
-      return azdo.unfinishedJobs(poolId).map(toJobRequest);
+      // Like the service: every unfinished request lists the registrations able to run it.
+      return azdo.unfinishedJobs(poolId).map((j) => toJobRequest(j, j.result || j.assignedMs !== undefined ? undefined : azdo.matchedAgentIds(j)));
     },
     listAgents: async (poolId) => {
       await call('listAgents');
@@ -65,6 +67,11 @@ export function simAzdoPort(world: World): AzureDevOpsPort {
       await call('getAgent');
       const a = azdo.agents.get(agentId);
       return a && a.poolId === poolId ? toRegistration(a) : undefined;
+    },
+    getAgentCapabilities: async (poolId, agentId) => {
+      await call('getAgentCapabilities');
+      const a = azdo.agents.get(agentId);
+      return a && a.poolId === poolId ? { ...(a.reported ?? {}) } : undefined;
     },
     findAgent: async (poolId, agentName) => {
       await call('findAgent');

@@ -42,6 +42,8 @@ export interface SimAgent {
   assignedRequestId?: number;
   lastCompletedMs?: number;
   caps: CapabilityIndex;
+  /** The same, as reported (names in their case): includeCapabilities answers with it. */
+  reported?: Record<string, string>;
   machine?: string;
   placeholder: boolean;
   /** Pre-registered by the operator (baselines' placeholder), never ours to delete. */
@@ -59,9 +61,16 @@ export interface AgentHost {
   jobFinished(agent: SimAgent, job: SimJob): void;
 }
 
-/** What an agent of a profile advertises: profile capabilities, env vars, Agent.OS, Agent.Name. */
-export function capabilitiesOf(profile: ProfileConfig, name: string): CapabilityIndex {
-  return indexCapabilities({ ...profile.env, ...profile.capabilities, 'Agent.OS': agentOsCapability(profile.os), 'Agent.Name': name }, false);
+/**
+ * What an agent of a profile advertises: env vars, the image's capabilities (`image`, see
+ * WorldOptions.imageCapabilities; else the declared ones), Agent.OS, Agent.Name.
+ */
+export function reportedCapabilities(profile: ProfileConfig, name: string, image?: Record<string, string>): Record<string, string> {
+  return { ...profile.env, ...(image ?? profile.capabilities), 'Agent.OS': agentOsCapability(profile.os), 'Agent.Name': name };
+}
+
+export function capabilitiesOf(profile: ProfileConfig, name: string, image?: Record<string, string>): CapabilityIndex {
+  return indexCapabilities(reportedCapabilities(profile, name, image), false);
 }
 
 export class AzureDevOpsModel {
@@ -230,7 +239,21 @@ export class AzureDevOpsModel {
 
   /** An operator-registered agent (e.g. the placeholder KEDA's docs tell you to create). */
   registerManualAgent(pool: string, name: string, profile: ProfileConfig): SimAgent {
-    return this.register(name, this.poolId(pool), capabilitiesOf(profile, name), { placeholder: true, manual: true });
+    const a = this.register(name, this.poolId(pool), capabilitiesOf(profile, name, this.imageOf(profile)), { placeholder: true, manual: true });
+    a.reported = reportedCapabilities(profile, name, this.imageOf(profile));
+    return a;
+  }
+
+  /** What the profile's image reports instead of its declared capabilities (undefined: the declared ones). */
+  imageOf(profile: ProfileConfig): Record<string, string> | undefined {
+    return this.opts.imageCapabilities?.[profile.name];
+  }
+
+  /** Ids of the pool's registrations (any status, like the server) that can run the job. */
+  matchedAgentIds(job: SimJob): number[] {
+    const ids: number[] = [];
+    for (const a of this.agents.values()) if (a.poolId === job.poolId && matches(job.demands, a.caps, 'subset')) ids.push(a.id);
+    return ids;
   }
 
   /** Remove a registration (what Azure Pipelines does when it deletes a VMSS instance). */

@@ -13,7 +13,7 @@
  * is deleted (a terminated restartPolicy=Never group stops billing; a VM bills until deleted).
  */
 import type { ProfileConfig } from '../config/schema.js';
-import { capabilitiesOf, type AgentHost, type AzureDevOpsModel, type SimAgent, type SimJob } from './azdo-model.js';
+import { capabilitiesOf, reportedCapabilities, type AgentHost, type AzureDevOpsModel, type SimAgent, type SimJob } from './azdo-model.js';
 import { stopBilling } from './billing.js';
 import type { VirtualClock } from './clock.js';
 import { SimPortError, type Faults } from './faults.js';
@@ -149,7 +149,9 @@ export class ComputeModel implements AgentHost {
 
   private register(m: Machine, vm: boolean): void {
     const now = this.clock.nowMs();
-    const a = this.azdo.register(m.name, m.poolId, capabilitiesOf(m.profile, m.name), { machine: m.name, placeholder: m.placeholder, manual: false });
+    const image = this.azdo.imageOf(m.profile);
+    const a = this.azdo.register(m.name, m.poolId, capabilitiesOf(m.profile, m.name, image), { machine: m.name, placeholder: m.placeholder, manual: false });
+    a.reported = reportedCapabilities(m.profile, m.name, image);
     m.agentId = a.id;
     m.phase = 'registered';
     if (m.placeholder) {

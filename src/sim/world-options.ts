@@ -51,6 +51,13 @@ export interface WorldOptions {
   vmProvisionSigma: number;
   /** VMSS: reimage after each job (recycleAfterEachUse), s. */
   vmReimageMedianSec: number;
+  /**
+   * What each profile's image really reports (profile name → capabilities), replacing its declared
+   * ones on every registration the image makes (placeholder included). Unset for a profile: the
+   * image reports what the profile declares. A profile that declares a capability its image lacks
+   * then shows as jobs that never start: the server matches nothing of that profile.
+   */
+  imageCapabilities?: Record<string, Record<string, string>>;
 }
 
 export const DEFAULT_WORLD_OPTIONS: WorldOptions = {
