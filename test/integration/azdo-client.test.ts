@@ -243,6 +243,8 @@ describe('wire format', () => {
       requestId: 890659,
       queueTime: '2022-09-28T11:19:49.89Z',
       demands: ['kubectl', 'Agent.Version -gtVersion 2.182.1'],
+      // In this list (no $top) a request without matchedAgents is one no agent matches.
+      matchedAgentIds: [],
       planType: 'Build',
       poolId: 44,
     });
@@ -281,7 +283,7 @@ describe('wire format', () => {
       status: 200,
       body: JSON.stringify({ count: 1, value: [{ requestId: 7, result: null, demands: [{ name: 'Agent.OS', value: 'Linux' }], brandNew: { x: 1 } }], extra: true }),
     });
-    expect(await client().listJobRequests(1)).toEqual([{ requestId: 7, demands: ['Agent.OS -equals Linux'] }]);
+    expect(await client().listJobRequests(1)).toEqual([{ requestId: 7, demands: ['Agent.OS -equals Linux'], matchedAgentIds: [] }]);
     fake.inject({ match: { pathIncludes: '/jobrequests' }, status: 200, body: '{"value":[{"requestId":"nope"}]}' });
     const e = await caught(client().listJobRequests(1));
     expect(e.kind).toBe('badResponse');
