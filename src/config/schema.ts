@@ -107,6 +107,11 @@ export const profileSchema = z
     maxLifetimeSec: intIn(0, 30 * 86400).default(86400),
     keepFailed: intIn(0, 100).default(0),
     placeholder: bool.default(true),
+    // ----- warm agents from a wait target (src/core/rules/warm.ts) -----
+    /** The p95 queue wait wanted, seconds: keeps k warm idle agents sized from λ and B. Absent = off. */
+    targetWaitSec: intIn(0, 3600).optional(),
+    /** Cost ceiling on warm agents (default maxAgents). */
+    maxWarmAgents: intIn(0, 1000).optional(),
     image: filled('your agent image reference')
       .min(1, { message: 'is required (container image reference)' })
       .superRefine((ref, ctx) => {
@@ -151,6 +156,8 @@ export const profileSchema = z
   .strict()
   .superRefine((p, ctx) => {
     if (p.minAgents > p.maxAgents) ctx.addIssue({ code: 'custom', path: ['minAgents'], message: 'must not exceed maxAgents' });
+    if (p.maxWarmAgents !== undefined && p.maxWarmAgents > p.maxAgents) ctx.addIssue({ code: 'custom', path: ['maxWarmAgents'], message: 'must not exceed maxAgents' });
+    if (p.maxWarmAgents !== undefined && p.targetWaitSec === undefined) ctx.addIssue({ code: 'custom', path: ['maxWarmAgents'], message: 'has no effect without targetWaitSec' });
     p.standby.forEach((w, i) => {
       if (w.count > p.maxAgents) ctx.addIssue({ code: 'custom', path: ['standby', i, 'count'], message: 'must not exceed maxAgents' });
     });

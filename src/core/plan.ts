@@ -12,8 +12,10 @@ import { removeOrphanGroups, removeOrphanRegistrations } from './rules/orphans.j
 import { placeholderRule, placeholderState } from './rules/placeholder.js';
 import { inClass, usableIdle, type ProfileState } from './rules/profile.js';
 import { failedBoots, removeDisabled, removeFailedBoots, removeFinished, removeLost, retireOverLifetime, trimIdle } from './rules/removals.js';
+import { arrivalsByProfile, wantsWarm, warmRule, type WarmOutcome } from './rules/warm.js';
 import { standbyTarget } from './standby.js';
-import type { Action, AgentRegistration, JobRequest, ParallelJobsView, Plan, PoolSnapshot, ProfilePolicy, ProfileView } from './types.js';
+import type { Action, AgentRegistration, JobRequest, ParallelJobsView, Plan, PoolSnapshot, ProfilePolicy, ProfileView, WarmView } from './types.js';
+import type { WarmState } from './warm.js';
 
 export { classifyGroup, classifyJob, containerMayRun, containerTerminated, isBeingDeleted, provisioningFailed, type ClassifiedGroup } from './classify.js';
 export { deleteModeFor } from './delete.js';
@@ -115,7 +117,7 @@ export function profileActions(s: ProfileState): Action[] {
 }
 
 /** The profile's summary for the decision log; creates and deletes are counted from its actions. */
-function profileView(pool: string, running: number, s: ProfileState, actions: readonly Action[], backoffUntil: string | undefined): ProfileView {
+function profileView(pool: string, running: number, s: ProfileState, actions: readonly Action[], backoffUntil: string | undefined, warm?: WarmOutcome): ProfileView {
   const count = (cls: ClassifiedGroup['cls']) => inClass(s, cls).length;
   return {
     pool,
@@ -134,6 +136,19 @@ function profileView(pool: string, running: number, s: ProfileState, actions: re
     deletes: actions.filter((a) => a.kind === 'delete').length,
     backoffUntil: s.inBackoff ? backoffUntil : undefined,
     placeholder: placeholderState(s, actions),
+    ...(warm ? { warm: warmView(s.policy, warm) } : {}),
+  };
+}
+
+function warmView(p: ProfilePolicy, w: WarmOutcome): WarmView {
+  const d = w.decision;
+  return {
+    targetWaitSec: p.targetWaitSec ?? 0,
+    lambdaPerMin: Math.round(d.lambda.lambdaPerSec * 60 * 1000) / 1000,
+    lambdaSource: d.lambda.source,
+    refillSec: Math.round(d.refill.refillSec * 10) / 10,
+    k: d.k,
+    reason: d.reason,
   };
 }
 
@@ -189,23 +204,29 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
     busyNames,
   );
   const views: ProfileView[] = [];
+  const warmStates: Record<string, WarmState> = {};
+  const arrivals = profiles.some(wantsWarm) ? arrivalsByProfile(snapshot.jobs, profiles, byProfile, policy.prefix) : undefined;
   for (const p of profiles) {
     const backoff = snapshot.backoff[p.name];
+    // With a wait target, k warm agents (core/rules/warm.ts) join the standby schedule's count.
+    const warm = arrivals && wantsWarm(p) ? warmRule(p, snapshot.warm?.[p.name], arrivals.get(p.name) ?? [], classified.get(p.name)!, now) : undefined;
+    if (warm) warmStates[p.name] = warm.state;
+    const scheduled = standbyTarget(p.minAgents, p.standby, p.timeZone, now);
     const state: ProfileState = {
       policy: p,
       groups: classified.get(p.name)!,
       queued: byProfile.get(p.name)?.length ?? 0,
-      standby: standbyTarget(p.minAgents, p.standby, p.timeZone, now),
+      standby: warm ? Math.max(scheduled, warm.decision.k) : scheduled,
       inBackoff: backoffActive(backoff?.until, now),
       placeholderRegistered: agentsByName.has(placeholderName(policy.prefix, p.name)),
     };
     const mine = profileActions(state);
     actions.push(...mine);
-    views.push(profileView(snapshot.pool, runningJobs.length, state, mine, backoff?.until));
+    views.push(profileView(snapshot.pool, runningJobs.length, state, mine, backoff?.until, warm));
   }
   actions.push(...removeOrphanRegistrations(snapshot.agents, new Set(groups.map((g) => g.name)), busyNames, profiles, policy.prefix));
 
-  const result: Plan = { views, actions, unmatchedJobs: unmatched.map((j) => j.requestId) };
+  const result: Plan = { views, actions, unmatchedJobs: unmatched.map((j) => j.requestId), ...(arrivals ? { warm: warmStates } : {}) };
   if (parallel) result.parallel = parallel;
   return result;
 }

@@ -44,3 +44,11 @@ export function standbyTarget(minAgents: number, windows: readonly StandbyWindow
   for (const w of windows) if (windowActive(w, day, minutes)) target = Math.max(target, w.count);
   return target;
 }
+
+/**
+ * The profile keeps idle agents waiting (minAgents, standby windows or a wait target): a job that
+ * starts running on one of them calls for a replacement, so `running` events matter to its pool.
+ */
+export function keepsIdleAgents(p: { minAgents: number; standby: readonly unknown[]; targetWaitSec?: number }): boolean {
+  return p.minAgents > 0 || p.standby.length > 0 || p.targetWaitSec !== undefined;
+}

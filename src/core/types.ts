@@ -2,6 +2,7 @@
  * Domain types shared by the planner, the adapters and the simulator.
  * Pure data: no I/O, no clock, no environment.
  */
+import type { WarmState } from './warm.js';
 
 /** An Azure DevOps job request as the planner sees it (a projection of TaskAgentJobRequest). */
 export interface JobRequest {
@@ -108,6 +109,11 @@ export interface ProfilePolicy {
   os?: 'Linux' | 'Windows';
   /** Plain environment variables of the agent container: the agent reports each as a capability. */
   env?: Record<string, string>;
+  // ----- warm agents from a wait target (core/rules/warm.ts) -----
+  /** The p95 queue wait wanted, seconds; absent = no warm agents beyond the standby schedule. */
+  targetWaitSec?: number;
+  /** Cost ceiling on warm agents (default maxAgents). */
+  maxWarmAgents?: number;
 }
 
 /** Back-off state of a profile after quota/capacity errors. */
@@ -132,6 +138,8 @@ export interface PoolSnapshot {
   backoff: Record<string, BackoffState | undefined>;
   /** The organization's self-hosted parallel jobs; absent: not read (no cap). */
   parallelJobs?: ParallelJobs;
+  /** Warm-agent estimator state per profile name (profiles with targetWaitSec), from the back-off blob. */
+  warm?: Record<string, WarmState | undefined>;
 }
 
 /** The organization's self-hosted parallel jobs (private projects), as read this pass. */
@@ -213,10 +221,26 @@ export interface ProfileView {
   backoffUntil?: string;
   /** Placeholder registration present (or being created). */
   placeholder: 'present' | 'creating' | 'missing' | 'disabled';
+  /** With targetWaitSec: the warm-agent sizing (λ, B, k and why). */
+  warm?: WarmView;
+}
+
+/** The warm-agent sizing of one profile, as `status` and the decision log show it. */
+export interface WarmView {
+  targetWaitSec: number;
+  /** λ, jobs per minute, and which estimate set it. */
+  lambdaPerMin: number;
+  lambdaSource: string;
+  /** B, seconds (a high percentile of our create → online times, or the default). */
+  refillSec: number;
+  k: number;
+  reason: string;
 }
 
 export interface Plan {
   views: ProfileView[];
+  /** Warm-agent state to keep, per profile with targetWaitSec (written back with the back-off state). */
+  warm?: Record<string, WarmState>;
   actions: Action[];
   /** Queued jobs no profile can serve: reported, never scaled for. */
   unmatchedJobs: number[];

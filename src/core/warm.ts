@@ -374,20 +374,26 @@ export function percentile(values: readonly number[], p: number): number {
 export interface WarmDecision extends WarmSizing {
   lambda: ArrivalEstimate;
   refill: RefillEstimate;
+  /** The window the Poisson bound used: B − targetWaitSec, ≥ 0. */
+  windowSec: number;
   reason: string;
 }
 
 export function decideWarm(
   state: WarmState,
-  profile: { maxWarmAgents: number; maxAgents: number; timeZone: string; tail?: number },
+  profile: { maxWarmAgents: number; maxAgents: number; timeZone: string; tail?: number; targetWaitSec?: number },
   now: Date,
   tuning: WarmTuning = DEFAULT_WARM_TUNING,
 ): WarmDecision {
   const lambda = estimateArrivalRate(state.arrivals, now, profile.timeZone, tuning);
   const refill = estimateRefill(state.refill, tuning);
+  // A job may wait `targetWaitSec`: an agent that comes online within it still meets the target,
+  // so only arrivals within the rest of a refill (B − target) need an agent already waiting.
+  const target = profile.targetWaitSec ?? 0;
+  const windowSec = Math.max(0, refill.refillSec - target);
   const sizing = warmAgentCount({
     lambdaPerSec: lambda.lambdaPerSec,
-    refillSec: refill.refillSec,
+    refillSec: windowSec,
     maxWarmAgents: profile.maxWarmAgents,
     maxAgents: profile.maxAgents,
     ...(profile.tail !== undefined ? { tail: profile.tail } : {}),
@@ -395,10 +401,12 @@ export function decideWarm(
   const tail = profile.tail ?? DEFAULT_TAIL;
   const reason =
     `λ=${(lambda.lambdaPerSec * 60).toFixed(2)}/min (${lambda.source}) × B=${refill.refillSec.toFixed(0)}s ` +
-    `(${refill.source === 'measured' ? `p${Math.round(tuning.refillPercentile * 100)} of ${refill.samples} creates` : 'default'}) ` +
+    `(${refill.source === 'measured' ? `p${Math.round(tuning.refillPercentile * 100)} of ${refill.samples} creates` : 'default'})` +
+    (target > 0 ? ` − target ${target}s` : '') +
+    ' ' +
     `= ${sizing.mean.toFixed(2)} expected arrivals per refill → k=${sizing.uncapped} (P(more)=${pct(poissonTail(sizing.mean, sizing.uncapped))} ≤ ${pct(tail)})` +
     (sizing.cappedBy ? `, capped to ${sizing.k} by ${sizing.cappedBy} (P(more)=${pct(sizing.tailProbability)})` : '');
-  return { ...sizing, lambda, refill, reason };
+  return { ...sizing, lambda, refill, windowSec, reason };
 }
 
 const pct = (p: number) => `${(p * 100).toFixed(1)}%`;

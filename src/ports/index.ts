@@ -7,6 +7,7 @@
  * In-memory versions (tests, CLI, simulator): ./memory.ts.
  */
 import type { AgentRegistration, BackoffState, JobRequest, OwnedGroup, ParallelJobs } from '../core/types.js';
+import type { WarmState } from '../core/warm.js';
 import type { ProfileConfig } from '../config/schema.js';
 import type { Fence } from './fence.js';
 
@@ -97,11 +98,17 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-/** Back-off state per profile (quota/capacity errors): an optimisation, not truth. */
+/**
+ * Back-off state per profile (quota/capacity errors): an optimisation, not truth. The same blob
+ * keeps the warm-agent estimator state of profiles with a wait target (src/core/warm.ts).
+ */
 export interface BackoffStore {
   get(profile: string): BackoffState | undefined;
   set(profile: string, state: BackoffState | undefined): void;
   all(): Record<string, BackoffState | undefined>;
+  /** Warm-agent estimator state of a profile (arrival rate, refill times); undefined = start afresh. */
+  getWarm?(profile: string): WarmState | undefined;
+  setWarm?(profile: string, state: WarmState): void;
   /** Shared stores (blob): read the pool's state before a pass, write it after. */
   load?(pool: string): Promise<void>;
   flush?(pool: string): Promise<void>;

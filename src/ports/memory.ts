@@ -5,15 +5,19 @@
 import { randomUUID } from 'node:crypto';
 import { poolKey } from '../core/pools.js';
 import type { BackoffState } from '../core/types.js';
+import type { WarmState } from '../core/warm.js';
 import { LeaseLost } from './fence.js';
 import type { BackoffStore, PoolLease, PoolLockPort } from './index.js';
 
 export function memoryBackoffStore(): BackoffStore {
   const m = new Map<string, BackoffState>();
+  const warm = new Map<string, WarmState>();
   return {
     get: (p) => m.get(p),
     set: (p, s) => (s ? m.set(p, s) : m.delete(p)),
     all: () => Object.fromEntries(m),
+    getWarm: (p) => warm.get(p),
+    setWarm: (p, s) => void warm.set(p, s),
   };
 }
 

@@ -120,7 +120,8 @@ async function observe(
     const d = detail.get(g.name);
     return d ? { ...g, instanceState: d.instanceState, provisioningState: d.provisioningState ?? g.provisioningState } : g;
   });
-  const snapshot: PoolSnapshot = { pool, jobs, agents, groups: enriched, backoff: deps.backoff.all() };
+  const warm = Object.fromEntries(opts.profiles.filter((p) => p.targetWaitSec !== undefined).map((p) => [p.name, deps.backoff.getWarm?.(p.name)]));
+  const snapshot: PoolSnapshot = { pool, jobs, agents, groups: enriched, backoff: deps.backoff.all(), warm };
   if (parallelJobs) snapshot.parallelJobs = parallelJobs;
   return { snapshot, poolId, probes: silent.length };
 }
@@ -202,6 +203,7 @@ function decisionLine(v: ProfileView, actions: Action[]): Record<string, unknown
     max: v.maxAgents,
     placeholder: v.placeholder,
     backoffUntil: v.backoffUntil,
+    ...(v.warm ? { warm: { k: v.warm.k, lambdaPerMin: v.warm.lambdaPerMin, refillSec: v.warm.refillSec, why: v.warm.reason } } : {}),
     creates: v.creates,
     deletes: v.deletes,
     reasons: [...new Set(mine.map(actionText))],
@@ -407,6 +409,8 @@ export async function reconcilePool(pool: string, groups: OwnedGroup[], opts: Re
     log.info('queued jobs wait for a self-hosted parallel job: no agents made for them', { waiting: p.parallel.waiting, free: p.parallel.free, total: p.parallel.total, used: p.parallel.used });
   }
   if (opts.dryRun) return { pool, ok: true, plan: p, outcomes: p.actions.map((a) => ({ action: a, status: 'skipped', why: 'dry run' })), probes, jobs };
+  // The warm-agent estimators learn from every pass that acts (kept with the back-off state).
+  for (const [profile, state] of Object.entries(p.warm ?? {})) deps.backoff.setWarm?.(profile, state);
   const outcomes = await act(poolId, pool, p, opts, deps, log);
   if (outcomes.some((o) => o.status === 'skipped' && o.why === LEASE_LOST)) {
     return { pool, ok: false, error: 'pool lease lost: the pass stopped before its remaining writes', plan: p, outcomes, probes, leaseLost: true, jobs };

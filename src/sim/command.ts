@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { ProfileConfig } from '../config/schema.js';
 import { POLICIES, type PolicyName } from './controllers.js';
-import { defaultProfiles, loadProfiles } from './profiles.js';
+import { defaultProfiles, loadProfiles, withTargetWait } from './profiles.js';
 import { htmlReport, summaryTable } from './report.js';
 import { runSimulation, type SimResult } from './run.js';
 import { DEFAULT_TRACE, SAMPLE_TRACES, resolveTrace } from './trace.js';
@@ -22,6 +22,7 @@ Options:
   --seed N              seed for traces, latencies and failures (default 1)
   --hours H             simulate only H hours from the start
   --profiles PATH       JSON array of pool profiles (default: built-in docker + java profiles)
+  --target-wait SEC     set targetWaitSec (warm agents from a wait target) on every profile
   --json                print a machine-readable summary on stdout
   --html PATH           write a self-contained HTML report with charts
   -h, --help            this help
@@ -74,6 +75,7 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
         seed: { type: 'string' },
         hours: { type: 'string' },
         profiles: { type: 'string' },
+        'target-wait': { type: 'string' },
         json: { type: 'boolean' },
         html: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -104,10 +106,16 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
     io.stderr(`--policy must be ours, keda, vmss or all (got ${policyArg})\n`);
     return 2;
   }
+  const targetWait = values['target-wait'] === undefined ? undefined : Number(values['target-wait']);
+  if (targetWait !== undefined && !(Number.isInteger(targetWait) && targetWait >= 0 && targetWait <= 3600)) {
+    io.stderr(`--target-wait must be whole seconds between 0 and 3600 (got ${String(values['target-wait'])})\n`);
+    return 2;
+  }
   const policies: PolicyName[] = policyArg === 'all' ? [...POLICIES] : [policyArg as PolicyName];
   let run: SimulateRun;
   try {
-    const profiles: ProfileConfig[] = typeof values.profiles === 'string' ? await loadProfiles(values.profiles) : defaultProfiles();
+    const loaded: ProfileConfig[] = typeof values.profiles === 'string' ? await loadProfiles(values.profiles) : defaultProfiles();
+    const profiles = targetWait === undefined ? loaded : withTargetWait(loaded, targetWait);
     const trace = await resolveTrace(String(values.trace ?? DEFAULT_TRACE), seed);
     const results: SimResult[] = [];
     for (const policy of policies) {

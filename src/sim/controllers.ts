@@ -10,6 +10,7 @@
 import type { ProfileConfig } from '../config/schema.js';
 import { agentOsCapability } from '../core/demands.js';
 import { poolKey } from '../core/pools.js';
+import { keepsIdleAgents } from '../core/standby.js';
 import { memoryBackoffStore } from '../ports/index.js';
 import { reconcile, type PassResult, type ReconcileOptions } from '../reconcile/pass.js';
 import { createLogger } from '../util/log.js';
@@ -69,7 +70,7 @@ export class OursController implements Controller {
 
   start(): void {
     // As the production handler: 'running' only matters to pools that keep standby agents.
-    const standbyPools = new Set(this.opts.profiles.filter((p) => p.minAgents > 0 || p.standby.length > 0).map((p) => poolKey(p.pool)));
+    const standbyPools = new Set(this.opts.profiles.filter(keepsIdleAgents).map((p) => poolKey(p.pool)));
     this.world.listener = (e) => {
       if (e.type === 'running' && !standbyPools.has(poolKey(e.pool))) return;
       this.webhooks++;

@@ -10,6 +10,7 @@
  * without the fence (writes unchecked against the lease), as a control that the audit can fail.
  */
 import type { ProfileConfig } from '../config/schema.js';
+import { keepsIdleAgents } from '../core/standby.js';
 import { PassCoordinator } from '../reconcile/coordinator.js';
 import { fenceDeps, memoryBackoffStore, type AzureDevOpsPort, type BackoffStore, type ComputePort } from '../ports/index.js';
 import { poolsOf, reconcile, type ReconcileOptions } from '../reconcile/pass.js';
@@ -118,7 +119,7 @@ export class LeasedOursController implements Controller {
         }),
       );
     }
-    const standbyPools = new Set(this.opts.profiles.filter((p) => p.minAgents > 0 || p.standby.length > 0).map((p) => p.pool));
+    const standbyPools = new Set(this.opts.profiles.filter(keepsIdleAgents).map((p) => p.pool));
     this.world.listener = (e) => {
       if (e.type === 'running' && !standbyPools.has(e.pool)) return;
       const target = this.coordinators[this.rng.int(n)]!;

@@ -55,3 +55,8 @@ export async function loadProfiles(path: string): Promise<ProfileConfig[]> {
   }
   return parsed.data;
 }
+
+/** The same profiles with a wait target (`--target-wait`): every profile keeps warm agents sized from λ and B. */
+export function withTargetWait(profiles: readonly ProfileConfig[], targetWaitSec: number): ProfileConfig[] {
+  return profiles.map((p) => ({ ...p, targetWaitSec }));
+}

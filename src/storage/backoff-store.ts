@@ -7,6 +7,7 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { poolKey } from '../core/pools.js';
 import type { BackoffState } from '../core/types.js';
+import { parseWarmState, type WarmState } from '../core/warm.js';
 import { poolBlobBase } from './lock.js';
 import type { BackoffStore } from '../ports/index.js';
 
@@ -15,6 +16,8 @@ export class BlobBackoffStore implements BackoffStore {
   /** profile name → poolKey of its pool. */
   private readonly poolOf: Map<string, string>;
   private readonly byPool = new Map<string, Record<string, BackoffState>>();
+  /** poolKey → profile → warm-agent estimator state (the blob's `_warm` key; profile names cannot start with `_`). */
+  private readonly warmByPool = new Map<string, Record<string, WarmState>>();
   private readonly dirty = new Set<string>();
 
   constructor(
@@ -44,6 +47,18 @@ export class BlobBackoffStore implements BackoffStore {
     this.dirty.add(pool);
   }
 
+  getWarm(profile: string): WarmState | undefined {
+    const pool = this.poolOf.get(profile);
+    return pool === undefined ? undefined : this.warmByPool.get(pool)?.[profile];
+  }
+
+  setWarm(profile: string, state: WarmState): void {
+    const pool = this.poolOf.get(profile);
+    if (pool === undefined) return;
+    this.warmByPool.set(pool, { ...this.warmByPool.get(pool), [profile]: state });
+    this.dirty.add(pool);
+  }
+
   all(): Record<string, BackoffState | undefined> {
     return Object.assign({}, ...this.byPool.values()) as Record<string, BackoffState | undefined>;
   }
@@ -54,10 +69,15 @@ export class BlobBackoffStore implements BackoffStore {
     if (this.dirty.has(pool)) return; // never overwrite what this process has not written yet
     try {
       const buf = await this.container.getBlockBlobClient(this.blobName(pool)).downloadToBuffer();
-      this.byPool.set(pool, parse(buf.toString('utf8'), new Set([...this.poolOf].filter(([, p]) => p === pool).map(([n]) => n))));
+      const text = buf.toString('utf8');
+      const names = new Set([...this.poolOf].filter(([, p]) => p === pool).map(([n]) => n));
+      this.byPool.set(pool, parse(text, names));
+      this.warmByPool.set(pool, parseWarm(text, names));
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) this.byPool.set(pool, {});
-      else throw err;
+      if ((err as { statusCode?: number }).statusCode === 404) {
+        this.byPool.set(pool, {});
+        this.warmByPool.set(pool, {});
+      } else throw err;
     }
   }
 
@@ -65,12 +85,32 @@ export class BlobBackoffStore implements BackoffStore {
   async flush(name: string): Promise<void> {
     const pool = poolKey(name);
     if (!this.dirty.has(pool)) return;
-    const body = JSON.stringify(this.byPool.get(pool) ?? {});
+    const warm = this.warmByPool.get(pool);
+    const body = JSON.stringify({ ...this.byPool.get(pool), ...(warm && Object.keys(warm).length > 0 ? { [WARM_KEY]: warm } : {}) });
     await this.container.getBlockBlobClient(this.blobName(pool)).upload(body, Buffer.byteLength(body), {
       blobHTTPHeaders: { blobContentType: 'application/json' },
     });
     this.dirty.delete(pool);
   }
+}
+
+const WARM_KEY = '_warm';
+
+/** The warm-agent states of profiles that still exist; a malformed one starts afresh. */
+function parseWarm(text: string, profiles: Set<string>): Record<string, WarmState> {
+  let raw: unknown;
+  try {
+    raw = (JSON.parse(text) as Record<string, unknown> | null)?.[WARM_KEY];
+  } catch {
+    return {};
+  }
+  if (!raw || typeof raw !== 'object') return {};
+  const out: Record<string, WarmState> = {};
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    const s = profiles.has(k) ? parseWarmState(v) : undefined;
+    if (s) out[k] = s;
+  }
+  return out;
 }
 
 /** Keeps only well-formed entries of profiles that still exist. */

@@ -21,6 +21,7 @@
  * Authentication comes before any byte of the body is read (`readBody` is called only after it).
  */
 import { distinctPools, poolKey, samePool } from '../core/pools.js';
+import { keepsIdleAgents } from '../core/standby.js';
 import type { Settings } from '../config/schema.js';
 import type { HandoffQueue, Logger, ReconcileRequest } from '../ports/index.js';
 import { errorText } from '../util/log.js';
@@ -226,7 +227,7 @@ async function handle(req: ServiceHookRequest, ctx: ServiceHookContext): Promise
   const state = stateOf(event);
   // A job that started running took an agent that was already there: that only matters when the
   // pool keeps warm standby agents, which then need a replacement soon.
-  const keepsStandby = ctx.settings.POOLS.some((p) => pools.some((q) => samePool(q, p.pool)) && (p.minAgents > 0 || p.standby.length > 0));
+  const keepsStandby = ctx.settings.POOLS.some((p) => pools.some((q) => samePool(q, p.pool)) && keepsIdleAgents(p));
   if (event.eventType === JOB_STATE_CHANGED && state && ['running', 'inprogress'].includes(state.toLowerCase()) && !keepsStandby) {
     return respond(200, { pools, note: join(`job state '${state}' needs no scaling (no standby agents configured)`, unknownNote) });
   }
