@@ -2,8 +2,8 @@
  * Wall time for 200 container-group creates against the HTTPS fake ARM with 1 s create latency
  * (PUT → Succeeded) and a PUT latency (how long ARM takes to answer the PUT itself), through the
  * real SDK.
- *   pass     = what a reconcile pass does today: `mapLimit(creates, 8, provider.createGroup)`
- *              (pass.ts concurrency 8 over the provider's own limiter of 10)
+ *   pass     = what a reconcile pass does: `mapLimit(creates, CREATE_CONCURRENCY, provider.createGroup)`
+ *              (default 25, over a provider limiter of max(10, CREATE_CONCURRENCY), as src/app/deps.ts builds it)
  *   started  = AciComputeProvider.createGroup at concurrency 10 / 20 / 50 (1 request per create)
  *   awaited  = SDK beginCreateOrUpdateAndWait (poll to Succeeded, 250 ms poll interval) for comparison
  * With a PUT latency L and concurrency c, 200 creates need about ⌈200 / c⌉ · L.
@@ -13,7 +13,7 @@
 import { AciComputeProvider } from '../src/aci/provider.js';
 import { buildContainerGroup, type SpecContext } from '../src/aci/spec.js';
 import { createArmClient } from '../src/azure/clients.js';
-import { profileSchema } from '../src/config/schema.js';
+import { profileSchema, settingsSchema } from '../src/config/schema.js';
 import { agentName } from '../src/core/names.js';
 import type { AgentLaunch } from '../src/ports/index.js';
 import { mapLimit } from '../src/util/limit.js';
@@ -23,7 +23,8 @@ import { makeTestCert } from '../test/fakes/tls.js';
 
 const N = 200;
 const LATENCY_MS = 1000;
-const PASS_CONCURRENCY = 8; // src/reconcile/pass.ts: opts.concurrency ?? 8
+/** The default of CREATE_CONCURRENCY (src/config/schema.ts): the pass's creates in flight. */
+const PASS_CONCURRENCY = settingsSchema.shape.CREATE_CONCURRENCY.parse(undefined);
 
 function numberArg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -57,8 +58,8 @@ async function main(): Promise<void> {
     arm.setPutLatency(putLatencyMs);
 
     {
-      // Today's pass: mapLimit(…, 8) in front of a provider with its default limiter.
-      const provider = new AciComputeProvider({ client: createArmClient(cred, SUB, { armEndpoint: arm.url, ca: cert.cert }), resourceGroup: RG, spec: ctx });
+      // The pass as src/app/deps.ts builds it: mapLimit(…, CREATE_CONCURRENCY) in front of a provider whose limiter lets it through.
+      const provider = new AciComputeProvider({ client: createArmClient(cred, SUB, { armEndpoint: arm.url, ca: cert.cert }), resourceGroup: RG, spec: ctx, concurrency: Math.max(10, PASS_CONCURRENCY) });
       arm.clearRequests();
       const t0 = performance.now();
       const results = await mapLimit(launches(), PASS_CONCURRENCY, (l) => provider.createGroup(l));

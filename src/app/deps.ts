@@ -56,7 +56,7 @@ export interface DepsOverrides {
 }
 
 export function reconcileOptions(settings: Settings, dryRun = settings.DRY_RUN): ReconcileOptions {
-  return { prefix: settings.AGENT_NAME_PREFIX, profiles: settings.POOLS, dryRun };
+  return { prefix: settings.AGENT_NAME_PREFIX, profiles: settings.POOLS, dryRun, createConcurrency: settings.CREATE_CONCURRENCY };
 }
 
 /** Builds the real ports from settings. Requires the Azure settings (loadSettings requireAzure). */
@@ -90,6 +90,8 @@ export function buildDeps(settings: Settings, logger: Logger, o: DepsOverrides =
     spec: { azpUrl: settings.AZP_URL, location: ACI_LOCATION, autoscalerId: settings.AUTOSCALER_ID },
     // No ARM call may hold a pass (and with it the pool's lease) indefinitely.
     requestTimeoutMs: 30_000,
+    // The provider's own limiter must let the pass's creates through.
+    concurrency: Math.max(10, settings.CREATE_CONCURRENCY),
     logger,
   });
   return {

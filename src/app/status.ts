@@ -83,6 +83,7 @@ export function formatStatusTable(report: StatusReport): string {
   const out = [line(header), ...rows.map(line)];
   for (const p of report.pools) {
     if (!p.ok) out.push(`pool ${p.pool}: cannot observe: ${p.error}`);
+    for (const v of p.views) if (v.warm) out.push(`pool ${p.pool}: ${v.profile} warm agents k=${v.warm.k} (λ ${v.warm.lambdaPerMin}/min from ${v.warm.lambdaSource}, B ${v.warm.refillSec}s, target ${v.warm.targetWaitSec}s): ${v.warm.reason}`);
     if (p.unmatchedJobs > 0) out.push(`pool ${p.pool}: ${p.unmatchedJobs} queued job(s) no profile can serve`);
     if (p.parallel) out.push(`pool ${p.pool}: ${parallelText(p.parallel)}`);
     for (const n of p.next) out.push(`pool ${p.pool}: next pass would ${n}`);

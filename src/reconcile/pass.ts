@@ -19,8 +19,10 @@ export interface ReconcileOptions {
   prefix: string;
   profiles: readonly ProfileConfig[];
   dryRun: boolean;
-  /** Parallel ARM/Azure DevOps calls while acting. */
+  /** Parallel ARM/Azure DevOps calls while acting (deletes, probes). */
   concurrency?: number;
+  /** Creates in flight at once (CREATE_CONCURRENCY; default: `concurrency`, else 8). */
+  createConcurrency?: number;
   /** Groups with no registration this old get one GET to learn whether they already exited. */
   probeAfterSec?: number;
   /** At most this many such GETs per pool per pass. */
@@ -347,7 +349,7 @@ async function act(
   const now = deps.clock.now();
   const stopped = new Set<string>(); // profiles that hit quota/throttling this pass
   outcomes.push(
-    ...settledOutcomes(creates, await mapLimit(creates, concurrency, async (a): Promise<Outcome> => {
+    ...settledOutcomes(creates, await mapLimit(creates, opts.createConcurrency ?? concurrency, async (a): Promise<Outcome> => {
       if (leaseLost) return skipLost(a);
       const profile = profileByName.get(a.profile);
       if (!profile) return { action: a, status: 'skipped', why: 'profile not configured' };

@@ -65,7 +65,7 @@ export class OursController implements Controller {
   ) {
     this.rng = new Rng(deriveSeed(seed, 'ours'));
     this.entropy = this.rng.int(36 ** 4);
-    this.opts = { prefix: o.prefix, profiles, dryRun: false, concurrency: 8, ...o.reconcile };
+    this.opts = { prefix: o.prefix, profiles, dryRun: false, concurrency: 8, createConcurrency: 25, ...o.reconcile };
   }
 
   start(): void {
