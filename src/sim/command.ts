@@ -7,7 +7,8 @@ import { parseArgs } from 'node:util';
 import type { ProfileConfig } from '../config/schema.js';
 import { POLICIES, type PolicyName } from './controllers.js';
 import { defaultProfiles, loadProfiles, withTargetWait } from './profiles.js';
-import { htmlReport, summaryTable } from './report.js';
+import { frontierFor } from './frontier.js';
+import { htmlReport, summaryTable, type FrontierPoint } from './report.js';
 import { runSimulation, type SimResult } from './run.js';
 import { DEFAULT_TRACE, SAMPLE_TRACES, resolveTrace } from './trace.js';
 
@@ -25,6 +26,8 @@ Options:
   --target-wait SEC     set targetWaitSec (warm agents from a wait target) on every profile
   --json                print a machine-readable summary on stdout
   --html PATH           write a self-contained HTML report with charts
+  --frontier            with --html: add the cost/p95-wait frontier (ours at targets 0/5/15/30/60 s,
+                        MDP Automatic at each preference, the cheapest static standby meeting the target)
   -h, --help            this help
 `;
 
@@ -78,6 +81,7 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
         'target-wait': { type: 'string' },
         json: { type: 'boolean' },
         html: { type: 'string' },
+        frontier: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -113,6 +117,7 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
   }
   const policies: PolicyName[] = policyArg === 'all' ? [...POLICIES] : [policyArg as PolicyName];
   let run: SimulateRun;
+  let frontier: FrontierPoint[] | undefined;
   try {
     const loaded: ProfileConfig[] = typeof values.profiles === 'string' ? await loadProfiles(values.profiles) : defaultProfiles();
     const profiles = targetWait === undefined ? loaded : withTargetWait(loaded, targetWait);
@@ -122,6 +127,7 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
       results.push(await runSimulation({ trace, profiles, policy, seed, hours, onProgress: progressReporter(io, policy) }));
     }
     run = { trace: trace.name, description: trace.description, seed, results };
+    if (values.frontier && typeof values.html === 'string') frontier = await frontierFor(trace, profiles, seed, results, targetWait ?? 15);
   } catch (err) {
     io.stderr(`simulate: ${(err as Error).message}\n`);
     return 2;
@@ -142,7 +148,7 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
     }
   }
   if (typeof values.html === 'string') {
-    await writeFile(values.html, htmlReport(run.results, { trace: run.trace, description: run.description, seed, command }), 'utf8');
+    await writeFile(values.html, htmlReport(run.results, { trace: run.trace, description: run.description, seed, command }, frontier), 'utf8');
     io.stderr(`HTML report written to ${values.html}\n`);
   }
   const violations = run.results.reduce((n, r) => n + (r.summary.policy === 'ours' ? r.summary.violations : 0), 0);

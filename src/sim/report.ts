@@ -9,7 +9,7 @@
 import { scaleLinear, type ScaleLinear } from 'd3-scale';
 import type { SimResult } from './run.js';
 
-const COLORS: Record<string, string> = { ours: '#1f77b4', keda: '#ff7f0e', vmss: '#2ca02c' };
+const COLORS: Record<string, string> = { ours: '#1f77b4', keda: '#ff7f0e', vmss: '#2ca02c', mdp: '#9467bd', static: '#8c564b' };
 const STATE_COLORS = { starting: '#f2c94c', idle: '#9b9b9b', busy: '#2d9cdb', other: '#eb5757' } as const;
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
