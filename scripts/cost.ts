@@ -1,0 +1,106 @@
+/**
+ * Prints what agents cost per 1,000 agent-hours and what the deployment costs per month at idle,
+ * from unit prices given on the command line (take them from the Azure Retail Prices API for your
+ * region and date: infra/README.md, "Cost"). Without price options it uses the simulator's assumed
+ * Linux prices (src/sim/billing.ts) and says so: those are not a quote.
+ *
+ *   npx tsx scripts/cost.ts [--cpu 2] [--memory-gb 4] [--vcpu-second P] [--gb-second P]
+ *                           [--registry-day P] [--timer-minutes 1] [--pass-seconds 0.5]
+ *                           [--flex-gb-second P] [--flex-execution P] [--instance-memory-gb 2.048]
+ *                           [--prices-date YYYY-MM-DD]
+ */
+import process from 'node:process';
+import { parseArgs } from 'node:util';
+import { ACI_PRICES } from '../src/sim/billing.js';
+
+const USAGE = `Usage: npm run cost -- [options]   (unit prices from the Azure Retail Prices API; infra/README.md "Cost")
+  --cpu N --memory-gb N           agent profile size (default 2 vCPU, 4 GB)
+  --vcpu-second P --gb-second P   ACI prices (default: the simulator's assumed, undated prices)
+  --registry-day P                container registry price per day
+  --flex-gb-second P --flex-execution P   Flex Consumption on-demand prices
+  --timer-minutes N --pass-seconds S --instance-memory-gb G   timer period, pass length, instance memory
+  --prices-date YYYY-MM-DD        the date of the prices you pass`;
+
+let parsed: ReturnType<typeof parse>;
+function parse() {
+  return parseArgs({
+  options: {
+    help: { type: 'boolean', short: 'h' },
+    cpu: { type: 'string', default: '2' },
+    'memory-gb': { type: 'string', default: '4' },
+    'vcpu-second': { type: 'string' },
+    'gb-second': { type: 'string' },
+    'registry-day': { type: 'string' },
+    'timer-minutes': { type: 'string', default: '1' },
+    'pass-seconds': { type: 'string', default: '0.5' },
+    'flex-gb-second': { type: 'string' },
+    'flex-execution': { type: 'string' },
+    'instance-memory-gb': { type: 'string', default: '2.048' },
+    'prices-date': { type: 'string' },
+  },
+  });
+}
+try {
+  parsed = parse();
+} catch (err) {
+  console.error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  process.exit(2);
+}
+if (parsed.values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const values = parsed.values;
+
+function num(name: Exclude<keyof typeof values, 'help'>, fallback?: number): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || n < 0) {
+    console.error(`--${name}: must be a number ≥ 0`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const assumed = values['vcpu-second'] === undefined || values['gb-second'] === undefined;
+const vcpuSecond = num('vcpu-second', ACI_PRICES.perVcpuSecond)!;
+const gbSecond = num('gb-second', ACI_PRICES.perGbSecond)!;
+const cpu = num('cpu')!;
+const memoryGb = num('memory-gb')!;
+const perAgentHour = 3600 * (cpu * vcpuSecond + memoryGb * gbSecond);
+const source = assumed
+  ? 'ASSUMED prices of src/sim/billing.ts (East US Linux, undated; not a quote)'
+  : `prices given on the command line${values['prices-date'] ? `, dated ${values['prices-date']}` : ' (pass --prices-date)'}`;
+
+console.log(`prices: ${source}`);
+console.log(`ACI: $${vcpuSecond} per vCPU-second, $${gbSecond} per GB-second`);
+console.log(`agent profile: ${cpu} vCPU, ${memoryGb} GB`);
+console.log(`per agent-hour: $${perAgentHour.toFixed(4)}`);
+console.log(`per 1,000 agent-hours: $${(1000 * perAgentHour).toFixed(2)}`);
+
+// At idle no agent runs: what is left is the registry, the timer's passes and small change.
+const month = 30 * 24 * 3600;
+const passes = month / (60 * num('timer-minutes')!);
+const registryDay = num('registry-day');
+const flexGbSecond = num('flex-gb-second');
+const flexExecution = num('flex-execution');
+const idle: string[] = [`timer passes per month: ${Math.round(passes)}`];
+let total = 0;
+let complete = true;
+if (registryDay !== undefined) {
+  total += 30 * registryDay;
+  idle.push(`registry: $${(30 * registryDay).toFixed(2)}`);
+} else complete = false;
+if (flexGbSecond !== undefined && flexExecution !== undefined) {
+  const gbs = passes * num('pass-seconds')! * num('instance-memory-gb')!;
+  const fn = gbs * flexGbSecond + passes * flexExecution;
+  total += fn;
+  idle.push(`function executions: ${Math.round(gbs)} GB-s → $${fn.toFixed(2)}`);
+} else complete = false;
+console.log(`at idle per month: ${idle.join('; ')}`);
+console.log(
+  complete
+    ? `at idle per month (registry + executions, before Key Vault, logs, storage): $${total.toFixed(2)}`
+    : 'at idle per month: pass --registry-day, --flex-gb-second and --flex-execution (Retail Prices API) for a total',
+);
