@@ -22,12 +22,13 @@ import {
   agentListSchema,
   agentSchema,
   errorBodySchema,
-  jobRequestListSchema,
   poolListSchema,
   resourceUsageSchema,
+  shapeDetail,
   toAgentRegistration,
   toListedJobRequest,
 } from './wire.js';
+import { readJobRequestList, type JobRequestListRead } from './jobrequests-stream.js';
 
 export const API_VERSION = '7.1';
 /**
@@ -75,6 +76,11 @@ interface CallOptions {
   body?: unknown;
   /** Statuses (besides 2xx) that return normally instead of throwing, e.g. 404 on delete. */
   accept?: number[];
+  /**
+   * Reads a 2xx body (never the 203 sign-in page) as it arrives instead of as one string; the
+   * response's `text` is then empty. Runs within the attempt's timeout; what it throws is a failed attempt.
+   */
+  readBody?: (body: AsyncIterable<Uint8Array>) => Promise<void>;
 }
 
 interface RawResponse {
@@ -146,8 +152,13 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
   /** Unfinished job requests. Undocumented endpoint: no api-version (like KEDA), never $top. */
   async listJobRequests(poolId: number): Promise<JobRequest[]> {
     const path = `/_apis/distributedtask/pools/${id(poolId)}/jobrequests?completedRequestCount=0`;
-    const res = await this.call({ method: 'GET', path });
-    return this.parse(res, jobRequestListSchema, 'GET', path).value.map(toListedJobRequest);
+    // Read as a stream (./jobrequests-stream.ts): matchedAgents makes this body jobs × agents long.
+    let read: JobRequestListRead | undefined;
+    const res = await this.call({ method: 'GET', path, readBody: async (body) => void (read = await readJobRequestList(body)) });
+    if (!read?.ok) {
+      throw new AzdoError({ kind: 'badResponse', method: 'GET', path, status: res.status, detail: read?.detail ?? 'body not read' });
+    }
+    return read.value.map(toListedJobRequest);
   }
 
   async listAgents(poolId: number): Promise<AgentRegistration[]> {
@@ -228,13 +239,7 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
       throw new AzdoError({ kind: 'badResponse', method, path, status: res.status, detail: 'body is not JSON' });
     }
     const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      const where = parsed.error.issues
-        .slice(0, 3)
-        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-        .join('; ');
-      throw new AzdoError({ kind: 'badResponse', method, path, status: res.status, detail: `unexpected shape (${where})` });
-    }
+    if (!parsed.success) throw new AzdoError({ kind: 'badResponse', method, path, status: res.status, detail: shapeDetail(parsed.error) });
     return parsed.data;
   }
 
@@ -307,7 +312,8 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
         bodyTimeout: this.timeoutMs,
         ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
       });
-      const text = await res.body.text();
+      const streamed = opts.readBody && res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== SIGN_IN_STATUS;
+      const text = streamed ? (await opts.readBody!(res.body), '') : await res.body.text();
       this.report(method, path, res.statusCode, started, attempt, res.headers);
       return { status: res.statusCode, headers: res.headers, text };
     } catch (err) {

@@ -86,6 +86,15 @@ export const poolListSchema = listOf(poolSchema);
 export const jobRequestListSchema = listOf(jobRequestSchema);
 export const agentListSchema = listOf(agentSchema);
 
+/** How a response that does not fit its schema is described: the first three issues, by path. */
+export function shapeDetail(error: z.ZodError): string {
+  const where = error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+  return `unexpected shape (${where})`;
+}
+
 /** The JSON error body Azure DevOps sends with most non-2xx answers. */
 export const errorBodySchema = z.looseObject({
   message: z.string().nullish(),

@@ -3,6 +3,8 @@
  * keep the fake honest against the contracts (OpenAPI definitions via ajv, KEDA job request fixtures).
  */
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { Agent, request } from 'undici';
@@ -290,6 +292,64 @@ describe('wire format', () => {
     expect(e.message).toContain('value.0.requestId');
     fake.inject({ match: { pathIncludes: '/jobrequests' }, status: 200, body: '<html>sign in</html>' });
     expect((await caught(client().listJobRequests(1))).kind).toBe('badResponse');
+  });
+});
+
+describe('the job-request list is read as a stream (src/azdo/jobrequests-stream.ts)', () => {
+  it('a 203 sign-in page is still a refused credential (read as text, never scanned); a 200 page is badResponse, not retried', async () => {
+    fake.inject({ match: { pathIncludes: '/jobrequests' }, status: 203, times: Infinity });
+    const e = await caught(client().listJobRequests(1));
+    expect(e).toMatchObject({ kind: 'unauthorized', status: 203 });
+    expect(e.message).toContain('answered 203 with a sign-in page');
+    fake.clearFaults();
+    fake.clearRequests();
+    fake.inject({ match: { pathIncludes: '/jobrequests' }, status: 200, body: '<!DOCTYPE html><html><body>Sign in</body></html>' });
+    const bad = await caught(client().listJobRequests(1));
+    expect(bad).toMatchObject({ kind: 'badResponse', status: 200 });
+    expect(bad.message).toContain("body is not JSON (byte 0: unexpected '<')");
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('a body in small pieces over the wire; one that stalls halfway times out and the GET is retried, as before', async () => {
+    const body = Buffer.from(kedaList);
+    let attempts = 0;
+    const server = createServer((_req, res) => {
+      attempts++;
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      if (attempts === 1) {
+        res.write(body.subarray(0, body.length >> 1)); // then nothing: the attempt's timeout ends it
+        return;
+      }
+      let at = 0;
+      const next = (): void => {
+        if (at >= body.length) return void res.end();
+        res.write(body.subarray(at, (at += 97)), () => setImmediate(next));
+      };
+      next();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const c = new AzureDevOpsClient({
+        baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/org`,
+        auth: patAuth(async () => CANARY),
+        timeoutMs: 300,
+        sleep: async (ms) => void sleeps.push(ms),
+        onRequest: (i) => calls.push(i),
+      });
+      const jobs = await c.listJobRequests(44);
+      expect(jobs.map((j) => [j.requestId, j.matchedAgentIds])).toEqual([
+        [890659, []],
+        [890663, [1755, 11732, 11733, 11734]],
+      ]);
+      expect(calls.map((i) => [i.status, i.attempt])).toEqual([
+        [0, 1],
+        [200, 2],
+      ]);
+      expect(sleeps).toHaveLength(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
