@@ -72,6 +72,58 @@ function logAddExp(a: number, b: number): number {
   return m + Math.log(Math.exp(a - m) + Math.exp(b - m));
 }
 
+/**
+ * How the tail bound is read:
+ *   - `job` (default): the fraction of jobs that find no warm agent. With each taken agent replaced
+ *     at once, the refills in flight form an M/G/∞ queue, so an arriving job sees (PASTA) a
+ *     Poisson(λ·W) number of refills that will not be online within the target; it waits longer
+ *     than the target when that number is ≥ k. k = the smallest k with P(N ≥ k) ≤ tail: the p95
+ *     wait meets the target when tail = 5 %.
+ *   - `shortfall`: E[(N − k)+] / E[N] ≤ tail, the share of one window's arrivals beyond k.
+ *   - `window`: P(N > k) ≤ tail, the share of refill windows with more arrivals than k (the first
+ *     rule; it bounds windows, not jobs: with k = 1 every job that arrives during a refill waits).
+ */
+export type WarmCriterion = 'job' | 'window' | 'shortfall';
+
+/** P(N ≥ k), N ~ Poisson(mean): the chance that a job finds k or more refills still in flight. */
+export function jobMissProbability(mean: number, k: number): number {
+  if (!(mean > 0)) return 0; // no arrivals: no job misses
+  return poissonTail(mean, k - 1);
+}
+
+/** E[(N − k)+] / E[N], N ~ Poisson(mean): the share of a window's arrivals beyond k. */
+export function shortfallFraction(mean: number, k: number): number {
+  if (!(mean > 0)) return 0;
+  if (k <= 0) return 1;
+  // E[(N − k)+] = mean − k + Σ_{n<k} (k − n) pmf(n), pmf in log space.
+  const logMean = Math.log(mean);
+  let logPmf = -mean;
+  let under = 0;
+  for (let n = 0; n < k; n++) {
+    if (n > 0) logPmf += logMean - Math.log(n);
+    under += (k - n) * Math.exp(logPmf);
+  }
+  return Math.max(0, mean - k + under) / mean;
+}
+
+/** The tail measure a criterion bounds, for a given k. */
+export function criterionProbability(criterion: WarmCriterion, mean: number, k: number): number {
+  if (criterion === 'window') return poissonTail(mean, k);
+  if (criterion === 'shortfall') return shortfallFraction(mean, k);
+  return jobMissProbability(mean, k);
+}
+
+/** The smallest k ≥ 0 whose criterion probability is ≤ tail (k = 0 without arrivals). */
+export function warmQuantile(mean: number, tail = DEFAULT_TAIL, criterion: WarmCriterion = 'job'): number {
+  if (!(mean > 0)) return 0;
+  const q = poissonQuantile(mean, tail);
+  if (criterion === 'window') return q;
+  if (criterion === 'job') return q + 1; // P(N ≥ k) = P(N > k − 1)
+  let k = 0;
+  while (shortfallFraction(mean, k) > tail && k <= q + 1) k++; // shortfall(q + 1) ≤ P(N > q) ≤ tail
+  return k;
+}
+
 export interface WarmSizingInput {
   /** Arrival rate, jobs per second. */
   lambdaPerSec: number;
@@ -79,6 +131,8 @@ export interface WarmSizingInput {
   refillSec: number;
   /** Tail bound (default 5 %). */
   tail?: number;
+  /** What the tail bounds (default `job`). */
+  criterion?: WarmCriterion;
   maxWarmAgents: number;
   maxAgents: number;
 }
@@ -92,16 +146,18 @@ export interface WarmSizing {
   uncapped: number;
   /** Which cap bound k, if any. */
   cappedBy?: 'maxWarmAgents' | 'maxAgents';
-  /** P(Poisson(λ·B) > k) for the k kept (above the tail when a cap bound). */
+  /** The criterion's probability for the k kept (above the tail when a cap bound). */
   tailProbability: number;
+  criterion: WarmCriterion;
 }
 
-/** k = the smallest k with P(Poisson(λ·B) > k) ≤ tail, capped by maxWarmAgents and maxAgents. */
+/** k = the smallest k meeting the criterion (default: P(Poisson(λ·B) ≥ k) ≤ tail), capped by maxWarmAgents and maxAgents. */
 export function warmAgentCount(input: WarmSizingInput): WarmSizing {
   const lambda = Number.isFinite(input.lambdaPerSec) && input.lambdaPerSec > 0 ? input.lambdaPerSec : 0;
   const refill = Number.isFinite(input.refillSec) && input.refillSec > 0 ? input.refillSec : 0;
   const mean = lambda * refill;
-  const uncapped = poissonQuantile(mean, input.tail ?? DEFAULT_TAIL);
+  const criterion = input.criterion ?? 'job';
+  const uncapped = warmQuantile(mean, input.tail ?? DEFAULT_TAIL, criterion);
   const maxWarm = Math.max(0, Math.floor(input.maxWarmAgents));
   const maxAgents = Math.max(0, Math.floor(input.maxAgents));
   let k = uncapped;
@@ -114,7 +170,7 @@ export function warmAgentCount(input: WarmSizingInput): WarmSizing {
     k = maxAgents;
     cappedBy = 'maxAgents';
   }
-  return { k, mean, uncapped, ...(cappedBy ? { cappedBy } : {}), tailProbability: poissonTail(mean, k) };
+  return { k, mean, uncapped, ...(cappedBy ? { cappedBy } : {}), tailProbability: mean > 0 ? criterionProbability(criterion, mean, k) : 0, criterion };
 }
 
 // ----- estimator state (serialisable; lives in the pool's back-off blob) -------------------------
@@ -157,8 +213,13 @@ export interface WarmState {
 export interface WarmTuning {
   /** EWMA time constant of the live rate, seconds (default 900: quiet periods decay it in ~15 min). */
   tauSec: number;
-  /** Burst window, seconds (default 300): the rate over it lifts λ at once. */
+  /** Burst window, seconds (default 900): the rate over it lifts λ at once (300 s let one arrival read as 0.2/min). */
   burstWindowSec: number;
+  /**
+   * With no arrival for this long (default 1800 s), the live rate no longer counts (history still
+   * does). The per-job rule keeps one warm agent for any λ > 0, and an EWMA never reaches 0.
+   */
+  quietSec: number;
   /** Weight of a new hour in its history bucket (default 0.3). */
   historyWeight: number;
   /** Look this far ahead in the history for a known ramp, seconds (default 1800). */
@@ -168,16 +229,27 @@ export interface WarmTuning {
   refillPercentile: number;
   /** B before any create was measured, seconds (default 90). */
   defaultRefillSec: number;
+  /** What the tail bounds (default `job`: the share of jobs that find no warm agent). */
+  criterion: WarmCriterion;
+  /**
+   * The window W the arrivals are counted over: `excess` (default) = the mean of (refill − target)+
+   * over the measured refills, the M/G/∞ figure (refills in flight that will not be online within
+   * the target are Poisson(λ·E[(S − target)+])); `percentile` = B − target with B the percentile.
+   */
+  window: 'excess' | 'percentile';
 }
 
 export const DEFAULT_WARM_TUNING: WarmTuning = {
   tauSec: 900,
-  burstWindowSec: 300,
+  burstWindowSec: 900,
+  quietSec: 1800,
   historyWeight: 0.3,
   lookaheadSec: 1800,
   refillSamples: 50,
   refillPercentile: 0.9,
   defaultRefillSec: 90,
+  criterion: 'job',
+  window: 'excess',
 };
 
 export function emptyWarmState(now: Date): WarmState {
@@ -293,12 +365,13 @@ export interface ArrivalEstimate {
   source: 'live' | 'burst' | 'history' | 'ahead' | 'none';
 }
 
-/** λ = max(live EWMA decayed to now, burst rate, learnt rate now and a little ahead). */
+/** λ = max(live EWMA decayed to now (0 after `quietSec` without arrivals), burst rate, learnt rate now and a little ahead). */
 export function estimateArrivalRate(state: ArrivalState, now: Date, timeZone: string, tuning: WarmTuning = DEFAULT_WARM_TUNING): ArrivalEstimate {
   const nowMs = now.getTime();
   const prevMs = Date.parse(state.updatedAt);
   const dtSec = Number.isFinite(prevMs) ? Math.max(0, (nowMs - prevMs) / 1000) : 0;
-  const live = state.rate * Math.exp(-dtSec / tuning.tauSec);
+  const lastMs = state.lastQueueTime ? Date.parse(state.lastQueueTime) : Number.NEGATIVE_INFINITY;
+  const live = nowMs - lastMs > tuning.quietSec * 1000 ? 0 : state.rate * Math.exp(-dtSec / tuning.tauSec);
   const windowStart = nowMs - tuning.burstWindowSec * 1000;
   const burst = state.recent.filter((t) => t > windowStart && t <= nowMs).length / tuning.burstWindowSec;
   const learnt = (at: Date): number | undefined => {
@@ -362,6 +435,12 @@ export function estimateRefill(state: RefillState, tuning: WarmTuning = DEFAULT_
   return { refillSec: percentile(state.samples, tuning.refillPercentile), samples: state.samples.length, source: 'measured' };
 }
 
+/** E[(S − t)+] over the samples: the mean time a refill is still in flight after t seconds. */
+export function meanExcess(samples: readonly number[], t: number): number {
+  if (samples.length === 0) return 0;
+  return samples.reduce((a, s) => a + Math.max(0, s - t), 0) / samples.length;
+}
+
 /** Nearest-rank percentile (p in (0, 1]). */
 export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -374,7 +453,7 @@ export function percentile(values: readonly number[], p: number): number {
 export interface WarmDecision extends WarmSizing {
   lambda: ArrivalEstimate;
   refill: RefillEstimate;
-  /** The window the Poisson bound used: B − targetWaitSec, ≥ 0. */
+  /** The window W the Poisson count used: mean (refill − target)+ (or B − target before any refill was measured). */
   windowSec: number;
   reason: string;
 }
@@ -390,26 +469,34 @@ export function decideWarm(
   // A job may wait `targetWaitSec`: an agent that comes online within it still meets the target,
   // so only arrivals within the rest of a refill (B − target) need an agent already waiting.
   const target = profile.targetWaitSec ?? 0;
-  const windowSec = Math.max(0, refill.refillSec - target);
+  const windowSec =
+    tuning.window === 'excess' && state.refill.samples.length > 0
+      ? meanExcess(state.refill.samples.slice(-tuning.refillSamples), target)
+      : Math.max(0, refill.refillSec - target);
   const sizing = warmAgentCount({
     lambdaPerSec: lambda.lambdaPerSec,
     refillSec: windowSec,
+    criterion: tuning.criterion,
     maxWarmAgents: profile.maxWarmAgents,
     maxAgents: profile.maxAgents,
     ...(profile.tail !== undefined ? { tail: profile.tail } : {}),
   });
   const tail = profile.tail ?? DEFAULT_TAIL;
+  const excess = windowSec !== Math.max(0, refill.refillSec - target);
   const reason =
-    `λ=${(lambda.lambdaPerSec * 60).toFixed(2)}/min (${lambda.source}) × B=${refill.refillSec.toFixed(0)}s ` +
-    `(${refill.source === 'measured' ? `p${Math.round(tuning.refillPercentile * 100)} of ${refill.samples} creates` : 'default'})` +
-    (target > 0 ? ` − target ${target}s` : '') +
-    ' ' +
-    `= ${sizing.mean.toFixed(2)} expected arrivals per refill → k=${sizing.uncapped} (P(more)=${pct(poissonTail(sizing.mean, sizing.uncapped))} ≤ ${pct(tail)})` +
-    (sizing.cappedBy ? `, capped to ${sizing.k} by ${sizing.cappedBy} (P(more)=${pct(sizing.tailProbability)})` : '');
+    `λ=${(lambda.lambdaPerSec * 60).toFixed(2)}/min (${lambda.source}) × W=${windowSec.toFixed(0)}s ` +
+    (excess
+      ? `(mean of (refill − target ${target}s)+ over ${refill.samples} creates; B=${refill.refillSec.toFixed(0)}s p${Math.round(tuning.refillPercentile * 100)})`
+      : `(B=${refill.refillSec.toFixed(0)}s ${refill.source === 'measured' ? `p${Math.round(tuning.refillPercentile * 100)} of ${refill.samples} creates` : 'default'}` +
+        (target > 0 ? ` − target ${target}s)` : ')')) +
+    ` = ${sizing.mean.toFixed(2)} refills in flight past the target → k=${sizing.uncapped} ` +
+    `(${CRITERION_TEXT[sizing.criterion]}=${pct(criterionProbability(sizing.criterion, sizing.mean, sizing.uncapped))} ≤ ${pct(tail)})` +
+    (sizing.cappedBy ? `, capped to ${sizing.k} by ${sizing.cappedBy} (${CRITERION_TEXT[sizing.criterion]}=${pct(sizing.tailProbability)})` : '');
   return { ...sizing, lambda, refill, windowSec, reason };
 }
 
 const pct = (p: number) => `${(p * 100).toFixed(1)}%`;
+const CRITERION_TEXT: Record<WarmCriterion, string> = { job: 'jobs finding no warm agent', window: 'P(more)', shortfall: 'arrivals beyond k' };
 
 // ----- reading the state back (it comes from a blob another version may have written) ------------
 

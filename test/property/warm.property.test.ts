@@ -1,10 +1,10 @@
 /**
  * Property: the warm-agent count never exceeds maxWarmAgents or maxAgents, and grows (never
- * shrinks) with λ·B, with the tail bound met whenever no cap binds.
+ * shrinks) with λ·W, with the per-job bound met whenever no cap binds.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { poissonTail, warmAgentCount } from '../../src/core/warm.js';
+import { jobMissProbability, warmAgentCount } from '../../src/core/warm.js';
 
 const rate = fc.double({ min: 0, max: 5, noNaN: true }); // jobs/s
 const refill = fc.double({ min: 0, max: 600, noNaN: true }); // s
@@ -20,8 +20,9 @@ describe('warmAgentCount properties', () => {
         expect(s.k).toBeGreaterThanOrEqual(0);
         if (!s.cappedBy) {
           expect(s.k).toBe(s.uncapped);
-          expect(poissonTail(s.mean, s.k)).toBeLessThanOrEqual(0.05 + 1e-12);
-          if (s.k > 0) expect(poissonTail(s.mean, s.k - 1)).toBeGreaterThan(0.05 - 1e-12);
+          // The share of jobs that find no warm agent, P(Poisson(λ·W) ≥ k), is within 5 %; k − 1 would not be.
+          expect(jobMissProbability(s.mean, s.k)).toBeLessThanOrEqual(0.05 + 1e-12);
+          if (s.k > 0) expect(jobMissProbability(s.mean, s.k - 1)).toBeGreaterThan(0.05 - 1e-12);
         } else {
           expect(s.k).toBe(Math.min(s.uncapped, maxWarmAgents, maxAgents));
         }

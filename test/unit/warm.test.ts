@@ -10,17 +10,22 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  DEFAULT_WARM_TUNING,
   decideWarm,
   emptyWarmState,
   estimateArrivalRate,
   estimateRefill,
+  jobMissProbability,
+  meanExcess,
   observeArrivals,
   observeRefills,
   parseWarmState,
   percentile,
   poissonQuantile,
   poissonTail,
+  shortfallFraction,
   warmAgentCount,
+  warmQuantile,
 } from '../../src/core/warm.js';
 
 // ----- exact reference -----------------------------------------------------------------------------
@@ -130,18 +135,82 @@ describe('poissonQuantile (the sizing rule before caps)', () => {
   });
 });
 
+/** Smallest k with P(Poisson(m) ≥ k) ≤ tail, decided exactly: k = 0 only when tail ≥ 1, else P(X ≥ k) = P(X > k − 1). */
+const exactJobK = (m: Q, tail: Q): number => exactQuantile(m, tail) + 1;
+
+describe('warmQuantile, per job (the rule: share of jobs that find no warm agent ≤ 5 %)', () => {
+  it('matches published cumulative Poisson tables: smallest k with P(X ≥ k) ≤ 0.05', () => {
+    // m=0.27: P(X≥1)=.2366, P(X≥2)=.0306 · m=0.5: P(X≥2)=.0902, P(X≥3)=.0144 · m=1: P(X≥3)=.0803, P(X≥4)=.0190
+    // m=2: P(X≥5)=.0527, P(X≥6)=.0166 · m=5: P(X≥9)=.0681, P(X≥10)=.0318
+    const table: [number, number][] = [
+      [0.27, 2],
+      [0.5, 3],
+      [1, 4],
+      [2, 6],
+      [5, 10],
+    ];
+    for (const [m, k] of table) expect(warmQuantile(m, 0.05, 'job'), `mean ${m}`).toBe(k);
+  });
+
+  it('agrees with the exact rational computation over a grid of λ·W', () => {
+    const means = ['0.01', '0.0512', '0.0513', '0.1', '0.25', '0.3554', '0.3555', '0.5', '1', '2', '4.5', '10', '35', '100'];
+    for (const m of means) expect(warmQuantile(Number(m), 0.05, 'job'), `mean ${m}`).toBe(exactJobK(q(m), FIVE_PERCENT));
+  });
+
+  it('bounds the per-job miss probability, and one agent fewer would not', () => {
+    for (const m of [0.05, 0.3, 0.8, 3, 17]) {
+      const k = warmQuantile(m, 0.05, 'job');
+      expect(jobMissProbability(m, k)).toBeLessThanOrEqual(0.05);
+      expect(jobMissProbability(m, k - 1)).toBeGreaterThan(0.05);
+      expect(jobMissProbability(m, k)).toBeCloseTo(1 - Math.exp(-m) * Array.from({ length: k }, (_, i) => m ** i / fact(i)).reduce((a, b) => a + b, 0), 12);
+    }
+  });
+
+  it('shortfall E[(N−k)+]/E[N] matches direct summation, and the quantile is the smallest k within the tail', () => {
+    const direct = (m: number, k: number) => {
+      let sum = 0;
+      for (let n = k + 1; n < 200; n++) sum += (n - k) * Math.exp(-m + n * Math.log(m) - logFact(n));
+      return sum / m;
+    };
+    for (const [m, k] of [[0.4, 0], [0.4, 1], [2, 2], [2, 4], [9, 10]] as const) expect(shortfallFraction(m, k)).toBeCloseTo(direct(m, k), 10);
+    for (const m of [0.2, 1, 6, 30]) {
+      const k = warmQuantile(m, 0.05, 'shortfall');
+      expect(direct(m, k)).toBeLessThanOrEqual(0.05);
+      if (k > 0) expect(direct(m, k - 1)).toBeGreaterThan(0.05);
+    }
+    // shortfall(0.4, 1) = (0.4 − 1 + e^-0.4)/0.4 = 0.1758 > 0.05; shortfall(0.4, 2) = (0.4 − 2 + 2e^-0.4 + 0.4e^-0.4)/0.4 = 0.0219.
+    expect(warmQuantile(0.4, 0.05, 'shortfall')).toBe(2);
+  });
+
+  it('is 0 when nothing arrives, under every criterion', () => {
+    for (const c of ['job', 'window', 'shortfall'] as const) expect(warmQuantile(0, 0.05, c)).toBe(0);
+  });
+});
+
+function fact(n: number): number {
+  return n <= 1 ? 1 : n * fact(n - 1);
+}
+function logFact(n: number): number {
+  let s = 0;
+  for (let i = 2; i <= n; i++) s += Math.log(i);
+  return s;
+}
+
 describe('warmAgentCount', () => {
-  it('keeps the quantile when under the caps and reports its tail', () => {
+  it('keeps the per-job quantile when under the caps and reports its probability', () => {
     const s = warmAgentCount({ lambdaPerSec: 1 / 60, refillSec: 60, maxWarmAgents: 10, maxAgents: 20 });
     expect(s.mean).toBeCloseTo(1, 12);
-    expect(s.k).toBe(3);
+    expect(s.criterion).toBe('job');
+    expect(s.k).toBe(4);
     expect(s.cappedBy).toBeUndefined();
-    expect(s.tailProbability).toBeCloseTo(0.01899, 4); // 1 − P(X ≤ 3) for mean 1
+    expect(s.tailProbability).toBeCloseTo(0.01899, 4); // P(X ≥ 4) = 1 − P(X ≤ 3) for mean 1
+    // The first rule (windows, not jobs) keeps one fewer here.
+    expect(warmAgentCount({ lambdaPerSec: 1 / 60, refillSec: 60, maxWarmAgents: 10, maxAgents: 20, criterion: 'window' }).k).toBe(3);
   });
 
   it('caps by maxWarmAgents, then by maxAgents, and says which', () => {
-    const base = { lambdaPerSec: 10 / 60, refillSec: 60 }; // mean 10 → 15
-    expect(warmAgentCount({ ...base, maxWarmAgents: 4, maxAgents: 20 })).toMatchObject({ k: 4, uncapped: 15, cappedBy: 'maxWarmAgents' });
+    const base = { lambdaPerSec: 10 / 60, refillSec: 60 }; // mean 10 → P(X ≥ 16) = .0487
+    expect(warmAgentCount({ ...base, maxWarmAgents: 4, maxAgents: 20 })).toMatchObject({ k: 4, uncapped: 16, cappedBy: 'maxWarmAgents' });
     expect(warmAgentCount({ ...base, maxWarmAgents: 40, maxAgents: 6 })).toMatchObject({ k: 6, cappedBy: 'maxAgents' });
     expect(warmAgentCount({ ...base, maxWarmAgents: 40, maxAgents: 6 }).tailProbability).toBeGreaterThan(0.05);
   });
@@ -172,12 +241,25 @@ describe('arrival-rate estimator', () => {
     s = observeArrivals(s, burst, at(3620), UTC);
     const right = estimateArrivalRate(s, at(3620), UTC);
     expect(right.source).toBe('burst');
-    expect(right.lambdaPerSec).toBeCloseTo(20 / 300, 9); // 20 arrivals in the 300 s window
+    expect(right.lambdaPerSec).toBeCloseTo(20 / DEFAULT_WARM_TUNING.burstWindowSec, 9); // 20 arrivals in the burst window (900 s)
     // An hour of silence later the live rate has decayed well below the burst and the window is empty.
     for (let t = 3680; t <= 7220; t += 60) s = observeArrivals(s, [], at(t), UTC);
     const later = estimateArrivalRate(s, at(7220), UTC);
     expect(later.burst).toBe(0);
     expect(later.live).toBeLessThan(right.live / 10);
+  });
+
+  it('drops the live rate after quietSec without arrivals, so the per-job rule lets the last warm agent go', () => {
+    let s = emptyWarmState(at(0)).arrivals;
+    s = observeArrivals(s, Array.from({ length: 10 }, (_, i) => ({ requestId: i + 1, queueTime: iso(i * 60) })), at(600), UTC);
+    const quiet = DEFAULT_WARM_TUNING.quietSec;
+    const before = estimateArrivalRate(s, at(540 + quiet - 1), UTC);
+    expect(before.live).toBeGreaterThan(0);
+    const after = estimateArrivalRate(s, at(540 + quiet + 1), UTC);
+    expect(after).toMatchObject({ live: 0, burst: 0, lambdaPerSec: 0, source: 'none' });
+    const state = { ...emptyWarmState(at(0)), arrivals: s };
+    expect(decideWarm(state, { maxWarmAgents: 5, maxAgents: 5, timeZone: UTC, targetWaitSec: 15 }, at(540 + quiet - 1)).k).toBeGreaterThanOrEqual(1);
+    expect(decideWarm(state, { maxWarmAgents: 5, maxAgents: 5, timeZone: UTC, targetWaitSec: 15 }, at(540 + quiet + 1)).k).toBe(0);
   });
 
   it('learns the hour of the weekday and raises λ ahead of a known ramp', () => {
@@ -251,12 +333,25 @@ describe('decideWarm and the serialised state', () => {
     };
     const d = decideWarm(state, { maxWarmAgents: 1, maxAgents: 10, timeZone: UTC }, at(250));
     expect(d.refill.refillSec).toBe(75);
-    expect(d.uncapped).toBe(poissonQuantile(d.mean));
+    expect(d.uncapped).toBe(warmQuantile(d.mean, 0.05, 'job'));
     expect(d.k).toBe(1);
     expect(d.reason).toMatch(/λ=.*B=75s.*k=\d+.*capped to 1 by maxWarmAgents/);
     const back = parseWarmState(JSON.parse(JSON.stringify(state)));
     expect(back).toEqual(state);
     expect(decideWarm(back!, { maxWarmAgents: 1, maxAgents: 10, timeZone: UTC }, at(250)).k).toBe(d.k);
+  });
+
+  it('counts refills in flight past the target over W = mean (refill − target)+, not B − target', () => {
+    let state = emptyWarmState(at(0));
+    const creates = [40, 60, 80, 120].map((d, i) => ({ acceptedAt: iso(i), onlineAt: iso(i + d) }));
+    state = { ...state, refill: observeRefills(state.refill, creates) };
+    expect(meanExcess([40, 60, 80, 120], 15)).toBe((25 + 45 + 65 + 105) / 4);
+    const d = decideWarm(state, { maxWarmAgents: 10, maxAgents: 10, timeZone: UTC, targetWaitSec: 15 }, at(300));
+    expect(d.refill.refillSec).toBe(120); // B, p90 of the samples
+    expect(d.windowSec).toBe(60);
+    expect(d.reason).toMatch(/W=60s \(mean of \(refill − target 15s\)\+ over 4 creates; B=120s p90\)/);
+    // Before any refill was measured: B (the default 90 s) − target.
+    expect(decideWarm(emptyWarmState(at(0)), { maxWarmAgents: 10, maxAgents: 10, timeZone: UTC, targetWaitSec: 15 }, at(300)).windowSec).toBe(75);
   });
 
   it('refuses malformed state', () => {
