@@ -32,6 +32,7 @@ interface Decision { at: number; k: number; lambdaPerMin: number; refillSec: num
 
 const buckets: Record<string, number> = {};
 let late = 0;
+let exhausted = 0; // no idle agent and at least k refills in flight when the job arrived
 let servedAll = 0;
 for (let seed = s0!; seed <= (s1 ?? s0!); seed++) {
   const trace = sampleTrace(String(values.trace), seed);
@@ -94,6 +95,7 @@ for (let seed = s0!; seed <= (s1 ?? s0!); seed++) {
     const prof = job.agentName?.split('-')[1] ?? '?';
     const b = before.get(i)!;
     const d = [...(decisions.get(prof) ?? [])].reverse().find((x) => x.at <= job.queuedMs);
+    if (d && b.idle === 0 && b.starting >= d.k) exhausted++;
     const key = `${prof} k=${d?.k ?? '-'} idle=${b.idle} starting=${b.starting}`;
     buckets[key] = (buckets[key] ?? 0) + 1;
     if (values.list)
@@ -104,4 +106,5 @@ for (let seed = s0!; seed <= (s1 ?? s0!); seed++) {
   });
 }
 console.log(`\n${late} of ${servedAll} served jobs waited > ${TARGET}s (${((late / servedAll) * 100).toFixed(1)} %); by profile, last k and the pool just before arrival:`);
+console.log(`  ${exhausted} of them arrived with no idle agent and ≥ k refills already in flight (the warm agents used up, their replacements started)`);
 for (const [k, n] of Object.entries(buckets).sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(4)}  ${k}`);

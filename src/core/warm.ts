@@ -2,11 +2,11 @@
  * Warm agents from a queue-wait target: how many idle agents to keep so that a job rarely waits for
  * a create. Pure: no I/O, no clock (every function takes `now`), no environment.
  *
- * The rule: with jobs arriving at rate λ (per second) and a refill time B (seconds from "create
- * accepted" to "agent online"), the number of arrivals within one refill time is Poisson(λ·B).
- * Keep the smallest k with P(Poisson(λ·B) > k) ≤ tail (5 %): then at most one refill in twenty
- * finds the warm agents used up before the replacements come online. k is capped by the profile's
- * `maxWarmAgents` (a cost ceiling) and `maxAgents`.
+ * The rule: with jobs arriving at rate λ (per second), each taken warm agent replaced at once, and
+ * refills (create accepted → agent online) still in flight past the target for W seconds on
+ * average, a job finds a Poisson(λ·W) number of such refills (M/G/∞, PASTA). Keep the smallest k
+ * with P(Poisson(λ·W) ≥ k) ≤ tail (5 %): at most one job in twenty finds no warm agent and waits
+ * past the target. k is capped by the profile's `maxWarmAgents` (a cost ceiling) and `maxAgents`.
  *
  * The estimators fold what a pass already reads into a small serialisable state ({@link WarmState},
  * kept per profile beside the back-off state):

@@ -67,7 +67,7 @@ export function arrivalsByProfile(
 
 /**
  * The warm rule of one profile: update its state with this pass's arrivals and creates, then size
- * k over the window B − targetWaitSec (decideWarm).
+ * k so that at most 5 % of jobs find no warm agent (decideWarm: P(Poisson(λ·W) ≥ k) ≤ 5 %).
  */
 export function warmRule(
   policy: ProfilePolicy,
