@@ -128,6 +128,7 @@ export class AciComputeProvider implements ComputePort {
         if (g.provisioningState) item.provisioningState = g.provisioningState;
         if (g.instanceView?.state) item.instanceState = g.instanceView.state;
         if (own.placeholder) item.placeholder = true;
+        if (own.placement) item.placement = own.placement;
         out.push(item);
       }
       return out;

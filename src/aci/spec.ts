@@ -9,6 +9,7 @@ import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance'
 import type { ContainerGroup, EnvironmentVariable } from '@azure/arm-containerinstance';
 import type { HttpClient, PipelineRequest } from '@azure/core-rest-pipeline';
 import { isValidGroupName, ownershipTags } from '../core/names.js';
+import { placementTag } from '../core/placements.js';
 import type { AgentLaunch } from '../ports/index.js';
 import { AGENT_ENV_NAME, agentEnvNameProblem } from '../config/agent-env.js';
 
@@ -43,14 +44,17 @@ export function buildContainerGroup(launch: AgentLaunch, ctx: SpecContext): Cont
     ...extra.map(([name, value]) => ({ name, value })),
   ];
 
+  const location = launch.placement?.location ?? ctx.location;
+  const spot = launch.placement ? launch.placement.spot : p.spot;
   const group: ContainerGroup = {
-    location: ctx.location,
+    location,
     tags: ownershipTags({
       autoscalerId: ctx.autoscalerId,
       pool: launch.pool,
       profile: p.name,
       createdAt: launch.createdAt,
       placeholder: launch.placeholder,
+      placement: placementTag(launch.placement?.index ?? 0, location, spot),
     }),
     osType: p.os,
     restartPolicy: 'Never',
@@ -63,7 +67,7 @@ export function buildContainerGroup(launch: AgentLaunch, ctx: SpecContext): Cont
       },
     ],
   };
-  if (p.spot) group.priority = 'Spot';
+  if (spot) group.priority = 'Spot';
   if (p.subnetId) group.subnetIds = [{ id: p.subnetId }];
   if (p.registry) {
     group.identity = { type: 'UserAssigned', userAssignedIdentities: { [p.registry.identity]: {} } };

@@ -15,6 +15,8 @@ export interface PoolStatus {
   next: string[];
   /** The organization's self-hosted parallel-job cap and where it came from (absent: not read). */
   parallel?: ParallelJobsView;
+  /** Each of our groups and the placement it got (`index:location[/spot]`, tag `azp-placement`). */
+  groups?: Array<{ name: string; profile: string; placement: string }>;
 }
 
 /** Whether the BACKOFF column shows the shared back-off state, and why not. */
@@ -41,7 +43,7 @@ export async function collectStatus(opts: ReconcileOptions, deps: ReconcileDeps)
   const pools: PoolStatus[] = [];
   for (const pool of poolsOf(opts.profiles)) {
     try {
-      const { plan } = await planPool(pool, groups.filter((g) => samePool(g.pool, pool)), { ...opts, dryRun: true }, deps);
+      const { plan, snapshot } = await planPool(pool, groups.filter((g) => samePool(g.pool, pool)), { ...opts, dryRun: true }, deps);
       pools.push({
         pool,
         ok: true,
@@ -49,6 +51,7 @@ export async function collectStatus(opts: ReconcileOptions, deps: ReconcileDeps)
         unmatchedJobs: plan.unmatchedJobs.length,
         next: plan.actions.map(actionText),
         ...(plan.parallel ? { parallel: plan.parallel } : {}),
+        groups: snapshot.groups.map((g) => ({ name: g.name, profile: g.profile, placement: g.placement ?? '0' })),
       });
     } catch (err) {
       pools.push({ pool, ok: false, error: errorText(err), views: [], unmatchedJobs: 0, next: [] });
@@ -86,6 +89,8 @@ export function formatStatusTable(report: StatusReport): string {
     for (const v of p.views) if (v.warm) out.push(`pool ${p.pool}: ${v.profile} warm agents k=${v.warm.k} (λ ${v.warm.lambdaPerMin}/min from ${v.warm.lambdaSource}, B ${v.warm.refillSec}s, target ${v.warm.targetWaitSec}s): ${v.warm.reason}`);
     if (p.unmatchedJobs > 0) out.push(`pool ${p.pool}: ${p.unmatchedJobs} queued job(s) no profile can serve`);
     if (p.parallel) out.push(`pool ${p.pool}: ${parallelText(p.parallel)}`);
+    // Where the groups went, once any went to a fallback placement (src/core/placements.ts).
+    for (const v of p.views) if (v.placements && /(^| )[1-9]\d*:/.test(v.placements)) out.push(`pool ${p.pool}: profile ${v.profile} groups by placement: ${v.placements}`);
     for (const n of p.next) out.push(`pool ${p.pool}: next pass would ${n}`);
   }
   if (report.backoff?.note) out.push(report.backoff.note);

@@ -141,6 +141,22 @@ export const profileSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Fallback placements, tried in order when ACI answers a create, or fails a group after
+     * accepting it, with a capacity or quota error: another region and/or Spot → regular. Each
+     * retry uses a new group name. Default none (today's behaviour).
+     */
+    fallback: z
+      .array(
+        z
+          .object({
+            location: z.string().trim().regex(/^[a-z0-9]+$/, { message: 'must be an Azure region name, e.g. northeurope' }).optional(),
+            spot: bool.optional(),
+          })
+          .strict(),
+      )
+      .max(5, { message: 'must list at most 5 placements' })
+      .default([]),
     /** Extra plain environment variables for the agent container (become agent capabilities). */
     env: z
       .record(z.string(), z.string({ error: 'env values must be text' }))
@@ -172,6 +188,11 @@ export const profileSchema = z
       if (p.spot) ctx.addIssue({ code: 'custom', path: ['spot'], message: 'Spot containers support Linux only' });
     }
     if (p.spot && p.subnetId) ctx.addIssue({ code: 'custom', path: ['spot'], message: 'Spot containers cannot join a virtual network (subnetId)' });
+    p.fallback.forEach((f, i) => {
+      if (f.spot && (p.os === 'Windows' || p.subnetId)) ctx.addIssue({ code: 'custom', path: ['fallback', i, 'spot'], message: 'Spot containers support Linux only, outside a virtual network' });
+      // A subnet lives in one region: a group in another region cannot join it.
+      if (f.location && p.subnetId) ctx.addIssue({ code: 'custom', path: ['fallback', i, 'location'], message: 'a profile with subnetId cannot fall back to another region (the subnet is regional)' });
+    });
   });
 
 export type ProfileConfig = z.output<typeof profileSchema>;

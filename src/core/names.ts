@@ -10,6 +10,8 @@ export const TAG_POOL = 'azp-pool';
 export const TAG_PROFILE = 'azp-profile';
 export const TAG_CREATED_AT = 'created-at';
 export const TAG_ROLE = 'azp-role';
+/** Which of the profile's placements the group got (src/core/placements.ts `placementTag`). */
+export const TAG_PLACEMENT = 'azp-placement';
 
 const GROUP_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -57,6 +59,8 @@ export interface OwnershipTags {
   profile: string;
   createdAt: string;
   placeholder: boolean;
+  /** `index:location[/spot]`; absent on groups created before placements existed. */
+  placement?: string;
 }
 
 export function ownershipTags(t: OwnershipTags): Record<string, string> {
@@ -67,6 +71,7 @@ export function ownershipTags(t: OwnershipTags): Record<string, string> {
     [TAG_PROFILE]: t.profile,
     [TAG_CREATED_AT]: t.createdAt,
     [TAG_ROLE]: t.placeholder ? 'placeholder' : 'agent',
+    ...(t.placement ? { [TAG_PLACEMENT]: t.placement } : {}),
   };
 }
 
@@ -78,5 +83,6 @@ export function readOwnership(tags: Record<string, string> | undefined, autoscal
   const profile = tags[TAG_PROFILE];
   const createdAt = tags[TAG_CREATED_AT];
   if (!pool || !profile || !createdAt) return undefined;
-  return { autoscalerId, pool, profile, createdAt, placeholder: tags[TAG_ROLE] === 'placeholder' };
+  const placement = tags[TAG_PLACEMENT];
+  return { autoscalerId, pool, profile, createdAt, placeholder: tags[TAG_ROLE] === 'placeholder', ...(placement ? { placement } : {}) };
 }

@@ -5,8 +5,9 @@
 import { classifyGroup, classifyJob, isBeingDeleted, type ClassifiedGroup } from './classify.js';
 import { candidateProfiles, compileProfiles } from './matching.js';
 import { placeholderName } from './names.js';
+import { placementSummary, profileBackoffUntil } from './placements.js';
 import { samePool } from './pools.js';
-import { backoffActive, holdCreatesInBackoff } from './rules/backoff.js';
+import { holdCreatesInBackoff } from './rules/backoff.js';
 import { createAgents, liveCount } from './rules/creates.js';
 import { removeOrphanGroups, removeOrphanRegistrations } from './rules/orphans.js';
 import { placeholderRule, placeholderState } from './rules/placeholder.js';
@@ -161,7 +162,7 @@ function jobSlots(profiles: readonly ProfilePolicy[], classified: ReadonlyMap<st
       const c = classified.get(p.name)!;
       const ready = c.filter((x) => (x.cls === 'idle' && !x.disabled) || x.cls === 'starting').length;
       const live = ready + c.filter((x) => x.cls === 'busy').length;
-      const room = backoffActive(snapshot.backoff[p.name]?.until, now) ? 0 : Math.max(0, p.maxAgents - live);
+      const room = profileBackoffUntil(p, snapshot.backoff, now) !== undefined ? 0 : Math.max(0, p.maxAgents - live);
       return [p.name, ready + room] as const;
     }),
   );
@@ -207,7 +208,8 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
   const warmStates: Record<string, WarmState> = {};
   const arrivals = profiles.some(wantsWarm) ? arrivalsByProfile(snapshot.jobs, profiles, byProfile, policy.prefix) : undefined;
   for (const p of profiles) {
-    const backoff = snapshot.backoff[p.name];
+    // Every placement backing off holds the profile's creates; one open placement is enough to create.
+    const backoffUntil = profileBackoffUntil(p, snapshot.backoff, now);
     // With a wait target, k warm agents (core/rules/warm.ts) join the standby schedule's count.
     const warm = arrivals && wantsWarm(p) ? warmRule(p, snapshot.warm?.[p.name], arrivals.get(p.name) ?? [], classified.get(p.name)!, now) : undefined;
     if (warm) warmStates[p.name] = warm.state;
@@ -217,12 +219,14 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
       groups: classified.get(p.name)!,
       queued: byProfile.get(p.name)?.length ?? 0,
       standby: warm ? Math.max(scheduled, warm.decision.k) : scheduled,
-      inBackoff: backoffActive(backoff?.until, now),
+      inBackoff: backoffUntil !== undefined,
       placeholderRegistered: agentsByName.has(placeholderName(policy.prefix, p.name)),
     };
     const mine = profileActions(state);
     actions.push(...mine);
-    views.push(profileView(snapshot.pool, runningJobs.length, state, mine, backoff?.until, warm));
+    const view = profileView(snapshot.pool, runningJobs.length, state, mine, backoffUntil, warm);
+    const placements = placementSummary(ours.filter((g) => g.profile === p.name));
+    views.push(placements ? { ...view, placements } : view);
   }
   actions.push(...removeOrphanRegistrations(snapshot.agents, new Set(groups.map((g) => g.name)), busyNames, profiles, policy.prefix));
 

@@ -69,6 +69,13 @@ export interface OwnedGroup {
   instanceState?: string;
   /** True when the group runs the image in placeholder mode (register and exit). */
   placeholder?: boolean;
+  /** Which of its profile's placements the group got (tag `azp-placement`, e.g. `1:northeurope/spot`). */
+  placement?: string;
+  /**
+   * Why ARM failed the group for capacity or quota after accepting its create (InsufficientCapacity,
+   * "not available in the location"), read by a GET of a Failed group; see src/core/capacity.ts.
+   */
+  capacityFailure?: string;
 }
 
 /** Demand matching modes, after KEDA's azure-pipelines scaler. */
@@ -114,6 +121,18 @@ export interface ProfilePolicy {
   targetWaitSec?: number;
   /** Cost ceiling on warm agents (default maxAgents). */
   maxWarmAgents?: number;
+  /** Spot priority for the profile's own placement (placement 0). */
+  spot?: boolean;
+  /** Fallback placements, tried in order on capacity or quota errors (src/core/placements.ts). */
+  fallback?: readonly PlacementSpec[];
+}
+
+/** One fallback placement of a profile: another ACI region and/or Spot or regular priority. */
+export interface PlacementSpec {
+  /** ACI location; the deployment's ACI_LOCATION when absent. */
+  location?: string;
+  /** Spot priority (default false: regular). */
+  spot?: boolean;
 }
 
 /** Back-off state of a profile after quota/capacity errors. */
@@ -124,6 +143,10 @@ export interface BackoffState {
   reason: string;
   /** ISO time of the first failure of this back-off streak (absent in state written before it existed). */
   since?: string;
+  /** ISO time this step was taken: a group created later that ARM provisions ends the back-off. */
+  at?: string;
+  /** Groups whose late capacity failure already counted (each counts once, however long it stays). */
+  counted?: string[];
 }
 
 /** Everything one pass observed for one pool. */
@@ -219,6 +242,8 @@ export interface ProfileView {
   creates: number;
   deletes: number;
   backoffUntil?: string;
+  /** Groups per placement, e.g. `0:westeurope=3 1:northeurope/spot=1` (empty when none). */
+  placements?: string;
   /** Placeholder registration present (or being created). */
   placeholder: 'present' | 'creating' | 'missing' | 'disabled';
   /** With targetWaitSec: the warm-agent sizing (λ, B, k and why). */

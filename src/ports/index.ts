@@ -6,6 +6,7 @@
  * Errors the adapters throw: ./errors.ts. The lease as a fence on every write: ./fence.ts.
  * In-memory versions (tests, CLI, simulator): ./memory.ts.
  */
+import type { Placement } from '../core/placements.js';
 import type { AgentRegistration, BackoffState, JobRequest, OwnedGroup, ParallelJobs } from '../core/types.js';
 import type { WarmState } from '../core/warm.js';
 import type { ProfileConfig } from '../config/schema.js';
@@ -53,6 +54,8 @@ export interface AgentLaunch {
   token: string;
   /** ISO creation time for the created-at tag. */
   createdAt: string;
+  /** Where to create it (src/core/placements.ts); absent = placement 0 (ACI_LOCATION, the profile's spot). */
+  placement?: Placement;
 }
 
 export interface GroupDetail {

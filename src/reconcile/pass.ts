@@ -6,6 +6,8 @@
 import type { ProfileConfig } from '../config/schema.js';
 import { actionText } from '../core/action-text.js';
 import { capabilityDifference, reportedByProfile } from '../core/matching.js';
+import { backoffUpdates, capacityCause, nextBackoff as backoffStep, type BackoffUpdate } from '../core/capacity.js';
+import { openPlacements, placementIndexOf, placementKey, placementsOf, profileOfKey, type Placement } from '../core/placements.js';
 import { agentName, placeholderName } from '../core/names.js';
 import { distinctPools, samePool } from '../core/pools.js';
 import { plan, type PoolPolicy } from '../core/plan.js';
@@ -96,7 +98,7 @@ async function observe(
   opts: ReconcileOptions,
   deps: ReconcileDeps,
   now: Date,
-): Promise<{ snapshot: PoolSnapshot; poolId: number; probes: number }> {
+): Promise<{ snapshot: PoolSnapshot; poolId: number; probes: number; registered: ReadonlySet<string> }> {
   const poolId = await deps.azdo.resolvePoolId(pool);
   const [jobs, agents, parallelJobs] = await Promise.all([deps.azdo.listJobRequests(poolId), deps.azdo.listAgents(poolId), readParallelJobs(deps)]);
   await auditPlaceholderCapabilities(pool, poolId, agents, opts, deps);
@@ -104,10 +106,15 @@ async function observe(
   const probeAfter = opts.probeAfterSec ?? 60;
   // A --once agent that finished and unregistered looks like one still booting. One GET tells
   // them apart; it is spent only on groups in that state, so the steady state stays O(1).
-  const silent = groups
-    .filter((g) => !registered.has(g.name) && g.instanceState === undefined && g.provisioningState !== 'Failed' && g.provisioningState !== 'Deleting')
-    .filter((g) => (now.getTime() - Date.parse(g.createdAt)) / 1000 >= probeAfter)
-    .slice(0, opts.maxProbesPerPass ?? 20);
+  // A group ARM failed gets one GET too: its events say whether capacity failed late
+  // (InsufficientCapacity after an accepted create), which backs its placement off.
+  const failed = groups.filter((g) => g.provisioningState === 'Failed' && !g.placeholder);
+  const silent = [
+    ...failed,
+    ...groups
+      .filter((g) => !registered.has(g.name) && g.instanceState === undefined && g.provisioningState !== 'Failed' && g.provisioningState !== 'Deleting')
+      .filter((g) => (now.getTime() - Date.parse(g.createdAt)) / 1000 >= probeAfter),
+  ].slice(0, opts.maxProbesPerPass ?? 20);
   const probed = await mapLimit(silent, opts.concurrency ?? 8, async (g) => {
     try {
       return await deps.compute.getGroup(g.name);
@@ -120,12 +127,14 @@ async function observe(
   );
   const enriched = groups.map((g) => {
     const d = detail.get(g.name);
-    return d ? { ...g, instanceState: d.instanceState, provisioningState: d.provisioningState ?? g.provisioningState } : g;
+    if (!d) return g;
+    const cause = (d.provisioningState ?? g.provisioningState) === 'Failed' ? capacityCause(d.detail) : undefined;
+    return { ...g, instanceState: d.instanceState, provisioningState: d.provisioningState ?? g.provisioningState, ...(cause ? { capacityFailure: cause } : {}) };
   });
   const warm = Object.fromEntries(opts.profiles.filter((p) => p.targetWaitSec !== undefined).map((p) => [p.name, deps.backoff.getWarm?.(p.name)]));
   const snapshot: PoolSnapshot = { pool, jobs, agents, groups: enriched, backoff: deps.backoff.all(), warm };
   if (parallelJobs) snapshot.parallelJobs = parallelJobs;
-  return { snapshot, poolId, probes: silent.length };
+  return { snapshot, poolId, probes: silent.length, registered };
 }
 
 /** Said once per process when `deps.notices` is kept, else once per pass. */
@@ -293,12 +302,13 @@ async function failedBootEvidence(action: DeleteAction, deps: ReconcileDeps): Pr
 }
 
 function nextBackoff(prev: BackoffState | undefined, now: Date, reason: string, opts: ReconcileOptions): BackoffState {
-  const failures = (prev?.failures ?? 0) + 1;
-  const base = opts.backoffBaseSec ?? 60;
-  const max = opts.backoffMaxSec ?? 1800;
-  const sec = Math.min(max, base * 2 ** (failures - 1));
-  return { failures, until: new Date(now.getTime() + sec * 1000).toISOString(), reason, since: prev?.since ?? now.toISOString() };
+  return backoffStep(prev, now, reason, backoffPolicy(opts));
 }
+
+const backoffPolicy = (opts: ReconcileOptions) => ({
+  ...(opts.backoffBaseSec !== undefined ? { baseSec: opts.backoffBaseSec } : {}),
+  ...(opts.backoffMaxSec !== undefined ? { maxSec: opts.backoffMaxSec } : {}),
+});
 
 async function act(
   poolId: number,
@@ -347,34 +357,64 @@ async function act(
     return outcomes;
   }
   const now = deps.clock.now();
-  const stopped = new Set<string>(); // profiles that hit quota/throttling this pass
+  // Placements that hit quota this pass (back-off keys), and profiles ARM throttled.
+  const stopped = new Set<string>();
+  const throttledProfiles = new Set<string>();
+  const step = (key: string, kind: string, err: unknown, profile: string, placement: Placement) => {
+    if (stopped.has(key)) return; // one back-off step per placement per pass, however many creates fail
+    stopped.add(key);
+    const state = nextBackoff(deps.backoff.get(key), deps.clock.now(), `${kind}: ${errorText(err)}`, opts);
+    deps.backoff.set(key, state);
+    log.warn('profile backs off after a capacity error', {
+      profile,
+      placement: placement.index,
+      ...(placement.location ? { location: placement.location } : {}),
+      until: state.until,
+      failures: state.failures,
+      error: errorText(err),
+    });
+  };
   outcomes.push(
     ...settledOutcomes(creates, await mapLimit(creates, opts.createConcurrency ?? concurrency, async (a): Promise<Outcome> => {
       if (leaseLost) return skipLost(a);
       const profile = profileByName.get(a.profile);
       if (!profile) return { action: a, status: 'skipped', why: 'profile not configured' };
-      if (stopped.has(a.profile)) return { action: a, status: 'skipped', why: 'profile backing off this pass' };
-      const name = a.placeholder ? placeholderName(opts.prefix, a.profile) : agentName(opts.prefix, a.profile, now.getTime(), deps.entropy());
-      try {
-        await deps.compute.createGroup({ name, pool, profile, placeholder: a.placeholder === true, token, createdAt: now.toISOString() });
-        if (deps.backoff.get(a.profile)) deps.backoff.set(a.profile, undefined);
-        return { action: a, status: 'done', group: name };
-      } catch (err) {
-        if (isLeaseLost(err)) return skipLost(a);
-        const kind = errorKind(err);
-        if (kind === 'quota' || kind === 'throttled') {
-          // One back-off step per profile per pass, however many of its creates fail.
-          if (!stopped.has(a.profile)) {
-            stopped.add(a.profile);
-            const state = nextBackoff(deps.backoff.get(a.profile), deps.clock.now(), `${kind}: ${errorText(err)}`, opts);
-            deps.backoff.set(a.profile, state);
-            log.warn('profile backs off after a capacity error', { profile: a.profile, until: state.until, failures: state.failures, error: errorText(err) });
+      let last: { err: unknown; kind: PortErrorKind | undefined; name: string } | undefined;
+      // Placements in order, skipping those backing off; a retry elsewhere is a new group name
+      // (ACI's fraud detection refuses one name deployed in several regions at once).
+      for (const placement of openPlacements(profile, deps.backoff.all(), now)) {
+        // A placeholder's name is fixed (its registration is looked up by it): it does not fall back.
+        if (throttledProfiles.has(a.profile) || (a.placeholder && last)) break;
+        if (stopped.has(placement.key)) continue;
+        const name = a.placeholder ? placeholderName(opts.prefix, a.profile) : agentName(opts.prefix, a.profile, now.getTime(), deps.entropy());
+        try {
+          await deps.compute.createGroup({
+            name,
+            pool,
+            profile,
+            placeholder: a.placeholder === true,
+            token,
+            createdAt: now.toISOString(),
+            ...(placement.index > 0 ? { placement } : {}),
+          });
+          return { action: a, status: 'done', group: name };
+        } catch (err) {
+          if (isLeaseLost(err)) return skipLost(a);
+          const kind = errorKind(err);
+          last = { err, kind, name };
+          if (kind === 'throttled') {
+            // ARM throttles the subscription, not a region: the whole profile waits.
+            throttledProfiles.add(a.profile);
+            step(placement.key, kind, err, a.profile, placement);
+            break;
           }
-        } else {
-          log.error('create failed', { profile: a.profile, group: name, kind, error: errorText(err) });
+          if (kind !== 'quota') break;
+          step(placement.key, kind, err, a.profile, placement);
         }
-        return { action: a, status: 'failed', error: errorText(err), kind };
       }
+      if (!last) return { action: a, status: 'skipped', why: 'profile backing off this pass' };
+      if (last.kind !== 'quota' && last.kind !== 'throttled') log.error('create failed', { profile: a.profile, group: last.name, kind: last.kind, error: errorText(last.err) });
+      return { action: a, status: 'failed', error: errorText(last.err), kind: last.kind };
     })),
   );
   return outcomes;
@@ -386,11 +426,36 @@ export async function planPool(
   groups: OwnedGroup[],
   opts: ReconcileOptions,
   deps: ReconcileDeps,
-): Promise<{ plan: Plan; poolId: number; probes: number; snapshot: PoolSnapshot }> {
+): Promise<{ plan: Plan; poolId: number; probes: number; snapshot: PoolSnapshot; backoffUpdates: BackoffUpdate[] }> {
   const now = deps.clock.now();
-  const { snapshot, poolId, probes } = await observe(pool, groups, opts, deps, now);
+  const observed = await observe(pool, groups, opts, deps, now);
+  const { poolId, probes } = observed;
+  // Capacity that failed late backs its placement off before the plan, so this pass creates no
+  // replacement there; the pass (not status or a dry run) stores the change.
+  const updates = backoffUpdates(observed.snapshot.groups, (g) => backoffKeyOf(g, opts.profiles), observed.registered, observed.snapshot.backoff, now, backoffPolicy(opts));
+  const backoff = { ...observed.snapshot.backoff };
+  for (const u of updates) backoff[u.key] = u.state;
+  const snapshot = { ...observed.snapshot, backoff };
   const policy: PoolPolicy = { prefix: opts.prefix, profiles: opts.profiles };
-  return { plan: plan(snapshot, policy, now), poolId, probes, snapshot };
+  return { plan: plan(snapshot, policy, now), poolId, probes, snapshot, backoffUpdates: updates };
+}
+
+/** The back-off key of the placement a group got; undefined when its profile or placement is not configured. */
+function backoffKeyOf(g: { profile: string; placement?: string }, profiles: readonly ProfileConfig[]): string | undefined {
+  const p = profiles.find((x) => x.name === g.profile);
+  if (!p) return undefined;
+  const index = placementIndexOf(g);
+  return index < placementsOf(p).length ? placementKey(p.name, index) : undefined;
+}
+
+/** Stores what the groups seen this pass changed in the back-off state, and says so. */
+function applyBackoffUpdates(updates: readonly BackoffUpdate[], deps: ReconcileDeps, log: Logger): void {
+  for (const u of updates) {
+    deps.backoff.set(u.key, u.state);
+    if (u.why === 'lateCapacity') {
+      log.warn('profile backs off after a capacity error', { profile: profileOfKey(u.key), placement: u.key, groups: u.groups.join(','), until: u.state?.until, failures: u.state?.failures, error: u.state?.reason });
+    } else log.info('capacity back-off ends: a group created since was provisioned', { placement: u.key, group: u.groups[0] });
+  }
 }
 
 /** Reconcile one pool. Never throws: a failure is reported and acts on nothing. */
@@ -405,6 +470,7 @@ export async function reconcilePool(pool: string, groups: OwnedGroup[], opts: Re
   }
   const { plan: p, poolId, probes } = planned;
   const jobs = planned.snapshot.jobs;
+  if (!opts.dryRun) applyBackoffUpdates(planned.backoffUpdates, deps, log);
   for (const v of p.views) log.info(opts.dryRun ? 'decision (dry run)' : 'decision', decisionLine(v, p.actions));
   if (p.unmatchedJobs.length > 0) log.warn('queued jobs no profile can serve', { requests: p.unmatchedJobs.slice(0, 20), count: p.unmatchedJobs.length });
   if (p.parallel && p.parallel.waiting > 0) {

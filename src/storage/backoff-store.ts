@@ -5,6 +5,7 @@
  * failure never stops a pass: the state is an optimisation (fewer doomed creates), not truth.
  */
 import type { ContainerClient } from '@azure/storage-blob';
+import { profileOfKey } from '../core/placements.js';
 import { poolKey } from '../core/pools.js';
 import type { BackoffState } from '../core/types.js';
 import { parseWarmState, type WarmState } from '../core/warm.js';
@@ -32,13 +33,14 @@ export class BlobBackoffStore implements BackoffStore {
     return `${poolBlobBase(pool)}.backoff.json`;
   }
 
-  get(profile: string): BackoffState | undefined {
-    const pool = this.poolOf.get(profile);
-    return pool === undefined ? undefined : this.byPool.get(pool)?.[profile];
+  /** `key`: a profile name, or `profile@i` for its fallback placement i (src/core/placements.ts). */
+  get(key: string): BackoffState | undefined {
+    const pool = this.poolOf.get(profileOfKey(key));
+    return pool === undefined ? undefined : this.byPool.get(pool)?.[key];
   }
 
   set(profile: string, state: BackoffState | undefined): void {
-    const pool = this.poolOf.get(profile);
+    const pool = this.poolOf.get(profileOfKey(profile));
     if (pool === undefined) return;
     const entries = { ...this.byPool.get(pool) };
     if (state) entries[profile] = state;
@@ -125,8 +127,9 @@ function parse(text: string, profiles: Set<string>): Record<string, BackoffState
   if (!raw || typeof raw !== 'object') return out;
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
     const s = v as Partial<BackoffState> | null;
-    if (profiles.has(k) && s && typeof s.until === 'string' && typeof s.failures === 'number' && typeof s.reason === 'string') {
-      out[k] = { until: s.until, failures: s.failures, reason: s.reason, ...(typeof s.since === 'string' ? { since: s.since } : {}) };
+    if (profiles.has(profileOfKey(k)) && s && typeof s.until === 'string' && typeof s.failures === 'number' && typeof s.reason === 'string') {
+      const counted = Array.isArray(s.counted) ? s.counted.filter((x): x is string => typeof x === 'string') : [];
+      out[k] = { until: s.until, failures: s.failures, reason: s.reason, ...(typeof s.since === 'string' ? { since: s.since } : {}), ...(typeof s.at === 'string' ? { at: s.at } : {}), ...(counted.length ? { counted } : {}) };
     }
   }
   return out;

@@ -13,6 +13,15 @@
  *   `startDeleting(name, ms)` puts a group in that state without a request (a delete someone else sent).
  * - GET one group includes instanceView; list items (paged with nextLink) carry none.
  * - `secureValue` is never echoed back.
+ * - Capacity that fails late (`failCapacityLate`): the PUT is accepted (201, provisioningState
+ *   `Creating`) and, when the group would be ready, ARM fails it instead: provisioningState
+ *   `Failed`, instanceView.state `Pending`, a group event `InsufficientCapacity.` "The requested
+ *   resource is not available in the location '…' at this moment. …", and the async operation ends
+ *   `{status: "Failed", properties: {events: [that event]}, error: {code: "Failed", message}}`.
+ *   Shapes as quoted from a real failed create in Azure/Azure-Landing-Zones#2404 (the operation's
+ *   body with `status: "Failed"` and `properties.events[{name: "InsufficientCapacity.", message}]`);
+ *   the message is the one of the Microsoft Learn troubleshooting article
+ *   "ServiceUnavailable (409) - requested resource is not available in the location".
  * - Bearer token required (401 otherwise); api-version checked (400 InvalidApiVersionParameter).
  * Errors are CloudError `{error:{code,message}}`.
  */
@@ -80,8 +89,12 @@ export interface FakeGroup {
   containerStartTime?: string;
   containerFinishTime?: string;
   events: ContainerEvent[];
+  /** Group-level instanceView events (ARM's own, e.g. InsufficientCapacity). */
+  groupEvents: ContainerEvent[];
   logs: string;
   deleteAt?: number;
+  /** ARM accepted the create but fails it for capacity when it would be ready. */
+  failsForCapacity?: boolean;
 }
 
 export interface FakeArmOptions {
@@ -134,6 +147,11 @@ export interface FakeArm {
   setCreateLatency(ms: number): void;
   setPutLatency(ms: number): void;
   setPageSize(n: number): void;
+  /**
+   * Creates matching `when` (default: every create; e.g. by location or priority) are accepted and
+   * then fail for capacity, as ACI does when a region runs out; `undefined` turns it off.
+   */
+  failCapacityLate(when: ((body: Record<string, unknown>) => boolean) | undefined): void;
   close(): Promise<void>;
 }
 
@@ -192,7 +210,14 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
   const requests: ArmRequestRecord[] = [];
   let faults: (ArmFault & { left: number })[] = [];
   const createHooks = new Set<(g: FakeGroup) => void>();
+  let lateCapacity: ((body: Record<string, unknown>) => boolean) | undefined;
   let base = '';
+
+  const capacityMessage = (g: FakeGroup) => {
+    const req = (containersOf(g.body)[0]?.properties as { resources?: { requests?: { cpu?: number; memoryInGB?: number } } } | undefined)?.resources?.requests;
+    const os = (g.body.properties as { osType?: string } | undefined)?.osType ?? 'Linux';
+    return `The requested resource is not available in the location '${g.location}' at this moment. Please retry with a different resource request or in another location. Resource requested: '${req?.cpu ?? 1}' CPU '${req?.memoryInGB ?? 1}' GB memory '${os}' OS`;
+  };
 
   const keyOf = (sub: string, rg: string, name: string) => `${sub.toLowerCase()}/${rg.toLowerCase()}/${name.toLowerCase()}`;
 
@@ -202,6 +227,13 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
     for (const [k, g] of store) {
       if (g.deleteAt !== undefined && now >= g.deleteAt) {
         store.delete(k);
+        continue;
+      }
+      if (g.deleteAt === undefined && g.failsForCapacity && (g.provisioningState === 'Creating' || g.provisioningState === 'Pending') && now >= g.readyAt) {
+        g.provisioningState = 'Failed';
+        g.instanceState = 'Pending';
+        const at = iso(g.readyAt);
+        g.groupEvents.push({ count: 1, firstTimestamp: at, lastTimestamp: at, name: 'InsufficientCapacity.', message: capacityMessage(g), type: 'Warning' });
         continue;
       }
       if (g.deleteAt === undefined && (g.provisioningState === 'Creating' || g.provisioningState === 'Pending') && now >= g.readyAt) {
@@ -245,7 +277,7 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
       return { ...c, properties: cp };
     });
     props.containers = containers;
-    if (withInstanceView) props.instanceView = { events: [], state: g.instanceState ?? 'Pending' };
+    if (withInstanceView) props.instanceView = { events: clone(g.groupEvents), state: g.instanceState ?? 'Pending' };
     else delete props.instanceView;
     return {
       id: `/subscriptions/${g.subscriptionId}/resourceGroups/${g.resourceGroup}/providers/Microsoft.ContainerInstance/containerGroups/${g.name}`,
@@ -344,6 +376,16 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
           sweep();
         }
       }
+      const g = store.get(a.key);
+      if (done && a.kind === 'create' && g?.provisioningState === 'Failed' && g.groupEvents.length > 0) {
+        return send(res, rec, 200, {
+          id: op[0],
+          status: 'Failed',
+          startTime: a.startTime,
+          properties: { events: clone(g.groupEvents) },
+          error: { code: 'Failed', message: g.groupEvents[0]!.message },
+        });
+      }
       return send(res, rec, 200, {
         id: op[0],
         name: a.id,
@@ -431,9 +473,11 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
             env: envOf(body),
             createdAt: now,
             readyAt: now + createLatency,
-            provisioningState: createLatency > 0 ? 'Creating' : 'Succeeded',
+            provisioningState: createLatency > 0 || lateCapacity?.(body) ? 'Creating' : 'Succeeded',
             events: [],
+            groupEvents: [],
             logs: '',
+            ...(lateCapacity?.(body) ? { failsForCapacity: true } : {}),
           };
       if (!existed) {
         if (group.provisioningState === 'Succeeded') {
@@ -518,6 +562,7 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
         instanceState: s.instanceState ?? 'Running',
         ...(s.exitCode !== undefined ? { exitCode: s.exitCode } : {}),
         events: [],
+        groupEvents: [],
         logs: '',
       };
       store.set(keyOf(sub, rg, name), g);
@@ -562,6 +607,9 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
     },
     setPageSize(n) {
       pageSize = n;
+    },
+    failCapacityLate(when) {
+      lateCapacity = when;
     },
     close: () =>
       new Promise<void>((resolve) => {

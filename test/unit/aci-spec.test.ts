@@ -97,9 +97,24 @@ describe('buildContainerGroup', () => {
       'azp-profile': 'linux',
       'created-at': '2026-01-02T03:04:05.000Z',
       'azp-role': 'agent',
+      'azp-placement': '0:westeurope',
     });
-    expect(readOwnership(g.tags, 'prod-1')).toMatchObject({ pool: 'Default', profile: 'linux', placeholder: false });
+    expect(readOwnership(g.tags, 'prod-1')).toMatchObject({ pool: 'Default', profile: 'linux', placeholder: false, placement: '0:westeurope' });
     expect(readOwnership(g.tags, 'other')).toBeUndefined();
+  });
+
+  it('a fallback placement sets the group\'s location and priority, and its tag names the placement', () => {
+    const p = profile({ spot: true });
+    const spotHere = buildContainerGroup(launch({}, p), ctx);
+    expect(spotHere.priority).toBe('Spot');
+    const regularElsewhere = buildContainerGroup(launch({ placement: { index: 1, key: 'linux@1', location: 'northeurope', spot: false } }, p), ctx);
+    expect(regularElsewhere.location).toBe('northeurope');
+    expect(regularElsewhere.priority).toBeUndefined();
+    expect(regularElsewhere.tags?.['azp-placement']).toBe('1:northeurope');
+    const spotSameRegion = buildContainerGroup(launch({ placement: { index: 2, key: 'linux@2', spot: true } }, profile()), ctx);
+    expect(spotSameRegion.location).toBe('westeurope');
+    expect(spotSameRegion.priority).toBe('Spot');
+    expect(spotSameRegion.tags?.['azp-placement']).toBe('2:westeurope/spot');
   });
 
   it('placeholder launches run in placeholder mode and are tagged as such', () => {

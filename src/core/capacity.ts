@@ -1,0 +1,96 @@
+/**
+ * Capacity that fails late, and the back-off arithmetic every capacity error shares. Pure.
+ *
+ * ACI usually accepts the create (201) and ends its long-running operation as Failed when the
+ * region has no capacity: the operation answers `status: "Failed"` with
+ * `properties.events[{name: "InsufficientCapacity.", message: "The requested resource is not
+ * available in the location '…' at this moment. Please retry with a different resource request or
+ * in another location. …"}]` (as quoted in Azure/Azure-Landing-Zones#2404), and the group is left
+ * with provisioningState `Failed` and those events. The list carries no events, so the pass GETs a
+ * Failed group (src/reconcile/pass.ts `observe`) and reads its detail here.
+ */
+import type { BackoffState } from './types.js';
+
+const CAPACITY = /InsufficientCapacity|not available in the location|quota '?ContainerGroups'? exceeded|ContainerGroupQuotaReached|SkuNotAvailable|insufficient capacity/i;
+
+/** The capacity or quota cause in a Failed group's detail (its events), if that is why it failed. */
+export function capacityCause(detail: string | undefined): string | undefined {
+  if (!detail || !CAPACITY.test(detail)) return undefined;
+  return detail.slice(0, 300);
+}
+
+export interface BackoffPolicy {
+  /** First back-off, seconds (default 60). */
+  baseSec?: number;
+  /** Longest back-off, seconds (default 1800). */
+  maxSec?: number;
+}
+
+/** Groups remembered as already counted per key (older names are dropped; their groups are long gone). */
+const COUNTED_KEEP = 50;
+
+/** One back-off step: base · 2^(failures−1), capped. `group`: the late failure that caused it (counted once). */
+export function nextBackoff(prev: BackoffState | undefined, now: Date, reason: string, policy: BackoffPolicy = {}, group?: string): BackoffState {
+  const failures = (prev?.failures ?? 0) + 1;
+  const sec = Math.min(policy.maxSec ?? 1800, (policy.baseSec ?? 60) * 2 ** (failures - 1));
+  const counted = [...(prev?.counted ?? []), ...(group ? [group] : [])].slice(-COUNTED_KEEP);
+  return {
+    failures,
+    until: new Date(now.getTime() + sec * 1000).toISOString(),
+    reason,
+    since: prev?.since ?? now.toISOString(),
+    at: now.toISOString(),
+    ...(counted.length ? { counted } : {}),
+  };
+}
+
+export interface BackoffUpdate {
+  key: string;
+  /** The new state; undefined clears the key's back-off. */
+  state: BackoffState | undefined;
+  why: 'lateCapacity' | 'recovered';
+  groups: string[];
+}
+
+/**
+ * What the groups seen this pass change in the back-off state:
+ * - a group ARM failed for capacity after accepting it steps its placement's back-off, as a
+ *   synchronous capacity error would; each group counts once (however many passes it is seen),
+ *   and however many fail together, a placement takes one step per pass;
+ * - a group created after the last step that ARM provisioned (provisioningState Succeeded) or whose
+ *   agent registered ends its placement's back-off. An accepted PUT alone does not: with capacity
+ *   that fails late, accepted is not yet provisioned.
+ */
+export function backoffUpdates(
+  groups: readonly { name: string; profile: string; createdAt: string; provisioningState?: string; capacityFailure?: string; placement?: string }[],
+  keyOf: (group: { profile: string; placement?: string }) => string | undefined,
+  registered: ReadonlySet<string>,
+  backoff: Readonly<Record<string, BackoffState | undefined>>,
+  now: Date,
+  policy: BackoffPolicy = {},
+): BackoffUpdate[] {
+  const failed = new Map<string, { names: string[]; cause: string }>();
+  for (const g of groups) {
+    if (!g.capacityFailure) continue;
+    const key = keyOf(g);
+    if (key === undefined || backoff[key]?.counted?.includes(g.name)) continue;
+    const f = failed.get(key) ?? { names: [], cause: g.capacityFailure };
+    f.names.push(g.name);
+    failed.set(key, f);
+  }
+  const out: BackoffUpdate[] = [];
+  for (const [key, f] of failed) {
+    let state = nextBackoff(backoff[key], now, `capacity failed after the create was accepted: ${f.cause}`, policy, f.names[0]);
+    if (f.names.length > 1) state = { ...state, counted: [...(state.counted ?? []), ...f.names.slice(1)].slice(-COUNTED_KEEP) };
+    out.push({ key, state, why: 'lateCapacity', groups: f.names });
+  }
+  for (const [key, prev] of Object.entries(backoff)) {
+    if (!prev || failed.has(key)) continue;
+    const since = Date.parse(prev.at ?? prev.until);
+    const ok = groups.filter(
+      (g) => keyOf(g) === key && !g.capacityFailure && Date.parse(g.createdAt) > since && (g.provisioningState === 'Succeeded' || registered.has(g.name)),
+    );
+    if (ok.length > 0) out.push({ key, state: undefined, why: 'recovered', groups: ok.map((g) => g.name) });
+  }
+  return out;
+}
