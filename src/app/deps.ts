@@ -81,6 +81,7 @@ export function buildDeps(settings: Settings, logger: Logger, o: DepsOverrides =
   const azdo = new AzureDevOpsClient({
     baseUrl: settings.AZP_URL,
     auth,
+    ...(settings.AZP_API_VERSION ? { apiVersion: settings.AZP_API_VERSION } : {}),
     ...(o.azdoDispatcher ? { dispatcher: o.azdoDispatcher } : {}),
     ...(o.onAzdoRequest ? { onRequest: o.onAzdoRequest } : {}),
   });

@@ -13,7 +13,7 @@ import type { AgentRegistration, JobRequest, ParallelJobs } from '../core/types.
 import type { AzureDevOpsPort } from '../ports/index.js';
 import type { AuthProvider } from './auth.js';
 import { AzdoError, AzdoPoolNotFoundError } from './errors.js';
-import { retryDecision, type Headers } from './retry.js';
+import { rateLimitDelayMs, retryDecision, type Headers } from './retry.js';
 import { headerValue } from '../util/http-hints.js';
 import { redactSecrets } from '../util/redact.js';
 import { poolKey } from '../core/pools.js';
@@ -30,12 +30,28 @@ import {
 } from './wire.js';
 import { readJobRequestList, type JobRequestListRead } from './jobrequests-stream.js';
 
+/** The REST API version asked for first (Azure DevOps Services); a Server says which lower one it supports. */
 export const API_VERSION = '7.1';
 /**
  * resourceusage is a preview resource: the generated clients send 7.1-preview.2
  * (microsoft/azure-devops-node-api api/TaskAgentApiBase.ts `getResourceUsage`).
  */
 export const RESOURCE_USAGE_API_VERSION = '7.1-preview.2';
+/** Stands for the api-version in request paths until the client knows which one the server takes. */
+const V = '{api-version}';
+/**
+ * Azure DevOps delays throttled requests "from a few milliseconds per request up to 30 seconds"
+ * (learn.microsoft.com/azure/devops/integrate/concepts/rate-limits): a delayed request must not
+ * time out, so the per-attempt timeout defaults to that maximum plus a margin.
+ */
+export const MAX_THROTTLE_DELAY_MS = 30_000;
+export const DEFAULT_TIMEOUT_MS = 45_000;
+/**
+ * What Azure DevOps Server answers for a higher api-version than it supports: 400
+ * VssVersionOutOfRangeException, "The requested REST API version of 7.1 is out of range for this
+ * server. The latest REST API version this server supports is 6.0." (Server 2020 → 6.0, Server 2022 → 7.0).
+ */
+const OUT_OF_RANGE = /latest REST API version this server supports is (\d+\.\d+)/i;
 
 export interface RequestInfo {
   method: string;
@@ -48,14 +64,21 @@ export interface RequestInfo {
   attempt: number;
   /** X-RateLimit-Remaining when the service sent it. */
   rateLimitRemaining?: number;
+  /** X-RateLimit-Delay: how long the service held this request (throttling), ms. */
+  delayedMs?: number;
 }
 
 export interface AzureDevOpsClientOptions {
   /** AZP_URL: https://dev.azure.com/ORG or an Azure DevOps Server collection URL. */
   baseUrl: string;
   auth: AuthProvider;
-  /** Per-attempt timeout (headers, body, abort). Default 15000. */
+  /** Per-attempt timeout (headers, body, abort). Default DEFAULT_TIMEOUT_MS (45 s, above Azure DevOps' 30 s throttling delay). */
   timeoutMs?: number;
+  /**
+   * REST API version (AZP_API_VERSION). Unset: 7.1 first, and the version an Azure DevOps Server
+   * names in its "out of range" answer from then on (discovered once per client).
+   */
+  apiVersion?: string;
   /** Retries after the first attempt. Default 3. */
   maxRetries?: number;
   /** Longest single wait between attempts; a longer Retry-After fails fast. Default 60000. */
@@ -104,13 +127,18 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
   private readonly onRequest: ((info: RequestInfo) => void) | undefined;
   private readonly userAgent: string;
   private readonly poolIds = new Map<string, Promise<number>>();
+  private apiVersion: string;
+  /** The version came from the settings or the server: never changed again. */
+  private apiVersionSettled: boolean;
 
   constructor(options: AzureDevOpsClientOptions) {
     const url = new URL(options.baseUrl);
     if (url.username || url.password) throw new Error('AZP_URL must not contain credentials');
     this.base = url.toString().replace(/\/+$/, '');
     this.auth = options.auth;
-    this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.apiVersion = options.apiVersion ?? API_VERSION;
+    this.apiVersionSettled = options.apiVersion !== undefined;
     this.maxRetries = options.maxRetries ?? 3;
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
     this.dispatcher = options.dispatcher;
@@ -131,10 +159,10 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
   }
 
   private async fetchPoolId(poolName: string): Promise<number> {
-    const path = `/_apis/distributedtask/pools?poolName=${encodeURIComponent(poolName)}&api-version=${API_VERSION}`;
+    const path = `/_apis/distributedtask/pools?poolName=${encodeURIComponent(poolName)}&api-version=${V}`;
     const res = await this.call({ method: 'GET', path });
     const list = this.parse(res, poolListSchema, 'GET', path);
-    if (list.value.length === 0) throw new AzdoPoolNotFoundError(poolName, 'GET', path);
+    if (list.value.length === 0) throw new AzdoPoolNotFoundError(poolName, 'GET', this.resolve(path));
     const first = list.value[0];
     if (list.value.length > 1 || !first) {
       throw new AzdoError({
@@ -164,7 +192,7 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
   async listAgents(poolId: number): Promise<AgentRegistration[]> {
     const path =
       `/_apis/distributedtask/pools/${id(poolId)}/agents` +
-      `?includeAssignedRequest=true&includeLastCompletedRequest=true&api-version=${API_VERSION}`;
+      `?includeAssignedRequest=true&includeLastCompletedRequest=true&api-version=${V}`;
     const res = await this.call({ method: 'GET', path });
     return this.parse(res, agentListSchema, 'GET', path).value.map(toAgentRegistration);
   }
@@ -172,7 +200,7 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
   async getAgent(poolId: number, agentId: number): Promise<AgentRegistration | undefined> {
     const path =
       `/_apis/distributedtask/pools/${id(poolId)}/agents/${id(agentId)}` +
-      `?includeAssignedRequest=true&api-version=${API_VERSION}`;
+      `?includeAssignedRequest=true&api-version=${V}`;
     const res = await this.call({ method: 'GET', path, accept: [404] });
     if (res.status === 404) return undefined;
     return toAgentRegistration(this.parse(res, agentSchema, 'GET', path));
@@ -181,7 +209,7 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
   async findAgent(poolId: number, agentName: string): Promise<AgentRegistration | undefined> {
     const path =
       `/_apis/distributedtask/pools/${id(poolId)}/agents?agentName=${encodeURIComponent(agentName)}` +
-      `&includeAssignedRequest=true&includeLastCompletedRequest=true&api-version=${API_VERSION}`;
+      `&includeAssignedRequest=true&includeLastCompletedRequest=true&api-version=${V}`;
     const res = await this.call({ method: 'GET', path });
     // The filter ignores case like the service's agent names; pick the exact name when several come back.
     const found = this.parse(res, agentListSchema, 'GET', path).value.map(toAgentRegistration);
@@ -193,7 +221,7 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
    * scan and environment) overlaid by user capabilities. Read for placeholders only: the list stays lean.
    */
   async getAgentCapabilities(poolId: number, agentId: number): Promise<Record<string, string> | undefined> {
-    const path = `/_apis/distributedtask/pools/${id(poolId)}/agents/${id(agentId)}?includeCapabilities=true&api-version=${API_VERSION}`;
+    const path = `/_apis/distributedtask/pools/${id(poolId)}/agents/${id(agentId)}?includeCapabilities=true&api-version=${V}`;
     const res = await this.call({ method: 'GET', path, accept: [404] });
     if (res.status === 404) return undefined;
     const a = this.parse(res, agentCapabilitiesSchema, 'GET', path);
@@ -219,19 +247,39 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
     return { source: 'resourceusage', total, used: u.usedCount ?? 0 };
   }
 
+  /** The REST API version in use (7.1, or what the server said it supports). */
+  get restApiVersion(): string {
+    return this.apiVersion;
+  }
+
   async setAgentEnabled(poolId: number, agentId: number, enabled: boolean): Promise<void> {
-    const path = `/_apis/distributedtask/pools/${id(poolId)}/agents/${id(agentId)}?api-version=${API_VERSION}`;
-    await this.call({ method: 'PATCH', path, body: { id: agentId, enabled } });
+    const path = `/_apis/distributedtask/pools/${id(poolId)}/agents/${id(agentId)}?api-version=${V}`;
+    await this.writeOnce({ method: 'PATCH', path, body: { id: agentId, enabled } }, async () => (await this.getAgent(poolId, agentId))?.enabled === enabled);
   }
 
   async deleteAgent(poolId: number, agentId: number): Promise<void> {
-    const path = `/_apis/distributedtask/pools/${id(poolId)}/agents/${id(agentId)}?api-version=${API_VERSION}`;
-    await this.call({ method: 'DELETE', path, accept: [404] });
+    const path = `/_apis/distributedtask/pools/${id(poolId)}/agents/${id(agentId)}?api-version=${V}`;
+    await this.writeOnce({ method: 'DELETE', path, accept: [404] }, async () => (await this.getAgent(poolId, agentId)) === undefined);
+  }
+
+  /**
+   * A write is never retried blindly after a timeout or a lost connection: it may have been
+   * applied. The state is read first; only a write seen not applied is sent once more.
+   */
+  private async writeOnce(opts: CallOptions, applied: () => Promise<boolean>): Promise<void> {
+    try {
+      await this.call(opts);
+    } catch (e) {
+      if (!(e instanceof AzdoError) || (e.kind !== 'timeout' && e.kind !== 'network')) throw e;
+      if (await applied()) return;
+      await this.call(opts);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
 
-  private parse<T extends z.ZodType>(res: RawResponse, schema: T, method: string, path: string): z.output<T> {
+  private parse<T extends z.ZodType>(res: RawResponse, schema: T, method: string, pathWithSlot: string): z.output<T> {
+    const path = this.resolve(pathWithSlot);
     let json: unknown;
     try {
       json = JSON.parse(stripBom(res.text));
@@ -243,9 +291,26 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
     return parsed.data;
   }
 
+  private resolve(path: string): string {
+    return path.replace(V, this.apiVersion);
+  }
+
+  /**
+   * An Azure DevOps Server refused our api-version as out of range and named the latest it
+   * supports: use that from now on (once per client; not when AZP_API_VERSION fixed it).
+   */
+  private lowerVersion(text: string): boolean {
+    if (this.apiVersionSettled) return false;
+    const m = OUT_OF_RANGE.exec(text);
+    if (!m?.[1] || Number(m[1]) >= Number(this.apiVersion)) return false;
+    this.apiVersion = m[1];
+    this.apiVersionSettled = true;
+    return true;
+  }
+
   /** One request with the retry policy of ./retry.ts: success or an accepted status, else an AzdoError. */
   private async call(opts: CallOptions): Promise<RawResponse> {
-    const { method, path } = opts;
+    const method = opts.method;
     const policy = { maxRetries: this.maxRetries, maxRetryDelayMs: this.maxRetryDelayMs };
     let attempt = 0; // HTTP exchanges made
     let retries = 0; // retries spent from maxRetries (the one auth-refresh retry is free)
@@ -254,9 +319,11 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
       attempt++;
       const authHeader = await this.auth.header();
       const secrets = secretsOf(authHeader);
-      const res = await this.exchange(opts, authHeader, attempt);
+      const res = await this.exchange({ ...opts, path: this.resolve(opts.path) }, authHeader, attempt);
       const signIn = 'status' in res && res.status === SIGN_IN_STATUS && !opts.accept?.includes(res.status);
       if ('status' in res && !signIn && ((res.status >= 200 && res.status < 300) || opts.accept?.includes(res.status))) return res;
+      if ('status' in res && res.status === 400 && opts.path.includes(V) && this.lowerVersion(res.text)) continue;
+      const path = this.resolve(opts.path);
       // A 203 sign-in page is a refused credential: decided like a 401 (one refresh, then unauthorized).
       const answer = 'status' in res ? { status: signIn ? 401 : res.status, headers: res.headers } : { status: 0, timedOut: res.timedOut, headers: {} };
       const decision = retryDecision({ method, retries, canRefreshAuth: !!this.auth.onUnauthorized && !refreshedAuth, ...answer }, policy);
@@ -336,6 +403,8 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
     const info: RequestInfo = { method, path, status, ms: Date.now() - started, attempt };
     const remaining = Number(headerValue(headers, 'x-ratelimit-remaining'));
     if (headerValue(headers, 'x-ratelimit-remaining') !== undefined && Number.isFinite(remaining)) info.rateLimitRemaining = remaining;
+    const delayed = rateLimitDelayMs(headers);
+    if (delayed !== undefined) info.delayedMs = delayed;
     try {
       this.onRequest(info);
     } catch {

@@ -2,10 +2,15 @@
  * When the Azure DevOps client tries again: a pure function of the answer (status, headers), the
  * retries already spent and the method, so the policy is tested on its own (test/unit/azdo-retry.test.ts).
  *
- * 429 and 503 are retried for every method, honouring Retry-After / X-RateLimit-Delay; 500/502/504,
- * timeouts and network errors only for GETs. Retries are bounded by maxRetries and maxRetryDelayMs:
- * when the service asks for a longer wait than maxRetryDelayMs the call fails at once as 'throttled',
- * carrying the wait. A 401 refreshes the credential (re-read a rotated PAT) once, outside the count.
+ * Retried: 429 and 503 for every method (the request was not applied), and any other 5xx that
+ * carries Retry-After; the wait is Retry-After, else 1 s, 2 s, 4 s. `X-RateLimit-Delay` is not a
+ * wait: Azure DevOps sends it on answers it *delayed*, saying by how long ("How long the request was
+ * delayed", learn.microsoft.com/azure/devops/integrate/concepts/rate-limits). A timeout or network
+ * error is retried for GETs only: a PATCH or DELETE may have been applied, so the client reads the
+ * agent before it tries again (src/azdo/client.ts). Retries are bounded by maxRetries and
+ * maxRetryDelayMs: when the service asks for a longer wait than maxRetryDelayMs the call fails at
+ * once as 'throttled', carrying the wait. A 401 refreshes the credential (re-read a rotated PAT)
+ * once, outside the count.
  */
 import { delayHeaderMs, headerValue } from '../util/http-hints.js';
 import type { AzdoErrorKind } from './errors.js';
@@ -38,11 +43,15 @@ export type RetryDecision =
   | { do: 'fail'; kind: AzdoErrorKind; retryAfterMs?: number };
 
 const RETRY_ALWAYS = new Set([429, 503]);
-const RETRY_IDEMPOTENT = new Set([500, 502, 504]);
 
-/** Retry-After (seconds or HTTP date), else X-RateLimit-Delay (seconds, may be fractional). */
+/** Retry-After (seconds or HTTP date): how long the service asks us to wait. */
 export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
-  return delayHeaderMs(headerValue(headers, 'retry-after'), 's', now) ?? delayHeaderMs(headerValue(headers, 'x-ratelimit-delay'), 's', now);
+  return delayHeaderMs(headerValue(headers, 'retry-after'), 's', now);
+}
+
+/** X-RateLimit-Delay (seconds, may be fractional): how long the service already held this request. */
+export function rateLimitDelayMs(headers: Headers): number | undefined {
+  return delayHeaderMs(headerValue(headers, 'x-ratelimit-delay'), 's');
 }
 
 /** Exponential backoff without a server hint: 1s, 2s, 4s … capped at maxRetryDelayMs. */
@@ -61,7 +70,7 @@ export function kindOf(status: number): AzdoErrorKind {
 
 /** What to do after an answer that is not a success (nor a status the caller accepts). */
 export function retryDecision(a: Answer, policy: RetryPolicy, now = Date.now()): RetryDecision {
-  const idempotent = a.method === 'GET';
+  const idempotent = a.method === 'GET' || a.method === 'HEAD' || a.method === 'OPTIONS';
   const spare = a.retries < policy.maxRetries;
   if (a.status === 0) {
     if (idempotent && spare) return { do: 'retry', waitMs: backoffMs(a.retries + 1, policy) };
@@ -69,7 +78,7 @@ export function retryDecision(a: Answer, policy: RetryPolicy, now = Date.now()):
   }
   if (a.status === 401 && a.canRefreshAuth) return { do: 'refreshAuth' };
   const asked = retryAfterMs(a.headers, now);
-  if (RETRY_ALWAYS.has(a.status) || (idempotent && RETRY_IDEMPOTENT.has(a.status))) {
+  if (RETRY_ALWAYS.has(a.status) || (a.status >= 500 && asked !== undefined)) {
     if (asked !== undefined && asked > policy.maxRetryDelayMs) return { do: 'fail', kind: 'throttled', retryAfterMs: asked };
     if (spare) return { do: 'retry', waitMs: asked ?? backoffMs(a.retries + 1, policy) };
   }

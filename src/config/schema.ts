@@ -201,6 +201,15 @@ export const settingsSchema = z
   .object({
     AZP_URL: serviceUrl('https://dev.azure.com/ORG or a Server collection URL', 'your organization URL'),
     AZP_AUTH: z.enum(['pat', 'entra'], { message: "must be 'pat' or 'entra'" }).default('pat'),
+    /**
+     * Azure DevOps REST API version. Unset: 7.1, or the lower version an Azure DevOps Server names
+     * when it refuses 7.1 (Server 2022: 7.0, Server 2020: 6.0), discovered once per process.
+     */
+    AZP_API_VERSION: z
+      .string()
+      .trim()
+      .regex(/^\d+\.\d+$/, { message: 'must be a REST API version such as 7.0 or 6.0' })
+      .optional(),
     KEY_VAULT_URL: serviceUrl('https://NAME.vault.azure.net', 'your Key Vault URL').optional(),
     AZP_TOKEN_SECRET_NAME: z
       .string()

@@ -132,6 +132,11 @@ export interface FakeAzdoOptions {
   bom?: boolean;
   /** Clock for timestamps (default: real time). */
   now?: () => Date;
+  /**
+   * Answer like an Azure DevOps Server whose highest REST API version is this ('7.0' = Server
+   * 2022, '6.0' = Server 2020); default: the cloud (any version). See `setServerApiVersion`.
+   */
+  serverApiVersion?: string;
 }
 
 export type PoolRef = string | number;
@@ -175,6 +180,16 @@ export interface FakeAzdo {
   pool(ref: PoolRef): FakePool;
   agent(ref: AgentRef, pool?: PoolRef): FakeAgent | undefined;
   job(requestId: number): FakeJob | undefined;
+  /**
+   * Answer like Azure DevOps Server with this highest REST API version ('7.0' Server 2022, '6.0'
+   * Server 2020), or like the cloud (undefined). A request for a higher version gets what Server
+   * answers: 400 VssVersionOutOfRangeException, "The requested REST API version of 7.1 is out of
+   * range for this server. The latest REST API version this server supports is 6.0." (the text
+   * users of Server report, e.g. microsoft/azure-devops-extension-sample#161, maikvandergaag/
+   * msft-extensions#491; the version table of learn.microsoft.com/rest/api/azure/devops
+   * "API and TFS version mapping": Server 2022 → 7.0, Server 2020 → 6.0).
+   */
+  setServerApiVersion(version: string | undefined): void;
   close(): Promise<void>;
 }
 
@@ -650,6 +665,7 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
     return false;
   };
 
+  let serverApiVersion = options.serverApiVersion;
   const wait = (ms: number) =>
     new Promise<void>((resolve) => {
       const t = setTimeout(() => {
@@ -720,6 +736,18 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
       send(res, 400, azdoErrorBody(`VS403285: The requested REST API version of ${apiVersion} is not valid.`, 'VssInvalidApiVersionException'), 'application/json; charset=utf-8');
       return;
     }
+    if (apiVersion !== undefined && serverApiVersion !== undefined && Number(apiVersion.split('-')[0]) > Number(serverApiVersion)) {
+      send(
+        res,
+        400,
+        azdoErrorBody(
+          `The requested REST API version of ${apiVersion.split('-')[0]!} is out of range for this server. The latest REST API version this server supports is ${serverApiVersion}.`,
+          'VssVersionOutOfRangeException',
+        ),
+        'application/json; charset=utf-8',
+      );
+      return;
+    }
     try {
       const out = route(method, url.pathname.slice(prefix.length), query, body);
       send(res, out.status, out.json === undefined ? '' : JSON.stringify(out.json), 'application/json; charset=utf-8; api-version=7.1', {
@@ -762,6 +790,9 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
     },
     clearFaults() {
       faults.length = 0;
+    },
+    setServerApiVersion(version) {
+      serverApiVersion = version;
     },
     onRequest(cb) {
       requestHooks.add(cb);

@@ -10,7 +10,7 @@ import addFormatsModule from 'ajv-formats';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
-import { AzureDevOpsClient, type AzureDevOpsClientOptions, type RequestInfo } from '../../src/azdo/client.js';
+import { AzureDevOpsClient, DEFAULT_TIMEOUT_MS, MAX_THROTTLE_DELAY_MS, type AzureDevOpsClientOptions, type RequestInfo } from '../../src/azdo/client.js';
 import { AZDO_SCOPE, entraAuth, patAuth } from '../../src/azdo/auth.js';
 import { AzdoError, AzdoPoolNotFoundError } from '../../src/azdo/errors.js';
 import { startFakeAzdo, type FakeAzdo } from '../fakes/azdo.js';
@@ -77,6 +77,7 @@ beforeEach(() => {
   fake.clearRequests();
   fake.state.pat = CANARY;
   fake.state.bom = false;
+  fake.setServerApiVersion(undefined);
 });
 afterEach(() => {
   fake.clearFaults();
@@ -425,11 +426,16 @@ describe('throttling and retries', () => {
     expect(sleeps[0]).toBeLessThanOrEqual(10_000);
   });
 
-  it('honours X-RateLimit-Delay when there is no Retry-After', async () => {
+  it('X-RateLimit-Delay says how long a request WAS delayed, not how long to wait', async () => {
     const p = freshPool();
-    fake.inject({ status: 429, rateLimitDelay: 1.5 });
+    fake.inject({ status: 429, rateLimitDelay: 25 });
     await client().listJobRequests(p.id);
-    expect(sleeps).toEqual([1500]);
+    expect(sleeps).toEqual([1000]); // the default first back-off, not 25 s
+    // A delayed success is a success: reported, not retried.
+    fake.inject({ headers: { 'x-ratelimit-delay': '2.5' } });
+    await client().listJobRequests(p.id);
+    expect(calls.at(-1)).toMatchObject({ status: 200, delayedMs: 2500, attempt: 1 });
+    expect(sleeps).toEqual([1000]);
   });
 
   it('retries 503 for every method, with exponential backoff when no header', async () => {
@@ -441,12 +447,14 @@ describe('throttling and retries', () => {
     expect(sleeps).toEqual([1000, 2000]);
   });
 
-  it('retries 500 for GET but not for DELETE', async () => {
+  it('a 500 is not retried (not 429/503, no Retry-After), a 500 with Retry-After is', async () => {
     const p = freshPool();
     const a = fake.registerAgent(p.name, 'azp-a-1');
     fake.inject({ match: { method: 'GET' }, status: 500 });
+    expect(await caught(client().listAgents(p.id))).toMatchObject({ kind: 'server', status: 500, attempts: 1 });
+    fake.inject({ match: { method: 'GET' }, status: 500, retryAfter: 2 });
     expect(await client().listAgents(p.id)).toHaveLength(1);
-    expect(sleeps).toEqual([1000]);
+    expect(sleeps).toEqual([2000]);
     fake.inject({ match: { method: 'DELETE' }, status: 500 });
     const e = await caught(client().deleteAgent(p.id, a.id));
     expect(e).toMatchObject({ kind: 'server', status: 500, code: 'TF246021', attempts: 1 });
@@ -573,16 +581,42 @@ describe('timeouts and network errors', () => {
     expect(calls[0]!.status).toBe(0);
   });
 
-  it('GETs are retried after a timeout; PATCH is not', async () => {
+  it('GETs are retried after a timeout; a PATCH is re-read first and resent only if it was not applied', async () => {
     const p = freshPool();
     const a = fake.registerAgent(p.name, 'azp-a-1');
     fake.inject({ delayMs: 1500 });
     expect(await client({ timeoutMs: 200 }).listAgents(p.id)).toHaveLength(1);
     expect(sleeps).toEqual([1000]);
-    fake.inject({ match: { method: 'PATCH' }, delayMs: 1500 });
-    const e = await caught(client({ timeoutMs: 200 }).setAgentEnabled(p.id, a.id, false));
-    expect(e.kind).toBe('timeout');
+
+    // Applied, but the answer came too late: the re-read shows it applied; no second PATCH.
+    const off = fake.onRequest((r) => {
+      if (r.method === 'PATCH') fake.setAgentEnabled(a.id, false, p.name);
+    });
+    fake.inject({ match: { method: 'PATCH' }, delayMs: 1500, status: 503 });
+    await client({ timeoutMs: 200 }).setAgentEnabled(p.id, a.id, false);
+    off();
     expect(fake.requests.filter((r) => r.method === 'PATCH')).toHaveLength(1);
+    expect(fake.requests.at(-1)!.method).toBe('GET');
+    expect(fake.agent(a.id)!.enabled).toBe(false);
+
+    // Not applied (the answer never came): the re-read shows it, the PATCH is sent once more.
+    fake.clearRequests();
+    fake.inject({ match: { method: 'PATCH' }, delayMs: 1500, status: 503 });
+    await client({ timeoutMs: 200 }).setAgentEnabled(p.id, a.id, true);
+    expect(fake.requests.map((r) => r.method)).toEqual(['PATCH', 'GET', 'PATCH']);
+    expect(fake.agent(a.id)!.enabled).toBe(true);
+  });
+
+  it('a DELETE that timed out is not resent when the re-read finds the agent gone', async () => {
+    const p = freshPool();
+    const a = fake.registerAgent(p.name, 'azp-a-1');
+    const off = fake.onRequest((r) => {
+      if (r.method === 'DELETE') fake.removeAgent(a.id, p.name);
+    });
+    fake.inject({ match: { method: 'DELETE' }, delayMs: 1500, status: 503 });
+    await client({ timeoutMs: 200 }).deleteAgent(p.id, a.id);
+    off();
+    expect(fake.requests.map((r) => r.method)).toEqual(['DELETE', 'GET']);
   });
 
   it('connection refused is a network error, retried for GET', async () => {
@@ -590,6 +624,75 @@ describe('timeouts and network errors', () => {
     expect(e).toMatchObject({ kind: 'network', attempts: 3 });
     expect(e.message).toContain('ECONNREFUSED');
     expect(sleeps).toEqual([1000, 2000]);
+  });
+});
+
+describe('throttling: Azure DevOps delays a throttled request by up to 30 s', () => {
+  // Time scaled 1:100 (25 s → 250 ms) so no test waits 25 s.
+  const SCALE = 100;
+  it('the default per-attempt timeout outlasts the documented maximum delay', () => {
+    expect(DEFAULT_TIMEOUT_MS).toBeGreaterThan(MAX_THROTTLE_DELAY_MS);
+  });
+
+  it('a GET and a PATCH delayed 25 s complete on their first attempt under the default timeout', async () => {
+    const p = freshPool();
+    const a = fake.registerAgent(p.name, 'azp-a-1');
+    const delayed = { delayMs: 25_000 / SCALE, headers: { 'x-ratelimit-delay': '25' }, times: 2 };
+    fake.inject(delayed);
+    const c = client({ timeoutMs: DEFAULT_TIMEOUT_MS / SCALE });
+    expect(await c.listAgents(p.id)).toHaveLength(1);
+    await c.setAgentEnabled(p.id, a.id, false);
+    expect(fake.requests.map((r) => r.method)).toEqual(['GET', 'PATCH']);
+    expect(calls.map((i) => [i.status, i.delayedMs])).toEqual([
+      [200, 25_000],
+      [200, 25_000],
+    ]);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('the old 15 s timeout aborted the same delayed GET and retried it (why the default moved)', async () => {
+    const p = freshPool();
+    fake.registerAgent(p.name, 'azp-a-1');
+    fake.inject({ delayMs: 25_000 / SCALE, headers: { 'x-ratelimit-delay': '25' } });
+    expect(await client({ timeoutMs: 15_000 / SCALE }).listAgents(p.id)).toHaveLength(1);
+    expect(calls.map((i) => i.status)).toEqual([0, 200]);
+  });
+});
+
+describe('Azure DevOps Server versions', () => {
+  it.each([
+    ['Server 2022', '7.0'],
+    ['Server 2020', '6.0'],
+  ])('%s: one refused 7.1 request, then every call at %s', async (_name, version) => {
+    const p = freshPool();
+    const a = fake.registerAgent(p.name, 'azp-a-1');
+    fake.setServerApiVersion(version);
+    const c = client();
+    expect(await c.resolvePoolId(p.name)).toBe(p.id);
+    expect(await c.listAgents(p.id)).toHaveLength(1);
+    await c.setAgentEnabled(p.id, a.id, false);
+    await c.listJobRequests(p.id);
+    expect(c.restApiVersion).toBe(version);
+    expect(fake.requests.map((r) => `${r.method} ${r.query['api-version'] ?? '-'}`)).toEqual(['GET 7.1', `GET ${version}`, `GET ${version}`, `PATCH ${version}`, 'GET -']);
+    expect(fake.agent(a.id)!.enabled).toBe(false);
+  });
+
+  it('AZP_API_VERSION is used as given: no discovery; a server refusing it is an error naming the version it supports', async () => {
+    const p = freshPool();
+    fake.setServerApiVersion('6.0');
+    expect(await client({ apiVersion: '6.0' }).listAgents(p.id)).toEqual([]);
+    expect(fake.requests.map((r) => r.query['api-version'])).toEqual(['6.0']);
+    const e = await caught(client({ apiVersion: '7.0' }).listAgents(p.id));
+    expect(e).toMatchObject({ kind: 'badResponse', status: 400, code: 'VssVersionOutOfRangeException' });
+    expect(e.message).toContain('supports is 6.0');
+  });
+
+  it('the cloud takes 7.1 (no refused request)', async () => {
+    const p = freshPool();
+    const c = client();
+    await c.listAgents(p.id);
+    expect(c.restApiVersion).toBe('7.1');
+    expect(fake.requests.map((r) => r.query['api-version'])).toEqual(['7.1']);
   });
 });
 

@@ -1,6 +1,6 @@
 /** The Azure DevOps retry policy on its own: (answer, retries spent, policy) → retry, refresh or fail. */
 import { describe, expect, it } from 'vitest';
-import { retryAfterMs, retryDecision, type Answer } from '../../src/azdo/retry.js';
+import { rateLimitDelayMs, retryAfterMs, retryDecision, type Answer } from '../../src/azdo/retry.js';
 import { delayHeaderMs } from '../../src/util/http-hints.js';
 
 const policy = { maxRetries: 3, maxRetryDelayMs: 60_000 };
@@ -13,9 +13,10 @@ describe('retryDecision', () => {
     ['GET', 429, true],
     ['PATCH', 429, true],
     ['DELETE', 503, true],
-    ['GET', 500, true],
-    ['GET', 502, true],
-    ['GET', 504, true],
+    // Only 429/503 (not applied) or an answer carrying Retry-After are retried.
+    ['GET', 500, false],
+    ['GET', 502, false],
+    ['GET', 504, false],
     ['PATCH', 500, false],
     ['DELETE', 504, false],
     ['GET', 400, false],
@@ -25,9 +26,16 @@ describe('retryDecision', () => {
     expect(retryDecision(answer({ method, status }), policy, NOW).do).toBe(retried ? 'retry' : 'fail');
   });
 
-  it('waits what the service asks (Retry-After, else X-RateLimit-Delay), else 1 s, 2 s, 4 s', () => {
+  it('a 5xx with Retry-After is retried after that wait, for every method', () => {
+    expect(retryDecision(answer({ status: 502, headers: { 'retry-after': '3' } }), policy, NOW)).toEqual({ do: 'retry', waitMs: 3000 });
+    expect(retryDecision(answer({ method: 'PATCH', status: 500, headers: { 'retry-after': '1' } }), policy, NOW)).toEqual({ do: 'retry', waitMs: 1000 });
+  });
+
+  it('waits what Retry-After asks, else 1 s, 2 s, 4 s; X-RateLimit-Delay (how long the request WAS delayed) is no wait', () => {
     expect(retryDecision(answer({ status: 429, headers: { 'retry-after': '7' } }), policy, NOW)).toEqual({ do: 'retry', waitMs: 7000 });
-    expect(retryDecision(answer({ status: 429, headers: { 'x-ratelimit-delay': '0.25' } }), policy, NOW)).toEqual({ do: 'retry', waitMs: 250 });
+    expect(retryDecision(answer({ status: 429, headers: { 'x-ratelimit-delay': '25' } }), policy, NOW)).toEqual({ do: 'retry', waitMs: 1000 });
+    // A delayed success or a delayed 500 is not a request to wait and retry.
+    expect(retryDecision(answer({ status: 500, headers: { 'x-ratelimit-delay': '25' } }), policy, NOW)).toEqual({ do: 'fail', kind: 'server' });
     expect([0, 1, 2].map((retries) => retryDecision(answer({ status: 503, retries }), policy, NOW))).toEqual([
       { do: 'retry', waitMs: 1000 },
       { do: 'retry', waitMs: 2000 },
@@ -37,7 +45,7 @@ describe('retryDecision', () => {
 
   it('fails once the retries are spent, with the kind of the status and the wait asked', () => {
     expect(retryDecision(answer({ status: 429, retries: 3, headers: { 'retry-after': '2' } }), policy, NOW)).toEqual({ do: 'fail', kind: 'throttled', retryAfterMs: 2000 });
-    expect(retryDecision(answer({ status: 502, retries: 3 }), policy, NOW)).toEqual({ do: 'fail', kind: 'server' });
+    expect(retryDecision(answer({ status: 503, retries: 3 }), policy, NOW)).toEqual({ do: 'fail', kind: 'server' });
   });
 
   it('a wait longer than maxRetryDelayMs fails at once as throttled, whatever the status', () => {
@@ -46,7 +54,7 @@ describe('retryDecision', () => {
     expect(retryDecision(answer({ status: 429, headers: long }), { maxRetries: 3, maxRetryDelayMs: 200_000 }, NOW)).toEqual({ do: 'retry', waitMs: 120_000 });
   });
 
-  it('no answer: GETs retry with backoff; other methods fail as timeout or network', () => {
+  it('no answer: GETs retry with backoff; a write (which may have been applied) fails as timeout or network', () => {
     expect(retryDecision(answer({ status: 0, timedOut: true }), policy, NOW)).toEqual({ do: 'retry', waitMs: 1000 });
     expect(retryDecision(answer({ status: 0, timedOut: true, retries: 3 }), policy, NOW)).toEqual({ do: 'fail', kind: 'timeout' });
     expect(retryDecision(answer({ method: 'PATCH', status: 0 }), policy, NOW)).toEqual({ do: 'fail', kind: 'network' });
@@ -65,7 +73,8 @@ describe('delay headers', () => {
     expect(retryAfterMs({ 'retry-after': 'Mon, 02 Mar 2026 07:59:00 GMT' }, NOW)).toBe(0);
     expect(retryAfterMs({ 'retry-after': ['5', '9'] }, NOW)).toBe(5000);
     expect(retryAfterMs({ 'retry-after': 'soon' }, NOW)).toBeUndefined();
-    expect(retryAfterMs({ 'retry-after': 'soon', 'x-ratelimit-delay': '1.5' }, NOW)).toBe(1500);
+    expect(retryAfterMs({ 'retry-after': 'soon', 'x-ratelimit-delay': '1.5' }, NOW)).toBeUndefined();
+    expect(rateLimitDelayMs({ 'x-ratelimit-delay': '1.5' })).toBe(1500);
   });
 
   it('milliseconds headers (retry-after-ms) are read in ms', () => {
