@@ -108,7 +108,7 @@ async function observe(
   // them apart; it is spent only on groups in that state, so the steady state stays O(1).
   // A group ARM failed gets one GET too: its events say whether capacity failed late
   // (InsufficientCapacity after an accepted create), which backs its placement off.
-  const failed = groups.filter((g) => g.provisioningState === 'Failed' && !g.placeholder);
+  const failed = groups.filter((g) => g.provisioningState === 'Failed');
   const silent = [
     ...failed,
     ...groups

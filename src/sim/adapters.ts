@@ -4,6 +4,7 @@
  * virtual clock. What breaks the contract here (a busy registration deleted, a launch without the
  * Key Vault PAT) is recorded as a violation.
  */
+import { placementTag } from '../core/placements.js';
 import type { AgentRegistration, JobRequest, OwnedGroup } from '../core/types.js';
 import type { AgentLaunch, AzureDevOpsPort, ComputePort, GroupDetail, SecretPort } from '../ports/index.js';
 import type { SimAgent, SimJob } from './azdo-model.js';
@@ -111,7 +112,15 @@ export function simComputePort(world: World, owner: string): ComputePort {
       for (const m of compute.machines.values()) {
         if (m.owner !== owner || m.kind !== 'aci') continue;
         // A list item carries provisioningState but no instanceView.
-        out.push({ name: m.name, pool: m.pool, profile: m.profile.name, createdAt: m.createdAtTag, provisioningState: m.provisioningState, placeholder: m.placeholder });
+        out.push({
+          name: m.name,
+          pool: m.pool,
+          profile: m.profile.name,
+          createdAt: m.createdAtTag,
+          provisioningState: m.provisioningState,
+          placeholder: m.placeholder,
+          ...(m.placement ? { placement: m.placement } : {}),
+        });
       }
       return out;
     },
@@ -136,7 +145,12 @@ export function simComputePort(world: World, owner: string): ComputePort {
         world.bump('createOnExistingName');
         return;
       }
-      compute.startMachine('aci', owner, launch.name, launch.pool, launch.profile, launch.placeholder, launch.createdAt);
+      const location = launch.placement?.location ?? SIM_LOCATION;
+      const spot = launch.placement ? launch.placement.spot : launch.profile.spot;
+      compute.startMachine('aci', owner, launch.name, launch.pool, launch.profile, launch.placeholder, launch.createdAt, {
+        location,
+        placement: placementTag(launch.placement?.index ?? 0, location, spot),
+      });
     },
     deleteGroup: async (name) => {
       await call('deleteGroup', world.opts.armDeleteLatencyMs);
@@ -151,6 +165,9 @@ export function simComputePort(world: World, owner: string): ComputePort {
     },
   };
 }
+
+/** The simulated deployment's ACI_LOCATION. */
+export const SIM_LOCATION = 'westeurope';
 
 export function simSecretPort(world: World): SecretPort {
   return { getToken: async () => world.canary, invalidate: () => undefined };

@@ -52,6 +52,8 @@ export interface Machine {
   lateOnlineAtMs?: number;
   /** Counts idle stints, so a blip scheduled in one stint does not fire in the next. */
   idleStint?: number;
+  /** The placement tag the group was created with (`index:location[/spot]`). */
+  placement?: string;
 }
 
 /** Where compute reports what it counts and what breaks the contract. */
@@ -78,7 +80,16 @@ export class ComputeModel implements AgentHost {
   ) {}
 
   /** Start a machine (ACI group or VMSS VM). Quota and throttling are checked by the caller. */
-  startMachine(kind: MachineKind, owner: string, name: string, pool: string, profile: ProfileConfig, placeholder: boolean, createdAtTag: string): Machine {
+  startMachine(
+    kind: MachineKind,
+    owner: string,
+    name: string,
+    pool: string,
+    profile: ProfileConfig,
+    placeholder: boolean,
+    createdAtTag: string,
+    where?: { location: string; placement: string },
+  ): Machine {
     const now = this.clock.nowMs();
     const m: Machine = {
       name,
@@ -97,6 +108,7 @@ export class ComputeModel implements AgentHost {
       idleMs: 0,
       jobsRun: 0,
     };
+    if (where) m.placement = where.placement;
     this.machines.set(name, m);
     this.allMachines.push(m);
     if (kind === 'vm') {
@@ -112,10 +124,20 @@ export class ComputeModel implements AgentHost {
     const provision = this.rng.lognormal(this.opts.provisionMedianSec, this.opts.provisionSigma) * 1000;
     const boot = this.rng.lognormal(this.opts.bootMedianSec, this.opts.bootSigma) * 1000;
     const { pullFails, crashes, lateRegisterAtMs, lateOnlineAtMs } = this.faults.groupFate(placeholder, profile.bootTimeoutSec, now);
+    const noCapacity = where !== undefined && this.faults.capacityFailsLate(where.location);
     if (lateRegisterAtMs !== undefined) m.lateRegisterAtMs = lateRegisterAtMs;
     if (lateOnlineAtMs !== undefined) m.lateOnlineAtMs = lateOnlineAtMs;
     this.clock.after(provision, () => {
       if (m.phase === 'deleted') return;
+      if (noCapacity) {
+        // Accepted, then failed by ARM: the group is Failed with ACI's InsufficientCapacity event.
+        this.record.bump('lateCapacityFailures');
+        m.provisioningState = 'Failed';
+        m.phase = 'failed';
+        m.detail = `InsufficientCapacity.: The requested resource is not available in the location '${where.location}' at this moment. Please retry with a different resource request or in another location. (simulated)`;
+        stopBilling(m, this.clock.nowMs());
+        return;
+      }
       if (pullFails) {
         this.record.bump('imagePullFailures');
         m.provisioningState = 'Failed';

@@ -32,6 +32,7 @@ export interface GroupFate {
 export class Faults {
   private readonly failRng: Rng;
   private readonly flakyRng: Rng;
+  private readonly capacityRng: Rng;
 
   constructor(
     seed: number,
@@ -39,6 +40,7 @@ export class Faults {
   ) {
     this.failRng = new Rng(deriveSeed(seed, 'world:failures'));
     this.flakyRng = new Rng(deriveSeed(seed, 'world:flaky'));
+    this.capacityRng = new Rng(deriveSeed(seed, 'world:capacity'));
   }
 
   /** A placeholder only registers: it neither crashes nor boots late. */
@@ -49,6 +51,12 @@ export class Faults {
     if (!placeholder && o.lateRegistrationRate > 0 && this.flakyRng.chance(o.lateRegistrationRate)) fate.lateRegisterAtMs = late();
     else if (!placeholder && o.lateOnlineRate > 0 && this.flakyRng.chance(o.lateOnlineRate)) fate.lateOnlineAtMs = late();
     return fate;
+  }
+
+  /** ARM accepts the create and fails it later for capacity; drawn only when the rate is above 0 (own stream). */
+  capacityFailsLate(location: string): boolean {
+    if (this.opts.noCapacityIn.includes(location)) return true;
+    return this.opts.lateCapacityFailureRate > 0 && this.capacityRng.chance(this.opts.lateCapacityFailureRate);
   }
 
   /** With `imageUnregisters`: the image's own unregister fails (drawn for every --once exit). */

@@ -46,6 +46,13 @@ export interface WorldOptions {
   lateOnlineRate: number;
   /** A late agent registers (or comes online) uniformly within this many seconds past the boot timeout. */
   lateMaxSec: number;
+  /**
+   * Capacity that fails late: the probability that ARM accepts a create and then fails the group
+   * (provisioningState Failed, event InsufficientCapacity) when it would be provisioned. Off by default.
+   */
+  lateCapacityFailureRate: number;
+  /** Locations where every create fails late for capacity (a region out of capacity). */
+  noCapacityIn: readonly string[];
   /** VMSS: VM provisioning + agent extension: lognormal median/sigma, s. */
   vmProvisionMedianSec: number;
   vmProvisionSigma: number;
@@ -85,6 +92,8 @@ export const DEFAULT_WORLD_OPTIONS: WorldOptions = {
   lateRegistrationRate: 0,
   lateOnlineRate: 0,
   lateMaxSec: 60,
+  lateCapacityFailureRate: 0,
+  noCapacityIn: [],
   vmProvisionMedianSec: 300,
   vmProvisionSigma: 0.25,
   vmReimageMedianSec: 240,
