@@ -29,7 +29,15 @@ export interface BackoffPolicy {
 /** Groups remembered as already counted per key (older names are dropped; their groups are long gone). */
 const COUNTED_KEEP = 50;
 
-/** One back-off step: base · 2^(failures−1), capped. `group`: the late failure that caused it (counted once). */
+/**
+ * How a counted group is remembered: its name and creation time. A placeholder's name is fixed, so
+ * the name alone would count only its first late failure and never its recreations.
+ */
+export function countedId(g: { name: string; createdAt: string }): string {
+  return `${g.name} ${g.createdAt}`;
+}
+
+/** One back-off step: base · 2^(failures−1), capped. `group`: the late failure that caused it (its `countedId`, counted once). */
 export function nextBackoff(prev: BackoffState | undefined, now: Date, reason: string, policy: BackoffPolicy = {}, group?: string): BackoffState {
   const failures = (prev?.failures ?? 0) + 1;
   const sec = Math.min(policy.maxSec ?? 1800, (policy.baseSec ?? 60) * 2 ** (failures - 1));
@@ -55,7 +63,8 @@ export interface BackoffUpdate {
 /**
  * What the groups seen this pass change in the back-off state:
  * - a group ARM failed for capacity after accepting it steps its placement's back-off, as a
- *   synchronous capacity error would; each group counts once (however many passes it is seen),
+ *   synchronous capacity error would; each group counts once (however many passes it is seen; a
+ *   recreated placeholder, same name, is another group),
  *   and however many fail together, a placement takes one step per pass;
  * - a group created after the last step that ARM provisioned (provisioningState Succeeded) or whose
  *   agent registered ends its placement's back-off. An accepted PUT alone does not: with capacity
@@ -69,19 +78,20 @@ export function backoffUpdates(
   now: Date,
   policy: BackoffPolicy = {},
 ): BackoffUpdate[] {
-  const failed = new Map<string, { names: string[]; cause: string }>();
+  const failed = new Map<string, { names: string[]; ids: string[]; cause: string }>();
   for (const g of groups) {
     if (!g.capacityFailure) continue;
     const key = keyOf(g);
-    if (key === undefined || backoff[key]?.counted?.includes(g.name)) continue;
-    const f = failed.get(key) ?? { names: [], cause: g.capacityFailure };
+    if (key === undefined || backoff[key]?.counted?.includes(countedId(g))) continue;
+    const f = failed.get(key) ?? { names: [], ids: [], cause: g.capacityFailure };
     f.names.push(g.name);
+    f.ids.push(countedId(g));
     failed.set(key, f);
   }
   const out: BackoffUpdate[] = [];
   for (const [key, f] of failed) {
-    let state = nextBackoff(backoff[key], now, `capacity failed after the create was accepted: ${f.cause}`, policy, f.names[0]);
-    if (f.names.length > 1) state = { ...state, counted: [...(state.counted ?? []), ...f.names.slice(1)].slice(-COUNTED_KEEP) };
+    let state = nextBackoff(backoff[key], now, `capacity failed after the create was accepted: ${f.cause}`, policy, f.ids[0]);
+    if (f.ids.length > 1) state = { ...state, counted: [...(state.counted ?? []), ...f.ids.slice(1)].slice(-COUNTED_KEEP) };
     out.push({ key, state, why: 'lateCapacity', groups: f.names });
   }
   for (const [key, prev] of Object.entries(backoff)) {
