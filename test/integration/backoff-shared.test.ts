@@ -6,6 +6,7 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../../src/app/runtime.js';
+import { emptyWarmState } from '../../src/core/warm.js';
 import { BlobBackoffStore } from '../../src/storage/backoff-store.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { startAzurite, type Azurite } from '../helpers/azurite.js';
@@ -90,5 +91,47 @@ describe('shared back-off (Azurite)', () => {
     const again = new BlobBackoffStore(container, [{ name: 'p1', pool: 'x' }]);
     await again.load('x');
     expect(again.get('p1')).toEqual({ until: '2030-01-01T00:00:00.000Z', failures: 2, reason: 'quota' });
+  });
+
+  it('placement back-off keys (profile@i) and the warm-agent state (_warm) share the blob without reading each other', async () => {
+    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('backoff-placements-warm');
+    await container.createIfNotExists();
+    const profiles = [{ name: 'p1', pool: 'pw' }];
+    const a = new BlobBackoffStore(container, profiles);
+    await a.load('pw');
+    const p0 = { until: '2030-01-01T00:00:00.000Z', failures: 1, reason: 'quota: p0' };
+    const p1 = { until: '2030-01-01T00:05:00.000Z', failures: 3, reason: 'lateCapacity: p1', since: '2029-12-31T23:00:00.000Z' };
+    const warm = emptyWarmState(new Date('2029-12-31T23:30:00.000Z'));
+    a.set('p1', p0);
+    a.set('p1@1', p1);
+    a.setWarm('p1', warm);
+    await a.flush('pw');
+
+    const blob = JSON.parse((await container.getBlockBlobClient(a.blobName('pw')).downloadToBuffer()).toString('utf8')) as Record<string, unknown>;
+    expect(Object.keys(blob).sort()).toEqual(['_warm', 'p1', 'p1@1']);
+
+    const b = new BlobBackoffStore(container, profiles);
+    await b.load('pw');
+    expect(b.get('p1')).toEqual(p0);
+    expect(b.get('p1@1')).toEqual(p1);
+    expect(b.getWarm('p1')).toEqual(warm);
+    // The warm state is not a back-off entry, and a placement key is not a profile's warm state.
+    expect(Object.keys(b.all()).sort()).toEqual(['p1', 'p1@1']);
+    expect(b.getWarm('p1@1')).toBeUndefined();
+
+    // A back-off-shaped `_warm@1` is not a placement, a warm entry under a placement key is not
+    // warm state, and a removed profile's placement is dropped.
+    const text = JSON.stringify({ ...blob, '_warm@1': p1, 'gone@1': p1, _warm: { p1: warm, 'p1@1': warm } });
+    await container.getBlockBlobClient(b.blobName('pw')).upload(text, Buffer.byteLength(text));
+    const c = new BlobBackoffStore(container, profiles);
+    await c.load('pw');
+    expect(Object.keys(c.all()).sort()).toEqual(['p1', 'p1@1']);
+    expect(c.getWarm('p1')).toEqual(warm);
+    expect(c.getWarm('p1@1')).toBeUndefined();
+    c.setWarm('p1', warm);
+    await c.flush('pw');
+    const written = JSON.parse((await container.getBlockBlobClient(c.blobName('pw')).downloadToBuffer()).toString('utf8')) as Record<string, unknown>;
+    expect(Object.keys(written).sort()).toEqual(['_warm', 'p1', 'p1@1']);
+    expect(Object.keys(written._warm as object)).toEqual(['p1']);
   });
 });
