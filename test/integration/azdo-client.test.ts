@@ -677,6 +677,19 @@ describe('Azure DevOps Server versions', () => {
     expect(fake.agent(a.id)!.enabled).toBe(false);
   });
 
+  it('Server 2020: the placeholder capability read follows the discovered version; resourceusage keeps 7.1-preview.2, is refused, and moves nothing', async () => {
+    const p = freshPool();
+    const a = fake.registerAgent(p.name, 'azp-a-1');
+    fake.setServerApiVersion('6.0');
+    const c = client();
+    expect(await c.getAgentCapabilities(p.id, a.id)).toBeDefined();
+    expect(c.restApiVersion).toBe('6.0');
+    const e = await caught(c.getParallelJobs());
+    expect(e).toMatchObject({ kind: 'badResponse', status: 400, code: 'VssVersionOutOfRangeException' });
+    expect(c.restApiVersion).toBe('6.0');
+    expect(fake.requests.map((r) => `${r.method} ${r.query['api-version'] ?? '-'}`)).toEqual(['GET 7.1', 'GET 6.0', 'GET 7.1-preview.2']);
+  });
+
   it('AZP_API_VERSION is used as given: no discovery; a server refusing it is an error naming the version it supports', async () => {
     const p = freshPool();
     fake.setServerApiVersion('6.0');
