@@ -95,6 +95,8 @@ class JobRequestListVisitor implements JsonVisitor {
   value(kind: JsonKind): ScanAction {
     switch (this.roles[this.roles.length - 1]) {
       case R_ROOT:
+        // A number is kept (it is short): 1e999 is Infinity to JSON.parse, and the shape error says so.
+        if (kind === 'number') return CAPTURE;
         if (kind !== 'object') {
           this.root = standIn(kind);
           return SKIP;
@@ -108,8 +110,10 @@ class JobRequestListVisitor implements JsonVisitor {
         this.items = [];
         this.ids = [];
         this.list = kind === 'array' ? this.items : standIn(kind);
+        if (kind === 'number') return CAPTURE;
         return kind === 'array' ? this.enter(R_ITEMS) : SKIP;
       case R_ITEMS:
+        if (kind === 'number') return CAPTURE;
         if (kind !== 'object') {
           this.items.push(standIn(kind));
           this.ids.push(undefined);
@@ -146,9 +150,20 @@ class JobRequestListVisitor implements JsonVisitor {
 
   captured(json: Uint8Array): void {
     switch (this.roles[this.roles.length - 1]) {
+      case R_ROOT:
+        this.root = JSON.parse(Buffer.from(json).toString('utf8'));
+        return;
       case R_LIST:
+        if (this.name === 'value') {
+          this.list = JSON.parse(Buffer.from(json).toString('utf8'));
+          return;
+        }
         this.count = JSON.parse(Buffer.from(json).toString('utf8'));
         this.hasCount = true;
+        return;
+      case R_ITEMS:
+        this.items.push(JSON.parse(Buffer.from(json).toString('utf8')));
+        this.ids.push(undefined);
         return;
       case R_JOB:
         this.job[this.name] = JSON.parse(Buffer.from(json).toString('utf8'));

@@ -141,6 +141,10 @@ describe('bodies that are not the list', () => {
     ['a requestId string', '{"value":[{"requestId":"nope"}]}'],
     ['a demand of the wrong type', '{"value":[{"requestId":1,"demands":[3]}]}'],
     ['a count not an integer', '{"count":1.5,"value":[]}'],
+    // JSON.parse reads an overflowing number as Infinity, and the shape error names it.
+    ['a number that overflows', '1e999'],
+    ['value a number that overflows', '{"value":-1e999}'],
+    ['an item a number that overflows', '{"value":[{"requestId":1},1e999]}'],
   ])('%s: the same shape error as before', async (_name, text) => {
     const b = enc(text);
     const want = reference(b);
