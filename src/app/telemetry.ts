@@ -9,7 +9,7 @@
  */
 import { metrics, type Attributes, type Counter, type Gauge, type Histogram, type Meter } from '@opentelemetry/api';
 import { logs, SeverityNumber, type Logger as OtelLogger } from '@opentelemetry/api-logs';
-import { actionText } from '../core/action-text.js';
+import { decisionFields } from '../core/action-text.js';
 import type { Action, BackoffState, JobRequest, ProfileView } from '../core/types.js';
 import type { Logger as PortLogger } from '../ports/index.js';
 import type { Outcome, PoolResult } from '../reconcile/pass.js';
@@ -194,34 +194,23 @@ export class Telemetry {
     g.idle.record(v.idle, dims);
     g.starting.record(v.starting, dims);
     g.busy.record(v.busy, dims);
+    // The view says whether the profile backs off: with fallback placements, only once every one does.
     const b = info.backoff[v.profile];
-    const active = b !== undefined && Date.parse(b.until) > info.now.getTime();
-    const since = active ? Date.parse(b.since ?? info.now.toISOString()) : NaN;
+    const active = v.backoffUntil !== undefined && Date.parse(v.backoffUntil) > info.now.getTime();
+    const since = active ? Date.parse(b?.since ?? info.now.toISOString()) : NaN;
     const seconds = active && Number.isFinite(since) ? Math.max(0, (info.now.getTime() - since) / 1000) : 0;
     g.backoffActive.record(active ? 1 : 0, dims);
     g.backoffDuration.record(seconds, dims);
     const pc = this.profile(info.pool, v.profile);
     pc.backoffActive = active;
     pc.backoffSeconds = seconds;
-    const mine = result.plan!.actions.filter((a) => a.kind !== 'unregister' && a.profile === v.profile);
+    const { pool: _pool, profile: _profile, ...fields } = decisionFields(v, result.plan!.actions);
     this.event(P + 'decision', 'info', {
       pool: info.pool,
       profile: v.profile,
       trigger: info.trigger,
       dryRun: result.outcomes.some((o) => o.status === 'skipped' && o.why === 'dry run'),
-      queued: v.queued,
-      running: v.running,
-      idle: v.idle,
-      starting: v.starting,
-      busy: v.busy,
-      standby: v.standbyTarget,
-      live: v.live,
-      max: v.maxAgents,
-      placeholder: v.placeholder,
-      backoffUntil: v.backoffUntil,
-      creates: v.creates,
-      deletes: v.deletes,
-      reasons: [...new Set(mine.map(actionText))],
+      ...fields,
     });
   }
 

@@ -4,7 +4,7 @@
  * back-off store (quota/capacity errors), which is an optimisation, not truth.
  */
 import type { ProfileConfig } from '../config/schema.js';
-import { actionText } from '../core/action-text.js';
+import { decisionFields } from '../core/action-text.js';
 import { capabilityDifference, reportedByProfile } from '../core/matching.js';
 import { backoffUpdates, capacityCause, nextBackoff as backoffStep, type BackoffUpdate } from '../core/capacity.js';
 import { openPlacements, placementIndexOf, placementKey, placementsOf, profileOfKey, type Placement } from '../core/placements.js';
@@ -200,25 +200,8 @@ async function auditPlaceholderCapabilities(pool: string, poolId: number, agents
 }
 
 function decisionLine(v: ProfileView, actions: Action[]): Record<string, unknown> {
-  const mine = actions.filter((a) => (a.kind === 'unregister' ? false : a.profile === v.profile));
-  return {
-    pool: v.pool,
-    profile: v.profile,
-    queued: v.queued,
-    running: v.running,
-    idle: v.idle,
-    starting: v.starting,
-    busy: v.busy,
-    standby: v.standbyTarget,
-    live: v.live,
-    max: v.maxAgents,
-    placeholder: v.placeholder,
-    backoffUntil: v.backoffUntil,
-    ...(v.warm ? { warm: { k: v.warm.k, lambdaPerMin: v.warm.lambdaPerMin, refillSec: v.warm.refillSec, why: v.warm.reason } } : {}),
-    creates: v.creates,
-    deletes: v.deletes,
-    reasons: [...new Set(mine.map(actionText))],
-  };
+  const warm = v.warm ? { warm: { k: v.warm.k, lambdaPerMin: v.warm.lambdaPerMin, refillSec: v.warm.refillSec, why: v.warm.reason } } : {};
+  return { ...decisionFields(v, actions), ...warm };
 }
 
 type DeleteAction = Extract<Action, { kind: 'delete' }>;
