@@ -216,8 +216,10 @@ export interface WarmTuning {
   /** Burst window, seconds (default 900): the rate over it lifts λ at once (300 s let one arrival read as 0.2/min). */
   burstWindowSec: number;
   /**
-   * With no arrival for this long (default 1800 s), the live rate no longer counts (history still
-   * does). The per-job rule keeps one warm agent for any λ > 0, and an EWMA never reaches 0.
+   * With no arrival for this long (default 900 s), the live rate no longer counts (history still
+   * does). The per-job rule keeps one warm agent for any λ > 0, and an EWMA never reaches 0. Equal
+   * to the burst window, so both terms end together 15 min after the last arrival (1800 s held
+   * warm agents 15 min longer than the burst; scripts/warm-cost.ts counts them).
    */
   quietSec: number;
   /** Weight of a new hour in its history bucket (default 0.3). */
@@ -242,7 +244,7 @@ export interface WarmTuning {
 export const DEFAULT_WARM_TUNING: WarmTuning = {
   tauSec: 900,
   burstWindowSec: 900,
-  quietSec: 1800,
+  quietSec: 900,
   historyWeight: 0.3,
   lookaheadSec: 1800,
   refillSamples: 50,

@@ -255,6 +255,7 @@ describe('arrival-rate estimator', () => {
     const quiet = DEFAULT_WARM_TUNING.quietSec;
     const before = estimateArrivalRate(s, at(540 + quiet - 1), UTC);
     expect(before.live).toBeGreaterThan(0);
+    expect(before.burst).toBe(1 / DEFAULT_WARM_TUNING.burstWindowSec); // the last arrival (t = 540) is still in the window
     const after = estimateArrivalRate(s, at(540 + quiet + 1), UTC);
     expect(after).toMatchObject({ live: 0, burst: 0, lambdaPerSec: 0, source: 'none' });
     const state = { ...emptyWarmState(at(0)), arrivals: s };
