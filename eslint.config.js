@@ -57,9 +57,18 @@ export default tseslint.config(
       'no-restricted-globals': ['error', { name: 'process', message: 'core is pure: no env, no clock' }],
       'no-restricted-syntax': [
         'error',
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'core is pure: take `now` as a parameter' },
-        { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'core is pure: take `now` as a parameter' },
-        { selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']", message: 'core is pure: no randomness' },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'core is pure: take `now` as a parameter',
+        },
+        {
+          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+          message: 'core is pure: take `now` as a parameter',
+        },
+        {
+          selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
+          message: 'core is pure: no randomness',
+        },
       ],
     },
   },

@@ -48,24 +48,46 @@ async function main(): Promise<void> {
   const launches = (): AgentLaunch[] =>
     Array.from({ length: N }, () => {
       seq += 1;
-      return { name: agentName('azp', 'linux', 1_700_000_000_000 + seq, String(seq).padStart(12, '0')), pool: 'Bench', profile, placeholder: false, token: 'bench-pat', createdAt: new Date().toISOString() };
+      return {
+        name: agentName('azp', 'linux', 1_700_000_000_000 + seq, String(seq).padStart(12, '0')),
+        pool: 'Bench',
+        profile,
+        placeholder: false,
+        token: 'bench-pat',
+        createdAt: new Date().toISOString(),
+      };
     });
   const rows: string[] = [];
   try {
     // Warm-up (module JIT, TLS session, token) so the first row is not a cold start.
-    const warm = new AciComputeProvider({ client: createArmClient(cred, SUB, { armEndpoint: arm.url, ca: cert.cert }), resourceGroup: RG, spec: ctx });
-    await Promise.all(launches().slice(0, 50).map((l) => warm.createGroup(l)));
+    const warm = new AciComputeProvider({
+      client: createArmClient(cred, SUB, { armEndpoint: arm.url, ca: cert.cert }),
+      resourceGroup: RG,
+      spec: ctx,
+    });
+    await Promise.all(
+      launches()
+        .slice(0, 50)
+        .map((l) => warm.createGroup(l)),
+    );
     arm.setPutLatency(putLatencyMs);
 
     {
       // The pass as src/app/deps.ts builds it: mapLimit(…, CREATE_CONCURRENCY) in front of a provider whose limiter lets it through.
-      const provider = new AciComputeProvider({ client: createArmClient(cred, SUB, { armEndpoint: arm.url, ca: cert.cert }), resourceGroup: RG, spec: ctx, concurrency: Math.max(10, PASS_CONCURRENCY) });
+      const provider = new AciComputeProvider({
+        client: createArmClient(cred, SUB, { armEndpoint: arm.url, ca: cert.cert }),
+        resourceGroup: RG,
+        spec: ctx,
+        concurrency: Math.max(10, PASS_CONCURRENCY),
+      });
       arm.clearRequests();
       const t0 = performance.now();
       const results = await mapLimit(launches(), PASS_CONCURRENCY, (l) => provider.createGroup(l));
       const ms = performance.now() - t0;
       const failed = results.filter((r) => r.status === 'rejected').length;
-      rows.push(`pass     concurrency=${String(PASS_CONCURRENCY).padStart(2)}  ${N} creates  ${ms.toFixed(0).padStart(6)} ms  ARM requests=${arm.requests.length}  failed=${failed}`);
+      rows.push(
+        `pass     concurrency=${String(PASS_CONCURRENCY).padStart(2)}  ${N} creates  ${ms.toFixed(0).padStart(6)} ms  ARM requests=${arm.requests.length}  failed=${failed}`,
+      );
       console.log(rows[rows.length - 1]);
     }
 
@@ -79,25 +101,33 @@ async function main(): Promise<void> {
       const results = await Promise.allSettled(batch.map((l) => provider.createGroup(l)));
       const ms = performance.now() - t0;
       const failed = results.filter((r) => r.status === 'rejected').length;
-      rows.push(`started  concurrency=${String(concurrency).padStart(2)}  ${N} creates  ${ms.toFixed(0).padStart(6)} ms  ARM requests=${arm.requests.length}  failed=${failed}`);
+      rows.push(
+        `started  concurrency=${String(concurrency).padStart(2)}  ${N} creates  ${ms.toFixed(0).padStart(6)} ms  ARM requests=${arm.requests.length}  failed=${failed}`,
+      );
 
       if (withAwaited) {
         arm.clearRequests();
         const batch2 = launches();
         const t1 = performance.now();
         const res2 = await mapLimit(batch2, concurrency, (l) =>
-          client.containerGroups.beginCreateOrUpdateAndWait(RG, l.name, buildContainerGroup(l, ctx), { updateIntervalInMs: 250 }),
+          client.containerGroups.beginCreateOrUpdateAndWait(RG, l.name, buildContainerGroup(l, ctx), {
+            updateIntervalInMs: 250,
+          }),
         );
         const ms2 = performance.now() - t1;
         const failed2 = res2.filter((r) => r.status === 'rejected').length;
-        rows.push(`awaited  concurrency=${String(concurrency).padStart(2)}  ${N} creates  ${ms2.toFixed(0).padStart(6)} ms  ARM requests=${arm.requests.length}  failed=${failed2}`);
+        rows.push(
+          `awaited  concurrency=${String(concurrency).padStart(2)}  ${N} creates  ${ms2.toFixed(0).padStart(6)} ms  ARM requests=${arm.requests.length}  failed=${failed2}`,
+        );
       }
       console.log(rows.slice(first).join('\n'));
     }
   } finally {
     await arm.close();
   }
-  console.log(`\nfake ARM: PUT answered after ${putLatencyMs} ms, group Succeeded ${LATENCY_MS} ms after the PUT; Node ${process.version}`);
+  console.log(
+    `\nfake ARM: PUT answered after ${putLatencyMs} ms, group Succeeded ${LATENCY_MS} ms after the PUT; Node ${process.version}`,
+  );
 }
 
 main().catch((e: unknown) => {

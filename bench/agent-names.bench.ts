@@ -31,4 +31,8 @@ function run(label: string, entropy: () => string): void {
 
 run(`production (${AGENT_NAME_RANDOM_CHARS} random chars)`, randomAgentEntropy);
 // Earlier versions: randomInt(0, 36 ** 4) → 4 base-36 characters, padded here to the new minimum.
-run('earlier versions (4 random chars)', () => randomInt(0, 36 ** 4).toString(36).padStart(12, '0'));
+run('earlier versions (4 random chars)', () =>
+  randomInt(0, 36 ** 4)
+    .toString(36)
+    .padStart(12, '0'),
+);

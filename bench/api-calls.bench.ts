@@ -26,17 +26,39 @@ for (const n of [10, 100, 1000]) {
   azdo.addPool('aci');
   for (let i = 0; i < n; i++) {
     const name = `azp-linux-${i.toString(36).padStart(12, '0')}`;
-    arm.seed(name, { resourceGroup: 'rg', subscriptionId: SUB, tags: { 'managed-by': 'azp-aci-autoscaler', 'autoscaler-id': 'default', 'azp-pool': 'aci', 'azp-profile': 'linux', 'created-at': new Date().toISOString() } });
+    arm.seed(name, {
+      resourceGroup: 'rg',
+      subscriptionId: SUB,
+      tags: {
+        'managed-by': 'azp-aci-autoscaler',
+        'autoscaler-id': 'default',
+        'azp-pool': 'aci',
+        'azp-profile': 'linux',
+        'created-at': new Date().toISOString(),
+      },
+    });
     azdo.registerAgent('aci', name);
     // A demand no registration lists keeps the fake's matchedAgents short (1,000 × 1,000 otherwise).
     azdo.assignJob(azdo.queueJob('aci', ['bench']).requestId, name);
   }
   azdo.registerAgent('aci', 'azp-linux-placeholder', {}, { status: 'offline' });
   const settings = loadSettings(
-    { AZP_URL: azdo.url, KEY_VAULT_URL: kv.url, ARM_ENDPOINT: arm.url, AZURE_SUBSCRIPTION_ID: SUB, ACI_RESOURCE_GROUP: 'rg', ACI_LOCATION: 'westeurope', POOLS: JSON.stringify([{ name: 'linux', pool: 'aci', image: 'x', maxAgents: 1000, capabilities: ['bench'] }]) },
+    {
+      AZP_URL: azdo.url,
+      KEY_VAULT_URL: kv.url,
+      ARM_ENDPOINT: arm.url,
+      AZURE_SUBSCRIPTION_ID: SUB,
+      ACI_RESOURCE_GROUP: 'rg',
+      ACI_LOCATION: 'westeurope',
+      POOLS: JSON.stringify([{ name: 'linux', pool: 'aci', image: 'x', maxAgents: 1000, capabilities: ['bench'] }]),
+    },
     { requireAzure: true },
   );
-  const deps = buildDeps(settings, memoryLogger(), { credential: fakeCredential(), azure: { ca: cert.cert }, azdoDispatcher: dispatcher });
+  const deps = buildDeps(settings, memoryLogger(), {
+    credential: fakeCredential(),
+    azure: { ca: cert.cert },
+    azdoDispatcher: dispatcher,
+  });
   await reconcile(reconcileOptions(settings), deps); // warm: pool id cached, PAT read
   arm.clearRequests();
   azdo.clearRequests();
@@ -44,7 +66,9 @@ for (const n of [10, 100, 1000]) {
   const r = await reconcile(reconcileOptions(settings), deps);
   const ms = performance.now() - t;
   const view = r.pools[0]!.plan!.views[0]!;
-  rows.push(`${String(n).padStart(5)} groups | Azure DevOps ${azdo.requests.length} | ARM ${arm.requests.length} (list pages of 100: ${arm.requests.filter((q) => q.method === 'GET').length}, writes ${arm.requests.filter((q) => q.method !== 'GET').length}) | busy ${view.busy} | pass ${ms.toFixed(0)} ms`);
+  rows.push(
+    `${String(n).padStart(5)} groups | Azure DevOps ${azdo.requests.length} | ARM ${arm.requests.length} (list pages of 100: ${arm.requests.filter((q) => q.method === 'GET').length}, writes ${arm.requests.filter((q) => q.method !== 'GET').length}) | busy ${view.busy} | pass ${ms.toFixed(0)} ms`,
+  );
   await Promise.all([azdo.close(), arm.close(), kv.close(), dispatcher.close()]);
 }
 console.log('API calls per steady-state pass (all agents busy):');

@@ -61,7 +61,9 @@ async function buildUnbundled(bundled: BundleResult): Promise<string> {
 
 /** One fresh process: milliseconds spent in `await import(main)` (and the whole process). */
 function sample(dir: string): { importMs: number; processMs: number } {
-  const imports = (mainFiles(dir) as string[]).map((f) => `await import(${JSON.stringify(pathToFileURL(f).href)});`).join('\n');
+  const imports = (mainFiles(dir) as string[])
+    .map((f) => `await import(${JSON.stringify(pathToFileURL(f).href)});`)
+    .join('\n');
   const code = `const t0 = performance.now();\n${imports}\nprocess.stdout.write('@@MS@@' + (performance.now() - t0));`;
   const t = process.hrtime.bigint();
   const r = spawnSync(process.execPath, ['--import', HOST_STUB_URL as string, '--input-type=module', '-e', code], {
@@ -81,10 +83,18 @@ const median = (xs: number[]): number => {
 };
 
 mkdirSync(work, { recursive: true });
-const bundled = (await bundle({ root, outdir: join(work, 'bundled'), quiet: true, minify: !args.includes('--no-minify') })) as BundleResult;
+const bundled = (await bundle({
+  root,
+  outdir: join(work, 'bundled'),
+  quiet: true,
+  minify: !args.includes('--no-minify'),
+})) as BundleResult;
 const unbundled = await buildUnbundled(bundled);
 
-const results = { bundled: [] as { importMs: number; processMs: number }[], unbundled: [] as { importMs: number; processMs: number }[] };
+const results = {
+  bundled: [] as { importMs: number; processMs: number }[],
+  unbundled: [] as { importMs: number; processMs: number }[],
+};
 sample(bundled.outdir); // warm the OS file cache for both before measuring
 sample(unbundled);
 for (let i = 0; i < runs; i++) {
@@ -95,9 +105,16 @@ for (let i = 0; i < runs; i++) {
 const fmt = (n: number): string => `${n.toFixed(1).padStart(8)} ms`;
 const kib = (n: number): string => `${(n / 1024).toFixed(0)} KiB`;
 const mapBytes = bundled.files.filter((f) => f.path.endsWith('.map')).reduce((s, f) => s + f.bytes, 0);
-console.log(`cold import of ${relative(ROOT as string, root) || '.'} entry (main: ${bundled.main}), ${runs} fresh node ${process.version} processes each`);
+console.log(
+  `cold import of ${relative(ROOT as string, root) || '.'} entry (main: ${bundled.main}), ${runs} fresh node ${process.version} processes each`,
+);
 console.log(`                 import (median)   whole process (median)`);
-console.log(`  bundled   ${fmt(median(results.bundled.map((r) => r.importMs)))}   ${fmt(median(results.bundled.map((r) => r.processMs)))}`);
-console.log(`  unbundled ${fmt(median(results.unbundled.map((r) => r.importMs)))}   ${fmt(median(results.unbundled.map((r) => r.processMs)))}`);
+console.log(
+  `  bundled   ${fmt(median(results.bundled.map((r) => r.importMs)))}   ${fmt(median(results.bundled.map((r) => r.processMs)))}`,
+);
+console.log(
+  `  unbundled ${fmt(median(results.unbundled.map((r) => r.importMs)))}   ${fmt(median(results.unbundled.map((r) => r.processMs)))}`,
+);
 console.log(`bundle: ${kib(bundled.jsBytes)} JS (+ ${kib(mapBytes)} source map) in ${bundled.files.length} files`);
-if (!existsSync(join(root, 'src', 'index.ts'))) console.log('note: src/index.ts does not exist; measured the src/functions/*.ts modules');
+if (!existsSync(join(root, 'src', 'index.ts')))
+  console.log('note: src/index.ts does not exist; measured the src/functions/*.ts modules');

@@ -23,7 +23,10 @@ const POOL = 44;
 /** A matchedAgents item exactly as recorded (contracts/azdo/examples, KEDA's capture): 326 bytes. */
 function agentRef(id: number): string {
   return JSON.stringify({
-    _links: { self: { href: `https://dev.azure.com/FOO/_apis/distributedtask/pools/44/agents/${id}` }, web: { href: `https://dev.azure.com/FOO/_settings/agentpools?view=jobs&poolId=44&agentId=${id}` } },
+    _links: {
+      self: { href: `https://dev.azure.com/FOO/_apis/distributedtask/pools/44/agents/${id}` },
+      web: { href: `https://dev.azure.com/FOO/_settings/agentpools?view=jobs&poolId=44&agentId=${id}` },
+    },
     id,
     name: `dotnet60-scaledjob-${String(id).padStart(5, '0')}-pkqvm`,
     version: '2.210.1',
@@ -83,7 +86,11 @@ async function measure(n: number, mode: string, port: number): Promise<string> {
       const res = await request(base + path);
       jobs = jobRequestListSchema.parse(JSON.parse(await res.body.text())).value.map(toListedJobRequest);
     } else {
-      const client = new AzureDevOpsClient({ baseUrl: base, auth: patAuth(async () => 'bench-not-a-secret'), maxRetries: 0 });
+      const client = new AzureDevOpsClient({
+        baseUrl: base,
+        auth: patAuth(async () => 'bench-not-a-secret'),
+        maxRetries: 0,
+      });
       jobs = await client.listJobRequests(POOL);
     }
   } catch (err) {
@@ -94,7 +101,11 @@ async function measure(n: number, mode: string, port: number): Promise<string> {
   const ids = jobs.reduce((s, j) => s + (j.matchedAgentIds?.length ?? 0), 0);
   if (ids !== n * n) throw new Error(`expected ${n * n} matched ids, got ${ids}`);
   const c1 = process.cpuUsage();
-  const p = plan({ pool: 'aci', jobs, agents: [], groups: [], backoff: {} }, { prefix: 'azp', profiles: [profile({ maxAgents: 1000 })] }, new Date());
+  const p = plan(
+    { pool: 'aci', jobs, agents: [], groups: [], backoff: {} },
+    { prefix: 'azp', profiles: [profile({ maxAgents: 1000 })] },
+    new Date(),
+  );
   return `${mode.padEnd(6)} | read ${readCpu.toFixed(0)} ms CPU (${(wall / 1000).toFixed(1)} s wall) | RSS before ${rss0.toFixed(0)} MiB, peak ${peakMiB().toFixed(0)} MiB | plan ${cpuMs(c1).toFixed(0)} ms CPU (queued ${p.views[0]!.queued})`;
 }
 
@@ -109,17 +120,31 @@ function peakMiB(): number {
 
 async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
-  console.log('Job-request list with matchedAgents (every agent matches every job); server and each reader in a process of its own:');
+  console.log(
+    'Job-request list with matchedAgents (every agent matches every job); server and each reader in a process of its own:',
+  );
   for (const n of [1000, 2000]) {
     console.log(`${n} jobs × ${n} agents | payload ${(payloadBytes(n) / MiB).toFixed(1)} MiB`);
-    const server = spawn(process.execPath, ['--import', 'tsx', self, 'serve', String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const server = spawn(process.execPath, ['--import', 'tsx', self, 'serve', String(n)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       const port = await new Promise<string>((resolve, reject) => {
         server.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
         server.once('exit', (code) => reject(new Error(`server exited (${code})`)));
       });
       for (const mode of ['text', 'stream']) {
-        const args = ['--expose-gc', '--max-old-space-size=6144', '--import', 'tsx', self, 'measure', String(n), mode, port];
+        const args = [
+          '--expose-gc',
+          '--max-old-space-size=6144',
+          '--import',
+          'tsx',
+          self,
+          'measure',
+          String(n),
+          mode,
+          port,
+        ];
         process.stdout.write(`  ${execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 20 })}`);
       }
     } finally {

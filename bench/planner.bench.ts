@@ -22,7 +22,7 @@ const profiles = ['docker', 'java', 'linux'].map((name, i) =>
 );
 
 let seed = 42;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 const jobs: JobRequest[] = [];
 const agents: AgentRegistration[] = [];
 const groups: OwnedGroup[] = [];
@@ -31,12 +31,25 @@ for (let i = 0; i < 500; i++) {
   const name = `azp-${profile}-${i.toString(36).padStart(12, '0')}`;
   groups.push({ name, pool: 'aci', profile, createdAt: iso(60 + rnd() * 3000), provisioningState: 'Succeeded' });
   const r = rnd();
-  if (r < 0.8) agents.push({ id: i, name, status: 'online', enabled: true, createdOn: iso(50), ...(r < 0.6 ? { assignedRequestId: 10_000 + i } : {}) });
+  if (r < 0.8)
+    agents.push({
+      id: i,
+      name,
+      status: 'online',
+      enabled: true,
+      createdOn: iso(50),
+      ...(r < 0.6 ? { assignedRequestId: 10_000 + i } : {}),
+    });
   else if (r < 0.9) agents.push({ id: i, name, status: 'offline', enabled: true, lastCompletedFinishTime: iso(5) });
 }
 for (let i = 0; i < 1000; i++) {
   const demands = [['docker', 'git'], ['java'], [], ['gpu']][i % 4]!.concat('Agent.Version -gtVersion 2.182.1');
-  jobs.push({ requestId: i, queueTime: iso(100), demands, ...(i < 300 ? { assignTime: iso(50), receiveTime: iso(49), reservedAgent: { id: i, name: `a${i}` } } : {}) });
+  jobs.push({
+    requestId: i,
+    queueTime: iso(100),
+    demands,
+    ...(i < 300 ? { assignTime: iso(50), receiveTime: iso(49), reservedAgent: { id: i, name: `a${i}` } } : {}),
+  });
 }
 const snapshot: PoolSnapshot = { pool: 'aci', jobs, agents, groups, backoff: {} };
 const policy = { prefix: 'azp', profiles };
@@ -54,7 +67,11 @@ const cpu = process.cpuUsage(cpu0);
 samples.sort((a, b) => a - b);
 const pct = (p: number) => samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))]!.toFixed(2);
 const result = plan(snapshot, policy, now);
-console.log(`planner: ${jobs.length} job requests, ${groups.length} groups, ${agents.length} agents, ${profiles.length} profiles, ${runs} runs`);
+console.log(
+  `planner: ${jobs.length} job requests, ${groups.length} groups, ${agents.length} agents, ${profiles.length} profiles, ${runs} runs`,
+);
 console.log(`wall ms  p50=${pct(50)} p95=${pct(95)} p99=${pct(99)} max=${samples[samples.length - 1]!.toFixed(2)}`);
-console.log(`cpu ms per pass (user+system): ${((cpu.user + cpu.system) / 1000 / runs).toFixed(2)}  (target: well under 50 ms)`);
+console.log(
+  `cpu ms per pass (user+system): ${((cpu.user + cpu.system) / 1000 / runs).toFixed(2)}  (target: well under 50 ms)`,
+);
 console.log(`actions: ${result.actions.length}  unmatched jobs: ${result.unmatchedJobs.length}`);

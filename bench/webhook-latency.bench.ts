@@ -62,7 +62,9 @@ async function main(): Promise<void> {
       WEBHOOK_PASSWORD: PASS,
       AUTOSCALER_ID: 'bench',
       ...(azurite ? { AzureWebJobsStorage: azurite.connectionString } : {}),
-      POOLS: JSON.stringify([{ name: 'lin', pool: 'Bench', image: 'example/azp-agent:1', placeholder: false, maxAgents: 100 }]),
+      POOLS: JSON.stringify([
+        { name: 'lin', pool: 'Bench', image: 'example/azp-agent:1', placeholder: false, maxAgents: 100 },
+      ]),
     };
     const logLines: string[] = [];
     const runtime: Runtime = createRuntime(env, {
@@ -75,7 +77,9 @@ async function main(): Promise<void> {
       handoff: { send: async (r) => void runtime.requestFromQueue(r.pools, r.reason, new Date(r.receivedAt)) },
     });
     const handler = makeServiceHookHandler(async () => runtime);
-    const sample = readContractJson<Record<string, unknown> & { resource: { job: Record<string, unknown> } }>('servicehooks/job-state-changed.events-md.json');
+    const sample = readContractJson<Record<string, unknown> & { resource: { job: Record<string, unknown> } }>(
+      'servicehooks/job-state-changed.events-md.json',
+    );
     const auth = `Basic ${Buffer.from(`${USER}:${PASS}`).toString('base64')}`;
 
     let waiter: ((t: number) => void) | undefined;
@@ -91,7 +95,10 @@ async function main(): Promise<void> {
       delete body.resource.job.result;
       const created = new Promise<number>((resolve, reject) => {
         waiter = resolve;
-        setTimeout(() => reject(new Error(`no create within 10 s for delivery ${i}:\n${logLines.slice(-5).join('\n')}`)), 10_000).unref();
+        setTimeout(
+          () => reject(new Error(`no create within 10 s for delivery ${i}:\n${logLines.slice(-5).join('\n')}`)),
+          10_000,
+        ).unref();
       });
       const t0 = performance.now();
       const res = await handler(
@@ -119,8 +126,12 @@ async function main(): Promise<void> {
     const sorted = [...latencies].sort((a, b) => a - b);
     const ackSorted = [...acks].sort((a, b) => a - b);
     const f = (x: number) => `${x.toFixed(1)} ms`;
-    console.log(`webhook → first ARM create, ${N} deliveries (+${WARMUP} warm-up), lock: ${memoryLock ? 'in-memory' : 'Azurite blob lease'}`);
-    console.log(`  p50 ${f(pct(sorted, 50))}  p90 ${f(pct(sorted, 90))}  p99 ${f(pct(sorted, 99))}  max ${f(sorted[sorted.length - 1] ?? NaN)}  min ${f(sorted[0] ?? NaN)}`);
+    console.log(
+      `webhook → first ARM create, ${N} deliveries (+${WARMUP} warm-up), lock: ${memoryLock ? 'in-memory' : 'Azurite blob lease'}`,
+    );
+    console.log(
+      `  p50 ${f(pct(sorted, 50))}  p90 ${f(pct(sorted, 90))}  p99 ${f(pct(sorted, 99))}  max ${f(sorted[sorted.length - 1] ?? NaN)}  min ${f(sorted[0] ?? NaN)}`,
+    );
     console.log(`  202 ack: p50 ${f(pct(ackSorted, 50))}  p99 ${f(pct(ackSorted, 99))}`);
     console.log(`  ARM PUTs: ${creates} (expected ${WARMUP + N}); warnings/errors logged: ${logLines.length}`);
     if (creates !== WARMUP + N) process.exitCode = 1;

@@ -24,13 +24,19 @@ const OUT = join(ROOT, 'infra', 'types');
 export const WANTED = {
   'resources_11/microsoft.resources/2022-09-01': ['Microsoft.Resources/resourceGroups'],
   'msi/microsoft.managedidentity/2023-01-31': ['Microsoft.ManagedIdentity/userAssignedIdentities'],
-  'authorization/microsoft.authorization/2022-04-01': ['Microsoft.Authorization/roleDefinitions', 'Microsoft.Authorization/roleAssignments'],
+  'authorization/microsoft.authorization/2022-04-01': [
+    'Microsoft.Authorization/roleDefinitions',
+    'Microsoft.Authorization/roleAssignments',
+  ],
   'network/microsoft.network/2023-11-01': [
     'Microsoft.Network/virtualNetworks',
     'Microsoft.Network/privateEndpoints',
     'Microsoft.Network/privateEndpoints/privateDnsZoneGroups',
   ],
-  'privatedns/microsoft.network/2020-06-01': ['Microsoft.Network/privateDnsZones', 'Microsoft.Network/privateDnsZones/virtualNetworkLinks'],
+  'privatedns/microsoft.network/2020-06-01': [
+    'Microsoft.Network/privateDnsZones',
+    'Microsoft.Network/privateDnsZones/virtualNetworkLinks',
+  ],
   'web/microsoft.web/2024-04-01': [
     'Microsoft.Web/serverfarms',
     'Microsoft.Web/sites',
@@ -101,7 +107,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const out = JSON.stringify(trimmed);
     mkdirSync(join(OUT, path), { recursive: true });
     writeFileSync(join(OUT, path, 'types.json'), out + '\n');
-    rows.push(`| \`generated/${path}/types.json\` | ${names.map((n) => `\`${n}\``).join(', ')} | ${text.length.toLocaleString('en')} → ${(out.length + 1).toLocaleString('en')} |`);
+    rows.push(
+      `| \`generated/${path}/types.json\` | ${names.map((n) => `\`${n}\``).join(', ')} | ${text.length.toLocaleString('en')} → ${(out.length + 1).toLocaleString('en')} |`,
+    );
   }
   writeFileSync(
     join(OUT, 'SOURCES.md'),

@@ -10,7 +10,16 @@
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import console from 'node:console';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -31,7 +40,9 @@ export function findEntries(root = ROOT) {
   if (existsSync(index)) return { entryPoints: [index], main: 'index.js', single: true };
   const dir = join(root, 'src', 'functions');
   const modules = existsSync(dir)
-    ? readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.endsWith('.test.ts')).map((f) => join(dir, f))
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.endsWith('.test.ts'))
+        .map((f) => join(dir, f))
     : [];
   if (modules.length === 0) throw new Error('nothing to bundle: neither src/index.ts nor src/functions/*.ts exists');
   return { entryPoints: modules, main: 'functions/*.js', single: false };
@@ -121,8 +132,15 @@ export function mainFiles(dir) {
   const { main } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   if (!main.includes('*')) return [join(dir, main)];
   const sub = dirname(main);
-  const re = new RegExp(`^${main.slice(sub.length + 1).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
-  return readdirSync(join(dir, sub)).filter((f) => re.test(f)).map((f) => join(dir, sub, f));
+  const re = new RegExp(
+    `^${main
+      .slice(sub.length + 1)
+      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')}$`,
+  );
+  return readdirSync(join(dir, sub))
+    .filter((f) => re.test(f))
+    .map((f) => join(dir, sub, f));
 }
 
 /**
@@ -130,7 +148,9 @@ export function mainFiles(dir) {
  * return the functions it registered plus the process's stderr.
  */
 export function listRegistrations(dir, { env = {} } = {}) {
-  const imports = mainFiles(dir).map((f) => `await import(${JSON.stringify(pathToFileURL(f).href)});`).join('\n');
+  const imports = mainFiles(dir)
+    .map((f) => `await import(${JSON.stringify(pathToFileURL(f).href)});`)
+    .join('\n');
   const code = `${imports}\nprocess.stdout.write('\\n@@REG@@' + JSON.stringify(globalThis.__azpRegistered));`;
   const r = spawnSync(process.execPath, ['--import', HOST_STUB_URL, '--input-type=module', '-e', code], {
     cwd: dir,
@@ -160,7 +180,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     quiet: args.includes('--quiet'),
   });
   const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
-  console.log(`bundled into ${relative(process.cwd(), result.outdir) || '.'} (main: ${result.main}, JS ${kb(result.jsBytes)})`);
+  console.log(
+    `bundled into ${relative(process.cwd(), result.outdir) || '.'} (main: ${result.main}, JS ${kb(result.jsBytes)})`,
+  );
   for (const f of result.files) console.log(`  ${f.path.padEnd(40)} ${kb(f.bytes)}`);
   if (args.includes('--check')) {
     const { functions } = listRegistrations(result.outdir);
@@ -168,6 +190,15 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       console.error('check: the bundle registered no functions');
       process.exit(1);
     }
-    for (const f of functions) console.log(`check: registers ${f.name} (${f.bindings ? Object.values(f.bindings).map((b) => b.type).join(', ') : '?'})`);
+    for (const f of functions)
+      console.log(
+        `check: registers ${f.name} (${
+          f.bindings
+            ? Object.values(f.bindings)
+                .map((b) => b.type)
+                .join(', ')
+            : '?'
+        })`,
+      );
   }
 }

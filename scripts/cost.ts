@@ -24,20 +24,20 @@ const USAGE = `Usage: npm run cost -- [options]   (unit prices from the Azure Re
 let parsed: ReturnType<typeof parse>;
 function parse() {
   return parseArgs({
-  options: {
-    help: { type: 'boolean', short: 'h' },
-    cpu: { type: 'string', default: '2' },
-    'memory-gb': { type: 'string', default: '4' },
-    'vcpu-second': { type: 'string' },
-    'gb-second': { type: 'string' },
-    'registry-day': { type: 'string' },
-    'timer-minutes': { type: 'string', default: '1' },
-    'pass-seconds': { type: 'string', default: '0.5' },
-    'flex-gb-second': { type: 'string' },
-    'flex-execution': { type: 'string' },
-    'instance-memory-gb': { type: 'string', default: '2.048' },
-    'prices-date': { type: 'string' },
-  },
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      cpu: { type: 'string', default: '2' },
+      'memory-gb': { type: 'string', default: '4' },
+      'vcpu-second': { type: 'string' },
+      'gb-second': { type: 'string' },
+      'registry-day': { type: 'string' },
+      'timer-minutes': { type: 'string', default: '1' },
+      'pass-seconds': { type: 'string', default: '0.5' },
+      'flex-gb-second': { type: 'string' },
+      'flex-execution': { type: 'string' },
+      'instance-memory-gb': { type: 'string', default: '2.048' },
+      'prices-date': { type: 'string' },
+    },
   });
 }
 try {

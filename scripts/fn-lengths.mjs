@@ -4,7 +4,12 @@
 import ts from 'typescript';
 import fs from 'node:fs';
 import path from 'node:path';
-const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : e.name.endsWith('.ts') ? [path.join(d, e.name)] : []));
+const walk = (d) =>
+  fs
+    .readdirSync(d, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory() ? walk(path.join(d, e.name)) : e.name.endsWith('.ts') ? [path.join(d, e.name)] : [],
+    );
 for (const dir of process.argv.slice(2)) {
   const rows = [];
   for (const f of walk(dir)) {
@@ -13,7 +18,8 @@ for (const dir of process.argv.slice(2)) {
       if (ts.isFunctionLike(n) && n.body) {
         const a = sf.getLineAndCharacterOfPosition(n.getStart(sf)).line;
         const b = sf.getLineAndCharacterOfPosition(n.end).line;
-        const name = n.name?.getText(sf) ?? (ts.isVariableDeclaration(n.parent) ? n.parent.name.getText(sf) : '(anonymous)');
+        const name =
+          n.name?.getText(sf) ?? (ts.isVariableDeclaration(n.parent) ? n.parent.name.getText(sf) : '(anonymous)');
         rows.push([b - a + 1, `${path.relative(process.cwd(), f)}:${a + 1} ${name}`]);
       }
       ts.forEachChild(n, visit);
@@ -21,5 +27,10 @@ for (const dir of process.argv.slice(2)) {
     visit(sf);
   }
   rows.sort((x, y) => y[0] - x[0]);
-  console.log(`${dir}: ${rows.slice(0, 3).map(([n, w]) => `${n} lines ${w}`).join('; ')}`);
+  console.log(
+    `${dir}: ${rows
+      .slice(0, 3)
+      .map(([n, w]) => `${n} lines ${w}`)
+      .join('; ')}`,
+  );
 }

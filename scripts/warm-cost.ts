@@ -17,7 +17,11 @@ import type { World } from '../src/sim/world.js';
 import type { VirtualClock } from '../src/sim/clock.js';
 
 const { values } = parseArgs({
-  options: { trace: { type: 'string', default: 'steady-day' }, seeds: { type: 'string', default: '1-3' }, target: { type: 'string', default: '15' } },
+  options: {
+    trace: { type: 'string', default: 'steady-day' },
+    seeds: { type: 'string', default: '1-3' },
+    target: { type: 'string', default: '15' },
+  },
 });
 const TARGET = Number(values.target);
 const [s0, s1] = String(values.seeds).split('-').map(Number);
@@ -69,7 +73,14 @@ for (const policy of ['keda', 'ours'] as const) {
       for (const pool of r.pools) for (const v of pool.plan?.views ?? []) if (v.warm) lastK.set(v.profile, v.warm.k);
     };
     const profiles = policy === 'ours' ? withTargetWait(base, TARGET) : base;
-    const res = await runSimulation({ trace, profiles, policy, seed, onWorld, ...(policy === 'ours' ? { ours: { onPass } } : {}) });
+    const res = await runSimulation({
+      trace,
+      profiles,
+      policy,
+      seed,
+      onWorld,
+      ...(policy === 'ours' ? { ours: { onPass } } : {}),
+    });
     add(tot, 'billed (bill)', res.summary.agentMinutesBilled * 60);
     add(tot, 'cost $ ×60', res.summary.costUsd * 60 * 60);
     add(tot, 'p95 sum', res.summary.waitSec.p95 * 60);

@@ -27,8 +27,21 @@ const TARGET = Number(values.target);
 const [s0, s1] = String(values.seeds).split('-').map(Number);
 const profiles = withTargetWait(defaultProfiles(), TARGET);
 
-interface Before { idle: number; starting: number; busy: number }
-interface Decision { at: number; k: number; lambdaPerMin: number; refillSec: number; source: string; idle: number; starting: number; creates: number }
+interface Before {
+  idle: number;
+  starting: number;
+  busy: number;
+}
+interface Decision {
+  at: number;
+  k: number;
+  lambdaPerMin: number;
+  refillSec: number;
+  source: string;
+  idle: number;
+  starting: number;
+  creates: number;
+}
 
 const buckets: Record<string, number> = {};
 let late = 0;
@@ -46,7 +59,9 @@ for (let seed = s0!; seed <= (s1 ?? s0!); seed++) {
     trace.jobs.forEach((j, i) => {
       c.at(TRACE_EPOCH_MS + j.arrival * 1000 - 1, () => {
         const prof = world.profileFor(relevantDemands(j.demands))?.name;
-        const ms = world.allMachines.filter((m) => !m.placeholder && m.profile.name === prof && m.deletedMs === undefined);
+        const ms = world.allMachines.filter(
+          (m) => !m.placeholder && m.profile.name === prof && m.deletedMs === undefined,
+        );
         before.set(i, {
           idle: ms.filter((m) => m.phase === 'idle' || m.phase === 'registered').length,
           starting: ms.filter((m) => m.phase === 'provisioning' || m.phase === 'booting').length,
@@ -60,7 +75,16 @@ for (let seed = s0!; seed <= (s1 ?? s0!); seed++) {
       for (const v of pool.plan?.views ?? []) {
         if (!v.warm) continue;
         const list = decisions.get(v.profile) ?? [];
-        list.push({ at: clock.nowMs(), k: v.warm.k, lambdaPerMin: v.warm.lambdaPerMin, refillSec: v.warm.refillSec, source: v.warm.lambdaSource, idle: v.idle, starting: v.starting, creates: v.creates });
+        list.push({
+          at: clock.nowMs(),
+          k: v.warm.k,
+          lambdaPerMin: v.warm.lambdaPerMin,
+          refillSec: v.warm.refillSec,
+          source: v.warm.lambdaSource,
+          idle: v.idle,
+          starting: v.starting,
+          creates: v.creates,
+        });
         decisions.set(v.profile, list);
       }
   };
@@ -77,11 +101,18 @@ for (let seed = s0!; seed <= (s1 ?? s0!); seed++) {
       perHour.set(h, e);
     }
     const actual = new Map<number, number>();
-    for (const j of world.jobs) if (j.agentName?.split('-')[1] === prof) actual.set(new Date(j.queuedMs).getUTCHours(), (actual.get(new Date(j.queuedMs).getUTCHours()) ?? 0) + 1);
+    for (const j of world.jobs)
+      if (j.agentName?.split('-')[1] === prof)
+        actual.set(new Date(j.queuedMs).getUTCHours(), (actual.get(new Date(j.queuedMs).getUTCHours()) ?? 0) + 1);
     if (values.list)
       console.log(
         `  ${prof} λ/min by hour (mean estimate at passes | arrivals/60): ` +
-          [...perHour].map(([h, e]) => `${h}h ${(e.est.reduce((a, b) => a + b, 0) / e.est.length).toFixed(2)}|${((actual.get(h) ?? 0) / 60).toFixed(2)}`).join('  '),
+          [...perHour]
+            .map(
+              ([h, e]) =>
+                `${h}h ${(e.est.reduce((a, b) => a + b, 0) / e.est.length).toFixed(2)}|${((actual.get(h) ?? 0) / 60).toFixed(2)}`,
+            )
+            .join('  '),
       );
   }
   const byQueued = new Map(world.jobs.map((j) => [j.queuedMs, j]));
@@ -101,10 +132,17 @@ for (let seed = s0!; seed <= (s1 ?? s0!); seed++) {
     if (values.list)
       console.log(
         `  ${new Date(job.queuedMs).toISOString().slice(11, 19)} ${prof.padEnd(6)} wait ${wait.toFixed(0).padStart(4)}s  before: idle ${b.idle} starting ${b.starting} busy ${b.busy}` +
-          (d ? `  last pass ${((job.queuedMs - d.at) / 1000).toFixed(0)}s earlier: λ=${d.lambdaPerMin}/min (${d.source}) B=${d.refillSec}s k=${d.k}` : '  no pass yet'),
+          (d
+            ? `  last pass ${((job.queuedMs - d.at) / 1000).toFixed(0)}s earlier: λ=${d.lambdaPerMin}/min (${d.source}) B=${d.refillSec}s k=${d.k}`
+            : '  no pass yet'),
       );
   });
 }
-console.log(`\n${late} of ${servedAll} served jobs waited > ${TARGET}s (${((late / servedAll) * 100).toFixed(1)} %); by profile, last k and the pool just before arrival:`);
-console.log(`  ${exhausted} of them arrived with no idle agent and ≥ k refills already in flight (the warm agents used up, their replacements started)`);
-for (const [k, n] of Object.entries(buckets).sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(4)}  ${k}`);
+console.log(
+  `\n${late} of ${servedAll} served jobs waited > ${TARGET}s (${((late / servedAll) * 100).toFixed(1)} %); by profile, last k and the pool just before arrival:`,
+);
+console.log(
+  `  ${exhausted} of them arrived with no idle agent and ≥ k refills already in flight (the warm agents used up, their replacements started)`,
+);
+for (const [k, n] of Object.entries(buckets).sort((a, b) => b[1] - a[1]))
+  console.log(`  ${String(n).padStart(4)}  ${k}`);

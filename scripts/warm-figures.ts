@@ -31,12 +31,19 @@ const ours = withTargetWait(base, TARGET);
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
-const stat = (xs: number[]) => (xs.length === 0 ? 'n/a' : `${mean(xs).toFixed(2)} ± ${sd(xs).toFixed(2)} (min ${Math.min(...xs).toFixed(2)}, max ${Math.max(...xs).toFixed(2)})`);
+const stat = (xs: number[]) =>
+  xs.length === 0
+    ? 'n/a'
+    : `${mean(xs).toFixed(2)} ± ${sd(xs).toFixed(2)} (min ${Math.min(...xs).toFixed(2)}, max ${Math.max(...xs).toFixed(2)})`;
 const r2 = (a: number, b: number) => (b === 0 ? Number.POSITIVE_INFINITY : a / b);
 const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '∞');
 
-console.log(`warm agents, targetWaitSec ${TARGET} on every profile, seeds 1–${SEEDS} (npx tsx scripts/warm-figures.ts --seeds ${SEEDS} --target ${TARGET})`);
-console.log('goal: ours/keda p95 ≤ 0.30 at cost ≤ 1.25, and cheaper than the best static standby meeting the same target\n');
+console.log(
+  `warm agents, targetWaitSec ${TARGET} on every profile, seeds 1–${SEEDS} (npx tsx scripts/warm-figures.ts --seeds ${SEEDS} --target ${TARGET})`,
+);
+console.log(
+  'goal: ours/keda p95 ≤ 0.30 at cost ≤ 1.25, and cheaper than the best static standby meeting the same target\n',
+);
 
 for (const name of String(values.traces).split(',')) {
   const p95r: number[] = [];
@@ -46,7 +53,9 @@ for (const name of String(values.traces).split(',')) {
   const vsStatic: number[] = [];
   let staticMet = 0;
   console.log(`== ${name}`);
-  console.log('seed  keda p95/$      ours p95/$      ours/keda p95  cost   mdp p95/$       static (counts: p95/$, bound)            ours/static cost');
+  console.log(
+    'seed  keda p95/$      ours p95/$      ours/keda p95  cost   mdp p95/$       static (counts: p95/$, bound)            ours/static cost',
+  );
   for (let seed = 1; seed <= SEEDS; seed++) {
     const trace = sampleTrace(name, seed);
     const run = (profiles: typeof base, policy: 'ours' | 'keda') => runSimulation({ trace, profiles, policy, seed });
@@ -67,7 +76,9 @@ for (const name of String(values.traces).split(',')) {
         s = await searchStatic({ trace, seed }, base, bound);
       }
       if (s) {
-        const c = Object.entries(s.counts).map(([k, v]) => `${k}=${v}`).join(' ');
+        const c = Object.entries(s.counts)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ');
         staticText = `${c}: ${s.result.summary.waitSec.p95}s/$${s.result.summary.costUsd.toFixed(2)}, ≤${bound}s${bound === TARGET ? '' : ' (ours)'}`;
         vsStatic.push(r2(o.costUsd, s.result.summary.costUsd));
       } else staticText = `none ≤ ${bound}s within counts 0–8`;
@@ -79,7 +90,10 @@ for (const name of String(values.traces).split(',')) {
   console.log(`ours/keda p95 wait: ${stat(p95r)}`);
   console.log(`ours/keda cost:     ${stat(costr)}`);
   console.log(`mdp-auto (Balanced)/keda p95: ${stat(mdpP95r)}; cost: ${stat(mdpCostr)}`);
-  if (!values['no-static']) console.log(`static standby meeting p95 ≤ ${TARGET}s found for ${staticMet}/${SEEDS} seeds; ours/static cost: ${stat(vsStatic)}`);
+  if (!values['no-static'])
+    console.log(
+      `static standby meeting p95 ≤ ${TARGET}s found for ${staticMet}/${SEEDS} seeds; ours/static cost: ${stat(vsStatic)}`,
+    );
   console.log('');
 }
 
@@ -97,7 +111,8 @@ if (!values['no-burst']) {
           const room = v.maxAgents - v.live;
           const prof = ours.find((p) => p.name === v.profile)!;
           if (v.backoffUntil) binds.backoffPasses++;
-          else if (v.creates < want && v.creates === prof.maxCreatePerPass && prof.maxCreatePerPass < room) binds.maxCreatePerPass++;
+          else if (v.creates < want && v.creates === prof.maxCreatePerPass && prof.maxCreatePerPass < room)
+            binds.maxCreatePerPass++;
           else if (v.creates < want && room <= v.creates) binds.maxAgents++;
         }
         binds.quotaFailures += pool.outcomes.filter((x) => x.status === 'failed' && x.kind === 'quota').length;
@@ -105,7 +120,9 @@ if (!values['no-burst']) {
     };
     const o: SimResult = await runSimulation({ trace, profiles: ours, policy: 'ours', seed, ours: { onPass } });
     ratios.push(r2(o.summary.waitSec.p95, keda.waitSec.p95));
-    console.log(`seed ${seed}: keda p95 ${keda.waitSec.p95}s, ours p95 ${o.summary.waitSec.p95}s, ours/keda ${f(ratios.at(-1)!)}, cost ×${f(r2(o.summary.costUsd, keda.costUsd))}`);
+    console.log(
+      `seed ${seed}: keda p95 ${keda.waitSec.p95}s, ours p95 ${o.summary.waitSec.p95}s, ours/keda ${f(ratios.at(-1)!)}, cost ×${f(r2(o.summary.costUsd, keda.costUsd))}`,
+    );
   }
   console.log(`ours/keda p95 wait: ${stat(ratios)}`);
   console.log(

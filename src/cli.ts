@@ -90,7 +90,11 @@ export async function main(argv: string[], ctx: CliContext = {}): Promise<number
   const usage = command === 'reconcile' ? RECONCILE_USAGE : STATUS_USAGE;
   let values: { 'dry-run'?: boolean; pool?: string[]; json?: boolean; settings?: string; help?: boolean };
   try {
-    const common = { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' }, settings: { type: 'string' } } as const;
+    const common = {
+      help: { type: 'boolean', short: 'h' },
+      json: { type: 'boolean' },
+      settings: { type: 'string' },
+    } as const;
     const reconcileOnly = { 'dry-run': { type: 'boolean' }, pool: { type: 'string', multiple: true } } as const;
     ({ values } =
       command === 'reconcile'
@@ -110,13 +114,21 @@ export async function main(argv: string[], ctx: CliContext = {}): Promise<number
     process.stderr.write(`azp-aci-autoscaler ${command}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 2;
   }
-  const logger = createLogger(values.json ? (_l, line) => process.stderr.write(`${line}\n`) : consoleSink, { run: command });
+  const logger = createLogger(values.json ? (_l, line) => process.stderr.write(`${line}\n`) : consoleSink, {
+    run: command,
+  });
   // The same runtime as the Functions app: per-pool lease and shared back-off state in
   // AzureWebJobsStorage when it is configured, so the CLI never acts alongside a deployment.
   const results: PassResult[] = [];
   let rt: Runtime;
   try {
-    rt = createRuntime(env, { logger, localLeaseWithoutStorage: true, oneOff: true, ...ctx.runtime, onPass: (r) => results.push(r) });
+    rt = createRuntime(env, {
+      logger,
+      localLeaseWithoutStorage: true,
+      oneOff: true,
+      ...ctx.runtime,
+      onPass: (r) => results.push(r),
+    });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`azp-aci-autoscaler ${command}: ${err.message}\n`);
@@ -142,8 +154,12 @@ export async function main(argv: string[], ctx: CliContext = {}): Promise<number
   }
   if (!rt.sharedLease) logger.warn('no AzureWebJobsStorage: this pass is not coordinated with a running deployment');
   await rt.coordinator.requestAll(values.pool ?? rt.pools, 'cli');
-  const handedOver = rt.coordinator.views().filter((v) => v.handedOver > 0).map((v) => v.pool);
-  if (handedOver.length > 0) logger.info('a running instance holds the lease: the pass was handed to it', { pools: handedOver });
+  const handedOver = rt.coordinator
+    .views()
+    .filter((v) => v.handedOver > 0)
+    .map((v) => v.pool);
+  if (handedOver.length > 0)
+    logger.info('a running instance holds the lease: the pass was handed to it', { pools: handedOver });
   return report(values.json === true, results, rt, handedOver);
 }
 
@@ -153,7 +169,10 @@ function report(json: boolean, results: PassResult[], rt: Runtime, handedOver: s
   const hints = hintsOf(problems);
   if (json) process.stdout.write(`${JSON.stringify({ results, handedOver, problems, hints }, null, 2)}\n`);
   else {
-    const lines = [...doneLines(results).map((l) => `reconcile: ${l}`), ...handedOver.map((p) => `reconcile: pool ${p}: handed to the instance that holds its lease`)];
+    const lines = [
+      ...doneLines(results).map((l) => `reconcile: ${l}`),
+      ...handedOver.map((p) => `reconcile: pool ${p}: handed to the instance that holds its lease`),
+    ];
     lines.push(...problemLines('reconcile', problems));
     if (lines.length > 0) process.stderr.write(`${lines.join('\n')}\n`);
   }

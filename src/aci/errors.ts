@@ -13,7 +13,10 @@ import { redactSecrets } from '../util/redact.js';
  * location, SKU…) → quota; a wrong request (bad image, size, spec) → validation; 401/403 → auth;
  * 404 → notFound; 5xx, 408, network errors, timeouts, 409 transitions → transient.
  */
-export type ArmErrorKind = Extract<PortErrorKind, 'throttled' | 'quota' | 'validation' | 'auth' | 'notFound' | 'transient'>;
+export type ArmErrorKind = Extract<
+  PortErrorKind,
+  'throttled' | 'quota' | 'validation' | 'auth' | 'notFound' | 'transient'
+>;
 
 export interface ArmErrorInit {
   kind: ArmErrorKind;
@@ -37,7 +40,9 @@ export class ArmError extends PortError {
   constructor(init: ArmErrorInit) {
     const where = [init.operation, init.target].filter(Boolean).join(' ');
     const what = [init.status, init.code].filter((x) => x !== undefined && x !== '').join(' ');
-    super(`ARM ${where ? `${where}: ` : ''}${init.kind}${what ? ` (${what})` : ''}${init.detail ? `: ${init.detail}` : ''}`);
+    super(
+      `ARM ${where ? `${where}: ` : ''}${init.kind}${what ? ` (${what})` : ''}${init.detail ? `: ${init.detail}` : ''}`,
+    );
     this.kind = init.kind;
     if (init.status !== undefined) this.status = init.status;
     if (init.code !== undefined) this.code = init.code;
@@ -62,7 +67,8 @@ const QUOTA_CODES = new Set(
     'RegistryQuotaReached',
   ].map((c) => c.toLowerCase()),
 );
-const QUOTA_MESSAGE = /quota|not available in (the )?location|StandardCores|RegionalQuota|SkuNotAvailable|insufficient capacity/i;
+const QUOTA_MESSAGE =
+  /quota|not available in (the )?location|StandardCores|RegionalQuota|SkuNotAvailable|insufficient capacity/i;
 const VALIDATION_CODES = new Set(
   [
     'InvalidImage',
@@ -85,7 +91,17 @@ const VALIDATION_CODES = new Set(
     'LinkedInvalidPropertyId',
   ].map((c) => c.toLowerCase()),
 );
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'REQUEST_SEND_ERROR', 'UND_ERR_SOCKET']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'REQUEST_SEND_ERROR',
+  'UND_ERR_SOCKET',
+]);
 
 interface HeadersLike {
   get(name: string): string | undefined;
@@ -123,7 +139,11 @@ function redact(text: string, secrets: readonly string[] | undefined): string {
 }
 
 /** What @azure/identity throws when no token could be had: no request reached ARM. */
-const CREDENTIAL_ERRORS = new Set(['AggregateAuthenticationError', 'CredentialUnavailableError', 'AuthenticationError']);
+const CREDENTIAL_ERRORS = new Set([
+  'AggregateAuthenticationError',
+  'CredentialUnavailableError',
+  'AuthenticationError',
+]);
 
 interface RestErrorLike {
   name?: unknown;
@@ -178,9 +198,15 @@ export function classifyArmError(err: unknown, opts: ClassifyOptions = {}): ArmE
   else if (status === 429) kind = 'throttled';
   else if (e.name === 'AbortError' || (status === undefined && NETWORK_CODES.has(rawCode ?? ''))) kind = 'transient';
   else if (status === 404 || codeL === 'resourcenotfound' || codeL === 'notfound') kind = 'notFound';
-  else if (QUOTA_CODES.has(codeL) || (status !== undefined && status >= 400 && status < 500 && QUOTA_MESSAGE.test(message))) {
+  else if (
+    QUOTA_CODES.has(codeL) ||
+    (status !== undefined && status >= 400 && status < 500 && QUOTA_MESSAGE.test(message))
+  ) {
     // A bare 5xx ServiceUnavailable is an outage, not capacity; ACI's capacity error names the location.
-    kind = status !== undefined && status >= 500 && codeL === 'serviceunavailable' && !QUOTA_MESSAGE.test(message) ? 'transient' : 'quota';
+    kind =
+      status !== undefined && status >= 500 && codeL === 'serviceunavailable' && !QUOTA_MESSAGE.test(message)
+        ? 'transient'
+        : 'quota';
   } else if (status === 401 || status === 403) kind = 'auth';
   else if (status === 408 || (status !== undefined && status >= 500)) kind = 'transient';
   else if (VALIDATION_CODES.has(codeL) || status === 400 || status === 422) kind = 'validation';

@@ -87,7 +87,12 @@ export class AciComputeProvider implements ComputePort {
     }
   }
 
-  private async call<T>(operation: string, target: string | undefined, fn: () => Promise<T>, secrets?: readonly string[]): Promise<T> {
+  private async call<T>(
+    operation: string,
+    target: string | undefined,
+    fn: () => Promise<T>,
+    secrets?: readonly string[],
+  ): Promise<T> {
     const gate = () => {
       const wait = this.throttledUntil - this.now();
       if (wait > 0 && this.lastThrottle) {
@@ -137,7 +142,9 @@ export class AciComputeProvider implements ComputePort {
 
   async getGroup(name: string): Promise<GroupDetail | undefined> {
     try {
-      const g = await this.call('get', name, () => this.client.containerGroups.get(this.rg, name, this.requestOptions()));
+      const g = await this.call('get', name, () =>
+        this.client.containerGroups.get(this.rg, name, this.requestOptions()),
+      );
       // Only groups we own are ever described; another deployment's group is "not ours" = absent.
       if (!readOwnership(tagsOf(g), this.spec.autoscalerId)) return undefined;
       return describe(name, g);
@@ -157,12 +164,18 @@ export class AciComputeProvider implements ComputePort {
       },
       [launch.token],
     );
-    this.log?.info('container group create accepted', { group: launch.name, profile: launch.profile.name, placeholder: launch.placeholder });
+    this.log?.info('container group create accepted', {
+      group: launch.name,
+      profile: launch.profile.name,
+      placeholder: launch.placeholder,
+    });
   }
 
   async deleteGroup(name: string): Promise<void> {
     try {
-      await this.call('delete', name, () => this.startOnly((o) => this.client.containerGroups.beginDelete(this.rg, name, o)));
+      await this.call('delete', name, () =>
+        this.startOnly((o) => this.client.containerGroups.beginDelete(this.rg, name, o)),
+      );
     } catch (e) {
       if (e instanceof ArmError && e.kind === 'notFound') return;
       throw e;

@@ -32,7 +32,10 @@ export function buildContainerGroup(launch: AgentLaunch, ctx: SpecContext): Cont
   const extra = Object.entries(p.env ?? {});
   // The settings schema refuses these already; a profile built in code must not slip one through.
   const clash = extra.find(([k]) => agentEnvNameProblem(k) !== undefined);
-  if (clash) throw new Error(`profile '${p.name}' env ${AGENT_ENV_NAME.test(clash[0]) ? clash[0] : 'name'} ${agentEnvNameProblem(clash[0])!}`);
+  if (clash)
+    throw new Error(
+      `profile '${p.name}' env ${AGENT_ENV_NAME.test(clash[0]) ? clash[0] : 'name'} ${agentEnvNameProblem(clash[0])!}`,
+    );
 
   const environmentVariables: EnvironmentVariable[] = [
     { name: 'AZP_URL', value: ctx.azpUrl },

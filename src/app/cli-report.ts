@@ -25,26 +25,35 @@ export interface RunProblem {
 }
 
 /** Every failure of the passes (and of the coordination around them), in full. */
-export function passProblems(results: readonly PassResult[], views: ReturnType<PassCoordinator['views']> = []): RunProblem[] {
+export function passProblems(
+  results: readonly PassResult[],
+  views: ReturnType<PassCoordinator['views']> = [],
+): RunProblem[] {
   const out: RunProblem[] = [];
   for (const r of results) {
     if (r.error) out.push({ text: `cannot list container groups: ${r.error}` });
     for (const p of r.pools) {
       if (!p.ok && p.error) out.push({ pool: p.pool, text: `cannot observe the pool: ${p.error}` });
-      for (const o of p.outcomes) if (o.status === 'failed') out.push({ pool: p.pool, text: `${actionText(o.action)} failed: ${o.error}` });
+      for (const o of p.outcomes)
+        if (o.status === 'failed') out.push({ pool: p.pool, text: `${actionText(o.action)} failed: ${o.error}` });
     }
   }
   for (const v of views) {
     if (!v.lastError || out.some((p) => p.text.includes(v.lastError!))) continue;
     // No pass counted: the lease could not be taken (the coordinator's only other failure).
-    const text = v.passes === 0 ? `no pass ran: cannot coordinate the pool (lock storage): ${v.lastError}` : `the pass failed: ${v.lastError}`;
+    const text =
+      v.passes === 0
+        ? `no pass ran: cannot coordinate the pool (lock storage): ${v.lastError}`
+        : `the pass failed: ${v.lastError}`;
     out.push({ pool: v.pool, text });
   }
   return out;
 }
 
 export function statusProblems(report: StatusReport): RunProblem[] {
-  const out: RunProblem[] = report.pools.filter((p) => !p.ok && p.error).map((p) => ({ pool: p.pool, text: `cannot observe the pool: ${p.error}` }));
+  const out: RunProblem[] = report.pools
+    .filter((p) => !p.ok && p.error)
+    .map((p) => ({ pool: p.pool, text: `cannot observe the pool: ${p.error}` }));
   if (report.error) out.push({ text: report.error });
   if (report.backoff?.available === false && report.backoff.note) out.push({ text: report.backoff.note });
   return out;

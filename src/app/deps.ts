@@ -56,17 +56,28 @@ export interface DepsOverrides {
 }
 
 export function reconcileOptions(settings: Settings, dryRun = settings.DRY_RUN): ReconcileOptions {
-  return { prefix: settings.AGENT_NAME_PREFIX, profiles: settings.POOLS, dryRun, createConcurrency: settings.CREATE_CONCURRENCY };
+  return {
+    prefix: settings.AGENT_NAME_PREFIX,
+    profiles: settings.POOLS,
+    dryRun,
+    createConcurrency: settings.CREATE_CONCURRENCY,
+  };
 }
 
 /** Builds the real ports from settings. Requires the Azure settings (loadSettings requireAzure). */
 export function buildDeps(settings: Settings, logger: Logger, o: DepsOverrides = {}): ReconcileDeps {
   const { KEY_VAULT_URL, AZURE_SUBSCRIPTION_ID, ACI_RESOURCE_GROUP, ACI_LOCATION } = settings;
   if (!KEY_VAULT_URL || !AZURE_SUBSCRIPTION_ID || !ACI_RESOURCE_GROUP || !ACI_LOCATION) {
-    throw new Error('KEY_VAULT_URL, AZURE_SUBSCRIPTION_ID, ACI_RESOURCE_GROUP and ACI_LOCATION are required to run against Azure');
+    throw new Error(
+      'KEY_VAULT_URL, AZURE_SUBSCRIPTION_ID, ACI_RESOURCE_GROUP and ACI_LOCATION are required to run against Azure',
+    );
   }
   const credential = o.credential ?? credentialFromSettings(settings);
-  const clients = createAzureClients(credential, { subscriptionId: AZURE_SUBSCRIPTION_ID, keyVaultUrl: KEY_VAULT_URL }, { armEndpoint: settings.ARM_ENDPOINT, ...o.azure });
+  const clients = createAzureClients(
+    credential,
+    { subscriptionId: AZURE_SUBSCRIPTION_ID, keyVaultUrl: KEY_VAULT_URL },
+    { armEndpoint: settings.ARM_ENDPOINT, ...o.azure },
+  );
   const keyVault = new KeyVaultTokenProvider({ client: clients.secrets!, secretName: settings.AZP_TOKEN_SECRET_NAME });
   // Every PAT value read is registered with the log scrubber before anyone can log it.
   const secrets = {

@@ -23,7 +23,7 @@ const RULES: Array<{ id: string; test: RegExp; text: string }> = [
     text:
       'Key Vault refused the secret read: give the signed-in identity the "Key Vault Secrets User" role on the vault ' +
       '(`az role assignment create --role "Key Vault Secrets User" --assignee <you> --scope <vault resource id>`); ' +
-      'ForbiddenByFirewall means the vault\'s network rules block this machine',
+      "ForbiddenByFirewall means the vault's network rules block this machine",
   },
   {
     id: 'azdo-signin',
@@ -50,7 +50,7 @@ const RULES: Array<{ id: string; test: RegExp; text: string }> = [
     id: 'arm-forbidden',
     test: /ARM [^\n]*auth \((401|403)/,
     text:
-      'ARM refused the call: the identity needs the autoscaler\'s role on ACI_RESOURCE_GROUP (infra/README.md lists the actions); ' +
+      "ARM refused the call: the identity needs the autoscaler's role on ACI_RESOURCE_GROUP (infra/README.md lists the actions); " +
       'a role assignment takes a few minutes to apply',
   },
   {
@@ -58,7 +58,7 @@ const RULES: Array<{ id: string; test: RegExp; text: string }> = [
     test: /cannot coordinate the pool|back-off state unavailable: cannot read|ECONNREFUSED 127\.0\.0\.1:10000/,
     text:
       'AzureWebJobsStorage is not reachable: for UseDevelopmentStorage=true start Azurite (README: `func start`), or point ' +
-      'AzureWebJobsStorage at the deployment\'s storage account; `status` also runs without it (unset it), `reconcile` then holds the lease in this process only',
+      "AzureWebJobsStorage at the deployment's storage account; `status` also runs without it (unset it), `reconcile` then holds the lease in this process only",
   },
 ];
 

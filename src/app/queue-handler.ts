@@ -32,11 +32,22 @@ export function makeQueueHandler(runtime: () => Promise<QueueRuntime>) {
         throw new Error(`unreadable reconcile message: ${errorText(err)}`);
       }
       const receivedAt = new Date(request.receivedAt);
-      await rt.requestFromQueue(request.pools, request.reason, Number.isFinite(receivedAt.getTime()) ? receivedAt : new Date());
+      await rt.requestFromQueue(
+        request.pools,
+        request.reason,
+        Number.isFinite(receivedAt.getTime()) ? receivedAt : new Date(),
+      );
     } catch (err) {
       const last = dequeueCount >= MAX_DEQUEUE_COUNT;
-      context.error(`reconcile queue: attempt ${dequeueCount} of ${MAX_DEQUEUE_COUNT} failed${last ? '; the host moves the message to the poison queue' : ''}: ${errorText(err)}`);
-      if (last) rt?.telemetry.event('azp_autoscaler.queue_poison', 'error', { dequeueCount, messageId: String(context.triggerMetadata?.id ?? ''), error: errorText(err) });
+      context.error(
+        `reconcile queue: attempt ${dequeueCount} of ${MAX_DEQUEUE_COUNT} failed${last ? '; the host moves the message to the poison queue' : ''}: ${errorText(err)}`,
+      );
+      if (last)
+        rt?.telemetry.event('azp_autoscaler.queue_poison', 'error', {
+          dequeueCount,
+          messageId: String(context.triggerMetadata?.id ?? ''),
+          error: errorText(err),
+        });
       throw err;
     } finally {
       await rt?.telemetry.flush().catch(() => undefined);

@@ -5,7 +5,14 @@
 import type { Settings } from '../config/schema.js';
 import { loadSettings } from '../config/load.js';
 import { AzdoError } from '../azdo/index.js';
-import { fenceDeps, MemoryPoolLock, type AzureDevOpsPort, type HandoffQueue, type Logger, type PoolLockPort } from '../ports/index.js';
+import {
+  fenceDeps,
+  MemoryPoolLock,
+  type AzureDevOpsPort,
+  type HandoffQueue,
+  type Logger,
+  type PoolLockPort,
+} from '../ports/index.js';
 import { PassCoordinator } from '../reconcile/coordinator.js';
 import { poolsOf, reconcile, type PassResult, type ReconcileDeps } from '../reconcile/pass.js';
 import { BlobPoolLock, blobBackoffStore, blobPoolLock, hasStorage } from '../storage/index.js';
@@ -71,7 +78,10 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
   const lock = o.lock ?? (local ? new MemoryPoolLock() : blobPoolLock(settings, logger));
   const backoff_ = o.backoff ?? (lock instanceof BlobPoolLock ? blobBackoffStore(lock, settings) : undefined);
   const telemetry = o.telemetry ?? new Telemetry();
-  const built = buildDeps(settings, withTelemetryEvents(logger, telemetry), { ...o, ...(backoff_ ? { backoff: backoff_ } : {}) });
+  const built = buildDeps(settings, withTelemetryEvents(logger, telemetry), {
+    ...o,
+    ...(backoff_ ? { backoff: backoff_ } : {}),
+  });
   const deps: ReconcileDeps = { ...built, azdo: countAuthFailures(built.azdo, telemetry) };
   const opts = reconcileOptions(settings);
   const handoff = o.handoff ?? (hasStorage(settings) ? storageHandoffQueue(settings) : unavailableQueue);
@@ -87,7 +97,9 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
   const coordinator = new PassCoordinator({
     lock,
     logger,
-    ...(o.oneOff ? { retryNote: 'run the command again once the storage account (AzureWebJobsStorage) is reachable' } : {}),
+    ...(o.oneOff
+      ? { retryNote: 'run the command again once the storage account (AzureWebJobsStorage) is reachable' }
+      : {}),
     run: async (pool, reasons, lease) => {
       await shared('load', pool);
       const since = webhookSince.get(poolKey(pool));
@@ -97,8 +109,15 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
         // Every write of the pass goes through the pool's lease (fencing).
         const result = await reconcile(opts, fenceDeps(deps, lease), [pool]);
         o.onPass?.(result);
-        const info = { trigger: triggerOf(reasons, since), durationMs: performance.now() - started, now: deps.clock.now(), backoff: deps.backoff.all(), ...(since ? { webhookSince: since } : {}) };
-        if (result.pools.length === 0) telemetry.recordPass(undefined, { ...info, pool, ...(result.error ? { error: result.error } : {}) });
+        const info = {
+          trigger: triggerOf(reasons, since),
+          durationMs: performance.now() - started,
+          now: deps.clock.now(),
+          backoff: deps.backoff.all(),
+          ...(since ? { webhookSince: since } : {}),
+        };
+        if (result.pools.length === 0)
+          telemetry.recordPass(undefined, { ...info, pool, ...(result.error ? { error: result.error } : {}) });
         for (const r of result.pools) telemetry.recordPass(r, { ...info, pool: r.pool });
         return result;
       } finally {
@@ -126,9 +145,18 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
     },
     flush: () => telemetry.flush(),
     status: async () => {
-      const [backoff, queue] = await Promise.all([readBackoff(deps, poolsOf(settings.POOLS), Boolean(backoff_)), handoff.depth?.()]);
+      const [backoff, queue] = await Promise.all([
+        readBackoff(deps, poolsOf(settings.POOLS), Boolean(backoff_)),
+        handoff.depth?.(),
+      ]);
       const report = await collectStatus(opts, deps);
-      return { ...report, backoff, passes: coordinator.views(), telemetry: telemetry.counts(), ...(queue ? { queue } : {}) };
+      return {
+        ...report,
+        backoff,
+        passes: coordinator.views(),
+        telemetry: telemetry.counts(),
+        ...(queue ? { queue } : {}),
+      };
     },
   };
 }
@@ -138,9 +166,16 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
  * shared store (no AzureWebJobsStorage) the deployed app's state is not visible from here; a store
  * that cannot be read leaves the BACKOFF column unknown, not empty.
  */
-async function readBackoff(deps: ReconcileDeps, pools: readonly string[], shared: boolean): Promise<BackoffAvailability> {
+async function readBackoff(
+  deps: ReconcileDeps,
+  pools: readonly string[],
+  shared: boolean,
+): Promise<BackoffAvailability> {
   if (!shared || !deps.backoff.load) {
-    return { available: false, note: 'back-off state unavailable: no AzureWebJobsStorage configured, so the deployed app\'s back-off state is not visible here' };
+    return {
+      available: false,
+      note: "back-off state unavailable: no AzureWebJobsStorage configured, so the deployed app's back-off state is not visible here",
+    };
   }
   const failures = await Promise.all(
     pools.map(async (pool) => {
@@ -154,7 +189,10 @@ async function readBackoff(deps: ReconcileDeps, pools: readonly string[], shared
   );
   const failed = failures.filter((f): f is string => f !== undefined);
   if (failed.length === 0) return { available: true };
-  return { available: false, note: `back-off state unavailable: cannot read it from AzureWebJobsStorage (${failed.join('; ')})` };
+  return {
+    available: false,
+    note: `back-off state unavailable: cannot read it from AzureWebJobsStorage (${failed.join('; ')})`,
+  };
 }
 
 /** Without AzureWebJobsStorage there is no queue: the webhook answers 503 (the CLI never needs one). */
@@ -172,14 +210,25 @@ export function triggerOf(reasons: readonly string[], webhookSince: Date | undef
 /** Counts Azure DevOps 401/403 answers (the alert's metric) and passes the error on unchanged. */
 function countAuthFailures(azdo: AzureDevOpsPort, telemetry: Telemetry): AzureDevOpsPort {
   const wrapped = {} as Record<string, unknown>;
-  for (const op of ['resolvePoolId', 'listJobRequests', 'listAgents', 'getAgent', 'findAgent', 'setAgentEnabled', 'deleteAgent'] as const) {
+  for (const op of [
+    'resolvePoolId',
+    'listJobRequests',
+    'listAgents',
+    'getAgent',
+    'findAgent',
+    'setAgentEnabled',
+    'deleteAgent',
+  ] as const) {
     const fn = (azdo[op] as (...a: unknown[]) => Promise<unknown>).bind(azdo);
     wrapped[op] = async (...args: unknown[]) => {
       try {
         return await fn(...args);
       } catch (err) {
         if (err instanceof AzdoError && (err.kind === 'unauthorized' || err.kind === 'forbidden')) {
-          telemetry.azdoAuthFailure(err.kind === 'unauthorized' ? 401 : 403, op, { ...(err.code ? { code: err.code } : {}), ...(err.activityId ? { activityId: err.activityId } : {}) });
+          telemetry.azdoAuthFailure(err.kind === 'unauthorized' ? 401 : 403, op, {
+            ...(err.code ? { code: err.code } : {}),
+            ...(err.activityId ? { activityId: err.activityId } : {}),
+          });
         }
         throw err;
       }

@@ -7,11 +7,18 @@ import type { RuntimeStatus } from './runtime.js';
 import type { ProfileCounters } from './telemetry.js';
 
 export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return String(value ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
-const kv = (r: Record<string, number>): string => Object.entries(r).map(([k, v]) => `${k} ${v}`).join(', ') || '0';
-const sec = (t: { count: number; last?: number; max?: number }): string => (t.count ? `${t.last?.toFixed(1)} s (max ${t.max?.toFixed(1)} s, n=${t.count})` : '-');
+const kv = (r: Record<string, number>): string =>
+  Object.entries(r)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ') || '0';
+const sec = (t: { count: number; last?: number; max?: number }): string =>
+  t.count ? `${t.last?.toFixed(1)} s (max ${t.max?.toFixed(1)} s, n=${t.count})` : '-';
 
 const COLUMNS: Array<[string, (v: ProfileView, c: ProfileCounters | undefined) => unknown]> = [
   ['pool', (v) => v.pool],
@@ -36,7 +43,10 @@ const COLUMNS: Array<[string, (v: ProfileView, c: ProfileCounters | undefined) =
 export function renderStatusHtml(report: unknown): string {
   const r = report as RuntimeStatus;
   const rows = r.pools.flatMap((p) =>
-    p.views.map((v) => `<tr>${COLUMNS.map(([, f]) => `<td>${escapeHtml(f(v, r.telemetry?.pools[p.pool]?.profiles[v.profile]))}</td>`).join('')}</tr>`),
+    p.views.map(
+      (v) =>
+        `<tr>${COLUMNS.map(([, f]) => `<td>${escapeHtml(f(v, r.telemetry?.pools[p.pool]?.profiles[v.profile]))}</td>`).join('')}</tr>`,
+    ),
   );
   const notes = r.pools.flatMap((p) => [
     ...(p.ok ? [] : [`pool ${p.pool}: cannot observe: ${p.error}`]),
@@ -45,9 +55,12 @@ export function renderStatusHtml(report: unknown): string {
   ]);
   if (r.error) notes.push(r.error);
   const passes = (r.passes ?? []).map(
-    (p) => `<tr><td>${escapeHtml(p.pool)}</td><td>${escapeHtml(p.passes)}</td><td>${escapeHtml(p.requests)}</td><td>${escapeHtml(p.lastPassAt ?? '-')}</td><td>${escapeHtml(p.lastPassMs ?? '-')}</td><td>${escapeHtml((p.lastReasons ?? []).join('; '))}</td><td>${escapeHtml(p.lastError ?? '')}</td></tr>`,
+    (p) =>
+      `<tr><td>${escapeHtml(p.pool)}</td><td>${escapeHtml(p.passes)}</td><td>${escapeHtml(p.requests)}</td><td>${escapeHtml(p.lastPassAt ?? '-')}</td><td>${escapeHtml(p.lastPassMs ?? '-')}</td><td>${escapeHtml((p.lastReasons ?? []).join('; '))}</td><td>${escapeHtml(p.lastError ?? '')}</td></tr>`,
   );
-  const auth = Object.entries(r.telemetry?.azdoAuthFailures ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ');
+  const auth = Object.entries(r.telemetry?.azdoAuthFailures ?? {})
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
   return [
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>azp-aci-autoscaler status</title>',
     '<style>body{font:14px system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f3f3f3}</style></head><body>',

@@ -43,7 +43,12 @@ export async function collectStatus(opts: ReconcileOptions, deps: ReconcileDeps)
   const pools: PoolStatus[] = [];
   for (const pool of poolsOf(opts.profiles)) {
     try {
-      const { plan, snapshot } = await planPool(pool, groups.filter((g) => samePool(g.pool, pool)), { ...opts, dryRun: true }, deps);
+      const { plan, snapshot } = await planPool(
+        pool,
+        groups.filter((g) => samePool(g.pool, pool)),
+        { ...opts, dryRun: true },
+        deps,
+      );
       pools.push({
         pool,
         ok: true,
@@ -78,19 +83,30 @@ const COLUMNS: Array<[string, (v: ProfileView) => string]> = [
 
 export function formatStatusTable(report: StatusReport): string {
   const unknownBackoff = report.backoff?.available === false;
-  const cell = (h: string, f: (v: ProfileView) => string, v: ProfileView) => (h === 'BACKOFF' && unknownBackoff && !v.backoffUntil ? 'unknown' : f(v));
+  const cell = (h: string, f: (v: ProfileView) => string, v: ProfileView) =>
+    h === 'BACKOFF' && unknownBackoff && !v.backoffUntil ? 'unknown' : f(v);
   const rows = report.pools.flatMap((p) => p.views.map((v) => COLUMNS.map(([h, f]) => cell(h, f, v))));
   const header = COLUMNS.map(([h]) => h);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const out = [line(header), ...rows.map(line)];
   for (const p of report.pools) {
     if (!p.ok) out.push(`pool ${p.pool}: cannot observe: ${p.error}`);
-    for (const v of p.views) if (v.warm) out.push(`pool ${p.pool}: ${v.profile} warm agents k=${v.warm.k} (λ ${v.warm.lambdaPerMin}/min from ${v.warm.lambdaSource}, B ${v.warm.refillSec}s, target ${v.warm.targetWaitSec}s): ${v.warm.reason}`);
+    for (const v of p.views)
+      if (v.warm)
+        out.push(
+          `pool ${p.pool}: ${v.profile} warm agents k=${v.warm.k} (λ ${v.warm.lambdaPerMin}/min from ${v.warm.lambdaSource}, B ${v.warm.refillSec}s, target ${v.warm.targetWaitSec}s): ${v.warm.reason}`,
+        );
     if (p.unmatchedJobs > 0) out.push(`pool ${p.pool}: ${p.unmatchedJobs} queued job(s) no profile can serve`);
     if (p.parallel) out.push(`pool ${p.pool}: ${parallelText(p.parallel)}`);
     // Where the groups went, once any went to a fallback placement (src/core/placements.ts).
-    for (const v of p.views) if (v.placements && /(^| )[1-9]\d*:/.test(v.placements)) out.push(`pool ${p.pool}: profile ${v.profile} groups by placement: ${v.placements}`);
+    for (const v of p.views)
+      if (v.placements && /(^| )[1-9]\d*:/.test(v.placements))
+        out.push(`pool ${p.pool}: profile ${v.profile} groups by placement: ${v.placements}`);
     for (const n of p.next) out.push(`pool ${p.pool}: next pass would ${n}`);
   }
   if (report.backoff?.note) out.push(report.backoff.note);
@@ -100,7 +116,8 @@ export function formatStatusTable(report: StatusReport): string {
 
 /** The parallel-job cap in words: the cap, its source, and the queued jobs it holds back. */
 export function parallelText(v: ParallelJobsView): string {
-  if (v.source === 'unknown') return `self-hosted parallel jobs: unknown (${v.detail ?? 'not readable'}), no cap applied`;
+  if (v.source === 'unknown')
+    return `self-hosted parallel jobs: unknown (${v.detail ?? 'not readable'}), no cap applied`;
   const cap = `self-hosted parallel jobs: ${v.free ?? '?'} free of ${v.total ?? '?'} (${v.used ?? 0} in use; source: Azure DevOps resourceusage)`;
   return v.waiting > 0 ? `${cap}; ${v.waiting} queued job(s) wait for a parallel job, no agent created for them` : cap;
 }

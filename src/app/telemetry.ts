@@ -83,13 +83,31 @@ function instruments(meter: Meter): Instruments {
     },
     created: meter.createCounter(P + 'agents.created', { unit: '{agent}', description: 'container groups created' }),
     deleted: meter.createCounter(P + 'agents.deleted', { unit: '{agent}', description: 'container groups deleted' }),
-    createFailures: meter.createCounter(P + 'agents.create_failures', { unit: '{failure}', description: 'creates that failed' }),
-    failedBoots: meter.createCounter(P + 'agents.failed_boots', { unit: '{agent}', description: 'groups classified failed boot' }),
-    passDuration: meter.createHistogram(P + 'pass.duration', { unit: 's', description: "wall time of one pool's pass" }),
+    createFailures: meter.createCounter(P + 'agents.create_failures', {
+      unit: '{failure}',
+      description: 'creates that failed',
+    }),
+    failedBoots: meter.createCounter(P + 'agents.failed_boots', {
+      unit: '{agent}',
+      description: 'groups classified failed boot',
+    }),
+    passDuration: meter.createHistogram(P + 'pass.duration', {
+      unit: 's',
+      description: "wall time of one pool's pass",
+    }),
     passCount: meter.createCounter(P + 'pass.count', { unit: '{pass}', description: 'passes per pool' }),
-    queueWait: meter.createHistogram(P + 'jobs.queue_wait', { unit: 's', description: 'assign time - queue time per job request' }),
-    webhookLatency: meter.createHistogram(P + 'webhook.create_latency', { unit: 's', description: 'webhook delivery to successful create' }),
-    authFailures: meter.createCounter(P + 'azdo.auth_failures', { unit: '{response}', description: 'Azure DevOps 401/403 answers' }),
+    queueWait: meter.createHistogram(P + 'jobs.queue_wait', {
+      unit: 's',
+      description: 'assign time - queue time per job request',
+    }),
+    webhookLatency: meter.createHistogram(P + 'webhook.create_latency', {
+      unit: 's',
+      description: 'webhook delivery to successful create',
+    }),
+    authFailures: meter.createCounter(P + 'azdo.auth_failures', {
+      unit: '{response}',
+      description: 'Azure DevOps 401/403 answers',
+    }),
   };
 }
 
@@ -109,7 +127,8 @@ export function createCauses(view: ProfileView | undefined, creates: readonly Ac
 /** The contract's failure classes: ARM error kinds as they are, `secret` for the PAT, `transient` for the rest. */
 export function failureClass(o: Extract<Outcome, { status: 'failed' }>): string {
   const k = o.kind;
-  if (k === 'secret' || k === 'quota' || k === 'throttled' || k === 'validation' || k === 'auth' || k === 'notFound') return k;
+  if (k === 'secret' || k === 'quota' || k === 'throttled' || k === 'validation' || k === 'auth' || k === 'notFound')
+    return k;
   return 'transient';
 }
 
@@ -124,7 +143,11 @@ function safe(attrs: Record<string, unknown>): Attributes {
   return out;
 }
 
-const SEVERITY: Record<Severity, SeverityNumber> = { info: SeverityNumber.INFO, warn: SeverityNumber.WARN, error: SeverityNumber.ERROR };
+const SEVERITY: Record<Severity, SeverityNumber> = {
+  info: SeverityNumber.INFO,
+  warn: SeverityNumber.WARN,
+  error: SeverityNumber.ERROR,
+};
 
 /** Job request ids whose queue wait was recorded (per instance), oldest dropped first. */
 class SeenIds {
@@ -153,7 +176,12 @@ export class Telemetry {
 
   /** One log record whose body is the event name and whose attributes are its fields. */
   event(name: string, severity: Severity, fields: Record<string, unknown>): void {
-    this.logger.emit({ body: name, severityNumber: SEVERITY[severity], severityText: severity.toUpperCase(), attributes: safe(fields) });
+    this.logger.emit({
+      body: name,
+      severityNumber: SEVERITY[severity],
+      severityText: severity.toUpperCase(),
+      attributes: safe(fields),
+    });
   }
 
   /** Azure DevOps answered 401/403 (`AzdoError` kinds unauthorized / forbidden). */
@@ -217,10 +245,17 @@ export class Telemetry {
   private recordOutcomes(outcomes: readonly Outcome[], views: Map<string, ProfileView>, info: PassInfo): void {
     const creates = outcomes.filter((o) => o.action.kind === 'create');
     const byProfile = new Map<string, Outcome[]>();
-    for (const o of creates) byProfile.set((o.action as { profile: string }).profile, [...(byProfile.get((o.action as { profile: string }).profile) ?? []), o]);
+    for (const o of creates)
+      byProfile.set((o.action as { profile: string }).profile, [
+        ...(byProfile.get((o.action as { profile: string }).profile) ?? []),
+        o,
+      ]);
     const causeOf = new Map<Outcome, string>();
     for (const [profile, list] of byProfile) {
-      const causes = createCauses(views.get(profile), list.map((o) => o.action));
+      const causes = createCauses(
+        views.get(profile),
+        list.map((o) => o.action),
+      );
       list.forEach((o, idx) => causeOf.set(o, causes[idx]!));
     }
     for (const o of outcomes) {
@@ -312,7 +347,11 @@ const FAILED_BOOT_FIELDS = ['pool', 'profile', 'group', 'provisioningState', 'st
  * The pass's logger, with its `failed boot` evidence line (src/reconcile/pass.ts) also sent as the
  * `azp_autoscaler.failed_boot` event; every line still goes to `inner`.
  */
-export function withTelemetryEvents(inner: PortLogger, telemetry: Pick<Telemetry, 'event'>, base: Record<string, unknown> = {}): PortLogger {
+export function withTelemetryEvents(
+  inner: PortLogger,
+  telemetry: Pick<Telemetry, 'event'>,
+  base: Record<string, unknown> = {},
+): PortLogger {
   return {
     info: (m, f) => inner.info(m, f),
     warn: (m, f) => {
@@ -338,5 +377,7 @@ async function flushGlobal(): Promise<void> {
   type Flushable = { forceFlush?: () => Promise<void>; _getDelegate?: () => Flushable };
   const logProvider = logs.getLoggerProvider() as unknown as Flushable;
   const providers = [metrics.getMeterProvider() as unknown as Flushable, logProvider._getDelegate?.() ?? logProvider];
-  await Promise.all(providers.map((p) => (typeof p.forceFlush === 'function' ? p.forceFlush().catch(() => undefined) : undefined)));
+  await Promise.all(
+    providers.map((p) => (typeof p.forceFlush === 'function' ? p.forceFlush().catch(() => undefined) : undefined)),
+  );
 }

@@ -182,9 +182,19 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
     const path = `/_apis/distributedtask/pools/${id(poolId)}/jobrequests?completedRequestCount=0`;
     // Read as a stream (./jobrequests-stream.ts): matchedAgents makes this body jobs × agents long.
     let read: JobRequestListRead | undefined;
-    const res = await this.call({ method: 'GET', path, readBody: async (body) => void (read = await readJobRequestList(body)) });
+    const res = await this.call({
+      method: 'GET',
+      path,
+      readBody: async (body) => void (read = await readJobRequestList(body)),
+    });
     if (!read?.ok) {
-      throw new AzdoError({ kind: 'badResponse', method: 'GET', path, status: res.status, detail: read?.detail ?? 'body not read' });
+      throw new AzdoError({
+        kind: 'badResponse',
+        method: 'GET',
+        path,
+        status: res.status,
+        detail: read?.detail ?? 'body not read',
+      });
     }
     return read.value.map(toListedJobRequest);
   }
@@ -213,7 +223,9 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
     const res = await this.call({ method: 'GET', path });
     // The filter ignores case like the service's agent names; pick the exact name when several come back.
     const found = this.parse(res, agentListSchema, 'GET', path).value.map(toAgentRegistration);
-    return found.find((a) => a.name === agentName) ?? found.find((a) => a.name.toLowerCase() === agentName.toLowerCase());
+    return (
+      found.find((a) => a.name === agentName) ?? found.find((a) => a.name.toLowerCase() === agentName.toLowerCase())
+    );
   }
 
   /**
@@ -226,7 +238,8 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
     if (res.status === 404) return undefined;
     const a = this.parse(res, agentCapabilitiesSchema, 'GET', path);
     const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...(a.systemCapabilities ?? {}), ...(a.userCapabilities ?? {}) })) out[k] = v ?? '';
+    for (const [k, v] of Object.entries({ ...(a.systemCapabilities ?? {}), ...(a.userCapabilities ?? {}) }))
+      out[k] = v ?? '';
     return out;
   }
 
@@ -254,12 +267,18 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
 
   async setAgentEnabled(poolId: number, agentId: number, enabled: boolean): Promise<void> {
     const path = `/_apis/distributedtask/pools/${id(poolId)}/agents/${id(agentId)}?api-version=${V}`;
-    await this.writeOnce({ method: 'PATCH', path, body: { id: agentId, enabled } }, async () => (await this.getAgent(poolId, agentId))?.enabled === enabled);
+    await this.writeOnce(
+      { method: 'PATCH', path, body: { id: agentId, enabled } },
+      async () => (await this.getAgent(poolId, agentId))?.enabled === enabled,
+    );
   }
 
   async deleteAgent(poolId: number, agentId: number): Promise<void> {
     const path = `/_apis/distributedtask/pools/${id(poolId)}/agents/${id(agentId)}?api-version=${V}`;
-    await this.writeOnce({ method: 'DELETE', path, accept: [404] }, async () => (await this.getAgent(poolId, agentId)) === undefined);
+    await this.writeOnce(
+      { method: 'DELETE', path, accept: [404] },
+      async () => (await this.getAgent(poolId, agentId)) === undefined,
+    );
   }
 
   /**
@@ -287,7 +306,8 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
       throw new AzdoError({ kind: 'badResponse', method, path, status: res.status, detail: 'body is not JSON' });
     }
     const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new AzdoError({ kind: 'badResponse', method, path, status: res.status, detail: shapeDetail(parsed.error) });
+    if (!parsed.success)
+      throw new AzdoError({ kind: 'badResponse', method, path, status: res.status, detail: shapeDetail(parsed.error) });
     return parsed.data;
   }
 
@@ -321,12 +341,19 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
       const secrets = secretsOf(authHeader);
       const res = await this.exchange({ ...opts, path: this.resolve(opts.path) }, authHeader, attempt);
       const signIn = 'status' in res && res.status === SIGN_IN_STATUS && !opts.accept?.includes(res.status);
-      if ('status' in res && !signIn && ((res.status >= 200 && res.status < 300) || opts.accept?.includes(res.status))) return res;
+      if ('status' in res && !signIn && ((res.status >= 200 && res.status < 300) || opts.accept?.includes(res.status)))
+        return res;
       if ('status' in res && res.status === 400 && opts.path.includes(V) && this.lowerVersion(res.text)) continue;
       const path = this.resolve(opts.path);
       // A 203 sign-in page is a refused credential: decided like a 401 (one refresh, then unauthorized).
-      const answer = 'status' in res ? { status: signIn ? 401 : res.status, headers: res.headers } : { status: 0, timedOut: res.timedOut, headers: {} };
-      const decision = retryDecision({ method, retries, canRefreshAuth: !!this.auth.onUnauthorized && !refreshedAuth, ...answer }, policy);
+      const answer =
+        'status' in res
+          ? { status: signIn ? 401 : res.status, headers: res.headers }
+          : { status: 0, timedOut: res.timedOut, headers: {} };
+      const decision = retryDecision(
+        { method, retries, canRefreshAuth: !!this.auth.onUnauthorized && !refreshedAuth, ...answer },
+        policy,
+      );
       if (decision.do === 'refreshAuth') {
         refreshedAuth = true;
         this.auth.onUnauthorized?.();
@@ -338,7 +365,9 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
         continue;
       }
       if (!('status' in res)) {
-        const detail = res.timedOut ? `no complete answer within ${this.timeoutMs} ms` : redactSecrets(describeNetworkError(res.error), secrets);
+        const detail = res.timedOut
+          ? `no complete answer within ${this.timeoutMs} ms`
+          : redactSecrets(describeNetworkError(res.error), secrets);
         throw new AzdoError({ kind: decision.kind, method, path, attempts: attempt, detail });
       }
       throw new AzdoError({
@@ -349,7 +378,9 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
         attempts: attempt,
         ...(decision.retryAfterMs !== undefined ? { retryAfterMs: decision.retryAfterMs } : {}),
         ...errorInfo(res.headers, res.text, secrets),
-        ...(signIn ? { detail: 'answered 203 with a sign-in page instead of data: the credential was not accepted' } : {}),
+        ...(signIn
+          ? { detail: 'answered 203 with a sign-in page instead of data: the credential was not accepted' }
+          : {}),
       });
     }
   }
@@ -379,7 +410,8 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
         bodyTimeout: this.timeoutMs,
         ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
       });
-      const streamed = opts.readBody && res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== SIGN_IN_STATUS;
+      const streamed =
+        opts.readBody && res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== SIGN_IN_STATUS;
       const text = streamed ? (await opts.readBody!(res.body), '') : await res.body.text();
       this.report(method, path, res.statusCode, started, attempt, res.headers);
       return { status: res.statusCode, headers: res.headers, text };
@@ -402,7 +434,8 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
     if (!this.onRequest) return;
     const info: RequestInfo = { method, path, status, ms: Date.now() - started, attempt };
     const remaining = Number(headerValue(headers, 'x-ratelimit-remaining'));
-    if (headerValue(headers, 'x-ratelimit-remaining') !== undefined && Number.isFinite(remaining)) info.rateLimitRemaining = remaining;
+    if (headerValue(headers, 'x-ratelimit-remaining') !== undefined && Number.isFinite(remaining))
+      info.rateLimitRemaining = remaining;
     const delayed = rateLimitDelayMs(headers);
     if (delayed !== undefined) info.delayedMs = delayed;
     try {
@@ -481,14 +514,21 @@ function errorInfo(
 function isTimeout(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   const e = err as { name?: unknown; code?: unknown };
-  return e.name === 'TimeoutError' || e.name === 'AbortError' || (typeof e.code === 'string' && TIMEOUT_CODES.has(e.code));
+  return (
+    e.name === 'TimeoutError' || e.name === 'AbortError' || (typeof e.code === 'string' && TIMEOUT_CODES.has(e.code))
+  );
 }
 
 function describeNetworkError(err: unknown): string {
   if (err && typeof err === 'object') {
     const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
     const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : undefined;
-    const msg = typeof e.cause?.message === 'string' ? e.cause.message : typeof e.message === 'string' ? e.message : 'request failed';
+    const msg =
+      typeof e.cause?.message === 'string'
+        ? e.cause.message
+        : typeof e.message === 'string'
+          ? e.message
+          : 'request failed';
     return truncate(code ? `${code}: ${msg}` : msg);
   }
   return 'request failed';

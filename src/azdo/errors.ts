@@ -5,7 +5,10 @@
 import { PortError, type PortErrorKind } from '../ports/errors.js';
 
 /** The kinds Azure DevOps errors map to (src/ports/errors.ts says what each means to the pass). */
-export type AzdoErrorKind = Extract<PortErrorKind, 'unauthorized' | 'forbidden' | 'notFound' | 'throttled' | 'server' | 'timeout' | 'network' | 'badResponse'>;
+export type AzdoErrorKind = Extract<
+  PortErrorKind,
+  'unauthorized' | 'forbidden' | 'notFound' | 'throttled' | 'server' | 'timeout' | 'network' | 'badResponse'
+>;
 
 export interface AzdoErrorInit {
   kind: AzdoErrorKind;

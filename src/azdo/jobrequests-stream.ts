@@ -7,7 +7,16 @@
  * gives none, an entry without a numeric integer id contributes nothing). Everything else is
  * checked to be JSON and dropped unread; neither the body nor an agent object is ever built.
  */
-import { CAPTURE, ENTER, JsonScanError, JsonScanner, SKIP, type JsonKind, type JsonVisitor, type ScanAction } from './json-scan.js';
+import {
+  CAPTURE,
+  ENTER,
+  JsonScanError,
+  JsonScanner,
+  SKIP,
+  type JsonKind,
+  type JsonVisitor,
+  type ScanAction,
+} from './json-scan.js';
 import { jobRequestSchema, listOf, shapeDetail, type WireJobRequest } from './wire.js';
 
 export type JobRequestListRead = { ok: true; value: WireJobRequest[] } | { ok: false; detail: string };
@@ -18,7 +27,9 @@ const keptListSchema = listOf(jobRequestSchema.omit({ matchedAgents: true }));
 const KEPT = new Set(Object.keys(jobRequestSchema.shape).filter((k) => k !== 'matchedAgents'));
 
 /** Reads the body (chunks of any size); network errors and aborts propagate, a bad body is a result. */
-export async function readJobRequestList(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<JobRequestListRead> {
+export async function readJobRequestList(
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): Promise<JobRequestListRead> {
   const v = new JobRequestListVisitor();
   const scanner = new JsonScanner(v);
   try {
@@ -142,7 +153,9 @@ class JobRequestListVisitor implements JsonVisitor {
   key(bytes: Uint8Array, length: number, escaped: boolean): void {
     if (this.roles[this.roles.length - 1] === R_AGENT) {
       // Seven names per agent and jobs × agents agents: compare bytes, decode only an escaped name.
-      this.keyIsId = escaped ? decodeKey(bytes, length, true) === 'id' : length === 2 && bytes[0] === 0x69 && bytes[1] === 0x64;
+      this.keyIsId = escaped
+        ? decodeKey(bytes, length, true) === 'id'
+        : length === 2 && bytes[0] === 0x69 && bytes[1] === 0x64;
     } else {
       this.name = decodeKey(bytes, length, escaped);
     }
@@ -190,7 +203,9 @@ class JobRequestListVisitor implements JsonVisitor {
   }
 
   result(): JobRequestListRead {
-    const root = this.rootIsObject ? { ...(this.hasCount ? { count: this.count } : {}), ...(this.hasList ? { value: this.list } : {}) } : this.root;
+    const root = this.rootIsObject
+      ? { ...(this.hasCount ? { count: this.count } : {}), ...(this.hasList ? { value: this.list } : {}) }
+      : this.root;
     const parsed = keptListSchema.safeParse(root);
     if (!parsed.success) return { ok: false, detail: shapeDetail(parsed.error) };
     const value = parsed.data.value.map((w, i): WireJobRequest => {

@@ -99,7 +99,9 @@ function isHex(b: number): boolean {
 }
 
 function describe(b: number): string {
-  return b >= 0x21 && b <= 0x7e ? `unexpected '${String.fromCharCode(b)}'` : `unexpected byte 0x${b.toString(16).padStart(2, '0')}`;
+  return b >= 0x21 && b <= 0x7e
+    ? `unexpected '${String.fromCharCode(b)}'`
+    : `unexpected byte 0x${b.toString(16).padStart(2, '0')}`;
 }
 
 export class JsonScanner {
@@ -200,7 +202,10 @@ export class JsonScanner {
   end(): void {
     if (this.state === S_NUM && NUM_CAN_END[this.numPhase]) this.done(null, 0);
     if (this.state !== S_END) {
-      throw new JsonScanError(this.offset, this.offset === 0 || this.state === S_BOM ? 'the body is empty' : 'the body ends inside a value');
+      throw new JsonScanError(
+        this.offset,
+        this.offset === 0 || this.state === S_BOM ? 'the body is empty' : 'the body ends inside a value',
+      );
     }
   }
 
@@ -211,7 +216,19 @@ export class JsonScanner {
   /** A value begins with byte b at chunk[i]. */
   private begin(b: number, chunk: Uint8Array, i: number): void {
     const kind: JsonKind | undefined =
-      b === 0x7b ? 'object' : b === 0x5b ? 'array' : b === QUOTE ? 'string' : b === 0x2d || isDigit(b) ? 'number' : b === 0x74 || b === 0x66 ? 'boolean' : b === 0x6e ? 'null' : undefined;
+      b === 0x7b
+        ? 'object'
+        : b === 0x5b
+          ? 'array'
+          : b === QUOTE
+            ? 'string'
+            : b === 0x2d || isDigit(b)
+              ? 'number'
+              : b === 0x74 || b === 0x66
+                ? 'boolean'
+                : b === 0x6e
+                  ? 'null'
+                  : undefined;
     if (!kind) this.fail(i, describe(b));
     const reported = this.stack.length < this.skipFrom;
     const action = reported ? this.visitor.value(kind) : SKIP;
@@ -295,7 +312,16 @@ export class JsonScanner {
     if (b === 0x75) {
       this.hexLeft = 4;
       this.state = S_HEX;
-    } else if (b === QUOTE || b === BSLASH || b === 0x2f || b === 0x62 || b === 0x66 || b === 0x6e || b === 0x72 || b === 0x74) {
+    } else if (
+      b === QUOTE ||
+      b === BSLASH ||
+      b === 0x2f ||
+      b === 0x62 ||
+      b === 0x66 ||
+      b === 0x6e ||
+      b === 0x72 ||
+      b === 0x74
+    ) {
       this.state = S_STR;
     } else {
       this.fail(i, `${describe(b)} after '\\' in a string`);

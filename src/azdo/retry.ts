@@ -38,9 +38,7 @@ export interface Answer {
 }
 
 export type RetryDecision =
-  | { do: 'retry'; waitMs: number }
-  | { do: 'refreshAuth' }
-  | { do: 'fail'; kind: AzdoErrorKind; retryAfterMs?: number };
+  { do: 'retry'; waitMs: number } | { do: 'refreshAuth' } | { do: 'fail'; kind: AzdoErrorKind; retryAfterMs?: number };
 
 const RETRY_ALWAYS = new Set([429, 503]);
 
@@ -79,7 +77,8 @@ export function retryDecision(a: Answer, policy: RetryPolicy, now = Date.now()):
   if (a.status === 401 && a.canRefreshAuth) return { do: 'refreshAuth' };
   const asked = retryAfterMs(a.headers, now);
   if (RETRY_ALWAYS.has(a.status) || (a.status >= 500 && asked !== undefined)) {
-    if (asked !== undefined && asked > policy.maxRetryDelayMs) return { do: 'fail', kind: 'throttled', retryAfterMs: asked };
+    if (asked !== undefined && asked > policy.maxRetryDelayMs)
+      return { do: 'fail', kind: 'throttled', retryAfterMs: asked };
     if (spare) return { do: 'retry', waitMs: asked ?? backoffMs(a.retries + 1, policy) };
   }
   return { do: 'fail', kind: kindOf(a.status), ...(asked !== undefined ? { retryAfterMs: asked } : {}) };

@@ -23,7 +23,9 @@ export const agentReferenceSchema = z.looseObject({
 /** Demands are strings on the wire ("java", "Agent.OS -equals Linux"); the spec models {name,value}. */
 export const demandSchema = z.union([
   z.string(),
-  z.looseObject({ name: z.string(), value: z.string().nullish() }).transform((d) => (d.value ? `${d.name} -equals ${d.value}` : d.name)),
+  z
+    .looseObject({ name: z.string(), value: z.string().nullish() })
+    .transform((d) => (d.value ? `${d.name} -equals ${d.value}` : d.name)),
 ]);
 
 function matchedIds(v: unknown): number[] | undefined {
@@ -76,7 +78,9 @@ export const agentCapabilitiesSchema = z.looseObject({
 
 /** ResourceUsage (taskAgent.7.1.json definitions ResourceUsage / ResourceLimit): only what the cap reads. */
 export const resourceUsageSchema = z.looseObject({
-  resourceLimit: z.looseObject({ totalCount: z.number().int().nullish(), parallelismTag: optStr, isHosted: z.boolean().nullish() }).nullish(),
+  resourceLimit: z
+    .looseObject({ totalCount: z.number().int().nullish(), parallelismTag: optStr, isHosted: z.boolean().nullish() })
+    .nullish(),
   usedCount: z.number().int().nullish(),
 });
 

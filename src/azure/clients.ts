@@ -108,7 +108,10 @@ function commonOptions(opts: AzureClientOptions) {
   return {
     retryOptions: { ...DEFAULT_RETRY_OPTIONS, ...opts.retryOptions },
     additionalPolicies: [
-      { policy: capRetryAfterPolicy(opts.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS), position: 'perRetry' as const },
+      {
+        policy: capRetryAfterPolicy(opts.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS),
+        position: 'perRetry' as const,
+      },
     ],
     ...(opts.ca ? { tlsOptions: { ca: opts.ca } } : {}),
     ...(opts.httpClient ? { httpClient: opts.httpClient } : {}),
@@ -130,7 +133,11 @@ export function createArmClient(
   });
 }
 
-export function createSecretClient(credential: TokenCredential, vaultUrl: string, opts: AzureClientOptions = {}): SecretClient {
+export function createSecretClient(
+  credential: TokenCredential,
+  vaultUrl: string,
+  opts: AzureClientOptions = {},
+): SecretClient {
   const host = new URL(vaultUrl).hostname;
   return new SecretClient(vaultUrl, credential, {
     ...commonOptions(opts),
@@ -139,7 +146,11 @@ export function createSecretClient(credential: TokenCredential, vaultUrl: string
 }
 
 /** Builds every SDK client the autoscaler uses from one credential and one set of options. */
-export function createAzureClients(credential: TokenCredential, targets: AzureTargets, opts: AzureClientOptions = {}): AzureClients {
+export function createAzureClients(
+  credential: TokenCredential,
+  targets: AzureTargets,
+  opts: AzureClientOptions = {},
+): AzureClients {
   const aci = createArmClient(credential, targets.subscriptionId, opts);
   return targets.keyVaultUrl ? { aci, secrets: createSecretClient(credential, targets.keyVaultUrl, opts) } : { aci };
 }

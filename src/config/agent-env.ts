@@ -24,16 +24,55 @@ export const DENIED_ENV_PREFIXES = ['AZP_', 'VSO_', 'VSTS_', 'LD_', 'DYLD_', 'BA
 
 export const DENIED_ENV_NAMES = [
   // Read by the start scripts besides AZP_*.
-  'HOSTNAME', 'COMPUTERNAME', 'SYSTEMROOT', 'BASH',
+  'HOSTNAME',
+  'COMPUTERNAME',
+  'SYSTEMROOT',
+  'BASH',
   // Shell start-up and parsing.
-  'ENV', 'IFS', 'PS4', 'PROMPT_COMMAND', 'SHELLOPTS', 'BASHOPTS', 'CDPATH', 'GLOBIGNORE', 'SHELL',
+  'ENV',
+  'IFS',
+  'PS4',
+  'PROMPT_COMMAND',
+  'SHELLOPTS',
+  'BASHOPTS',
+  'CDPATH',
+  'GLOBIGNORE',
+  'SHELL',
   // Where programs, libraries and home are found.
-  'PATH', 'HOME', 'USER', 'LOGNAME', 'TMPDIR', 'GCONV_PATH', 'LOCPATH', 'NLSPATH', 'HOSTALIASES',
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'TMPDIR',
+  'GCONV_PATH',
+  'LOCPATH',
+  'NLSPATH',
+  'HOSTALIASES',
   // Runtimes that load code named by a variable.
-  'NODE_OPTIONS', 'NODE_PATH', 'PYTHONSTARTUP', 'PYTHONPATH', 'PYTHONHOME', 'PERL5OPT', 'PERL5LIB', 'RUBYOPT',
-  'JAVA_TOOL_OPTIONS', 'JDK_JAVA_OPTIONS', 'DOTNET_STARTUP_HOOKS', 'DOTNET_ADDITIONAL_DEPS',
+  'NODE_OPTIONS',
+  'NODE_PATH',
+  'PYTHONSTARTUP',
+  'PYTHONPATH',
+  'PYTHONHOME',
+  'PERL5OPT',
+  'PERL5LIB',
+  'RUBYOPT',
+  'JAVA_TOOL_OPTIONS',
+  'JDK_JAVA_OPTIONS',
+  'DOTNET_STARTUP_HOOKS',
+  'DOTNET_ADDITIONAL_DEPS',
   // Windows.
-  'WINDIR', 'COMSPEC', 'PATHEXT', 'PSMODULEPATH', 'PSEXECUTIONPOLICYPREFERENCE', 'USERPROFILE', 'APPDATA', 'LOCALAPPDATA', 'PROGRAMDATA', 'TEMP', 'TMP',
+  'WINDIR',
+  'COMSPEC',
+  'PATHEXT',
+  'PSMODULEPATH',
+  'PSEXECUTIONPOLICYPREFERENCE',
+  'USERPROFILE',
+  'APPDATA',
+  'LOCALAPPDATA',
+  'PROGRAMDATA',
+  'TEMP',
+  'TMP',
 ] as const;
 
 /** Why a profile may not set `name`, or undefined when it may. Safe to print with the name. */
@@ -42,8 +81,10 @@ export function agentEnvNameProblem(name: string): string | undefined {
   const upper = name.toUpperCase();
   const prefix = DENIED_ENV_PREFIXES.find((p) => upper.startsWith(p));
   if (prefix === 'AZP_') return 'is not allowed: AZP_* names belong to the agent image and the autoscaler';
-  if (prefix === 'VSO_' || prefix === 'VSTS_') return `is not allowed: ${prefix}* names configure the Azure Pipelines agent itself`;
+  if (prefix === 'VSO_' || prefix === 'VSTS_')
+    return `is not allowed: ${prefix}* names configure the Azure Pipelines agent itself`;
   if (prefix) return `is not allowed: ${prefix}* names change how the loader, shell or agent runtime starts`;
-  if ((DENIED_ENV_NAMES as readonly string[]).includes(upper)) return 'is not allowed: it changes what the agent image runs or where it looks';
+  if ((DENIED_ENV_NAMES as readonly string[]).includes(upper))
+    return 'is not allowed: it changes what the agent image runs or where it looks';
   return undefined;
 }

@@ -34,7 +34,8 @@ const DIGEST_HEX: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128
 /** NameTotalLengthMax in distribution/reference. */
 const NAME_MAX = 255;
 
-const FORM = 'must be an image reference [registry/]repository[:tag][@sha256:digest], e.g. myacr.azurecr.io/azp-agent:4.269.0';
+const FORM =
+  'must be an image reference [registry/]repository[:tag][@sha256:digest], e.g. myacr.azurecr.io/azp-agent:4.269.0';
 
 /** Why `ref` is not an image reference, or undefined when it is. */
 export function imageReferenceProblem(ref: string): string | undefined {
@@ -50,7 +51,8 @@ export function imageReferenceProblem(ref: string): string | undefined {
     const [algorithm, hex] = digest.split(':') as [string, string];
     const length = DIGEST_HEX[algorithm];
     if (length === undefined) return `${FORM} (digest algorithm must be sha256, sha384 or sha512)`;
-    if (hex.length !== length || !/^[0-9a-f]+$/.test(hex)) return `${FORM} (a ${algorithm} digest is ${length} lowercase hex digits)`;
+    if (hex.length !== length || !/^[0-9a-f]+$/.test(hex))
+      return `${FORM} (a ${algorithm} digest is ${length} lowercase hex digits)`;
   }
   return undefined;
 }

@@ -5,7 +5,9 @@ import { AZURE_REQUIRED, settingsSchema, type Settings } from './schema.js';
 export class ConfigError extends Error {
   readonly problems: string[];
   constructor(problems: string[]) {
-    super(`Invalid settings (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`);
+    super(
+      `Invalid settings (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`,
+    );
     this.name = 'ConfigError';
     this.problems = problems;
   }
@@ -93,7 +95,9 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
   if (typeof input.WEBHOOK_PASSWORD === 'string' && UNRESOLVED_REFERENCE.test(input.WEBHOOK_PASSWORD.trim())) {
     delete input.WEBHOOK_PASSWORD;
     delete input.WEBHOOK_USERNAME;
-    options.onWarning?.("WEBHOOK_PASSWORD: the Key Vault reference did not resolve (check the secret and the identity's access); the webhook refuses deliveries until it does");
+    options.onWarning?.(
+      "WEBHOOK_PASSWORD: the Key Vault reference did not resolve (check the secret and the identity's access); the webhook refuses deliveries until it does",
+    );
   }
   // Checked here rather than in the schema so it is reported even when other settings are wrong.
   if (Boolean(input.WEBHOOK_USERNAME) !== Boolean(input.WEBHOOK_PASSWORD)) {

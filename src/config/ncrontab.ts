@@ -21,7 +21,20 @@ interface Field {
   names?: readonly string[];
 }
 
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
 const FIELDS: readonly Field[] = [
@@ -38,7 +51,8 @@ export const NCRONTAB_HINT = '6 fields: second minute hour day month day-of-week
 /** One value of a field as a number string, or a problem. */
 function valueOf(token: string, f: Field, where: string): { n: string } | { problem: string } {
   if (/^\d+$/.test(token)) {
-    if (f.label === 'day of week' && Number(token) > 6) return { problem: `${where} must be 0-6 (Sunday = 0; NCRONTAB has no 7)` };
+    if (f.label === 'day of week' && Number(token) > 6)
+      return { problem: `${where} must be 0-6 (Sunday = 0; NCRONTAB has no 7)` };
     return { n: String(Number(token)) };
   }
   if (/^[A-Za-z]+$/.test(token) && f.names) {
@@ -105,7 +119,8 @@ export function ncrontabProblem(expression: string): string | undefined {
   // croner's messages quote the field: find which field fails by parsing one field at a time.
   for (const i of numeric.keys()) {
     const probe = numeric.map((t, j) => (j === i ? t : '*')).join(' ');
-    if (!parses(probe)) return `must be an NCRONTAB expression (${NCRONTAB_HINT}): field ${i + 1} (${FIELDS[i]!.label}) must stay within ${FIELDS[i]!.min}-${FIELDS[i]!.max}, ranges low-high, steps above 0`;
+    if (!parses(probe))
+      return `must be an NCRONTAB expression (${NCRONTAB_HINT}): field ${i + 1} (${FIELDS[i]!.label}) must stay within ${FIELDS[i]!.min}-${FIELDS[i]!.max}, ranges low-high, steps above 0`;
   }
   if (!parses(numeric.join(' '))) return `must be an NCRONTAB expression (${NCRONTAB_HINT})`;
   return undefined;

@@ -41,7 +41,8 @@ function isServiceUrl(value: string): boolean {
 }
 
 /** A string that is not a placeholder of the sample settings. */
-const filled = (what: string) => z.string({ error: 'must be text' }).refine((v) => !isPlaceholder(v), { message: placeholderMessage(what) });
+const filled = (what: string) =>
+  z.string({ error: 'must be text' }).refine((v) => !isPlaceholder(v), { message: placeholderMessage(what) });
 
 const serviceUrl = (what: string, yours: string) =>
   filled(yours)
@@ -49,22 +50,24 @@ const serviceUrl = (what: string, yours: string) =>
     .refine(isServiceUrl, { message: `must be an https URL (${what}), without credentials` })
     .transform((s) => s.replace(/\/+$/, ''));
 
-const guid = (what: string) => filled(`your ${what}`).trim().regex(UUID, { message: `must be a ${what} (GUID)` });
+const guid = (what: string) =>
+  filled(`your ${what}`)
+    .trim()
+    .regex(UUID, { message: `must be a ${what} (GUID)` });
 
 /** Why a number came in as something else: JSON numbers only, no coercion of text, booleans, null or arrays. */
-const notANumber = (iss: { input?: unknown }) => (typeof iss.input === 'string' ? 'must be a JSON number, not text' : 'must be a number');
+const notANumber = (iss: { input?: unknown }) =>
+  typeof iss.input === 'string' ? 'must be a JSON number, not text' : 'must be a number';
 
 const bool = z.boolean({ error: 'must be true or false (a JSON boolean)' });
 
-const boolish = z
-  .union([z.boolean(), z.string().trim().toLowerCase()])
-  .transform((v, ctx) => {
-    if (typeof v === 'boolean') return v;
-    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-    if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
-    ctx.addIssue({ code: 'custom', message: 'must be true or false' });
-    return z.NEVER;
-  });
+const boolish = z.union([z.boolean(), z.string().trim().toLowerCase()]).transform((v, ctx) => {
+  if (typeof v === 'boolean') return v;
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
+  ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+  return z.NEVER;
+});
 
 const intIn = (min: number, max: number) =>
   z
@@ -100,7 +103,10 @@ export const profileSchema = z
     minAgents: intIn(0, 1000).default(0),
     maxAgents: intIn(0, 1000).default(10),
     standby: z.array(standbyWindowSchema).default([]),
-    timeZone: z.string().default('UTC').refine(isTimeZone, { message: 'must be an IANA time zone, e.g. Europe/Berlin' }),
+    timeZone: z
+      .string()
+      .default('UTC')
+      .refine(isTimeZone, { message: 'must be an IANA time zone, e.g. Europe/Berlin' }),
     maxCreatePerPass: intIn(1, 500).default(10),
     bootTimeoutSec: intIn(30, 7200).default(600),
     idleTimeoutSec: intIn(0, 86400).default(300),
@@ -118,15 +124,26 @@ export const profileSchema = z
         const problem = ref === '' ? undefined : imageReferenceProblem(ref);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       }),
-    cpu: z.number({ error: notANumber }).positive({ message: 'must be > 0' }).max(32, { message: 'must be at most 32' }).default(2),
-    memoryGb: z.number({ error: notANumber }).positive({ message: 'must be > 0' }).max(256, { message: 'must be at most 256' }).default(4),
+    cpu: z
+      .number({ error: notANumber })
+      .positive({ message: 'must be > 0' })
+      .max(32, { message: 'must be at most 32' })
+      .default(2),
+    memoryGb: z
+      .number({ error: notANumber })
+      .positive({ message: 'must be > 0' })
+      .max(256, { message: 'must be at most 256' })
+      .default(4),
     os: z.enum(['Linux', 'Windows']).default('Linux'),
     spot: bool.default(false),
     /** Full ARM id of a subnet delegated to Microsoft.ContainerInstance/containerGroups. */
     subnetId: filled('your subnet resource id')
-      .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+\/subnets\/[^/]+$/i, {
-        message: 'must be a subnet resource id (/subscriptions/…/subnets/NAME)',
-      })
+      .regex(
+        /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+\/subnets\/[^/]+$/i,
+        {
+          message: 'must be a subnet resource id (/subscriptions/…/subnets/NAME)',
+        },
+      )
       .optional(),
     /** Private registry pulled with a user-assigned managed identity (AcrPull). */
     registry: z
@@ -135,9 +152,12 @@ export const profileSchema = z
           .trim()
           .min(1, { message: 'is required' })
           .regex(REGISTRY_HOST, { message: 'must be a registry host[:port], e.g. myacr.azurecr.io' }),
-        identity: filled('your identity resource id').regex(/^\/subscriptions\/.+\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/[^/]+$/i, {
-          message: 'must be a user-assigned identity resource id',
-        }),
+        identity: filled('your identity resource id').regex(
+          /^\/subscriptions\/.+\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/[^/]+$/i,
+          {
+            message: 'must be a user-assigned identity resource id',
+          },
+        ),
       })
       .strict()
       .optional(),
@@ -150,7 +170,11 @@ export const profileSchema = z
       .array(
         z
           .object({
-            location: z.string().trim().regex(/^[a-z0-9]+$/, { message: 'must be an Azure region name, e.g. northeurope' }).optional(),
+            location: z
+              .string()
+              .trim()
+              .regex(/^[a-z0-9]+$/, { message: 'must be an Azure region name, e.g. northeurope' })
+              .optional(),
             spot: bool.optional(),
           })
           .strict(),
@@ -165,33 +189,71 @@ export const profileSchema = z
         for (const name of Object.keys(e)) {
           const problem = agentEnvNameProblem(name);
           // A name of the allowed shape is safe to print; anything else might be a pasted value.
-          if (problem) ctx.addIssue({ code: 'custom', path: AGENT_ENV_NAME.test(name) ? [name] : [], message: AGENT_ENV_NAME.test(name) ? problem : `names ${problem}` });
+          if (problem)
+            ctx.addIssue({
+              code: 'custom',
+              path: AGENT_ENV_NAME.test(name) ? [name] : [],
+              message: AGENT_ENV_NAME.test(name) ? problem : `names ${problem}`,
+            });
         }
       }),
   })
   .strict()
   .superRefine((p, ctx) => {
-    if (p.minAgents > p.maxAgents) ctx.addIssue({ code: 'custom', path: ['minAgents'], message: 'must not exceed maxAgents' });
-    if (p.maxWarmAgents !== undefined && p.maxWarmAgents > p.maxAgents) ctx.addIssue({ code: 'custom', path: ['maxWarmAgents'], message: 'must not exceed maxAgents' });
-    if (p.maxWarmAgents !== undefined && p.targetWaitSec === undefined) ctx.addIssue({ code: 'custom', path: ['maxWarmAgents'], message: 'has no effect without targetWaitSec' });
+    if (p.minAgents > p.maxAgents)
+      ctx.addIssue({ code: 'custom', path: ['minAgents'], message: 'must not exceed maxAgents' });
+    if (p.maxWarmAgents !== undefined && p.maxWarmAgents > p.maxAgents)
+      ctx.addIssue({ code: 'custom', path: ['maxWarmAgents'], message: 'must not exceed maxAgents' });
+    if (p.maxWarmAgents !== undefined && p.targetWaitSec === undefined)
+      ctx.addIssue({ code: 'custom', path: ['maxWarmAgents'], message: 'has no effect without targetWaitSec' });
     p.standby.forEach((w, i) => {
-      if (w.count > p.maxAgents) ctx.addIssue({ code: 'custom', path: ['standby', i, 'count'], message: 'must not exceed maxAgents' });
+      if (w.count > p.maxAgents)
+        ctx.addIssue({ code: 'custom', path: ['standby', i, 'count'], message: 'must not exceed maxAgents' });
     });
     if (p.os === 'Windows') {
       // ACI's Windows limits (Microsoft Learn, "Resource availability & quota limits for ACI",
       // Windows Server 2022 LTSC: 4 CPU, 16 GB per container group; "Virtual network scenarios":
       // only Linux containers in a virtual network; Spot containers: Linux only).
-      if (p.cpu > WINDOWS_LIMITS.cpu) ctx.addIssue({ code: 'custom', path: ['cpu'], message: `must be at most ${WINDOWS_LIMITS.cpu} for Windows (ACI's Windows limit)` });
+      if (p.cpu > WINDOWS_LIMITS.cpu)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cpu'],
+          message: `must be at most ${WINDOWS_LIMITS.cpu} for Windows (ACI's Windows limit)`,
+        });
       if (p.memoryGb > WINDOWS_LIMITS.memoryGb)
-        ctx.addIssue({ code: 'custom', path: ['memoryGb'], message: `must be at most ${WINDOWS_LIMITS.memoryGb} for Windows (ACI's Windows limit)` });
-      if (p.subnetId) ctx.addIssue({ code: 'custom', path: ['subnetId'], message: 'ACI cannot place Windows containers in a virtual network' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['memoryGb'],
+          message: `must be at most ${WINDOWS_LIMITS.memoryGb} for Windows (ACI's Windows limit)`,
+        });
+      if (p.subnetId)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['subnetId'],
+          message: 'ACI cannot place Windows containers in a virtual network',
+        });
       if (p.spot) ctx.addIssue({ code: 'custom', path: ['spot'], message: 'Spot containers support Linux only' });
     }
-    if (p.spot && p.subnetId) ctx.addIssue({ code: 'custom', path: ['spot'], message: 'Spot containers cannot join a virtual network (subnetId)' });
+    if (p.spot && p.subnetId)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spot'],
+        message: 'Spot containers cannot join a virtual network (subnetId)',
+      });
     p.fallback.forEach((f, i) => {
-      if (f.spot && (p.os === 'Windows' || p.subnetId)) ctx.addIssue({ code: 'custom', path: ['fallback', i, 'spot'], message: 'Spot containers support Linux only, outside a virtual network' });
+      if (f.spot && (p.os === 'Windows' || p.subnetId))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fallback', i, 'spot'],
+          message: 'Spot containers support Linux only, outside a virtual network',
+        });
       // A subnet lives in one region: a group in another region cannot join it.
-      if (f.location && p.subnetId) ctx.addIssue({ code: 'custom', path: ['fallback', i, 'location'], message: 'a profile with subnetId cannot fall back to another region (the subnet is regional)' });
+      if (f.location && p.subnetId)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fallback', i, 'location'],
+          message: 'a profile with subnetId cannot fall back to another region (the subnet is regional)',
+        });
     });
   });
 
@@ -216,8 +278,16 @@ export const settingsSchema = z
       .regex(/^[0-9a-zA-Z-]{1,127}$/, { message: 'must be a Key Vault secret name (letters, digits, hyphens)' })
       .default('azp-token'),
     AZURE_SUBSCRIPTION_ID: guid('subscription id').optional(),
-    ACI_RESOURCE_GROUP: z.string().trim().regex(/^[-\w._()]{1,90}$/, { message: 'must be a resource group name' }).optional(),
-    ACI_LOCATION: z.string().trim().regex(/^[a-z0-9]+$/, { message: 'must be an Azure region name, e.g. westeurope' }).optional(),
+    ACI_RESOURCE_GROUP: z
+      .string()
+      .trim()
+      .regex(/^[-\w._()]{1,90}$/, { message: 'must be a resource group name' })
+      .optional(),
+    ACI_LOCATION: z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9]+$/, { message: 'must be an Azure region name, e.g. westeurope' })
+      .optional(),
     ARM_ENDPOINT: serviceUrl('ARM endpoint', 'your ARM endpoint').default('https://management.azure.com'),
     AZURE_CLIENT_ID: guid('client id').optional(),
     // Not trimmed: the host splits on spaces only, so a tab or line break would break the timer.
@@ -230,11 +300,19 @@ export const settingsSchema = z
       .default('0 */1 * * * *'),
     DRY_RUN: boolish.default(false),
     WEBHOOK_USERNAME: z.string().min(1).optional(),
-    WEBHOOK_PASSWORD: filled('a long random value (e.g. openssl rand -base64 32)').min(12, { message: 'must be at least 12 characters' }).optional(),
+    WEBHOOK_PASSWORD: filled('a long random value (e.g. openssl rand -base64 32)')
+      .min(12, { message: 'must be at least 12 characters' })
+      .optional(),
     /** Ownership: only groups tagged with this id are ever touched. */
-    AUTOSCALER_ID: z.string().regex(/^[a-z0-9-]{1,40}$/, { message: 'must be lowercase letters, digits, hyphens (max 40)' }).default('default'),
+    AUTOSCALER_ID: z
+      .string()
+      .regex(/^[a-z0-9-]{1,40}$/, { message: 'must be lowercase letters, digits, hyphens (max 40)' })
+      .default('default'),
     /** Prefix of every agent / container group name. */
-    AGENT_NAME_PREFIX: z.string().regex(/^[a-z][a-z0-9]{0,9}$/, { message: 'must be 1-10 lowercase letters/digits, starting with a letter' }).default('azp'),
+    AGENT_NAME_PREFIX: z
+      .string()
+      .regex(/^[a-z][a-z0-9]{0,9}$/, { message: 'must be 1-10 lowercase letters/digits, starting with a letter' })
+      .default('azp'),
     /**
      * The Functions host's storage, which also holds the per-pool lease and back-off state
      * (src/storage): a connection string (Azurite: UseDevelopmentStorage=true), or the identity-based
@@ -246,8 +324,14 @@ export const settingsSchema = z
       .trim()
       .regex(/^[a-z0-9]{3,24}$/, { message: 'must be a storage account name (3-24 lowercase letters and digits)' })
       .optional(),
-    AzureWebJobsStorage__blobServiceUri: serviceUrl('the blob endpoint, https://ACCOUNT.blob.core.windows.net', 'your blob endpoint').optional(),
-    AzureWebJobsStorage__queueServiceUri: serviceUrl('the queue endpoint, https://ACCOUNT.queue.core.windows.net', 'your queue endpoint').optional(),
+    AzureWebJobsStorage__blobServiceUri: serviceUrl(
+      'the blob endpoint, https://ACCOUNT.blob.core.windows.net',
+      'your blob endpoint',
+    ).optional(),
+    AzureWebJobsStorage__queueServiceUri: serviceUrl(
+      'the queue endpoint, https://ACCOUNT.queue.core.windows.net',
+      'your queue endpoint',
+    ).optional(),
     /** 'managedidentity' for the identity-based connection (read by the host). */
     AzureWebJobsStorage__credential: z.string().trim().min(1).optional(),
     /** The user-assigned identity for storage; AZURE_CLIENT_ID when unset. */
@@ -277,10 +361,16 @@ export const settingsSchema = z
           message: `'${p.pool}' and POOLS[${first.at}].pool '${first.pool}' name the same Azure DevOps pool (pool names ignore case): spell it one way`,
         });
       }
-      if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: ['POOLS', i, 'name'], message: `duplicate profile name '${p.name}'` });
+      if (seen.has(p.name))
+        ctx.addIssue({ code: 'custom', path: ['POOLS', i, 'name'], message: `duplicate profile name '${p.name}'` });
       seen.add(p.name);
       const longest = s.AGENT_NAME_PREFIX.length + 1 + p.name.length + 1 + AGENT_NAME_SUFFIX_CHARS;
-      if (longest > 63) ctx.addIssue({ code: 'custom', path: ['POOLS', i, 'name'], message: 'prefix + profile name too long for a 63-character group name' });
+      if (longest > 63)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['POOLS', i, 'name'],
+          message: 'prefix + profile name too long for a 63-character group name',
+        });
     });
   });
 

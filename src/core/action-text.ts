@@ -2,7 +2,12 @@
 import type { Action, ProfileView } from './types.js';
 
 export function actionText(a: Action): string {
-  const target = a.kind === 'delete' ? a.group : a.kind === 'create' ? `${a.profile}${a.placeholder ? ' (placeholder)' : ''}` : a.agentName;
+  const target =
+    a.kind === 'delete'
+      ? a.group
+      : a.kind === 'create'
+        ? `${a.profile}${a.placeholder ? ' (placeholder)' : ''}`
+        : a.agentName;
   return `${a.kind} ${target}: ${a.reason}`;
 }
 

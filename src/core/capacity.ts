@@ -11,7 +11,8 @@
  */
 import type { BackoffState } from './types.js';
 
-const CAPACITY = /InsufficientCapacity|not available in the location|quota '?ContainerGroups'? exceeded|ContainerGroupQuotaReached|SkuNotAvailable|insufficient capacity/i;
+const CAPACITY =
+  /InsufficientCapacity|not available in the location|quota '?ContainerGroups'? exceeded|ContainerGroupQuotaReached|SkuNotAvailable|insufficient capacity/i;
 
 /** The capacity or quota cause in a Failed group's detail (its events), if that is why it failed. */
 export function capacityCause(detail: string | undefined): string | undefined {
@@ -38,7 +39,13 @@ export function countedId(g: { name: string; createdAt: string }): string {
 }
 
 /** One back-off step: base · 2^(failures−1), capped. `group`: the late failure that caused it (its `countedId`, counted once). */
-export function nextBackoff(prev: BackoffState | undefined, now: Date, reason: string, policy: BackoffPolicy = {}, group?: string): BackoffState {
+export function nextBackoff(
+  prev: BackoffState | undefined,
+  now: Date,
+  reason: string,
+  policy: BackoffPolicy = {},
+  group?: string,
+): BackoffState {
   const failures = (prev?.failures ?? 0) + 1;
   const sec = Math.min(policy.maxSec ?? 1800, (policy.baseSec ?? 60) * 2 ** (failures - 1));
   const counted = [...(prev?.counted ?? []), ...(group ? [group] : [])].slice(-COUNTED_KEEP);
@@ -71,7 +78,14 @@ export interface BackoffUpdate {
  *   that fails late, accepted is not yet provisioned.
  */
 export function backoffUpdates(
-  groups: readonly { name: string; profile: string; createdAt: string; provisioningState?: string; capacityFailure?: string; placement?: string }[],
+  groups: readonly {
+    name: string;
+    profile: string;
+    createdAt: string;
+    provisioningState?: string;
+    capacityFailure?: string;
+    placement?: string;
+  }[],
   keyOf: (group: { profile: string; placement?: string }) => string | undefined,
   registered: ReadonlySet<string>,
   backoff: Readonly<Record<string, BackoffState | undefined>>,
@@ -90,15 +104,26 @@ export function backoffUpdates(
   }
   const out: BackoffUpdate[] = [];
   for (const [key, f] of failed) {
-    let state = nextBackoff(backoff[key], now, `capacity failed after the create was accepted: ${f.cause}`, policy, f.ids[0]);
-    if (f.ids.length > 1) state = { ...state, counted: [...(state.counted ?? []), ...f.ids.slice(1)].slice(-COUNTED_KEEP) };
+    let state = nextBackoff(
+      backoff[key],
+      now,
+      `capacity failed after the create was accepted: ${f.cause}`,
+      policy,
+      f.ids[0],
+    );
+    if (f.ids.length > 1)
+      state = { ...state, counted: [...(state.counted ?? []), ...f.ids.slice(1)].slice(-COUNTED_KEEP) };
     out.push({ key, state, why: 'lateCapacity', groups: f.names });
   }
   for (const [key, prev] of Object.entries(backoff)) {
     if (!prev || failed.has(key)) continue;
     const since = Date.parse(prev.at ?? prev.until);
     const ok = groups.filter(
-      (g) => keyOf(g) === key && !g.capacityFailure && Date.parse(g.createdAt) > since && (g.provisioningState === 'Succeeded' || registered.has(g.name)),
+      (g) =>
+        keyOf(g) === key &&
+        !g.capacityFailure &&
+        Date.parse(g.createdAt) > since &&
+        (g.provisioningState === 'Succeeded' || registered.has(g.name)),
     );
     if (ok.length > 0) out.push({ key, state: undefined, why: 'recovered', groups: ok.map((g) => g.name) });
   }

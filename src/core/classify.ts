@@ -93,7 +93,13 @@ export function classifyGroup(
         .filter((x) => !Number.isNaN(x))
         .reduce((a, b) => Math.max(a, b), 0);
       const idleSec = idleSince > 0 ? Math.max(0, (now.getTime() - idleSince) / 1000) : ageSec;
-      return { ...base, cls: 'idle', why: agent.enabled ? 'online, no job' : 'online but disabled', idleSec, disabled: !agent.enabled };
+      return {
+        ...base,
+        cls: 'idle',
+        why: agent.enabled ? 'online, no job' : 'online but disabled',
+        idleSec,
+        disabled: !agent.enabled,
+      };
     }
     if (agent.lastCompletedFinishTime) return { ...base, cls: 'finished', why: 'ran its job and went offline' };
     if (terminal) return { ...base, cls: 'finished', why: `container ${group.instanceState} after registering` };
@@ -102,15 +108,26 @@ export function classifyGroup(
       // Listener reconnect, agent self-update restart: a warm agent is offline for a moment. Not a
       // failed boot; it counts like a starting agent until it has been away for a boot timeout.
       const offlineSec = secondsBetween(agent.statusChangedOn, now);
-      if (offlineSec < policy.bootTimeoutSec) return { ...base, cls: 'starting', why: `was online, offline for ${Math.round(offlineSec)}s (reconnecting?)` };
-      return { ...base, cls: 'lost', why: `was online, offline for ${Math.round(offlineSec)}s (boot timeout ${policy.bootTimeoutSec}s) without running a job` };
+      if (offlineSec < policy.bootTimeoutSec)
+        return { ...base, cls: 'starting', why: `was online, offline for ${Math.round(offlineSec)}s (reconnecting?)` };
+      return {
+        ...base,
+        cls: 'lost',
+        why: `was online, offline for ${Math.round(offlineSec)}s (boot timeout ${policy.bootTimeoutSec}s) without running a job`,
+      };
     }
     if (ageSec < policy.bootTimeoutSec) return { ...base, cls: 'starting', why: 'registered, not online yet' };
     return { ...base, cls: 'failedBoot', why: `registered but never online within ${policy.bootTimeoutSec}s` };
   }
   if (failed) return { ...base, cls: 'failedBoot', why: `provisioning ${group.provisioningState}` };
-  if (group.instanceState === 'Succeeded') return { ...base, cls: 'finished', why: 'container exited 0 and its registration is gone' };
+  if (group.instanceState === 'Succeeded')
+    return { ...base, cls: 'finished', why: 'container exited 0 and its registration is gone' };
   if (terminal) return { ...base, cls: 'failedBoot', why: `container ${group.instanceState} without a registration` };
-  if (ageSec < policy.bootTimeoutSec) return { ...base, cls: 'starting', why: 'no registration yet, within boot timeout' };
-  return { ...base, cls: 'failedBoot', why: `no registration after ${Math.round(ageSec)}s (boot timeout ${policy.bootTimeoutSec}s)` };
+  if (ageSec < policy.bootTimeoutSec)
+    return { ...base, cls: 'starting', why: 'no registration yet, within boot timeout' };
+  return {
+    ...base,
+    cls: 'failedBoot',
+    why: `no registration after ${Math.round(ageSec)}s (boot timeout ${policy.bootTimeoutSec}s)`,
+  };
 }

@@ -33,7 +33,28 @@ export function deleteModeFor(group: OwnedGroup, agent: AgentRegistration | unde
  * it (its registration goes with the group), or 'keep' for a placeholder, whose registration stays
  * and is never part of the delete.
  */
-export function removal(group: OwnedGroup, registration: AgentRegistration | undefined | 'keep', cause: DeleteCause, reason: string): DeleteAction {
-  if (registration === 'keep') return { kind: 'delete', profile: group.profile, group: group.name, mode: deleteModeFor(group, undefined), cause, reason };
-  return { kind: 'delete', profile: group.profile, group: group.name, agentId: registration?.id, mode: deleteModeFor(group, registration), cause, reason };
+export function removal(
+  group: OwnedGroup,
+  registration: AgentRegistration | undefined | 'keep',
+  cause: DeleteCause,
+  reason: string,
+): DeleteAction {
+  if (registration === 'keep')
+    return {
+      kind: 'delete',
+      profile: group.profile,
+      group: group.name,
+      mode: deleteModeFor(group, undefined),
+      cause,
+      reason,
+    };
+  return {
+    kind: 'delete',
+    profile: group.profile,
+    group: group.name,
+    agentId: registration?.id,
+    mode: deleteModeFor(group, registration),
+    cause,
+    reason,
+  };
 }

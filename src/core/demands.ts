@@ -130,7 +130,12 @@ export function matches(demands: readonly Demand[], caps: CapabilityIndex, mode:
  * declares (`declared`: the capabilities the require-all modes insist are demanded) — the implied
  * `Agent.OS` and environment variables satisfy demands without having to be demanded.
  */
-export function matchesDeclared(demands: readonly Demand[], caps: CapabilityIndex, declared: CapabilityIndex, mode: MatchMode): boolean {
+export function matchesDeclared(
+  demands: readonly Demand[],
+  caps: CapabilityIndex,
+  declared: CapabilityIndex,
+  mode: MatchMode,
+): boolean {
   switch (mode) {
     case 'subset':
       return demands.every((d) => demandSatisfied(d, caps));

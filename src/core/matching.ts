@@ -12,7 +12,13 @@
  * src/Microsoft.VisualStudio.Services.Agent/Capabilities/{EnvironmentCapabilitiesProvider,AgentCapabilitiesProvider}.cs.
  * The operators are the server's (./demands.ts).
  */
-import { agentOsCapability, indexCapabilities, matchesDeclared, relevantDemands, type CapabilityIndex } from './demands.js';
+import {
+  agentOsCapability,
+  indexCapabilities,
+  matchesDeclared,
+  relevantDemands,
+  type CapabilityIndex,
+} from './demands.js';
 import type { JobRequest, ProfilePolicy } from './types.js';
 
 /**
@@ -34,7 +40,10 @@ export interface CompiledProfile {
 }
 
 /** `placeholderIds`: profile name → id of its placeholder registration (absent: not registered). */
-export function compileProfiles(profiles: readonly ProfilePolicy[], placeholderIds?: ReadonlyMap<string, number>): CompiledProfile[] {
+export function compileProfiles(
+  profiles: readonly ProfilePolicy[],
+  placeholderIds?: ReadonlyMap<string, number>,
+): CompiledProfile[] {
   return profiles.map((policy) => {
     const c: CompiledProfile = {
       policy,
@@ -55,7 +64,10 @@ export type MatchSource = 'server' | 'declared';
  * registration matches exactly when the server lists that placeholder for the job; one without
  * (or any profile, when the request carries no `matchedAgents`) matches on its declared capabilities.
  */
-export function candidateProfiles(job: JobRequest, compiled: readonly CompiledProfile[]): Array<{ profile: CompiledProfile; source: MatchSource }> {
+export function candidateProfiles(
+  job: JobRequest,
+  compiled: readonly CompiledProfile[],
+): Array<{ profile: CompiledProfile; source: MatchSource }> {
   const matched = job.matchedAgentIds ? new Set(job.matchedAgentIds) : undefined;
   let demands: ReturnType<typeof relevantDemands> | undefined;
   const out: Array<{ profile: CompiledProfile; source: MatchSource }> = [];
@@ -78,7 +90,10 @@ export interface CapabilityDifference {
   differing: string[];
 }
 
-export function capabilityDifference(declared: Record<string, string>, reported: Record<string, string>): CapabilityDifference {
+export function capabilityDifference(
+  declared: Record<string, string>,
+  reported: Record<string, string>,
+): CapabilityDifference {
   const have = new Map<string, string>();
   for (const [k, v] of Object.entries(reported)) have.set(k.toLowerCase(), v);
   const missing: string[] = [];

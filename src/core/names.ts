@@ -36,7 +36,9 @@ const LEGACY_SUFFIX_CHARS = 12;
  */
 export function agentName(prefix: string, profile: string, stamp: number, random: string): string {
   if (random.length < AGENT_NAME_RANDOM_CHARS || !/^[a-z0-9]+$/.test(random)) {
-    throw new Error(`agent name: the random part must be at least ${AGENT_NAME_RANDOM_CHARS} lowercase base-36 characters`);
+    throw new Error(
+      `agent name: the random part must be at least ${AGENT_NAME_RANDOM_CHARS} lowercase base-36 characters`,
+    );
   }
   const t = Math.floor(stamp).toString(36).slice(-AGENT_NAME_TIME_CHARS).padStart(AGENT_NAME_TIME_CHARS, '0');
   return `${prefix}-${profile}-${t}${random.slice(-AGENT_NAME_RANDOM_CHARS)}`;
@@ -50,7 +52,9 @@ export function placeholderName(prefix: string, profile: string): string {
 export function isOurAgentName(name: string, prefix: string, profile: string): boolean {
   if (!name.startsWith(`${prefix}-${profile}-`)) return false;
   const suffix = name.slice(prefix.length + profile.length + 2);
-  return (suffix.length === AGENT_NAME_SUFFIX_CHARS || suffix.length === LEGACY_SUFFIX_CHARS) && /^[a-z0-9]+$/.test(suffix);
+  return (
+    (suffix.length === AGENT_NAME_SUFFIX_CHARS || suffix.length === LEGACY_SUFFIX_CHARS) && /^[a-z0-9]+$/.test(suffix)
+  );
 }
 
 export interface OwnershipTags {
@@ -76,7 +80,10 @@ export function ownershipTags(t: OwnershipTags): Record<string, string> {
 }
 
 /** Reads our tags back; undefined when the group is not ours (or belongs to another deployment). */
-export function readOwnership(tags: Record<string, string> | undefined, autoscalerId: string): OwnershipTags | undefined {
+export function readOwnership(
+  tags: Record<string, string> | undefined,
+  autoscalerId: string,
+): OwnershipTags | undefined {
   if (!tags) return undefined;
   if (tags[TAG_MANAGED_BY] !== TAG_MANAGED_BY_VALUE || tags[TAG_AUTOSCALER_ID] !== autoscalerId) return undefined;
   const pool = tags[TAG_POOL];
@@ -84,5 +91,12 @@ export function readOwnership(tags: Record<string, string> | undefined, autoscal
   const createdAt = tags[TAG_CREATED_AT];
   if (!pool || !profile || !createdAt) return undefined;
   const placement = tags[TAG_PLACEMENT];
-  return { autoscalerId, pool, profile, createdAt, placeholder: tags[TAG_ROLE] === 'placeholder', ...(placement ? { placement } : {}) };
+  return {
+    autoscalerId,
+    pool,
+    profile,
+    createdAt,
+    placeholder: tags[TAG_ROLE] === 'placeholder',
+    ...(placement ? { placement } : {}),
+  };
 }

@@ -32,16 +32,29 @@ export function profileOfKey(key: string): string {
 
 export function placementsOf(p: PlacementPolicy): Placement[] {
   const specs: PlacementSpec[] = [{ spot: p.spot === true }, ...(p.fallback ?? [])];
-  return specs.map((s, index) => ({ index, key: placementKey(p.name, index), ...(s.location ? { location: s.location } : {}), spot: s.spot === true }));
+  return specs.map((s, index) => ({
+    index,
+    key: placementKey(p.name, index),
+    ...(s.location ? { location: s.location } : {}),
+    spot: s.spot === true,
+  }));
 }
 
 /** Placements not backing off at `now`, in order (the first is where the next create goes). */
-export function openPlacements(p: PlacementPolicy, backoff: Readonly<Record<string, BackoffState | undefined>>, now: Date): Placement[] {
+export function openPlacements(
+  p: PlacementPolicy,
+  backoff: Readonly<Record<string, BackoffState | undefined>>,
+  now: Date,
+): Placement[] {
   return placementsOf(p).filter((x) => !backoffActive(backoff[x.key]?.until, now));
 }
 
 /** When every placement backs off: the earliest time one opens again; else undefined. */
-export function profileBackoffUntil(p: PlacementPolicy, backoff: Readonly<Record<string, BackoffState | undefined>>, now: Date): string | undefined {
+export function profileBackoffUntil(
+  p: PlacementPolicy,
+  backoff: Readonly<Record<string, BackoffState | undefined>>,
+  now: Date,
+): string | undefined {
   if (openPlacements(p, backoff, now).length > 0) return undefined;
   const times = placementsOf(p).map((x) => backoff[x.key]!.until);
   return times.reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b));
@@ -62,5 +75,8 @@ export function placementIndexOf(group: Pick<OwnedGroup, 'placement'>): number {
 export function placementSummary(groups: readonly Pick<OwnedGroup, 'placement'>[]): string {
   const counts = new Map<string, number>();
   for (const g of groups) counts.set(g.placement ?? '0', (counts.get(g.placement ?? '0') ?? 0) + 1);
-  return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k}=${n}`).join(' ');
+  return [...counts]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, n]) => `${k}=${n}`)
+    .join(' ');
 }

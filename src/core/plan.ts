@@ -12,13 +12,39 @@ import { createAgents, liveCount } from './rules/creates.js';
 import { removeOrphanGroups, removeOrphanRegistrations } from './rules/orphans.js';
 import { placeholderRule, placeholderState } from './rules/placeholder.js';
 import { inClass, usableIdle, type ProfileState } from './rules/profile.js';
-import { failedBoots, removeDisabled, removeFailedBoots, removeFinished, removeLost, retireOverLifetime, trimIdle } from './rules/removals.js';
+import {
+  failedBoots,
+  removeDisabled,
+  removeFailedBoots,
+  removeFinished,
+  removeLost,
+  retireOverLifetime,
+  trimIdle,
+} from './rules/removals.js';
 import { arrivalsByProfile, wantsWarm, warmRule, type WarmOutcome } from './rules/warm.js';
 import { standbyTarget } from './standby.js';
-import type { Action, AgentRegistration, JobRequest, ParallelJobsView, Plan, PoolSnapshot, ProfilePolicy, ProfileView, WarmView } from './types.js';
+import type {
+  Action,
+  AgentRegistration,
+  JobRequest,
+  ParallelJobsView,
+  Plan,
+  PoolSnapshot,
+  ProfilePolicy,
+  ProfileView,
+  WarmView,
+} from './types.js';
 import type { WarmState } from './warm.js';
 
-export { classifyGroup, classifyJob, containerMayRun, containerTerminated, isBeingDeleted, provisioningFailed, type ClassifiedGroup } from './classify.js';
+export {
+  classifyGroup,
+  classifyJob,
+  containerMayRun,
+  containerTerminated,
+  isBeingDeleted,
+  provisioningFailed,
+  type ClassifiedGroup,
+} from './classify.js';
 export { deleteModeFor } from './delete.js';
 
 export interface PoolPolicy {
@@ -118,7 +144,14 @@ export function profileActions(s: ProfileState): Action[] {
 }
 
 /** The profile's summary for the decision log; creates and deletes are counted from its actions. */
-function profileView(pool: string, running: number, s: ProfileState, actions: readonly Action[], backoffUntil: string | undefined, warm?: WarmOutcome): ProfileView {
+function profileView(
+  pool: string,
+  running: number,
+  s: ProfileState,
+  actions: readonly Action[],
+  backoffUntil: string | undefined,
+  warm?: WarmOutcome,
+): ProfileView {
   const count = (cls: ClassifiedGroup['cls']) => inClass(s, cls).length;
   return {
     pool,
@@ -156,7 +189,12 @@ function warmView(p: ProfilePolicy, w: WarmOutcome): WarmView {
 /**
  * Jobs each profile can absorb now: usable idle + starting + room to create (none while backing off).
  */
-function jobSlots(profiles: readonly ProfilePolicy[], classified: ReadonlyMap<string, ClassifiedGroup[]>, snapshot: PoolSnapshot, now: Date): Map<string, number> {
+function jobSlots(
+  profiles: readonly ProfilePolicy[],
+  classified: ReadonlyMap<string, ClassifiedGroup[]>,
+  snapshot: PoolSnapshot,
+  now: Date,
+): Map<string, number> {
   return new Map(
     profiles.map((p) => {
       const c = classified.get(p.name)!;
@@ -185,7 +223,12 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
   const configured = new Set(profiles.map((p) => p.name));
 
   const classified = new Map<string, ClassifiedGroup[]>(
-    profiles.map((p) => [p.name, ours.filter((g) => g.profile === p.name).map((g) => classifyGroup(g, agentsByName.get(g.name), busyNames, p, now))]),
+    profiles.map((p) => [
+      p.name,
+      ours
+        .filter((g) => g.profile === p.name)
+        .map((g) => classifyGroup(g, agentsByName.get(g.name), busyNames, p, now)),
+    ]),
   );
   const placeholderIds = new Map<string, number>();
   for (const p of profiles) {
@@ -195,7 +238,12 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
   const parallel = parallelView(snapshot.parallelJobs, 0);
   const assignOptions: AssignOptions = { placeholderIds };
   if (parallel?.free !== undefined) assignOptions.freeParallel = parallel.free;
-  const { byProfile, unmatched, waitingForParallel } = assignQueuedJobs(snapshot.jobs, profiles, jobSlots(profiles, classified, snapshot, now), assignOptions);
+  const { byProfile, unmatched, waitingForParallel } = assignQueuedJobs(
+    snapshot.jobs,
+    profiles,
+    jobSlots(profiles, classified, snapshot, now),
+    assignOptions,
+  );
   if (parallel) parallel.waiting = waitingForParallel.length;
 
   const actions: Action[] = removeOrphanGroups(
@@ -206,12 +254,17 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
   );
   const views: ProfileView[] = [];
   const warmStates: Record<string, WarmState> = {};
-  const arrivals = profiles.some(wantsWarm) ? arrivalsByProfile(snapshot.jobs, profiles, byProfile, policy.prefix) : undefined;
+  const arrivals = profiles.some(wantsWarm)
+    ? arrivalsByProfile(snapshot.jobs, profiles, byProfile, policy.prefix)
+    : undefined;
   for (const p of profiles) {
     // Every placement backing off holds the profile's creates; one open placement is enough to create.
     const backoffUntil = profileBackoffUntil(p, snapshot.backoff, now);
     // With a wait target, k warm agents (core/rules/warm.ts) join the standby schedule's count.
-    const warm = arrivals && wantsWarm(p) ? warmRule(p, snapshot.warm?.[p.name], arrivals.get(p.name) ?? [], classified.get(p.name)!, now) : undefined;
+    const warm =
+      arrivals && wantsWarm(p)
+        ? warmRule(p, snapshot.warm?.[p.name], arrivals.get(p.name) ?? [], classified.get(p.name)!, now)
+        : undefined;
     if (warm) warmStates[p.name] = warm.state;
     const scheduled = standbyTarget(p.minAgents, p.standby, p.timeZone, now);
     const state: ProfileState = {
@@ -228,9 +281,22 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
     const placements = placementSummary(ours.filter((g) => g.profile === p.name));
     views.push(placements ? { ...view, placements } : view);
   }
-  actions.push(...removeOrphanRegistrations(snapshot.agents, new Set(groups.map((g) => g.name)), busyNames, profiles, policy.prefix));
+  actions.push(
+    ...removeOrphanRegistrations(
+      snapshot.agents,
+      new Set(groups.map((g) => g.name)),
+      busyNames,
+      profiles,
+      policy.prefix,
+    ),
+  );
 
-  const result: Plan = { views, actions, unmatchedJobs: unmatched.map((j) => j.requestId), ...(arrivals ? { warm: warmStates } : {}) };
+  const result: Plan = {
+    views,
+    actions,
+    unmatchedJobs: unmatched.map((j) => j.requestId),
+    ...(arrivals ? { warm: warmStates } : {}),
+  };
   if (parallel) result.parallel = parallel;
   return result;
 }

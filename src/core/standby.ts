@@ -8,7 +8,13 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 export function localTime(now: Date, timeZone: string): { day: number; minutes: number } {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
     formatters.set(timeZone, f);
   }
   let day = 0;
@@ -37,7 +43,12 @@ export function windowActive(w: StandbyWindow, day: number, minutes: number): bo
 }
 
 /** max(minAgents, counts of the windows active now). */
-export function standbyTarget(minAgents: number, windows: readonly StandbyWindow[], timeZone: string, now: Date): number {
+export function standbyTarget(
+  minAgents: number,
+  windows: readonly StandbyWindow[],
+  timeZone: string,
+  now: Date,
+): number {
   if (windows.length === 0) return minAgents;
   const { day, minutes } = localTime(now, timeZone);
   let target = minAgents;
@@ -49,6 +60,10 @@ export function standbyTarget(minAgents: number, windows: readonly StandbyWindow
  * The profile keeps idle agents waiting (minAgents, standby windows or a wait target): a job that
  * starts running on one of them calls for a replacement, so `running` events matter to its pool.
  */
-export function keepsIdleAgents(p: { minAgents: number; standby: readonly unknown[]; targetWaitSec?: number }): boolean {
+export function keepsIdleAgents(p: {
+  minAgents: number;
+  standby: readonly unknown[];
+  targetWaitSec?: number;
+}): boolean {
   return p.minAgents > 0 || p.standby.length > 0 || p.targetWaitSec !== undefined;
 }

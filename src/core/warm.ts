@@ -170,7 +170,14 @@ export function warmAgentCount(input: WarmSizingInput): WarmSizing {
     k = maxAgents;
     cappedBy = 'maxAgents';
   }
-  return { k, mean, uncapped, ...(cappedBy ? { cappedBy } : {}), tailProbability: mean > 0 ? criterionProbability(criterion, mean, k) : 0, criterion };
+  return {
+    k,
+    mean,
+    uncapped,
+    ...(cappedBy ? { cappedBy } : {}),
+    tailProbability: mean > 0 ? criterionProbability(criterion, mean, k) : 0,
+    criterion,
+  };
 }
 
 // ----- estimator state (serialisable; lives in the pool's back-off blob) -------------------------
@@ -255,7 +262,11 @@ export const DEFAULT_WARM_TUNING: WarmTuning = {
 };
 
 export function emptyWarmState(now: Date): WarmState {
-  return { v: 1, arrivals: { rate: 0, updatedAt: now.toISOString(), recent: [], buckets: {} }, refill: { samples: [] } };
+  return {
+    v: 1,
+    arrivals: { rate: 0, updatedAt: now.toISOString(), recent: [], buckets: {} },
+    refill: { samples: [] },
+  };
 }
 
 // ----- λ -----------------------------------------------------------------------------------------
@@ -336,12 +347,16 @@ export function observeArrivals(
     }
     open = undefined;
   }
-  const hour = open ? { ...open, count: open.count + (perHour.get(open.start) ?? 0) } : { ...cur, count: perHour.get(cur.start) ?? 0 };
+  const hour = open
+    ? { ...open, count: open.count + (perHour.get(open.start) ?? 0) }
+    : { ...cur, count: perHour.get(cur.start) ?? 0 };
 
   return {
     rate,
     updatedAt: now.toISOString(),
-    ...(Number.isFinite(lastQueueMs) ? { lastQueueTime: new Date(lastQueueMs).toISOString(), lastIds: keepIds.slice(-200) } : {}),
+    ...(Number.isFinite(lastQueueMs)
+      ? { lastQueueTime: new Date(lastQueueMs).toISOString(), lastIds: keepIds.slice(-200) }
+      : {}),
     recent: recent.slice(-1000),
     hour,
     buckets,
@@ -368,7 +383,12 @@ export interface ArrivalEstimate {
 }
 
 /** λ = max(live EWMA decayed to now (0 after `quietSec` without arrivals), burst rate, learnt rate now and a little ahead). */
-export function estimateArrivalRate(state: ArrivalState, now: Date, timeZone: string, tuning: WarmTuning = DEFAULT_WARM_TUNING): ArrivalEstimate {
+export function estimateArrivalRate(
+  state: ArrivalState,
+  now: Date,
+  timeZone: string,
+  tuning: WarmTuning = DEFAULT_WARM_TUNING,
+): ArrivalEstimate {
   const nowMs = now.getTime();
   const prevMs = Date.parse(state.updatedAt);
   const dtSec = Number.isFinite(prevMs) ? Math.max(0, (nowMs - prevMs) / 1000) : 0;
@@ -397,7 +417,14 @@ export function estimateArrivalRate(state: ArrivalState, now: Date, timeZone: st
       source = s;
     }
   }
-  return { lambdaPerSec: lambda, live, burst, ...(history !== undefined ? { history } : {}), ...(ahead !== undefined ? { ahead } : {}), source };
+  return {
+    lambdaPerSec: lambda,
+    live,
+    burst,
+    ...(history !== undefined ? { history } : {}),
+    ...(ahead !== undefined ? { ahead } : {}),
+    source,
+  };
 }
 
 // ----- B -----------------------------------------------------------------------------------------
@@ -409,7 +436,11 @@ export interface CreateObservation {
 }
 
 /** Adds the creates whose agent came online since the last call (each counts once). */
-export function observeRefills(state: RefillState, creates: readonly CreateObservation[], tuning: WarmTuning = DEFAULT_WARM_TUNING): RefillState {
+export function observeRefills(
+  state: RefillState,
+  creates: readonly CreateObservation[],
+  tuning: WarmTuning = DEFAULT_WARM_TUNING,
+): RefillState {
   const lastMs = state.lastOnline ? Date.parse(state.lastOnline) : -Infinity;
   const fresh = creates
     .flatMap((c) => {
@@ -434,7 +465,11 @@ export interface RefillEstimate {
 /** B = the configured percentile (nearest rank) of the recent samples; the default before any. */
 export function estimateRefill(state: RefillState, tuning: WarmTuning = DEFAULT_WARM_TUNING): RefillEstimate {
   if (state.samples.length === 0) return { refillSec: tuning.defaultRefillSec, samples: 0, source: 'default' };
-  return { refillSec: percentile(state.samples, tuning.refillPercentile), samples: state.samples.length, source: 'measured' };
+  return {
+    refillSec: percentile(state.samples, tuning.refillPercentile),
+    samples: state.samples.length,
+    source: 'measured',
+  };
 }
 
 /** E[(S − t)+] over the samples: the mean time a refill is still in flight after t seconds. */
@@ -493,12 +528,18 @@ export function decideWarm(
         (target > 0 ? ` − target ${target}s)` : ')')) +
     ` = ${sizing.mean.toFixed(2)} refills in flight past the target → k=${sizing.uncapped} ` +
     `(${CRITERION_TEXT[sizing.criterion]}=${pct(criterionProbability(sizing.criterion, sizing.mean, sizing.uncapped))} ≤ ${pct(tail)})` +
-    (sizing.cappedBy ? `, capped to ${sizing.k} by ${sizing.cappedBy} (${CRITERION_TEXT[sizing.criterion]}=${pct(sizing.tailProbability)})` : '');
+    (sizing.cappedBy
+      ? `, capped to ${sizing.k} by ${sizing.cappedBy} (${CRITERION_TEXT[sizing.criterion]}=${pct(sizing.tailProbability)})`
+      : '');
   return { ...sizing, lambda, refill, windowSec, reason };
 }
 
 const pct = (p: number) => `${(p * 100).toFixed(1)}%`;
-const CRITERION_TEXT: Record<WarmCriterion, string> = { job: 'jobs finding no warm agent', window: 'P(more)', shortfall: 'arrivals beyond k' };
+const CRITERION_TEXT: Record<WarmCriterion, string> = {
+  job: 'jobs finding no warm agent',
+  window: 'P(more)',
+  shortfall: 'arrivals beyond k',
+};
 
 // ----- reading the state back (it comes from a blob another version may have written) ------------
 
@@ -513,17 +554,22 @@ export function parseWarmState(raw: unknown): WarmState | undefined {
   const a = r.arrivals as Record<string, unknown> | undefined;
   const f = r.refill as Record<string, unknown> | undefined;
   if (!a || typeof a !== 'object' || !f || typeof f !== 'object') return undefined;
-  if (!isNum(a.rate) || a.rate < 0 || !isIso(a.updatedAt) || !Array.isArray(a.recent) || !a.recent.every(isNum)) return undefined;
+  if (!isNum(a.rate) || a.rate < 0 || !isIso(a.updatedAt) || !Array.isArray(a.recent) || !a.recent.every(isNum))
+    return undefined;
   if (a.lastQueueTime !== undefined && !isIso(a.lastQueueTime)) return undefined;
   if (a.lastIds !== undefined && !(Array.isArray(a.lastIds) && a.lastIds.every(isNum))) return undefined;
   const buckets: Record<string, RateBucket> = {};
   if (!a.buckets || typeof a.buckets !== 'object') return undefined;
   for (const [k, v] of Object.entries(a.buckets as Record<string, unknown>)) {
     const b = v as Partial<RateBucket> | null;
-    if (/^(d[0-6])?h([0-9]|1[0-9]|2[0-3])$/.test(k) && b && isNum(b.rate) && b.rate >= 0 && isNum(b.n)) buckets[k] = { rate: b.rate, n: b.n };
+    if (/^(d[0-6])?h([0-9]|1[0-9]|2[0-3])$/.test(k) && b && isNum(b.rate) && b.rate >= 0 && isNum(b.n))
+      buckets[k] = { rate: b.rate, n: b.n };
   }
   const h = a.hour as Record<string, unknown> | undefined;
-  const hour = h && isNum(h.start) && isNum(h.day) && isNum(h.hour) && isNum(h.count) ? { start: h.start, day: h.day, hour: h.hour, count: h.count } : undefined;
+  const hour =
+    h && isNum(h.start) && isNum(h.day) && isNum(h.hour) && isNum(h.count)
+      ? { start: h.start, day: h.day, hour: h.hour, count: h.count }
+      : undefined;
   if (!Array.isArray(f.samples) || !f.samples.every((s) => isNum(s) && s >= 0)) return undefined;
   if (f.lastOnline !== undefined && !isIso(f.lastOnline)) return undefined;
   return {
@@ -531,7 +577,9 @@ export function parseWarmState(raw: unknown): WarmState | undefined {
     arrivals: {
       rate: a.rate,
       updatedAt: a.updatedAt,
-      ...(a.lastQueueTime !== undefined ? { lastQueueTime: a.lastQueueTime, lastIds: (a.lastIds as number[] | undefined) ?? [] } : {}),
+      ...(a.lastQueueTime !== undefined
+        ? { lastQueueTime: a.lastQueueTime, lastIds: (a.lastIds as number[] | undefined) ?? [] }
+        : {}),
       recent: a.recent as number[],
       ...(hour ? { hour } : {}),
       buckets,

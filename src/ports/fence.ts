@@ -65,7 +65,8 @@ export class LeaseGuard implements Fence {
     /** When the acquire request was sent (validity is counted from before the server's answer). */
     acquiredAt: number,
   ) {
-    if (!(o.freshForMs > 0 && o.freshForMs < o.leaseMs)) throw new RangeError('freshForMs must be positive and shorter than the lease duration');
+    if (!(o.freshForMs > 0 && o.freshForMs < o.leaseMs))
+      throw new RangeError('freshForMs must be positive and shorter than the lease duration');
     this.renewedAt = acquiredAt;
   }
 
@@ -82,7 +83,10 @@ export class LeaseGuard implements Fence {
   markLost(cause: string): void {
     if (this.lost || this.done) return;
     this.lostCause = cause;
-    this.o.logger?.error('pool lease lost: the pass stops writing; the next trigger starts clean', { pool: this.o.pool, cause });
+    this.o.logger?.error('pool lease lost: the pass stops writing; the next trigger starts clean', {
+      pool: this.o.pool,
+      cause,
+    });
     this.o.onLost?.();
   }
 
@@ -94,7 +98,10 @@ export class LeaseGuard implements Fence {
   held(): boolean {
     if (this.lost || this.done) return false;
     const age = this.o.now() - this.renewedAt;
-    if (age >= this.o.freshForMs) this.markLost(`no successful renewal for ${Math.round(age)} ms (bound ${this.o.freshForMs} ms, lease ${this.o.leaseMs} ms)`);
+    if (age >= this.o.freshForMs)
+      this.markLost(
+        `no successful renewal for ${Math.round(age)} ms (bound ${this.o.freshForMs} ms, lease ${this.o.leaseMs} ms)`,
+      );
     return !this.lost;
   }
 
@@ -104,7 +111,10 @@ export class LeaseGuard implements Fence {
 }
 
 /** The ports with every write fenced; reads pass through untouched. Built once per pass. */
-export function fencePorts(ports: { azdo: AzureDevOpsPort; compute: ComputePort }, fence: Fence): { azdo: AzureDevOpsPort; compute: ComputePort } {
+export function fencePorts(
+  ports: { azdo: AzureDevOpsPort; compute: ComputePort },
+  fence: Fence,
+): { azdo: AzureDevOpsPort; compute: ComputePort } {
   const { azdo, compute } = ports;
   return {
     azdo: {
@@ -113,7 +123,9 @@ export function fencePorts(ports: { azdo: AzureDevOpsPort; compute: ComputePort 
       listAgents: (id) => azdo.listAgents(id),
       getAgent: (id, a) => azdo.getAgent(id, a),
       findAgent: (id, name) => azdo.findAgent(id, name),
-      ...(azdo.getAgentCapabilities ? { getAgentCapabilities: (id: number, a: number) => azdo.getAgentCapabilities!(id, a) } : {}),
+      ...(azdo.getAgentCapabilities
+        ? { getAgentCapabilities: (id: number, a: number) => azdo.getAgentCapabilities!(id, a) }
+        : {}),
       ...(azdo.getParallelJobs ? { getParallelJobs: () => azdo.getParallelJobs!() } : {}),
       setAgentEnabled: async (id, a, enabled) => {
         fence.assert();

@@ -138,7 +138,16 @@ export interface PoolLockPort {
 }
 
 export { errorKind, PortError, type PortErrorKind } from './errors.js';
-export { fenceDeps, fencePorts, isLeaseLost, LeaseGuard, LeaseLost, OPEN_FENCE, type Fence, type LeaseGuardOptions } from './fence.js';
+export {
+  fenceDeps,
+  fencePorts,
+  isLeaseLost,
+  LeaseGuard,
+  LeaseLost,
+  OPEN_FENCE,
+  type Fence,
+  type LeaseGuardOptions,
+} from './fence.js';
 export { MemoryPoolLock, memoryBackoffStore } from './memory.js';
 
 /** What the webhook hands to the queue-triggered pass (src/storage/queue.ts on Azure Storage queues). */

@@ -124,7 +124,12 @@ export class PassCoordinator {
     const key = poolKey(pool);
     let st = this.pools.get(key);
     if (!st) {
-      st = { view: { pool, active: false, passes: 0, requests: 0, handedOver: 0 }, active: undefined, dirty: false, reasons: [] };
+      st = {
+        view: { pool, active: false, passes: 0, requests: 0, handedOver: 0 },
+        active: undefined,
+        dirty: false,
+        reasons: [],
+      };
       this.pools.set(key, st);
     }
     return st;
@@ -140,7 +145,9 @@ export class PassCoordinator {
           const lease = await this.lock.tryAcquire(pool);
           if (!lease) {
             st.view.handedOver += st.reasons.length;
-            log.info('pass requested; another instance holds the pool and will run it', { reasons: this.reasonsOf(st.reasons.splice(0)) });
+            log.info('pass requested; another instance holds the pool and will run it', {
+              reasons: this.reasonsOf(st.reasons.splice(0)),
+            });
             continue;
           }
           await this.hold(pool, st, lease, log);

@@ -7,14 +7,41 @@ import type { ProfileConfig } from '../config/schema.js';
 import { decisionFields } from '../core/action-text.js';
 import { capabilityDifference, reportedByProfile } from '../core/matching.js';
 import { backoffUpdates, capacityCause, nextBackoff as backoffStep, type BackoffUpdate } from '../core/capacity.js';
-import { openPlacements, placementIndexOf, placementKey, placementsOf, profileOfKey, type Placement } from '../core/placements.js';
+import {
+  openPlacements,
+  placementIndexOf,
+  placementKey,
+  placementsOf,
+  profileOfKey,
+  type Placement,
+} from '../core/placements.js';
 import { agentName, placeholderName } from '../core/names.js';
 import { distinctPools, samePool } from '../core/pools.js';
 import { plan, type PoolPolicy } from '../core/plan.js';
-import type { Action, AgentRegistration, BackoffState, JobRequest, OwnedGroup, ParallelJobs, Plan, PoolSnapshot, ProfileView } from '../core/types.js';
+import type {
+  Action,
+  AgentRegistration,
+  BackoffState,
+  JobRequest,
+  OwnedGroup,
+  ParallelJobs,
+  Plan,
+  PoolSnapshot,
+  ProfileView,
+} from '../core/types.js';
 import { mapLimit } from '../util/limit.js';
 import { errorText } from '../util/log.js';
-import { errorKind, isLeaseLost, type AzureDevOpsPort, type BackoffStore, type Clock, type ComputePort, type Logger, type PortErrorKind, type SecretPort } from '../ports/index.js';
+import {
+  errorKind,
+  isLeaseLost,
+  type AzureDevOpsPort,
+  type BackoffStore,
+  type Clock,
+  type ComputePort,
+  type Logger,
+  type PortErrorKind,
+  type SecretPort,
+} from '../ports/index.js';
 
 export interface ReconcileOptions {
   /** AGENT_NAME_PREFIX */
@@ -83,7 +110,9 @@ export const LEASE_LOST = 'lease lost';
 
 /** Settled results of mapLimit → outcomes; a rejection (a bug, callbacks catch) becomes a failure. */
 function settledOutcomes(actions: readonly Action[], settled: PromiseSettledResult<Outcome>[]): Outcome[] {
-  return settled.map((r, i) => (r.status === 'fulfilled' ? r.value : { action: actions[i]!, status: 'failed', error: errorText(r.reason) }));
+  return settled.map((r, i) =>
+    r.status === 'fulfilled' ? r.value : { action: actions[i]!, status: 'failed', error: errorText(r.reason) },
+  );
 }
 
 /** The configured pools, one spelling each (pool names are case-insensitive). */
@@ -100,7 +129,11 @@ async function observe(
   now: Date,
 ): Promise<{ snapshot: PoolSnapshot; poolId: number; probes: number; registered: ReadonlySet<string> }> {
   const poolId = await deps.azdo.resolvePoolId(pool);
-  const [jobs, agents, parallelJobs] = await Promise.all([deps.azdo.listJobRequests(poolId), deps.azdo.listAgents(poolId), readParallelJobs(deps)]);
+  const [jobs, agents, parallelJobs] = await Promise.all([
+    deps.azdo.listJobRequests(poolId),
+    deps.azdo.listAgents(poolId),
+    readParallelJobs(deps),
+  ]);
   await auditPlaceholderCapabilities(pool, poolId, agents, opts, deps);
   const registered = new Set(agents.map((a) => a.name));
   const probeAfter = opts.probeAfterSec ?? 60;
@@ -112,7 +145,13 @@ async function observe(
   const silent = [
     ...failed,
     ...groups
-      .filter((g) => !registered.has(g.name) && g.instanceState === undefined && g.provisioningState !== 'Failed' && g.provisioningState !== 'Deleting')
+      .filter(
+        (g) =>
+          !registered.has(g.name) &&
+          g.instanceState === undefined &&
+          g.provisioningState !== 'Failed' &&
+          g.provisioningState !== 'Deleting',
+      )
       .filter((g) => (now.getTime() - Date.parse(g.createdAt)) / 1000 >= probeAfter),
   ].slice(0, opts.maxProbesPerPass ?? 20);
   const probed = await mapLimit(silent, opts.concurrency ?? 8, async (g) => {
@@ -129,9 +168,16 @@ async function observe(
     const d = detail.get(g.name);
     if (!d) return g;
     const cause = (d.provisioningState ?? g.provisioningState) === 'Failed' ? capacityCause(d.detail) : undefined;
-    return { ...g, instanceState: d.instanceState, provisioningState: d.provisioningState ?? g.provisioningState, ...(cause ? { capacityFailure: cause } : {}) };
+    return {
+      ...g,
+      instanceState: d.instanceState,
+      provisioningState: d.provisioningState ?? g.provisioningState,
+      ...(cause ? { capacityFailure: cause } : {}),
+    };
   });
-  const warm = Object.fromEntries(opts.profiles.filter((p) => p.targetWaitSec !== undefined).map((p) => [p.name, deps.backoff.getWarm?.(p.name)]));
+  const warm = Object.fromEntries(
+    opts.profiles.filter((p) => p.targetWaitSec !== undefined).map((p) => [p.name, deps.backoff.getWarm?.(p.name)]),
+  );
   const snapshot: PoolSnapshot = { pool, jobs, agents, groups: enriched, backoff: deps.backoff.all(), warm };
   if (parallelJobs) snapshot.parallelJobs = parallelJobs;
   return { snapshot, poolId, probes: silent.length, registered };
@@ -169,7 +215,13 @@ async function readParallelJobs(deps: ReconcileDeps): Promise<ParallelJobs | und
  * placeholder only. A difference means the fallback matching (before the placeholder existed)
  * can mis-assign jobs; matching itself already follows the server's matchedAgents.
  */
-async function auditPlaceholderCapabilities(pool: string, poolId: number, agents: readonly AgentRegistration[], opts: ReconcileOptions, deps: ReconcileDeps): Promise<void> {
+async function auditPlaceholderCapabilities(
+  pool: string,
+  poolId: number,
+  agents: readonly AgentRegistration[],
+  opts: ReconcileOptions,
+  deps: ReconcileDeps,
+): Promise<void> {
   const read = deps.azdo.getAgentCapabilities;
   if (!read) return;
   const byName = new Map(agents.map((a) => [a.name, a]));
@@ -188,19 +240,24 @@ async function auditPlaceholderCapabilities(pool: string, poolId: number, agents
     if (!reported || !once(deps, key)) continue;
     const diff = capabilityDifference(reportedByProfile(profile), reported);
     if (diff.missing.length + diff.differing.length > 0) {
-      deps.logger.warn('declared capabilities differ from what the image reports: jobs follow the server (matchedAgents), the declared ones only until the placeholder exists', {
-        pool,
-        profile: profile.name,
-        placeholder: ph.name,
-        notReported: diff.missing,
-        differing: diff.differing,
-      });
+      deps.logger.warn(
+        'declared capabilities differ from what the image reports: jobs follow the server (matchedAgents), the declared ones only until the placeholder exists',
+        {
+          pool,
+          profile: profile.name,
+          placeholder: ph.name,
+          notReported: diff.missing,
+          differing: diff.differing,
+        },
+      );
     }
   }
 }
 
 function decisionLine(v: ProfileView, actions: Action[]): Record<string, unknown> {
-  const warm = v.warm ? { warm: { k: v.warm.k, lambdaPerMin: v.warm.lambdaPerMin, refillSec: v.warm.refillSec, why: v.warm.reason } } : {};
+  const warm = v.warm
+    ? { warm: { k: v.warm.k, lambdaPerMin: v.warm.lambdaPerMin, refillSec: v.warm.refillSec, why: v.warm.reason } }
+    : {};
   return { ...decisionFields(v, actions), ...warm };
 }
 
@@ -217,7 +274,9 @@ const RECOVERABLE = new Set<DeleteAction['cause']>(['failedBoot', 'lost']);
 async function deleteGroup(poolId: number, action: DeleteAction, deps: ReconcileDeps, log: Logger): Promise<Outcome> {
   switch (action.mode) {
     case 'safe':
-      return action.agentId === undefined ? recheckDelete(poolId, action, deps, log) : safeDelete(poolId, action, action.agentId, deps, log);
+      return action.agentId === undefined
+        ? recheckDelete(poolId, action, deps, log)
+        : safeDelete(poolId, action, action.agentId, deps, log);
     case 'recheck':
       return recheckDelete(poolId, action, deps, log);
     case 'direct':
@@ -226,17 +285,29 @@ async function deleteGroup(poolId: number, action: DeleteAction, deps: Reconcile
 }
 
 /** Safe delete: disable → re-read → delete only if still idle, else re-enable and keep. */
-async function safeDelete(poolId: number, action: DeleteAction, agentId: number, deps: ReconcileDeps, log: Logger): Promise<Outcome> {
+async function safeDelete(
+  poolId: number,
+  action: DeleteAction,
+  agentId: number,
+  deps: ReconcileDeps,
+  log: Logger,
+): Promise<Outcome> {
   await deps.azdo.setAgentEnabled(poolId, agentId, false);
   const fresh = await deps.azdo.getAgent(poolId, agentId);
   if (fresh && fresh.assignedRequestId !== undefined) {
     await deps.azdo.setAgentEnabled(poolId, agentId, true);
-    log.info('scale-down: a job landed on the agent between decision and delete; kept', { group: action.group, request: fresh.assignedRequestId });
+    log.info('scale-down: a job landed on the agent between decision and delete; kept', {
+      group: action.group,
+      request: fresh.assignedRequestId,
+    });
     return { action, status: 'skipped', why: `job ${fresh.assignedRequestId} assigned after the decision` };
   }
   if (fresh && fresh.status === 'online' && RECOVERABLE.has(action.cause)) {
     await deps.azdo.setAgentEnabled(poolId, agentId, true);
-    log.info('scale-down: the agent came online between decision and delete; kept', { group: action.group, cause: action.cause });
+    log.info('scale-down: the agent came online between decision and delete; kept', {
+      group: action.group,
+      cause: action.cause,
+    });
     return { action, status: 'skipped', why: 'agent came online after the decision' };
   }
   // Disabled and seen idle: it can take no job now, so the evidence may be gathered first.
@@ -252,8 +323,15 @@ async function recheckDelete(poolId: number, action: DeleteAction, deps: Reconci
   const evidence = action.cause === 'failedBoot' ? await failedBootEvidence(action, deps) : undefined;
   const found = await deps.azdo.findAgent(poolId, action.group);
   if (found && found.assignedRequestId !== undefined) {
-    log.info('scale-down: the agent registered and took a job between decision and delete; kept', { group: action.group, request: found.assignedRequestId });
-    return { action, status: 'skipped', why: `agent registered and took job ${found.assignedRequestId} after the decision` };
+    log.info('scale-down: the agent registered and took a job between decision and delete; kept', {
+      group: action.group,
+      request: found.assignedRequestId,
+    });
+    return {
+      action,
+      status: 'skipped',
+      why: `agent registered and took job ${found.assignedRequestId} after the decision`,
+    };
   }
   if (found) return safeDelete(poolId, { ...action, agentId: found.id }, found.id, deps, log);
   await deps.compute.deleteGroup(action.group);
@@ -311,21 +389,28 @@ async function act(
   // Deletes and unregistrations first: they free capacity and cost nothing to retry.
   const removals = p.actions.filter((a) => a.kind !== 'create');
   outcomes.push(
-    ...settledOutcomes(removals, await mapLimit(removals, concurrency, async (a): Promise<Outcome> => {
-      if (leaseLost) return skipLost(a);
-      try {
-        if (a.kind === 'unregister') {
-          await deps.azdo.deleteAgent(poolId, a.agentId);
-          return { action: a, status: 'done' };
+    ...settledOutcomes(
+      removals,
+      await mapLimit(removals, concurrency, async (a): Promise<Outcome> => {
+        if (leaseLost) return skipLost(a);
+        try {
+          if (a.kind === 'unregister') {
+            await deps.azdo.deleteAgent(poolId, a.agentId);
+            return { action: a, status: 'done' };
+          }
+          if (a.kind === 'delete') return await deleteGroup(poolId, a, deps, log);
+          return { action: a, status: 'skipped', why: 'not a removal' };
+        } catch (err) {
+          if (isLeaseLost(err)) return skipLost(a);
+          log.error('action failed', {
+            action: a.kind,
+            group: a.kind === 'delete' ? a.group : undefined,
+            error: errorText(err),
+          });
+          return { action: a, status: 'failed', error: errorText(err), kind: errorKind(err) };
         }
-        if (a.kind === 'delete') return await deleteGroup(poolId, a, deps, log);
-        return { action: a, status: 'skipped', why: 'not a removal' };
-      } catch (err) {
-        if (isLeaseLost(err)) return skipLost(a);
-        log.error('action failed', { action: a.kind, group: a.kind === 'delete' ? a.group : undefined, error: errorText(err) });
-        return { action: a, status: 'failed', error: errorText(err), kind: errorKind(err) };
-      }
-    })),
+      }),
+    ),
   );
 
   const creates = p.actions.filter((a): a is Extract<Action, { kind: 'create' }> => a.kind === 'create');
@@ -336,7 +421,8 @@ async function act(
     token = await deps.secrets.getToken();
   } catch (err) {
     log.error('cannot read the agent PAT from Key Vault: no agents created this pass', { error: errorText(err) });
-    for (const a of creates) outcomes.push({ action: a, status: 'failed', error: 'agent PAT unavailable', kind: 'secret' });
+    for (const a of creates)
+      outcomes.push({ action: a, status: 'failed', error: 'agent PAT unavailable', kind: 'secret' });
     return outcomes;
   }
   const now = deps.clock.now();
@@ -358,47 +444,58 @@ async function act(
     });
   };
   outcomes.push(
-    ...settledOutcomes(creates, await mapLimit(creates, opts.createConcurrency ?? concurrency, async (a): Promise<Outcome> => {
-      if (leaseLost) return skipLost(a);
-      const profile = profileByName.get(a.profile);
-      if (!profile) return { action: a, status: 'skipped', why: 'profile not configured' };
-      let last: { err: unknown; kind: PortErrorKind | undefined; name: string } | undefined;
-      // Placements in order, skipping those backing off; a retry elsewhere is a new group name
-      // (ACI's fraud detection refuses one name deployed in several regions at once).
-      for (const placement of openPlacements(profile, deps.backoff.all(), now)) {
-        // A placeholder's name is fixed (its registration is looked up by it): it does not fall back.
-        if (throttledProfiles.has(a.profile) || (a.placeholder && last)) break;
-        if (stopped.has(placement.key)) continue;
-        const name = a.placeholder ? placeholderName(opts.prefix, a.profile) : agentName(opts.prefix, a.profile, now.getTime(), deps.entropy());
-        try {
-          await deps.compute.createGroup({
-            name,
-            pool,
-            profile,
-            placeholder: a.placeholder === true,
-            token,
-            createdAt: now.toISOString(),
-            ...(placement.index > 0 ? { placement } : {}),
-          });
-          return { action: a, status: 'done', group: name };
-        } catch (err) {
-          if (isLeaseLost(err)) return skipLost(a);
-          const kind = errorKind(err);
-          last = { err, kind, name };
-          if (kind === 'throttled') {
-            // ARM throttles the subscription, not a region: the whole profile waits.
-            throttledProfiles.add(a.profile);
+    ...settledOutcomes(
+      creates,
+      await mapLimit(creates, opts.createConcurrency ?? concurrency, async (a): Promise<Outcome> => {
+        if (leaseLost) return skipLost(a);
+        const profile = profileByName.get(a.profile);
+        if (!profile) return { action: a, status: 'skipped', why: 'profile not configured' };
+        let last: { err: unknown; kind: PortErrorKind | undefined; name: string } | undefined;
+        // Placements in order, skipping those backing off; a retry elsewhere is a new group name
+        // (ACI's fraud detection refuses one name deployed in several regions at once).
+        for (const placement of openPlacements(profile, deps.backoff.all(), now)) {
+          // A placeholder's name is fixed (its registration is looked up by it): it does not fall back.
+          if (throttledProfiles.has(a.profile) || (a.placeholder && last)) break;
+          if (stopped.has(placement.key)) continue;
+          const name = a.placeholder
+            ? placeholderName(opts.prefix, a.profile)
+            : agentName(opts.prefix, a.profile, now.getTime(), deps.entropy());
+          try {
+            await deps.compute.createGroup({
+              name,
+              pool,
+              profile,
+              placeholder: a.placeholder === true,
+              token,
+              createdAt: now.toISOString(),
+              ...(placement.index > 0 ? { placement } : {}),
+            });
+            return { action: a, status: 'done', group: name };
+          } catch (err) {
+            if (isLeaseLost(err)) return skipLost(a);
+            const kind = errorKind(err);
+            last = { err, kind, name };
+            if (kind === 'throttled') {
+              // ARM throttles the subscription, not a region: the whole profile waits.
+              throttledProfiles.add(a.profile);
+              step(placement.key, kind, err, a.profile, placement);
+              break;
+            }
+            if (kind !== 'quota') break;
             step(placement.key, kind, err, a.profile, placement);
-            break;
           }
-          if (kind !== 'quota') break;
-          step(placement.key, kind, err, a.profile, placement);
         }
-      }
-      if (!last) return { action: a, status: 'skipped', why: 'profile backing off this pass' };
-      if (last.kind !== 'quota' && last.kind !== 'throttled') log.error('create failed', { profile: a.profile, group: last.name, kind: last.kind, error: errorText(last.err) });
-      return { action: a, status: 'failed', error: errorText(last.err), kind: last.kind };
-    })),
+        if (!last) return { action: a, status: 'skipped', why: 'profile backing off this pass' };
+        if (last.kind !== 'quota' && last.kind !== 'throttled')
+          log.error('create failed', {
+            profile: a.profile,
+            group: last.name,
+            kind: last.kind,
+            error: errorText(last.err),
+          });
+        return { action: a, status: 'failed', error: errorText(last.err), kind: last.kind };
+      }),
+    ),
   );
   return outcomes;
 }
@@ -415,7 +512,14 @@ export async function planPool(
   const { poolId, probes } = observed;
   // Capacity that failed late backs its placement off before the plan, so this pass creates no
   // replacement there; the pass (not status or a dry run) stores the change.
-  const updates = backoffUpdates(observed.snapshot.groups, (g) => backoffKeyOf(g, opts.profiles), observed.registered, observed.snapshot.backoff, now, backoffPolicy(opts));
+  const updates = backoffUpdates(
+    observed.snapshot.groups,
+    (g) => backoffKeyOf(g, opts.profiles),
+    observed.registered,
+    observed.snapshot.backoff,
+    now,
+    backoffPolicy(opts),
+  );
   const backoff = { ...observed.snapshot.backoff };
   for (const u of updates) backoff[u.key] = u.state;
   const snapshot = { ...observed.snapshot, backoff };
@@ -424,7 +528,10 @@ export async function planPool(
 }
 
 /** The back-off key of the placement a group got; undefined when its profile or placement is not configured. */
-function backoffKeyOf(g: { profile: string; placement?: string }, profiles: readonly ProfileConfig[]): string | undefined {
+function backoffKeyOf(
+  g: { profile: string; placement?: string },
+  profiles: readonly ProfileConfig[],
+): string | undefined {
   const p = profiles.find((x) => x.name === g.profile);
   if (!p) return undefined;
   const index = placementIndexOf(g);
@@ -436,13 +543,29 @@ function applyBackoffUpdates(updates: readonly BackoffUpdate[], deps: ReconcileD
   for (const u of updates) {
     deps.backoff.set(u.key, u.state);
     if (u.why === 'lateCapacity') {
-      log.warn('profile backs off after a capacity error', { profile: profileOfKey(u.key), placement: u.key, groups: u.groups.join(','), until: u.state?.until, failures: u.state?.failures, error: u.state?.reason });
-    } else log.info('capacity back-off ends: a group created since was provisioned', { placement: u.key, group: u.groups[0] });
+      log.warn('profile backs off after a capacity error', {
+        profile: profileOfKey(u.key),
+        placement: u.key,
+        groups: u.groups.join(','),
+        until: u.state?.until,
+        failures: u.state?.failures,
+        error: u.state?.reason,
+      });
+    } else
+      log.info('capacity back-off ends: a group created since was provisioned', {
+        placement: u.key,
+        group: u.groups[0],
+      });
   }
 }
 
 /** Reconcile one pool. Never throws: a failure is reported and acts on nothing. */
-export async function reconcilePool(pool: string, groups: OwnedGroup[], opts: ReconcileOptions, deps: ReconcileDeps): Promise<PoolResult> {
+export async function reconcilePool(
+  pool: string,
+  groups: OwnedGroup[],
+  opts: ReconcileOptions,
+  deps: ReconcileDeps,
+): Promise<PoolResult> {
   const log = deps.logger.child({ pool });
   let planned: Awaited<ReturnType<typeof planPool>>;
   try {
@@ -455,29 +578,68 @@ export async function reconcilePool(pool: string, groups: OwnedGroup[], opts: Re
   const jobs = planned.snapshot.jobs;
   if (!opts.dryRun) applyBackoffUpdates(planned.backoffUpdates, deps, log);
   for (const v of p.views) log.info(opts.dryRun ? 'decision (dry run)' : 'decision', decisionLine(v, p.actions));
-  if (p.unmatchedJobs.length > 0) log.warn('queued jobs no profile can serve', { requests: p.unmatchedJobs.slice(0, 20), count: p.unmatchedJobs.length });
+  if (p.unmatchedJobs.length > 0)
+    log.warn('queued jobs no profile can serve', {
+      requests: p.unmatchedJobs.slice(0, 20),
+      count: p.unmatchedJobs.length,
+    });
   if (p.parallel && p.parallel.waiting > 0) {
-    log.info('queued jobs wait for a self-hosted parallel job: no agents made for them', { waiting: p.parallel.waiting, free: p.parallel.free, total: p.parallel.total, used: p.parallel.used });
+    log.info('queued jobs wait for a self-hosted parallel job: no agents made for them', {
+      waiting: p.parallel.waiting,
+      free: p.parallel.free,
+      total: p.parallel.total,
+      used: p.parallel.used,
+    });
   }
-  if (opts.dryRun) return { pool, ok: true, plan: p, outcomes: p.actions.map((a) => ({ action: a, status: 'skipped', why: 'dry run' })), probes, jobs };
+  if (opts.dryRun)
+    return {
+      pool,
+      ok: true,
+      plan: p,
+      outcomes: p.actions.map((a) => ({ action: a, status: 'skipped', why: 'dry run' })),
+      probes,
+      jobs,
+    };
   // The warm-agent estimators learn from every pass that acts (kept with the back-off state).
   for (const [profile, state] of Object.entries(p.warm ?? {})) deps.backoff.setWarm?.(profile, state);
   const outcomes = await act(poolId, pool, p, opts, deps, log);
   if (outcomes.some((o) => o.status === 'skipped' && o.why === LEASE_LOST)) {
-    return { pool, ok: false, error: 'pool lease lost: the pass stopped before its remaining writes', plan: p, outcomes, probes, leaseLost: true, jobs };
+    return {
+      pool,
+      ok: false,
+      error: 'pool lease lost: the pass stopped before its remaining writes',
+      plan: p,
+      outcomes,
+      probes,
+      leaseLost: true,
+      jobs,
+    };
   }
   return { pool, ok: outcomes.every((o) => o.status !== 'failed'), plan: p, outcomes, probes, jobs };
 }
 
 /** The whole pass: one group list for the resource group, then every pool in isolation. */
-export async function reconcile(opts: ReconcileOptions, deps: ReconcileDeps, onlyPools?: readonly string[]): Promise<PassResult> {
+export async function reconcile(
+  opts: ReconcileOptions,
+  deps: ReconcileDeps,
+  onlyPools?: readonly string[],
+): Promise<PassResult> {
   const startedAt = deps.clock.now().toISOString();
   let groups: OwnedGroup[];
   try {
     groups = await deps.compute.listGroups();
   } catch (err) {
-    deps.logger.error('cannot list container groups: acting on nothing this pass', { error: errorText(err), kind: errorKind(err) });
-    return { startedAt, finishedAt: deps.clock.now().toISOString(), dryRun: opts.dryRun, pools: [], error: errorText(err) };
+    deps.logger.error('cannot list container groups: acting on nothing this pass', {
+      error: errorText(err),
+      kind: errorKind(err),
+    });
+    return {
+      startedAt,
+      finishedAt: deps.clock.now().toISOString(),
+      dryRun: opts.dryRun,
+      pools: [],
+      error: errorText(err),
+    };
   }
   // Pools that only our groups still name (their profiles were removed from the settings) are
   // swept too, so their groups go once idle instead of leaking. With a pool filter, the pass of
@@ -491,7 +653,14 @@ export async function reconcile(opts: ReconcileOptions, deps: ReconcileDeps, onl
   const pools = [...configured.filter((p) => !onlyPools || listed(p, onlyPools)), ...(sweep ? unconfigured : [])];
   const results: PoolResult[] = [];
   for (const pool of pools) {
-    results.push(await reconcilePool(pool, groups.filter((g) => samePool(g.pool, pool)), opts, deps));
+    results.push(
+      await reconcilePool(
+        pool,
+        groups.filter((g) => samePool(g.pool, pool)),
+        opts,
+        deps,
+      ),
+    );
   }
   return { startedAt, finishedAt: deps.clock.now().toISOString(), dryRun: opts.dryRun, pools: results };
 }

@@ -1,1 +1,6 @@
-export { KeyVaultTokenProvider, SecretError, DEFAULT_SECRET_TTL_MS, type KeyVaultTokenProviderOptions } from './keyvault.js';
+export {
+  KeyVaultTokenProvider,
+  SecretError,
+  DEFAULT_SECRET_TTL_MS,
+  type KeyVaultTokenProviderOptions,
+} from './keyvault.js';

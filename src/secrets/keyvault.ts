@@ -7,7 +7,11 @@ import type { KeyVaultSecret, SecretClient } from '@azure/keyvault-secrets';
 import type { SecretPort } from '../ports/index.js';
 
 /** What @azure/identity throws when no token could be had (DefaultAzureCredential: the aggregate). */
-const CREDENTIAL_ERRORS = new Set(['AggregateAuthenticationError', 'CredentialUnavailableError', 'AuthenticationError']);
+const CREDENTIAL_ERRORS = new Set([
+  'AggregateAuthenticationError',
+  'CredentialUnavailableError',
+  'AuthenticationError',
+]);
 
 export const DEFAULT_SECRET_TTL_MS = 5 * 60_000;
 
@@ -105,15 +109,15 @@ export class KeyVaultTokenProvider implements SecretPort {
     const status = typeof err.statusCode === 'number' ? err.statusCode : undefined;
     const code = typeof err.code === 'string' ? err.code : undefined;
     let reason: string;
-    if (status === 401 || status === 403) reason = 'access denied: grant the identity "get" on secrets (Key Vault Secrets User)';
+    if (status === 401 || status === 403)
+      reason = 'access denied: grant the identity "get" on secrets (Key Vault Secrets User)';
     else if (status === 404) reason = 'secret not found';
     else if (status !== undefined && status >= 500) reason = 'Key Vault is unavailable';
     else if (typeof err.name === 'string' && CREDENTIAL_ERRORS.has(err.name)) {
       // The credential's own account of what it tried (no Key Vault response, no secret in it).
       const said = typeof err.message === 'string' && err.message ? `: ${err.name}: ${err.message}` : '';
       reason = `no token for Key Vault (managed identity / credential unavailable)${said}`;
-    }
-    else if (status === undefined) reason = 'Key Vault is unreachable';
+    } else if (status === undefined) reason = 'Key Vault is unreachable';
     else reason = 'request rejected';
     return new SecretError(this.host, this.secretName, status, code, reason);
   }

@@ -13,7 +13,14 @@ import type { World } from './world.js';
 
 function toJobRequest(j: SimJob, matchedAgentIds?: number[]): JobRequest {
   const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
-  const r: JobRequest = { requestId: j.id, queueTime: iso(j.queuedMs), demands: j.trace.demands, poolId: j.poolId, planType: 'Build', jobName: j.trace.name ?? `job-${j.id}` };
+  const r: JobRequest = {
+    requestId: j.id,
+    queueTime: iso(j.queuedMs),
+    demands: j.trace.demands,
+    poolId: j.poolId,
+    planType: 'Build',
+    jobName: j.trace.name ?? `job-${j.id}`,
+  };
   if (matchedAgentIds) r.matchedAgentIds = matchedAgentIds;
   if (j.assignedMs !== undefined) {
     r.assignTime = iso(j.assignedMs);
@@ -58,7 +65,9 @@ export function simAzdoPort(world: World): AzureDevOpsPort {
     listJobRequests: async (poolId) => {
       await call('listJobRequests');
       // Like the service: every unfinished request lists the registrations able to run it.
-      return azdo.unfinishedJobs(poolId).map((j) => toJobRequest(j, j.result || j.assignedMs !== undefined ? undefined : azdo.matchedAgentIds(j)));
+      return azdo
+        .unfinishedJobs(poolId)
+        .map((j) => toJobRequest(j, j.result || j.assignedMs !== undefined ? undefined : azdo.matchedAgentIds(j)));
     },
     listAgents: async (poolId) => {
       await call('listAgents');
@@ -91,7 +100,12 @@ export function simAzdoPort(world: World): AzureDevOpsPort {
       const a = azdo.agents.get(agentId);
       if (!a) return;
       if (a.assignedRequestId !== undefined) {
-        world.violate({ kind: 'busyRegistrationDeleted', agent: a.name, job: a.assignedRequestId, detail: `registration ${a.name} deleted while it held job ${a.assignedRequestId}` });
+        world.violate({
+          kind: 'busyRegistrationDeleted',
+          agent: a.name,
+          job: a.assignedRequestId,
+          detail: `registration ${a.name} deleted while it held job ${a.assignedRequestId}`,
+        });
       }
       azdo.unregister(agentId);
     },
@@ -138,7 +152,13 @@ export function simComputePort(world: World, owner: string): ComputePort {
       await call('createGroup', world.opts.armCreateLatencyMs);
       compute.checkCreate(owner, launch.profile);
       if (launch.token !== world.canary) {
-        world.violate({ kind: 'wrongToken', by: owner, profile: launch.profile.name, group: launch.name, detail: `group ${launch.name} launched without the Key Vault PAT` });
+        world.violate({
+          kind: 'wrongToken',
+          by: owner,
+          profile: launch.profile.name,
+          group: launch.name,
+          detail: `group ${launch.name} launched without the Key Vault PAT`,
+        });
       }
       if (compute.machines.has(launch.name)) {
         // ARM PUT on an existing name is an update, not a second group.
@@ -147,10 +167,19 @@ export function simComputePort(world: World, owner: string): ComputePort {
       }
       const location = launch.placement?.location ?? SIM_LOCATION;
       const spot = launch.placement ? launch.placement.spot : launch.profile.spot;
-      compute.startMachine('aci', owner, launch.name, launch.pool, launch.profile, launch.placeholder, launch.createdAt, {
-        location,
-        placement: placementTag(launch.placement?.index ?? 0, location, spot),
-      });
+      compute.startMachine(
+        'aci',
+        owner,
+        launch.name,
+        launch.pool,
+        launch.profile,
+        launch.placeholder,
+        launch.createdAt,
+        {
+          location,
+          placement: placementTag(launch.placement?.index ?? 0, location, spot),
+        },
+      );
     },
     deleteGroup: async (name) => {
       await call('deleteGroup', world.opts.armDeleteLatencyMs);

@@ -9,7 +9,14 @@
  * The machine behind an agent (compute.ts) is told when its agent starts and finishes a job.
  */
 import type { ProfileConfig } from '../config/schema.js';
-import { agentOsCapability, indexCapabilities, matches, relevantDemands, type CapabilityIndex, type Demand } from '../core/demands.js';
+import {
+  agentOsCapability,
+  indexCapabilities,
+  matches,
+  relevantDemands,
+  type CapabilityIndex,
+  type Demand,
+} from '../core/demands.js';
 import { poolKey } from '../core/pools.js';
 import type { VirtualClock } from './clock.js';
 import type { TraceJob } from './trace.js';
@@ -65,8 +72,17 @@ export interface AgentHost {
  * What an agent of a profile advertises: env vars, the image's capabilities (`image`, see
  * WorldOptions.imageCapabilities; else the declared ones), Agent.OS, Agent.Name.
  */
-export function reportedCapabilities(profile: ProfileConfig, name: string, image?: Record<string, string>): Record<string, string> {
-  return { ...profile.env, ...(image ?? profile.capabilities), 'Agent.OS': agentOsCapability(profile.os), 'Agent.Name': name };
+export function reportedCapabilities(
+  profile: ProfileConfig,
+  name: string,
+  image?: Record<string, string>,
+): Record<string, string> {
+  return {
+    ...profile.env,
+    ...(image ?? profile.capabilities),
+    'Agent.OS': agentOsCapability(profile.os),
+    'Agent.Name': name,
+  };
 }
 
 export function capabilitiesOf(profile: ProfileConfig, name: string, image?: Record<string, string>): CapabilityIndex {
@@ -134,7 +150,14 @@ export class AzureDevOpsModel {
     const demands = relevantDemands(tj.demands);
     const profile = this.profileFor(demands) ?? this.profiles[0];
     const poolId = this.poolId(profile?.pool ?? 'default');
-    const job: SimJob = { id: this.nextJobId++, poolId, trace: tj, demands, queuedMs: this.clock.nowMs(), assignments: 0 };
+    const job: SimJob = {
+      id: this.nextJobId++,
+      poolId,
+      trace: tj,
+      demands,
+      queuedMs: this.clock.nowMs(),
+      assignments: 0,
+    };
     this.jobs.push(job);
     // Azure DevOps refuses a job no registration of the pool could ever run.
     const anyCapable = [...this.agents.values()].some((a) => a.poolId === poolId && matches(demands, a.caps, 'subset'));
@@ -166,7 +189,9 @@ export class AzureDevOpsModel {
   /** FIFO: each queued job to the longest-idle online, enabled, matching agent of its pool. */
   private dispatch(): void {
     if (this.queue.length === 0) return;
-    const idle = [...this.agents.values()].filter((a) => a.status === 'online' && a.enabled && a.assignedRequestId === undefined && !a.placeholder);
+    const idle = [...this.agents.values()].filter(
+      (a) => a.status === 'online' && a.enabled && a.assignedRequestId === undefined && !a.placeholder,
+    );
     if (idle.length === 0) return;
     const since = (a: SimAgent) => this.host?.idleSince(a) ?? a.statusChangedMs;
     idle.sort((a, b) => since(a) - since(b) || a.id - b.id);
@@ -229,17 +254,37 @@ export class AzureDevOpsModel {
    * A new registration (offline), as `config.sh --replace` makes it: an old registration of the
    * same name in the pool is replaced.
    */
-  register(name: string, poolId: number, caps: CapabilityIndex, o: { machine?: string; placeholder: boolean; manual: boolean }): SimAgent {
+  register(
+    name: string,
+    poolId: number,
+    caps: CapabilityIndex,
+    o: { machine?: string; placeholder: boolean; manual: boolean },
+  ): SimAgent {
     const now = this.clock.nowMs();
-    const a: SimAgent = { id: this.nextAgentId++, name, poolId, status: 'offline', enabled: true, createdMs: now, statusChangedMs: now, caps, ...o };
-    if (o.machine !== undefined) for (const old of this.agents.values()) if (old.name === a.name && old.poolId === a.poolId) this.agents.delete(old.id);
+    const a: SimAgent = {
+      id: this.nextAgentId++,
+      name,
+      poolId,
+      status: 'offline',
+      enabled: true,
+      createdMs: now,
+      statusChangedMs: now,
+      caps,
+      ...o,
+    };
+    if (o.machine !== undefined)
+      for (const old of this.agents.values())
+        if (old.name === a.name && old.poolId === a.poolId) this.agents.delete(old.id);
     this.agents.set(a.id, a);
     return a;
   }
 
   /** An operator-registered agent (e.g. the placeholder KEDA's docs tell you to create). */
   registerManualAgent(pool: string, name: string, profile: ProfileConfig): SimAgent {
-    const a = this.register(name, this.poolId(pool), capabilitiesOf(profile, name, this.imageOf(profile)), { placeholder: true, manual: true });
+    const a = this.register(name, this.poolId(pool), capabilitiesOf(profile, name, this.imageOf(profile)), {
+      placeholder: true,
+      manual: true,
+    });
     a.reported = reportedCapabilities(profile, name, this.imageOf(profile));
     return a;
   }
@@ -252,7 +297,8 @@ export class AzureDevOpsModel {
   /** Ids of the pool's registrations (any status, like the server) that can run the job. */
   matchedAgentIds(job: SimJob): number[] {
     const ids: number[] = [];
-    for (const a of this.agents.values()) if (a.poolId === job.poolId && matches(job.demands, a.caps, 'subset')) ids.push(a.id);
+    for (const a of this.agents.values())
+      if (a.poolId === job.poolId && matches(job.demands, a.caps, 'subset')) ids.push(a.id);
     return ids;
   }
 

@@ -38,7 +38,10 @@ export function bill(machines: readonly Machine[], endMs: number): Bill {
     out.billedSec += sec;
     out.busySec += m.busyMs / 1000;
     out.idleSec += (m.idleMs + (m.idleSinceMs !== undefined ? endMs - m.idleSinceMs : 0)) / 1000;
-    out.costUsd += m.kind === 'vm' ? (Math.ceil(sec / 60) * VM_PRICE.perHour) / 60 : sec * (m.profile.cpu * ACI_PRICES.perVcpuSecond + m.profile.memoryGb * ACI_PRICES.perGbSecond);
+    out.costUsd +=
+      m.kind === 'vm'
+        ? (Math.ceil(sec / 60) * VM_PRICE.perHour) / 60
+        : sec * (m.profile.cpu * ACI_PRICES.perVcpuSecond + m.profile.memoryGb * ACI_PRICES.perGbSecond);
   }
   return out;
 }

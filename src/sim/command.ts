@@ -51,7 +51,9 @@ function progressReporter(io: SimulateIo, label: string): (f: number) => void {
     if (io.isTty) {
       const width = 30;
       const full = Math.round(f * width);
-      io.stderr(`\r${label.padEnd(6)} [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(pct).padStart(3)}%${f >= 1 ? '\n' : ''}`);
+      io.stderr(
+        `\r${label.padEnd(6)} [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(pct).padStart(3)}%${f >= 1 ? '\n' : ''}`,
+      );
     } else if (pct >= lastPlain + 25 || (f >= 1 && lastPlain < 100)) {
       lastPlain = f >= 1 ? 100 : pct - (pct % 25);
       io.stderr(`simulate ${label}: ${f >= 1 ? 100 : lastPlain}%\n`);
@@ -119,22 +121,28 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
   let run: SimulateRun;
   let frontier: FrontierPoint[] | undefined;
   try {
-    const loaded: ProfileConfig[] = typeof values.profiles === 'string' ? await loadProfiles(values.profiles) : defaultProfiles();
+    const loaded: ProfileConfig[] =
+      typeof values.profiles === 'string' ? await loadProfiles(values.profiles) : defaultProfiles();
     const profiles = targetWait === undefined ? loaded : withTargetWait(loaded, targetWait);
     const trace = await resolveTrace(String(values.trace ?? DEFAULT_TRACE), seed);
     const results: SimResult[] = [];
     for (const policy of policies) {
-      results.push(await runSimulation({ trace, profiles, policy, seed, hours, onProgress: progressReporter(io, policy) }));
+      results.push(
+        await runSimulation({ trace, profiles, policy, seed, hours, onProgress: progressReporter(io, policy) }),
+      );
     }
     run = { trace: trace.name, description: trace.description, seed, results };
-    if (values.frontier && typeof values.html === 'string') frontier = await frontierFor(trace, profiles, seed, results, targetWait ?? 15);
+    if (values.frontier && typeof values.html === 'string')
+      frontier = await frontierFor(trace, profiles, seed, results, targetWait ?? 15);
   } catch (err) {
     io.stderr(`simulate: ${(err as Error).message}\n`);
     return 2;
   }
   const command = ['npm run simulate --', ...argv].join(' ');
   if (values.json) {
-    io.stdout(`${JSON.stringify({ trace: run.trace, description: run.description, seed, policies: run.results.map((r) => r.summary) }, null, 2)}\n`);
+    io.stdout(
+      `${JSON.stringify({ trace: run.trace, description: run.description, seed, policies: run.results.map((r) => r.summary) }, null, 2)}\n`,
+    );
   } else {
     io.stdout(`trace ${run.trace}: ${run.description} (seed ${seed})\n\n${summaryTable(run.results)}\n`);
     const ours = run.results.find((r) => r.summary.policy === 'ours')?.summary;
@@ -143,17 +151,24 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
         if (r.summary.policy === 'ours') continue;
         const b = r.summary;
         const ratio = (a: number, c: number) => (c === 0 ? (a === 0 ? '1.00' : '∞') : (a / c).toFixed(2));
-        io.stdout(`ours vs ${b.policy}: p95 wait ×${ratio(ours.waitSec.p95, b.waitSec.p95)}, cost ×${ratio(ours.costUsd, b.costUsd)}\n`);
+        io.stdout(
+          `ours vs ${b.policy}: p95 wait ×${ratio(ours.waitSec.p95, b.waitSec.p95)}, cost ×${ratio(ours.costUsd, b.costUsd)}\n`,
+        );
       }
     }
   }
   if (typeof values.html === 'string') {
-    await writeFile(values.html, htmlReport(run.results, { trace: run.trace, description: run.description, seed, command }, frontier), 'utf8');
+    await writeFile(
+      values.html,
+      htmlReport(run.results, { trace: run.trace, description: run.description, seed, command }, frontier),
+      'utf8',
+    );
     io.stderr(`HTML report written to ${values.html}\n`);
   }
   const violations = run.results.reduce((n, r) => n + (r.summary.policy === 'ours' ? r.summary.violations : 0), 0);
   if (violations > 0) {
-    for (const r of run.results) for (const v of r.violations.slice(0, 10)) io.stderr(`violation (${r.summary.policy}) ${v.kind}: ${v.detail}\n`);
+    for (const r of run.results)
+      for (const v of r.violations.slice(0, 10)) io.stderr(`violation (${r.summary.policy}) ${v.kind}: ${v.detail}\n`);
     return 1;
   }
   return 0;

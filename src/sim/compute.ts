@@ -13,7 +13,14 @@
  * is deleted (a terminated restartPolicy=Never group stops billing; a VM bills until deleted).
  */
 import type { ProfileConfig } from '../config/schema.js';
-import { capabilitiesOf, reportedCapabilities, type AgentHost, type AzureDevOpsModel, type SimAgent, type SimJob } from './azdo-model.js';
+import {
+  capabilitiesOf,
+  reportedCapabilities,
+  type AgentHost,
+  type AzureDevOpsModel,
+  type SimAgent,
+  type SimJob,
+} from './azdo-model.js';
 import { stopBilling } from './billing.js';
 import type { VirtualClock } from './clock.js';
 import { SimPortError, type Faults } from './faults.js';
@@ -22,7 +29,8 @@ import type { Violation } from './violations.js';
 import type { WorldOptions } from './world-options.js';
 
 export type MachineKind = 'aci' | 'vm';
-export type MachinePhase = 'provisioning' | 'booting' | 'registered' | 'idle' | 'busy' | 'reimaging' | 'exited' | 'failed' | 'deleted';
+export type MachinePhase =
+  'provisioning' | 'booting' | 'registered' | 'idle' | 'busy' | 'reimaging' | 'exited' | 'failed' | 'deleted';
 
 export interface Machine {
   name: string;
@@ -123,7 +131,11 @@ export class ComputeModel implements AgentHost {
     }
     const provision = this.rng.lognormal(this.opts.provisionMedianSec, this.opts.provisionSigma) * 1000;
     const boot = this.rng.lognormal(this.opts.bootMedianSec, this.opts.bootSigma) * 1000;
-    const { pullFails, crashes, lateRegisterAtMs, lateOnlineAtMs } = this.faults.groupFate(placeholder, profile.bootTimeoutSec, now);
+    const { pullFails, crashes, lateRegisterAtMs, lateOnlineAtMs } = this.faults.groupFate(
+      placeholder,
+      profile.bootTimeoutSec,
+      now,
+    );
     const noCapacity = where !== undefined && this.faults.capacityFailsLate(where.location);
     if (lateRegisterAtMs !== undefined) m.lateRegisterAtMs = lateRegisterAtMs;
     if (lateOnlineAtMs !== undefined) m.lateOnlineAtMs = lateOnlineAtMs;
@@ -172,7 +184,11 @@ export class ComputeModel implements AgentHost {
   private register(m: Machine, vm: boolean): void {
     const now = this.clock.nowMs();
     const image = this.azdo.imageOf(m.profile);
-    const a = this.azdo.register(m.name, m.poolId, capabilitiesOf(m.profile, m.name, image), { machine: m.name, placeholder: m.placeholder, manual: false });
+    const a = this.azdo.register(m.name, m.poolId, capabilitiesOf(m.profile, m.name, image), {
+      machine: m.name,
+      placeholder: m.placeholder,
+      manual: false,
+    });
     a.reported = reportedCapabilities(m.profile, m.name, image);
     m.agentId = a.id;
     m.phase = 'registered';
@@ -290,7 +306,15 @@ export class ComputeModel implements AgentHost {
     if (agent && agent.assignedRequestId !== undefined) {
       const jobId = agent.assignedRequestId;
       const job = this.azdo.jobs.find((j) => j.id === jobId);
-      this.record.violate({ kind: 'busyGroupDeleted', by, profile: m.profile.name, group: name, agent: agent.name, job: jobId, detail: `${by} deleted ${name} while its agent ran job ${jobId}` });
+      this.record.violate({
+        kind: 'busyGroupDeleted',
+        by,
+        profile: m.profile.name,
+        group: name,
+        agent: agent.name,
+        job: jobId,
+        detail: `${by} deleted ${name} while its agent ran job ${jobId}`,
+      });
       if (job && !job.result) {
         this.azdo.abandon(job);
         m.busyMs += now - (job.assignedMs ?? now);
@@ -308,7 +332,9 @@ export class ComputeModel implements AgentHost {
 
   /** Live machines (not deleted) that count against maxAgents: not a placeholder, not finished. */
   liveMachines(owner?: string): Machine[] {
-    return [...this.machines.values()].filter((m) => (!owner || m.owner === owner) && !m.placeholder && LIVE_PHASES.includes(m.phase));
+    return [...this.machines.values()].filter(
+      (m) => (!owner || m.owner === owner) && !m.placeholder && LIVE_PHASES.includes(m.phase),
+    );
   }
 
   /** Quota and throttling for a create (ACI or a KEDA pod on virtual nodes). Throws like ArmError. */
@@ -320,12 +346,23 @@ export class ComputeModel implements AgentHost {
     const live = [...this.machines.values()].filter((m) => m.kind === 'aci');
     if (live.length >= this.opts.maxGroupsPerRegion) {
       this.record.bump('quotaErrors');
-      throw new SimPortError('quota', 409, `ContainerGroupQuotaReached: ${this.opts.maxGroupsPerRegion} container groups per region`);
+      throw new SimPortError(
+        'quota',
+        409,
+        `ContainerGroupQuotaReached: ${this.opts.maxGroupsPerRegion} container groups per region`,
+      );
     }
     const perProfile = this.opts.maxGroupsPerProfile;
-    if (perProfile !== undefined && live.filter((m) => m.owner === owner && m.profile.name === profile.name).length >= perProfile) {
+    if (
+      perProfile !== undefined &&
+      live.filter((m) => m.owner === owner && m.profile.name === profile.name).length >= perProfile
+    ) {
       this.record.bump('quotaErrors');
-      throw new SimPortError('quota', 409, `ContainerGroupQuotaReached: ${perProfile} container groups for profile ${profile.name} (injected)`);
+      throw new SimPortError(
+        'quota',
+        409,
+        `ContainerGroupQuotaReached: ${perProfile} container groups for profile ${profile.name} (injected)`,
+      );
     }
   }
 }

@@ -74,7 +74,9 @@ export class OursController implements Controller {
     this.world.listener = (e) => {
       if (e.type === 'running' && !standbyPools.has(poolKey(e.pool))) return;
       this.webhooks++;
-      this.clock.after(this.rng.uniform(this.o.webhookDelaySec[0], this.o.webhookDelaySec[1]) * 1000, () => this.trigger());
+      this.clock.after(this.rng.uniform(this.o.webhookDelaySec[0], this.o.webhookDelaySec[1]) * 1000, () =>
+        this.trigger(),
+      );
     };
     const tick = () => {
       this.trigger();
@@ -102,7 +104,8 @@ export class OursController implements Controller {
     this.passes++;
     const canary = this.world.canary;
     const logger = createLogger((level, line) => {
-      if (line.includes(canary)) this.world.violate({ kind: 'secretLogged', by: 'ours', detail: 'the agent PAT appeared in a log line' });
+      if (line.includes(canary))
+        this.world.violate({ kind: 'secretLogged', by: 'ours', detail: 'the agent PAT appeared in a log line' });
       if (level === 'error') this.errors++;
       this.o.onLog?.(level, line);
     });
@@ -176,7 +179,11 @@ abstract class PeriodicController<O> implements Controller {
     this.rng = new Rng(deriveSeed(seed, salt));
   }
 
-  protected every(periodSec: number, registration: (p: ProfileConfig) => string, tick: (p: ProfileConfig) => void): void {
+  protected every(
+    periodSec: number,
+    registration: (p: ProfileConfig) => string,
+    tick: (p: ProfileConfig) => void,
+  ): void {
     for (const p of this.profiles) this.world.registerManualAgent(p.pool, registration(p), p);
     for (const p of this.profiles) {
       const run = () => {
@@ -199,7 +206,11 @@ export class KedaController extends PeriodicController<KedaOptions> {
 
   start(): void {
     // The documented setup: one offline agent registered by hand per ScaledJob, so jobs can queue.
-    this.every(this.o.pollingIntervalSec, (p) => `keda-${p.name}-template`, (p) => void this.poll(p));
+    this.every(
+      this.o.pollingIntervalSec,
+      (p) => `keda-${p.name}-template`,
+      (p) => void this.poll(p),
+    );
   }
 
   private async poll(p: ProfileConfig): Promise<void> {
@@ -209,7 +220,9 @@ export class KedaController extends PeriodicController<KedaOptions> {
     await this.clock.sleep(this.world.opts.azdoLatencyMs);
     const demands = kedaScalerDemands(p);
     // KEDA counts every job request without a result (queued AND running) whose demands match.
-    const queueLength = this.world.unfinishedJobs(poolId).filter((j) => !j.result && kedaDemandsMatch(j.trace.demands, demands)).length;
+    const queueLength = this.world
+      .unfinishedJobs(poolId)
+      .filter((j) => !j.result && kedaDemandsMatch(j.trace.demands, demands)).length;
     const mine = [...this.world.machines.values()].filter((m) => m.owner === 'keda' && m.profile.name === p.name);
     // Finished Kubernetes jobs are removed by the history limits; completed pods do not bill.
     for (const m of mine) {
@@ -261,7 +274,11 @@ export class VmssController extends PeriodicController<VmssOptions> {
 
   start(): void {
     // An elastic pool accepts jobs at zero agents; model that with an offline registration.
-    this.every(this.o.sampleIntervalSec, (p) => `vmss-${p.name}-pool`, (p) => this.sample(p));
+    this.every(
+      this.o.sampleIntervalSec,
+      (p) => `vmss-${p.name}-pool`,
+      (p) => this.sample(p),
+    );
   }
 
   private sample(p: ProfileConfig): void {

@@ -46,10 +46,15 @@ export class Faults {
   /** A placeholder only registers: it neither crashes nor boots late. */
   groupFate(placeholder: boolean, bootTimeoutSec: number, nowMs: number): GroupFate {
     const o = this.opts;
-    const fate: GroupFate = { pullFails: this.failRng.chance(o.imagePullFailureRate), crashes: !placeholder && this.failRng.chance(o.crashBeforeRegisterRate) };
+    const fate: GroupFate = {
+      pullFails: this.failRng.chance(o.imagePullFailureRate),
+      crashes: !placeholder && this.failRng.chance(o.crashBeforeRegisterRate),
+    };
     const late = () => nowMs + (bootTimeoutSec + this.flakyRng.uniform(0, o.lateMaxSec)) * 1000;
-    if (!placeholder && o.lateRegistrationRate > 0 && this.flakyRng.chance(o.lateRegistrationRate)) fate.lateRegisterAtMs = late();
-    else if (!placeholder && o.lateOnlineRate > 0 && this.flakyRng.chance(o.lateOnlineRate)) fate.lateOnlineAtMs = late();
+    if (!placeholder && o.lateRegistrationRate > 0 && this.flakyRng.chance(o.lateRegistrationRate))
+      fate.lateRegisterAtMs = late();
+    else if (!placeholder && o.lateOnlineRate > 0 && this.flakyRng.chance(o.lateOnlineRate))
+      fate.lateOnlineAtMs = late();
     return fate;
   }
 

@@ -8,27 +8,73 @@ import { withTargetWait } from './profiles.js';
 import type { FrontierPoint } from './report.js';
 import { runSimulation, type SimResult } from './run.js';
 import type { Trace } from './trace.js';
-import { MDP_PREFERENCES, DEFAULT_MDP, mdpStandby, searchStatic, withStandby, type MdpPreference } from './warm-baselines.js';
+import {
+  MDP_PREFERENCES,
+  DEFAULT_MDP,
+  mdpStandby,
+  searchStatic,
+  withStandby,
+  type MdpPreference,
+} from './warm-baselines.js';
 
 export const FRONTIER_TARGETS = [0, 5, 15, 30, 60] as const;
 
-const point = (policy: string, label: string, r: SimResult): FrontierPoint => ({ policy, label, costUsd: r.summary.costUsd, p95WaitSec: r.summary.waitSec.p95 });
+const point = (policy: string, label: string, r: SimResult): FrontierPoint => ({
+  policy,
+  label,
+  costUsd: r.summary.costUsd,
+  p95WaitSec: r.summary.waitSec.p95,
+});
 
-export async function frontierFor(trace: Trace, profiles: readonly ProfileConfig[], seed: number, results: readonly SimResult[], targetWaitSec: number): Promise<FrontierPoint[]> {
+export async function frontierFor(
+  trace: Trace,
+  profiles: readonly ProfileConfig[],
+  seed: number,
+  results: readonly SimResult[],
+  targetWaitSec: number,
+): Promise<FrontierPoint[]> {
   const base = profiles.map((p) => {
     const { targetWaitSec: _t, maxWarmAgents: _m, ...rest } = p;
     return rest;
   });
-  const points: FrontierPoint[] = results.map((r) => point(r.summary.policy, r.summary.policy === 'ours' && profiles.some((p) => p.targetWaitSec !== undefined) ? `ours ${targetWaitSec} s` : r.summary.policy, r));
+  const points: FrontierPoint[] = results.map((r) =>
+    point(
+      r.summary.policy,
+      r.summary.policy === 'ours' && profiles.some((p) => p.targetWaitSec !== undefined)
+        ? `ours ${targetWaitSec} s`
+        : r.summary.policy,
+      r,
+    ),
+  );
   for (const t of FRONTIER_TARGETS) {
     if (t === targetWaitSec && points.some((p) => p.label === `ours ${t} s`)) continue;
-    points.push(point('ours', `ours ${t} s`, await runSimulation({ trace, profiles: withTargetWait(base, t), policy: 'ours', seed })));
+    points.push(
+      point(
+        'ours',
+        `ours ${t} s`,
+        await runSimulation({ trace, profiles: withTargetWait(base, t), policy: 'ours', seed }),
+      ),
+    );
   }
   for (const pref of Object.keys(MDP_PREFERENCES) as MdpPreference[]) {
-    const r = await runSimulation({ trace, profiles: withStandby(base, mdpStandby(trace, base, { ...DEFAULT_MDP, preference: pref })), policy: 'ours', seed });
+    const r = await runSimulation({
+      trace,
+      profiles: withStandby(base, mdpStandby(trace, base, { ...DEFAULT_MDP, preference: pref })),
+      policy: 'ours',
+      seed,
+    });
     points.push(point('mdp', `mdp ${pref}`, r));
   }
   const best = await searchStatic({ trace, seed }, base, targetWaitSec).catch(() => undefined);
-  if (best) points.push(point('static', `static ${Object.entries(best.counts).map(([k, v]) => `${k}=${v}`).join(' ')} (≤ ${targetWaitSec} s)`, best.result));
+  if (best)
+    points.push(
+      point(
+        'static',
+        `static ${Object.entries(best.counts)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')} (≤ ${targetWaitSec} s)`,
+        best.result,
+      ),
+    );
   return points;
 }

@@ -12,7 +12,13 @@
 import type { ProfileConfig } from '../config/schema.js';
 import { keepsIdleAgents } from '../core/standby.js';
 import { PassCoordinator } from '../reconcile/coordinator.js';
-import { fenceDeps, memoryBackoffStore, type AzureDevOpsPort, type BackoffStore, type ComputePort } from '../ports/index.js';
+import {
+  fenceDeps,
+  memoryBackoffStore,
+  type AzureDevOpsPort,
+  type BackoffStore,
+  type ComputePort,
+} from '../ports/index.js';
 import { poolsOf, reconcile, type ReconcileOptions } from '../reconcile/pass.js';
 import { createLogger } from '../util/log.js';
 import type { VirtualClock } from './clock.js';
@@ -58,7 +64,13 @@ export class LeasedOursController implements Controller {
     const canary = this.world.canary;
     return createLogger(
       (level, line) => {
-        if (line.includes(canary)) this.world.violate({ kind: 'secretLogged', by: 'ours', instance, detail: 'the agent PAT appeared in a log line' });
+        if (line.includes(canary))
+          this.world.violate({
+            kind: 'secretLogged',
+            by: 'ours',
+            instance,
+            detail: 'the agent PAT appeared in a log line',
+          });
         if (level === 'error') this.errors++;
         this.o.onLog?.(level, line);
       },
@@ -72,14 +84,25 @@ export class LeasedOursController implements Controller {
     const check = (op: string, what: string) => {
       if (lock.holds(instance, pool)) return;
       this.world.bump(`writeWithoutLease.${op}`);
-      this.world.violate({ kind: 'writeWithoutLease', by: 'ours', instance, pool, op, target: what, detail: `instance ${instance}: ${op} ${what} without holding the lease of pool ${pool}` });
+      this.world.violate({
+        kind: 'writeWithoutLease',
+        by: 'ours',
+        instance,
+        pool,
+        op,
+        target: what,
+        detail: `instance ${instance}: ${op} ${what} without holding the lease of pool ${pool}`,
+      });
     };
     const azdo: AzureDevOpsPort = this.world.azdoPort();
     const compute: ComputePort = this.world.computePort('ours');
     return {
       azdo: {
         ...azdo,
-        setAgentEnabled: async (p, a, enabled) => (check('setAgentEnabled', `agent ${a}`), azdo.setAgentEnabled(p, a, enabled)),
+        setAgentEnabled: async (p, a, enabled) => (
+          check('setAgentEnabled', `agent ${a}`),
+          azdo.setAgentEnabled(p, a, enabled)
+        ),
         deleteAgent: async (p, a) => (check('deleteAgent', `agent ${a}`), azdo.deleteAgent(p, a)),
       } satisfies AzureDevOpsPort,
       compute: {
@@ -111,7 +134,11 @@ export class LeasedOursController implements Controller {
               // A seeded counter per instance, 12 base-36 characters, disjoint ranges.
               entropy: () => (this.entropy[i] = this.entropy[i]! + 1).toString(36).padStart(12, '0'),
             };
-            const result = await reconcile(this.opts, this.o.instances.fencing === false ? deps : fenceDeps(deps, lease), [pool]);
+            const result = await reconcile(
+              this.opts,
+              this.o.instances.fencing === false ? deps : fenceDeps(deps, lease),
+              [pool],
+            );
             if (result.pools.some((p) => p.leaseLost)) this.leaseLostPasses++;
             this.o.onPass?.(result);
             return result;
@@ -123,7 +150,10 @@ export class LeasedOursController implements Controller {
     this.world.listener = (e) => {
       if (e.type === 'running' && !standbyPools.has(e.pool)) return;
       const target = this.coordinators[this.rng.int(n)]!;
-      this.clock.after(this.rng.uniform(this.o.webhookDelaySec[0], this.o.webhookDelaySec[1]) * 1000, () => void target.requestAll([e.pool], 'webhook'));
+      this.clock.after(
+        this.rng.uniform(this.o.webhookDelaySec[0], this.o.webhookDelaySec[1]) * 1000,
+        () => void target.requestAll([e.pool], 'webhook'),
+      );
     };
     this.coordinators.forEach((c, i) => {
       const tick = () => {

@@ -32,13 +32,25 @@ export function recordedViolations(world: World): Violation[] {
   return [...world.violations];
 }
 
-export function checkPassInvariants(world: World, profiles: readonly ProfileConfig[], opts: InvariantOptions & { firstPassDone: boolean }): Violation[] {
+export function checkPassInvariants(
+  world: World,
+  profiles: readonly ProfileConfig[],
+  opts: InvariantOptions & { firstPassDone: boolean },
+): Violation[] {
   const now = world.clock.nowMs();
   const out: Violation[] = recordedViolations(world);
   const live = world.liveMachines(opts.owner);
   for (const p of profiles) {
     const n = live.filter((m) => m.profile.name === p.name).length;
-    if (n > p.maxAgents) out.push({ atMs: now, kind: 'maxAgentsExceeded', profile: p.name, count: n, limit: p.maxAgents, detail: `profile ${p.name}: ${n} live groups > maxAgents ${p.maxAgents}` });
+    if (n > p.maxAgents)
+      out.push({
+        atMs: now,
+        kind: 'maxAgentsExceeded',
+        profile: p.name,
+        count: n,
+        limit: p.maxAgents,
+        detail: `profile ${p.name}: ${n} live groups > maxAgents ${p.maxAgents}`,
+      });
     if (opts.firstPassDone && p.placeholder) {
       const name = placeholderName(opts.prefix, p.name);
       const registered = [...world.agents.values()].some((a) => a.name === name);
@@ -46,8 +58,16 @@ export function checkPassInvariants(world: World, profiles: readonly ProfileConf
       // A placeholder group ARM failed (image pull, capacity) is deleted by the pass that sees it
       // and recreated by the next one: that one pass without a placeholder is expected.
       const last = world.allMachines.filter((m) => m.name === name).at(-1);
-      const replacing = last?.provisioningState === 'Failed' && last.deletedMs !== undefined && now - last.deletedMs < 60_000;
-      if (!registered && !creating && !replacing) out.push({ atMs: now, kind: 'placeholderMissing', profile: p.name, agent: name, detail: `profile ${p.name}: no placeholder registration and none being created` });
+      const replacing =
+        last?.provisioningState === 'Failed' && last.deletedMs !== undefined && now - last.deletedMs < 60_000;
+      if (!registered && !creating && !replacing)
+        out.push({
+          atMs: now,
+          kind: 'placeholderMissing',
+          profile: p.name,
+          agent: name,
+          detail: `profile ${p.name}: no placeholder registration and none being created`,
+        });
     }
   }
   return out;
@@ -67,24 +87,59 @@ export function orphanRegistrations(world: World, owner?: string): string[] {
   return out;
 }
 
-export function checkFinalInvariants(world: World, profiles: readonly ProfileConfig[], opts: InvariantOptions): Violation[] {
+export function checkFinalInvariants(
+  world: World,
+  profiles: readonly ProfileConfig[],
+  opts: InvariantOptions,
+): Violation[] {
   const nowMs = world.clock.nowMs();
   const now = new Date(nowMs);
   const out: Violation[] = recordedViolations(world);
   for (const p of profiles) {
-    const left = [...world.machines.values()].filter((m) => m.owner === opts.owner && m.profile.name === p.name && !m.placeholder);
+    const left = [...world.machines.values()].filter(
+      (m) => m.owner === opts.owner && m.profile.name === p.name && !m.placeholder,
+    );
     const idle = left.filter((m) => m.phase === 'idle');
     const other = left.filter((m) => m.phase !== 'idle');
     const target = standbyTarget(p.minAgents, p.standby, p.timeZone, now);
-    if (other.length > 0) out.push({ atMs: nowMs, kind: 'groupLeft', profile: p.name, names: other.map((m) => m.name), count: other.length, detail: `profile ${p.name}: ${other.map((m) => `${m.name}(${m.phase})`).join(', ')} left after the drain` });
-    if (idle.length > target) out.push({ atMs: nowMs, kind: 'idleBeyondStandby', profile: p.name, count: idle.length, limit: target, detail: `profile ${p.name}: ${idle.length} idle agents left, standby target ${target}` });
+    if (other.length > 0)
+      out.push({
+        atMs: nowMs,
+        kind: 'groupLeft',
+        profile: p.name,
+        names: other.map((m) => m.name),
+        count: other.length,
+        detail: `profile ${p.name}: ${other.map((m) => `${m.name}(${m.phase})`).join(', ')} left after the drain`,
+      });
+    if (idle.length > target)
+      out.push({
+        atMs: nowMs,
+        kind: 'idleBeyondStandby',
+        profile: p.name,
+        count: idle.length,
+        limit: target,
+        detail: `profile ${p.name}: ${idle.length} idle agents left, standby target ${target}`,
+      });
   }
   const orphans = orphanRegistrations(world, opts.owner);
-  if (orphans.length > 0) out.push({ atMs: nowMs, kind: 'orphanRegistration', names: orphans, count: orphans.length, detail: `${orphans.length} orphan registration(s): ${orphans.slice(0, 5).join(', ')}` });
+  if (orphans.length > 0)
+    out.push({
+      atMs: nowMs,
+      kind: 'orphanRegistration',
+      names: orphans,
+      count: orphans.length,
+      detail: `${orphans.length} orphan registration(s): ${orphans.slice(0, 5).join(', ')}`,
+    });
   for (const j of world.jobs) {
     if (j.result === 'rejected') continue;
     if (j.result !== 'succeeded' || j.assignments !== 1) {
-      out.push({ atMs: nowMs, kind: 'jobNotServedOnce', job: j.id, count: j.assignments, detail: `job ${j.id} (${j.trace.name ?? 'unnamed'}): result ${j.result ?? 'none'}, taken ${j.assignments} time(s)` });
+      out.push({
+        atMs: nowMs,
+        kind: 'jobNotServedOnce',
+        job: j.id,
+        count: j.assignments,
+        detail: `job ${j.id} (${j.trace.name ?? 'unnamed'}): result ${j.result ?? 'none'}, taken ${j.assignments} time(s)`,
+      });
     }
   }
   return out;

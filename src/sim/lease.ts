@@ -33,7 +33,8 @@ interface Held {
   expiresMs: number;
 }
 
-const storageError = (what: string) => Object.assign(new Error(`injected storage failure: ${what}`), { statusCode: 503 });
+const storageError = (what: string) =>
+  Object.assign(new Error(`injected storage failure: ${what}`), { statusCode: 503 });
 
 export class SimPoolLock {
   private readonly held = new Map<string, Held>();
@@ -99,7 +100,14 @@ export class SimPoolLock {
     const k = this.key(pool);
     let released = false;
     const guard = new LeaseGuard(
-      { pool, now: () => this.clock.nowMs(), leaseMs: this.o.leaseMs, freshForMs: this.o.freshForMs, onLost: () => this.lostLeases++, ...(logger ? { logger } : {}) },
+      {
+        pool,
+        now: () => this.clock.nowMs(),
+        leaseMs: this.o.leaseMs,
+        freshForMs: this.o.freshForMs,
+        onLost: () => this.lostLeases++,
+        ...(logger ? { logger } : {}),
+      },
       acquiredAt,
     );
     const renew = async () => {
@@ -108,7 +116,8 @@ export class SimPoolLock {
       try {
         await this.call(h.instance, 'renew');
         const cur = this.held.get(k);
-        if (!cur || cur.leaseId !== h.leaseId) throw Object.assign(new Error('LeaseIdMismatchWithLeaseOperation'), { statusCode: 409 });
+        if (!cur || cur.leaseId !== h.leaseId)
+          throw Object.assign(new Error('LeaseIdMismatchWithLeaseOperation'), { statusCode: 409 });
         cur.expiresMs = this.clock.nowMs() + this.o.leaseMs;
         guard.renewed(sentAt);
       } catch (err) {

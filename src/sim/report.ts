@@ -9,7 +9,13 @@
 import { scaleLinear, type ScaleLinear } from 'd3-scale';
 import type { SimResult } from './run.js';
 
-const COLORS: Record<string, string> = { ours: '#1f77b4', keda: '#ff7f0e', vmss: '#2ca02c', mdp: '#9467bd', static: '#8c564b' };
+const COLORS: Record<string, string> = {
+  ours: '#1f77b4',
+  keda: '#ff7f0e',
+  vmss: '#2ca02c',
+  mdp: '#9467bd',
+  static: '#8c564b',
+};
 const STATE_COLORS = { starting: '#f2c94c', idle: '#9b9b9b', busy: '#2d9cdb', other: '#eb5757' } as const;
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -17,7 +23,23 @@ const fmt = (n: number, d = 1) => (Number.isInteger(n) ? String(n) : n.toFixed(d
 
 export function summaryTable(results: readonly SimResult[]): string {
   const rows: string[][] = [
-    ['policy', 'jobs', 'served', 'rejected', 'wait p50', 'p95', 'p99', 'max', 'agent-min billed', 'idle agent-min', 'cost $', 'API azdo', 'API arm', 'errors', 'violations'],
+    [
+      'policy',
+      'jobs',
+      'served',
+      'rejected',
+      'wait p50',
+      'p95',
+      'p99',
+      'max',
+      'agent-min billed',
+      'idle agent-min',
+      'cost $',
+      'API azdo',
+      'API arm',
+      'errors',
+      'violations',
+    ],
   ];
   for (const { summary: s } of results) {
     rows.push([
@@ -39,7 +61,8 @@ export function summaryTable(results: readonly SimResult[]): string {
     ]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  const line = (r: string[]) =>
+    r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
@@ -72,7 +95,12 @@ interface Axes {
  * at 0 and is rounded up to a tick ("nice"). Counts of jobs or agents get integer ticks only; tick
  * labels use d3's formatter for the tick step, so 0.25 is "0.25", never "0.3".
  */
-function axes(f: Frame, xMax: number, yMax: number, opts: { xInteger?: boolean; yInteger?: boolean; yDomain?: [number, number] } = {}): Axes {
+function axes(
+  f: Frame,
+  xMax: number,
+  yMax: number,
+  opts: { xInteger?: boolean; yInteger?: boolean; yDomain?: [number, number] } = {},
+): Axes {
   const x = scaleLinear()
     .domain([0, xMax > 0 ? xMax : 1])
     .range([f.L, f.W - f.R]);
@@ -86,12 +114,18 @@ function axes(f: Frame, xMax: number, yMax: number, opts: { xInteger?: boolean; 
   for (const t of yt.values) {
     const py = y(t).toFixed(1);
     parts.push(`<line class="grid-y" x1="${f.L}" x2="${f.W - f.R}" y1="${py}" y2="${py}" stroke="#e5e5e5"/>`);
-    parts.push(`<text class="tick-y" x="${f.L - 6}" y="${py}" dy="0.32em" text-anchor="end" font-size="11">${yt.format(t)}</text>`);
+    parts.push(
+      `<text class="tick-y" x="${f.L - 6}" y="${py}" dy="0.32em" text-anchor="end" font-size="11">${yt.format(t)}</text>`,
+    );
   }
   for (const t of xt.values) {
     const px = x(t).toFixed(1);
-    parts.push(`<line class="tick-mark-x" x1="${px}" x2="${px}" y1="${f.H - f.B}" y2="${f.H - f.B + 4}" stroke="#333"/>`);
-    parts.push(`<text class="tick-x" x="${px}" y="${f.H - f.B + 16}" text-anchor="middle" font-size="11">${xt.format(t)}</text>`);
+    parts.push(
+      `<line class="tick-mark-x" x1="${px}" x2="${px}" y1="${f.H - f.B}" y2="${f.H - f.B + 4}" stroke="#333"/>`,
+    );
+    parts.push(
+      `<text class="tick-x" x="${px}" y="${f.H - f.B + 16}" text-anchor="middle" font-size="11">${xt.format(t)}</text>`,
+    );
   }
   const [x0, x1] = x.domain() as [number, number];
   const [y0, y1] = y.domain() as [number, number];
@@ -99,7 +133,11 @@ function axes(f: Frame, xMax: number, yMax: number, opts: { xInteger?: boolean; 
   return { x, y, svg: parts.join(''), attrs };
 }
 
-function ticksOf(scale: ScaleLinear<number, number>, count: number, integer = false): { values: number[]; format: (v: number) => string } {
+function ticksOf(
+  scale: ScaleLinear<number, number>,
+  count: number,
+  integer = false,
+): { values: number[]; format: (v: number) => string } {
   const [d0, d1] = scale.domain() as [number, number];
   // Integer axes: never more ticks than whole units, so the step is at least 1.
   const n = integer ? Math.max(1, Math.min(count, Math.floor(d1 - d0))) : count;
@@ -115,7 +153,9 @@ function svgOpen(title: string, f: Frame, attrs: string): string {
 function axisLines(f: Frame, xLabel: string, yLabel?: string): string {
   return `<line x1="${f.L}" x2="${f.L}" y1="${f.T}" y2="${f.H - f.B}" stroke="#333"/><line x1="${f.L}" x2="${f.W - f.R}" y1="${f.H - f.B}" y2="${f.H - f.B}" stroke="#333"/>
 <text x="${(f.L + f.W - f.R) / 2}" y="${f.H - 6}" text-anchor="middle" font-size="12">${esc(xLabel)}</text>${
-    yLabel ? `<text x="14" y="${(f.T + f.H - f.B) / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 ${(f.T + f.H - f.B) / 2})">${esc(yLabel)}</text>` : ''
+    yLabel
+      ? `<text x="14" y="${(f.T + f.H - f.B) / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 ${(f.T + f.H - f.B) / 2})">${esc(yLabel)}</text>`
+      : ''
   }`;
 }
 
@@ -134,7 +174,10 @@ function lineChart(
   const f: Frame = { W: 640, H: 260, L: 56, R: 16, T: 28, B: 44 };
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = series.flatMap((s) => s.points.map((p) => p[1]));
-  const a = axes(f, Math.max(0, ...xs), Math.max(0, ...ys), { ...(opts.yInteger ? { yInteger: true } : {}), ...(opts.yDomain ? { yDomain: opts.yDomain } : {}) });
+  const a = axes(f, Math.max(0, ...xs), Math.max(0, ...ys), {
+    ...(opts.yInteger ? { yInteger: true } : {}),
+    ...(opts.yDomain ? { yDomain: opts.yDomain } : {}),
+  });
   const paths = drawOrder(series, (s) => s.label).map((s) => {
     let d = '';
     s.points.forEach(([x, y], i) => {
@@ -147,7 +190,10 @@ function lineChart(
     const width = s.label === 'ours' ? 2.5 : 1.5;
     return `<path class="series" data-series="${esc(s.label)}" d="${d}" fill="none" stroke="${s.color}" stroke-width="${width}"><title>${esc(s.label)}</title></path>`;
   });
-  const legend = series.map((s, i) => `<rect x="${f.L + 10 + i * 110}" y="8" width="12" height="12" fill="${s.color}"/><text x="${f.L + 26 + i * 110}" y="18" font-size="12">${esc(s.label)}</text>`);
+  const legend = series.map(
+    (s, i) =>
+      `<rect x="${f.L + 10 + i * 110}" y="8" width="12" height="12" fill="${s.color}"/><text x="${f.L + 26 + i * 110}" y="18" font-size="12">${esc(s.label)}</text>`,
+  );
   return `${svgOpen(title, f, a.attrs)}${a.svg}
 ${paths.join('\n')}${legend.join('')}
 ${axisLines(f, xLabel, yLabel)}
@@ -158,7 +204,12 @@ function stackedChart(r: SimResult): string {
   const f: Frame = { W: 640, H: 220, L: 56, R: 16, T: 28, B: 40 };
   const s = r.samples;
   const keys = ['busy', 'idle', 'starting', 'other'] as const;
-  const a = axes(f, Math.max(0, ...s.map((p) => p.t)), Math.max(0, ...s.map((p) => p.busy + p.idle + p.starting + p.other)), { yInteger: true });
+  const a = axes(
+    f,
+    Math.max(0, ...s.map((p) => p.t)),
+    Math.max(0, ...s.map((p) => p.busy + p.idle + p.starting + p.other)),
+    { yInteger: true },
+  );
   const base = s.map(() => 0);
   const areas = keys.map((k) => {
     const top = s.map((p, i) => base[i]! + p[k]);
@@ -167,7 +218,10 @@ function stackedChart(r: SimResult): string {
     top.forEach((v, i) => (base[i] = v));
     return `<polygon points="${[...upper, ...lower].join(' ')}" fill="${STATE_COLORS[k]}" fill-opacity="0.85"><title>${k}</title></polygon>`;
   });
-  const legend = keys.map((k, i) => `<rect x="${f.L + 10 + i * 90}" y="8" width="12" height="12" fill="${STATE_COLORS[k]}"/><text x="${f.L + 26 + i * 90}" y="18" font-size="12">${k}</text>`);
+  const legend = keys.map(
+    (k, i) =>
+      `<rect x="${f.L + 10 + i * 90}" y="8" width="12" height="12" fill="${STATE_COLORS[k]}"/><text x="${f.L + 26 + i * 90}" y="18" font-size="12">${k}</text>`,
+  );
   const title = `Agents by state — ${r.summary.policy}`;
   return `${svgOpen(title, f, a.attrs)}${a.svg}${areas.join('')}
 ${axisLines(f, 'minutes since start', 'agents')}${legend.join('')}
@@ -185,7 +239,12 @@ export interface FrontierPoint {
 
 /** The frontier points of one trace's runs, from their summaries (one point per run). */
 export function frontierPoints(results: readonly SimResult[]): FrontierPoint[] {
-  return results.map(({ summary: s }) => ({ policy: s.policy, label: s.policy, costUsd: s.costUsd, p95WaitSec: s.waitSec.p95 }));
+  return results.map(({ summary: s }) => ({
+    policy: s.policy,
+    label: s.policy,
+    costUsd: s.costUsd,
+    p95WaitSec: s.waitSec.p95,
+  }));
 }
 
 /**
@@ -218,7 +277,11 @@ export function htmlReport(
     'Queue depth over time',
     'minutes since start',
     'queued jobs',
-    results.map((r) => ({ label: r.summary.policy, color: COLORS[r.summary.policy] ?? '#333', points: r.samples.map((p) => [p.t, p.queued] as [number, number]) })),
+    results.map((r) => ({
+      label: r.summary.policy,
+      color: COLORS[r.summary.policy] ?? '#333',
+      points: r.samples.map((p) => [p.t, p.queued] as [number, number]),
+    })),
     { step: true, yInteger: true },
   );
   const cdf = lineChart(
@@ -227,12 +290,19 @@ export function htmlReport(
     'fraction of served jobs',
     results.map((r) => {
       const w = [...r.waits].sort((a, b) => a - b);
-      return { label: r.summary.policy, color: COLORS[r.summary.policy] ?? '#333', points: w.map((x, i) => [x, (i + 1) / w.length] as [number, number]) };
+      return {
+        label: r.summary.policy,
+        color: COLORS[r.summary.policy] ?? '#333',
+        points: w.map((x, i) => [x, (i + 1) / w.length] as [number, number]),
+      };
     }),
     { step: true, yDomain: [0, 1] },
   );
   const rows = results
-    .map(({ summary: s }) => `<tr><td>${s.policy}</td><td>${s.jobs}</td><td>${s.served}</td><td>${s.rejected}</td><td>${fmt(s.waitSec.p50)}</td><td>${fmt(s.waitSec.p95)}</td><td>${fmt(s.waitSec.p99)}</td><td>${fmt(s.waitSec.max)}</td><td>${fmt(s.agentMinutesBilled)}</td><td>${fmt(s.idleAgentMinutes)}</td><td>${s.costUsd.toFixed(3)}</td><td>${s.apiCalls.azdo}</td><td>${s.apiCalls.arm}</td><td>${s.errors}</td><td>${s.violations}</td></tr>`)
+    .map(
+      ({ summary: s }) =>
+        `<tr><td>${s.policy}</td><td>${s.jobs}</td><td>${s.served}</td><td>${s.rejected}</td><td>${fmt(s.waitSec.p50)}</td><td>${fmt(s.waitSec.p95)}</td><td>${fmt(s.waitSec.p99)}</td><td>${fmt(s.waitSec.max)}</td><td>${fmt(s.agentMinutesBilled)}</td><td>${fmt(s.idleAgentMinutes)}</td><td>${s.costUsd.toFixed(3)}</td><td>${s.apiCalls.azdo}</td><td>${s.apiCalls.arm}</td><td>${s.errors}</td><td>${s.violations}</td></tr>`,
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>azp-aci-autoscaler simulation — ${esc(meta.trace)}</title>

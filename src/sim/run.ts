@@ -120,7 +120,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const startMs = TRACE_EPOCH_MS + (Math.floor(first / 60) * 60 - WARMUP_SEC) * 1000;
   const horizonMs = o.hours !== undefined ? startMs + o.hours * 3600_000 : Number.POSITIVE_INFINITY;
   const jobs = jobsAll.filter((j) => TRACE_EPOCH_MS + j.arrival * 1000 < horizonMs);
-  if (jobs.length === 0) throw new Error(`no job of trace '${o.trace.name}' arrives within ${o.hours} hour(s) of the start`);
+  if (jobs.length === 0)
+    throw new Error(`no job of trace '${o.trace.name}' arrives within ${o.hours} hour(s) of the start`);
   const lastArrivalMs = TRACE_EPOCH_MS + jobs[jobs.length - 1]!.arrival * 1000;
   const longest = Math.max(...jobs.map((j) => j.duration));
 
@@ -149,22 +150,42 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       ...o.ours,
       onPass: (r) => {
         firstPassDone = true;
-        if (o.checkInvariants !== false) addViolations(checkPassInvariants(world, o.profiles, { owner: 'ours', prefix, firstPassDone }));
+        if (o.checkInvariants !== false)
+          addViolations(checkPassInvariants(world, o.profiles, { owner: 'ours', prefix, firstPassDone }));
         userOnPass?.(r);
       },
     };
     controller = o.instances
-      ? new LeasedOursController(world, clock, o.profiles, o.seed, { ...oursOptions, instances: o.instances(world, clock) })
+      ? new LeasedOursController(world, clock, o.profiles, o.seed, {
+          ...oursOptions,
+          instances: o.instances(world, clock),
+        })
       : new OursController(world, clock, o.profiles, o.seed, oursOptions);
   } else if (o.policy === 'keda') {
-    controller = new KedaController(world, clock, o.profiles, o.seed, { pollingIntervalSec: 30, targetQueueLength: 1, ...o.keda });
+    controller = new KedaController(world, clock, o.profiles, o.seed, {
+      pollingIntervalSec: 30,
+      targetQueueLength: 1,
+      ...o.keda,
+    });
   } else {
-    controller = new VmssController(world, clock, o.profiles, o.seed, { sampleIntervalSec: 300, idleDelayMin: 30, stepFraction: 0.25, ...o.vmss });
+    controller = new VmssController(world, clock, o.profiles, o.seed, {
+      sampleIntervalSec: 300,
+      idleDelayMin: 30,
+      stepFraction: 0.25,
+      ...o.vmss,
+    });
   }
 
   const samples: Sample[] = [];
   const sample = () => {
-    const s: Sample = { t: round((clock.nowMs() - startMs) / 60_000, 2), queued: world.queuedJobs().length, starting: 0, idle: 0, busy: 0, other: 0 };
+    const s: Sample = {
+      t: round((clock.nowMs() - startMs) / 60_000, 2),
+      queued: world.queuedJobs().length,
+      starting: 0,
+      idle: 0,
+      busy: 0,
+      other: 0,
+    };
     for (const m of world.machines.values()) {
       if (m.placeholder) continue;
       if (m.phase === 'provisioning' || m.phase === 'booting' || m.phase === 'registered') s.starting++;
@@ -202,7 +223,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   for (let i = 0; i < 600 && controller.passInFlight?.(); i++) await clock.runUntil(clock.nowMs() + 1000, onTick);
   sample();
   const endMs = clock.nowMs();
-  if (o.policy === 'ours' && o.checkInvariants !== false) addViolations(checkFinalInvariants(world, o.profiles, { owner: 'ours', prefix }));
+  if (o.policy === 'ours' && o.checkInvariants !== false)
+    addViolations(checkFinalInvariants(world, o.profiles, { owner: 'ours', prefix }));
   else addViolations([...world.violations]);
   o.onProgress?.(1);
 
@@ -214,7 +236,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
   const kinds: Record<string, number> = {};
   for (const v of violations.values()) kinds[v.kind] = (kinds[v.kind] ?? 0) + 1;
-  const sortKeys = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b)));
+  const sortKeys = (r: Record<string, number>) =>
+    Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b)));
   const summary: PolicySummary = {
     policy: o.policy,
     trace: o.trace.name,
@@ -236,7 +259,12 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     busyAgentMinutes: round(busySec / 60, 1),
     idleAgentMinutes: round(idleSec / 60, 1),
     costUsd: round(cost, 3),
-    apiCalls: { azdo: sum(world.calls.azdo), arm: sum(world.calls.arm), azdoByKind: sortKeys(world.calls.azdo), armByKind: sortKeys(world.calls.arm) },
+    apiCalls: {
+      azdo: sum(world.calls.azdo),
+      arm: sum(world.calls.arm),
+      azdoByKind: sortKeys(world.calls.azdo),
+      armByKind: sortKeys(world.calls.arm),
+    },
     errors: controller.errors,
     passes: controller.passes,
     injected: sortKeys(world.counters),

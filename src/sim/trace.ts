@@ -39,9 +39,12 @@ export class TraceError extends Error {
 const MAX_SECONDS = 14 * 86400;
 
 function parseNumber(raw: unknown, field: string, where: string, allowZero: boolean): number {
-  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw.trim()) : Number.NaN;
-  if (!Number.isFinite(n)) throw new TraceError(`${where}: ${field} must be a number of seconds (got ${JSON.stringify(raw)})`);
-  if (n < 0 || (!allowZero && n === 0)) throw new TraceError(`${where}: ${field} must be ${allowZero ? '>= 0' : '> 0'} (got ${n})`);
+  const n =
+    typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw.trim()) : Number.NaN;
+  if (!Number.isFinite(n))
+    throw new TraceError(`${where}: ${field} must be a number of seconds (got ${JSON.stringify(raw)})`);
+  if (n < 0 || (!allowZero && n === 0))
+    throw new TraceError(`${where}: ${field} must be ${allowZero ? '>= 0' : '> 0'} (got ${n})`);
   if (n > MAX_SECONDS) throw new TraceError(`${where}: ${field} must be at most ${MAX_SECONDS} (14 days; got ${n})`);
   return n;
 }
@@ -50,10 +53,12 @@ function parseDemands(raw: unknown, where: string): string[] {
   if (raw === undefined || raw === null) return [];
   const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(';') : undefined;
   if (!list) throw new TraceError(`${where}: demands must be a ';'-separated string or an array of strings`);
-  return list.map((d, i) => {
-    if (typeof d !== 'string') throw new TraceError(`${where}: demand ${i + 1} must be a string`);
-    return d.trim();
-  }).filter((d) => d !== '');
+  return list
+    .map((d, i) => {
+      if (typeof d !== 'string') throw new TraceError(`${where}: demand ${i + 1} must be a string`);
+      return d.trim();
+    })
+    .filter((d) => d !== '');
 }
 
 function finish(name: string, description: string, jobs: TraceJob[]): Trace {
@@ -75,12 +80,16 @@ export function parseCsvTrace(text: string, name = 'trace.csv'): Trace {
       header = cells.map((c) => c.trim().toLowerCase());
       const expected = ['arrival_s', 'duration_s', 'demands'];
       if (expected.some((h, k) => header![k] !== h)) {
-        throw new TraceError(`${where}: the header must start with 'arrival_s,duration_s,demands' (optional 4th column 'name'); got '${trimmed}'`);
+        throw new TraceError(
+          `${where}: the header must start with 'arrival_s,duration_s,demands' (optional 4th column 'name'); got '${trimmed}'`,
+        );
       }
       return;
     }
     if (cells.length < 2 || cells.length > 4) {
-      throw new TraceError(`${where}: expected 2 to 4 comma-separated columns (arrival_s,duration_s,demands[,name]), got ${cells.length}`);
+      throw new TraceError(
+        `${where}: expected 2 to 4 comma-separated columns (arrival_s,duration_s,demands[,name]), got ${cells.length}`,
+      );
     }
     const job: TraceJob = {
       arrival: parseNumber(cells[0], 'arrival_s', where, true),
@@ -109,10 +118,12 @@ export function parseJsonTrace(text: string, name = 'trace.json'): Trace {
   const raw = (obj as { jobs: unknown[] }).jobs;
   const jobs = raw.map((j, i): TraceJob => {
     const where = `${name}: jobs[${i}]`;
-    if (!j || typeof j !== 'object' || Array.isArray(j)) throw new TraceError(`${where}: must be an object {arrival, duration, demands}`);
+    if (!j || typeof j !== 'object' || Array.isArray(j))
+      throw new TraceError(`${where}: must be an object {arrival, duration, demands}`);
     const r = j as Record<string, unknown>;
     for (const k of Object.keys(r)) {
-      if (!['arrival', 'duration', 'demands', 'name'].includes(k)) throw new TraceError(`${where}: unknown field '${k}' (allowed: arrival, duration, demands, name)`);
+      if (!['arrival', 'duration', 'demands', 'name'].includes(k))
+        throw new TraceError(`${where}: unknown field '${k}' (allowed: arrival, duration, demands, name)`);
     }
     if (r.arrival === undefined) throw new TraceError(`${where}: arrival is required (seconds from Monday 00:00 UTC)`);
     if (r.duration === undefined) throw new TraceError(`${where}: duration is required (seconds)`);
@@ -124,7 +135,10 @@ export function parseJsonTrace(text: string, name = 'trace.json'): Trace {
     if (typeof r.name === 'string' && r.name) job.name = r.name;
     return job;
   });
-  const traceName = typeof (obj as { name?: unknown }).name === 'string' ? String((obj as { name: string }).name) : basename(name, extname(name));
+  const traceName =
+    typeof (obj as { name?: unknown }).name === 'string'
+      ? String((obj as { name: string }).name)
+      : basename(name, extname(name));
   return finish(traceName, `user trace ${name}`, jobs);
 }
 
@@ -133,7 +147,9 @@ export async function loadTraceFile(path: string): Promise<Trace> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new TraceError(`cannot read trace file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new TraceError(
+      `cannot read trace file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   const ext = extname(path).toLowerCase();
   if (ext === '.csv') return parseCsvTrace(text, path);
@@ -163,7 +179,12 @@ function poisson(rng: Rng, from: number, to: number, perHour: number): number[] 
   return out;
 }
 
-const LINUX_DEMANDS: readonly string[][] = [['docker'], ['docker', 'Agent.OS -equals Linux'], [], ['docker', 'Agent.Version -gtVersion 3.220.0']];
+const LINUX_DEMANDS: readonly string[][] = [
+  ['docker'],
+  ['docker', 'Agent.OS -equals Linux'],
+  [],
+  ['docker', 'Agent.Version -gtVersion 3.220.0'],
+];
 
 function steadyDay(rng: Rng): Trace {
   // A working day 08:00–18:00 with a lunch dip; ~20 jobs/hour, median 6 minutes.
@@ -173,39 +194,89 @@ function steadyDay(rng: Rng): Trace {
     [12 * H, 13 * H, 10],
     [13 * H, 18 * H, 22],
   ] as const) {
-    for (const at of poisson(rng, from, to, rate)) jobs.push({ arrival: at, duration: duration(rng, 6 * M), demands: rng.pick(LINUX_DEMANDS) });
+    for (const at of poisson(rng, from, to, rate))
+      jobs.push({ arrival: at, duration: duration(rng, 6 * M), demands: rng.pick(LINUX_DEMANDS) });
   }
-  return { name: 'steady-day', description: 'Poisson arrivals over a working day (08:00–18:00, ~20 jobs/h, lunch dip), median job 6 min', jobs };
+  return {
+    name: 'steady-day',
+    description: 'Poisson arrivals over a working day (08:00–18:00, ~20 jobs/h, lunch dip), median job 6 min',
+    jobs,
+  };
 }
 
 function mondayBurst(rng: Rng): Trace {
   // Background from 08:00 to 12:00 at 8 jobs/h, then a burst of 60 jobs within 5 minutes at 09:00
   // (a monorepo merge train: every pipeline of the week's merges starts at once).
   const jobs: TraceJob[] = [];
-  for (const at of poisson(rng, 8 * H, 12 * H, 8)) jobs.push({ arrival: at, duration: duration(rng, 6 * M), demands: rng.pick(LINUX_DEMANDS) });
+  for (const at of poisson(rng, 8 * H, 12 * H, 8))
+    jobs.push({ arrival: at, duration: duration(rng, 6 * M), demands: rng.pick(LINUX_DEMANDS) });
   for (let i = 0; i < 60; i++) {
-    jobs.push({ arrival: Math.round(9 * H + rng.uniform(0, 5 * M)), duration: duration(rng, 8 * M, 0.5), demands: rng.pick(LINUX_DEMANDS), name: `burst-${i}` });
+    jobs.push({
+      arrival: Math.round(9 * H + rng.uniform(0, 5 * M)),
+      duration: duration(rng, 8 * M, 0.5),
+      demands: rng.pick(LINUX_DEMANDS),
+      name: `burst-${i}`,
+    });
   }
-  return { name: 'monday-burst', description: 'Monday 09:00: 60 jobs within 5 minutes on top of 8 jobs/h background (08:00–12:00)', jobs };
+  return {
+    name: 'monday-burst',
+    description: 'Monday 09:00: 60 jobs within 5 minutes on top of 8 jobs/h background (08:00–12:00)',
+    jobs,
+  };
 }
 
 function nightlyBatch(rng: Rng): Trace {
   // Scheduled pipelines at 02:00 (40 long jobs fired within a minute), a few stragglers at 02:30,
   // and nothing else: a pool idle for most of the night.
   const jobs: TraceJob[] = [];
-  for (let i = 0; i < 40; i++) jobs.push({ arrival: Math.round(2 * H + rng.uniform(0, 60)), duration: duration(rng, 25 * M, 0.4), demands: ['docker'], name: `nightly-${i}` });
-  for (let i = 0; i < 8; i++) jobs.push({ arrival: Math.round(2.5 * H + rng.uniform(0, 120)), duration: duration(rng, 10 * M, 0.4), demands: ['docker'], name: `report-${i}` });
-  return { name: 'nightly-batch', description: '02:00 scheduled batch: 40 jobs of ~25 min within a minute, 8 more at 02:30', jobs };
+  for (let i = 0; i < 40; i++)
+    jobs.push({
+      arrival: Math.round(2 * H + rng.uniform(0, 60)),
+      duration: duration(rng, 25 * M, 0.4),
+      demands: ['docker'],
+      name: `nightly-${i}`,
+    });
+  for (let i = 0; i < 8; i++)
+    jobs.push({
+      arrival: Math.round(2.5 * H + rng.uniform(0, 120)),
+      duration: duration(rng, 10 * M, 0.4),
+      demands: ['docker'],
+      name: `report-${i}`,
+    });
+  return {
+    name: 'nightly-batch',
+    description: '02:00 scheduled batch: 40 jobs of ~25 min within a minute, 8 more at 02:30',
+    jobs,
+  };
 }
 
 function mixedProfiles(rng: Rng): Trace {
   // Two Linux profiles in one pool: docker builds and java/maven builds, some jobs without demands
   // (any profile can serve them: one job must drive one agent), and a few GPU jobs nobody serves.
   const jobs: TraceJob[] = [];
-  const kinds: readonly string[][] = [['docker'], ['docker'], ['java', 'maven'], ['java'], [], ['Agent.OS -equals Linux']];
-  for (const at of poisson(rng, 9 * H, 13 * H, 30)) jobs.push({ arrival: at, duration: duration(rng, 5 * M), demands: rng.pick(kinds) });
-  for (let i = 0; i < 3; i++) jobs.push({ arrival: Math.round(10 * H + i * 20 * M + rng.uniform(0, 60)), duration: 600, demands: ['gpu', 'cuda -equals 12'], name: `gpu-${i}` });
-  return { name: 'mixed-profiles', description: 'two Linux profiles (docker, java) in one pool, 30 jobs/h 09:00–13:00, 3 GPU jobs no profile can serve', jobs };
+  const kinds: readonly string[][] = [
+    ['docker'],
+    ['docker'],
+    ['java', 'maven'],
+    ['java'],
+    [],
+    ['Agent.OS -equals Linux'],
+  ];
+  for (const at of poisson(rng, 9 * H, 13 * H, 30))
+    jobs.push({ arrival: at, duration: duration(rng, 5 * M), demands: rng.pick(kinds) });
+  for (let i = 0; i < 3; i++)
+    jobs.push({
+      arrival: Math.round(10 * H + i * 20 * M + rng.uniform(0, 60)),
+      duration: 600,
+      demands: ['gpu', 'cuda -equals 12'],
+      name: `gpu-${i}`,
+    });
+  return {
+    name: 'mixed-profiles',
+    description:
+      'two Linux profiles (docker, java) in one pool, 30 jobs/h 09:00–13:00, 3 GPU jobs no profile can serve',
+    jobs,
+  };
 }
 
 export const SAMPLE_TRACES: Record<string, (rng: Rng) => Trace> = {
@@ -219,7 +290,10 @@ export const DEFAULT_TRACE = 'monday-burst';
 
 export function sampleTrace(name: string, seed: number): Trace {
   const gen = SAMPLE_TRACES[name];
-  if (!gen) throw new TraceError(`unknown sample trace '${name}' (samples: ${Object.keys(SAMPLE_TRACES).join(', ')}; or pass a .csv/.json path)`);
+  if (!gen)
+    throw new TraceError(
+      `unknown sample trace '${name}' (samples: ${Object.keys(SAMPLE_TRACES).join(', ')}; or pass a .csv/.json path)`,
+    );
   const t = gen(new Rng(deriveSeed(seed, `trace:${name}`)));
   return finish(t.name, t.description, t.jobs);
 }

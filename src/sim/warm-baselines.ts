@@ -40,14 +40,25 @@ export interface MdpOptions {
   historyWeeks: number;
 }
 
-export const DEFAULT_MDP: MdpOptions = { preference: 'Balanced', countMode: 'arrivals', byWeekday: true, historyWeeks: 3 };
+export const DEFAULT_MDP: MdpOptions = {
+  preference: 'Balanced',
+  countMode: 'arrivals',
+  byWeekday: true,
+  historyWeeks: 3,
+};
 
 const DAY = 86_400;
 
 /** The first profile serving each job (the order of the profiles, as a pass without placeholder would). */
 export function profileOfJob(job: TraceJob, profiles: readonly ProfileConfig[]): ProfileConfig | undefined {
   const demands = relevantDemands(job.demands);
-  return profiles.find((p) => matches(demands, indexCapabilities({ ...p.capabilities, 'Agent.OS': agentOsCapability(p.os), ...p.env }, p.caseSensitive), p.matchMode));
+  return profiles.find((p) =>
+    matches(
+      demands,
+      indexCapabilities({ ...p.capabilities, 'Agent.OS': agentOsCapability(p.os), ...p.env }, p.caseSensitive),
+      p.matchMode,
+    ),
+  );
 }
 
 /** Nearest-rank percentile of integer counts. */
@@ -60,7 +71,11 @@ function pct(values: readonly number[], p: number): number {
  * MDP Automatic: the standby windows per profile (one per hour with a count > 0), from the trace
  * as history. Trace time 0 is Monday 00:00 in UTC (src/sim/run.ts TRACE_EPOCH_MS).
  */
-export function mdpStandby(trace: Trace, profiles: readonly ProfileConfig[], o: MdpOptions = DEFAULT_MDP): Map<string, StandbyWindow[]> {
+export function mdpStandby(
+  trace: Trace,
+  profiles: readonly ProfileConfig[],
+  o: MdpOptions = DEFAULT_MDP,
+): Map<string, StandbyWindow[]> {
   const out = new Map<string, StandbyWindow[]>();
   const weekday = (sec: number) => (1 + Math.floor(sec / DAY)) % 7;
   const days = o.byWeekday ? [...new Set(trace.jobs.map((j) => weekday(j.arrival)))] : [undefined];
@@ -84,7 +99,13 @@ export function mdpStandby(trace: Trace, profiles: readonly ProfileConfig[], o: 
         }
         // Without weekday buckets, days without jobs count as zero periods too.
         const count = Math.min(p.maxAgents, pct(periods, MDP_PREFERENCES[o.preference]));
-        if (count > 0) windows.push({ ...(day !== undefined ? { days: [day] } : {}), start: hhmm(h), end: hhmm((h + 1) % 24), count });
+        if (count > 0)
+          windows.push({
+            ...(day !== undefined ? { days: [day] } : {}),
+            start: hhmm(h),
+            end: hhmm((h + 1) % 24),
+            count,
+          });
       }
     }
     out.set(p.name, windows);
@@ -95,7 +116,10 @@ export function mdpStandby(trace: Trace, profiles: readonly ProfileConfig[], o: 
 const hhmm = (h: number) => `${String(h).padStart(2, '0')}:00`;
 
 /** Profiles with these standby windows (and no wait target): the schedule-driven baselines. */
-export function withStandby(profiles: readonly ProfileConfig[], windows: ReadonlyMap<string, StandbyWindow[]>): ProfileConfig[] {
+export function withStandby(
+  profiles: readonly ProfileConfig[],
+  windows: ReadonlyMap<string, StandbyWindow[]>,
+): ProfileConfig[] {
   return profiles.map((p) => {
     const { targetWaitSec: _t, maxWarmAgents: _m, ...rest } = p;
     return { ...rest, standby: windows.get(p.name) ?? [] };
@@ -103,7 +127,11 @@ export function withStandby(profiles: readonly ProfileConfig[], windows: Readonl
 }
 
 /** The whole hours of the trace's arrivals of one profile: [first arrival's hour, last arrival's hour + 1). */
-export function activeWindow(trace: Trace, profile: string, profiles: readonly ProfileConfig[]): StandbyWindow | undefined {
+export function activeWindow(
+  trace: Trace,
+  profile: string,
+  profiles: readonly ProfileConfig[],
+): StandbyWindow | undefined {
   const mine = trace.jobs.filter((j) => profileOfJob(j, profiles)?.name === profile);
   if (mine.length === 0) return undefined;
   const first = Math.floor((mine[0]!.arrival % DAY) / 3600);
@@ -135,7 +163,8 @@ export async function searchStatic(
     const w = activeWindow(base.trace, p.name, profiles);
     return w ? [{ p, w }] : [];
   });
-  if (active.length === 0 || active.length > 2) throw new Error(`static standby search handles 1 or 2 profiles with jobs (got ${active.length})`);
+  if (active.length === 0 || active.length > 2)
+    throw new Error(`static standby search handles 1 or 2 profiles with jobs (got ${active.length})`);
   let runs = 0;
   let best: StaticChoice | undefined;
   const cache = new Map<string, SimResult>();
@@ -144,7 +173,12 @@ export async function searchStatic(
     let result = cache.get(key);
     if (!result) {
       runs++;
-      const windows = new Map(active.map(({ p, w }, i) => [p.name, counts[i]! > 0 ? [{ ...w, count: Math.min(counts[i]!, p.maxAgents) }] : []]));
+      const windows = new Map(
+        active.map(({ p, w }, i) => [
+          p.name,
+          counts[i]! > 0 ? [{ ...w, count: Math.min(counts[i]!, p.maxAgents) }] : [],
+        ]),
+      );
       result = await runSimulation({ ...base, profiles: withStandby(profiles, windows), policy: 'ours' });
       cache.set(key, result);
     }

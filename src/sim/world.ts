@@ -123,7 +123,15 @@ export class World implements Recorder {
     return this.azdo.unfinishedJobs(poolId);
   }
 
-  startMachine(kind: MachineKind, owner: string, name: string, pool: string, profile: ProfileConfig, placeholder: boolean, createdAtTag: string): Machine {
+  startMachine(
+    kind: MachineKind,
+    owner: string,
+    name: string,
+    pool: string,
+    profile: ProfileConfig,
+    placeholder: boolean,
+    createdAtTag: string,
+  ): Machine {
     return this.compute.startMachine(kind, owner, name, pool, profile, placeholder, createdAtTag);
   }
 

@@ -88,7 +88,10 @@ export class BlobBackoffStore implements BackoffStore {
     const pool = poolKey(name);
     if (!this.dirty.has(pool)) return;
     const warm = this.warmByPool.get(pool);
-    const body = JSON.stringify({ ...this.byPool.get(pool), ...(warm && Object.keys(warm).length > 0 ? { [WARM_KEY]: warm } : {}) });
+    const body = JSON.stringify({
+      ...this.byPool.get(pool),
+      ...(warm && Object.keys(warm).length > 0 ? { [WARM_KEY]: warm } : {}),
+    });
     await this.container.getBlockBlobClient(this.blobName(pool)).upload(body, Buffer.byteLength(body), {
       blobHTTPHeaders: { blobContentType: 'application/json' },
     });
@@ -127,9 +130,22 @@ function parse(text: string, profiles: Set<string>): Record<string, BackoffState
   if (!raw || typeof raw !== 'object') return out;
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
     const s = v as Partial<BackoffState> | null;
-    if (profiles.has(profileOfKey(k)) && s && typeof s.until === 'string' && typeof s.failures === 'number' && typeof s.reason === 'string') {
+    if (
+      profiles.has(profileOfKey(k)) &&
+      s &&
+      typeof s.until === 'string' &&
+      typeof s.failures === 'number' &&
+      typeof s.reason === 'string'
+    ) {
       const counted = Array.isArray(s.counted) ? s.counted.filter((x): x is string => typeof x === 'string') : [];
-      out[k] = { until: s.until, failures: s.failures, reason: s.reason, ...(typeof s.since === 'string' ? { since: s.since } : {}), ...(typeof s.at === 'string' ? { at: s.at } : {}), ...(counted.length ? { counted } : {}) };
+      out[k] = {
+        until: s.until,
+        failures: s.failures,
+        reason: s.reason,
+        ...(typeof s.since === 'string' ? { since: s.since } : {}),
+        ...(typeof s.at === 'string' ? { at: s.at } : {}),
+        ...(counted.length ? { counted } : {}),
+      };
     }
   }
   return out;

@@ -14,7 +14,11 @@ export { BlobPoolLock, DEFAULT_LOCK_CONTAINER, poolBlobBase, type BlobPoolLockOp
 
 /** Whether the settings name a storage account: a connection string or the identity-based form. */
 export function hasStorage(settings: Settings): boolean {
-  return Boolean(settings.AzureWebJobsStorage || settings.AzureWebJobsStorage__accountName || settings.AzureWebJobsStorage__blobServiceUri);
+  return Boolean(
+    settings.AzureWebJobsStorage ||
+    settings.AzureWebJobsStorage__accountName ||
+    settings.AzureWebJobsStorage__blobServiceUri,
+  );
 }
 
 /**
@@ -25,9 +29,12 @@ export function hasStorage(settings: Settings): boolean {
 export function blobPoolLock(settings: Settings, logger: Logger): BlobPoolLock {
   if (settings.AzureWebJobsStorage) return BlobPoolLock.fromConnectionString(settings.AzureWebJobsStorage, { logger });
   const account = settings.AzureWebJobsStorage__accountName;
-  const uri = settings.AzureWebJobsStorage__blobServiceUri ?? (account ? `https://${account}.blob.core.windows.net` : undefined);
+  const uri =
+    settings.AzureWebJobsStorage__blobServiceUri ?? (account ? `https://${account}.blob.core.windows.net` : undefined);
   if (!uri) throw new Error('AzureWebJobsStorage (or AzureWebJobsStorage__accountName) is required for the pool lease');
-  const credential = credentialFromSettings({ AZURE_CLIENT_ID: settings.AzureWebJobsStorage__clientId ?? settings.AZURE_CLIENT_ID });
+  const credential = credentialFromSettings({
+    AZURE_CLIENT_ID: settings.AzureWebJobsStorage__clientId ?? settings.AZURE_CLIENT_ID,
+  });
   const service = new BlobServiceClient(uri, credential, { retryOptions: { maxTries: 3, tryTimeoutInMs: 10_000 } });
   return new BlobPoolLock(service.getContainerClient(DEFAULT_LOCK_CONTAINER), { logger });
 }

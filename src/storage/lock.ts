@@ -51,7 +51,11 @@ export interface BlobPoolLockOptions {
 /** A blob (or any) name for a pool: readable slug + hash of the lowercased name. */
 export function poolBlobBase(pool: string): string {
   const lower = poolKey(pool);
-  const slug = lower.replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'pool';
+  const slug =
+    lower
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'pool';
   const hash = createHash('sha256').update(lower, 'utf8').digest('hex').slice(0, 16);
   return `pools/${slug}-${hash}`;
 }
@@ -80,7 +84,17 @@ class BlobLease implements PoolLease {
     private readonly onRenew: () => void,
     private readonly requestTimeoutMs: number,
   ) {
-    this.guard = new LeaseGuard({ pool, now: Date.now, leaseMs: timing.leaseMs, freshForMs: timing.freshForMs, onLost: () => this.stop(), ...(logger ? { logger } : {}) }, acquiredAt);
+    this.guard = new LeaseGuard(
+      {
+        pool,
+        now: Date.now,
+        leaseMs: timing.leaseMs,
+        freshForMs: timing.freshForMs,
+        onLost: () => this.stop(),
+        ...(logger ? { logger } : {}),
+      },
+      acquiredAt,
+    );
     this.timer = setInterval(() => {
       if (this.renewing || this.released || this.guard.lost) return;
       this.renewing = this.renew().finally(() => (this.renewing = undefined));
@@ -155,20 +169,28 @@ export class BlobPoolLock implements PoolLockPort {
     options: BlobPoolLockOptions = {},
   ) {
     const lease = options.leaseSeconds ?? 30;
-    if (!Number.isInteger(lease) || lease < 15 || lease > 60) throw new RangeError('leaseSeconds must be a whole number from 15 to 60');
+    if (!Number.isInteger(lease) || lease < 15 || lease > 60)
+      throw new RangeError('leaseSeconds must be a whole number from 15 to 60');
     this.leaseSeconds = lease;
     this.renewEveryMs = options.renewEveryMs ?? Math.floor((lease * 1000) / 3);
-    if (!(this.renewEveryMs > 0 && this.renewEveryMs < (lease * 1000) / 2)) throw new RangeError('renewEveryMs must be positive and less than half the lease duration');
+    if (!(this.renewEveryMs > 0 && this.renewEveryMs < (lease * 1000) / 2))
+      throw new RangeError('renewEveryMs must be positive and less than half the lease duration');
     this.freshForMs = options.freshForMs ?? Math.min(2 * this.renewEveryMs, lease * 1000 - this.renewEveryMs);
-    if (!(this.freshForMs > this.renewEveryMs && this.freshForMs < lease * 1000)) throw new RangeError('freshForMs must lie between renewEveryMs and the lease duration');
+    if (!(this.freshForMs > this.renewEveryMs && this.freshForMs < lease * 1000))
+      throw new RangeError('freshForMs must lie between renewEveryMs and the lease duration');
     this.maxBumpAttempts = options.maxBumpAttempts ?? 50;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.logger = options.logger;
   }
 
   /** From an AzureWebJobsStorage connection string (Azurite's included). */
-  static fromConnectionString(connectionString: string, options: BlobPoolLockOptions & { containerName?: string } = {}): BlobPoolLock {
-    const service = BlobServiceClient.fromConnectionString(connectionString, { retryOptions: { maxTries: 3, tryTimeoutInMs: 10_000 } });
+  static fromConnectionString(
+    connectionString: string,
+    options: BlobPoolLockOptions & { containerName?: string } = {},
+  ): BlobPoolLock {
+    const service = BlobServiceClient.fromConnectionString(connectionString, {
+      retryOptions: { maxTries: 3, tryTimeoutInMs: 10_000 },
+    });
     return new BlobPoolLock(service.getContainerClient(options.containerName ?? DEFAULT_LOCK_CONTAINER), options);
   }
 
@@ -212,7 +234,9 @@ export class BlobPoolLock implements PoolLockPort {
 
   private async createIfAbsent(name: string, metadata: Record<string, string>): Promise<void> {
     try {
-      await this.container.getBlockBlobClient(name).upload('', 0, { metadata, conditions: { ifNoneMatch: '*' }, ...this.signal() });
+      await this.container
+        .getBlockBlobClient(name)
+        .upload('', 0, { metadata, conditions: { ifNoneMatch: '*' }, ...this.signal() });
     } catch (err) {
       const s = statusOf(err);
       // 409 BlobAlreadyExists; 412 when it exists and is leased.
@@ -233,7 +257,10 @@ export class BlobPoolLock implements PoolLockPort {
       const props = await blob.getProperties(this.signal());
       const next = parseGeneration(props.metadata?.requested) + 1;
       try {
-        await blob.setMetadata({ ...props.metadata, requested: String(next) }, { conditions: { ifMatch: props.etag }, ...this.signal() });
+        await blob.setMetadata(
+          { ...props.metadata, requested: String(next) },
+          { conditions: { ifMatch: props.etag }, ...this.signal() },
+        );
         return next;
       } catch (err) {
         if (statusOf(err) !== 412 || attempt >= this.maxBumpAttempts) throw err;
@@ -256,7 +283,16 @@ export class BlobPoolLock implements PoolLockPort {
       throw err;
     }
     const timing = { leaseMs: this.leaseSeconds * 1000, renewEveryMs: this.renewEveryMs, freshForMs: this.freshForMs };
-    return new BlobLease(pool, leaseId, client, sentAt, timing, this.logger?.child({ pool }), () => this.renewals++, Math.min(this.requestTimeoutMs, this.freshForMs));
+    return new BlobLease(
+      pool,
+      leaseId,
+      client,
+      sentAt,
+      timing,
+      this.logger?.child({ pool }),
+      () => this.renewals++,
+      Math.min(this.requestTimeoutMs, this.freshForMs),
+    );
   }
 }
 

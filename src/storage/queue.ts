@@ -6,7 +6,7 @@
  * Messages are JSON, base64-encoded: the Functions host's queue trigger decodes base64 by default
  * (host.json `extensions.queues.messageEncoding`, default `base64`), then hands the parsed JSON over.
  */
-import type { QueueClient} from '@azure/storage-queue';
+import type { QueueClient } from '@azure/storage-queue';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { credentialFromSettings } from '../azure/clients.js';
 import type { Settings } from '../config/schema.js';
@@ -28,7 +28,13 @@ export function decodeRequest(entry: unknown): ReconcileRequest {
     value = JSON.parse(text) as unknown;
   }
   const v = value as Partial<ReconcileRequest> | null;
-  if (!v || !Array.isArray(v.pools) || !v.pools.every((p) => typeof p === 'string') || typeof v.reason !== 'string' || typeof v.receivedAt !== 'string') {
+  if (
+    !v ||
+    !Array.isArray(v.pools) ||
+    !v.pools.every((p) => typeof p === 'string') ||
+    typeof v.reason !== 'string' ||
+    typeof v.receivedAt !== 'string'
+  ) {
     throw new Error('not a reconcile request: expected {pools: string[], reason, receivedAt}');
   }
   return { pools: v.pools, reason: v.reason, receivedAt: v.receivedAt };
@@ -46,12 +52,23 @@ export class StorageHandoffQueue implements HandoffQueue {
     private readonly options: StorageHandoffOptions = {},
   ) {}
 
-  static fromService(service: QueueServiceClient, name = RECONCILE_QUEUE, options: StorageHandoffOptions = {}): StorageHandoffQueue {
-    return new StorageHandoffQueue(service.getQueueClient(name), service.getQueueClient(`${name}${POISON_SUFFIX}`), options);
+  static fromService(
+    service: QueueServiceClient,
+    name = RECONCILE_QUEUE,
+    options: StorageHandoffOptions = {},
+  ): StorageHandoffQueue {
+    return new StorageHandoffQueue(
+      service.getQueueClient(name),
+      service.getQueueClient(`${name}${POISON_SUFFIX}`),
+      options,
+    );
   }
 
   async send(request: ReconcileRequest): Promise<void> {
-    const put = () => this.queue.sendMessage(encodeRequest(request), { abortSignal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) });
+    const put = () =>
+      this.queue.sendMessage(encodeRequest(request), {
+        abortSignal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+      });
     try {
       await put();
     } catch (err) {
@@ -65,7 +82,8 @@ export class StorageHandoffQueue implements HandoffQueue {
   async depth(): Promise<{ pending?: number; poison?: number }> {
     const count = async (q: QueueClient) => {
       try {
-        return (await q.getProperties({ abortSignal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) })).approximateMessagesCount;
+        return (await q.getProperties({ abortSignal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) }))
+          .approximateMessagesCount;
       } catch {
         return undefined;
       }
@@ -82,11 +100,21 @@ export class StorageHandoffQueue implements HandoffQueue {
 export function storageHandoffQueue(settings: Settings, name = RECONCILE_QUEUE): StorageHandoffQueue {
   const retryOptions = { maxTries: 2, tryTimeoutInMs: 5_000 };
   if (settings.AzureWebJobsStorage) {
-    return StorageHandoffQueue.fromService(QueueServiceClient.fromConnectionString(settings.AzureWebJobsStorage, { retryOptions }), name);
+    return StorageHandoffQueue.fromService(
+      QueueServiceClient.fromConnectionString(settings.AzureWebJobsStorage, { retryOptions }),
+      name,
+    );
   }
   const account = settings.AzureWebJobsStorage__accountName;
-  const uri = settings.AzureWebJobsStorage__queueServiceUri ?? (account ? `https://${account}.queue.core.windows.net` : undefined);
-  if (!uri) throw new Error('AzureWebJobsStorage (or AzureWebJobsStorage__accountName / __queueServiceUri) is required for the reconcile queue');
-  const credential = credentialFromSettings({ AZURE_CLIENT_ID: settings.AzureWebJobsStorage__clientId ?? settings.AZURE_CLIENT_ID });
+  const uri =
+    settings.AzureWebJobsStorage__queueServiceUri ??
+    (account ? `https://${account}.queue.core.windows.net` : undefined);
+  if (!uri)
+    throw new Error(
+      'AzureWebJobsStorage (or AzureWebJobsStorage__accountName / __queueServiceUri) is required for the reconcile queue',
+    );
+  const credential = credentialFromSettings({
+    AZURE_CLIENT_ID: settings.AzureWebJobsStorage__clientId ?? settings.AZURE_CLIENT_ID,
+  });
   return StorageHandoffQueue.fromService(new QueueServiceClient(uri, credential, { retryOptions }), name);
 }

@@ -32,7 +32,8 @@ function render(msg: string, fields: Record<string, unknown>): string {
 }
 
 export function createLogger(sink: LogSink, base: Record<string, unknown> = {}): Logger {
-  const emit = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) => sink(level, render(msg, { ...base, ...fields }));
+  const emit = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) =>
+    sink(level, render(msg, { ...base, ...fields }));
   return {
     info: emit('info'),
     warn: emit('warn'),

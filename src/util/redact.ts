@@ -95,7 +95,7 @@ export class SecretRedactor {
     let out = text;
     if (any) {
       out = '';
-      for (let i = 0; i < text.length; ) {
+      for (let i = 0; i < text.length;) {
         if (marked[i]) {
           while (i < text.length && marked[i]) i++;
           out += MASK;

@@ -28,7 +28,13 @@ import { errorText } from '../util/log.js';
 import { checkBasicAuth } from './auth.js';
 import type { DedupCache } from './dedup.js';
 import { matchOrg } from './org.js';
-import { describeIssues, envelopeSchema, JOB_STATE_CHANGED, SUPPORTED_EVENTS, type ServiceHookEnvelope } from './schema.js';
+import {
+  describeIssues,
+  envelopeSchema,
+  JOB_STATE_CHANGED,
+  SUPPORTED_EVENTS,
+  type ServiceHookEnvelope,
+} from './schema.js';
 
 /** Azure DevOps refuses to send larger payloads (contracts/servicehooks/README.md). */
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -78,7 +84,11 @@ export interface ServiceHookResponse {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-function respond(status: number, body: Partial<ServiceHookBody> & { note: string }, headers: Record<string, string> = {}): ServiceHookResponse {
+function respond(
+  status: number,
+  body: Partial<ServiceHookBody> & { note: string },
+  headers: Record<string, string> = {},
+): ServiceHookResponse {
   return { status, headers: { 'content-type': JSON_TYPE, ...headers }, body: { accepted: false, pools: [], ...body } };
 }
 
@@ -101,7 +111,10 @@ export function isJsonContentType(value: string | undefined): boolean {
 }
 
 /** Configured pool names a `?pool=` value selects (case-insensitive), and the unknown ones. */
-export function selectPools(configured: readonly string[], param: string | undefined): { pools: string[]; unknown: string[] } {
+export function selectPools(
+  configured: readonly string[],
+  param: string | undefined,
+): { pools: string[]; unknown: string[] } {
   if (param === undefined || param.trim() === '') return { pools: [...configured], unknown: [] };
   const byKey = new Map(distinctPools(configured).map((p) => [poolKey(p), p]));
   const pools: string[] = [];
@@ -119,7 +132,8 @@ export function selectPools(configured: readonly string[], param: string | undef
 
 function dedupKey(e: ServiceHookEnvelope, pools: string[]): string | undefined {
   const target = pools.map(poolKey).sort().join(',');
-  if (e.subscriptionId && e.notificationId !== undefined && e.notificationId !== null) return `n|${e.subscriptionId}|${e.notificationId}|${target}`;
+  if (e.subscriptionId && e.notificationId !== undefined && e.notificationId !== null)
+    return `n|${e.subscriptionId}|${e.notificationId}|${target}`;
   if (e.id) return `e|${e.eventType}|${e.id}|${target}`;
   return undefined;
 }
@@ -130,17 +144,27 @@ function shortEvent(eventType: string): string {
 
 function stateOf(e: ServiceHookEnvelope): string | undefined {
   const r = e.resource;
-  const s = e.eventType === JOB_STATE_CHANGED ? r?.job?.state : e.eventType.includes('.stage-') ? r?.stage?.state : r?.run?.state;
+  const s =
+    e.eventType === JOB_STATE_CHANGED
+      ? r?.job?.state
+      : e.eventType.includes('.stage-')
+        ? r?.stage?.state
+        : r?.run?.state;
   return typeof s === 'string' && /^[A-Za-z]{1,30}$/.test(s) ? s : undefined;
 }
 
 /** Handle one delivery. Never rejects. */
-export async function handleServiceHook(req: ServiceHookRequest, ctx: ServiceHookContext): Promise<ServiceHookResponse> {
+export async function handleServiceHook(
+  req: ServiceHookRequest,
+  ctx: ServiceHookContext,
+): Promise<ServiceHookResponse> {
   try {
     return await handle(req, ctx);
   } catch (err) {
     try {
-      ctx.logger.error('service hook: unexpected error (answered 503 so Azure DevOps retries)', { error: errorText(err) });
+      ctx.logger.error('service hook: unexpected error (answered 503 so Azure DevOps retries)', {
+        error: errorText(err),
+      });
     } catch {
       // a logger failure must not turn into a 500 either
     }
@@ -160,16 +184,29 @@ async function handle(req: ServiceHookRequest, ctx: ServiceHookContext): Promise
   if (method !== 'POST') return respond(405, { note: 'only POST is accepted' }, { allow: 'POST' });
 
   const headers = lowerKeys(req.headers ?? {});
-  const auth = checkBasicAuth(headers.authorization, { username: ctx.settings.WEBHOOK_USERNAME, password: ctx.settings.WEBHOOK_PASSWORD });
+  const auth = checkBasicAuth(headers.authorization, {
+    username: ctx.settings.WEBHOOK_USERNAME,
+    password: ctx.settings.WEBHOOK_PASSWORD,
+  });
   if (auth !== 'ok') {
     if (auth === 'unconfigured') {
       // Not the sender's fault, and maybe not for long (a Key Vault reference resolving): 503 keeps
       // the subscription out of probation and Azure DevOps retries.
-      log.error('service hook deferred: WEBHOOK_USERNAME and WEBHOOK_PASSWORD are not set (or their Key Vault reference did not resolve), so the endpoint accepts no deliveries yet; answered 503');
-      return respond(503, { note: 'webhook credentials not configured yet; retry later' }, { 'retry-after': String(RETRY_AFTER_SEC) });
+      log.error(
+        'service hook deferred: WEBHOOK_USERNAME and WEBHOOK_PASSWORD are not set (or their Key Vault reference did not resolve), so the endpoint accepts no deliveries yet; answered 503',
+      );
+      return respond(
+        503,
+        { note: 'webhook credentials not configured yet; retry later' },
+        { 'retry-after': String(RETRY_AFTER_SEC) },
+      );
     }
     log.warn('service hook refused: bad credentials', { auth });
-    return respond(401, { note: 'authentication required' }, { 'www-authenticate': `Basic realm="${REALM}", charset="UTF-8"` });
+    return respond(
+      401,
+      { note: 'authentication required' },
+      { 'www-authenticate': `Basic realm="${REALM}", charset="UTF-8"` },
+    );
   }
 
   const limit = ctx.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -204,32 +241,50 @@ async function handle(req: ServiceHookRequest, ctx: ServiceHookContext): Promise
     return respond(200, { note: `ignored: not a service-hook payload we understand (${issues})` });
   }
   const event = parsed.data;
-  const elog = log.child({ eventType: clip(event.eventType), eventId: event.id ? clip(event.id, 64) : undefined, notificationId: event.notificationId ?? undefined });
+  const elog = log.child({
+    eventType: clip(event.eventType),
+    eventId: event.id ? clip(event.id, 64) : undefined,
+    notificationId: event.notificationId ?? undefined,
+  });
 
   if (!(SUPPORTED_EVENTS as readonly string[]).includes(event.eventType)) {
     elog.info('service hook: event type ignored');
-    return respond(200, { note: `ignored event type '${clip(event.eventType)}'; supported: ${SUPPORTED_EVENTS.join(', ')}` });
+    return respond(200, {
+      note: `ignored event type '${clip(event.eventType)}'; supported: ${SUPPORTED_EVENTS.join(', ')}`,
+    });
   }
 
   const rc = event.resourceContainers;
   const org = matchOrg(ctx.settings.AZP_URL, [rc?.account?.baseUrl, rc?.collection?.baseUrl]);
   if (org === 'other') {
-    elog.warn('service hook from another organization ignored (check the subscription URL)', { baseUrl: clip(rc?.account?.baseUrl ?? rc?.collection?.baseUrl ?? '', 120) });
+    elog.warn('service hook from another organization ignored (check the subscription URL)', {
+      baseUrl: clip(rc?.account?.baseUrl ?? rc?.collection?.baseUrl ?? '', 120),
+    });
     return respond(200, { note: 'not our organization: AZP_URL names another organization or collection' });
   }
 
   const configured = distinctPools(ctx.settings.POOLS.map((p) => p.pool));
   const { pools, unknown } = selectPools(configured, typeof req.query?.pool === 'string' ? req.query.pool : undefined);
   if (unknown.length > 0) elog.warn('service hook names pools that are not configured', { unknown, configured });
-  const unknownNote = unknown.length ? `unknown pool(s) ignored: ${unknown.join(', ')}; configured: ${configured.join(', ')}` : '';
+  const unknownNote = unknown.length
+    ? `unknown pool(s) ignored: ${unknown.join(', ')}; configured: ${configured.join(', ')}`
+    : '';
   if (pools.length === 0) return respond(200, { note: unknownNote || 'no pool configured' });
 
   const state = stateOf(event);
   // A job that started running took an agent that was already there: that only matters when the
   // pool keeps warm standby agents, which then need a replacement soon.
   const keepsStandby = ctx.settings.POOLS.some((p) => pools.some((q) => samePool(q, p.pool)) && keepsIdleAgents(p));
-  if (event.eventType === JOB_STATE_CHANGED && state && ['running', 'inprogress'].includes(state.toLowerCase()) && !keepsStandby) {
-    return respond(200, { pools, note: join(`job state '${state}' needs no scaling (no standby agents configured)`, unknownNote) });
+  if (
+    event.eventType === JOB_STATE_CHANGED &&
+    state &&
+    ['running', 'inprogress'].includes(state.toLowerCase()) &&
+    !keepsStandby
+  ) {
+    return respond(200, {
+      pools,
+      note: join(`job state '${state}' needs no scaling (no standby agents configured)`, unknownNote),
+    });
   }
 
   const key = dedupKey(event, pools);
@@ -244,8 +299,15 @@ async function handle(req: ServiceHookRequest, ctx: ServiceHookContext): Promise
     await ctx.queue.send(request);
   } catch (err) {
     // Not stored: Azure DevOps retries a 503 (no probation), so the delivery is not lost.
-    elog.error('service hook: the reconcile queue refused the delivery; answered 503 so Azure DevOps retries', { pools, error: errorText(err) });
-    return respond(503, { pools, note: 'could not queue the delivery; retry later' }, { 'retry-after': String(RETRY_AFTER_SEC) });
+    elog.error('service hook: the reconcile queue refused the delivery; answered 503 so Azure DevOps retries', {
+      pools,
+      error: errorText(err),
+    });
+    return respond(
+      503,
+      { pools, note: 'could not queue the delivery; retry later' },
+      { 'retry-after': String(RETRY_AFTER_SEC) },
+    );
   }
   if (key !== undefined) ctx.seen.add(key);
   elog.info('service hook accepted', { pools, reason });

@@ -7,7 +7,13 @@ import type { Settings } from '../config/schema.js';
 import type { HandoffQueue, Logger } from '../ports/index.js';
 import { errorText } from '../util/log.js';
 import { DedupCache } from './dedup.js';
-import { DEFAULT_MAX_BODY_BYTES, handleServiceHook, RETRY_AFTER_SEC, TOO_LARGE, type ServiceHookRequest } from './handler.js';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  handleServiceHook,
+  RETRY_AFTER_SEC,
+  TOO_LARGE,
+  type ServiceHookRequest,
+} from './handler.js';
 
 /** The part of the app runtime (src/app/runtime.ts) the webhook needs. */
 export interface WebhookRuntime {
@@ -38,7 +44,10 @@ export interface ServiceHookHandlerOptions {
  * Read a body stream, at most `limit` bytes: stops (and cancels the stream) as soon as more arrived,
  * so an oversized body costs at most `limit` plus one chunk. Never throws.
  */
-export async function readLimited(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string | typeof TOO_LARGE | undefined> {
+export async function readLimited(
+  body: ReadableStream<Uint8Array> | null,
+  limit: number,
+): Promise<string | typeof TOO_LARGE | undefined> {
   if (!body) return '';
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
@@ -72,11 +81,19 @@ export function toServiceHookRequest(request: HttpRequest): ServiceHookRequest {
   const query: Record<string, string> = {};
   for (const k of new Set(request.query.keys())) query[k] = request.query.getAll(k).join(',');
   const method = request.method.toUpperCase();
-  return { method, headers, query, readBody: (limit) => readLimited(request.body as ReadableStream<Uint8Array> | null, limit) };
+  return {
+    method,
+    headers,
+    query,
+    readBody: (limit) => readLimited(request.body as ReadableStream<Uint8Array> | null, limit),
+  };
 }
 
 /** The servicehook HTTP handler over a runtime getter (the real one or a test double). */
-export function makeServiceHookHandler(getRuntime: () => Promise<WebhookRuntime>, options: ServiceHookHandlerOptions = {}): HttpHandler {
+export function makeServiceHookHandler(
+  getRuntime: () => Promise<WebhookRuntime>,
+  options: ServiceHookHandlerOptions = {},
+): HttpHandler {
   const seen = options.seen ?? new DedupCache();
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   return async (request, context) => {
@@ -87,15 +104,29 @@ export function makeServiceHookHandler(getRuntime: () => Promise<WebhookRuntime>
       // Settings invalid or storage unreachable at start: 503 is "transient" for Azure DevOps
       // (retried, no probation); the log names the problem.
       context.error(`servicehook: runtime unavailable: ${errorText(err)}`);
-      return { status: 503, headers: { 'retry-after': String(RETRY_AFTER_SEC) }, jsonBody: { accepted: false, pools: [], note: 'service not ready; retry later' } };
+      return {
+        status: 503,
+        headers: { 'retry-after': String(RETRY_AFTER_SEC) },
+        jsonBody: { accepted: false, pools: [], note: 'service not ready; retry later' },
+      };
     }
     const logger = runtime.logger.child({ fn: 'servicehook', invocationId: context.invocationId });
     try {
-      const res = await handleServiceHook(toServiceHookRequest(request), { settings: runtime.settings, seen, logger, maxBodyBytes, queue: runtime.handoff });
+      const res = await handleServiceHook(toServiceHookRequest(request), {
+        settings: runtime.settings,
+        seen,
+        logger,
+        maxBodyBytes,
+        queue: runtime.handoff,
+      });
       return { status: res.status, headers: res.headers, jsonBody: res.body };
     } catch (err) {
       logger.error('servicehook: unexpected error', { error: errorText(err) });
-      return { status: 503, headers: { 'retry-after': String(RETRY_AFTER_SEC) }, jsonBody: { accepted: false, pools: [], note: 'temporary server error; retry later' } };
+      return {
+        status: 503,
+        headers: { 'retry-after': String(RETRY_AFTER_SEC) },
+        jsonBody: { accepted: false, pools: [], note: 'temporary server error; retry later' },
+      };
     } finally {
       await runtime.flush?.().catch(() => undefined);
     }
@@ -111,7 +142,11 @@ export function makeStatusHandler(getRuntime: () => Promise<StatusRuntime>): Htt
       if (request.query.get('format') === 'html' && runtime.statusHtml) {
         return {
           status: 200,
-          headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'", 'x-content-type-options': 'nosniff' },
+          headers: {
+            'content-type': 'text/html; charset=utf-8',
+            'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+            'x-content-type-options': 'nosniff',
+          },
           body: runtime.statusHtml(report),
         };
       }

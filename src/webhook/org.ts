@@ -17,8 +17,10 @@ export function orgKey(url: string): string | undefined {
     .split('/')
     .filter(Boolean)
     .map((s) => decodeURIComponentSafe(s).toLowerCase());
-  if (host === 'dev.azure.com' || host.endsWith('.dev.azure.com')) return segs[0] ? `dev.azure.com/${segs[0]}` : undefined;
-  if (host.endsWith('.visualstudio.com')) return `dev.azure.com/${host.slice(0, -'.visualstudio.com'.length).split('.').pop() ?? ''}`;
+  if (host === 'dev.azure.com' || host.endsWith('.dev.azure.com'))
+    return segs[0] ? `dev.azure.com/${segs[0]}` : undefined;
+  if (host.endsWith('.visualstudio.com'))
+    return `dev.azure.com/${host.slice(0, -'.visualstudio.com'.length).split('.').pop() ?? ''}`;
   return [host + (u.port ? `:${u.port}` : ''), ...segs].join('/');
 }
 
@@ -34,7 +36,10 @@ function decodeURIComponentSafe(s: string): string {
  * 'ours' when one of the payload's base URLs names AZP_URL's organization, 'other' when they name
  * another one, 'unknown' when the payload carries no base URL (the docs' samples carry only ids).
  */
-export function matchOrg(azpUrl: string, baseUrls: readonly (string | null | undefined)[]): 'ours' | 'other' | 'unknown' {
+export function matchOrg(
+  azpUrl: string,
+  baseUrls: readonly (string | null | undefined)[],
+): 'ours' | 'other' | 'unknown' {
   const ours = orgKey(azpUrl);
   const keys = baseUrls.filter((u): u is string => typeof u === 'string' && u.length > 0).map(orgKey);
   if (keys.length === 0) return 'unknown';

@@ -16,7 +16,12 @@ const optStr = str.nullish();
 
 const container = z.looseObject({ id: optStr, baseUrl: optStr }).nullish();
 
-const stateful = z.looseObject({ id: z.union([str, z.number()]).nullish(), name: optStr, state: optStr, result: optStr });
+const stateful = z.looseObject({
+  id: z.union([str, z.number()]).nullish(),
+  name: optStr,
+  state: optStr,
+  result: optStr,
+});
 
 export const envelopeSchema = z.looseObject({
   /** Event id (GUID); the same on every delivery of one event. */

@@ -88,7 +88,12 @@ export async function makeSandbox(options: SandboxOptions = {}): Promise<Sandbox
   const user = options.user;
   if (user) {
     await chmod(root, 0o755);
-    for (const dir of [root, azpHome, recordDir, ...(options.baked ?? true ? [agentDir, path.join(agentDir, 'bin')] : [])]) {
+    for (const dir of [
+      root,
+      azpHome,
+      recordDir,
+      ...((options.baked ?? true) ? [agentDir, path.join(agentDir, 'bin')] : []),
+    ]) {
       await chown(dir, user.uid, user.gid);
       for (const entry of await readdir(dir, { withFileTypes: true })) {
         if (entry.isFile()) await chown(path.join(dir, entry.name), user.uid, user.gid);
@@ -192,11 +197,28 @@ export async function makeSandbox(options: SandboxOptions = {}): Promise<Sandbox
     await rm(root, { recursive: true, force: true });
   };
 
-  return { root, azpHome, agentDir, recordDir, canary, createdMs, startScript, jobSearch, env, start, run: (e, a) => start(e, a).done, cleanup };
+  return {
+    root,
+    azpHome,
+    agentDir,
+    recordDir,
+    canary,
+    createdMs,
+    startScript,
+    jobSearch,
+    env,
+    start,
+    run: (e, a) => start(e, a).done,
+    cleanup,
+  };
 }
 
 /** Polls `check` every 20 ms until it holds, or fails after `timeoutMs`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -138,7 +138,12 @@ describe('Dockerfile (structure only; building it needs Docker, see README)', ()
   it('builds the baked image by default, from a runtime stage that runs start.sh as a non-root user', async () => {
     const ins = await instructions();
     const stages = ins.filter((i) => i.op === 'FROM').map((i) => i.args);
-    expect(stages.map((s) => s.replace(/@sha256:[0-9a-f]{64}/, '@<digest>'))).toEqual(['ubuntu:24.04@<digest> AS runtime', 'runtime AS slim', 'runtime AS agent-package', 'runtime AS baked']);
+    expect(stages.map((s) => s.replace(/@sha256:[0-9a-f]{64}/, '@<digest>'))).toEqual([
+      'ubuntu:24.04@<digest> AS runtime',
+      'runtime AS slim',
+      'runtime AS agent-package',
+      'runtime AS baked',
+    ]);
 
     const runtimeEnd = ins.findIndex((i) => i.op === 'FROM' && i.args === 'runtime AS slim');
     const runtime = ins.slice(0, runtimeEnd);
@@ -148,7 +153,10 @@ describe('Dockerfile (structure only; building it needs Docker, see README)', ()
     const entrypoint = runtime.find((i) => i.op === 'ENTRYPOINT');
     // start.sh must be PID 1 itself (no init wrapper keeping AZP_TOKEN in /proc/1/environ).
     expect(JSON.parse(entrypoint?.args ?? 'null')).toEqual(['/azp/start.sh']);
-    const env = runtime.filter((i) => i.op === 'ENV').map((i) => i.args).join(' ');
+    const env = runtime
+      .filter((i) => i.op === 'ENV')
+      .map((i) => i.args)
+      .join(' ');
     expect(env).toContain('AZP_AGENT_DIR=/azp/agent');
   });
 
@@ -157,9 +165,19 @@ describe('Dockerfile (structure only; building it needs Docker, see README)', ()
     const fetch = ins.find((i) => i.op === 'RUN' && i.args.includes('fetch-agent.sh'));
     expect(fetch?.args).toContain('"${AGENT_VERSION}" "$sha" "${AGENT_PLATFORM}" "${AGENT_DOWNLOAD_BASE}" /out/agent');
     // The checksum: AGENT_SHA256 if given, else the pinned one for the platform.
-    expect(fetch?.args).toMatch(/sha="\$\{AGENT_SHA256\}";.*linux-x64\) sha="\$\{AGENT_SHA256_LINUX_X64\}".*linux-arm64\) sha="\$\{AGENT_SHA256_LINUX_ARM64\}"/);
+    expect(fetch?.args).toMatch(
+      /sha="\$\{AGENT_SHA256\}";.*linux-x64\) sha="\$\{AGENT_SHA256_LINUX_X64\}".*linux-arm64\) sha="\$\{AGENT_SHA256_LINUX_ARM64\}"/,
+    );
     const args = ins.filter((i) => i.op === 'ARG').map((i) => i.args.split('=')[0]);
-    for (const name of ['AGENT_VERSION', 'AGENT_SHA256', 'AGENT_SHA256_LINUX_X64', 'AGENT_SHA256_LINUX_ARM64', 'AGENT_PLATFORM', 'AGENT_DOWNLOAD_BASE']) expect(args).toContain(name);
+    for (const name of [
+      'AGENT_VERSION',
+      'AGENT_SHA256',
+      'AGENT_SHA256_LINUX_X64',
+      'AGENT_SHA256_LINUX_ARM64',
+      'AGENT_PLATFORM',
+      'AGENT_DOWNLOAD_BASE',
+    ])
+      expect(args).toContain(name);
     expect(ins.at(-1)).toEqual({ op: 'ENV', args: 'AZP_AGENT_BAKED_VERSION=${AGENT_VERSION}' });
     expect(ins).toContainEqual({ op: 'COPY', args: '--from=agent-package --chown=agent:agent /out/agent /azp/agent' });
   });

@@ -106,7 +106,11 @@ describe.concurrent('start.sh: settings', () => {
         'missing AZP_SP_CLIENT_SECRET or AZP_SP_CLIENT_SECRET_FILE environment variable',
       ],
     },
-    { name: 'an unknown auth', env: { AZP_AUTH: 'negotiate' }, messages: ["AZP_AUTH must be 'pat' or 'sp', not 'negotiate'"] },
+    {
+      name: 'an unknown auth',
+      env: { AZP_AUTH: 'negotiate' },
+      messages: ["AZP_AUTH must be 'pat' or 'sp', not 'negotiate'"],
+    },
     {
       name: 'an unknown run mode',
       env: { AZP_RUN_MODE: 'forever' },
@@ -192,7 +196,12 @@ describe.concurrent('start.sh: baked agent, run once (the autoscaler default)', 
     { name: 'autoscaler default', env: {}, args: [], expected: ['--once'] },
     { name: '--once given as an argument too', env: {}, args: ['--once'], expected: ['--once'] },
     { name: 'plain container (seed behaviour)', env: { AZP_AUTOSCALER: undefined }, args: [], expected: [] },
-    { name: 'AZP_RUN_MODE=once', env: { AZP_AUTOSCALER: undefined, AZP_RUN_MODE: 'once' }, args: [], expected: ['--once'] },
+    {
+      name: 'AZP_RUN_MODE=once',
+      env: { AZP_AUTOSCALER: undefined, AZP_RUN_MODE: 'once' },
+      args: [],
+      expected: ['--once'],
+    },
     { name: 'AZP_RUN_MODE=service wins', env: { AZP_RUN_MODE: 'service' }, args: [], expected: [] },
   ])('run.sh arguments: $name', async ({ env, args, expected }, ctx) => {
     const s = await sandbox(ctx);
@@ -251,11 +260,17 @@ describe.concurrent('start.sh: a job running as the same user finds the token no
       const secret = auth === 'sp' ? `sp-${s.canary}` : s.canary;
       const env = s.env({ ...(auth === 'sp' ? sp(secret) : {}), ...jobSearchEnv(s, secret), FAKE_RUN_SLEEP: '60' });
       const running = s.start(env);
-      await waitFor(() => existsSync(path.join(s.recordDir, '2.run.started')), 'the job to finish its search', JOB_WAIT_MS);
+      await waitFor(
+        () => existsSync(path.join(s.recordDir, '2.run.started')),
+        'the job to finish its search',
+        JOB_WAIT_MS,
+      );
       const report = await jobReport(s);
       expect(report.hits).toEqual([]);
       // It also read start.sh's memory where the kernel let it (root here; same uid without Yama).
-      expect([...report.memories, ...report.memoriesUnreadable].map((m) => m.split(' ')[0])).toContain(String(running.pid));
+      expect([...report.memories, ...report.memoriesUnreadable].map((m) => m.split(' ')[0])).toContain(
+        String(running.pid),
+      );
       running.kill('SIGTERM');
       const r = await running.done;
       expectExit(r, 143);
@@ -277,7 +292,11 @@ describe.concurrent('start.sh: a job running as the same user finds the token no
   it('after SIGKILL of start.sh during the job nothing on disk holds it (no token file is ever written)', async (ctx) => {
     const s = await sandbox(ctx);
     const running = s.start(s.env({ ...jobSearchEnv(s, s.canary), FAKE_RUN_SLEEP: '60' }));
-    await waitFor(() => existsSync(path.join(s.recordDir, '2.run.started')), 'the job to finish its search', JOB_WAIT_MS);
+    await waitFor(
+      () => existsSync(path.join(s.recordDir, '2.run.started')),
+      'the job to finish its search',
+      JOB_WAIT_MS,
+    );
     running.kill('SIGKILL');
     expect((await running.exited).signal).toBe('SIGKILL');
     expect((await searchDisk(s, s.canary)).hits).toEqual([]);
@@ -318,7 +337,7 @@ describe.concurrent('start.sh: a job running as the same user finds the token no
   });
 
   it.skipIf(process.getuid?.() !== 0)(
-    'AZP_UNREGISTER_ON_EXIT=1 as a non-root user (uid 65534, like the image\'s agent user): the job cannot read the memory of the start.sh that keeps the token (skipped unless root, which can switch users)',
+    "AZP_UNREGISTER_ON_EXIT=1 as a non-root user (uid 65534, like the image's agent user): the job cannot read the memory of the start.sh that keeps the token (skipped unless root, which can switch users)",
     async (ctx) => {
       const s = await sandbox(ctx, { user: { uid: 65534, gid: 65534 } });
       const r = await s.run(s.env({ ...UNREGISTER, ...jobSearchEnv(s, s.canary) }));
@@ -405,20 +424,23 @@ describe.concurrent('start.sh: stopping', () => {
   it.for([
     { name: 'default', env: {}, expected: ['config'] },
     { name: 'AZP_UNREGISTER_ON_EXIT=1', env: UNREGISTER, expected: ['config', 'remove'] },
-  ])('SIGTERM while registering ($name): stops config.sh, unregisters only with the opt-in', async ({ env, expected }, ctx) => {
-    const s = await sandbox(ctx);
-    // Hold config.sh after it wrote .agent by making the fake agent's configure slow.
-    const slowConfig = path.join(s.agentDir, 'config.sh');
-    const original = await readFile(slowConfig, 'utf8');
-    await writeFile(slowConfig, original.replace('echo "fake config.sh: agent configured"', 'sleep 60'));
-    const running = s.start(s.env(env));
-    await waitFor(() => existsSync(path.join(s.agentDir, '.agent')), 'config.sh to register');
-    running.kill('SIGTERM');
-    const r = await running.done;
-    expectExit(r, 143);
-    expect(r.ms).toBeLessThan(20_000);
-    expect(kinds(await readCalls(s.recordDir))).toEqual(expected);
-  });
+  ])(
+    'SIGTERM while registering ($name): stops config.sh, unregisters only with the opt-in',
+    async ({ env, expected }, ctx) => {
+      const s = await sandbox(ctx);
+      // Hold config.sh after it wrote .agent by making the fake agent's configure slow.
+      const slowConfig = path.join(s.agentDir, 'config.sh');
+      const original = await readFile(slowConfig, 'utf8');
+      await writeFile(slowConfig, original.replace('echo "fake config.sh: agent configured"', 'sleep 60'));
+      const running = s.start(s.env(env));
+      await waitFor(() => existsSync(path.join(s.agentDir, '.agent')), 'config.sh to register');
+      running.kill('SIGTERM');
+      const r = await running.done;
+      expectExit(r, 143);
+      expect(r.ms).toBeLessThan(20_000);
+      expect(kinds(await readCalls(s.recordDir))).toEqual(expected);
+    },
+  );
 });
 
 describe.concurrent('start.sh: AZP_UNREGISTER_ON_EXIT=1 unregisters on exit, with bounded attempts', () => {
@@ -455,7 +477,9 @@ describe.concurrent('start.sh: AZP_UNREGISTER_ON_EXIT=1 unregisters on exit, wit
 
   it('keeps the signal exit code when unregistering fails after SIGTERM', async (ctx) => {
     const s = await sandbox(ctx);
-    const running = s.start(s.env({ FAKE_RUN_SLEEP: '60', FAKE_REMOVE_FAIL: 'always', AZP_CLEANUP_RETRIES: '2', ...UNREGISTER }));
+    const running = s.start(
+      s.env({ FAKE_RUN_SLEEP: '60', FAKE_REMOVE_FAIL: 'always', AZP_CLEANUP_RETRIES: '2', ...UNREGISTER }),
+    );
     await waitFor(() => existsSync(path.join(s.recordDir, '2.run.started')), 'run.sh to start');
     running.kill('SIGTERM');
     const r = await running.done;
@@ -465,7 +489,9 @@ describe.concurrent('start.sh: AZP_UNREGISTER_ON_EXIT=1 unregisters on exit, wit
 
   it('gives each attempt at most AZP_CLEANUP_TIMEOUT seconds', async (ctx) => {
     const s = await sandbox(ctx);
-    const r = await s.run(s.env({ FAKE_REMOVE_HANG: '1', AZP_CLEANUP_RETRIES: '2', AZP_CLEANUP_TIMEOUT: '1', ...UNREGISTER }));
+    const r = await s.run(
+      s.env({ FAKE_REMOVE_HANG: '1', AZP_CLEANUP_RETRIES: '2', AZP_CLEANUP_TIMEOUT: '1', ...UNREGISTER }),
+    );
     expectExit(r, 75);
     expect(only(await readCalls(s.recordDir), 'remove')).toHaveLength(2);
     expect(r.ms).toBeLessThan(20_000);
@@ -602,7 +628,9 @@ describe.concurrent('start.sh: no agent baked in (download fallback)', () => {
 
   it('looks the package up with the PAT, downloads it without, checks its sha256, extracts and runs it', async (ctx) => {
     const [s, azdo] = await Promise.all([sandbox(ctx, { baked: false }), fakeAzdo(ctx)]);
-    const r = await s.run(s.env({ AZP_URL: `${azdo.orgUrl}/`, AZP_TOKEN: TOKEN, AZP_AGENT_PACKAGE_SHA256: tarballSha256 }));
+    const r = await s.run(
+      s.env({ AZP_URL: `${azdo.orgUrl}/`, AZP_TOKEN: TOKEN, AZP_AGENT_PACKAGE_SHA256: tarballSha256 }),
+    );
     expectExit(r, 0);
     expect(azdo.requests.map((q) => [q.method, q.path, q.auth])).toEqual([
       ['GET', '/fakeorg/_apis/distributedtask/packages/agent', 'valid'],

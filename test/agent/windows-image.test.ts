@@ -34,7 +34,8 @@ function nodes(root: Parser.SyntaxNode, pred: (n: Parser.SyntaxNode) => boolean)
   return out;
 }
 
-const where = (n: Parser.SyntaxNode) => `${n.startPosition.row + 1}:${n.startPosition.column + 1} ${n.text.slice(0, 60)}`;
+const where = (n: Parser.SyntaxNode) =>
+  `${n.startPosition.row + 1}:${n.startPosition.column + 1} ${n.text.slice(0, 60)}`;
 const syntaxErrors = (tree: Parser.Tree) => nodes(tree.rootNode, (n) => n.type === 'ERROR' || n.isMissing).map(where);
 
 function ancestors(n: Parser.SyntaxNode): Parser.SyntaxNode[] {
@@ -79,7 +80,10 @@ describe('start.ps1 and fetch-agent.ps1 parse as PowerShell (tree-sitter-powersh
     const t = parse(read(WIN, file));
     expect(t.rootNode.type).toBe('program');
     expect(syntaxErrors(t)).toEqual([]);
-    expect(nodes(t.rootNode, (n) => n.type === 'function_statement').length + nodes(t.rootNode, (n) => n.type === 'command').length).toBeGreaterThan(5);
+    expect(
+      nodes(t.rootNode, (n) => n.type === 'function_statement').length +
+        nodes(t.rootNode, (n) => n.type === 'command').length,
+    ).toBeGreaterThan(5);
   });
 
   it('the check can fail: a broken script has ERROR nodes', () => {
@@ -109,16 +113,31 @@ describe('start.ps1 keeps start.sh contract', () => {
   it('puts no secret on a command line: the secret flows only into one child environment block', () => {
     // No command-line option of the agent that carries a secret.
     expect(START_PS1).not.toMatch(/--(token|password|clientSecret)\b/i);
-    const secretRefs = nodes(tree.rootNode, (n) => n.type === 'variable' && /^\$(script:)?(Secret|basic)$|^\$env:(AZP_TOKEN|AZP_SP_CLIENT_SECRET)$/i.test(n.text));
+    const secretRefs = nodes(
+      tree.rootNode,
+      (n) =>
+        n.type === 'variable' && /^\$(script:)?(Secret|basic)$|^\$env:(AZP_TOKEN|AZP_SP_CLIENT_SECRET)$/i.test(n.text),
+    );
     expect(secretRefs.length).toBeGreaterThan(3);
     // Never an argument of a command (cmdlet, function or external program).
     // (Invoke-RestMethod is in-process: the Basic header of the slim image's package lookup.)
     const commandOf = (n: Parser.SyntaxNode) => ancestors(n).find((a) => a.type === 'command');
     const inCommand = secretRefs.filter((n) => ancestors(n).some((a) => a.type === 'command_elements'));
-    expect(inCommand.filter((n) => !/^Invoke-RestMethod -UseBasicParsing -Headers @\{ Authorization = "Basic \$basic" \}/.test(commandOf(n)?.text ?? '')).map(where)).toEqual([]);
+    expect(
+      inCommand
+        .filter(
+          (n) =>
+            !/^Invoke-RestMethod -UseBasicParsing -Headers @\{ Authorization = "Basic \$basic" \}/.test(
+              commandOf(n)?.text ?? '',
+            ),
+        )
+        .map(where),
+    ).toEqual([]);
     expect(inCommand).toHaveLength(1);
     // Never near ProcessStartInfo.Arguments; the only child that gets it is through EnvironmentVariables.
-    const statements = secretRefs.map((n) => ancestors(n).find((a) => a.type === 'pipeline' && a.parent?.type === 'statement_list') ?? n);
+    const statements = secretRefs.map(
+      (n) => ancestors(n).find((a) => a.type === 'pipeline' && a.parent?.type === 'statement_list') ?? n,
+    );
     expect(statements.filter((s) => /\.Arguments\b/.test(s.text)).map(where)).toEqual([]);
     const childEnv = statements.filter((s) => /EnvironmentVariables\[/.test(s.text));
     expect(childEnv.map((s) => s.text)).toEqual(['$psi.EnvironmentVariables[$SecretInput] = $script:Secret']);
@@ -126,7 +145,9 @@ describe('start.ps1 keeps start.sh contract', () => {
     const removal = START_PS1.indexOf("SetEnvironmentVariable($name, $null, 'Process')");
     expect(removal).toBeGreaterThan(0);
     expect(removal).toBeLessThan(START_PS1.indexOf('function Start-AgentScript'));
-    expect(START_PS1).toMatch(/foreach \(\$name in @\('AZP_TOKEN', 'AZP_TOKEN_FILE', 'AZP_SP_CLIENT_SECRET', 'AZP_SP_CLIENT_SECRET_FILE'\)\)/);
+    expect(START_PS1).toMatch(
+      /foreach \(\$name in @\('AZP_TOKEN', 'AZP_TOKEN_FILE', 'AZP_SP_CLIENT_SECRET', 'AZP_SP_CLIENT_SECRET_FILE'\)\)/,
+    );
   });
 
   it('drops the token right after config.cmd succeeded unless AZP_UNREGISTER_ON_EXIT asks to keep it', () => {
@@ -150,20 +171,27 @@ describe('start.ps1 keeps start.sh contract', () => {
   });
 
   it('exits only with the documented codes, the same as start.sh', () => {
-    const codes = Object.fromEntries([...START_PS1.matchAll(/^\$(EX_[A-Z_]+) = (\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+    const codes = Object.fromEntries(
+      [...START_PS1.matchAll(/^\$(EX_[A-Z_]+) = (\d+)/gm)].map((m) => [m[1]!, Number(m[2])]),
+    );
     expect(codes).toEqual({ EX_USAGE: 1, EX_CLEANUP_FAILED: 75, EX_INT: 130, EX_TERM: 143 });
-    const sh = Object.fromEntries([...START_SH.matchAll(/^readonly (EX_[A-Z_]+)=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+    const sh = Object.fromEntries(
+      [...START_SH.matchAll(/^readonly (EX_[A-Z_]+)=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]),
+    );
     for (const [k, v] of Object.entries(sh)) expect(codes[k], k).toBe(v);
     expect(START_SH).toContain("trap 'on_signal INT' INT");
     expect(START_SH).toContain("trap 'on_signal TERM' TERM");
     expect(START_SH).toMatch(/INT\) finish 130 ;;/);
     expect(START_SH).toMatch(/\*\) finish 143 ;;/);
     // Every exit goes through the constants or Exit-Agent's $Code; Exit-Agent gets 0, the agent's code or a stop code.
-    const exits = nodes(tree.rootNode, (n) => n.type === 'flow_control_statement' && /^exit\b/i.test(n.text)).map((n) => n.text);
-    expect(new Set(exits)).toEqual(new Set(['exit $EX_USAGE', 'exit $Code']));
-    const exitArgs = nodes(tree.rootNode, (n) => n.type === 'command' && n.childForFieldName('command_name')?.text === 'Exit-Agent').map((n) =>
-      n.text.replace(/^Exit-Agent\s+/, ''),
+    const exits = nodes(tree.rootNode, (n) => n.type === 'flow_control_statement' && /^exit\b/i.test(n.text)).map(
+      (n) => n.text,
     );
+    expect(new Set(exits)).toEqual(new Set(['exit $EX_USAGE', 'exit $Code']));
+    const exitArgs = nodes(
+      tree.rootNode,
+      (n) => n.type === 'command' && n.childForFieldName('command_name')?.text === 'Exit-Agent',
+    ).map((n) => n.text.replace(/^Exit-Agent\s+/, ''));
     expect(new Set(exitArgs)).toEqual(new Set(['0', '$rc', '(Get-StopExitCode)']));
     // ...and README's exit-code paragraph names each of them.
     const readme = read(AGENT, 'README.md');
@@ -203,16 +231,31 @@ describe('Windows Dockerfile (structure only; building it needs Windows)', () =>
     const users = ins.filter((i) => i.op === 'USER').map((i) => i.args);
     expect(users.at(-1)).toBe('ContainerUser');
     const slim = ins.findIndex((i) => i.args === 'runtime AS slim');
-    expect(ins.slice(0, slim).filter((i) => i.op === 'USER').at(-1)?.args).toBe('ContainerUser');
+    expect(
+      ins
+        .slice(0, slim)
+        .filter((i) => i.op === 'USER')
+        .at(-1)?.args,
+    ).toBe('ContainerUser');
     const entrypoint = ins.find((i) => i.op === 'ENTRYPOINT');
-    expect(JSON.parse(entrypoint?.args ?? 'null')).toEqual(['powershell.exe', '-NoLogo', '-NoProfile', '-ExecutionPolicy', 'Bypass', '-File', 'C:\\azp\\start.ps1']);
+    expect(JSON.parse(entrypoint?.args ?? 'null')).toEqual([
+      'powershell.exe',
+      '-NoLogo',
+      '-NoProfile',
+      '-ExecutionPolicy',
+      'Bypass',
+      '-File',
+      'C:\\azp\\start.ps1',
+    ]);
   });
 
   it('bakes the same agent version as the Linux image, and requires its SHA-256 as a build argument', () => {
     const linux = read(AGENT, 'Dockerfile');
     const linuxVersion = /ARG AGENT_VERSION=(\S+)/.exec(linux)?.[1];
     expect(linuxVersion).toMatch(/^\d+\.\d+\.\d+$/);
-    const args = Object.fromEntries(ins.filter((i) => i.op === 'ARG').map((i) => i.args.split('=') as [string, string]));
+    const args = Object.fromEntries(
+      ins.filter((i) => i.op === 'ARG').map((i) => i.args.split('=') as [string, string]),
+    );
     expect(args).toMatchObject({ AGENT_VERSION: linuxVersion, AGENT_SHA256: '', AGENT_PLATFORM: 'win-x64' });
     const fetch = ins.find((i) => i.op === 'RUN' && i.args.includes('fetch-agent.ps1'));
     expect(fetch?.args).toContain('-Version $env:AGENT_VERSION -Sha256 $env:AGENT_SHA256');
@@ -225,7 +268,9 @@ describe('Windows Dockerfile (structure only; building it needs Windows)', () =>
 
   it('copies only files that exist and that .dockerignore lets through', () => {
     const ignore = read(WIN, '.dockerignore').split('\n');
-    const sources = ins.filter((i) => i.op === 'COPY' && !i.args.startsWith('--from')).map((i) => i.args.split(' ')[0]!);
+    const sources = ins
+      .filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'))
+      .map((i) => i.args.split(' ')[0]!);
     expect(sources.sort()).toEqual(['fetch-agent.ps1', 'start.ps1']);
     for (const src of sources) expect(ignore).toContain(`!${src}`);
   });
@@ -241,20 +286,32 @@ describe('acr-build.mjs (the azd hook step for the Windows image) against a fake
     const dir = await mkdtemp(path.join(tmpdir(), 'acr-build-test-'));
     try {
       const az = path.join(dir, 'az');
-      await writeFile(az, '#!/usr/bin/env bash\nprintf "%s\\n" "$@" > "$(dirname "$0")/args"\nexit "${FAKE_AZ_EXIT:-0}"\n');
+      await writeFile(
+        az,
+        '#!/usr/bin/env bash\nprintf "%s\\n" "$@" > "$(dirname "$0")/args"\nexit "${FAKE_AZ_EXIT:-0}"\n',
+      );
       await chmod(az, 0o755);
       const env = { PATH: `${dir}:${process.env.PATH ?? ''}`, ...extra };
       const code = await new Promise<number>((resolve) => {
-        execFile(process.execPath, [script], { cwd: REPO_ROOT, env, timeout: 20_000 }, (e) => resolve(e ? Number(e.code ?? 1) : 0));
+        execFile(process.execPath, [script], { cwd: REPO_ROOT, env, timeout: 20_000 }, (e) =>
+          resolve(e ? Number(e.code ?? 1) : 0),
+        );
       });
-      const args = await readFile(path.join(dir, 'args'), 'utf8').then((t) => t.trimEnd().split('\n'), () => undefined);
+      const args = await readFile(path.join(dir, 'args'), 'utf8').then(
+        (t) => t.trimEnd().split('\n'),
+        () => undefined,
+      );
       return { code, args };
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
 
-  const outputs = { AZURE_CONTAINER_REGISTRY_NAME: 'contosoacr', AGENT_IMAGE_NAME: 'azp-agent', AGENT_IMAGE_TAG: '4.269.0' };
+  const outputs = {
+    AZURE_CONTAINER_REGISTRY_NAME: 'contosoacr',
+    AGENT_IMAGE_NAME: 'azp-agent',
+    AGENT_IMAGE_TAG: '4.269.0',
+  };
   const SHA = 'ab'.repeat(32);
 
   it('does nothing without AZP_WINDOWS_AGENT_SHA256', async () => {
@@ -265,8 +322,21 @@ describe('acr-build.mjs (the azd hook step for the Windows image) against a fake
     const r = await runHook({ ...outputs, AZP_WINDOWS_AGENT_SHA256: SHA });
     expect(r.code).toBe(0);
     expect(r.args).toEqual([
-      'acr', 'build', '--registry', 'contosoacr', '--platform', 'windows', '--image', 'azp-agent:4.269.0-windows',
-      '--build-arg', `AGENT_SHA256=${SHA}`, '--file', 'infra/agent/windows/Dockerfile', 'infra/agent/windows', '--output', 'none',
+      'acr',
+      'build',
+      '--registry',
+      'contosoacr',
+      '--platform',
+      'windows',
+      '--image',
+      'azp-agent:4.269.0-windows',
+      '--build-arg',
+      `AGENT_SHA256=${SHA}`,
+      '--file',
+      'infra/agent/windows/Dockerfile',
+      'infra/agent/windows',
+      '--output',
+      'none',
     ]);
     expect((await runHook({ ...outputs, AZP_WINDOWS_AGENT_SHA256: SHA, FAKE_AZ_EXIT: '3' })).code).toBe(3);
   });

@@ -44,7 +44,12 @@ const STUBS: Record<string, unknown> = {
     properties: {
       error: {
         type: 'object',
-        properties: { code: { type: 'string' }, message: { type: 'string' }, target: { type: 'string' }, details: { type: 'array' } },
+        properties: {
+          code: { type: 'string' },
+          message: { type: 'string' },
+          target: { type: 'string' },
+          details: { type: 'array' },
+        },
       },
     },
   },
@@ -87,7 +92,8 @@ function closeObjects(defs: Record<string, unknown>): void {
     if (!node || typeof node !== 'object') return;
     for (const [k, v] of Object.entries(node)) {
       if (k === 'allOf' && Array.isArray(v)) {
-        for (const part of v as { $ref?: string }[]) if (part.$ref?.startsWith('#/definitions/')) bases.add(part.$ref.slice(14));
+        for (const part of v as { $ref?: string }[])
+          if (part.$ref?.startsWith('#/definitions/')) bases.add(part.$ref.slice(14));
       }
       collect(v);
     }
@@ -120,7 +126,10 @@ export function validateContainerGroupPut(body: unknown, opts: { strict?: boolea
   const validate = compile(opts.strict ?? true);
   if (validate(body)) return [];
   return (validate.errors ?? []).map((e) => {
-    const extra = e.keyword === 'unevaluatedProperties' ? ` '${String((e.params as { unevaluatedProperty?: string }).unevaluatedProperty)}'` : '';
+    const extra =
+      e.keyword === 'unevaluatedProperties'
+        ? ` '${String((e.params as { unevaluatedProperty?: string }).unevaluatedProperty)}'`
+        : '';
     return `${e.instancePath || '/'} ${e.message ?? e.keyword}${extra}`;
   });
 }

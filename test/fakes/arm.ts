@@ -165,7 +165,8 @@ interface AsyncOp {
 
 const GROUP_PATH =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerInstance\/containerGroups(?:\/([^/]+)(?:\/containers\/([^/]+)\/logs)?)?\/?$/i;
-const OP_PATH = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.ContainerInstance\/locations\/([^/]+)\/operations\/([^/]+)$/i;
+const OP_PATH =
+  /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.ContainerInstance\/locations\/([^/]+)\/operations\/([^/]+)$/i;
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -214,12 +215,16 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
   let base = '';
 
   const capacityMessage = (g: FakeGroup) => {
-    const req = (containersOf(g.body)[0]?.properties as { resources?: { requests?: { cpu?: number; memoryInGB?: number } } } | undefined)?.resources?.requests;
+    const req = (
+      containersOf(g.body)[0]?.properties as
+        { resources?: { requests?: { cpu?: number; memoryInGB?: number } } } | undefined
+    )?.resources?.requests;
     const os = (g.body.properties as { osType?: string } | undefined)?.osType ?? 'Linux';
     return `The requested resource is not available in the location '${g.location}' at this moment. Please retry with a different resource request or in another location. Resource requested: '${req?.cpu ?? 1}' CPU '${req?.memoryInGB ?? 1}' GB memory '${os}' OS`;
   };
 
-  const keyOf = (sub: string, rg: string, name: string) => `${sub.toLowerCase()}/${rg.toLowerCase()}/${name.toLowerCase()}`;
+  const keyOf = (sub: string, rg: string, name: string) =>
+    `${sub.toLowerCase()}/${rg.toLowerCase()}/${name.toLowerCase()}`;
 
   /** Applies time-based transitions. */
   const sweep = () => {
@@ -229,14 +234,30 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
         store.delete(k);
         continue;
       }
-      if (g.deleteAt === undefined && g.failsForCapacity && (g.provisioningState === 'Creating' || g.provisioningState === 'Pending') && now >= g.readyAt) {
+      if (
+        g.deleteAt === undefined &&
+        g.failsForCapacity &&
+        (g.provisioningState === 'Creating' || g.provisioningState === 'Pending') &&
+        now >= g.readyAt
+      ) {
         g.provisioningState = 'Failed';
         g.instanceState = 'Pending';
         const at = iso(g.readyAt);
-        g.groupEvents.push({ count: 1, firstTimestamp: at, lastTimestamp: at, name: 'InsufficientCapacity.', message: capacityMessage(g), type: 'Warning' });
+        g.groupEvents.push({
+          count: 1,
+          firstTimestamp: at,
+          lastTimestamp: at,
+          name: 'InsufficientCapacity.',
+          message: capacityMessage(g),
+          type: 'Warning',
+        });
         continue;
       }
-      if (g.deleteAt === undefined && (g.provisioningState === 'Creating' || g.provisioningState === 'Pending') && now >= g.readyAt) {
+      if (
+        g.deleteAt === undefined &&
+        (g.provisioningState === 'Creating' || g.provisioningState === 'Pending') &&
+        now >= g.readyAt
+      ) {
         g.provisioningState = 'Succeeded';
         if (!g.instanceState || g.instanceState === 'Pending') {
           g.instanceState = 'Running';
@@ -290,7 +311,13 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
     };
   };
 
-  const send = (res: ServerResponse, rec: ArmRequestRecord, status: number, body?: unknown, headers: Record<string, string> = {}) => {
+  const send = (
+    res: ServerResponse,
+    rec: ArmRequestRecord,
+    status: number,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     rec.status = status;
     if (res.destroyed || res.writableEnded) return;
     const text = body === undefined ? '' : JSON.stringify(body);
@@ -302,8 +329,14 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
     });
     res.end(text);
   };
-  const cloudError = (res: ServerResponse, rec: ArmRequestRecord, status: number, code: string, message: string, headers?: Record<string, string>) =>
-    send(res, rec, status, { error: { code, message } }, headers);
+  const cloudError = (
+    res: ServerResponse,
+    rec: ArmRequestRecord,
+    status: number,
+    code: string,
+    message: string,
+    headers?: Record<string, string>,
+  ) => send(res, rec, status, { error: { code, message } }, headers);
 
   const opUrl = (sub: string, location: string, id: string) =>
     `${base}/subscriptions/${sub}/providers/Microsoft.ContainerInstance/locations/${location}/operations/${id}?api-version=${FAKE_ARM_API_VERSION}`;
@@ -341,13 +374,27 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
       fault.left -= 1;
       if (fault.delayMs) await sleep(fault.delayMs);
       if (fault.status) {
-        const headers: Record<string, string> = fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {};
-        return cloudError(res, rec, fault.status, fault.code ?? defaultCode(fault.status), fault.message ?? defaultMessage(fault.status), headers);
+        const headers: Record<string, string> =
+          fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {};
+        return cloudError(
+          res,
+          rec,
+          fault.status,
+          fault.code ?? defaultCode(fault.status),
+          fault.message ?? defaultMessage(fault.status),
+          headers,
+        );
       }
     }
 
     if (!rec.authorized) {
-      return cloudError(res, rec, 401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
+      return cloudError(
+        res,
+        rec,
+        401,
+        'AuthenticationFailed',
+        "Authentication failed. The 'Authorization' header is missing.",
+      );
     }
     if (opts.token && auth !== `Bearer ${opts.token}`) {
       return cloudError(res, rec, 401, 'InvalidAuthenticationToken', 'The access token is invalid.');
@@ -401,10 +448,16 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
 
     if (!name) {
       if (method !== 'GET') return cloudError(res, rec, 405, 'MethodNotAllowed', 'Method not allowed.');
-      const all = [...store.values()].filter((g) => g.subscriptionId.toLowerCase() === sub.toLowerCase() && g.resourceGroup.toLowerCase() === rg.toLowerCase());
+      const all = [...store.values()].filter(
+        (g) =>
+          g.subscriptionId.toLowerCase() === sub.toLowerCase() && g.resourceGroup.toLowerCase() === rg.toLowerCase(),
+      );
       const skip = Number(u.searchParams.get('$skiptoken') ?? '0') || 0;
       const page = all.slice(skip, skip + pageSize).map((g) => render(g, false));
-      const next = skip + pageSize < all.length ? `${base}${u.pathname}?api-version=${FAKE_ARM_API_VERSION}&$skiptoken=${skip + pageSize}` : undefined;
+      const next =
+        skip + pageSize < all.length
+          ? `${base}${u.pathname}?api-version=${FAKE_ARM_API_VERSION}&$skiptoken=${skip + pageSize}`
+          : undefined;
       return send(res, rec, 200, { value: page, ...(next ? { nextLink: next } : {}) });
     }
 
@@ -423,7 +476,13 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
       if (method !== 'GET') return cloudError(res, rec, 405, 'MethodNotAllowed', 'Method not allowed.');
       if (!g) return notFound();
       if (!containersOf(g.body).some((c) => c.name === container)) {
-        return cloudError(res, rec, 404, 'ContainerNotFound', `The container '${container}' is not found in container group '${name}'.`);
+        return cloudError(
+          res,
+          rec,
+          404,
+          'ContainerNotFound',
+          `The container '${container}' is not found in container group '${name}'.`,
+        );
       }
       const tail = Number(u.searchParams.get('tail') ?? '0');
       const lines = g.logs.split('\n');
@@ -443,7 +502,10 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
       g.provisioningState = 'Deleting';
       if (deleteLatency <= 0) store.delete(key);
       else g.deleteAt = now + deleteLatency;
-      return send(res, rec, 202, undefined, { 'Azure-AsyncOperation': opUrl(sub, g.location, id), Location: opUrl(sub, g.location, id) });
+      return send(res, rec, 202, undefined, {
+        'Azure-AsyncOperation': opUrl(sub, g.location, id),
+        Location: opUrl(sub, g.location, id),
+      });
     }
 
     if (method === 'PUT') {
@@ -452,33 +514,42 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
         return cloudError(res, rec, 400, 'ContainerGroupNameInvalid', `The container group name '${name}' is invalid.`);
       }
       const body = parsed as Record<string, unknown> | undefined;
-      if (!body || typeof body !== 'object') return cloudError(res, rec, 400, 'InvalidRequestContent', 'The request content was invalid.');
-      if (typeof body.location !== 'string' || !body.location) return cloudError(res, rec, 400, 'LocationRequired', 'The location property is required for this definition.');
+      if (!body || typeof body !== 'object')
+        return cloudError(res, rec, 400, 'InvalidRequestContent', 'The request content was invalid.');
+      if (typeof body.location !== 'string' || !body.location)
+        return cloudError(res, rec, 400, 'LocationRequired', 'The location property is required for this definition.');
       const containers = containersOf(body);
       if (containers.length === 0) {
-        return cloudError(res, rec, 400, 'InvalidRequestContent', "The request content was invalid: 'properties.containers' is required.");
+        return cloudError(
+          res,
+          rec,
+          400,
+          'InvalidRequestContent',
+          "The request content was invalid: 'properties.containers' is required.",
+        );
       }
       const now = Date.now();
       const existed = Boolean(g && g.deleteAt === undefined);
       const tags = (body.tags && typeof body.tags === 'object' ? body.tags : {}) as Record<string, string>;
-      const group: FakeGroup = existed && g
-        ? Object.assign(g, { body: clone(body), tags: clone(tags), env: envOf(body) })
-        : {
-            name,
-            subscriptionId: sub,
-            resourceGroup: rg,
-            location: body.location,
-            tags: clone(tags),
-            body: clone(body),
-            env: envOf(body),
-            createdAt: now,
-            readyAt: now + createLatency,
-            provisioningState: createLatency > 0 || lateCapacity?.(body) ? 'Creating' : 'Succeeded',
-            events: [],
-            groupEvents: [],
-            logs: '',
-            ...(lateCapacity?.(body) ? { failsForCapacity: true } : {}),
-          };
+      const group: FakeGroup =
+        existed && g
+          ? Object.assign(g, { body: clone(body), tags: clone(tags), env: envOf(body) })
+          : {
+              name,
+              subscriptionId: sub,
+              resourceGroup: rg,
+              location: body.location,
+              tags: clone(tags),
+              body: clone(body),
+              env: envOf(body),
+              createdAt: now,
+              readyAt: now + createLatency,
+              provisioningState: createLatency > 0 || lateCapacity?.(body) ? 'Creating' : 'Succeeded',
+              events: [],
+              groupEvents: [],
+              logs: '',
+              ...(lateCapacity?.(body) ? { failsForCapacity: true } : {}),
+            };
       if (!existed) {
         if (group.provisioningState === 'Succeeded') {
           group.instanceState = 'Running';
@@ -515,7 +586,9 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
 
   const find = (name: string, rg?: string): FakeGroup | undefined => {
     sweep();
-    return [...store.values()].find((g) => g.name === name && (!rg || g.resourceGroup.toLowerCase() === rg.toLowerCase()));
+    return [...store.values()].find(
+      (g) => g.name === name && (!rg || g.resourceGroup.toLowerCase() === rg.toLowerCase()),
+    );
   };
   const mustFind = (name: string): FakeGroup => {
     const g = find(name);
@@ -543,7 +616,12 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
         location,
         tags: s.tags ?? {},
         properties: {
-          containers: [{ name: 'agent', properties: { image: 'example/agent:1', resources: { requests: { cpu: 1, memoryInGB: 1.5 } } } }],
+          containers: [
+            {
+              name: 'agent',
+              properties: { image: 'example/agent:1', resources: { requests: { cpu: 1, memoryInGB: 1.5 } } },
+            },
+          ],
           osType: 'Linux',
           restartPolicy: 'Never',
         },

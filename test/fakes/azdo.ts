@@ -195,35 +195,52 @@ export interface FakeAzdo {
 
 const API = '/_apis/distributedtask';
 const TF429 =
-  'TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource \'Core\' in namespace \'User\'. For more information on why your request was blocked, see the topic "Rate limits" on the Microsoft Web site (https://go.microsoft.com/fwlink/?LinkId=823950).';
+  "TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource 'Core' in namespace 'User'. For more information on why your request was blocked, see the topic \"Rate limits\" on the Microsoft Web site (https://go.microsoft.com/fwlink/?LinkId=823950).";
 
-export function azdoErrorBody(message: string, typeKey: string, typeName = `Microsoft.VisualStudio.Services.WebApi.${typeKey}, Microsoft.VisualStudio.Services.WebApi`): string {
+export function azdoErrorBody(
+  message: string,
+  typeKey: string,
+  typeName = `Microsoft.VisualStudio.Services.WebApi.${typeKey}, Microsoft.VisualStudio.Services.WebApi`,
+): string {
   return JSON.stringify({ $id: '1', innerException: null, message, typeName, typeKey, errorCode: 0, eventId: 3000 });
 }
 
 function defaultFaultBody(status: number): { body: string; type: string; headers: Record<string, string> } {
   switch (status) {
     case 429:
-      return { body: azdoErrorBody(TF429, 'RequestBlockedException'), type: 'application/json; charset=utf-8', headers: {} };
+      return {
+        body: azdoErrorBody(TF429, 'RequestBlockedException'),
+        type: 'application/json; charset=utf-8',
+        headers: {},
+      };
     case 401:
       return unauthorized();
     case 203:
       return signInPage();
     case 403:
       return {
-        body: azdoErrorBody('TF401444: Access denied. The identity needs Manage permission on the agent pool.', 'AccessDeniedException'),
+        body: azdoErrorBody(
+          'TF401444: Access denied. The identity needs Manage permission on the agent pool.',
+          'AccessDeniedException',
+        ),
         type: 'application/json; charset=utf-8',
         headers: {},
       };
     case 503:
       return {
-        body: azdoErrorBody('TF400898: An Internal Error Occurred. The service is temporarily unavailable.', 'ServiceUnavailableException'),
+        body: azdoErrorBody(
+          'TF400898: An Internal Error Occurred. The service is temporarily unavailable.',
+          'ServiceUnavailableException',
+        ),
         type: 'application/json; charset=utf-8',
         headers: {},
       };
     default:
       return {
-        body: azdoErrorBody(`TF246021: An error occurred while processing your request (fake ${status}).`, 'UnexpectedServerErrorException'),
+        body: azdoErrorBody(
+          `TF246021: An error occurred while processing your request (fake ${status}).`,
+          'UnexpectedServerErrorException',
+        ),
         type: 'application/json; charset=utf-8',
         headers: {},
       };
@@ -251,8 +268,11 @@ function unauthorized(): { body: string; type: string; headers: Record<string, s
     body: '<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head><body><h1>401 - Uh-oh, you do not have access.</h1><p>The resource you are looking for is not available to you.</p></body></html>',
     type: 'text/html; charset=utf-8',
     headers: {
-      'www-authenticate': 'Bearer authorization_uri=https://login.microsoftonline.com/common, Basic realm="https://fake.azdo/", TFS-Federated',
-      'x-tfs-serviceerror': encodeURIComponent('TF400813: Resource not available for anonymous access. Client authentication required.'),
+      'www-authenticate':
+        'Bearer authorization_uri=https://login.microsoftonline.com/common, Basic realm="https://fake.azdo/", TFS-Federated',
+      'x-tfs-serviceerror': encodeURIComponent(
+        'TF400813: Resource not available for anonymous access. Client authentication required.',
+      ),
       'x-tfs-processid': randomUUID(),
     },
   };
@@ -273,7 +293,13 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
   const prefix = org ? `/${org}` : '';
   const now = options.now ?? (() => new Date());
   const iso = () => now().toISOString();
-  const state: FakeAzdoState = { pools: [], agents: [], jobs: [], bom: options.bom ?? false, parallelJobs: { total: 100 } };
+  const state: FakeAzdoState = {
+    pools: [],
+    agents: [],
+    jobs: [],
+    bom: options.bom ?? false,
+    parallelJobs: { total: 100 },
+  };
   if (options.pat !== undefined) state.pat = options.pat;
   if (options.bearer !== undefined) state.bearer = options.bearer;
   const requests: RecordedRequest[] = [];
@@ -289,14 +315,18 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
   // ----- state helpers --------------------------------------------------------------------------
   const pool = (ref: PoolRef): FakePool => {
     const p =
-      typeof ref === 'number' ? state.pools.find((x) => x.id === ref) : state.pools.find((x) => x.name.toLowerCase() === ref.toLowerCase());
+      typeof ref === 'number'
+        ? state.pools.find((x) => x.id === ref)
+        : state.pools.find((x) => x.name.toLowerCase() === ref.toLowerCase());
     if (!p) throw new Error(`fake azdo: no pool ${String(ref)}`);
     return p;
   };
   const agent = (ref: AgentRef, poolRef?: PoolRef): FakeAgent | undefined => {
     const poolId = poolRef === undefined ? undefined : pool(poolRef).id;
     return state.agents.find(
-      (a) => (poolId === undefined || a.poolId === poolId) && (typeof ref === 'number' ? a.id === ref : a.name.toLowerCase() === ref.toLowerCase()),
+      (a) =>
+        (poolId === undefined || a.poolId === poolId) &&
+        (typeof ref === 'number' ? a.id === ref : a.name.toLowerCase() === ref.toLowerCase()),
     );
   };
   const mustAgent = (ref: AgentRef, poolRef?: PoolRef): FakeAgent => {
@@ -312,7 +342,8 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
   };
 
   const addPool = (name: string): FakePool => {
-    if (state.pools.some((p) => p.name.toLowerCase() === name.toLowerCase())) throw new Error(`fake azdo: pool ${name} exists`);
+    if (state.pools.some((p) => p.name.toLowerCase() === name.toLowerCase()))
+      throw new Error(`fake azdo: pool ${name} exists`);
     const p: FakePool = { id: nextPoolId++, name, createdOn: iso(), scope: randomUUID() };
     state.pools.push(p);
     return p;
@@ -356,7 +387,12 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
       createdOn: iso(),
       statusChangedOn: iso(),
       capabilities: { ...capabilities },
-      systemCapabilities: { 'Agent.Name': name, 'Agent.OS': 'Linux', 'Agent.OSArchitecture': 'X64', 'Agent.Version': version },
+      systemCapabilities: {
+        'Agent.Name': name,
+        'Agent.OS': 'Linux',
+        'Agent.OSArchitecture': 'X64',
+        'Agent.Version': version,
+      },
     };
     state.agents.push(a);
     return a;
@@ -447,7 +483,10 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
     };
   };
 
-  const wireJob = (j: FakeJob, opts: { matched: boolean; matchedFor?: (j: FakeJob) => FakeAgent[] }): Record<string, unknown> => {
+  const wireJob = (
+    j: FakeJob,
+    opts: { matched: boolean; matchedFor?: (j: FakeJob) => FakeAgent[] },
+  ): Record<string, unknown> => {
     const reserved = j.reservedAgentId !== undefined ? agent(j.reservedAgentId) : undefined;
     const matched = opts.matched && !j.result ? (opts.matchedFor ?? matchIndex())(j) : [];
     return {
@@ -498,12 +537,16 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
     const last = a.lastCompletedRequestId !== undefined ? job(a.lastCompletedRequestId) : undefined;
     return {
       _links: links(a.poolId, a.id),
-      ...(flag('includeCapabilities') ? { systemCapabilities: a.systemCapabilities, userCapabilities: a.capabilities } : {}),
+      ...(flag('includeCapabilities')
+        ? { systemCapabilities: a.systemCapabilities, userCapabilities: a.capabilities }
+        : {}),
       maxParallelism: 1,
       createdOn: a.createdOn,
       statusChangedOn: a.statusChangedOn,
       ...(flag('includeAssignedRequest') && assigned ? { assignedRequest: wireJob(assigned, { matched: false }) } : {}),
-      ...(flag('includeLastCompletedRequest') && last ? { lastCompletedRequest: wireJob(last, { matched: false }) } : {}),
+      ...(flag('includeLastCompletedRequest') && last
+        ? { lastCompletedRequest: wireJob(last, { matched: false }) }
+        : {}),
       id: a.id,
       name: a.name,
       version: a.version,
@@ -556,11 +599,17 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
     return a;
   };
 
-  const route = (method: string, rel: string, q: Record<string, string>, body: unknown): { status: number; json?: unknown } => {
+  const route = (
+    method: string,
+    rel: string,
+    q: Record<string, string>,
+    body: unknown,
+  ): { status: number; json?: unknown } => {
     let m: RegExpExecArray | null;
     if (rel === `${API}/pools` && method === 'GET') {
       let pools = state.pools;
-      if (q.poolName !== undefined) pools = pools.filter((p) => p.name.toLowerCase() === (q.poolName ?? '').toLowerCase());
+      if (q.poolName !== undefined)
+        pools = pools.filter((p) => p.name.toLowerCase() === (q.poolName ?? '').toLowerCase());
       if (q.poolIds !== undefined) {
         const ids = (q.poolIds ?? '').split(',').map(Number);
         pools = pools.filter((p) => ids.includes(p.id));
@@ -589,7 +638,8 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
     if ((m = /^\/_apis\/distributedtask\/pools\/(\d+)\/agents$/.exec(rel)) && method === 'GET') {
       const p = poolFromPath(m[1] ?? '');
       let agents = state.agents.filter((a) => a.poolId === p.id);
-      if (q.agentName !== undefined) agents = agents.filter((a) => a.name.toLowerCase() === (q.agentName ?? '').toLowerCase());
+      if (q.agentName !== undefined)
+        agents = agents.filter((a) => a.name.toLowerCase() === (q.agentName ?? '').toLowerCase());
       return { status: 200, json: list(agents.map((a) => wireAgent(a, q))) };
     }
     if ((m = /^\/_apis\/distributedtask\/pools\/(\d+)\/agents\/(\d+)$/.exec(rel))) {
@@ -597,9 +647,11 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
       const a = agentFromPath(p, m[2] ?? '');
       if (method === 'GET') return { status: 200, json: wireAgent(a, q) };
       if (method === 'PATCH' || method === 'PUT') {
-        if (!body || typeof body !== 'object') throw new HttpError(400, 'Value cannot be null.\r\nParameter name: agent', 'ArgumentNullException');
+        if (!body || typeof body !== 'object')
+          throw new HttpError(400, 'Value cannot be null.\r\nParameter name: agent', 'ArgumentNullException');
         const b = body as { id?: unknown; enabled?: unknown; name?: unknown };
-        if (b.id !== undefined && b.id !== a.id) throw new HttpError(400, `The agent id ${String(b.id)} does not match the route.`, 'ArgumentException');
+        if (b.id !== undefined && b.id !== a.id)
+          throw new HttpError(400, `The agent id ${String(b.id)} does not match the route.`, 'ArgumentException');
         if (typeof b.enabled === 'boolean') a.enabled = b.enabled;
         return { status: 200, json: wireAgent(a, {}) };
       }
@@ -629,17 +681,30 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
             totalMinutes: 0,
             failedToReachAllProviders: false,
           },
-          runningRequests: (q.includeRunningRequests ?? '').toLowerCase() === 'true' && modelled ? running.map((j) => wireJob(j, { matched: false })) : [],
+          runningRequests:
+            (q.includeRunningRequests ?? '').toLowerCase() === 'true' && modelled
+              ? running.map((j) => wireJob(j, { matched: false }))
+              : [],
           usedCount: used,
           usedMinutes: 0,
         },
       };
     }
-    throw new HttpError(404, `The controller for path '${rel}' was not found or does not implement IController.`, 'NotFoundException');
+    throw new HttpError(
+      404,
+      `The controller for path '${rel}' was not found or does not implement IController.`,
+      'NotFoundException',
+    );
   };
 
   // ----- HTTP -----------------------------------------------------------------------------------
-  const send = (res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}) => {
+  const send = (
+    res: ServerResponse,
+    status: number,
+    body: string,
+    type: string,
+    headers: Record<string, string> = {},
+  ) => {
     if (res.destroyed || res.writableEnded) return;
     const payload = body && type.startsWith('application/json') && state.bom ? `\uFEFF${body}` : body;
     res.writeHead(status, {
@@ -691,7 +756,14 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
       }
     }
     const method = req.method ?? 'GET';
-    const recorded: RecordedRequest = { method, path: url.pathname, query, headers: { ...req.headers }, body, time: Date.now() };
+    const recorded: RecordedRequest = {
+      method,
+      path: url.pathname,
+      query,
+      headers: { ...req.headers },
+      body,
+      time: Date.now(),
+    };
     requests.push(recorded);
     for (const cb of requestHooks) cb(recorded);
 
@@ -710,7 +782,11 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
         if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
         if (fault.rateLimitDelay !== undefined) headers['x-ratelimit-delay'] = String(fault.rateLimitDelay);
         if (fault.status === 429) {
-          Object.assign(headers, { 'x-ratelimit-resource': 'Core', 'x-ratelimit-limit': '200', 'x-ratelimit-remaining': '0' });
+          Object.assign(headers, {
+            'x-ratelimit-resource': 'Core',
+            'x-ratelimit-limit': '200',
+            'x-ratelimit-remaining': '0',
+          });
         }
         const type = fault.body !== undefined ? 'application/json; charset=utf-8' : d.type;
         send(res, fault.status, fault.body ?? d.body, type, { ...headers, ...fault.headers });
@@ -724,19 +800,44 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
       return;
     }
     if (prefix && !(url.pathname === prefix || url.pathname.startsWith(`${prefix}/`))) {
-      send(res, 404, azdoErrorBody(`TF400898: Organization not found for path ${url.pathname}.`, 'NotFoundException'), 'application/json; charset=utf-8');
+      send(
+        res,
+        404,
+        azdoErrorBody(`TF400898: Organization not found for path ${url.pathname}.`, 'NotFoundException'),
+        'application/json; charset=utf-8',
+      );
       return;
     }
-    if ((method === 'PATCH' || method === 'PUT' || method === 'POST') && !(req.headers['content-type'] ?? '').startsWith('application/json')) {
-      send(res, 415, azdoErrorBody('TF400898: The request content type is not supported.', 'UnsupportedMediaTypeException'), 'application/json; charset=utf-8');
+    if (
+      (method === 'PATCH' || method === 'PUT' || method === 'POST') &&
+      !(req.headers['content-type'] ?? '').startsWith('application/json')
+    ) {
+      send(
+        res,
+        415,
+        azdoErrorBody('TF400898: The request content type is not supported.', 'UnsupportedMediaTypeException'),
+        'application/json; charset=utf-8',
+      );
       return;
     }
     const apiVersion = query['api-version'];
     if (apiVersion !== undefined && !/^\d+\.\d+(-preview(\.\d+)?)?$/.test(apiVersion)) {
-      send(res, 400, azdoErrorBody(`VS403285: The requested REST API version of ${apiVersion} is not valid.`, 'VssInvalidApiVersionException'), 'application/json; charset=utf-8');
+      send(
+        res,
+        400,
+        azdoErrorBody(
+          `VS403285: The requested REST API version of ${apiVersion} is not valid.`,
+          'VssInvalidApiVersionException',
+        ),
+        'application/json; charset=utf-8',
+      );
       return;
     }
-    if (apiVersion !== undefined && serverApiVersion !== undefined && Number(apiVersion.split('-')[0]) > Number(serverApiVersion)) {
+    if (
+      apiVersion !== undefined &&
+      serverApiVersion !== undefined &&
+      Number(apiVersion.split('-')[0]) > Number(serverApiVersion)
+    ) {
       send(
         res,
         400,
@@ -750,15 +851,35 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
     }
     try {
       const out = route(method, url.pathname.slice(prefix.length), query, body);
-      send(res, out.status, out.json === undefined ? '' : JSON.stringify(out.json), 'application/json; charset=utf-8; api-version=7.1', {
-        'x-ratelimit-remaining': '200',
-        ...(fault?.headers ?? {}),
-      });
+      send(
+        res,
+        out.status,
+        out.json === undefined ? '' : JSON.stringify(out.json),
+        'application/json; charset=utf-8; api-version=7.1',
+        {
+          'x-ratelimit-remaining': '200',
+          ...(fault?.headers ?? {}),
+        },
+      );
     } catch (e) {
       if (e instanceof HttpError) {
-        send(res, e.status, azdoErrorBody(e.message, e.typeKey, `Microsoft.TeamFoundation.DistributedTask.WebApi.${e.typeKey}, Microsoft.TeamFoundation.DistributedTask.WebApi`), 'application/json; charset=utf-8');
+        send(
+          res,
+          e.status,
+          azdoErrorBody(
+            e.message,
+            e.typeKey,
+            `Microsoft.TeamFoundation.DistributedTask.WebApi.${e.typeKey}, Microsoft.TeamFoundation.DistributedTask.WebApi`,
+          ),
+          'application/json; charset=utf-8',
+        );
       } else {
-        send(res, 500, azdoErrorBody(`TF246021: ${(e as Error).message}`, 'UnexpectedServerErrorException'), 'application/json; charset=utf-8');
+        send(
+          res,
+          500,
+          azdoErrorBody(`TF246021: ${(e as Error).message}`, 'UnexpectedServerErrorException'),
+          'application/json; charset=utf-8',
+        );
       }
     }
     // The answer was computed from the state before any hook ran: a hook here changes the world
@@ -772,7 +893,9 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
       else res.destroy();
     });
   };
-  const server = options.https ? https.createServer({ key: options.https.key, cert: options.https.cert }, listener) : http.createServer(listener);
+  const server = options.https
+    ? https.createServer({ key: options.https.key, cert: options.https.cert }, listener)
+    : http.createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());

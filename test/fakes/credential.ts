@@ -43,7 +43,11 @@ export function fakeCredential(opts: { token?: string; ttlMs?: number } = {}): F
       if (options?.claims) req.claims = options.claims;
       requests.push(req);
       if (failure) return Promise.reject(failure);
-      return Promise.resolve({ token, expiresOnTimestamp: Date.now() + (opts.ttlMs ?? 3_600_000), tokenType: 'Bearer' });
+      return Promise.resolve({
+        token,
+        expiresOnTimestamp: Date.now() + (opts.ttlMs ?? 3_600_000),
+        tokenType: 'Bearer',
+      });
     },
   };
 }

@@ -112,7 +112,12 @@ export async function startFakeKeyVault(opts: FakeKeyVaultOptions): Promise<Fake
     req.on('end', () => {
       if (fault) {
         fault.left -= 1;
-        return send(fault.status, { error: { code: fault.code ?? (fault.status === 403 ? 'Forbidden' : 'InternalServerError'), message: fault.message ?? `Fault ${fault.status}` } });
+        return send(fault.status, {
+          error: {
+            code: fault.code ?? (fault.status === 403 ? 'Forbidden' : 'InternalServerError'),
+            message: fault.message ?? `Fault ${fault.status}`,
+          },
+        });
       }
       if (!rec.authorized || (opts.token && auth !== `Bearer ${opts.token}`)) {
         return send(challenge.status, challenge.body, challenge.headers);
@@ -121,18 +126,28 @@ export async function startFakeKeyVault(opts: FakeKeyVaultOptions): Promise<Fake
         return send(400, { error: { code: 'BadParameter', message: 'api-version is required' } });
       }
       const m = SECRET_PATH.exec(u.pathname);
-      if (!m || rec.method !== 'GET') return send(404, { error: { code: 'NotFound', message: `No route for ${rec.method} ${u.pathname}` } });
+      if (!m || rec.method !== 'GET')
+        return send(404, { error: { code: 'NotFound', message: `No route for ${rec.method} ${u.pathname}` } });
       const name = m[1] ?? '';
       const s = secrets.get(name);
       if (!s || (m[2] && m[2] !== s.version)) {
         return send(404, {
-          error: { code: 'SecretNotFound', message: `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182` },
+          error: {
+            code: 'SecretNotFound',
+            message: `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
+          },
         });
       }
       return send(200, {
         value: s.value,
         id: `${base}/secrets/${name}/${s.version}`,
-        attributes: { enabled: true, created: s.created, updated: s.created, recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 },
+        attributes: {
+          enabled: true,
+          created: s.created,
+          updated: s.created,
+          recoveryLevel: 'Recoverable+Purgeable',
+          recoverableDays: 90,
+        },
         tags: {},
       });
     });

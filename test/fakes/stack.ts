@@ -22,7 +22,12 @@ export interface FakeStack {
   close(): Promise<void>;
 }
 
-export async function startFakeStack(opts: { pat: string; subscriptionId: string; resourceGroup: string; kvSecret?: string }): Promise<FakeStack> {
+export async function startFakeStack(opts: {
+  pat: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  kvSecret?: string;
+}): Promise<FakeStack> {
   const cert = makeTestCert();
   const azdo = await startFakeAzdo({ https: cert, pat: opts.pat });
   const arm = await startFakeArm({ cert });

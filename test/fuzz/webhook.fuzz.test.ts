@@ -29,9 +29,11 @@ const settings = loadSettings({
   ]),
 });
 
-const samples = ['job-state-changed.events-md.json', 'run-state-changed.events-md.json', 'stage-state-changed.events-md.json'].map((f) =>
-  readContractJson<Record<string, unknown>>(`servicehooks/${f}`),
-);
+const samples = [
+  'job-state-changed.events-md.json',
+  'run-state-changed.events-md.json',
+  'stage-state-changed.events-md.json',
+].map((f) => readContractJson<Record<string, unknown>>(`servicehooks/${f}`));
 
 /** Set `value` at a path inside a clone of `obj`, creating objects on the way. */
 function setPath(obj: unknown, path: readonly string[], value: unknown): unknown {
@@ -87,24 +89,48 @@ const authorization = fc.oneof(
   fc.constant(GOOD_AUTH),
   fc.constant(GOOD_AUTH.toLowerCase()),
   fc.string({ maxLength: 80 }),
-  fc.tuple(fc.string({ maxLength: 20 }), fc.string({ maxLength: 30 })).map(([u, p]) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`),
+  fc
+    .tuple(fc.string({ maxLength: 20 }), fc.string({ maxLength: 30 }))
+    .map(([u, p]) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`),
   fc.string({ maxLength: 40 }).map((p) => `Basic ${Buffer.from(`${USER}:${p}`).toString('base64')}`),
   fc.constant(`Bearer ${PASS}`),
 );
 
 const contentType = fc.oneof(
   fc.constant(undefined),
-  fc.constantFrom('application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'text/plain', 'application/x-www-form-urlencoded', 'application/vnd.x+json', ''),
+  fc.constantFrom(
+    'application/json',
+    'application/json; charset=utf-8',
+    'APPLICATION/JSON',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'application/vnd.x+json',
+    '',
+  ),
   fc.string({ maxLength: 40 }),
 );
 
-const contentLength = fc.oneof(fc.constant(undefined), fc.nat().map(String), fc.string({ maxLength: 12 }), fc.constant('99999999999999999999'));
+const contentLength = fc.oneof(
+  fc.constant(undefined),
+  fc.nat().map(String),
+  fc.string({ maxLength: 12 }),
+  fc.constant('99999999999999999999'),
+);
 
-const method = fc.oneof(fc.constantFrom('POST', 'post', 'GET', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH'), fc.string({ maxLength: 10 }));
+const method = fc.oneof(
+  fc.constantFrom('POST', 'post', 'GET', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH'),
+  fc.string({ maxLength: 10 }),
+);
 
-const extraHeaders = fc.dictionary(fc.string({ minLength: 1, maxLength: 20 }), fc.string({ maxLength: 40 }), { maxKeys: 4 });
+const extraHeaders = fc.dictionary(fc.string({ minLength: 1, maxLength: 20 }), fc.string({ maxLength: 40 }), {
+  maxKeys: 4,
+});
 
-const query = fc.record({ pool: fc.option(fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('linux', 'Linux,windows', ',,,', 'nope')), { nil: undefined }) });
+const query = fc.record({
+  pool: fc.option(fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('linux', 'Linux,windows', ',,,', 'nope')), {
+    nil: undefined,
+  }),
+});
 
 const delivery = fc.record({ method, authorization, contentType, contentLength, extraHeaders, body, query });
 type Delivery = typeof delivery extends fc.Arbitrary<infer T> ? T : never;
@@ -123,8 +149,16 @@ describe('service hook fuzz', () => {
     await fc.assert(
       fc.asyncProperty(delivery, async (d) => {
         const calls: string[][] = [];
-        const ctx: ServiceHookContext = { settings, seen: new DedupCache(), logger: memoryLogger(), queue: { send: async ({ pools }) => void calls.push(pools) } };
-        const res = await handleServiceHook({ method: d.method, headers: headersOf(d), query: d.query, bodyText: d.body }, ctx);
+        const ctx: ServiceHookContext = {
+          settings,
+          seen: new DedupCache(),
+          logger: memoryLogger(),
+          queue: { send: async ({ pools }) => void calls.push(pools) },
+        };
+        const res = await handleServiceHook(
+          { method: d.method, headers: headersOf(d), query: d.query, bodyText: d.body },
+          ctx,
+        );
         expect(SENDER_STATUSES.has(res.status)).toBe(true);
         expect(typeof res.body.note).toBe('string');
         if (calls.length > 0) {
@@ -146,7 +180,11 @@ describe('service hook fuzz', () => {
       handoff: { send: async ({ pools }) => void calls.push({ pools }) },
     }));
     // Methods the Fetch Request constructor accepts with a body, and header names it accepts.
-    const httpDelivery = delivery.filter((d) => /^(POST|PUT|PATCH|DELETE|GET)$/i.test(d.method) && Object.keys(headersOf(d)).every((k) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)));
+    const httpDelivery = delivery.filter(
+      (d) =>
+        /^(POST|PUT|PATCH|DELETE|GET)$/i.test(d.method) &&
+        Object.keys(headersOf(d)).every((k) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)),
+    );
     await fc.assert(
       fc.asyncProperty(httpDelivery, async (d) => {
         let req: HttpRequest;
@@ -155,14 +193,19 @@ describe('service hook fuzz', () => {
           req = new HttpRequest({
             method: m,
             url: `https://app.example/api/servicehook?${new URLSearchParams(d.query.pool === undefined ? {} : { pool: d.query.pool }).toString()}`,
-            headers: Object.fromEntries(Object.entries(headersOf(d)).filter(([k]) => k.toLowerCase() !== 'content-length')),
+            headers: Object.fromEntries(
+              Object.entries(headersOf(d)).filter(([k]) => k.toLowerCase() !== 'content-length'),
+            ),
             ...(d.body !== undefined && m !== 'GET' ? { body: { string: d.body } } : {}),
           });
         } catch {
           return; // not representable as an HTTP request (invalid header value etc.)
         }
         const before = calls.length;
-        const res = await handler(req, new InvocationContext({ invocationId: 'fuzz', functionName: 'servicehook', logHandler: () => {} }));
+        const res = await handler(
+          req,
+          new InvocationContext({ invocationId: 'fuzz', functionName: 'servicehook', logHandler: () => {} }),
+        );
         expect(SENDER_STATUSES.has(res.status ?? 200)).toBe(true);
         if (calls.length > before) expect(d.authorization).toBe(GOOD_AUTH);
       }),

@@ -49,14 +49,16 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const AZURITE_JS = path.join(repoRoot, 'node_modules', 'azurite', 'dist', 'src', 'azurite.js');
 
 export function azuriteConnectionString(blobPort: number, queuePort: number, tablePort: number): string {
-  return [
-    'DefaultEndpointsProtocol=http',
-    `AccountName=${AZURITE_ACCOUNT}`,
-    `AccountKey=${AZURITE_KEY}`,
-    `BlobEndpoint=http://127.0.0.1:${blobPort}/${AZURITE_ACCOUNT}`,
-    `QueueEndpoint=http://127.0.0.1:${queuePort}/${AZURITE_ACCOUNT}`,
-    `TableEndpoint=http://127.0.0.1:${tablePort}/${AZURITE_ACCOUNT}`,
-  ].join(';') + ';';
+  return (
+    [
+      'DefaultEndpointsProtocol=http',
+      `AccountName=${AZURITE_ACCOUNT}`,
+      `AccountKey=${AZURITE_KEY}`,
+      `BlobEndpoint=http://127.0.0.1:${blobPort}/${AZURITE_ACCOUNT}`,
+      `QueueEndpoint=http://127.0.0.1:${queuePort}/${AZURITE_ACCOUNT}`,
+      `TableEndpoint=http://127.0.0.1:${tablePort}/${AZURITE_ACCOUNT}`,
+    ].join(';') + ';'
+  );
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */
@@ -120,9 +122,18 @@ async function startOnce(timeoutMs: number): Promise<Azurite> {
     '--disableProductStyleUrl',
     '--disableTelemetry',
     '--silent',
-    '--blobHost', '127.0.0.1', '--blobPort', String(blobPort),
-    '--queueHost', '127.0.0.1', '--queuePort', String(queuePort),
-    '--tableHost', '127.0.0.1', '--tablePort', String(tablePort),
+    '--blobHost',
+    '127.0.0.1',
+    '--blobPort',
+    String(blobPort),
+    '--queueHost',
+    '127.0.0.1',
+    '--queuePort',
+    String(queuePort),
+    '--tableHost',
+    '127.0.0.1',
+    '--tablePort',
+    String(tablePort),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -149,7 +160,8 @@ async function startOnce(timeoutMs: number): Promise<Azurite> {
   };
 
   const deadline = Date.now() + timeoutMs;
-  const ready = async () => (await canConnect(blobPort)) && (await canConnect(queuePort)) && (await canConnect(tablePort));
+  const ready = async () =>
+    (await canConnect(blobPort)) && (await canConnect(queuePort)) && (await canConnect(tablePort));
   while (!exited && Date.now() < deadline) {
     // "successfully listening" lines come once per service; the TCP check is the real test.
     if ((out.match(/successfully listening/gi)?.length ?? 0) >= 3 && (await ready())) break;

@@ -28,7 +28,13 @@ const SERVER_BUSY =
 export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
   const sockets = new Set<Socket>();
   const hung: ServerResponse[] = [];
-  const proxy: FaultProxy = { url: '', port: 0, mode: 'pass', seen: { pass: 0, refuse: 0, '503': 0, hang: 0 }, stop: async () => {} };
+  const proxy: FaultProxy = {
+    url: '',
+    port: 0,
+    mode: 'pass',
+    seen: { pass: 0, refuse: 0, '503': 0, hang: 0 },
+    stop: async () => {},
+  };
 
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
     const mode = proxy.mode;
@@ -47,10 +53,13 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       res.writeHead(503, { 'content-type': 'application/xml', 'x-ms-error-code': 'ServerBusy' }).end(SERVER_BUSY);
       return;
     }
-    const upstream = http.request({ host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstream = http.request(
+      { host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });

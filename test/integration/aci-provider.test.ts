@@ -77,22 +77,53 @@ afterEach(() => {
 describe('listGroups', () => {
   it('pages through the resource group once and returns only groups this deployment owns', async () => {
     cred = fakeCredential();
-    for (let i = 0; i < 5; i++) arm.seed(`azp-linux-list${i}`, { subscriptionId: SUB, resourceGroup: RG, tags: ours() });
+    for (let i = 0; i < 5; i++)
+      arm.seed(`azp-linux-list${i}`, { subscriptionId: SUB, resourceGroup: RG, tags: ours() });
     arm.seed('azp-linux-phold', { subscriptionId: SUB, resourceGroup: RG, tags: ours(undefined, true) });
-    arm.seed('azp-linux-other', { subscriptionId: SUB, resourceGroup: RG, tags: { ...ours(), 'autoscaler-id': 'staging' } });
+    arm.seed('azp-linux-other', {
+      subscriptionId: SUB,
+      resourceGroup: RG,
+      tags: { ...ours(), 'autoscaler-id': 'staging' },
+    });
     arm.seed('unrelated-web', { subscriptionId: SUB, resourceGroup: RG });
-    arm.seed('half-tagged', { subscriptionId: SUB, resourceGroup: RG, tags: { 'managed-by': 'azp-aci-autoscaler', 'autoscaler-id': 'prod-1' } });
+    arm.seed('half-tagged', {
+      subscriptionId: SUB,
+      resourceGroup: RG,
+      tags: { 'managed-by': 'azp-aci-autoscaler', 'autoscaler-id': 'prod-1' },
+    });
     arm.seed('azp-linux-elsewhere', { subscriptionId: SUB, resourceGroup: 'rg-other', tags: ours() });
 
     const groups = await provider().listGroups();
 
-    expect(groups.map((g) => g.name).sort()).toEqual(['azp-linux-list0', 'azp-linux-list1', 'azp-linux-list2', 'azp-linux-list3', 'azp-linux-list4', 'azp-linux-phold']);
-    expect(groups.find((g) => g.name === 'azp-linux-phold')).toMatchObject({ placeholder: true, pool: 'Default', profile: 'linux' });
-    expect(groups[0]).toMatchObject({ pool: 'Default', profile: 'linux', createdAt: '2026-01-01T00:00:00.000Z', provisioningState: 'Succeeded' });
+    expect(groups.map((g) => g.name).sort()).toEqual([
+      'azp-linux-list0',
+      'azp-linux-list1',
+      'azp-linux-list2',
+      'azp-linux-list3',
+      'azp-linux-list4',
+      'azp-linux-phold',
+    ]);
+    expect(groups.find((g) => g.name === 'azp-linux-phold')).toMatchObject({
+      placeholder: true,
+      pool: 'Default',
+      profile: 'linux',
+    });
+    expect(groups[0]).toMatchObject({
+      pool: 'Default',
+      profile: 'linux',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      provisioningState: 'Succeeded',
+    });
     // list items carry no instanceView
     expect(groups.every((g) => g.instanceState === undefined)).toBe(true);
     // 9 groups in the RG, page size 2 → 5 GETs, all list calls, nothing else
-    expect(arm.requests.map((r) => `${r.method} ${r.query.$skiptoken ?? 0}`)).toEqual(['GET 0', 'GET 2', 'GET 4', 'GET 6', 'GET 8']);
+    expect(arm.requests.map((r) => `${r.method} ${r.query.$skiptoken ?? 0}`)).toEqual([
+      'GET 0',
+      'GET 2',
+      'GET 4',
+      'GET 6',
+      'GET 8',
+    ]);
     expect(arm.requests.every((r) => r.query['api-version'] === '2023-05-01' && r.authorized)).toBe(true);
     expect(cred.scopes()).toEqual([`${arm.url}/.default`]);
   });
@@ -107,7 +138,9 @@ describe('createGroup', () => {
 
     expect(arm.requests.map((r) => r.method)).toEqual(['PUT']);
     const put = arm.requests[0]!;
-    expect(put.path).toBe(`/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ContainerInstance/containerGroups/${l.name}`);
+    expect(put.path).toBe(
+      `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ContainerInstance/containerGroups/${l.name}`,
+    );
     expect(put.query['api-version']).toBe('2023-05-01');
     expect(validateContainerGroupPut(put.body)).toEqual([]);
     const text = JSON.stringify(put.body);
@@ -116,7 +149,12 @@ describe('createGroup', () => {
 
     const g = arm.group(l.name)!;
     expect(g.provisioningState).toBe('Creating');
-    expect(g.env).toMatchObject({ AZP_AGENT_NAME: l.name, AZP_TOKEN: CANARY, AZP_RUN_MODE: 'once', AZP_POOL: 'Default' });
+    expect(g.env).toMatchObject({
+      AZP_AGENT_NAME: l.name,
+      AZP_TOKEN: CANARY,
+      AZP_RUN_MODE: 'once',
+      AZP_POOL: 'Default',
+    });
 
     // still creating: listed as ours with provisioningState Creating
     const listed = (await provider().listGroups()).find((x) => x.name === l.name);
@@ -163,12 +201,24 @@ describe('getGroup', () => {
     const l = launch();
     const p = provider();
     await p.createGroup(l);
-    expect(await p.getGroup(l.name)).toMatchObject({ name: l.name, provisioningState: 'Succeeded', instanceState: 'Running' });
+    expect(await p.getGroup(l.name)).toMatchObject({
+      name: l.name,
+      provisioningState: 'Succeeded',
+      instanceState: 'Running',
+    });
 
     arm.setInstanceState(l.name, 'Succeeded', 0);
-    expect(await p.getGroup(l.name)).toMatchObject({ instanceState: 'Succeeded', exitCode: 0, detail: expect.stringContaining('Terminated') as unknown });
+    expect(await p.getGroup(l.name)).toMatchObject({
+      instanceState: 'Succeeded',
+      exitCode: 0,
+      detail: expect.stringContaining('Terminated') as unknown,
+    });
 
-    arm.addEvent(l.name, { name: 'Failed', type: 'Warning', message: 'Failed to pull image "contoso.azurecr.io/azp-agent:1.0"' });
+    arm.addEvent(l.name, {
+      name: 'Failed',
+      type: 'Warning',
+      message: 'Failed to pull image "contoso.azurecr.io/azp-agent:1.0"',
+    });
     arm.setInstanceState(l.name, 'Failed', 2);
     const d = await p.getGroup(l.name);
     expect(d).toMatchObject({ instanceState: 'Failed', exitCode: 2 });
@@ -180,7 +230,11 @@ describe('getGroup', () => {
     cred = fakeCredential();
     const p = provider();
     expect(await p.getGroup('azp-linux-missing0000')).toBeUndefined();
-    arm.seed('azp-linux-theirs', { subscriptionId: SUB, resourceGroup: RG, tags: { ...ours(), 'autoscaler-id': 'staging' } });
+    arm.seed('azp-linux-theirs', {
+      subscriptionId: SUB,
+      resourceGroup: RG,
+      tags: { ...ours(), 'autoscaler-id': 'staging' },
+    });
     expect(await p.getGroup('azp-linux-theirs')).toBeUndefined();
   });
 
@@ -248,8 +302,16 @@ describe('errors', () => {
   });
 
   it.each([
-    [409, 'ContainerGroupQuotaReached', "Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'StandardCores' exceeded in region 'westeurope'. Limit: '10', Usage: '10' Requested: '2'."],
-    [409, 'ServiceUnavailable', "The requested resource is not available in the location 'westeurope' at this moment. Please retry with a different resource request or in another location."],
+    [
+      409,
+      'ContainerGroupQuotaReached',
+      "Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'StandardCores' exceeded in region 'westeurope'. Limit: '10', Usage: '10' Requested: '2'.",
+    ],
+    [
+      409,
+      'ServiceUnavailable',
+      "The requested resource is not available in the location 'westeurope' at this moment. Please retry with a different resource request or in another location.",
+    ],
     [400, 'SkuNotAvailable', 'The requested VM size is not available in the current region.'],
   ])('%i %s → quota', async (status, code, message) => {
     cred = fakeCredential();
@@ -275,7 +337,9 @@ describe('errors', () => {
   it('5xx is retried by the SDK (bounded), then transient', async () => {
     cred = fakeCredential();
     arm.inject({ match: { method: 'GET' }, status: 500, times: 10 });
-    const err = await armError(provider({ client: { retryOptions: { retryDelayInMs: 10, maxRetryDelayInMs: 20 } } }).listGroups());
+    const err = await armError(
+      provider({ client: { retryOptions: { retryDelayInMs: 10, maxRetryDelayInMs: 20 } } }).listGroups(),
+    );
     expect(err).toMatchObject({ kind: 'transient', status: 500 });
     expect(arm.requests).toHaveLength(3);
   });
@@ -283,15 +347,30 @@ describe('errors', () => {
   it('a slow ARM hits the request timeout → transient', async () => {
     cred = fakeCredential();
     arm.inject({ match: { method: 'GET' }, delayMs: 1500, times: 3 });
-    const err = await armError(provider({ requestTimeoutMs: 200, client: { retryOptions: { retryDelayInMs: 10, maxRetryDelayInMs: 20 } } }).getGroup('azp-linux-slow00000000'));
+    const err = await armError(
+      provider({
+        requestTimeoutMs: 200,
+        client: { retryOptions: { retryDelayInMs: 10, maxRetryDelayInMs: 20 } },
+      }).getGroup('azp-linux-slow00000000'),
+    );
     expect(err.kind).toBe('transient');
   });
 
   it('403 → auth; errors never carry the token (even if ARM echoes it)', async () => {
     cred = fakeCredential();
-    arm.inject({ match: { method: 'PUT' }, status: 403, code: 'AuthorizationFailed', message: 'The client does not have authorization.' });
+    arm.inject({
+      match: { method: 'PUT' },
+      status: 403,
+      code: 'AuthorizationFailed',
+      message: 'The client does not have authorization.',
+    });
     expect((await armError(provider().createGroup(launch()))).kind).toBe('auth');
-    arm.inject({ match: { method: 'PUT' }, status: 400, code: 'InvalidRequestContent', message: `Could not parse value '${CANARY}' at properties.containers[0]` });
+    arm.inject({
+      match: { method: 'PUT' },
+      status: 400,
+      code: 'InvalidRequestContent',
+      message: `Could not parse value '${CANARY}' at properties.containers[0]`,
+    });
     const err = await armError(provider().createGroup(launch()));
     expect(err.kind).toBe('validation');
     const everything = `${err.message} ${JSON.stringify(err)} ${String(err.stack)}`;
@@ -301,8 +380,12 @@ describe('errors', () => {
   });
 
   it('sovereign clouds: the token scope follows the ARM endpoint', () => {
-    expect(armCredentialScope('https://management.usgovcloudapi.net/')).toBe('https://management.usgovcloudapi.net/.default');
-    expect(armCredentialScope('https://management.chinacloudapi.cn')).toBe('https://management.chinacloudapi.cn/.default');
+    expect(armCredentialScope('https://management.usgovcloudapi.net/')).toBe(
+      'https://management.usgovcloudapi.net/.default',
+    );
+    expect(armCredentialScope('https://management.chinacloudapi.cn')).toBe(
+      'https://management.chinacloudapi.cn/.default',
+    );
     expect(armCredentialScope('https://management.azure.com')).toBe('https://management.azure.com/.default');
   });
 });

@@ -10,7 +10,13 @@ import addFormatsModule from 'ajv-formats';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
-import { AzureDevOpsClient, DEFAULT_TIMEOUT_MS, MAX_THROTTLE_DELAY_MS, type AzureDevOpsClientOptions, type RequestInfo } from '../../src/azdo/client.js';
+import {
+  AzureDevOpsClient,
+  DEFAULT_TIMEOUT_MS,
+  MAX_THROTTLE_DELAY_MS,
+  type AzureDevOpsClientOptions,
+  type RequestInfo,
+} from '../../src/azdo/client.js';
 import { AZDO_SCOPE, entraAuth, patAuth } from '../../src/azdo/auth.js';
 import { AzdoError, AzdoPoolNotFoundError } from '../../src/azdo/errors.js';
 import { startFakeAzdo, type FakeAzdo } from '../fakes/azdo.js';
@@ -59,7 +65,14 @@ async function caught(p: Promise<unknown>): Promise<AzdoError> {
 
 function expectNoSecret(err: unknown, ...secrets: string[]): void {
   const e = err as Error;
-  const texts = [e.message, String(e), e.stack ?? '', JSON.stringify(e), JSON.stringify({ ...e }), JSON.stringify(Object.getOwnPropertyNames(e).map((k) => (e as unknown as Record<string, unknown>)[k]))];
+  const texts = [
+    e.message,
+    String(e),
+    e.stack ?? '',
+    JSON.stringify(e),
+    JSON.stringify({ ...e }),
+    JSON.stringify(Object.getOwnPropertyNames(e).map((k) => (e as unknown as Record<string, unknown>)[k])),
+  ];
   for (const t of texts) for (const s of secrets) expect(t).not.toContain(s);
 }
 
@@ -119,7 +132,11 @@ describe('AzureDevOpsClient happy paths (https, self-signed CA)', () => {
     expect(r.query).toEqual({ completedRequestCount: '0' });
     expect(jobs.map((j) => j.requestId)).toEqual([queued.requestId, running.requestId]);
     const [q, run] = jobs;
-    expect(q).toMatchObject({ demands: ['docker', 'Agent.Version -gtVersion 2.182.1'], planType: 'Build', poolId: p.id });
+    expect(q).toMatchObject({
+      demands: ['docker', 'Agent.Version -gtVersion 2.182.1'],
+      planType: 'Build',
+      poolId: p.id,
+    });
     expect(q!.matchedAgentIds).toEqual([fake.agent('azp-a-1', p.name)!.id]);
     expect(q!.receiveTime).toBeUndefined();
     expect(q!.result).toBeUndefined();
@@ -141,7 +158,11 @@ describe('AzureDevOpsClient happy paths (https, self-signed CA)', () => {
     const agents = await client().listAgents(p.id);
     const r = fake.requests.at(-1)!;
     expect(r.path).toBe(`/contoso/_apis/distributedtask/pools/${p.id}/agents`);
-    expect(r.query).toEqual({ includeAssignedRequest: 'true', includeLastCompletedRequest: 'true', 'api-version': '7.1' });
+    expect(r.query).toEqual({
+      includeAssignedRequest: 'true',
+      includeLastCompletedRequest: 'true',
+      'api-version': '7.1',
+    });
     expect(agents).toEqual([
       {
         id: a1.id,
@@ -154,7 +175,15 @@ describe('AzureDevOpsClient happy paths (https, self-signed CA)', () => {
         assignedRequestId: j2.requestId,
         lastCompletedFinishTime: fake.job(j1.requestId)!.finishTime,
       },
-      { id: a2.id, name: 'azp-a-2', status: 'offline', enabled: false, createdOn: a2.createdOn, statusChangedOn: a2.statusChangedOn, version: a2.version },
+      {
+        id: a2.id,
+        name: 'azp-a-2',
+        status: 'offline',
+        enabled: false,
+        createdOn: a2.createdOn,
+        statusChangedOn: a2.statusChangedOn,
+        version: a2.version,
+      },
     ]);
   });
 
@@ -178,9 +207,17 @@ describe('AzureDevOpsClient happy paths (https, self-signed CA)', () => {
     const j = fake.queueJob(p.name);
     fake.assignJob(j.requestId, 'azp-a-1');
     const c = client();
-    expect(await c.findAgent(p.id, 'azp-a-1')).toMatchObject({ id: a.id, name: 'azp-a-1', assignedRequestId: j.requestId });
+    expect(await c.findAgent(p.id, 'azp-a-1')).toMatchObject({
+      id: a.id,
+      name: 'azp-a-1',
+      assignedRequestId: j.requestId,
+    });
     expect(fake.requests.at(-1)!.path).toMatch(new RegExp(`/pools/${p.id}/agents$`));
-    expect(fake.requests.at(-1)!.query).toMatchObject({ agentName: 'azp-a-1', includeAssignedRequest: 'true', 'api-version': '7.1' });
+    expect(fake.requests.at(-1)!.query).toMatchObject({
+      agentName: 'azp-a-1',
+      includeAssignedRequest: 'true',
+      'api-version': '7.1',
+    });
     expect(await c.findAgent(p.id, 'azp-a-2')).toBeUndefined();
   });
 
@@ -266,16 +303,27 @@ describe('wire format', () => {
     fake.state.bom = true;
     fake.registerAgent(p.name, 'azp-a-1');
     expect(await client().listAgents(p.id)).toHaveLength(1);
-    const raw = await request(`${fake.url}/_apis/distributedtask/pools`, { dispatcher, headers: { authorization: `Basic ${CANARY_B64}` } });
+    const raw = await request(`${fake.url}/_apis/distributedtask/pools`, {
+      dispatcher,
+      headers: { authorization: `Basic ${CANARY_B64}` },
+    });
     expect((await raw.body.arrayBuffer()).slice(0, 3)).toEqual(new Uint8Array([0xef, 0xbb, 0xbf]).buffer);
   });
 
   it('maps the KEDA running and finished items (reservedAgent, result)', async () => {
     const running = JSON.parse(readContract('examples/jobrequest.item.keda-assignedNotFinishedJob.json')) as unknown;
     const dead = JSON.parse(readContract('examples/jobrequest.item.keda-deadJob-completed.json')) as unknown;
-    fake.inject({ match: { pathIncludes: '/jobrequests' }, status: 200, body: JSON.stringify({ count: 2, value: [running, dead] }) });
+    fake.inject({
+      match: { pathIncludes: '/jobrequests' },
+      status: 200,
+      body: JSON.stringify({ count: 2, value: [running, dead] }),
+    });
     const [r, d] = await client().listJobRequests(44);
-    expect(r).toMatchObject({ requestId: 890664, reservedAgent: { id: 11735, name: 'dotnet60-scaledjob-5nlph-kzpgf' }, matchedAgentIds: [1755] });
+    expect(r).toMatchObject({
+      requestId: 890664,
+      reservedAgent: { id: 11735, name: 'dotnet60-scaledjob-5nlph-kzpgf' },
+      matchedAgentIds: [1755],
+    });
     expect(r!.result).toBeUndefined();
     expect(d).toMatchObject({ requestId: 890659, result: 'succeeded', receiveTime: '2022-09-28T11:20:32.0530499Z' });
   });
@@ -284,9 +332,15 @@ describe('wire format', () => {
     fake.inject({
       match: { pathIncludes: '/jobrequests' },
       status: 200,
-      body: JSON.stringify({ count: 1, value: [{ requestId: 7, result: null, demands: [{ name: 'Agent.OS', value: 'Linux' }], brandNew: { x: 1 } }], extra: true }),
+      body: JSON.stringify({
+        count: 1,
+        value: [{ requestId: 7, result: null, demands: [{ name: 'Agent.OS', value: 'Linux' }], brandNew: { x: 1 } }],
+        extra: true,
+      }),
     });
-    expect(await client().listJobRequests(1)).toEqual([{ requestId: 7, demands: ['Agent.OS -equals Linux'], matchedAgentIds: [] }]);
+    expect(await client().listJobRequests(1)).toEqual([
+      { requestId: 7, demands: ['Agent.OS -equals Linux'], matchedAgentIds: [] },
+    ]);
     fake.inject({ match: { pathIncludes: '/jobrequests' }, status: 200, body: '{"value":[{"requestId":"nope"}]}' });
     const e = await caught(client().listJobRequests(1));
     expect(e.kind).toBe('badResponse');
@@ -304,7 +358,11 @@ describe('the job-request list is read as a stream (src/azdo/jobrequests-stream.
     expect(e.message).toContain('answered 203 with a sign-in page');
     fake.clearFaults();
     fake.clearRequests();
-    fake.inject({ match: { pathIncludes: '/jobrequests' }, status: 200, body: '<!DOCTYPE html><html><body>Sign in</body></html>' });
+    fake.inject({
+      match: { pathIncludes: '/jobrequests' },
+      status: 200,
+      body: '<!DOCTYPE html><html><body>Sign in</body></html>',
+    });
     const bad = await caught(client().listJobRequests(1));
     expect(bad).toMatchObject({ kind: 'badResponse', status: 200 });
     expect(bad.message).toContain("body is not JSON (byte 0: unexpected '<')");
@@ -376,13 +434,27 @@ describe('pool id resolution', () => {
   });
 
   it('more than one match is an error', async () => {
-    fake.inject({ match: { pathIncludes: 'poolName=' }, status: 200, body: JSON.stringify({ count: 2, value: [{ id: 1, name: 'x' }, { id: 2, name: 'x' }] }) });
+    fake.inject({
+      match: { pathIncludes: 'poolName=' },
+      status: 200,
+      body: JSON.stringify({
+        count: 2,
+        value: [
+          { id: 1, name: 'x' },
+          { id: 2, name: 'x' },
+        ],
+      }),
+    });
     const e = await caught(client().resolvePoolId('x'));
     expect(e).toMatchObject({ kind: 'badResponse', code: 'AmbiguousPool' });
   });
 
   it('accepts the KEDA pools stub', async () => {
-    fake.inject({ match: { pathIncludes: 'poolName=' }, status: 200, body: readContract('examples/pools.byName.keda-stub.json') });
+    fake.inject({
+      match: { pathIncludes: 'poolName=' },
+      status: 200,
+      body: readContract('examples/pools.byName.keda-stub.json'),
+    });
     expect(await client().resolvePoolId('stub')).toBe(1);
   });
 });
@@ -487,7 +559,12 @@ describe('authentication and secrets', () => {
     const p = freshPool();
     fake.state.pat = 'some-other-pat';
     let invalidated = 0;
-    const c = client({ auth: patAuth(async () => CANARY, () => invalidated++) });
+    const c = client({
+      auth: patAuth(
+        async () => CANARY,
+        () => invalidated++,
+      ),
+    });
     const e = await caught(c.listJobRequests(p.id));
     expect(invalidated).toBe(1);
     expect(fake.requests).toHaveLength(2);
@@ -510,7 +587,12 @@ describe('authentication and secrets', () => {
     const p = freshPool();
     fake.inject({
       status: 500,
-      body: JSON.stringify({ $id: '1', message: `TF246021: bad header Basic ${CANARY_B64} for ${CANARY}`, typeKey: `Key${CANARY}`, errorCode: 0 }),
+      body: JSON.stringify({
+        $id: '1',
+        message: `TF246021: bad header Basic ${CANARY_B64} for ${CANARY}`,
+        typeKey: `Key${CANARY}`,
+        errorCode: 0,
+      }),
       headers: { activityid: CANARY },
       times: Infinity,
     });
@@ -522,11 +604,24 @@ describe('authentication and secrets', () => {
 
   it('scrubs partial echoes of the token (8+ characters: start, middle, end, URL-encoded, inside the Basic header)', async () => {
     const p = freshPool();
-    const fragments = [CANARY.slice(0, 9), CANARY.slice(14, 26), CANARY.slice(-8), encodeURIComponent(CANARY.slice(5, 19)), CANARY_B64.slice(0, 12), CANARY_B64.slice(9, 30), CANARY_B64.slice(-10)];
+    const fragments = [
+      CANARY.slice(0, 9),
+      CANARY.slice(14, 26),
+      CANARY.slice(-8),
+      encodeURIComponent(CANARY.slice(5, 19)),
+      CANARY_B64.slice(0, 12),
+      CANARY_B64.slice(9, 30),
+      CANARY_B64.slice(-10),
+    ];
     const echo = fragments.map((f, i) => `part${i}=${f}`).join(' ');
     fake.inject({
       status: 500,
-      body: JSON.stringify({ $id: '1', message: `TF246021: header echo ${echo}`, typeKey: `Key${CANARY.slice(3, 15)}`, errorCode: 0 }),
+      body: JSON.stringify({
+        $id: '1',
+        message: `TF246021: header echo ${echo}`,
+        typeKey: `Key${CANARY.slice(3, 15)}`,
+        errorCode: 0,
+      }),
       headers: { activityid: `id-${CANARY.slice(20, 30)}` },
       times: Infinity,
     });
@@ -563,7 +658,10 @@ describe('authentication and secrets', () => {
     await c.listAgents(p.id);
     expect(scopes).toEqual([AZDO_SCOPE]);
     expect(AZDO_SCOPE).toBe('499b84ac-1321-427f-aa17-267ca6975798/.default');
-    expect(fake.requests.map((r) => r.headers.authorization)).toEqual(['Bearer entra-token-123', 'Bearer entra-token-123']);
+    expect(fake.requests.map((r) => r.headers.authorization)).toEqual([
+      'Bearer entra-token-123',
+      'Bearer entra-token-123',
+    ]);
     delete fake.state.bearer;
   });
 });
@@ -673,7 +771,13 @@ describe('Azure DevOps Server versions', () => {
     await c.setAgentEnabled(p.id, a.id, false);
     await c.listJobRequests(p.id);
     expect(c.restApiVersion).toBe(version);
-    expect(fake.requests.map((r) => `${r.method} ${r.query['api-version'] ?? '-'}`)).toEqual(['GET 7.1', `GET ${version}`, `GET ${version}`, `PATCH ${version}`, 'GET -']);
+    expect(fake.requests.map((r) => `${r.method} ${r.query['api-version'] ?? '-'}`)).toEqual([
+      'GET 7.1',
+      `GET ${version}`,
+      `GET ${version}`,
+      `PATCH ${version}`,
+      'GET -',
+    ]);
     expect(fake.agent(a.id)!.enabled).toBe(false);
   });
 
@@ -687,7 +791,11 @@ describe('Azure DevOps Server versions', () => {
     const e = await caught(c.getParallelJobs());
     expect(e).toMatchObject({ kind: 'badResponse', status: 400, code: 'VssVersionOutOfRangeException' });
     expect(c.restApiVersion).toBe('6.0');
-    expect(fake.requests.map((r) => `${r.method} ${r.query['api-version'] ?? '-'}`)).toEqual(['GET 7.1', 'GET 6.0', 'GET 7.1-preview.2']);
+    expect(fake.requests.map((r) => `${r.method} ${r.query['api-version'] ?? '-'}`)).toEqual([
+      'GET 7.1',
+      'GET 6.0',
+      'GET 7.1-preview.2',
+    ]);
   });
 
   it('AZP_API_VERSION is used as given: no discovery; a server refusing it is an error naming the version it supports', async () => {
@@ -726,7 +834,9 @@ describe('the fake stays honest', () => {
   const agentList = listOfRef('TaskAgent');
   const poolList = listOfRef('TaskAgentPool');
   const agentOne = ajv.compile({ $ref: 'azdo#/definitions/TaskAgent' });
-  const jobRequestProps = Object.keys((spec.definitions.TaskAgentJobRequest as { properties: Record<string, unknown> }).properties);
+  const jobRequestProps = Object.keys(
+    (spec.definitions.TaskAgentJobRequest as { properties: Record<string, unknown> }).properties,
+  );
 
   async function get(path: string): Promise<unknown> {
     const res = await request(`${fake.url}${path}`, { dispatcher, headers: { authorization: `Basic ${CANARY_B64}` } });
@@ -758,14 +868,18 @@ describe('the fake stays honest', () => {
     expect(busy.lastCompletedRequest).toMatchObject({ requestId: p.jobs[0], result: 'succeeded' });
     expect(busy.systemCapabilities).toMatchObject({ 'Agent.Name': 'azp-busy' });
 
-    const plain = (await get(`/_apis/distributedtask/pools/${p.id}/agents?api-version=7.1`)) as { value: Record<string, unknown>[] };
+    const plain = (await get(`/_apis/distributedtask/pools/${p.id}/agents?api-version=7.1`)) as {
+      value: Record<string, unknown>[];
+    };
     expect(agentList(plain)).toBe(true);
     for (const a of plain.value) {
       expect(Object.keys(a)).not.toContain('assignedRequest');
       expect(Object.keys(a)).not.toContain('lastCompletedRequest');
       expect(Object.keys(a)).not.toContain('systemCapabilities');
     }
-    const one = await get(`/_apis/distributedtask/pools/${p.id}/agents/${p.busy}?includeAssignedRequest=true&api-version=7.1`);
+    const one = await get(
+      `/_apis/distributedtask/pools/${p.id}/agents/${p.busy}?includeAssignedRequest=true&api-version=7.1`,
+    );
     expect(agentOne(one), JSON.stringify(agentOne.errors)).toBe(true);
     const pools = await get('/_apis/distributedtask/pools?api-version=7.1');
     expect(poolList(pools), JSON.stringify(poolList.errors)).toBe(true);
@@ -778,10 +892,19 @@ describe('the fake stays honest', () => {
         JSON.parse(readContract('examples/jobrequest.item.keda-queuedJob.json')),
         ...(JSON.parse(kedaList) as { value: unknown[] }).value,
       ] as Record<string, unknown>[],
-      running: [JSON.parse(readContract('examples/jobrequest.item.keda-assignedNotFinishedJob.json'))] as Record<string, unknown>[],
-      finished: [JSON.parse(readContract('examples/jobrequest.item.keda-deadJob-completed.json'))] as Record<string, unknown>[],
+      running: [JSON.parse(readContract('examples/jobrequest.item.keda-assignedNotFinishedJob.json'))] as Record<
+        string,
+        unknown
+      >[],
+      finished: [JSON.parse(readContract('examples/jobrequest.item.keda-deadJob-completed.json'))] as Record<
+        string,
+        unknown
+      >[],
     };
-    const all = (await get(`/_apis/distributedtask/pools/${p.id}/jobrequests`)) as { count: number; value: Record<string, unknown>[] };
+    const all = (await get(`/_apis/distributedtask/pools/${p.id}/jobrequests`)) as {
+      count: number;
+      value: Record<string, unknown>[];
+    };
     expect(all.count).toBe(3);
     const byId = new Map(all.value.map((j) => [j.requestId as number, j]));
     const cases: [Record<string, unknown>, Record<string, unknown>[]][] = [
@@ -794,7 +917,10 @@ describe('the fake stays honest', () => {
       for (const r of refs) for (const [k, v] of Object.entries(r)) known.set(k, Array.isArray(v) ? 'array' : typeof v);
       for (const [k, v] of Object.entries(item)) {
         // keys beyond the captures must at least be TaskAgentJobRequest properties (e.g. finishTime)
-        expect(known.has(k) || jobRequestProps.includes(k), `fake emits '${k}' that neither the KEDA captures nor the spec have`).toBe(true);
+        expect(
+          known.has(k) || jobRequestProps.includes(k),
+          `fake emits '${k}' that neither the KEDA captures nor the spec have`,
+        ).toBe(true);
         if (known.has(k)) expect(Array.isArray(v) ? 'array' : typeof v, k).toBe(known.get(k));
       }
       // everything the captures always carry, the fake carries too
@@ -805,11 +931,19 @@ describe('the fake stays honest', () => {
     expect(queued.matchedAgents).toEqual([expect.objectContaining({ id: p.idle, name: 'azp-idle' })]);
     const running = byId.get(p.jobs[1]!)!;
     expect(byId.get(p.jobs[0]!)!.finishTime).toBeTypeOf('string');
-    expect(running.reservedAgent).toMatchObject({ id: p.busy, name: 'azp-busy', _links: { self: { href: expect.stringContaining(`/agents/${p.busy}`) } } });
+    expect(running.reservedAgent).toMatchObject({
+      id: p.busy,
+      name: 'azp-busy',
+      _links: { self: { href: expect.stringContaining(`/agents/${p.busy}`) } },
+    });
 
-    const unfinished = (await get(`/_apis/distributedtask/pools/${p.id}/jobrequests?completedRequestCount=0`)) as { value: unknown[] };
+    const unfinished = (await get(`/_apis/distributedtask/pools/${p.id}/jobrequests?completedRequestCount=0`)) as {
+      value: unknown[];
+    };
     expect(unfinished.value).toHaveLength(2);
-    const top = (await get(`/_apis/distributedtask/pools/${p.id}/jobrequests?$top=10`)) as { value: Record<string, unknown>[] };
+    const top = (await get(`/_apis/distributedtask/pools/${p.id}/jobrequests?$top=10`)) as {
+      value: Record<string, unknown>[];
+    };
     expect(top.value.every((j) => !('matchedAgents' in j))).toBe(true);
   });
 

@@ -17,7 +17,10 @@ let stack: FakeStack;
 let azurite: Azurite;
 
 beforeAll(async () => {
-  [stack, azurite] = await Promise.all([startFakeStack({ pat: PAT, subscriptionId: '00000000-0000-0000-0000-0000000000cc', resourceGroup: 'rg-backoff' }), startAzurite()]);
+  [stack, azurite] = await Promise.all([
+    startFakeStack({ pat: PAT, subscriptionId: '00000000-0000-0000-0000-0000000000cc', resourceGroup: 'rg-backoff' }),
+    startAzurite(),
+  ]);
 });
 afterAll(async () => {
   await Promise.all([stack?.close(), azurite?.stop()]);
@@ -31,10 +34,21 @@ function instance(): Runtime & { lines: string[] } {
       AUTOSCALER_ID: 'shared-backoff',
       POOLS: JSON.stringify([
         { name: 'big', pool: 'bo', image: 'contoso.azurecr.io/azp-agent:1', capabilities: ['big'], placeholder: false },
-        { name: 'small', pool: 'bo', image: 'contoso.azurecr.io/azp-agent:1', capabilities: ['small'], placeholder: false },
+        {
+          name: 'small',
+          pool: 'bo',
+          image: 'contoso.azurecr.io/azp-agent:1',
+          capabilities: ['small'],
+          placeholder: false,
+        },
       ]),
     }),
-    { logger: log, credential: stack.credential, azure: { ca: stack.cert.cert, retryOptions: { maxRetries: 0 } }, azdoDispatcher: stack.dispatcher },
+    {
+      logger: log,
+      credential: stack.credential,
+      azure: { ca: stack.cert.cert, retryOptions: { maxRetries: 0 } },
+      azdoDispatcher: stack.dispatcher,
+    },
   );
   return Object.assign(rt, { lines: log.lines });
 }
@@ -44,7 +58,13 @@ describe('shared back-off (Azurite)', () => {
     const { azdo, arm } = stack;
     azdo.addPool('bo');
     azdo.queueJob('bo', ['big']);
-    arm.inject({ match: { method: 'PUT', pathIncludes: 'azp-big-' }, status: 409, code: 'ContainerGroupQuotaReached', message: 'quota reached', times: Infinity });
+    arm.inject({
+      match: { method: 'PUT', pathIncludes: 'azp-big-' },
+      status: 409,
+      code: 'ContainerGroupQuotaReached',
+      message: 'quota reached',
+      times: Infinity,
+    });
     const a = instance();
     await a.coordinator.request('bo', 'test A');
     expect(arm.requests.filter((r) => r.method === 'PUT' && r.path.includes('azp-big-'))).toHaveLength(1);
@@ -64,7 +84,9 @@ describe('shared back-off (Azurite)', () => {
   });
 
   it('a pool asked for under another spelling (CLI --pool) reads and writes the same state', async () => {
-    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('backoff-case');
+    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(
+      'backoff-case',
+    );
     await container.createIfNotExists();
     const a = new BlobBackoffStore(container, [{ name: 'p1', pool: 'Linux' }]);
     await a.load('linux');
@@ -76,10 +98,13 @@ describe('shared back-off (Azurite)', () => {
   });
 
   it('an unreadable or foreign state blob means no back-off, never a failed pass', async () => {
-    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('backoff-garbage');
+    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(
+      'backoff-garbage',
+    );
     await container.createIfNotExists();
     const store = new BlobBackoffStore(container, [{ name: 'p1', pool: 'x' }]);
-    const put = (text: string) => container.getBlockBlobClient(store.blobName('x')).upload(text, Buffer.byteLength(text));
+    const put = (text: string) =>
+      container.getBlockBlobClient(store.blobName('x')).upload(text, Buffer.byteLength(text));
     await put('{not json');
     await store.load('x');
     expect(store.all()).toEqual({});
@@ -94,20 +119,29 @@ describe('shared back-off (Azurite)', () => {
   });
 
   it('placement back-off keys (profile@i) and the warm-agent state (_warm) share the blob without reading each other', async () => {
-    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('backoff-placements-warm');
+    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(
+      'backoff-placements-warm',
+    );
     await container.createIfNotExists();
     const profiles = [{ name: 'p1', pool: 'pw' }];
     const a = new BlobBackoffStore(container, profiles);
     await a.load('pw');
     const p0 = { until: '2030-01-01T00:00:00.000Z', failures: 1, reason: 'quota: p0' };
-    const p1 = { until: '2030-01-01T00:05:00.000Z', failures: 3, reason: 'lateCapacity: p1', since: '2029-12-31T23:00:00.000Z' };
+    const p1 = {
+      until: '2030-01-01T00:05:00.000Z',
+      failures: 3,
+      reason: 'lateCapacity: p1',
+      since: '2029-12-31T23:00:00.000Z',
+    };
     const warm = emptyWarmState(new Date('2029-12-31T23:30:00.000Z'));
     a.set('p1', p0);
     a.set('p1@1', p1);
     a.setWarm('p1', warm);
     await a.flush('pw');
 
-    const blob = JSON.parse((await container.getBlockBlobClient(a.blobName('pw')).downloadToBuffer()).toString('utf8')) as Record<string, unknown>;
+    const blob = JSON.parse(
+      (await container.getBlockBlobClient(a.blobName('pw')).downloadToBuffer()).toString('utf8'),
+    ) as Record<string, unknown>;
     expect(Object.keys(blob).sort()).toEqual(['_warm', 'p1', 'p1@1']);
 
     const b = new BlobBackoffStore(container, profiles);
@@ -130,7 +164,9 @@ describe('shared back-off (Azurite)', () => {
     expect(c.getWarm('p1@1')).toBeUndefined();
     c.setWarm('p1', warm);
     await c.flush('pw');
-    const written = JSON.parse((await container.getBlockBlobClient(c.blobName('pw')).downloadToBuffer()).toString('utf8')) as Record<string, unknown>;
+    const written = JSON.parse(
+      (await container.getBlockBlobClient(c.blobName('pw')).downloadToBuffer()).toString('utf8'),
+    ) as Record<string, unknown>;
     expect(Object.keys(written).sort()).toEqual(['_warm', 'p1', 'p1@1']);
     expect(Object.keys(written._warm as object)).toEqual(['p1']);
   });

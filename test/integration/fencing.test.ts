@@ -28,7 +28,10 @@ let azurite: Azurite;
 const proxies: FaultProxy[] = [];
 
 beforeAll(async () => {
-  [stack, azurite] = await Promise.all([startFakeStack({ pat: PAT, subscriptionId: '00000000-0000-0000-0000-0000000000fe', resourceGroup: 'rg-fencing' }), startAzurite()]);
+  [stack, azurite] = await Promise.all([
+    startFakeStack({ pat: PAT, subscriptionId: '00000000-0000-0000-0000-0000000000fe', resourceGroup: 'rg-fencing' }),
+    startAzurite(),
+  ]);
 });
 afterAll(async () => {
   await Promise.all([stack?.close(), azurite?.stop(), ...proxies.map((p) => p.stop())]);
@@ -44,14 +47,24 @@ interface Instance {
 function instance(pool: string, container: string, storage: string, tries: number): Instance {
   const log = memoryLogger();
   const results: PassResult[] = [];
-  const service = new BlobServiceClient(`${storage}/${AZURITE_ACCOUNT}`, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY), {
-    retryOptions: { maxTries: tries, tryTimeoutInMs: 2_000, retryDelayInMs: 100, maxRetryDelayInMs: 200 },
+  const service = new BlobServiceClient(
+    `${storage}/${AZURITE_ACCOUNT}`,
+    new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
+    {
+      retryOptions: { maxTries: tries, tryTimeoutInMs: 2_000, retryDelayInMs: 100, maxRetryDelayInMs: 200 },
+    },
+  );
+  const lock = new BlobPoolLock(service.getContainerClient(container), {
+    leaseSeconds: LEASE_SEC,
+    renewEveryMs: 1_000,
+    logger: log,
   });
-  const lock = new BlobPoolLock(service.getContainerClient(container), { leaseSeconds: LEASE_SEC, renewEveryMs: 1_000, logger: log });
   const rt = createRuntime(
     stack.env({
       AUTOSCALER_ID: `fence-${pool}`,
-      POOLS: JSON.stringify([{ name: 'lin', pool, image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, maxAgents: 3 }]),
+      POOLS: JSON.stringify([
+        { name: 'lin', pool, image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, maxAgents: 3 },
+      ]),
     }),
     {
       logger: log,
@@ -65,29 +78,46 @@ function instance(pool: string, container: string, storage: string, tries: numbe
   return { rt, lines: log.lines, results };
 }
 
-const puts = (pool: string) => stack.arm.requests.filter((q) => q.method === 'PUT' && q.path.includes('/containerGroups/') && q.body !== undefined && JSON.stringify(q.body).includes(`"azp-pool":"${pool}"`));
+const puts = (pool: string) =>
+  stack.arm.requests.filter(
+    (q) =>
+      q.method === 'PUT' &&
+      q.path.includes('/containerGroups/') &&
+      q.body !== undefined &&
+      JSON.stringify(q.body).includes(`"azp-pool":"${pool}"`),
+  );
 
 describe('fencing: a lost lease stops the pass (Azurite + fakes, two instances)', () => {
-  it.concurrent('a pass that outlives the lease duration keeps renewing it and completes its writes', { timeout: 60_000 }, async () => {
-    const pool = 'fence-long';
-    const { azdo } = stack;
-    const poolId = azdo.addPool(pool).id;
-    azdo.queueJob(pool);
-    azdo.queueJob(pool);
-    const a = instance(pool, `fence-${process.pid}-long`, `http://127.0.0.1:${azurite.blobPort}`, 3);
-    const b = instance(pool, `fence-${process.pid}-long`, `http://127.0.0.1:${azurite.blobPort}`, 3);
-    azdo.inject({ match: { method: 'GET', pathIncludes: `/pools/${poolId}/agents?` }, delayMs: (LEASE_SEC + 3) * 1000 });
-    const started = Date.now();
-    const passA = a.rt.coordinator.request(pool, 'test: long pass');
-    await sleep((LEASE_SEC + 1) * 1000);
-    await b.rt.coordinator.request(pool, 'test: B during the long pass'); // the lease is still A's
-    expect(b.results).toEqual([]);
-    await passA;
-    expect(Date.now() - started).toBeGreaterThan(LEASE_SEC * 1000);
-    expect(a.results[0]?.pools[0]?.outcomes.map((o) => `${o.action.kind} ${o.status}`)).toEqual(['create done', 'create done']);
-    expect(a.lines.filter((l) => /lease lost/.test(l))).toEqual([]);
-    expect(puts(pool)).toHaveLength(2);
-  });
+  it.concurrent(
+    'a pass that outlives the lease duration keeps renewing it and completes its writes',
+    { timeout: 60_000 },
+    async () => {
+      const pool = 'fence-long';
+      const { azdo } = stack;
+      const poolId = azdo.addPool(pool).id;
+      azdo.queueJob(pool);
+      azdo.queueJob(pool);
+      const a = instance(pool, `fence-${process.pid}-long`, `http://127.0.0.1:${azurite.blobPort}`, 3);
+      const b = instance(pool, `fence-${process.pid}-long`, `http://127.0.0.1:${azurite.blobPort}`, 3);
+      azdo.inject({
+        match: { method: 'GET', pathIncludes: `/pools/${poolId}/agents?` },
+        delayMs: (LEASE_SEC + 3) * 1000,
+      });
+      const started = Date.now();
+      const passA = a.rt.coordinator.request(pool, 'test: long pass');
+      await sleep((LEASE_SEC + 1) * 1000);
+      await b.rt.coordinator.request(pool, 'test: B during the long pass'); // the lease is still A's
+      expect(b.results).toEqual([]);
+      await passA;
+      expect(Date.now() - started).toBeGreaterThan(LEASE_SEC * 1000);
+      expect(a.results[0]?.pools[0]?.outcomes.map((o) => `${o.action.kind} ${o.status}`)).toEqual([
+        'create done',
+        'create done',
+      ]);
+      expect(a.lines.filter((l) => /lease lost/.test(l))).toEqual([]);
+      expect(puts(pool)).toHaveLength(2);
+    },
+  );
 
   it.concurrent.each<ProxyMode>(['503', 'refuse', 'hang'])(
     'storage %s for the holder: its lease expires, the other instance runs, the first one writes nothing more',
@@ -134,7 +164,10 @@ describe('fencing: a lost lease stops the pass (Azurite + fakes, two instances)'
       const [ra] = a.results;
       const pa = ra?.pools.find((p) => p.pool === pool);
       expect(pa?.plan?.actions.filter((x) => x.kind === 'create')).toHaveLength(2); // A did plan the duplicates
-      expect(pa?.outcomes.map((o) => (o.status === 'skipped' ? o.why : o.status))).toEqual(['lease lost', 'lease lost']);
+      expect(pa?.outcomes.map((o) => (o.status === 'skipped' ? o.why : o.status))).toEqual([
+        'lease lost',
+        'lease lost',
+      ]);
       expect(pa?.ok).toBe(false);
       expect(a.lines.filter((l) => /pool lease lost/.test(l))).toHaveLength(1);
       expect(a.lines.filter((l) => /action failed|create failed/.test(l))).toEqual([]);

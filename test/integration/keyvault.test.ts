@@ -23,7 +23,10 @@ afterAll(async () => {
 
 function setup(opts: { ttlMs?: number; now?: () => number } = {}) {
   const cred: FakeCredential = fakeCredential();
-  const client = createSecretClient(cred, kv.url, { ca: cert.cert, retryOptions: { retryDelayInMs: 10, maxRetryDelayInMs: 20 } });
+  const client = createSecretClient(cred, kv.url, {
+    ca: cert.cert,
+    retryOptions: { retryDelayInMs: 10, maxRetryDelayInMs: 20 },
+  });
   const provider = new KeyVaultTokenProvider({ client, secretName: 'azp-token', ...opts });
   return { cred, client, provider };
 }
@@ -40,14 +43,16 @@ async function secretError(p: Promise<unknown>): Promise<SecretError> {
 
 describe('Key Vault challenge', () => {
   it('the fake answers an unauthenticated request with exactly the recorded challenge', async () => {
-    const res = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
-      const req = httpsGet(`${kv.url}/secrets/azp-token?api-version=7.6`, { ca: cert.cert }, (r) => {
-        let body = '';
-        r.on('data', (c: Buffer) => (body += c.toString()));
-        r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, body }));
-      });
-      req.on('error', reject);
-    });
+    const res = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>(
+      (resolve, reject) => {
+        const req = httpsGet(`${kv.url}/secrets/azp-token?api-version=7.6`, { ca: cert.cert }, (r) => {
+          let body = '';
+          r.on('data', (c: Buffer) => (body += c.toString()));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, body }));
+        });
+        req.on('error', reject);
+      },
+    );
     const recorded = recordedChallenge();
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe(
@@ -66,7 +71,9 @@ describe('Key Vault challenge', () => {
       [200, true],
     ]);
     expect(kv.requests[1]?.path).toBe('/secrets/azp-token/');
-    expect(cred.requests).toEqual([{ scopes: ['https://vault.azure.net/.default'], tenantId: '12345678-1234-1234-1234-123456789012' }]);
+    expect(cred.requests).toEqual([
+      { scopes: ['https://vault.azure.net/.default'], tenantId: '12345678-1234-1234-1234-123456789012' },
+    ]);
   });
 
   it('challenge verification is relaxed only for hosts that are not a real vault domain', () => {

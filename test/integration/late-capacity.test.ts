@@ -25,7 +25,11 @@ let arm: FakeArm;
 let dispatcher: Agent;
 
 beforeAll(async () => {
-  stack = await startFakeStack({ pat: PAT, subscriptionId: '00000000-0000-0000-0000-0000000000dd', resourceGroup: 'rg-late' });
+  stack = await startFakeStack({
+    pat: PAT,
+    subscriptionId: '00000000-0000-0000-0000-0000000000dd',
+    resourceGroup: 'rg-late',
+  });
   ({ azdo, arm, dispatcher } = stack);
 });
 afterAll(async () => {
@@ -39,7 +43,12 @@ beforeEach(() => {
 /** A pass every `stepSec` on a clock we move; ARM's own timing is real (create latency 0). */
 function setup(pool: string, profile: Record<string, unknown>) {
   const settings = loadSettings(
-    stack.env({ AUTOSCALER_ID: pool, POOLS: JSON.stringify([{ name: 'linux', pool, image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, ...profile }]) }),
+    stack.env({
+      AUTOSCALER_ID: pool,
+      POOLS: JSON.stringify([
+        { name: 'linux', pool, image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, ...profile },
+      ]),
+    }),
     { requireAzure: true },
   );
   let t = Date.now();
@@ -136,9 +145,32 @@ describe('capacity that fails late', () => {
     // New names: no name is ever deployed in two regions.
     const names = puts().map((r) => r.path.split('/').pop());
     expect(new Set(names).size).toBe(names.length);
-    expect(second.every((r) => (r.body as { tags: Record<string, string> }).tags['azp-placement'] === '1:northeurope')).toBe(true);
+    expect(
+      second.every((r) => (r.body as { tags: Record<string, string> }).tags['azp-placement'] === '1:northeurope'),
+    ).toBe(true);
 
-    const status = await collectStatus({ ...reconcileOptions(loadSettings(stack.env({ AUTOSCALER_ID: 'fallback', POOLS: JSON.stringify([{ name: 'linux', pool: 'fallback', image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, fallback: [{ location: 'northeurope' }] }]) }), { requireAzure: true })) }, deps);
+    const status = await collectStatus(
+      {
+        ...reconcileOptions(
+          loadSettings(
+            stack.env({
+              AUTOSCALER_ID: 'fallback',
+              POOLS: JSON.stringify([
+                {
+                  name: 'linux',
+                  pool: 'fallback',
+                  image: 'contoso.azurecr.io/azp-agent:1',
+                  placeholder: false,
+                  fallback: [{ location: 'northeurope' }],
+                },
+              ]),
+            }),
+            { requireAzure: true },
+          ),
+        ),
+      },
+      deps,
+    );
     expect(status.pools[0]!.views[0]!.placements).toBe('1:northeurope=2');
     expect(status.pools[0]!.groups!.map((g) => g.placement)).toEqual(['1:northeurope', '1:northeurope']);
     expect(formatStatusTable(status)).toContain('pool fallback: profile linux groups by placement: 1:northeurope=2');
@@ -147,7 +179,14 @@ describe('capacity that fails late', () => {
   it('a synchronous quota error at placement 0 retries at the fallback in the same pass (Spot → regular)', async () => {
     azdo.addPool('spot');
     azdo.queueJob('spot', []);
-    arm.inject({ match: { method: 'PUT' }, status: 409, code: 'ServiceUnavailable', message: "Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'StandardSpotCores' exceeded in region 'westeurope'.", times: 1 });
+    arm.inject({
+      match: { method: 'PUT' },
+      status: 409,
+      code: 'ServiceUnavailable',
+      message:
+        "Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'StandardSpotCores' exceeded in region 'westeurope'.",
+      times: 1,
+    });
     const { deps, pass } = setup('spot', { spot: true, fallback: [{ spot: false }] });
     const r = await pass();
     expect(r.pools[0]!.outcomes.filter((o) => o.action.kind === 'create').map((o) => o.status)).toEqual(['done']);

@@ -90,46 +90,66 @@ describe('BlobPoolLock (Azurite)', () => {
     expect(() => lockOf(container(), { leaseSeconds: 61 })).toThrow(RangeError);
   });
 
-  it('stays held across the lease duration with auto-renewal, and a holder that died is recovered after expiry', { timeout: 40_000 }, async () => {
-    const name = container();
-    const survivor = lockOf(name); // default renewal: every 5 s for a 15 s lease
-    const held = await survivor.tryAcquire('held');
-    // A "killed" holder: a raw 15 s lease that nobody renews or releases.
-    const svc = BlobServiceClient.fromConnectionString(azurite.connectionString);
-    const other = lockOf(name);
-    await other.generation('dead'); // creates the blobs
-    await svc.getContainerClient(name).getBlockBlobClient(other.lockBlobName('dead')).getBlobLeaseClient().acquireLease(15);
-    const started = Date.now();
-    expect(await other.tryAcquire('dead')).toBeUndefined();
+  it(
+    'stays held across the lease duration with auto-renewal, and a holder that died is recovered after expiry',
+    { timeout: 40_000 },
+    async () => {
+      const name = container();
+      const survivor = lockOf(name); // default renewal: every 5 s for a 15 s lease
+      const held = await survivor.tryAcquire('held');
+      // A "killed" holder: a raw 15 s lease that nobody renews or releases.
+      const svc = BlobServiceClient.fromConnectionString(azurite.connectionString);
+      const other = lockOf(name);
+      await other.generation('dead'); // creates the blobs
+      await svc
+        .getContainerClient(name)
+        .getBlockBlobClient(other.lockBlobName('dead'))
+        .getBlobLeaseClient()
+        .acquireLease(15);
+      const started = Date.now();
+      expect(await other.tryAcquire('dead')).toBeUndefined();
 
-    let recovered: Awaited<ReturnType<BlobPoolLock['tryAcquire']>>;
-    while (!(recovered = await other.tryAcquire('dead'))) {
-      expect(Date.now() - started).toBeLessThan(25_000);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const waited = Date.now() - started;
-    expect(waited).toBeGreaterThanOrEqual(13_000);
-    // Meanwhile the renewed lease outlived its 15 s duration.
-    expect(await other.tryAcquire('held')).toBeUndefined();
-    expect(held!.lost).toBe(false);
-    expect(survivor.renewals).toBeGreaterThanOrEqual(2);
-    await recovered.release();
-    await held!.release();
-    expect(await other.tryAcquire('held')).toBeDefined();
-  });
+      let recovered: Awaited<ReturnType<BlobPoolLock['tryAcquire']>>;
+      while (!(recovered = await other.tryAcquire('dead'))) {
+        expect(Date.now() - started).toBeLessThan(25_000);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const waited = Date.now() - started;
+      expect(waited).toBeGreaterThanOrEqual(13_000);
+      // Meanwhile the renewed lease outlived its 15 s duration.
+      expect(await other.tryAcquire('held')).toBeUndefined();
+      expect(held!.lost).toBe(false);
+      expect(survivor.renewals).toBeGreaterThanOrEqual(2);
+      await recovered.release();
+      await held!.release();
+      expect(await other.tryAcquire('held')).toBeDefined();
+    },
+  );
 });
 
 describe('BlobPoolLock as a fence (Azurite behind a fault proxy)', () => {
   const viaProxy = async (name: string, opts: ConstructorParameters<typeof BlobPoolLock>[1]) => {
     const proxy = await startFaultProxy({ host: '127.0.0.1', port: azurite.blobPort });
-    const svc = new BlobServiceClient(`${proxy.url}/${AZURITE_ACCOUNT}`, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY), { retryOptions: { maxTries: 1 } });
+    const svc = new BlobServiceClient(
+      `${proxy.url}/${AZURITE_ACCOUNT}`,
+      new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
+      { retryOptions: { maxTries: 1 } },
+    );
     const log = memoryLogger();
-    return { proxy, log, lock: new BlobPoolLock(svc.getContainerClient(name), { leaseSeconds: 15, logger: log, ...opts }) };
+    return {
+      proxy,
+      log,
+      lock: new BlobPoolLock(svc.getContainerClient(name), { leaseSeconds: 15, logger: log, ...opts }),
+    };
   };
 
   it('a renewal that hangs closes the fence after the freshness bound, long before the lease expires, and it stays closed', async () => {
     // requestTimeoutMs 10 s: the hung renewal is still pending when the 1.5 s bound passes.
-    const { proxy, log, lock } = await viaProxy(container(), { renewEveryMs: 500, freshForMs: 1_500, requestTimeoutMs: 10_000 });
+    const { proxy, log, lock } = await viaProxy(container(), {
+      renewEveryMs: 500,
+      freshForMs: 1_500,
+      requestTimeoutMs: 10_000,
+    });
     try {
       const lease = (await lock.tryAcquire('linux'))!;
       await new Promise((r) => setTimeout(r, 1_200));
@@ -160,7 +180,9 @@ describe('BlobPoolLock as a fence (Azurite behind a fault proxy)', () => {
       while (proxy.seen[mode] === seen) await new Promise((r) => setTimeout(r, 20));
       while (!lease.lost) await new Promise((r) => setTimeout(r, 20));
       expect(lease.held()).toBe(false);
-      expect(log.lines.filter((l) => l.includes('pool lease lost'))).toEqual([expect.stringContaining('renewal failed')]);
+      expect(log.lines.filter((l) => l.includes('pool lease lost'))).toEqual([
+        expect.stringContaining('renewal failed'),
+      ]);
       await lease.release();
     } finally {
       await proxy.stop();
@@ -172,7 +194,9 @@ describe('BlobPoolLock as a fence (Azurite behind a fault proxy)', () => {
     const a = lockOf(name, { renewEveryMs: 200 });
     const b = lockOf(name);
     const lease = (await a.tryAcquire('linux'))!;
-    const blob = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(name).getBlockBlobClient(a.lockBlobName('linux'));
+    const blob = BlobServiceClient.fromConnectionString(azurite.connectionString)
+      .getContainerClient(name)
+      .getBlockBlobClient(a.lockBlobName('linux'));
     await blob.getBlobLeaseClient().breakLease(0);
     const other = (await b.tryAcquire('linux'))!;
     while (!lease.lost) await new Promise((r) => setTimeout(r, 20));

@@ -62,24 +62,37 @@ describe('self-hosted parallel jobs', () => {
     azdo.addPool(pool);
     azdo.state.parallelJobs = { total: 3, used: 1 };
     for (let i = 0; i < 5; i++) azdo.queueJob(pool, []);
-    const { pass, status } = setup([{ name: 'linux', pool, image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, maxAgents: 10 }]);
+    const { pass, status } = setup([
+      { name: 'linux', pool, image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, maxAgents: 10 },
+    ]);
     arm.clearRequests();
 
     const r = await pass();
     expect(r.pools[0]!.ok).toBe(true);
     expect(puts()).toBe(2);
     expect(r.pools[0]!.plan!.parallel).toEqual({ source: 'resourceusage', total: 3, used: 1, free: 2, waiting: 3 });
-    expect(azdo.requests.some((q) => q.path.endsWith('/_apis/distributedtask/resourceusage') && q.query.parallelismTag === 'Private' && q.query.poolIsHosted === 'false')).toBe(true);
+    expect(
+      azdo.requests.some(
+        (q) =>
+          q.path.endsWith('/_apis/distributedtask/resourceusage') &&
+          q.query.parallelismTag === 'Private' &&
+          q.query.poolIsHosted === 'false',
+      ),
+    ).toBe(true);
 
     const text = formatStatusTable(await status());
-    expect(text).toContain(`pool ${pool}: self-hosted parallel jobs: 2 free of 3 (1 in use; source: Azure DevOps resourceusage); 3 queued job(s) wait for a parallel job, no agent created for them`);
+    expect(text).toContain(
+      `pool ${pool}: self-hosted parallel jobs: 2 free of 3 (1 in use; source: Azure DevOps resourceusage); 3 queued job(s) wait for a parallel job, no agent created for them`,
+    );
   });
 
   it('the same 5 queued with the fake default (100 parallel jobs): 5 agents — the cap, not the queue, held them back', async () => {
     const pool = `par-${Date.now()}-b`;
     azdo.addPool(pool);
     for (let i = 0; i < 5; i++) azdo.queueJob(pool, []);
-    const { pass } = setup([{ name: 'linux', pool, image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, maxAgents: 10 }]);
+    const { pass } = setup([
+      { name: 'linux', pool, image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, maxAgents: 10 },
+    ]);
     arm.clearRequests();
     await pass();
     expect(puts()).toBe(5);
@@ -91,14 +104,20 @@ describe('self-hosted parallel jobs', () => {
     azdo.state.parallelJobs = { total: 1, used: 1 };
     azdo.inject({ match: { pathIncludes: 'resourceusage' }, status: 403, times: Infinity });
     for (let i = 0; i < 3; i++) azdo.queueJob(pool, []);
-    const { pass, status, log } = setup([{ name: 'linux', pool, image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, maxAgents: 10 }]);
+    const { pass, status, log } = setup([
+      { name: 'linux', pool, image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, maxAgents: 10 },
+    ]);
     arm.clearRequests();
     const r = await pass();
     await pass();
     expect(puts()).toBe(3);
     expect(r.pools[0]!.plan!.parallel).toMatchObject({ source: 'unknown', waiting: 0 });
     expect(log.lines.filter((l) => l.includes('self-hosted parallel jobs unknown'))).toHaveLength(1);
-    expect(formatStatusTable(await status())).toMatch(new RegExp(`pool ${pool}: self-hosted parallel jobs: unknown \\(cannot read resourceusage: .*403.*\\), no cap applied`));
+    expect(formatStatusTable(await status())).toMatch(
+      new RegExp(
+        `pool ${pool}: self-hosted parallel jobs: unknown \\(cannot read resourceusage: .*403.*\\), no cap applied`,
+      ),
+    );
   });
 });
 
@@ -112,8 +131,20 @@ describe('matching from the server against the fake', () => {
     azdo.queueJob(pool, ['docker']); // declared: docker profile; server: nobody
     azdo.queueJob(pool, ['maven -gtVersion 3.9']); // ≥ on the server: the java profile
     const { pass, log } = setup([
-      { name: 'docker', pool, image: 'contoso.azurecr.io/azp-agent:docker', capabilities: ['docker', 'java'], maxAgents: 5 },
-      { name: 'java', pool, image: 'contoso.azurecr.io/azp-agent:java', capabilities: { java: '', maven: '3.9' }, maxAgents: 5 },
+      {
+        name: 'docker',
+        pool,
+        image: 'contoso.azurecr.io/azp-agent:docker',
+        capabilities: ['docker', 'java'],
+        maxAgents: 5,
+      },
+      {
+        name: 'java',
+        pool,
+        image: 'contoso.azurecr.io/azp-agent:java',
+        capabilities: { java: '', maven: '3.9' },
+        maxAgents: 5,
+      },
     ]);
     arm.clearRequests();
     const r = await pass();

@@ -37,7 +37,10 @@ afterAll(async () => {
 
 function controller(id: string, pool: string) {
   const settings = loadSettings(
-    stack.env({ AUTOSCALER_ID: id, POOLS: JSON.stringify([{ name: 'linux', pool, image: 'contoso.azurecr.io/azp-agent:1', placeholder: false }]) }),
+    stack.env({
+      AUTOSCALER_ID: id,
+      POOLS: JSON.stringify([{ name: 'linux', pool, image: 'contoso.azurecr.io/azp-agent:1', placeholder: false }]),
+    }),
     { requireAzure: true },
   );
   const log = memoryLogger();
@@ -61,7 +64,13 @@ const ours = (id: string, pool: string, createdAt: string) => ({
   'created-at': createdAt,
   'azp-role': 'agent',
 });
-const puts = (id: string) => arm.requests.filter((r) => r.method === 'PUT' && r.path.includes('/containerGroups/azp-linux-') && JSON.stringify(r.body ?? {}).includes(`"${id}"`));
+const puts = (id: string) =>
+  arm.requests.filter(
+    (r) =>
+      r.method === 'PUT' &&
+      r.path.includes('/containerGroups/azp-linux-') &&
+      JSON.stringify(r.body ?? {}).includes(`"${id}"`),
+  );
 const deletes = () => arm.requests.filter((r) => r.method === 'DELETE');
 
 describe('pool names differ only in case', () => {
@@ -69,7 +78,11 @@ describe('pool names differ only in case', () => {
     azdo.addPool('CaseA');
     azdo.queueJob('CaseA', []);
     // Booting for the queued job, created while the settings spelled the pool 'casea'.
-    arm.seed('azp-linux-booting0000000001', { resourceGroup: RG, subscriptionId: SUB, tags: ours('case-a', 'casea', new Date().toISOString()) });
+    arm.seed('azp-linux-booting0000000001', {
+      resourceGroup: RG,
+      subscriptionId: SUB,
+      tags: ours('case-a', 'casea', new Date().toISOString()),
+    });
     arm.clearRequests();
     const c = controller('case-a', 'CaseA');
     const r = await reconcile(c.options, c.deps);
@@ -91,7 +104,10 @@ describe('pool names differ only in case', () => {
   });
 
   it('poolsOf keeps one spelling per pool', () => {
-    const profiles = ['Linux', 'linux', 'LINUX', 'Other'].map((pool, i) => ({ ...controller(`x${i}`, pool).options.profiles[0]!, name: `p${i}` }));
+    const profiles = ['Linux', 'linux', 'LINUX', 'Other'].map((pool, i) => ({
+      ...controller(`x${i}`, pool).options.profiles[0]!,
+      name: `p${i}`,
+    }));
     expect(poolsOf(profiles)).toEqual(['Linux', 'Other']);
   });
 });

@@ -34,7 +34,11 @@ let seq = 0;
 
 beforeAll(async () => {
   azurite = await startAzurite();
-  stack = await startFakeStack({ pat: PAT, subscriptionId: '00000000-0000-0000-0000-0000000000a1', resourceGroup: 'rg-agents' });
+  stack = await startFakeStack({
+    pat: PAT,
+    subscriptionId: '00000000-0000-0000-0000-0000000000a1',
+    resourceGroup: 'rg-agents',
+  });
   proxy = await startFaultProxy({ host: '127.0.0.1', port: azurite.queuePort });
 }, 60_000);
 
@@ -45,7 +49,11 @@ afterAll(async () => {
 });
 
 function delivery(notificationId: number): string {
-  const body = structuredClone(readContractJson<Record<string, unknown> & { resource: { job: { state: string; result?: string } } }>('servicehooks/job-state-changed.events-md.json'));
+  const body = structuredClone(
+    readContractJson<Record<string, unknown> & { resource: { job: { state: string; result?: string } } }>(
+      'servicehooks/job-state-changed.events-md.json',
+    ),
+  );
   body.notificationId = notificationId;
   body.resource.job.state = 'waiting';
   delete body.resource.job.result;
@@ -62,12 +70,26 @@ function setup(opts: { queueEndpoint?: string } = {}) {
     AzureWebJobsStorage: azurite.connectionString,
     WEBHOOK_USERNAME: USER,
     WEBHOOK_PASSWORD: PASS,
-    POOLS: JSON.stringify([{ name: 'linux', pool, image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, maxAgents: 50, maxCreatePerPass: 50 }]),
+    POOLS: JSON.stringify([
+      {
+        name: 'linux',
+        pool,
+        image: 'contoso.azurecr.io/azp-agent:1',
+        placeholder: false,
+        maxAgents: 50,
+        maxCreatePerPass: 50,
+      },
+    ]),
   });
   const queueConn = opts.queueEndpoint
-    ? azuriteConnectionString(azurite.blobPort, azurite.queuePort, azurite.tablePort).replace(/QueueEndpoint=[^;]+/, `QueueEndpoint=${opts.queueEndpoint}`)
+    ? azuriteConnectionString(azurite.blobPort, azurite.queuePort, azurite.tablePort).replace(
+        /QueueEndpoint=[^;]+/,
+        `QueueEndpoint=${opts.queueEndpoint}`,
+      )
     : azurite.connectionString;
-  const service = QueueServiceClient.fromConnectionString(queueConn, { retryOptions: { maxTries: 1, tryTimeoutInMs: 3000 } });
+  const service = QueueServiceClient.fromConnectionString(queueConn, {
+    retryOptions: { maxTries: 1, tryTimeoutInMs: 3000 },
+  });
   const handoff = StorageHandoffQueue.fromService(service, queueName, { timeoutMs: 3000 });
   const reader = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(queueName);
   let entropy = 0;
@@ -83,7 +105,12 @@ function setup(opts: { queueEndpoint?: string } = {}) {
   const queueTrigger = makeQueueHandler(async () => runtime);
   const deliver = async (notificationId: number, body = delivery(notificationId)) => {
     const res = await webhook(
-      new HttpRequest({ method: 'POST', url: 'http://127.0.0.1/api/servicehook', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: { string: body } }),
+      new HttpRequest({
+        method: 'POST',
+        url: 'http://127.0.0.1/api/servicehook',
+        headers: { authorization: AUTH, 'content-type': 'application/json' },
+        body: { string: body },
+      }),
       new InvocationContext({ invocationId: `d${notificationId}`, functionName: 'servicehook', logHandler: () => {} }),
     );
     return res;
@@ -98,7 +125,15 @@ function setup(opts: { queueEndpoint?: string } = {}) {
         got.receivedMessageItems.map(async (m) => {
           // The host decodes base64 and hands parsed JSON to a Node handler.
           const entry = JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as unknown;
-          await queueTrigger(entry, new InvocationContext({ invocationId: m.messageId, functionName: 'reconcileQueue', triggerMetadata: { dequeueCount: m.dequeueCount, id: m.messageId }, logHandler: () => {} }));
+          await queueTrigger(
+            entry,
+            new InvocationContext({
+              invocationId: m.messageId,
+              functionName: 'reconcileQueue',
+              triggerMetadata: { dequeueCount: m.dequeueCount, id: m.messageId },
+              logHandler: () => {},
+            }),
+          );
           await reader.deleteMessage(m.messageId, m.popReceipt);
           handled++;
         }),
@@ -106,7 +141,13 @@ function setup(opts: { queueEndpoint?: string } = {}) {
     }
   };
   const depth = async () => (await reader.getProperties()).approximateMessagesCount ?? 0;
-  const ours = () => new Set(stack.arm.groups().filter((g) => g.tags['azp-pool'] === pool).map((g) => g.name));
+  const ours = () =>
+    new Set(
+      stack.arm
+        .groups()
+        .filter((g) => g.tags['azp-pool'] === pool)
+        .map((g) => g.name),
+    );
   /** Container-group PUTs for this test's pool (a second PUT of one name would be a double create). */
   const creates = () => {
     const names = ours();
@@ -176,17 +217,26 @@ describe('the reconcile queue (Azurite)', () => {
     stack.azdo.queueJob(s.pool, []);
     const queueName = (s.handoff as StorageHandoffQueue).queue.name;
     // The child uses the queue name of this runtime: AzureWebJobsStorage plus the test's queue.
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/integration/fixtures/deliver-and-hang.ts')], {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        ...stack.env({ AzureWebJobsStorage: azurite.connectionString, WEBHOOK_USERNAME: USER, WEBHOOK_PASSWORD: PASS, POOLS: JSON.stringify([{ name: 'linux', pool: s.pool, image: 'contoso.azurecr.io/azp-agent:1' }]) }),
-        RECONCILE_QUEUE_NAME: queueName,
-        TEST_AUTH: AUTH,
-        TEST_BODY: delivery(99),
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(repoRoot, 'test/integration/fixtures/deliver-and-hang.ts')],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          ...stack.env({
+            AzureWebJobsStorage: azurite.connectionString,
+            WEBHOOK_USERNAME: USER,
+            WEBHOOK_PASSWORD: PASS,
+            POOLS: JSON.stringify([{ name: 'linux', pool: s.pool, image: 'contoso.azurecr.io/azp-agent:1' }]),
+          }),
+          RECONCILE_QUEUE_NAME: queueName,
+          TEST_AUTH: AUTH,
+          TEST_BODY: delivery(99),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     let out = '';
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -221,7 +271,13 @@ describe('the reconcile queue (Azurite)', () => {
       telemetry: { event: (name: string) => void events.push(name), flush: async () => {} },
     }));
     const lines: string[] = [];
-    const ctx = (n: number) => new InvocationContext({ invocationId: `p${n}`, functionName: 'reconcileQueue', triggerMetadata: { dequeueCount: n }, logHandler: (_l, ...a) => lines.push(a.join(' ')) });
+    const ctx = (n: number) =>
+      new InvocationContext({
+        invocationId: `p${n}`,
+        functionName: 'reconcileQueue',
+        triggerMetadata: { dequeueCount: n },
+        logHandler: (_l, ...a) => lines.push(a.join(' ')),
+      });
     await expect(trigger({ nope: true }, ctx(1))).rejects.toThrow(/unreadable reconcile message/);
     expect(events).toEqual([]);
     await expect(trigger('not base64 json', ctx(5))).rejects.toThrow(/unreadable/);
@@ -237,7 +293,14 @@ describe('the reconcile queue (Azurite)', () => {
     const spy = vi.spyOn(app, 'storageQueue').mockImplementation(() => {});
     try {
       await import('../../src/functions/reconcile-queue.js');
-      expect(spy).toHaveBeenCalledWith('reconcileQueue', expect.objectContaining({ queueName: 'azp-reconcile', connection: 'AzureWebJobsStorage', handler: expect.any(Function) }));
+      expect(spy).toHaveBeenCalledWith(
+        'reconcileQueue',
+        expect.objectContaining({
+          queueName: 'azp-reconcile',
+          connection: 'AzureWebJobsStorage',
+          handler: expect.any(Function),
+        }),
+      );
     } finally {
       spy.mockRestore();
     }

@@ -58,13 +58,18 @@ function controller({ id, profiles, opts = {} }: Setup) {
   const settings = loadSettings(
     stack.env({
       AUTOSCALER_ID: id,
-      POOLS: JSON.stringify(profiles.map((p) => ({ image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, ...p }))),
+      POOLS: JSON.stringify(
+        profiles.map((p) => ({ image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, ...p })),
+      ),
     }),
     { requireAzure: true },
   );
   const log = memoryLogger();
   let offsetMs = 0;
-  const clock: Clock = { now: () => new Date(Date.now() + offsetMs), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+  const clock: Clock = {
+    now: () => new Date(Date.now() + offsetMs),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  };
   let entropy = 0;
   const backoff = memoryBackoffStore();
   const deps = buildDeps(settings, log, {
@@ -98,7 +103,12 @@ function controller({ id, profiles, opts = {} }: Setup) {
 }
 
 /** Seeds a group carrying the ownership tags of deployment `id`. */
-function seedOurs(id: string, name: string, t: { pool: string; profile: string; createdAt: string; placeholder?: boolean }, extra: Parameters<FakeArm['seed']>[1] = {}) {
+function seedOurs(
+  id: string,
+  name: string,
+  t: { pool: string; profile: string; createdAt: string; placeholder?: boolean },
+  extra: Parameters<FakeArm['seed']>[1] = {},
+) {
   return arm.seed(name, {
     resourceGroup: RG,
     subscriptionId: SUB,
@@ -115,8 +125,10 @@ function seedOurs(id: string, name: string, t: { pool: string; profile: string; 
 }
 
 const outcomesOf = (r: PassResult, pool: string): Outcome[] => r.pools.find((p) => p.pool === pool)?.outcomes ?? [];
-const viewOf = (r: PassResult, pool: string, profile: string) => r.pools.find((p) => p.pool === pool)?.plan?.views.find((v) => v.profile === profile);
-const armDeletes = (name: string) => arm.requests.filter((q) => q.method === 'DELETE' && q.path.endsWith(`/containerGroups/${name}`));
+const viewOf = (r: PassResult, pool: string, profile: string) =>
+  r.pools.find((p) => p.pool === pool)?.plan?.views.find((v) => v.profile === profile);
+const armDeletes = (name: string) =>
+  arm.requests.filter((q) => q.method === 'DELETE' && q.path.endsWith(`/containerGroups/${name}`));
 const armPuts = (part: string) => arm.requests.filter((q) => q.method === 'PUT' && q.path.includes(part));
 const agentCalls = (agentId: number) => azdo.requests.filter((q) => q.path.endsWith(`/agents/${agentId}`));
 
@@ -132,7 +144,12 @@ describe('THE RACE: a job lands on an idle agent between the decision and the de
     let raced: number | undefined;
     const unhook = azdo.onRequest((q: RecordedRequest) => {
       const body = q.body as { enabled?: unknown } | undefined;
-      if (raced === undefined && q.method === 'PATCH' && q.path.endsWith(`/agents/${agent.id}`) && body?.enabled === false) {
+      if (
+        raced === undefined &&
+        q.method === 'PATCH' &&
+        q.path.endsWith(`/agents/${agent.id}`) &&
+        body?.enabled === false
+      ) {
         // Azure DevOps handed a job to the agent just before the disable took effect.
         const job = azdo.queueJob('race', []);
         azdo.assignJob(job.requestId, name);
@@ -148,14 +165,21 @@ describe('THE RACE: a job lands on an idle agent between the decision and the de
     expect(del).toMatchObject({ status: 'skipped', action: { group: name, mode: 'safe', cause: 'idle' } });
     expect((del as { why: string }).why).toContain(String(raced));
     // The protocol in order: disable, re-read (with the assigned request), re-enable; nothing deleted.
-    const calls = agentCalls(agent.id).map((q) => `${q.method}${q.body ? ` enabled=${String((q.body as { enabled: boolean }).enabled)}` : ''}`);
+    const calls = agentCalls(agent.id).map(
+      (q) => `${q.method}${q.body ? ` enabled=${String((q.body as { enabled: boolean }).enabled)}` : ''}`,
+    );
     expect(calls).toEqual(['PATCH enabled=false', 'GET', 'PATCH enabled=true']);
-    expect(azdo.requests.find((q) => q.method === 'GET' && q.path.endsWith(`/agents/${agent.id}`))!.query.includeAssignedRequest).toBe('true');
+    expect(
+      azdo.requests.find((q) => q.method === 'GET' && q.path.endsWith(`/agents/${agent.id}`))!.query
+        .includeAssignedRequest,
+    ).toBe('true');
     expect(armDeletes(name)).toHaveLength(0);
     expect(azdo.requests.filter((q) => q.method === 'DELETE')).toHaveLength(0);
     expect(arm.group(name)).toBeDefined();
     expect(azdo.agent(name)).toMatchObject({ enabled: true, assignedRequestId: raced });
-    expect(c.log.lines.some((l) => l.includes('a job landed on the agent between decision and delete; kept'))).toBe(true);
+    expect(c.log.lines.some((l) => l.includes('a job landed on the agent between decision and delete; kept'))).toBe(
+      true,
+    );
 
     // While the job runs, passes leave the group alone.
     const r2 = await c.pass();
@@ -169,7 +193,9 @@ describe('THE RACE: a job lands on an idle agent between the decision and the de
     azdo.removeAgent(name, 'race');
     arm.setInstanceState(name, 'Succeeded', 0);
     const r3 = await c.pass();
-    expect(outcomesOf(r3, 'race')).toEqual([expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, cause: 'finished' }) })]);
+    expect(outcomesOf(r3, 'race')).toEqual([
+      expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, cause: 'finished' }) }),
+    ]);
     expect(armDeletes(name)).toHaveLength(1);
     expect(armDeletes(name)[0]!.time).toBeGreaterThanOrEqual(Date.parse(finished.finishTime!));
     expect(arm.group(name)).toBeUndefined();
@@ -210,7 +236,9 @@ describe('an agent left disabled (interrupted scale-down) still counts against m
     azdo.inject({ match: { method: 'PATCH', pathIncludes: `/agents/${agent.id}` }, status: 500, times: Infinity });
     arm.clearRequests();
     const r = await c.pass();
-    expect(outcomesOf(r, 'dis')).toEqual([expect.objectContaining({ status: 'failed', action: expect.objectContaining({ group: name, mode: 'safe' }) })]);
+    expect(outcomesOf(r, 'dis')).toEqual([
+      expect.objectContaining({ status: 'failed', action: expect.objectContaining({ group: name, mode: 'safe' }) }),
+    ]);
     expect(viewOf(r, 'dis', 'd')).toMatchObject({ live: 1, maxAgents: 1, creates: 0 });
     expect(armPuts('azp-d-')).toHaveLength(0);
     expect(arm.groups().filter((g) => g.tags['autoscaler-id'] === 'dis')).toHaveLength(1);
@@ -234,15 +262,29 @@ describe('failed boots', () => {
     const pull = 'azp-b-00000000pull';
     const crash = 'azp-b-0000000crash';
     const young = 'azp-b-0000000young';
-    seedOurs('boot', pull, { pool: 'boot', profile: 'b', createdAt: c.ago(20) }, { provisioningState: 'Failed', instanceState: 'Pending' });
-    arm.addEvent(pull, { name: 'Failed', type: 'Warning', message: 'Failed to pull image "contoso.azurecr.io/azp-agent:1": manifest unknown' });
+    seedOurs(
+      'boot',
+      pull,
+      { pool: 'boot', profile: 'b', createdAt: c.ago(20) },
+      { provisioningState: 'Failed', instanceState: 'Pending' },
+    );
+    arm.addEvent(pull, {
+      name: 'Failed',
+      type: 'Warning',
+      message: 'Failed to pull image "contoso.azurecr.io/azp-agent:1": manifest unknown',
+    });
     seedOurs('boot', crash, { pool: 'boot', profile: 'b', createdAt: c.ago(600) });
-    arm.setLogs(crash, 'Determining matching Azure Pipelines agent...\nConfiguring the agent\nTF400813: the PAT is not authorized to access pool boot\nexit 1');
+    arm.setLogs(
+      crash,
+      'Determining matching Azure Pipelines agent...\nConfiguring the agent\nTF400813: the PAT is not authorized to access pool boot\nexit 1',
+    );
     seedOurs('boot', young, { pool: 'boot', profile: 'b', createdAt: c.ago(10) });
     arm.clearRequests();
     const r = await c.pass();
     const dels = outcomesOf(r, 'boot').filter((o) => o.action.kind === 'delete');
-    expect(dels.map((o) => [o.status, (o.action as { group: string }).group, (o.action as { cause: string }).cause]).sort()).toEqual([
+    expect(
+      dels.map((o) => [o.status, (o.action as { group: string }).group, (o.action as { cause: string }).cause]).sort(),
+    ).toEqual([
       ['done', pull, 'failedBoot'],
       ['done', crash, 'failedBoot'],
     ]);
@@ -259,7 +301,9 @@ describe('failed boots', () => {
     expect(crashLine).toContain('exit 1');
     // One GET and one log read per failed group, before its DELETE.
     for (const g of [pull, crash]) {
-      const i = arm.requests.findIndex((q) => q.method === 'GET' && q.path.endsWith(`/containerGroups/${g}/containers/agent/logs`));
+      const i = arm.requests.findIndex(
+        (q) => q.method === 'GET' && q.path.endsWith(`/containerGroups/${g}/containers/agent/logs`),
+      );
       const d = arm.requests.findIndex((q) => q.method === 'DELETE' && q.path.endsWith(`/containerGroups/${g}`));
       expect(i).toBeGreaterThanOrEqual(0);
       expect(d).toBeGreaterThan(i);
@@ -273,7 +317,12 @@ describe('failed boots', () => {
     const older = 'azp-k-0000000000o2';
     const newest = 'azp-k-0000000000n1';
     seedOurs('keep', oldest, { pool: 'keep', profile: 'k', createdAt: c.ago(3000) }, { provisioningState: 'Failed' });
-    seedOurs('keep', older, { pool: 'keep', profile: 'k', createdAt: c.ago(2000) }, { instanceState: 'Failed', exitCode: 1 });
+    seedOurs(
+      'keep',
+      older,
+      { pool: 'keep', profile: 'k', createdAt: c.ago(2000) },
+      { instanceState: 'Failed', exitCode: 1 },
+    );
     seedOurs('keep', newest, { pool: 'keep', profile: 'k', createdAt: c.ago(900) }, { provisioningState: 'Failed' });
     const r = await c.pass();
     expect(arm.group(newest)).toBeDefined();
@@ -308,13 +357,18 @@ describe('finished agents', () => {
     arm.clearRequests();
     const r = await c.pass();
     expect(outcomesOf(r, 'fin')).toEqual([
-      expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, agentId: agent.id, mode: 'safe', cause: 'finished' }) }),
+      expect.objectContaining({
+        status: 'done',
+        action: expect.objectContaining({ group: name, agentId: agent.id, mode: 'safe', cause: 'finished' }),
+      }),
     ]);
     expect(arm.group(name)).toBeUndefined();
     expect(azdo.agent(name, 'fin')).toBeUndefined();
     // Found from the agent list alone (no GET of the group); the list item carries no instance
     // state, so the registration is disabled and re-read before the group goes.
-    expect(arm.requests.filter((q) => q.method === 'GET' && q.path.endsWith(`/containerGroups/${name}`))).toHaveLength(0);
+    expect(arm.requests.filter((q) => q.method === 'GET' && q.path.endsWith(`/containerGroups/${name}`))).toHaveLength(
+      0,
+    );
     expect(agentCalls(agent.id).map((q) => q.method)).toEqual(['PATCH', 'GET', 'DELETE']);
   });
 
@@ -322,15 +376,22 @@ describe('finished agents', () => {
     const c = controller({ id: 'fin2', profiles: [{ name: 'g', pool: 'fin2' }] });
     azdo.addPool('fin2');
     const name = 'azp-g-000000000001';
-    seedOurs('fin2', name, { pool: 'fin2', profile: 'g', createdAt: c.ago(120) }, { instanceState: 'Succeeded', exitCode: 0 });
+    seedOurs(
+      'fin2',
+      name,
+      { pool: 'fin2', profile: 'g', createdAt: c.ago(120) },
+      { instanceState: 'Succeeded', exitCode: 0 },
+    );
     const r = await c.pass();
-    expect(outcomesOf(r, 'fin2')).toEqual([expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, cause: 'finished' }) })]);
+    expect(outcomesOf(r, 'fin2')).toEqual([
+      expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, cause: 'finished' }) }),
+    ]);
     expect(arm.group(name)).toBeUndefined();
   });
 });
 
 describe('orphans and ownership', () => {
-  it('removes an orphan registration of ours; never touches a foreign agent or another deployment\'s group', async () => {
+  it("removes an orphan registration of ours; never touches a foreign agent or another deployment's group", async () => {
     const c = controller({ id: 'orph', profiles: [{ name: 'o', pool: 'orph' }] });
     azdo.addPool('orph');
     const orphan = azdo.registerAgent('orph', 'azp-o-000000000001', {}, { status: 'offline' });
@@ -339,20 +400,39 @@ describe('orphans and ownership', () => {
     const otherProfile = azdo.registerAgent('orph', 'azp-x-000000000001', {}, { status: 'offline' });
     // Another deployment (autoscaler-id staging) in the same resource group, same pool and profile.
     const theirs = 'azp-o-0000000stage';
-    seedOurs('staging', theirs, { pool: 'orph', profile: 'o', createdAt: c.ago(100000) }, { provisioningState: 'Failed' });
-    arm.seed('someone-elses', { resourceGroup: RG, subscriptionId: SUB, tags: { team: 'data' }, instanceState: 'Succeeded' });
+    seedOurs(
+      'staging',
+      theirs,
+      { pool: 'orph', profile: 'o', createdAt: c.ago(100000) },
+      { provisioningState: 'Failed' },
+    );
+    arm.seed('someone-elses', {
+      resourceGroup: RG,
+      subscriptionId: SUB,
+      tags: { team: 'data' },
+      instanceState: 'Succeeded',
+    });
     azdo.clearRequests();
     arm.clearRequests();
     const r = await c.pass();
-    expect(outcomesOf(r, 'orph')).toEqual([expect.objectContaining({ status: 'done', action: expect.objectContaining({ kind: 'unregister', agentId: orphan.id }) })]);
+    expect(outcomesOf(r, 'orph')).toEqual([
+      expect.objectContaining({
+        status: 'done',
+        action: expect.objectContaining({ kind: 'unregister', agentId: orphan.id }),
+      }),
+    ]);
     expect(azdo.agent(orphan.id)).toBeUndefined();
     expect(azdo.agent(foreign.id)).toBeDefined();
     expect(azdo.agent(online.id)).toBeDefined();
     expect(azdo.agent(otherProfile.id)).toBeDefined();
     expect(arm.group(theirs)).toBeDefined();
     expect(arm.group('someone-elses')).toBeDefined();
-    expect(arm.requests.filter((q) => q.method !== 'GET' || q.path.includes(theirs) || q.path.includes('someone-elses'))).toEqual([]);
-    expect(azdo.requests.filter((q) => q.method === 'DELETE').map((q) => q.path)).toEqual([expect.stringMatching(new RegExp(`/agents/${orphan.id}$`))]);
+    expect(
+      arm.requests.filter((q) => q.method !== 'GET' || q.path.includes(theirs) || q.path.includes('someone-elses')),
+    ).toEqual([]);
+    expect(azdo.requests.filter((q) => q.method === 'DELETE').map((q) => q.path)).toEqual([
+      expect.stringMatching(new RegExp(`/agents/${orphan.id}$`)),
+    ]);
   });
 });
 
@@ -366,7 +446,12 @@ describe('groups of a profile removed from the settings', () => {
     const busyMain = 'azp-old-000000000002';
     const idleOld = 'azp-old-000000000003';
     const busyOld = 'azp-old-000000000004';
-    for (const [n, pool] of [[idleMain, 'gone-main'], [busyMain, 'gone-main'], [idleOld, 'gone-old'], [busyOld, 'gone-old']] as const) {
+    for (const [n, pool] of [
+      [idleMain, 'gone-main'],
+      [busyMain, 'gone-main'],
+      [idleOld, 'gone-old'],
+      [busyOld, 'gone-old'],
+    ] as const) {
       seedOurs('gone', n, { pool, profile: 'old', createdAt: c.ago(600) });
       azdo.registerAgent(pool, n);
     }
@@ -377,9 +462,15 @@ describe('groups of a profile removed from the settings', () => {
     azdo.clearRequests();
     const r = await c.pass();
     expect(r.pools.map((p) => p.pool).sort()).toEqual(['gone-main', 'gone-old']);
-    for (const [pool, g] of [['gone-main', idleMain], ['gone-old', idleOld]] as const) {
+    for (const [pool, g] of [
+      ['gone-main', idleMain],
+      ['gone-old', idleOld],
+    ] as const) {
       expect(outcomesOf(r, pool).filter((o) => o.action.kind === 'delete')).toEqual([
-        expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: g, mode: 'safe', cause: 'orphanGroup' }) }),
+        expect.objectContaining({
+          status: 'done',
+          action: expect.objectContaining({ group: g, mode: 'safe', cause: 'orphanGroup' }),
+        }),
       ]);
       expect(arm.group(g)).toBeUndefined();
       expect(azdo.agent(g, pool)).toBeUndefined();
@@ -411,7 +502,10 @@ describe('groups of a profile removed from the settings', () => {
 
 describe('placeholder', () => {
   it('created at zero agents in placeholder mode, its one-shot group deleted after it registered, the registration never removed', async () => {
-    const c = controller({ id: 'ph', profiles: [{ name: 'p', pool: 'ph', placeholder: true, capabilities: ['docker'] }] });
+    const c = controller({
+      id: 'ph',
+      profiles: [{ name: 'p', pool: 'ph', placeholder: true, capabilities: ['docker'] }],
+    });
     azdo.addPool('ph');
     const name = 'azp-p-placeholder';
     arm.clearRequests();
@@ -432,7 +526,9 @@ describe('placeholder', () => {
     arm.setInstanceState(name, 'Succeeded', 0);
     azdo.clearRequests();
     const r3 = await c.pass();
-    expect(outcomesOf(r3, 'ph')).toEqual([expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, mode: 'direct' }) })]);
+    expect(outcomesOf(r3, 'ph')).toEqual([
+      expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, mode: 'direct' }) }),
+    ]);
     expect(arm.group(name)).toBeUndefined();
     expect(azdo.agent(reg.id)).toBeDefined();
     expect(azdo.requests.filter((q) => q.method !== 'GET')).toEqual([]);
@@ -466,7 +562,13 @@ describe('back-off after quota errors', () => {
     });
     azdo.addPool('bo');
     azdo.queueJob('bo', ['java']);
-    arm.inject({ match: { method: 'PUT', pathIncludes: 'azp-q-' }, status: 409, code: 'ContainerGroupQuotaReached', message: 'Resource type Microsoft.ContainerInstance/containerGroups has reached its quota limit.', times: Infinity });
+    arm.inject({
+      match: { method: 'PUT', pathIncludes: 'azp-q-' },
+      status: 409,
+      code: 'ContainerGroupQuotaReached',
+      message: 'Resource type Microsoft.ContainerInstance/containerGroups has reached its quota limit.',
+      times: Infinity,
+    });
 
     const start = c.clock.now().getTime();
     const steps: Array<{ failures: number; sec: number }> = [];
@@ -482,7 +584,11 @@ describe('back-off after quota errors', () => {
       const r = await c.pass();
       expect(armPuts('azp-q-')).toHaveLength(1);
       // The other profile keeps scaling in the same pass.
-      expect(outcomesOf(r, 'bo').filter((o) => o.action.kind === 'create' && o.action.profile === 'ok' && o.status === 'done')).toHaveLength(1);
+      expect(
+        outcomesOf(r, 'bo').filter(
+          (o) => o.action.kind === 'create' && o.action.profile === 'ok' && o.status === 'done',
+        ),
+      ).toHaveLength(1);
       const b = c.backoff.get('q')!;
       const sec = (Date.parse(b.until) - c.clock.now().getTime()) / 1000;
       steps.push({ failures: b.failures, sec: Math.round(sec) });
@@ -502,7 +608,8 @@ describe('back-off after quota errors', () => {
     }
     expect(steps.map((s) => s.failures)).toEqual([1, 2, 3, 4, 5]);
     // 60, 120, 240, then capped at 240 (± 1 s of real time between the failure and the check).
-    for (const [i, want] of [60, 120, 240, 240, 240].entries()) expect(Math.abs(steps[i]!.sec - want)).toBeLessThanOrEqual(1);
+    for (const [i, want] of [60, 120, 240, 240, 240].entries())
+      expect(Math.abs(steps[i]!.sec - want)).toBeLessThanOrEqual(1);
     expect(c.clock.now().getTime() - start).toBeGreaterThan(900_000);
 
     // Quota freed; once the back-off expired the create goes through. An accepted create is not yet
@@ -511,7 +618,9 @@ describe('back-off after quota errors', () => {
     arm.clearFaults();
     arm.clearRequests();
     const r = await c.pass();
-    expect(outcomesOf(r, 'bo').filter((o) => o.action.kind === 'create' && o.action.profile === 'q' && o.status === 'done')).toHaveLength(1);
+    expect(
+      outcomesOf(r, 'bo').filter((o) => o.action.kind === 'create' && o.action.profile === 'q' && o.status === 'done'),
+    ).toHaveLength(1);
     expect(c.backoff.get('q')).toMatchObject({ failures: 5 });
     c.advance(10);
     await c.pass();
@@ -531,13 +640,15 @@ describe('no delete can kill a job: the world changes right after the controller
     const poolId = azdo.pool(pool).id;
     let fired = false;
     const off = azdo.onAnswered((q) => {
-      if (fired || q.method !== 'GET' || !q.path.endsWith(`/pools/${poolId}/agents`) || q.query.agentName !== undefined) return;
+      if (fired || q.method !== 'GET' || !q.path.endsWith(`/pools/${poolId}/agents`) || q.query.agentName !== undefined)
+        return;
       fired = true;
       fn();
     });
     return { off, fired: () => fired };
   };
-  const failedBootLogged = (c: { log: { lines: string[] } }, name: string) => c.log.lines.some((l) => l.startsWith('warn failed boot') && l.includes(name));
+  const failedBootLogged = (c: { log: { lines: string[] } }, name: string) =>
+    c.log.lines.some((l) => l.startsWith('warn failed boot') && l.includes(name));
 
   it('(a) slow image pull: the agent registers just after the boot timeout and takes a job while the pass decides → kept', async () => {
     const c = controller({ id: 'race-a', profiles: [{ name: 'ra', pool: 'race-a', bootTimeoutSec: 60 }] });
@@ -585,12 +696,18 @@ describe('no delete can kill a job: the world changes right after the controller
     expect(armDeletes(name)).toHaveLength(0);
     expect(azdo.agent(agent.id)).toMatchObject({ assignedRequestId: job.requestId, enabled: true });
     expect(agentCalls(agent.id).map((q) => q.method)).toEqual(['PATCH', 'GET', 'PATCH']);
-    expect(outcomesOf(r, 'race-b').find((o) => o.action.kind === 'delete')).toMatchObject({ status: 'skipped', action: { group: name, mode: 'safe' } });
+    expect(outcomesOf(r, 'race-b').find((o) => o.action.kind === 'delete')).toMatchObject({
+      status: 'skipped',
+      action: { group: name, mode: 'safe' },
+    });
     expect(failedBootLogged(c, name)).toBe(false);
   });
 
   it('(c) a long-lived warm standby agent offline for a moment is not a failed boot: not deleted, its registration kept', async () => {
-    const c = controller({ id: 'race-c', profiles: [{ name: 'rc', pool: 'race-c', bootTimeoutSec: 60, minAgents: 1, idleTimeoutSec: 60 }] });
+    const c = controller({
+      id: 'race-c',
+      profiles: [{ name: 'rc', pool: 'race-c', bootTimeoutSec: 60, minAgents: 1, idleTimeoutSec: 60 }],
+    });
     azdo.addPool('race-c');
     const name = 'azp-rc-00000000warm';
     seedOurs('race-c', name, { pool: 'race-c', profile: 'rc', createdAt: c.ago(3600) });
@@ -632,7 +749,9 @@ describe('a group ARM is deleting (provisioning state Deleting) is gone', () => 
     const r = await c.pass();
     expect(viewOf(r, 'dying', 'y')).toMatchObject({ starting: 0, failedBoot: 0, live: 0, creates: 1, queued: 1 });
     expect(arm.requests.filter((q) => q.method === 'DELETE')).toEqual([]);
-    expect(arm.requests.filter((q) => q.method === 'GET' && (q.path.endsWith(young) || q.path.endsWith(old)))).toEqual([]);
+    expect(arm.requests.filter((q) => q.method === 'GET' && (q.path.endsWith(young) || q.path.endsWith(old)))).toEqual(
+      [],
+    );
     expect(c.log.lines.some((l) => l.startsWith('warn failed boot'))).toBe(false);
     expect(armPuts('azp-y-')).toHaveLength(1);
   });
@@ -647,7 +766,12 @@ describe('a group with no registration is re-read by name right before its DELET
     azdo.clearRequests();
     arm.clearRequests();
     const r = await c.pass();
-    expect(outcomesOf(r, 'byname')).toEqual([expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, mode: 'recheck', cause: 'failedBoot' }) })]);
+    expect(outcomesOf(r, 'byname')).toEqual([
+      expect.objectContaining({
+        status: 'done',
+        action: expect.objectContaining({ group: name, mode: 'recheck', cause: 'failedBoot' }),
+      }),
+    ]);
     const read = azdo.requests.filter((q) => q.method === 'GET' && q.query.agentName === name);
     expect(read).toHaveLength(1);
     expect(read[0]!.query.includeAssignedRequest).toBe('true');
@@ -664,14 +788,21 @@ describe('a group with no registration is re-read by name right before its DELET
     let id: number | undefined;
     const poolId = azdo.pool('byname2').id;
     const off = azdo.onAnswered((q) => {
-      if (id === undefined && q.method === 'GET' && q.path.endsWith(`/pools/${poolId}/agents`) && q.query.agentName === undefined) {
+      if (
+        id === undefined &&
+        q.method === 'GET' &&
+        q.path.endsWith(`/pools/${poolId}/agents`) &&
+        q.query.agentName === undefined
+      ) {
         id = azdo.registerAgent('byname2', name, {}, { status: 'offline' }).id; // registered just after the list, not online
       }
     });
     azdo.clearRequests();
     const r = await c.pass();
     off();
-    expect(outcomesOf(r, 'byname2')).toEqual([expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, agentId: id }) })]);
+    expect(outcomesOf(r, 'byname2')).toEqual([
+      expect.objectContaining({ status: 'done', action: expect.objectContaining({ group: name, agentId: id }) }),
+    ]);
     expect(agentCalls(id!).map((q) => q.method)).toEqual(['PATCH', 'GET', 'DELETE']);
     expect(arm.group(name)).toBeUndefined();
     expect(azdo.agent(id!)).toBeUndefined();

@@ -32,7 +32,12 @@ const allLogLines: string[] = [];
 
 beforeAll(async () => {
   // The secret carries a trailing newline, as `az keyvault secret set --file` leaves it.
-  stack = await startFakeStack({ pat: CANARY_PAT, kvSecret: `${CANARY_PAT}\n`, subscriptionId: SUB, resourceGroup: RG });
+  stack = await startFakeStack({
+    pat: CANARY_PAT,
+    kvSecret: `${CANARY_PAT}\n`,
+    subscriptionId: SUB,
+    resourceGroup: RG,
+  });
   ({ azdo, arm, kv, credential, dispatcher } = stack);
 });
 
@@ -46,7 +51,13 @@ function setup(profileOverrides: Record<string, unknown> = {}, extraProfiles: Re
   const settings = loadSettings(
     stack.env({
       POOLS: JSON.stringify([
-        { name: 'linux', pool: 'aci', image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, ...profileOverrides },
+        {
+          name: 'linux',
+          pool: 'aci',
+          image: 'contoso.azurecr.io/azp-agent:1',
+          placeholder: false,
+          ...profileOverrides,
+        },
         ...extraProfiles,
       ]),
     }),
@@ -91,9 +102,19 @@ describe('the whole story against the fakes', () => {
     arm.seed('other-deployment', {
       resourceGroup: RG,
       subscriptionId: SUB,
-      tags: { 'managed-by': 'azp-aci-autoscaler', 'autoscaler-id': 'staging', 'azp-pool': 'aci', 'azp-profile': 'linux', 'created-at': new Date(0).toISOString() },
+      tags: {
+        'managed-by': 'azp-aci-autoscaler',
+        'autoscaler-id': 'staging',
+        'azp-pool': 'aci',
+        'azp-profile': 'linux',
+        'created-at': new Date(0).toISOString(),
+      },
     });
-    const jobs = [azdo.queueJob('aci', ['Agent.Version -gtVersion 2.182.1']), azdo.queueJob('aci', []), azdo.queueJob('aci', [])];
+    const jobs = [
+      azdo.queueJob('aci', ['Agent.Version -gtVersion 2.182.1']),
+      azdo.queueJob('aci', []),
+      azdo.queueJob('aci', []),
+    ];
     const unsubscribe = arm.onCreate((g) => azdo.registerAgent('aci', g.name));
     const { pass } = setup();
 
@@ -103,12 +124,23 @@ describe('the whole story against the fakes', () => {
     expect(ours).toHaveLength(3);
     for (const g of ours) {
       expect(validateContainerGroupPut(g.body)).toEqual([]);
-      expect(g.env).toMatchObject({ AZP_URL: azdo.url, AZP_POOL: 'aci', AZP_AGENT_NAME: g.name, AZP_TOKEN: CANARY_PAT, AZP_RUN_MODE: 'once' });
+      expect(g.env).toMatchObject({
+        AZP_URL: azdo.url,
+        AZP_POOL: 'aci',
+        AZP_AGENT_NAME: g.name,
+        AZP_TOKEN: CANARY_PAT,
+        AZP_RUN_MODE: 'once',
+      });
       // The PAT travels only as a secureValue, exactly once in the body.
       const body = JSON.stringify(g.body);
       expect(body.split(CANARY_PAT)).toHaveLength(2);
       expect(body).toContain(`"secureValue":"${CANARY_PAT}"`);
-      expect(g.tags).toMatchObject({ 'managed-by': 'azp-aci-autoscaler', 'autoscaler-id': 'default', 'azp-pool': 'aci', 'azp-profile': 'linux' });
+      expect(g.tags).toMatchObject({
+        'managed-by': 'azp-aci-autoscaler',
+        'autoscaler-id': 'default',
+        'azp-pool': 'aci',
+        'azp-profile': 'linux',
+      });
       expect(g.body).toMatchObject({ properties: { restartPolicy: 'Never', osType: 'Linux' } });
     }
     // Creates are started, not awaited: one ARM request per create.
@@ -142,32 +174,59 @@ describe('the whole story against the fakes', () => {
     for (let i = 0; i < 2; i++) azdo.queueJob('faults', ['java']);
     for (let i = 0; i < 2; i++) azdo.queueJob('faults', ['docker']);
     const { pass, deps, log } = setup({ name: 'java', pool: 'faults', capabilities: ['java'] }, [
-      { name: 'docker', pool: 'faults', image: 'contoso.azurecr.io/azp-agent:1', capabilities: ['docker'], placeholder: false },
+      {
+        name: 'docker',
+        pool: 'faults',
+        image: 'contoso.azurecr.io/azp-agent:1',
+        capabilities: ['docker'],
+        placeholder: false,
+      },
     ]);
-    arm.inject({ match: { method: 'PUT', pathIncludes: 'azp-java-' }, status: 409, code: 'ContainerGroupQuotaReached', message: 'Resource type Microsoft.ContainerInstance/containerGroups has reached its quota limit.', times: Infinity });
+    arm.inject({
+      match: { method: 'PUT', pathIncludes: 'azp-java-' },
+      status: 409,
+      code: 'ContainerGroupQuotaReached',
+      message: 'Resource type Microsoft.ContainerInstance/containerGroups has reached its quota limit.',
+      times: Infinity,
+    });
     const r = await pass();
     const outcomes = r.pools.find((p) => p.pool === 'faults')!.outcomes;
-    expect(outcomes.filter((o) => o.action.kind === 'create' && o.action.profile === 'docker' && o.status === 'done')).toHaveLength(2);
+    expect(
+      outcomes.filter((o) => o.action.kind === 'create' && o.action.profile === 'docker' && o.status === 'done'),
+    ).toHaveLength(2);
     const javaCreates = outcomes.filter((o) => o.action.kind === 'create' && o.action.profile === 'java');
     expect(javaCreates.length).toBe(2);
     // Creates already in flight fail too; once one fails the rest of the profile's creates are skipped.
-    expect(javaCreates.every((o) => (o.status === 'failed' && o.kind === 'quota') || o.status === 'skipped')).toBe(true);
+    expect(javaCreates.every((o) => (o.status === 'failed' && o.kind === 'quota') || o.status === 'skipped')).toBe(
+      true,
+    );
     expect(deps.backoff.get('java')).toMatchObject({ failures: 1 });
-    expect(log.lines.some((l) => l.includes('profile backs off after a capacity error') && l.includes('profile=java'))).toBe(true);
+    expect(
+      log.lines.some((l) => l.includes('profile backs off after a capacity error') && l.includes('profile=java')),
+    ).toBe(true);
     // The next pass makes no create attempt for the backed-off profile.
     arm.clearRequests();
     const again = await pass();
     expect(arm.requests.filter((q) => q.method === 'PUT' && q.path.includes('azp-java-'))).toHaveLength(0);
-    expect(again.pools.find((p) => p.pool === 'faults')!.plan!.views.find((v) => v.profile === 'java')!.backoffUntil).toBeDefined();
+    expect(
+      again.pools.find((p) => p.pool === 'faults')!.plan!.views.find((v) => v.profile === 'java')!.backoffUntil,
+    ).toBeDefined();
 
     // 429 with Retry-After on the docker profile: classified as throttled, backs off too.
     arm.clearFaults();
     azdo.queueJob('faults', ['docker']);
     azdo.queueJob('faults', ['docker']);
     azdo.queueJob('faults', ['docker']);
-    arm.inject({ match: { method: 'PUT', pathIncludes: 'azp-docker-' }, status: 429, retryAfter: 120, times: Infinity });
+    arm.inject({
+      match: { method: 'PUT', pathIncludes: 'azp-docker-' },
+      status: 429,
+      retryAfter: 120,
+      times: Infinity,
+    });
     const throttled = await pass();
-    const dockerFails = throttled.pools.find((p) => p.pool === 'faults')!.outcomes.filter((o) => o.action.kind === 'create' && o.status === 'failed');
+    const dockerFails = throttled.pools
+      .find((p) => p.pool === 'faults')!
+      .outcomes.filter((o) => o.action.kind === 'create' && o.status === 'failed');
     expect(dockerFails.length).toBeGreaterThan(0);
     expect(dockerFails.every((o) => o.status === 'failed' && o.kind === 'throttled')).toBe(true);
     expect(deps.backoff.get('docker')).toBeDefined();
@@ -178,7 +237,17 @@ describe('the whole story against the fakes', () => {
     azdo.queueJob('kv', []);
     const running = azdo.queueJob('kv', []);
     const busyName = 'azp-kvp-000000000001';
-    arm.seed(busyName, { resourceGroup: RG, subscriptionId: SUB, tags: { 'managed-by': 'azp-aci-autoscaler', 'autoscaler-id': 'default', 'azp-pool': 'kv', 'azp-profile': 'kvp', 'created-at': new Date().toISOString() } });
+    arm.seed(busyName, {
+      resourceGroup: RG,
+      subscriptionId: SUB,
+      tags: {
+        'managed-by': 'azp-aci-autoscaler',
+        'autoscaler-id': 'default',
+        'azp-pool': 'kv',
+        'azp-profile': 'kvp',
+        'created-at': new Date().toISOString(),
+      },
+    });
     azdo.registerAgent('kv', busyName);
     azdo.assignJob(running.requestId, busyName);
     kv.setDown(true);
@@ -187,24 +256,36 @@ describe('the whole story against the fakes', () => {
     const patRun = setup({ pool: 'kv', name: 'kvp' });
     const r1 = await patRun.pass();
     expect(r1.pools.find((p) => p.pool === 'kv')).toMatchObject({ ok: false, outcomes: [] });
-    expect(patRun.log.lines.some((l) => l.startsWith('error cannot observe the pool') && /Key Vault|vault/i.test(l))).toBe(true);
+    expect(
+      patRun.log.lines.some((l) => l.startsWith('error cannot observe the pool') && /Key Vault|vault/i.test(l)),
+    ).toBe(true);
 
     // AZP_AUTH=entra: observed and planned, but no agent is created without its PAT.
     azdo.state.bearer = credential.token;
     try {
       const entraRun = setup({ pool: 'kv', name: 'kvp' });
-      const deps = buildDeps({ ...entraRun.settings, AZP_AUTH: 'entra' }, entraRun.log, { credential, azure: { ca: makeTestCert().cert }, azdoDispatcher: dispatcher });
+      const deps = buildDeps({ ...entraRun.settings, AZP_AUTH: 'entra' }, entraRun.log, {
+        credential,
+        azure: { ca: makeTestCert().cert },
+        azdoDispatcher: dispatcher,
+      });
       const r2 = await reconcile({ ...reconcileOptions(entraRun.settings), probeAfterSec: 0 }, deps);
       allLogLines.push(...entraRun.log.lines);
       const pool = r2.pools.find((p) => p.pool === 'kv')!;
       expect(pool.plan!.views[0]).toMatchObject({ queued: 1, busy: 1 });
       expect(pool.outcomes).toEqual([expect.objectContaining({ status: 'failed', kind: 'secret' })]);
-      expect(entraRun.log.lines.some((l) => l.startsWith('error cannot read the agent PAT from Key Vault: no agents created this pass'))).toBe(true);
+      expect(
+        entraRun.log.lines.some((l) =>
+          l.startsWith('error cannot read the agent PAT from Key Vault: no agents created this pass'),
+        ),
+      ).toBe(true);
     } finally {
       azdo.state.bearer = undefined;
     }
     // (Groups of the other tests' pools are swept as unconfigured here; the kv pool is untouched.)
-    expect(arm.requests.filter((q) => (q.method === 'PUT' || q.method === 'DELETE') && q.path.includes('azp-kvp-'))).toHaveLength(0);
+    expect(
+      arm.requests.filter((q) => (q.method === 'PUT' || q.method === 'DELETE') && q.path.includes('azp-kvp-')),
+    ).toHaveLength(0);
     expect(arm.group(busyName)).toBeDefined();
   });
 

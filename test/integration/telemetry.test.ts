@@ -43,9 +43,18 @@ function contract(): { metrics: Map<string, string[]>; events: Map<string, strin
       .slice(0, rest.search(/\n## /))
       .split('\n')
       .filter((l) => l.startsWith('| `azp_autoscaler.'))
-      .map((l) => l.slice(1, -1).split('|').map((c) => c.trim()));
+      .map((l) =>
+        l
+          .slice(1, -1)
+          .split('|')
+          .map((c) => c.trim()),
+      );
   };
-  const names = (cell: string) => cell.split(',').map((s) => s.trim().replace(/ \(.*$/, '')).filter(Boolean);
+  const names = (cell: string) =>
+    cell
+      .split(',')
+      .map((s) => s.trim().replace(/ \(.*$/, ''))
+      .filter(Boolean);
   const unquote = (c: string) => c.replace(/`/g, '');
   return {
     metrics: new Map(table('Metrics').map((r) => [unquote(r[0]!), names(r[3]!)])),
@@ -59,10 +68,14 @@ describe('telemetry after a story of passes (in-memory exporters)', () => {
     const meterProvider = new MeterProvider({ readers: [reader] });
     const logs = new InMemoryLogRecordExporter();
     const loggerProvider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor(logs)] });
-    const telemetry = new Telemetry(meterProvider.getMeter('azp-aci-autoscaler'), loggerProvider.getLogger('azp-aci-autoscaler'), async () => {
-      await meterProvider.forceFlush();
-      await loggerProvider.forceFlush();
-    });
+    const telemetry = new Telemetry(
+      meterProvider.getMeter('azp-aci-autoscaler'),
+      loggerProvider.getLogger('azp-aci-autoscaler'),
+      async () => {
+        await meterProvider.forceFlush();
+        await loggerProvider.forceFlush();
+      },
+    );
     const pool = 'tel';
     stack.azdo.addPool(pool);
     const env = stack.env({
@@ -88,16 +101,30 @@ describe('telemetry after a story of passes (in-memory exporters)', () => {
     stack.arm.seed('azp-linux-0000000000000000000a', {
       resourceGroup: RG,
       subscriptionId: SUB,
-      tags: { 'managed-by': 'azp-aci-autoscaler', 'autoscaler-id': 'tel', 'azp-pool': pool, 'azp-profile': 'linux', 'created-at': new Date(Date.now() - 3_600_000).toISOString() },
+      tags: {
+        'managed-by': 'azp-aci-autoscaler',
+        'autoscaler-id': 'tel',
+        'azp-pool': pool,
+        'azp-profile': 'linux',
+        'created-at': new Date(Date.now() - 3_600_000).toISOString(),
+      },
     });
     const jobs = [stack.azdo.queueJob(pool, []), stack.azdo.queueJob(pool, [])];
     stack.azdo.queueJob(pool, ['java']);
-    stack.arm.inject({ match: { method: 'PUT', pathIncludes: 'azp-java-' }, status: 409, code: 'ContainerGroupQuotaReached', message: `quota reached ${CANARY_PAT}`, times: Infinity });
+    stack.arm.inject({
+      match: { method: 'PUT', pathIncludes: 'azp-java-' },
+      status: 409,
+      code: 'ContainerGroupQuotaReached',
+      message: `quota reached ${CANARY_PAT}`,
+      times: Infinity,
+    });
     const unsubscribe = stack.arm.onCreate((g) => stack.azdo.registerAgent(pool, g.name));
     try {
       // 1. A webhook's queue message: creates for queued jobs (webhook → create latency), a quota failure, a failed boot.
       await rt.requestFromQueue([pool], 'webhook job waiting #1', new Date(Date.now() - 1500));
-      const linux = stack.arm.groups().filter((g) => g.tags['azp-pool'] === pool && g.name.startsWith('azp-linux-') && !g.name.endsWith('a'));
+      const linux = stack.arm
+        .groups()
+        .filter((g) => g.tags['azp-pool'] === pool && g.name.startsWith('azp-linux-') && !g.name.endsWith('a'));
       expect(linux.length).toBeGreaterThanOrEqual(2);
       // 2. The jobs are assigned (queue wait), then finish and the agents go offline (deletes, cause finished).
       for (const [i, j] of jobs.entries()) stack.azdo.assignJob(j.requestId, linux[i]!.name);
@@ -121,7 +148,11 @@ describe('telemetry after a story of passes (in-memory exporters)', () => {
     const collected = await reader.collect();
     const points = new Map<string, Array<Record<string, unknown>>>();
     for (const sm of (collected.resourceMetrics as ResourceMetrics).scopeMetrics) {
-      for (const m of sm.metrics) points.set(m.descriptor.name, m.dataPoints.map((d) => d.attributes as Record<string, unknown>));
+      for (const m of sm.metrics)
+        points.set(
+          m.descriptor.name,
+          m.dataPoints.map((d) => d.attributes as Record<string, unknown>),
+        );
     }
     const { metrics, events } = contract();
     expect(metrics.size).toBe(16);
@@ -146,12 +177,19 @@ describe('telemetry after a story of passes (in-memory exporters)', () => {
       expect(mine.length, `${name} was not emitted`).toBeGreaterThan(0);
       for (const r of mine) for (const k of Object.keys(r.attributes)) expect(fields, `${name}.${k}`).toContain(k);
     }
-    expect(records.find((r) => r.body === 'azp_autoscaler.failed_boot')?.attributes).toMatchObject({ pool, profile: 'linux', group: 'azp-linux-0000000000000000000a' });
+    expect(records.find((r) => r.body === 'azp_autoscaler.failed_boot')?.attributes).toMatchObject({
+      pool,
+      profile: 'linux',
+      group: 'azp-linux-0000000000000000000a',
+    });
     const decision = records.find((r) => r.body === 'azp_autoscaler.decision' && r.attributes.trigger === 'queue');
     expect(decision?.attributes).toMatchObject({ pool, profile: 'linux', queued: 2 });
 
     // No attribute, metric or event, carries the canary PAT (the quota message echoed it).
-    const everything = JSON.stringify([...points.values(), records.map((r) => ({ body: r.body, attributes: r.attributes }))]);
+    const everything = JSON.stringify([
+      ...points.values(),
+      records.map((r) => ({ body: r.body, attributes: r.attributes })),
+    ]);
     expect(everything).not.toContain(CANARY_PAT);
     expect(everything).not.toContain(CANARY_PAT.slice(10, 30));
 
@@ -163,7 +201,9 @@ describe('telemetry after a story of passes (in-memory exporters)', () => {
     expect(counts.profiles.linux!.queueWaitSec.count).toBe(2);
     const html = renderStatusHtml({
       generatedAt: 'now',
-      pools: [{ pool: '<script>alert(1)</script>', ok: false, error: '"><img src=x>', views: [], unmatchedJobs: 0, next: [] }],
+      pools: [
+        { pool: '<script>alert(1)</script>', ok: false, error: '"><img src=x>', views: [], unmatchedJobs: 0, next: [] },
+      ],
       passes: [],
       telemetry: telemetry.counts(),
     });

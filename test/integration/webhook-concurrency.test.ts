@@ -10,7 +10,14 @@ import { loadSettings } from '../../src/config/load.js';
 import type { Settings } from '../../src/config/schema.js';
 import type { OwnedGroup } from '../../src/core/types.js';
 import { PassCoordinator, type PassRunner } from '../../src/reconcile/coordinator.js';
-import { fenceDeps, memoryBackoffStore, MemoryPoolLock, type AgentLaunch, type ComputePort, type PoolLockPort } from '../../src/ports/index.js';
+import {
+  fenceDeps,
+  memoryBackoffStore,
+  MemoryPoolLock,
+  type AgentLaunch,
+  type ComputePort,
+  type PoolLockPort,
+} from '../../src/ports/index.js';
 import { reconcile } from '../../src/reconcile/pass.js';
 import { BlobPoolLock } from '../../src/storage/lock.js';
 import { memoryLogger } from '../../src/util/log.js';
@@ -46,11 +53,19 @@ function memoryCompute(createDelayMs = 5) {
   const creates: AgentLaunch[] = [];
   const port: ComputePort = {
     listGroups: async () => [...groups.values()].map((g) => ({ ...g })),
-    getGroup: async (name) => (groups.has(name) ? { name, provisioningState: 'Succeeded', instanceState: 'Running' } : undefined),
+    getGroup: async (name) =>
+      groups.has(name) ? { name, provisioningState: 'Succeeded', instanceState: 'Running' } : undefined,
     createGroup: async (l) => {
       await sleep(createDelayMs);
       creates.push(l);
-      groups.set(l.name, { name: l.name, pool: l.pool, profile: l.profile.name, createdAt: l.createdAt, provisioningState: 'Creating', placeholder: l.placeholder });
+      groups.set(l.name, {
+        name: l.name,
+        pool: l.pool,
+        profile: l.profile.name,
+        createdAt: l.createdAt,
+        provisioningState: 'Creating',
+        placeholder: l.placeholder,
+      });
     },
     deleteGroup: async (name) => {
       groups.delete(name);
@@ -64,7 +79,9 @@ function settingsFor(): Settings {
     AZP_URL: azdo.url,
     WEBHOOK_USERNAME: USER,
     WEBHOOK_PASSWORD: PASS,
-    POOLS: JSON.stringify([{ name: 'lin', pool: 'linux', image: 'example/agent:1', placeholder: false, maxAgents: 50 }]),
+    POOLS: JSON.stringify([
+      { name: 'lin', pool: 'linux', image: 'example/agent:1', placeholder: false, maxAgents: 50 },
+    ]),
   });
 }
 
@@ -77,31 +94,52 @@ interface Instance {
 /** Shared tracking of passes across all instances: proves one writer per pool. */
 function tracker() {
   const t = { active: 0, maxActive: 0, passes: 0 };
-  const wrap = (run: PassRunner): PassRunner => async (pool, reasons, fence) => {
-    t.active++;
-    t.maxActive = Math.max(t.maxActive, t.active);
-    t.passes++;
-    try {
-      return await run(pool, reasons, fence);
-    } finally {
-      t.active--;
-    }
-  };
+  const wrap =
+    (run: PassRunner): PassRunner =>
+    async (pool, reasons, fence) => {
+      t.active++;
+      t.maxActive = Math.max(t.maxActive, t.active);
+      t.passes++;
+      try {
+        return await run(pool, reasons, fence);
+      } finally {
+        t.active--;
+      }
+    };
   return { t, wrap };
 }
 
-function makeInstances(n: number, run: PassRunner, settings: Settings, lockFor?: (lock: BlobPoolLock, i: number) => PoolLockPort): Instance[] {
+function makeInstances(
+  n: number,
+  run: PassRunner,
+  settings: Settings,
+  lockFor?: (lock: BlobPoolLock, i: number) => PoolLockPort,
+): Instance[] {
   const container = `conc-${process.pid}-${++containerSeq}`;
   const jobSample = readContractJson<Record<string, unknown>>('servicehooks/job-state-changed.events-md.json');
   return Array.from({ length: n }, (_, i) => {
-    const lock = BlobPoolLock.fromConnectionString(azurite.connectionString, { containerName: container, leaseSeconds: 15 });
-    const coordinator = new PassCoordinator({ lock: lockFor ? lockFor(lock, i) : lock, run, logger: memoryLogger(), instance: `i${i}` });
+    const lock = BlobPoolLock.fromConnectionString(azurite.connectionString, {
+      containerName: container,
+      leaseSeconds: 15,
+    });
+    const coordinator = new PassCoordinator({
+      lock: lockFor ? lockFor(lock, i) : lock,
+      run,
+      logger: memoryLogger(),
+      instance: `i${i}`,
+    });
     // The queue hand-off is tested in test/integration/reconcile-queue.test.ts; here each delivery
     // requests its pass directly, as the queue trigger does, to load the coordinator across instances.
-    const handoff = { send: async (r: { pools: string[]; reason: string }) => void coordinator.requestAll(r.pools, r.reason) };
-    const handler = makeServiceHookHandler(async () => ({ settings, handoff, logger: memoryLogger() }), { seen: new DedupCache() });
+    const handoff = {
+      send: async (r: { pools: string[]; reason: string }) => void coordinator.requestAll(r.pools, r.reason),
+    };
+    const handler = makeServiceHookHandler(async () => ({ settings, handoff, logger: memoryLogger() }), {
+      seen: new DedupCache(),
+    });
     const deliver = async (notificationId: number) => {
-      const body = structuredClone(jobSample) as Record<string, unknown> & { resource: { job: { state: string; result?: string } } };
+      const body = structuredClone(jobSample) as Record<string, unknown> & {
+        resource: { job: { state: string; result?: string } };
+      };
       body.notificationId = notificationId;
       body.resource.job.state = 'waiting';
       delete body.resource.job.result;
@@ -112,7 +150,11 @@ function makeInstances(n: number, run: PassRunner, settings: Settings, lockFor?:
           headers: { authorization: AUTH, 'content-type': 'application/json; charset=utf-8' },
           body: { string: JSON.stringify(body) },
         }),
-        new InvocationContext({ invocationId: `d${notificationId}`, functionName: 'servicehook', logHandler: () => {} }),
+        new InvocationContext({
+          invocationId: `d${notificationId}`,
+          functionName: 'servicehook',
+          logHandler: () => {},
+        }),
       );
       return res.status ?? 200;
     };
@@ -134,7 +176,8 @@ function reconcileRunner(settings: Settings, compute: ComputePort): PassRunner {
       return () => (n++).toString(36).padStart(12, '0');
     })(),
   };
-  return (pool, _reasons, lease) => reconcile({ prefix: 'azp', profiles: settings.POOLS, dryRun: false }, fenceDeps(deps, lease), [pool]);
+  return (pool, _reasons, lease) =>
+    reconcile({ prefix: 'azp', profiles: settings.POOLS, dryRun: false }, fenceDeps(deps, lease), [pool]);
 }
 
 const allIdle = (xs: Instance[]) => Promise.all(xs.map((x) => x.coordinator.idle()));
@@ -184,7 +227,9 @@ describe('PassCoordinator + webhook with Azurite (3 instances)', () => {
     const first = inst[0]!.coordinator.request('linux', 'timer');
     await firstStarted;
     // During pass 1: deliveries to every instance (the holder's own one coalesces in-process).
-    expect(await Promise.all([inst[1]!.deliver(1), inst[2]!.deliver(2), inst[0]!.deliver(3), inst[1]!.deliver(4)])).toEqual([202, 202, 202, 202]);
+    expect(
+      await Promise.all([inst[1]!.deliver(1), inst[2]!.deliver(2), inst[0]!.deliver(3), inst[1]!.deliver(4)]),
+    ).toEqual([202, 202, 202, 202]);
     await Promise.all([inst[1]!.coordinator.idle(), inst[2]!.coordinator.idle()]);
     expect(t.passes).toBe(1); // the other instances handed over: no pass of their own
     release();
@@ -200,33 +245,37 @@ describe('PassCoordinator + webhook with Azurite (3 instances)', () => {
     let injected = false;
     let others: Instance[] = [];
     // Instance 0's lease: just before releasing, another instance's request bumps and finds the lease busy.
-    const inst = makeInstances(2, wrap(async () => {}), settings, (lock, i) =>
-      i !== 0
-        ? lock
-        : {
-            bump: (p) => lock.bump(p),
-            generation: (p) => lock.generation(p),
-            tryAcquire: async (p) => {
-              const lease = await lock.tryAcquire(p);
-              if (!lease) return lease;
-              return {
-                pool: lease.pool,
-                leaseId: lease.leaseId,
-                get lost() {
-                  return lease.lost;
-                },
-                held: () => lease.held(),
-                assert: () => lease.assert(),
-                release: async () => {
-                  if (!injected) {
-                    injected = true;
-                    await others[1]!.coordinator.request(p, 'late webhook');
-                  }
-                  await lease.release();
-                },
-              };
+    const inst = makeInstances(
+      2,
+      wrap(async () => {}),
+      settings,
+      (lock, i) =>
+        i !== 0
+          ? lock
+          : {
+              bump: (p) => lock.bump(p),
+              generation: (p) => lock.generation(p),
+              tryAcquire: async (p) => {
+                const lease = await lock.tryAcquire(p);
+                if (!lease) return lease;
+                return {
+                  pool: lease.pool,
+                  leaseId: lease.leaseId,
+                  get lost() {
+                    return lease.lost;
+                  },
+                  held: () => lease.held(),
+                  assert: () => lease.assert(),
+                  release: async () => {
+                    if (!injected) {
+                      injected = true;
+                      await others[1]!.coordinator.request(p, 'late webhook');
+                    }
+                    await lease.release();
+                  },
+                };
+              },
             },
-          },
     );
     others = inst;
     await inst[0]!.coordinator.request('linux', 'timer');
@@ -237,35 +286,42 @@ describe('PassCoordinator + webhook with Azurite (3 instances)', () => {
     expect(t.maxActive).toBe(1);
   });
 
-  it('a killed holder (lease never released) → the next trigger after expiry recovers and creates', { timeout: 45_000 }, async () => {
-    const settings = settingsFor();
-    azdo.queueJob('linux');
-    azdo.queueJob('linux');
-    const compute = memoryCompute();
-    const { t, wrap } = tracker();
-    const inst = makeInstances(2, wrap(reconcileRunner(settings, compute.port)), settings);
-    // The crashed instance: took the lease (15 s), then died — no renewal, no release.
-    await inst[0]!.lock.generation('linux');
-    const crashedAt = Date.now();
-    await inst[0]!.lock.container.getBlockBlobClient(inst[0]!.lock.lockBlobName('linux')).getBlobLeaseClient().acquireLease(15);
+  it(
+    'a killed holder (lease never released) → the next trigger after expiry recovers and creates',
+    { timeout: 45_000 },
+    async () => {
+      const settings = settingsFor();
+      azdo.queueJob('linux');
+      azdo.queueJob('linux');
+      const compute = memoryCompute();
+      const { t, wrap } = tracker();
+      const inst = makeInstances(2, wrap(reconcileRunner(settings, compute.port)), settings);
+      // The crashed instance: took the lease (15 s), then died — no renewal, no release.
+      await inst[0]!.lock.generation('linux');
+      const crashedAt = Date.now();
+      await inst[0]!.lock.container
+        .getBlockBlobClient(inst[0]!.lock.lockBlobName('linux'))
+        .getBlobLeaseClient()
+        .acquireLease(15);
 
-    expect(await inst[1]!.deliver(1)).toBe(202);
-    await allIdle(inst);
-    expect(t.passes).toBe(0);
-    expect(compute.creates).toHaveLength(0);
-    expect(await inst[1]!.lock.generation('linux')).toBeGreaterThan(0);
+      expect(await inst[1]!.deliver(1)).toBe(202);
+      await allIdle(inst);
+      expect(t.passes).toBe(0);
+      expect(compute.creates).toHaveLength(0);
+      expect(await inst[1]!.lock.generation('linux')).toBeGreaterThan(0);
 
-    // Timer ticks (every second here) until the lease expires and one of them runs the pass.
-    while (compute.creates.length === 0) {
-      expect(Date.now() - crashedAt).toBeLessThan(30_000);
-      await inst[(t.passes + 1) % 2]!.coordinator.request('linux', 'timer');
-      if (compute.creates.length === 0) await sleep(1000);
-    }
-    expect(Date.now() - crashedAt).toBeGreaterThanOrEqual(13_000);
-    await allIdle(inst);
-    expect(compute.creates).toHaveLength(2);
-    expect(t.maxActive).toBe(1);
-  });
+      // Timer ticks (every second here) until the lease expires and one of them runs the pass.
+      while (compute.creates.length === 0) {
+        expect(Date.now() - crashedAt).toBeLessThan(30_000);
+        await inst[(t.passes + 1) % 2]!.coordinator.request('linux', 'timer');
+        if (compute.creates.length === 0) await sleep(1000);
+      }
+      expect(Date.now() - crashedAt).toBeGreaterThanOrEqual(13_000);
+      await allIdle(inst);
+      expect(compute.creates).toHaveLength(2);
+      expect(t.maxActive).toBe(1);
+    },
+  );
 });
 
 describe('PassCoordinator (memory lock)', () => {

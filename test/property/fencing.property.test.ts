@@ -51,14 +51,28 @@ const rate = (max: number) => fc.oneof(fc.constant(0), fc.double({ min: 0, max, 
 
 const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   seed: fc.integer({ min: 1, max: 2 ** 30 }),
-  jobs: fc.array(fc.record({ at: fc.integer({ min: 0, max: 1200 }), dur: fc.integer({ min: 10, max: 600 }), kind: fc.constantFrom<'docker' | 'none'>('docker', 'none') }), { minLength: 1, maxLength: 25 }),
+  jobs: fc.array(
+    fc.record({
+      at: fc.integer({ min: 0, max: 1200 }),
+      dur: fc.integer({ min: 10, max: 600 }),
+      kind: fc.constantFrom<'docker' | 'none'>('docker', 'none'),
+    }),
+    { minLength: 1, maxLength: 25 },
+  ),
   maxAgents: fc.integer({ min: 1, max: 4 }),
   maxCreatePerPass: fc.integer({ min: 1, max: 4 }),
   minAgents: fc.integer({ min: 0, max: 1 }),
   placeholder: fc.boolean(),
   leaseSec: fc.constantFrom<15 | 30 | 60>(15, 30, 60),
   storageFailRate: rate(0.3),
-  outages: fc.array(fc.record({ instance: fc.integer({ min: 0, max: 1 }), at: fc.integer({ min: 0, max: 1200 }), sec: fc.integer({ min: 5, max: 150 }) }), { maxLength: 4 }),
+  outages: fc.array(
+    fc.record({
+      instance: fc.integer({ min: 0, max: 1 }),
+      at: fc.integer({ min: 0, max: 1200 }),
+      sec: fc.integer({ min: 5, max: 150 }),
+    }),
+    { maxLength: 4 },
+  ),
   stallRate: fc.double({ min: 0.02, max: 0.3, noNaN: true }),
   stallSec: fc.integer({ min: 10, max: 90 }),
   failRate: rate(0.1),
@@ -81,7 +95,13 @@ function profilesOf(s: Scenario): ProfileConfig[] {
 }
 
 function traceOf(s: Scenario): Trace {
-  return { name: 'fencing', description: 'generated', jobs: s.jobs.map((j) => ({ arrival: 9 * 3600 + j.at, duration: j.dur, demands: [...DEMANDS[j.kind]] })).sort((a, b) => a.arrival - b.arrival) };
+  return {
+    name: 'fencing',
+    description: 'generated',
+    jobs: s.jobs
+      .map((j) => ({ arrival: 9 * 3600 + j.at, duration: j.dur, demands: [...DEMANDS[j.kind]] }))
+      .sort((a, b) => a.arrival - b.arrival),
+  };
 }
 
 const transient = (what: string) => Object.assign(new Error(`injected fault: ${what}`), { kind: 'transient' });
@@ -92,7 +112,13 @@ const transient = (what: string) => Object.assign(new Error(`injected fault: ${w
  * flight past the lease is the window fencing cannot close (see docs/design-notes.md).
  * Also checks maxAgents after every create.
  */
-function perturb(world: World, s: Scenario, lastArrivalMs: number, maxAgents: Map<string, number>, exceeded: string[]): void {
+function perturb(
+  world: World,
+  s: Scenario,
+  lastArrivalMs: number,
+  maxAgents: Map<string, number>,
+  exceeded: string[],
+): void {
   const rnd = mulberry32(s.seed ^ 0xfe4ce);
   const active = () => world.clock.nowMs() <= lastArrivalMs || world.jobs.some((j) => !j.result);
   const writes = new Set(['createGroup', 'deleteGroup', 'setAgentEnabled', 'deleteAgent']);
@@ -112,7 +138,8 @@ function perturb(world: World, s: Scenario, lastArrivalMs: number, maxAgents: Ma
         if (k === 'createGroup') {
           const profile = (args[0] as { profile: ProfileConfig }).profile.name;
           const live = world.liveMachines('ours').filter((m) => m.profile.name === profile).length;
-          if (live > (maxAgents.get(profile) ?? Infinity)) exceeded.push(`profile ${profile}: ${live} live groups after a create`);
+          if (live > (maxAgents.get(profile) ?? Infinity))
+            exceeded.push(`profile ${profile}: ${live} live groups after a create`);
         }
         if (stall && writes.has(k)) await world.clock.sleep(s.stallSec * 1000);
         return r;
@@ -152,7 +179,13 @@ async function runScenario(s: Scenario, fencing: boolean): Promise<RunFigures> {
     profiles,
     policy: 'ours',
     seed: s.seed,
-    world: { imagePullFailureRate: 0.05, crashBeforeRegisterRate: 0.05, cleanupFailureRate: 0.3, throttleRate: 0.05, maxGroupsPerRegion: 60 },
+    world: {
+      imagePullFailureRate: 0.05,
+      crashBeforeRegisterRate: 0.05,
+      cleanupFailureRate: 0.3,
+      throttleRate: 0.05,
+      maxGroupsPerRegion: 60,
+    },
     checkInvariants: false,
     onWorld: (w) => {
       world = w;
@@ -165,7 +198,11 @@ async function runScenario(s: Scenario, fencing: boolean): Promise<RunFigures> {
         freshForMs: Math.min(2 * renewEveryMs, leaseMs - renewEveryMs),
         latencyMs: 20,
         failRate: s.storageFailRate,
-        outages: s.outages.map((o) => ({ instance: o.instance, fromMs: TRACE_EPOCH_MS + (9 * 3600 + o.at) * 1000, toMs: TRACE_EPOCH_MS + (9 * 3600 + o.at + o.sec) * 1000 })),
+        outages: s.outages.map((o) => ({
+          instance: o.instance,
+          fromMs: TRACE_EPOCH_MS + (9 * 3600 + o.at) * 1000,
+          toMs: TRACE_EPOCH_MS + (9 * 3600 + o.at + o.sec) * 1000,
+        })),
       });
       return { lock, count: 2, fencing };
     },
@@ -173,20 +210,33 @@ async function runScenario(s: Scenario, fencing: boolean): Promise<RunFigures> {
       prefix: PREFIX,
       onPass: (r) => {
         if (r.pools.some((p) => p.leaseLost)) leaseLostPasses++;
-        for (const v of checkPassInvariants(world!, profiles, { owner: 'ours', prefix: PREFIX, firstPassDone: false })) perPass.push(`${v.kind}: ${v.detail}`);
+        for (const v of checkPassInvariants(world!, profiles, { owner: 'ours', prefix: PREFIX, firstPassDone: false }))
+          perPass.push(`${v.kind}: ${v.detail}`);
       },
     },
   });
   const w = world!;
-  const final = checkFinalInvariants(w, profiles, { owner: 'ours', prefix: PREFIX }).filter((v) => v.kind !== 'groupLeft' && v.kind !== 'idleBeyondStandby' && v.kind !== 'orphanRegistration');
-  const writesWithoutLease = Object.fromEntries(Object.entries(w.counters).filter(([k]) => k.startsWith('writeWithoutLease.')).map(([k, v]) => [k.slice('writeWithoutLease.'.length), v]));
+  const final = checkFinalInvariants(w, profiles, { owner: 'ours', prefix: PREFIX }).filter(
+    (v) => v.kind !== 'groupLeft' && v.kind !== 'idleBeyondStandby' && v.kind !== 'orphanRegistration',
+  );
+  const writesWithoutLease = Object.fromEntries(
+    Object.entries(w.counters)
+      .filter(([k]) => k.startsWith('writeWithoutLease.'))
+      .map(([k, v]) => [k.slice('writeWithoutLease.'.length), v]),
+  );
   return {
     leasesLost: lock!.lostLeases,
     leaseLostPasses,
     storageFailures: Object.values(lock!.failures).reduce((a, b) => a + b, 0),
     writesWithoutLease,
     maxAgentsExceeded: exceeded.length + perPass.filter((v) => v.startsWith('maxAgentsExceeded')).length,
-    violations: [...new Set([...exceeded.map((e) => `maxAgentsExceeded: ${e}`), ...perPass, ...final.map((v) => `${v.kind}: ${v.detail}`)])],
+    violations: [
+      ...new Set([
+        ...exceeded.map((e) => `maxAgentsExceeded: ${e}`),
+        ...perPass,
+        ...final.map((v) => `${v.kind}: ${v.detail}`),
+      ]),
+    ],
   };
 }
 
@@ -206,30 +256,37 @@ function total(figs: RunFigures[]) {
 }
 
 describe('fencing over random schedules: two instances, lease loss, storage failures, slow passes (real pass, simulated world)', () => {
-  it(`no write without the lease, maxAgents never exceeded (${RUNS} scenarios) — and without the fence the audit fails`, { timeout: TIMEOUT_MS }, async () => {
-    const seed = process.env.FENCING_SEED ? Number(process.env.FENCING_SEED) : undefined;
-    const fenced: RunFigures[] = [];
-    const started = Date.now();
-    await fc.assert(
-      fc.asyncProperty(scenarioArb, async (s) => {
-        const f = await runScenario(s, true);
-        fenced.push(f);
-        expect(f.violations).toEqual([]);
-        expect(f.writesWithoutLease).toEqual({});
-      }),
-      { numRuns: RUNS, seed, endOnFailure: true },
-    );
-    const fencedMs = Date.now() - started;
-    const t = total(fenced);
-    // The schedules do lose leases and stop passes on it: the property is not vacuous.
-    expect(t.leasesLost).toBeGreaterThan(0);
-    expect(t.passesStoppedByLeaseLoss).toBeGreaterThan(0);
+  it(
+    `no write without the lease, maxAgents never exceeded (${RUNS} scenarios) — and without the fence the audit fails`,
+    { timeout: TIMEOUT_MS },
+    async () => {
+      const seed = process.env.FENCING_SEED ? Number(process.env.FENCING_SEED) : undefined;
+      const fenced: RunFigures[] = [];
+      const started = Date.now();
+      await fc.assert(
+        fc.asyncProperty(scenarioArb, async (s) => {
+          const f = await runScenario(s, true);
+          fenced.push(f);
+          expect(f.violations).toEqual([]);
+          expect(f.writesWithoutLease).toEqual({});
+        }),
+        { numRuns: RUNS, seed, endOnFailure: true },
+      );
+      const fencedMs = Date.now() - started;
+      const t = total(fenced);
+      // The schedules do lose leases and stop passes on it: the property is not vacuous.
+      expect(t.leasesLost).toBeGreaterThan(0);
+      expect(t.passesStoppedByLeaseLoss).toBeGreaterThan(0);
 
-    // Control: the same kind of schedules with unfenced writes (no lease check).
-    const control: RunFigures[] = [];
-    for (const s of fc.sample(scenarioArb, { numRuns: CONTROL_RUNS, seed: 11 })) control.push(await runScenario(s, false));
-    const c = total(control);
-    expect(c.createsWithoutLease + (c.writesWithoutLease.deleteGroup ?? 0)).toBeGreaterThan(0);
-    console.log(`fencing property: fenced ${JSON.stringify({ ...t, ms: fencedMs })}\nfencing property: control without fence ${JSON.stringify(c)}`);
-  });
+      // Control: the same kind of schedules with unfenced writes (no lease check).
+      const control: RunFigures[] = [];
+      for (const s of fc.sample(scenarioArb, { numRuns: CONTROL_RUNS, seed: 11 }))
+        control.push(await runScenario(s, false));
+      const c = total(control);
+      expect(c.createsWithoutLease + (c.writesWithoutLease.deleteGroup ?? 0)).toBeGreaterThan(0);
+      console.log(
+        `fencing property: fenced ${JSON.stringify({ ...t, ms: fencedMs })}\nfencing property: control without fence ${JSON.stringify(c)}`,
+      );
+    },
+  );
 });

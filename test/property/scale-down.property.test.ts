@@ -32,7 +32,12 @@ const RUNS = Number(process.env.SCALE_DOWN_RUNS ?? 200);
 /** Generous per-scenario budget (a scenario takes ~0.1 s here; the machine may be shared). */
 const TIMEOUT_MS = Math.max(120_000, RUNS * 1_000);
 const PREFIX = 'azp';
-const DEMANDS = { docker: ['docker'], java: ['java', 'Agent.Version -gtVersion 2.182.1'], none: [], gpu: ['gpu'] } as const;
+const DEMANDS = {
+  docker: ['docker'],
+  java: ['java', 'Agent.Version -gtVersion 2.182.1'],
+  none: [],
+  gpu: ['gpu'],
+} as const;
 type JobKind = keyof typeof DEMANDS;
 
 interface Limits {
@@ -70,7 +75,11 @@ const rate = (max: number) => fc.oneof(fc.constant(0), fc.double({ min: 0, max, 
 const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   seed: fc.integer({ min: 1, max: 2 ** 30 }),
   jobs: fc.array(
-    fc.record({ at: fc.integer({ min: 0, max: 1800 }), dur: fc.integer({ min: 10, max: 1200 }), kind: fc.constantFrom<JobKind>('docker', 'java', 'none', 'gpu') }),
+    fc.record({
+      at: fc.integer({ min: 0, max: 1800 }),
+      dur: fc.integer({ min: 10, max: 1200 }),
+      kind: fc.constantFrom<JobKind>('docker', 'java', 'none', 'gpu'),
+    }),
     { minLength: 1, maxLength: 30 },
   ),
   docker: limits,
@@ -114,14 +123,34 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
 function profilesOf(s: Scenario): ProfileConfig[] {
   const { placeholder: javaPlaceholder, ...java } = s.java;
   return [
-    profileSchema.parse({ name: 'docker', pool: 'aci', image: 'example.azurecr.io/agent:docker', capabilities: ['docker'], placeholder: true, ...s.docker }),
-    profileSchema.parse({ name: 'java', pool: 'aci', image: 'example.azurecr.io/agent:java', capabilities: ['java'], placeholder: javaPlaceholder, ...java }),
+    profileSchema.parse({
+      name: 'docker',
+      pool: 'aci',
+      image: 'example.azurecr.io/agent:docker',
+      capabilities: ['docker'],
+      placeholder: true,
+      ...s.docker,
+    }),
+    profileSchema.parse({
+      name: 'java',
+      pool: 'aci',
+      image: 'example.azurecr.io/agent:java',
+      capabilities: ['java'],
+      placeholder: javaPlaceholder,
+      ...java,
+    }),
   ];
 }
 
 function traceOf(s: Scenario): Trace {
   // Monday 09:00 + offsets (no standby windows are configured, so the hour does not matter).
-  return { name: 'property', description: 'generated', jobs: s.jobs.map((j) => ({ arrival: 9 * 3600 + j.at, duration: j.dur, demands: [...DEMANDS[j.kind]] })).sort((a, b) => a.arrival - b.arrival) };
+  return {
+    name: 'property',
+    description: 'generated',
+    jobs: s.jobs
+      .map((j) => ({ arrival: 9 * 3600 + j.at, duration: j.dur, demands: [...DEMANDS[j.kind]] }))
+      .sort((a, b) => a.arrival - b.arrival),
+  };
 }
 
 const transient = (what: string) => Object.assign(new Error(`injected fault: ${what}`), { kind: 'transient' });
@@ -152,12 +181,19 @@ function faulty(world: World, s: Scenario, lastArrivalMs: number): void {
   };
   const azdo = world.azdoPort.bind(world);
   const compute = world.computePort.bind(world);
-  world.azdoPort = (): AzureDevOpsPort => wrap(azdo(), new Set(['setAgentEnabled', 'deleteAgent']), new Set(['resolvePoolId']));
-  world.computePort = (owner: string): ComputePort => wrap(compute(owner), new Set(['createGroup', 'deleteGroup']), new Set());
+  world.azdoPort = (): AzureDevOpsPort =>
+    wrap(azdo(), new Set(['setAgentEnabled', 'deleteAgent']), new Set(['resolvePoolId']));
+  world.computePort = (owner: string): ComputePort =>
+    wrap(compute(owner), new Set(['createGroup', 'deleteGroup']), new Set());
 }
 
 /** Per-pass check; tolerated placeholder gaps are explained by the pass result. */
-function passViolations(world: World, profiles: readonly ProfileConfig[], r: PassResult, seenPlaceholders: Map<string, number>): string[] {
+function passViolations(
+  world: World,
+  profiles: readonly ProfileConfig[],
+  r: PassResult,
+  seenPlaceholders: Map<string, number>,
+): string[] {
   const out: string[] = [];
   const pool = r.pools.find((p) => p.pool === 'aci');
   for (const v of checkPassInvariants(world, profiles, { owner: 'ours', prefix: PREFIX, firstPassDone: true })) {
@@ -168,8 +204,16 @@ function passViolations(world: World, profiles: readonly ProfileConfig[], r: Pas
       const explained =
         !pool?.plan || // the pool could not be observed: nothing was decided this pass
         view?.placeholder === 'missing' || // backing off after a capacity error
-        pool.outcomes.some((o) => o.action.kind === 'create' && o.action.placeholder && o.action.profile === profile && o.status !== 'done') ||
-        pool.outcomes.some((o) => o.action.kind === 'delete' && o.action.group === phName && /ended without registering/.test(o.action.reason));
+        pool.outcomes.some(
+          (o) =>
+            o.action.kind === 'create' && o.action.placeholder && o.action.profile === profile && o.status !== 'done',
+        ) ||
+        pool.outcomes.some(
+          (o) =>
+            o.action.kind === 'delete' &&
+            o.action.group === phName &&
+            /ended without registering/.test(o.action.reason),
+        );
       if (explained) continue;
     }
     out.push(`${v.kind}: ${v.detail}`);
@@ -179,7 +223,8 @@ function passViolations(world: World, profiles: readonly ProfileConfig[], r: Pas
     const name = placeholderName(PREFIX, p.name);
     const reg = [...world.agents.values()].find((a) => a.name === name);
     const seen = seenPlaceholders.get(name);
-    if (seen !== undefined && (!reg || reg.id !== seen)) out.push(`placeholderRemoved: ${name} (registration ${seen}) is gone`);
+    if (seen !== undefined && (!reg || reg.id !== seen))
+      out.push(`placeholderRemoved: ${name} (registration ${seen}) is gone`);
     if (reg && seen === undefined) seenPlaceholders.set(name, reg.id);
   }
   return out;
@@ -199,8 +244,13 @@ function onItsWay(world: World, profiles: readonly ProfileConfig[], v: Violation
   const p = profiles.find((x) => v.detail.startsWith(`profile ${x.name}:`));
   if (!p) return false;
   const now = world.clock.nowMs();
-  const left = [...world.machines.values()].filter((m) => m.owner === 'ours' && m.profile.name === p.name && !m.placeholder && m.phase !== 'idle');
-  return left.every((m) => now - (m.phase === 'failed' || m.phase === 'exited' ? (m.billEndMs ?? m.createdMs) : m.createdMs) < RECENT_MS);
+  const left = [...world.machines.values()].filter(
+    (m) => m.owner === 'ours' && m.profile.name === p.name && !m.placeholder && m.phase !== 'idle',
+  );
+  return left.every(
+    (m) =>
+      now - (m.phase === 'failed' || m.phase === 'exited' ? (m.billEndMs ?? m.createdMs) : m.createdMs) < RECENT_MS,
+  );
 }
 
 /**
@@ -225,21 +275,35 @@ function idleNotYetTrimmable(world: World, profiles: readonly ProfileConfig[], v
   const target = Number(/standby target (\d+)/.exec(v.detail)?.[1] ?? Number.NaN);
   if (!p || Number.isNaN(target)) return false;
   const now = world.clock.nowMs();
-  const idle = [...world.machines.values()].filter((m) => m.owner === 'ours' && m.profile.name === p.name && !m.placeholder && m.phase === 'idle');
+  const idle = [...world.machines.values()].filter(
+    (m) => m.owner === 'ours' && m.profile.name === p.name && !m.placeholder && m.phase === 'idle',
+  );
   const trimmable = idle.filter((m) => now - (m.idleSinceMs ?? m.createdMs) >= (p.idleTimeoutSec + 120) * 1000);
   return trimmable.length <= target;
 }
 
-function finalViolations(world: World, profiles: readonly ProfileConfig[], lastPassStartMs = Number.POSITIVE_INFINITY): string[] {
+function finalViolations(
+  world: World,
+  profiles: readonly ProfileConfig[],
+  lastPassStartMs = Number.POSITIVE_INFINITY,
+): string[] {
   const out = checkFinalInvariants(world, profiles, { owner: 'ours', prefix: PREFIX })
-    .filter((v) => !onItsWay(world, profiles, v) && !lateOrphanOnly(world, v, lastPassStartMs) && !idleNotYetTrimmable(world, profiles, v))
+    .filter(
+      (v) =>
+        !onItsWay(world, profiles, v) &&
+        !lateOrphanOnly(world, v, lastPassStartMs) &&
+        !idleNotYetTrimmable(world, profiles, v),
+    )
     .map((v: Violation) => `${v.kind}: ${v.detail}`);
   for (const p of profiles.filter((x) => x.placeholder)) {
-    if (![...world.agents.values()].some((a) => a.name === placeholderName(PREFIX, p.name))) out.push(`placeholderMissingAtEnd: ${p.name}`);
+    if (![...world.agents.values()].some((a) => a.name === placeholderName(PREFIX, p.name)))
+      out.push(`placeholderMissingAtEnd: ${p.name}`);
   }
   // Every group that ran a job was deleted, after that job finished.
   for (const m of world.allMachines.filter((x) => x.owner === 'ours' && x.jobsRun > 0)) {
-    const lastFinish = Math.max(...world.jobs.filter((j) => j.agentName === m.name).map((j) => j.finishedMs ?? Number.POSITIVE_INFINITY));
+    const lastFinish = Math.max(
+      ...world.jobs.filter((j) => j.agentName === m.name).map((j) => j.finishedMs ?? Number.POSITIVE_INFINITY),
+    );
     if (m.deletedMs === undefined) out.push(`groupNotDeletedAfterJob: ${m.name} (${m.phase})`);
     else if (m.deletedMs < lastFinish) out.push(`groupDeletedBeforeJobFinished: ${m.name}`);
   }
@@ -247,7 +311,17 @@ function finalViolations(world: World, profiles: readonly ProfileConfig[], lastP
 }
 
 /** Figures over all scenarios, printed at the end (the assertions above make them 0 in a green run). */
-const totals = { scenarios: 0, passes: 0, busyAgentsKilled: 0, duplicateCreates: 0, maxAgentsExceeded: 0, offlineBlips: 0, lateRegistrations: 0, lateOnline: 0, jobsServed: 0 };
+const totals = {
+  scenarios: 0,
+  passes: 0,
+  busyAgentsKilled: 0,
+  duplicateCreates: 0,
+  maxAgentsExceeded: 0,
+  offlineBlips: 0,
+  lateRegistrations: 0,
+  lateOnline: 0,
+  jobsServed: 0,
+};
 
 async function runScenario(s: Scenario): Promise<{ perPass: string[]; final: string[]; passes: number }> {
   const profiles = profilesOf(s);
@@ -277,7 +351,8 @@ async function runScenario(s: Scenario): Promise<{ perPass: string[]; final: str
         lastPassStartMs = Date.parse(r.startedAt);
         const found = passViolations(world!, profiles, r, seen).filter((v) => !perPass.includes(v));
         // The first violation carries the decision log of the pass that broke it.
-        if (found.length > 0 && perPass.length === 0) perPass.push(...found, `pass ${passes} log:`, ...passLog.slice(0, 40));
+        if (found.length > 0 && perPass.length === 0)
+          perPass.push(...found, `pass ${passes} log:`, ...passLog.slice(0, 40));
         else perPass.push(...found);
         passLog = [];
       },
@@ -286,7 +361,9 @@ async function runScenario(s: Scenario): Promise<{ perPass: string[]; final: str
   const w = world!;
   totals.scenarios++;
   totals.passes += passes;
-  totals.busyAgentsKilled += w.violations.filter((v) => v.kind === 'busyGroupDeleted' || v.kind === 'busyRegistrationDeleted').length;
+  totals.busyAgentsKilled += w.violations.filter(
+    (v) => v.kind === 'busyGroupDeleted' || v.kind === 'busyRegistrationDeleted',
+  ).length;
   totals.duplicateCreates += w.counters.createOnExistingName ?? 0;
   totals.maxAgentsExceeded += perPass.filter((v) => v.startsWith('maxAgentsExceeded')).length;
   totals.offlineBlips += w.counters.offlineBlips ?? 0;
@@ -297,30 +374,64 @@ async function runScenario(s: Scenario): Promise<{ perPass: string[]; final: str
 }
 
 describe('scale-down invariants over random schedules, crashes and faults (real reconcile pass, simulated world)', () => {
-  it(`hold after every pass and at the end (${RUNS} scenarios)`, async () => {
-    let totalPasses = 0;
-    await fc.assert(
-      fc.asyncProperty(scenarioArb, async (s) => {
-        const r = await runScenario(s);
-        totalPasses += r.passes;
-        expect(r.perPass).toEqual([]);
-        expect(r.final).toEqual([]);
-      }),
-      { numRuns: RUNS, seed: process.env.SCALE_DOWN_SEED ? Number(process.env.SCALE_DOWN_SEED) : undefined, endOnFailure: true },
-    );
-    expect(totalPasses).toBeGreaterThan(RUNS * 10);
-    // The schedules did exercise the new hazards.
-    if (RUNS >= 100) expect(Math.min(totals.offlineBlips, totals.lateRegistrations, totals.lateOnline)).toBeGreaterThan(0);
-    console.log(`scale-down property: ${JSON.stringify(totals)}`);
-  }, TIMEOUT_MS);
+  it(
+    `hold after every pass and at the end (${RUNS} scenarios)`,
+    async () => {
+      let totalPasses = 0;
+      await fc.assert(
+        fc.asyncProperty(scenarioArb, async (s) => {
+          const r = await runScenario(s);
+          totalPasses += r.passes;
+          expect(r.perPass).toEqual([]);
+          expect(r.final).toEqual([]);
+        }),
+        {
+          numRuns: RUNS,
+          seed: process.env.SCALE_DOWN_SEED ? Number(process.env.SCALE_DOWN_SEED) : undefined,
+          endOnFailure: true,
+        },
+      );
+      expect(totalPasses).toBeGreaterThan(RUNS * 10);
+      // The schedules did exercise the new hazards.
+      if (RUNS >= 100)
+        expect(Math.min(totals.offlineBlips, totals.lateRegistrations, totals.lateOnline)).toBeGreaterThan(0);
+      console.log(`scale-down property: ${JSON.stringify(totals)}`);
+    },
+    TIMEOUT_MS,
+  );
 
   it('a scenario without faults is fully strict: the placeholder is there after every pass', async () => {
     const s: Scenario = {
       seed: 42,
-      jobs: Array.from({ length: 20 }, (_, i) => ({ at: i * 45, dur: 60 + ((i * 97) % 600), kind: (['docker', 'java', 'none', 'gpu'] as const)[i % 4]! })),
-      docker: { maxAgents: 3, minAgents: 1, idleTimeoutSec: 60, maxLifetimeSec: 300, maxCreatePerPass: 2, bootTimeoutSec: 600 },
-      java: { maxAgents: 2, minAgents: 0, idleTimeoutSec: 0, maxLifetimeSec: 0, maxCreatePerPass: 1, bootTimeoutSec: 600, placeholder: true },
-      world: { imagePullFailureRate: 0, crashBeforeRegisterRate: 0, cleanupFailureRate: 0.5, throttleRate: 0, maxGroupsPerRegion: 100 },
+      jobs: Array.from({ length: 20 }, (_, i) => ({
+        at: i * 45,
+        dur: 60 + ((i * 97) % 600),
+        kind: (['docker', 'java', 'none', 'gpu'] as const)[i % 4]!,
+      })),
+      docker: {
+        maxAgents: 3,
+        minAgents: 1,
+        idleTimeoutSec: 60,
+        maxLifetimeSec: 300,
+        maxCreatePerPass: 2,
+        bootTimeoutSec: 600,
+      },
+      java: {
+        maxAgents: 2,
+        minAgents: 0,
+        idleTimeoutSec: 0,
+        maxLifetimeSec: 0,
+        maxCreatePerPass: 1,
+        bootTimeoutSec: 600,
+        placeholder: true,
+      },
+      world: {
+        imagePullFailureRate: 0,
+        crashBeforeRegisterRate: 0,
+        cleanupFailureRate: 0.5,
+        throttleRate: 0,
+        maxGroupsPerRegion: 100,
+      },
       failBefore: 0,
       failAfter: 0,
     };
@@ -335,7 +446,15 @@ describe('scale-down invariants over random schedules, crashes and faults (real 
       world: s.world,
       checkInvariants: false,
       onWorld: (w) => (world = w),
-      ours: { prefix: PREFIX, onPass: () => strict.push(...checkPassInvariants(world!, profiles, { owner: 'ours', prefix: PREFIX, firstPassDone: true }).map((v) => v.kind)) },
+      ours: {
+        prefix: PREFIX,
+        onPass: () =>
+          strict.push(
+            ...checkPassInvariants(world!, profiles, { owner: 'ours', prefix: PREFIX, firstPassDone: true }).map(
+              (v) => v.kind,
+            ),
+          ),
+      },
     });
     expect(strict).toEqual([]);
     expect(finalViolations(world!, profiles)).toEqual([]);

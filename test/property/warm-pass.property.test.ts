@@ -24,8 +24,20 @@ const TIMEOUT_MS = Math.max(120_000, RUNS * 3_000);
 interface Scenario {
   seed: number;
   jobs: { at: number; dur: number; java: boolean }[];
-  docker: { maxAgents: number; maxWarmAgents: number; targetWaitSec: number; idleTimeoutSec: number; maxCreatePerPass: number };
-  java: { maxAgents: number; maxWarmAgents: number; targetWaitSec: number; idleTimeoutSec: number; maxCreatePerPass: number };
+  docker: {
+    maxAgents: number;
+    maxWarmAgents: number;
+    targetWaitSec: number;
+    idleTimeoutSec: number;
+    maxCreatePerPass: number;
+  };
+  java: {
+    maxAgents: number;
+    maxWarmAgents: number;
+    targetWaitSec: number;
+    idleTimeoutSec: number;
+    maxCreatePerPass: number;
+  };
 }
 
 const limits = fc
@@ -41,20 +53,37 @@ const limits = fc
 const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   seed: fc.integer({ min: 1, max: 2 ** 30 }),
   // Bursts and steady streams: up to 60 jobs within an hour.
-  jobs: fc.array(fc.record({ at: fc.integer({ min: 0, max: 3600 }), dur: fc.integer({ min: 20, max: 900 }), java: fc.boolean() }), { minLength: 1, maxLength: 60 }),
+  jobs: fc.array(
+    fc.record({ at: fc.integer({ min: 0, max: 3600 }), dur: fc.integer({ min: 20, max: 900 }), java: fc.boolean() }),
+    { minLength: 1, maxLength: 60 },
+  ),
   docker: limits,
   java: limits,
 });
 
 function profilesOf(s: Scenario): ProfileConfig[] {
   return [
-    profileSchema.parse({ name: 'docker', pool: 'aci', image: 'example.azurecr.io/agent:docker', capabilities: ['docker'], ...s.docker }),
-    profileSchema.parse({ name: 'java', pool: 'aci', image: 'example.azurecr.io/agent:java', capabilities: ['java'], ...s.java }),
+    profileSchema.parse({
+      name: 'docker',
+      pool: 'aci',
+      image: 'example.azurecr.io/agent:docker',
+      capabilities: ['docker'],
+      ...s.docker,
+    }),
+    profileSchema.parse({
+      name: 'java',
+      pool: 'aci',
+      image: 'example.azurecr.io/agent:java',
+      capabilities: ['java'],
+      ...s.java,
+    }),
   ];
 }
 
 function traceOf(s: Scenario): Trace {
-  const jobs = s.jobs.map((j) => ({ arrival: 9 * 3600 + j.at, duration: j.dur, demands: j.java ? ['java'] : ['docker'] })).sort((a, b) => a.arrival - b.arrival);
+  const jobs = s.jobs
+    .map((j) => ({ arrival: 9 * 3600 + j.at, duration: j.dur, demands: j.java ? ['java'] : ['docker'] }))
+    .sort((a, b) => a.arrival - b.arrival);
   return { name: 'warm-property', description: 'generated', jobs };
 }
 
@@ -79,13 +108,16 @@ async function runScenario(s: Scenario): Promise<string[]> {
         totals.decisions++;
         totals.maxK = Math.max(totals.maxK, v.warm.k);
         if (v.warm.k === p.maxWarmAgents || v.warm.k === p.maxAgents) totals.capped++;
-        if (v.warm.k > (p.maxWarmAgents ?? p.maxAgents)) problems.push(`k ${v.warm.k} > maxWarmAgents ${p.maxWarmAgents} (${v.profile})`);
+        if (v.warm.k > (p.maxWarmAgents ?? p.maxAgents))
+          problems.push(`k ${v.warm.k} > maxWarmAgents ${p.maxWarmAgents} (${v.profile})`);
         if (v.warm.k > p.maxAgents) problems.push(`k ${v.warm.k} > maxAgents ${p.maxAgents} (${v.profile})`);
-        if (v.standbyTarget > p.maxAgents) problems.push(`standby target ${v.standbyTarget} > maxAgents ${p.maxAgents} (${v.profile})`);
+        if (v.standbyTarget > p.maxAgents)
+          problems.push(`standby target ${v.standbyTarget} > maxAgents ${p.maxAgents} (${v.profile})`);
       }
       for (const a of pool.plan?.actions ?? []) {
         if (a.kind === 'delete' && a.cause === 'idle') {
-          if (a.agentId !== undefined && a.mode !== 'safe') problems.push(`idle delete of registered ${a.group} planned '${a.mode}'`);
+          if (a.agentId !== undefined && a.mode !== 'safe')
+            problems.push(`idle delete of registered ${a.group} planned '${a.mode}'`);
           else totals.idleSafeDeletes++;
         }
       }
@@ -100,7 +132,8 @@ async function runScenario(s: Scenario): Promise<string[]> {
     ours: { onPass },
     onWorld: (w) => (world = w),
   });
-  for (const v of checkFinalInvariants(world!, profiles, { owner: 'ours', prefix: 'azp' })) problems.push(`${v.kind}: ${v.detail}`);
+  for (const v of checkFinalInvariants(world!, profiles, { owner: 'ours', prefix: 'azp' }))
+    problems.push(`${v.kind}: ${v.detail}`);
   totals.scenarios++;
   return problems;
 }

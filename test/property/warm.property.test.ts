@@ -33,15 +33,22 @@ describe('warmAgentCount properties', () => {
 
   it('is monotone in λ·B (both factors), with and without caps', () => {
     fc.assert(
-      fc.property(rate, refill, fc.double({ min: 1, max: 4, noNaN: true }), cap, cap, (lambdaPerSec, refillSec, grow, maxWarmAgents, maxAgents) => {
-        const a = warmAgentCount({ lambdaPerSec, refillSec, maxWarmAgents, maxAgents });
-        const moreLambda = warmAgentCount({ lambdaPerSec: lambdaPerSec * grow, refillSec, maxWarmAgents, maxAgents });
-        const moreRefill = warmAgentCount({ lambdaPerSec, refillSec: refillSec * grow, maxWarmAgents, maxAgents });
-        expect(moreLambda.uncapped).toBeGreaterThanOrEqual(a.uncapped);
-        expect(moreRefill.uncapped).toBeGreaterThanOrEqual(a.uncapped);
-        expect(moreLambda.k).toBeGreaterThanOrEqual(a.k);
-        expect(moreRefill.k).toBeGreaterThanOrEqual(a.k);
-      }),
+      fc.property(
+        rate,
+        refill,
+        fc.double({ min: 1, max: 4, noNaN: true }),
+        cap,
+        cap,
+        (lambdaPerSec, refillSec, grow, maxWarmAgents, maxAgents) => {
+          const a = warmAgentCount({ lambdaPerSec, refillSec, maxWarmAgents, maxAgents });
+          const moreLambda = warmAgentCount({ lambdaPerSec: lambdaPerSec * grow, refillSec, maxWarmAgents, maxAgents });
+          const moreRefill = warmAgentCount({ lambdaPerSec, refillSec: refillSec * grow, maxWarmAgents, maxAgents });
+          expect(moreLambda.uncapped).toBeGreaterThanOrEqual(a.uncapped);
+          expect(moreRefill.uncapped).toBeGreaterThanOrEqual(a.uncapped);
+          expect(moreLambda.k).toBeGreaterThanOrEqual(a.k);
+          expect(moreRefill.k).toBeGreaterThanOrEqual(a.k);
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -9,7 +9,12 @@ const CANARY = /canary-?(?:pat|token|secret)[-_a-z0-9]*/i;
 const leaks: string[] = [];
 
 function check(chunk: unknown): void {
-  const text = typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk);
+  const text =
+    typeof chunk === 'string'
+      ? chunk
+      : chunk instanceof Uint8Array
+        ? Buffer.from(chunk).toString('utf8')
+        : String(chunk);
   const m = CANARY.exec(text);
   if (m) leaks.push(text.slice(Math.max(0, m.index - 80), m.index) + '<CANARY>');
 }
@@ -17,7 +22,8 @@ function check(chunk: unknown): void {
 for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
   const original = console[method].bind(console);
   console[method] = (...args: unknown[]) => {
-    for (const a of args) check(a instanceof Error ? `${a.message}\n${a.stack ?? ''}` : typeof a === 'object' ? safeJson(a) : a);
+    for (const a of args)
+      check(a instanceof Error ? `${a.message}\n${a.stack ?? ''}` : typeof a === 'object' ? safeJson(a) : a);
     original(...args);
   };
 }
@@ -38,5 +44,6 @@ function safeJson(v: unknown): string {
 }
 
 afterAll(() => {
-  if (leaks.length > 0) throw new Error(`a canary secret reached the log output ${leaks.length} time(s); first: …${leaks[0]}`);
+  if (leaks.length > 0)
+    throw new Error(`a canary secret reached the log output ${leaks.length} time(s); first: …${leaks[0]}`);
 });

@@ -19,7 +19,13 @@ function smallTrace(): Trace {
 describe('what the simulated image reports', () => {
   it('default profiles (images report what they declare): every job served, the server lists each queued job', async () => {
     let world: World | undefined;
-    const r = await runSimulation({ trace: smallTrace(), profiles, policy: 'ours', seed: 5, onWorld: (w) => (world = w) });
+    const r = await runSimulation({
+      trace: smallTrace(),
+      profiles,
+      policy: 'ours',
+      seed: 5,
+      onWorld: (w) => (world = w),
+    });
     expect(r.summary.served).toBe(r.summary.jobs);
     expect(r.summary.unserved).toBe(0);
     expect(world!.jobs.every((j) => j.assignments === 1)).toBe(true);

@@ -17,13 +17,21 @@ function smallTrace(): Trace {
   return { ...t, jobs: t.jobs.filter((j) => j.arrival >= 9 * 3600 && j.arrival < 9 * 3600 + 600).slice(0, 25) };
 }
 
-const acceptedIn = (world: World, location: string) => world.allMachines.filter((m) => m.kind === 'aci' && (m.placement ?? '').split('/')[0]!.endsWith(`:${location}`));
+const acceptedIn = (world: World, location: string) =>
+  world.allMachines.filter((m) => m.kind === 'aci' && (m.placement ?? '').split('/')[0]!.endsWith(`:${location}`));
 
 describe('simulator: capacity that fails late', () => {
   it('a region with no capacity: one create there per back-off step; the fallback region serves every job', async () => {
     let world: World | undefined;
     const profiles = defaultProfiles().map((p) => ({ ...p, fallback: [{ location: 'northeurope' }] }));
-    const r = await runSimulation({ trace: smallTrace(), profiles, policy: 'ours', seed: 5, onWorld: (w) => (world = w), world: { noCapacityIn: [SIM_LOCATION] } });
+    const r = await runSimulation({
+      trace: smallTrace(),
+      profiles,
+      policy: 'ours',
+      seed: 5,
+      onWorld: (w) => (world = w),
+      world: { noCapacityIn: [SIM_LOCATION] },
+    });
     expect(r.violations).toEqual([]);
     expect(r.summary.unserved).toBe(0);
     expect(r.summary.served + r.summary.rejected).toBe(r.summary.jobs);
@@ -38,14 +46,23 @@ describe('simulator: capacity that fails late', () => {
       const mine = failedHere.filter((m) => m.profile.name === profile);
       const seen = Math.min(...mine.map((m) => m.deletedMs ?? Infinity));
       expect(Number.isFinite(seen)).toBe(true);
-      const during = mine.filter((m) => Date.parse(m.createdAtTag) > seen && Date.parse(m.createdAtTag) < seen + 59_000);
+      const during = mine.filter(
+        (m) => Date.parse(m.createdAtTag) > seen && Date.parse(m.createdAtTag) < seen + 59_000,
+      );
       expect(during).toEqual([]);
     }
   });
 
   it('late failures at random (30 %) without a fallback: still served once, invariants hold', async () => {
     let world: World | undefined;
-    const r = await runSimulation({ trace: smallTrace(), profiles: defaultProfiles(), policy: 'ours', seed: 5, onWorld: (w) => (world = w), world: { lateCapacityFailureRate: 0.3 } });
+    const r = await runSimulation({
+      trace: smallTrace(),
+      profiles: defaultProfiles(),
+      policy: 'ours',
+      seed: 5,
+      onWorld: (w) => (world = w),
+      world: { lateCapacityFailureRate: 0.3 },
+    });
     expect(r.violations).toEqual([]);
     expect(r.summary.unserved).toBe(0);
     expect(world!.counters.lateCapacityFailures ?? 0).toBeGreaterThan(0);
@@ -53,7 +70,13 @@ describe('simulator: capacity that fails late', () => {
 
   it('at the defaults nothing fails for capacity (the published figures stay as they were)', async () => {
     let world: World | undefined;
-    await runSimulation({ trace: smallTrace(), profiles: defaultProfiles(), policy: 'ours', seed: 5, onWorld: (w) => (world = w) });
+    await runSimulation({
+      trace: smallTrace(),
+      profiles: defaultProfiles(),
+      policy: 'ours',
+      seed: 5,
+      onWorld: (w) => (world = w),
+    });
     expect(world!.counters.lateCapacityFailures ?? 0).toBe(0);
   });
 });

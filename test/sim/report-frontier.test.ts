@@ -9,9 +9,14 @@ import { frontierChart, frontierPoints, type FrontierPoint } from '../../src/sim
 import { runSimulation } from '../../src/sim/run.js';
 import { sampleTrace } from '../../src/sim/trace.js';
 
-const attr = (svg: string, name: string) => (new RegExp(`${name}="([^"]*)"`).exec(svg)?.[1] ?? '').split(' ').map(Number);
+const attr = (svg: string, name: string) =>
+  (new RegExp(`${name}="([^"]*)"`).exec(svg)?.[1] ?? '').split(' ').map(Number);
 const points = (svg: string) =>
-  [...svg.matchAll(/<g class="point" data-label="([^"]*)"[^>]*><circle cx="([\d.]+)" cy="([\d.]+)"/g)].map((m) => ({ label: m[1]!, cx: Number(m[2]), cy: Number(m[3]) }));
+  [...svg.matchAll(/<g class="point" data-label="([^"]*)"[^>]*><circle cx="([\d.]+)" cy="([\d.]+)"/g)].map((m) => ({
+    label: m[1]!,
+    cx: Number(m[2]),
+    cy: Number(m[3]),
+  }));
 
 describe('frontierChart', () => {
   it('places each policy/target at its cost and p95 wait, ours on top', () => {
@@ -41,8 +46,16 @@ describe('frontierChart', () => {
   it('takes its default points from the runs’ summaries', async () => {
     const trace = sampleTrace('nightly-batch', 1);
     const results = [];
-    for (const policy of ['ours', 'keda'] as const) results.push(await runSimulation({ trace, profiles: defaultProfiles(), policy, seed: 1, hours: 2 }));
-    expect(frontierPoints(results)).toEqual(results.map((r) => ({ policy: r.summary.policy, label: r.summary.policy, costUsd: r.summary.costUsd, p95WaitSec: r.summary.waitSec.p95 })));
+    for (const policy of ['ours', 'keda'] as const)
+      results.push(await runSimulation({ trace, profiles: defaultProfiles(), policy, seed: 1, hours: 2 }));
+    expect(frontierPoints(results)).toEqual(
+      results.map((r) => ({
+        policy: r.summary.policy,
+        label: r.summary.policy,
+        costUsd: r.summary.costUsd,
+        p95WaitSec: r.summary.waitSec.p95,
+      })),
+    );
     expect(points(frontierChart(trace.name, frontierPoints(results))).map((p) => p.label)).toEqual(['keda', 'ours']);
   });
 });

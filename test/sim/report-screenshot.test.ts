@@ -20,7 +20,8 @@ import { sampleTrace } from '../../src/sim/trace.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`report screenshot test skipped: ${CHROMIUM} not found (install it with: apt-get install -y chromium)`);
+if (!hasChromium)
+  console.warn(`report screenshot test skipped: ${CHROMIUM} not found (install it with: apt-get install -y chromium)`);
 
 describe.skipIf(!hasChromium)('HTML report in headless Chromium', () => {
   const dirs: string[] = [];
@@ -32,16 +33,34 @@ describe.skipIf(!hasChromium)('HTML report in headless Chromium', () => {
     const { chromium } = await import('playwright-core');
     const trace = sampleTrace('monday-burst', 1);
     const results: SimResult[] = [];
-    for (const policy of ['ours', 'keda', 'vmss'] as const) results.push(await runSimulation({ trace, profiles: defaultProfiles(), policy, seed: 1 }));
+    for (const policy of ['ours', 'keda', 'vmss'] as const)
+      results.push(await runSimulation({ trace, profiles: defaultProfiles(), policy, seed: 1 }));
     const dir = await mkdtemp(join(tmpdir(), 'sim-report-'));
     dirs.push(dir);
     const file = join(dir, 'report.html');
-    await writeFile(file, htmlReport(results, { trace: trace.name, description: trace.description, seed: 1, command: 'npm run simulate -- --html report.html' }));
+    await writeFile(
+      file,
+      htmlReport(results, {
+        trace: trace.name,
+        description: trace.description,
+        seed: 1,
+        command: 'npm run simulate -- --html report.html',
+      }),
+    );
     const userDataDir = join(dir, 'profile');
     const context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1360, height: 1400 },
     });
     try {
@@ -67,12 +86,22 @@ describe.skipIf(!hasChromium)('HTML report in headless Chromium', () => {
           xRange: (e.getAttribute('data-x-range') ?? '').split(' ').map(Number),
           yDomain: (e.getAttribute('data-y-domain') ?? '').split(' ').map(Number),
           yRange: (e.getAttribute('data-y-range') ?? '').split(' ').map(Number),
-          xTicks: [...e.querySelectorAll('text.tick-x')].map((t) => ({ label: t.textContent ?? '', pos: Number(t.getAttribute('x')) })),
-          yTicks: [...e.querySelectorAll('text.tick-y')].map((t) => ({ label: t.textContent ?? '', pos: Number(t.getAttribute('y')) })),
+          xTicks: [...e.querySelectorAll('text.tick-x')].map((t) => ({
+            label: t.textContent ?? '',
+            pos: Number(t.getAttribute('x')),
+          })),
+          yTicks: [...e.querySelectorAll('text.tick-y')].map((t) => ({
+            label: t.textContent ?? '',
+            pos: Number(t.getAttribute('y')),
+          })),
           series: [...e.querySelectorAll('path.series')].map((p) => p.getAttribute('data-series')),
           points: [...e.querySelectorAll('g.point')].map((g) => {
             const c = g.querySelector('circle')!;
-            return { label: g.getAttribute('data-label'), cx: Number(c.getAttribute('cx')), cy: Number(c.getAttribute('cy')) };
+            return {
+              label: g.getAttribute('data-label'),
+              cx: Number(c.getAttribute('cx')),
+              cy: Number(c.getAttribute('cy')),
+            };
           }),
         })),
       );
@@ -84,7 +113,8 @@ describe.skipIf(!hasChromium)('HTML report in headless Chromium', () => {
         'Agents by state — keda',
         'Agents by state — vmss',
       ]);
-      const invert = (pos: number, domain: number[], range: number[]) => domain[0]! + ((pos - range[0]!) / (range[1]! - range[0]!)) * (domain[1]! - domain[0]!);
+      const invert = (pos: number, domain: number[], range: number[]) =>
+        domain[0]! + ((pos - range[0]!) / (range[1]! - range[0]!)) * (domain[1]! - domain[0]!);
       const number = (label: string) => Number(label.replace(/,/g, '').replace(/\u2212/g, '-'));
       for (const c of charts) {
         expect(c.w, c.title).toBeGreaterThan(100);
@@ -98,23 +128,39 @@ describe.skipIf(!hasChromium)('HTML report in headless Chromium', () => {
           [c.yTicks, c.yDomain, c.yRange],
         ] as const) {
           const perPx = Math.abs((domain[1]! - domain[0]!) / (range[1]! - range[0]!));
-          for (const t of ticks) expect(number(t.label), `${c.title}: label "${t.label}"`).toBeCloseTo(invert(t.pos, domain, range), -Math.log10(perPx * 0.2));
+          for (const t of ticks)
+            expect(number(t.label), `${c.title}: label "${t.label}"`).toBeCloseTo(
+              invert(t.pos, domain, range),
+              -Math.log10(perPx * 0.2),
+            );
           expect(new Set(ticks.map((t) => t.label)).size, `${c.title}: distinct labels`).toBe(ticks.length);
         }
       }
       const byTitle = (t: string) => charts.find((c) => c.title === t)!;
       // Counts (queued jobs, agents) have whole-number ticks only.
-      for (const c of [byTitle('Queue depth over time'), ...charts.filter((x) => x.title.startsWith('Agents by state'))]) {
-        for (const t of c.yTicks) expect(Number.isInteger(number(t.label)), `${c.title}: y label "${t.label}"`).toBe(true);
+      for (const c of [
+        byTitle('Queue depth over time'),
+        ...charts.filter((x) => x.title.startsWith('Agents by state')),
+      ]) {
+        for (const t of c.yTicks)
+          expect(Number.isInteger(number(t.label)), `${c.title}: y label "${t.label}"`).toBe(true);
       }
       // x-axes end where the data ends.
       const lastSample = Math.max(...results.flatMap((r) => r.samples.map((p) => p.t)));
       expect(byTitle('Queue depth over time').xDomain).toEqual([0, lastSample]);
-      expect(byTitle('Queue wait distribution (CDF)').xDomain).toEqual([0, Math.max(...results.flatMap((r) => r.waits))]);
+      expect(byTitle('Queue wait distribution (CDF)').xDomain).toEqual([
+        0,
+        Math.max(...results.flatMap((r) => r.waits)),
+      ]);
       expect(byTitle('Queue wait distribution (CDF)').yDomain).toEqual([0, 1]);
-      for (const r of results) expect(byTitle(`Agents by state — ${r.summary.policy}`).xDomain).toEqual([0, Math.max(...r.samples.map((p) => p.t))]);
+      for (const r of results)
+        expect(byTitle(`Agents by state — ${r.summary.policy}`).xDomain).toEqual([
+          0,
+          Math.max(...r.samples.map((p) => p.t)),
+        ]);
       // "ours" is drawn last, on top of the baselines.
-      for (const t of ['Queue depth over time', 'Queue wait distribution (CDF)']) expect(byTitle(t).series.at(-1), t).toBe('ours');
+      for (const t of ['Queue depth over time', 'Queue wait distribution (CDF)'])
+        expect(byTitle(t).series.at(-1), t).toBe('ours');
       // The frontier: one point per run, at the run's cost and p95 wait.
       const frontier = byTitle(`Cost vs p95 wait — ${trace.name}`);
       expect(frontier.points.map((p) => p.label).sort()).toEqual(results.map((r) => r.summary.policy).sort());

@@ -49,7 +49,12 @@ describe('conservation and invariants (the real reconcile pass)', () => {
         ours: {
           onPass: () => {
             passes++;
-            for (const v of checkPassInvariants(world!, profiles, { owner: 'ours', prefix: 'azp', firstPassDone: true })) perPass.push(`${v.kind}: ${v.detail}`);
+            for (const v of checkPassInvariants(world!, profiles, {
+              owner: 'ours',
+              prefix: 'azp',
+              firstPassDone: true,
+            }))
+              perPass.push(`${v.kind}: ${v.detail}`);
           },
         },
       });
@@ -63,7 +68,8 @@ describe('conservation and invariants (the real reconcile pass)', () => {
       expect(s.unserved).toBe(0);
       for (const j of world!.jobs) if (j.result !== 'rejected') expect(j.assignments).toBe(1);
       // Billed time ≥ busy time, per agent.
-      for (const m of world!.allMachines) expect((m.billEndMs ?? world!.clock.nowMs()) - m.billStartMs).toBeGreaterThanOrEqual(m.busyMs);
+      for (const m of world!.allMachines)
+        expect((m.billEndMs ?? world!.clock.nowMs()) - m.billStartMs).toBeGreaterThanOrEqual(m.busyMs);
       expect(s.agentMinutesBilled).toBeGreaterThanOrEqual(s.busyAgentMinutes);
       if (name === 'mixed-profiles') expect(s.rejected).toBe(3); // the GPU jobs nobody serves
     });
@@ -77,7 +83,14 @@ describe('conservation and invariants (the real reconcile pass)', () => {
       policy: 'ours',
       seed: 5,
       onWorld: (w) => (world = w),
-      world: { imagePullFailureRate: 0.15, crashBeforeRegisterRate: 0.15, imageUnregisters: true, cleanupFailureRate: 0.5, throttleRate: 0.05, maxGroupsPerRegion: 12 },
+      world: {
+        imagePullFailureRate: 0.15,
+        crashBeforeRegisterRate: 0.15,
+        imageUnregisters: true,
+        cleanupFailureRate: 0.5,
+        throttleRate: 0.05,
+        maxGroupsPerRegion: 12,
+      },
     });
     expect(r.violations).toEqual([]);
     expect(r.summary.unserved).toBe(0);
@@ -112,7 +125,13 @@ describe('conservation and invariants (the real reconcile pass)', () => {
 
   it('a pass blind to running jobs deletes busy groups: the world records which group, agent and job, and the job is abandoned', async () => {
     let world: World | undefined;
-    const r = await runSimulation({ trace: smallTrace(), profiles, policy: 'ours', seed: 2, onWorld: (w) => blindTo((world = w), { running: true }) });
+    const r = await runSimulation({
+      trace: smallTrace(),
+      profiles,
+      policy: 'ours',
+      seed: 2,
+      onWorld: (w) => blindTo((world = w), { running: true }),
+    });
     const busy = r.violations.filter((v) => v.kind === 'busyGroupDeleted');
     expect(busy.length).toBeGreaterThan(0);
     for (const v of busy) {
@@ -124,7 +143,14 @@ describe('conservation and invariants (the real reconcile pass)', () => {
   });
 
   it('a pass blind to its groups creates past maxAgents: the pass check names the profile, the count and the limit', async () => {
-    const r = await runSimulation({ trace: smallTrace(), profiles, policy: 'ours', seed: 2, hours: 0.5, onWorld: (w) => blindTo(w, { groups: true }) });
+    const r = await runSimulation({
+      trace: smallTrace(),
+      profiles,
+      policy: 'ours',
+      seed: 2,
+      hours: 0.5,
+      onWorld: (w) => blindTo(w, { groups: true }),
+    });
     const over = r.violations.filter((v) => v.kind === 'maxAgentsExceeded');
     expect(over.length).toBeGreaterThan(0);
     for (const v of over) {
@@ -139,7 +165,8 @@ describe('baselines', () => {
   it('KEDA and VMSS serve the same trace; VMSS waits for VMs to boot', async () => {
     const trace = smallTrace();
     const results: SimResult[] = [];
-    for (const policy of ['ours', 'keda', 'vmss'] as const) results.push(await runSimulation({ trace, profiles, policy, seed: 1 }));
+    for (const policy of ['ours', 'keda', 'vmss'] as const)
+      results.push(await runSimulation({ trace, profiles, policy, seed: 1 }));
     for (const r of results) expect(r.summary.served).toBe(25);
     const [ours, keda, vmss] = results.map((r) => r.summary);
     expect(vmss!.waitSec.p50).toBeGreaterThan(ours!.waitSec.p50);
@@ -161,7 +188,9 @@ describe('simulate command', () => {
     let out = '';
     let err = '';
     const io = { stdout: (s: string) => (out += s), stderr: (s: string) => (err += s), isTty: false };
-    expect(await runSimulateCommand(['--trace', 'nightly-batch', '--policy', 'ours', '--json', '--seed', '2'], io)).toBe(0);
+    expect(
+      await runSimulateCommand(['--trace', 'nightly-batch', '--policy', 'ours', '--json', '--seed', '2'], io),
+    ).toBe(0);
     const parsed = JSON.parse(out) as { policies: { policy: string; served: number }[] };
     expect(parsed.policies.map((p) => p.policy)).toEqual(['ours']);
     expect(err).toContain('simulate ours: 100%');

@@ -2,11 +2,22 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TraceError, loadTraceFile, parseCsvTrace, parseJsonTrace, traceToCsv, sampleTrace, SAMPLE_TRACES } from '../../src/sim/trace.js';
+import {
+  TraceError,
+  loadTraceFile,
+  parseCsvTrace,
+  parseJsonTrace,
+  traceToCsv,
+  sampleTrace,
+  SAMPLE_TRACES,
+} from '../../src/sim/trace.js';
 
 describe('trace CSV', () => {
   it('parses header, comments, demands separated by ;', () => {
-    const t = parseCsvTrace('# my jobs\narrival_s,duration_s,demands,name\n32400,420,docker;Agent.OS -equals Linux,build\n32410,90,,lint\n', 'x.csv');
+    const t = parseCsvTrace(
+      '# my jobs\narrival_s,duration_s,demands,name\n32400,420,docker;Agent.OS -equals Linux,build\n32410,90,,lint\n',
+      'x.csv',
+    );
     expect(t.jobs).toEqual([
       { arrival: 32400, duration: 420, demands: ['docker', 'Agent.OS -equals Linux'], name: 'build' },
       { arrival: 32410, duration: 90, demands: [], name: 'lint' },

@@ -8,7 +8,8 @@ const profiles = defaultProfiles();
 /** Monday 09:00–10:00: period q (0–11) gets q docker jobs (0+1+…+11 = 66), and one java job at 10:30. */
 function trace(): Trace {
   const jobs = [];
-  for (let q = 0; q < 12; q++) for (let i = 0; i < q; i++) jobs.push({ arrival: 9 * 3600 + q * 300 + i, duration: 60, demands: ['docker'] });
+  for (let q = 0; q < 12; q++)
+    for (let i = 0; i < q; i++) jobs.push({ arrival: 9 * 3600 + q * 300 + i, duration: 60, demands: ['docker'] });
   jobs.push({ arrival: 10 * 3600 + 1800, duration: 60, demands: ['java'] });
   return { name: 't', description: 't', jobs };
 }
@@ -29,7 +30,9 @@ describe('mdpStandby', () => {
 
   it('caps the count at maxAgents and uses whole hours for the static window', () => {
     const small = profiles.map((p) => ({ ...p, maxAgents: 3 }));
-    expect(mdpStandby(trace(), small, { ...DEFAULT_MDP, preference: 'BestPerformance' }).get('docker')?.[0]?.count).toBe(3);
+    expect(
+      mdpStandby(trace(), small, { ...DEFAULT_MDP, preference: 'BestPerformance' }).get('docker')?.[0]?.count,
+    ).toBe(3);
     expect(activeWindow(trace(), 'java', profiles)).toEqual({ start: '10:00', end: '11:00', count: 0 });
     expect(activeWindow(trace(), 'docker', profiles)).toEqual({ start: '09:00', end: '10:00', count: 0 });
   });

@@ -8,13 +8,21 @@ function restError(status: number | undefined, code?: string, message = 'm', hea
     name: 'RestError',
     statusCode: status,
     code,
-    response: status === undefined ? undefined : { status, headers: { get: (n: string) => h.get(n.toLowerCase()) }, parsedBody: code ? { error: { code, message } } : undefined },
+    response:
+      status === undefined
+        ? undefined
+        : {
+            status,
+            headers: { get: (n: string) => h.get(n.toLowerCase()) },
+            parsedBody: code ? { error: { code, message } } : undefined,
+          },
   });
 }
 
 describe('classifyArmError', () => {
   it('a credential that had no token is auth, and its whole account is kept (the `az login` hint comes late)', () => {
-    const tail = "Azure CLI could not be found. Please visit https://aka.ms/azure-cli ... authenticate to your Azure account using 'az login'.";
+    const tail =
+      "Azure CLI could not be found. Please visit https://aka.ms/azure-cli ... authenticate to your Azure account using 'az login'.";
     const message = `ChainedTokenCredential authentication failed.\n${'CredentialUnavailableError: something else was tried. '.repeat(12)}\nCredentialUnavailableError: ${tail}`;
     for (const name of ['AggregateAuthenticationError', 'CredentialUnavailableError', 'AuthenticationError']) {
       const e = classifyArmError(Object.assign(new Error(message), { name }), { operation: 'list' });
@@ -31,7 +39,12 @@ describe('classifyArmError', () => {
     [409, 'ContainerGroupQuotaReached', 'quota', 'x'],
     [409, 'ServiceUnavailable', 'quota', "The requested resource is not available in the location 'westeurope'"],
     [503, 'ServiceUnavailable', 'transient', 'The service is temporarily unavailable.'],
-    [503, 'ServiceUnavailable', 'quota', "The requested resource is not available in the location 'westeurope' at this moment."],
+    [
+      503,
+      'ServiceUnavailable',
+      'quota',
+      "The requested resource is not available in the location 'westeurope' at this moment.",
+    ],
     [400, 'SkuNotAvailable', 'quota', 'x'],
     [409, 'OperationNotAllowed', 'quota', 'Operation results in exceeding quota limits of Core.'],
     [400, 'InvalidImage', 'validation', 'x'],
@@ -50,23 +63,30 @@ describe('classifyArmError', () => {
   });
 
   it('network errors are transient', () => {
-    expect(classifyArmError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })).kind).toBe('transient');
+    expect(classifyArmError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })).kind).toBe(
+      'transient',
+    );
     expect(classifyArmError(Object.assign(new Error('aborted'), { name: 'AbortError' })).kind).toBe('transient');
   });
 
   it('reads Retry-After (seconds), the deferred header (ms) and keeps ArmError as is', () => {
     expect(classifyArmError(restError(429, 'TooManyRequests', 'x', { 'Retry-After': '7' })).retryAfterMs).toBe(7000);
-    expect(classifyArmError(restError(429, 'TooManyRequests', 'x', { 'x-azp-retry-after-ms': '120000' })).retryAfterMs).toBe(120000);
+    expect(
+      classifyArmError(restError(429, 'TooManyRequests', 'x', { 'x-azp-retry-after-ms': '120000' })).retryAfterMs,
+    ).toBe(120000);
     const e = new ArmError({ kind: 'quota' });
     expect(classifyArmError(e)).toBe(e);
   });
 
   it('redacts given secrets and bearer tokens, keeps no cause', () => {
-    const err = classifyArmError(restError(400, 'InvalidRequestContent', 'bad value s3cr3t-pat, header Bearer abc.def.ghi'), {
-      operation: 'create',
-      target: 'azp-linux-x',
-      secrets: ['s3cr3t-pat'],
-    });
+    const err = classifyArmError(
+      restError(400, 'InvalidRequestContent', 'bad value s3cr3t-pat, header Bearer abc.def.ghi'),
+      {
+        operation: 'create',
+        target: 'azp-linux-x',
+        secrets: ['s3cr3t-pat'],
+      },
+    );
     expect(err.message).toContain('create azp-linux-x');
     expect(err.message).not.toContain('s3cr3t-pat');
     expect(err.message).not.toContain('abc.def.ghi');
@@ -87,14 +107,19 @@ describe('limit', () => {
     };
     await Promise.all(Array.from({ length: 30 }, () => l.run(task)));
     // start more while others finish
-    await Promise.all([...Array.from({ length: 10 }, () => l.run(task)), Promise.resolve().then(() => Promise.all(Array.from({ length: 10 }, () => l.run(task))))]);
+    await Promise.all([
+      ...Array.from({ length: 10 }, () => l.run(task)),
+      Promise.resolve().then(() => Promise.all(Array.from({ length: 10 }, () => l.run(task)))),
+    ]);
     expect(peak).toBe(3);
     expect(l.active).toBe(0);
     expect(l.pending).toBe(0);
   });
 
   it('mapLimit settles every item in order; a failure does not stop the rest', async () => {
-    const res = await mapLimit([1, 2, 3, 4], 2, (n) => (n === 2 ? Promise.reject(new Error('two')) : Promise.resolve(n * 10)));
+    const res = await mapLimit([1, 2, 3, 4], 2, (n) =>
+      n === 2 ? Promise.reject(new Error('two')) : Promise.resolve(n * 10),
+    );
     expect(res.map((r) => (r.status === 'fulfilled' ? r.value : 'x'))).toEqual([10, 'x', 30, 40]);
   });
 

@@ -7,8 +7,10 @@ import { validateContainerGroupPut } from '../contract/aci-schema.js';
 
 const CANARY = 'canary-pat-7f3a9c1e5b2d4680aaaa';
 const ctx: SpecContext = { azpUrl: 'https://dev.azure.com/contoso', location: 'westeurope', autoscalerId: 'prod-1' };
-const IDENTITY = '/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/acr-pull';
-const SUBNET = '/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets/aci';
+const IDENTITY =
+  '/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/acr-pull';
+const SUBNET =
+  '/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets/aci';
 
 function profile(over: Record<string, unknown> = {}): ProfileConfig {
   return profileSchema.parse({ name: 'linux', pool: 'Default', image: 'contoso.azurecr.io/azp-agent:1.0', ...over });
@@ -34,7 +36,8 @@ function envMap(g: ReturnType<typeof buildContainerGroup>) {
 function pathsOf(obj: unknown, needle: string, path = '$'): string[] {
   if (typeof obj === 'string') return obj.includes(needle) ? [path] : [];
   if (Array.isArray(obj)) return obj.flatMap((v, i) => pathsOf(v, needle, `${path}[${i}]`));
-  if (obj && typeof obj === 'object') return Object.entries(obj).flatMap(([k, v]) => pathsOf(v, needle, `${path}.${k}`));
+  if (obj && typeof obj === 'object')
+    return Object.entries(obj).flatMap(([k, v]) => pathsOf(v, needle, `${path}.${k}`));
   return [];
 }
 
@@ -99,19 +102,30 @@ describe('buildContainerGroup', () => {
       'azp-role': 'agent',
       'azp-placement': '0:westeurope',
     });
-    expect(readOwnership(g.tags, 'prod-1')).toMatchObject({ pool: 'Default', profile: 'linux', placeholder: false, placement: '0:westeurope' });
+    expect(readOwnership(g.tags, 'prod-1')).toMatchObject({
+      pool: 'Default',
+      profile: 'linux',
+      placeholder: false,
+      placement: '0:westeurope',
+    });
     expect(readOwnership(g.tags, 'other')).toBeUndefined();
   });
 
-  it('a fallback placement sets the group\'s location and priority, and its tag names the placement', () => {
+  it("a fallback placement sets the group's location and priority, and its tag names the placement", () => {
     const p = profile({ spot: true });
     const spotHere = buildContainerGroup(launch({}, p), ctx);
     expect(spotHere.priority).toBe('Spot');
-    const regularElsewhere = buildContainerGroup(launch({ placement: { index: 1, key: 'linux@1', location: 'northeurope', spot: false } }, p), ctx);
+    const regularElsewhere = buildContainerGroup(
+      launch({ placement: { index: 1, key: 'linux@1', location: 'northeurope', spot: false } }, p),
+      ctx,
+    );
     expect(regularElsewhere.location).toBe('northeurope');
     expect(regularElsewhere.priority).toBeUndefined();
     expect(regularElsewhere.tags?.['azp-placement']).toBe('1:northeurope');
-    const spotSameRegion = buildContainerGroup(launch({ placement: { index: 2, key: 'linux@2', spot: true } }, profile()), ctx);
+    const spotSameRegion = buildContainerGroup(
+      launch({ placement: { index: 2, key: 'linux@2', spot: true } }, profile()),
+      ctx,
+    );
     expect(spotSameRegion.location).toBe('westeurope');
     expect(spotSameRegion.priority).toBe('Spot');
     expect(spotSameRegion.tags?.['azp-placement']).toBe('2:westeurope/spot');
@@ -136,7 +150,10 @@ describe('buildContainerGroup', () => {
   });
 
   it('pulls from a private registry with the user-assigned identity', () => {
-    const g = buildContainerGroup(launch({}, profile({ registry: { server: 'contoso.azurecr.io', identity: IDENTITY } })), ctx);
+    const g = buildContainerGroup(
+      launch({}, profile({ registry: { server: 'contoso.azurecr.io', identity: IDENTITY } })),
+      ctx,
+    );
     expect(g.identity).toEqual({ type: 'UserAssigned', userAssignedIdentities: { [IDENTITY]: {} } });
     expect(g.imageRegistryCredentials).toEqual([{ server: 'contoso.azurecr.io', identity: IDENTITY }]);
   });
@@ -167,9 +184,17 @@ describe('ARM wire body', () => {
     ['minimal', profile(), false],
     ['placeholder', profile(), true],
     ['spot', profile({ spot: true, env: { A: '1' } }), false],
-    ['subnet + registry', profile({ subnetId: SUBNET, registry: { server: 'contoso.azurecr.io', identity: IDENTITY } }), false],
+    [
+      'subnet + registry',
+      profile({ subnetId: SUBNET, registry: { server: 'contoso.azurecr.io', identity: IDENTITY } }),
+      false,
+    ],
     ['windows', profile({ os: 'Windows', cpu: 1, memoryGb: 1.5 }), false],
-    ['windows, largest size, private registry', profile({ os: 'Windows', cpu: 4, memoryGb: 16, registry: { server: 'contoso.azurecr.io', identity: IDENTITY } }), false],
+    [
+      'windows, largest size, private registry',
+      profile({ os: 'Windows', cpu: 4, memoryGb: 16, registry: { server: 'contoso.azurecr.io', identity: IDENTITY } }),
+      false,
+    ],
     ['windows placeholder', profile({ os: 'Windows', image: 'contoso.azurecr.io/azp-agent:4.269.0-windows' }), true],
   ];
 
@@ -180,23 +205,42 @@ describe('ARM wire body', () => {
 
   it.each(variants)('%s carries the canary PAT only as the AZP_TOKEN secureValue', async (_n, p, placeholder) => {
     const body = await containerGroupWireBody(launch({ placeholder }, p), ctx);
-    expect(pathsOf(body, CANARY)).toEqual(['$.properties.containers[0].properties.environmentVariables[3].secureValue']);
-    const vars = (body.properties as { containers: { properties: { environmentVariables: { name: string }[] } }[] }).containers[0]!.properties
-      .environmentVariables;
+    expect(pathsOf(body, CANARY)).toEqual([
+      '$.properties.containers[0].properties.environmentVariables[3].secureValue',
+    ]);
+    const vars = (body.properties as { containers: { properties: { environmentVariables: { name: string }[] } }[] })
+      .containers[0]!.properties.environmentVariables;
     expect(vars[3]?.name).toBe('AZP_TOKEN');
   });
 
   it('a Windows profile: osType Windows, the Windows image and the agent contract of start.ps1', async () => {
-    const p = profile({ name: 'win', os: 'Windows', cpu: 4, memoryGb: 16, image: 'contoso.azurecr.io/azp-agent:4.269.0-windows' });
+    const p = profile({
+      name: 'win',
+      os: 'Windows',
+      cpu: 4,
+      memoryGb: 16,
+      image: 'contoso.azurecr.io/azp-agent:4.269.0-windows',
+    });
     for (const placeholder of [false, true]) {
-      const body = await containerGroupWireBody(launch({ placeholder, name: placeholder ? placeholderName('azp', 'win') : agentName('azp', 'win', 0, '000000000001') }, p), ctx);
+      const body = await containerGroupWireBody(
+        launch(
+          {
+            placeholder,
+            name: placeholder ? placeholderName('azp', 'win') : agentName('azp', 'win', 0, '000000000001'),
+          },
+          p,
+        ),
+        ctx,
+      );
       expect(validateContainerGroupPut(body)).toEqual([]);
       const props = body.properties as {
         osType: string;
         restartPolicy: string;
         subnetIds?: unknown;
         priority?: unknown;
-        containers: { properties: { image: string; resources: unknown; environmentVariables: { name: string; value?: string }[] } }[];
+        containers: {
+          properties: { image: string; resources: unknown; environmentVariables: { name: string; value?: string }[] };
+        }[];
       };
       expect(props).toMatchObject({ osType: 'Windows', restartPolicy: 'Never' });
       expect(props.subnetIds).toBeUndefined();
@@ -232,8 +276,14 @@ describe('ARM wire body', () => {
   it('the validator accepts the contract examples', async () => {
     const { readFileSync } = await import('node:fs');
     const { contractsDir } = await import('../contract/paths.js');
-    for (const f of ['ContainerGroupsCreatePriority', 'ContainerGroupsCreateOrUpdate', 'ContainerGroupsCreateOrUpdateSecretReference']) {
-      const ex = JSON.parse(readFileSync(`${contractsDir()}/aci/examples/${f}.json`, 'utf8')) as { parameters: { containerGroup: unknown } };
+    for (const f of [
+      'ContainerGroupsCreatePriority',
+      'ContainerGroupsCreateOrUpdate',
+      'ContainerGroupsCreateOrUpdateSecretReference',
+    ]) {
+      const ex = JSON.parse(readFileSync(`${contractsDir()}/aci/examples/${f}.json`, 'utf8')) as {
+        parameters: { containerGroup: unknown };
+      };
       expect(validateContainerGroupPut(ex.parameters.containerGroup), f).toEqual([]);
     }
   });

@@ -27,15 +27,29 @@ describe('retryDecision', () => {
   });
 
   it('a 5xx with Retry-After is retried after that wait, for every method', () => {
-    expect(retryDecision(answer({ status: 502, headers: { 'retry-after': '3' } }), policy, NOW)).toEqual({ do: 'retry', waitMs: 3000 });
-    expect(retryDecision(answer({ method: 'PATCH', status: 500, headers: { 'retry-after': '1' } }), policy, NOW)).toEqual({ do: 'retry', waitMs: 1000 });
+    expect(retryDecision(answer({ status: 502, headers: { 'retry-after': '3' } }), policy, NOW)).toEqual({
+      do: 'retry',
+      waitMs: 3000,
+    });
+    expect(
+      retryDecision(answer({ method: 'PATCH', status: 500, headers: { 'retry-after': '1' } }), policy, NOW),
+    ).toEqual({ do: 'retry', waitMs: 1000 });
   });
 
   it('waits what Retry-After asks, else 1 s, 2 s, 4 s; X-RateLimit-Delay (how long the request WAS delayed) is no wait', () => {
-    expect(retryDecision(answer({ status: 429, headers: { 'retry-after': '7' } }), policy, NOW)).toEqual({ do: 'retry', waitMs: 7000 });
-    expect(retryDecision(answer({ status: 429, headers: { 'x-ratelimit-delay': '25' } }), policy, NOW)).toEqual({ do: 'retry', waitMs: 1000 });
+    expect(retryDecision(answer({ status: 429, headers: { 'retry-after': '7' } }), policy, NOW)).toEqual({
+      do: 'retry',
+      waitMs: 7000,
+    });
+    expect(retryDecision(answer({ status: 429, headers: { 'x-ratelimit-delay': '25' } }), policy, NOW)).toEqual({
+      do: 'retry',
+      waitMs: 1000,
+    });
     // A delayed success or a delayed 500 is not a request to wait and retry.
-    expect(retryDecision(answer({ status: 500, headers: { 'x-ratelimit-delay': '25' } }), policy, NOW)).toEqual({ do: 'fail', kind: 'server' });
+    expect(retryDecision(answer({ status: 500, headers: { 'x-ratelimit-delay': '25' } }), policy, NOW)).toEqual({
+      do: 'fail',
+      kind: 'server',
+    });
     expect([0, 1, 2].map((retries) => retryDecision(answer({ status: 503, retries }), policy, NOW))).toEqual([
       { do: 'retry', waitMs: 1000 },
       { do: 'retry', waitMs: 2000 },
@@ -44,25 +58,43 @@ describe('retryDecision', () => {
   });
 
   it('fails once the retries are spent, with the kind of the status and the wait asked', () => {
-    expect(retryDecision(answer({ status: 429, retries: 3, headers: { 'retry-after': '2' } }), policy, NOW)).toEqual({ do: 'fail', kind: 'throttled', retryAfterMs: 2000 });
+    expect(retryDecision(answer({ status: 429, retries: 3, headers: { 'retry-after': '2' } }), policy, NOW)).toEqual({
+      do: 'fail',
+      kind: 'throttled',
+      retryAfterMs: 2000,
+    });
     expect(retryDecision(answer({ status: 503, retries: 3 }), policy, NOW)).toEqual({ do: 'fail', kind: 'server' });
   });
 
   it('a wait longer than maxRetryDelayMs fails at once as throttled, whatever the status', () => {
     const long = { 'retry-after': '120' };
-    expect(retryDecision(answer({ status: 503, headers: long }), policy, NOW)).toEqual({ do: 'fail', kind: 'throttled', retryAfterMs: 120_000 });
-    expect(retryDecision(answer({ status: 429, headers: long }), { maxRetries: 3, maxRetryDelayMs: 200_000 }, NOW)).toEqual({ do: 'retry', waitMs: 120_000 });
+    expect(retryDecision(answer({ status: 503, headers: long }), policy, NOW)).toEqual({
+      do: 'fail',
+      kind: 'throttled',
+      retryAfterMs: 120_000,
+    });
+    expect(
+      retryDecision(answer({ status: 429, headers: long }), { maxRetries: 3, maxRetryDelayMs: 200_000 }, NOW),
+    ).toEqual({ do: 'retry', waitMs: 120_000 });
   });
 
   it('no answer: GETs retry with backoff; a write (which may have been applied) fails as timeout or network', () => {
     expect(retryDecision(answer({ status: 0, timedOut: true }), policy, NOW)).toEqual({ do: 'retry', waitMs: 1000 });
-    expect(retryDecision(answer({ status: 0, timedOut: true, retries: 3 }), policy, NOW)).toEqual({ do: 'fail', kind: 'timeout' });
+    expect(retryDecision(answer({ status: 0, timedOut: true, retries: 3 }), policy, NOW)).toEqual({
+      do: 'fail',
+      kind: 'timeout',
+    });
     expect(retryDecision(answer({ method: 'PATCH', status: 0 }), policy, NOW)).toEqual({ do: 'fail', kind: 'network' });
   });
 
   it('a 401 refreshes the credential when it may, else fails as unauthorized', () => {
-    expect(retryDecision(answer({ status: 401, canRefreshAuth: true, retries: 3 }), policy, NOW)).toEqual({ do: 'refreshAuth' });
-    expect(retryDecision(answer({ status: 401, canRefreshAuth: false }), policy, NOW)).toEqual({ do: 'fail', kind: 'unauthorized' });
+    expect(retryDecision(answer({ status: 401, canRefreshAuth: true, retries: 3 }), policy, NOW)).toEqual({
+      do: 'refreshAuth',
+    });
+    expect(retryDecision(answer({ status: 401, canRefreshAuth: false }), policy, NOW)).toEqual({
+      do: 'fail',
+      kind: 'unauthorized',
+    });
   });
 });
 

@@ -7,7 +7,10 @@ describe('log scrubbing', () => {
     registerSecret(secret);
     const lines: string[] = [];
     const log = createLogger((_l, line) => lines.push(line), { pool: 'aci' });
-    log.error('call failed', { error: `401 with ${secret}`, header: `Basic ${Buffer.from(`:${secret}`).toString('base64')}` });
+    log.error('call failed', {
+      error: `401 with ${secret}`,
+      header: `Basic ${Buffer.from(`:${secret}`).toString('base64')}`,
+    });
     log.child({ token: secret }).info(`message ${secret}`);
     expect(lines.join('\n')).not.toContain(secret);
     expect(lines.join('\n')).not.toContain(Buffer.from(`:${secret}`).toString('base64'));

@@ -10,7 +10,10 @@ import type { BackoffState } from '../../src/core/types.js';
 const CAUSE = "InsufficientCapacity.: The requested resource is not available in the location 'westeurope'";
 const keyOf = (g: { profile: string }) => g.profile;
 
-function apply(backoff: Record<string, BackoffState | undefined>, updates: ReturnType<typeof backoffUpdates>): Record<string, BackoffState | undefined> {
+function apply(
+  backoff: Record<string, BackoffState | undefined>,
+  updates: ReturnType<typeof backoffUpdates>,
+): Record<string, BackoffState | undefined> {
   const out = { ...backoff };
   for (const u of updates) out[u.key] = u.state;
   return out;
@@ -18,7 +21,13 @@ function apply(backoff: Record<string, BackoffState | undefined>, updates: Retur
 
 describe('backoffUpdates', () => {
   it('a failed group counts once across passes; the placeholder recreated under its name counts again', () => {
-    const first = { name: 'azp-java-placeholder', profile: 'java', createdAt: '2026-03-02T08:45:00.000Z', provisioningState: 'Failed', capacityFailure: CAUSE };
+    const first = {
+      name: 'azp-java-placeholder',
+      profile: 'java',
+      createdAt: '2026-03-02T08:45:00.000Z',
+      provisioningState: 'Failed',
+      capacityFailure: CAUSE,
+    };
     let backoff: Record<string, BackoffState | undefined> = {};
     backoff = apply(backoff, backoffUpdates([first], keyOf, new Set(), backoff, new Date('2026-03-02T08:46:00.000Z')));
     expect(backoff.java?.failures).toBe(1);

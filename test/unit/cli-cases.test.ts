@@ -21,7 +21,11 @@ let stack: FakeStack;
 let dir: string;
 
 beforeAll(async () => {
-  stack = await startFakeStack({ pat: PAT, subscriptionId: '00000000-0000-0000-0000-0000000000c1', resourceGroup: 'rg-cli' });
+  stack = await startFakeStack({
+    pat: PAT,
+    subscriptionId: '00000000-0000-0000-0000-0000000000c1',
+    resourceGroup: 'rg-cli',
+  });
   stack.azdo.addPool(POOL);
   dir = mkdtempSync(path.join(tmpdir(), 'azp-cli-cases-'));
 });
@@ -67,7 +71,12 @@ function ctx(extra: Partial<CliContext['runtime']> = {}): CliContext {
   return {
     env: {},
     cwd: dir,
-    runtime: { credential: stack.credential, azure: { ca: stack.cert.cert, retryOptions: { maxRetries: 0 } }, azdoDispatcher: stack.dispatcher, ...extra },
+    runtime: {
+      credential: stack.credential,
+      azure: { ca: stack.cert.cert, retryOptions: { maxRetries: 0 } },
+      azdoDispatcher: stack.dispatcher,
+      ...extra,
+    },
   };
 }
 
@@ -83,18 +92,62 @@ function credentialChainFailure(): Error {
     'Error: Unable to execute PowerShell. Ensure that it is installed in your system. To troubleshoot, visit https://aka.ms/azsdk/js/identity/powershellcredential/troubleshoot.',
   ];
   const errors = tried.map((m) => new CredentialUnavailableError(m));
-  return new AggregateAuthenticationError(errors, `ChainedTokenCredential authentication failed.\n${errors.map((e) => `${e.name}: ${e.message}`).join('\n')}`);
+  return new AggregateAuthenticationError(
+    errors,
+    `ChainedTokenCredential authentication failed.\n${errors.map((e) => `${e.name}: ${e.message}`).join('\n')}`,
+  );
 }
 
 describe('cli: usage, paths and pools (exit 2, naming the problem)', () => {
-  const cases: Array<{ name: string; argv: () => string[]; code: number; stdout?: RegExp; stderr?: RegExp; not?: RegExp }> = [
-    { name: 'reconcile --help', argv: () => ['reconcile', '--help'], code: 0, stdout: /usage: azp-aci-autoscaler reconcile[\s\S]*--pool NAME[\s\S]*needs: AZP_URL/, not: /TypeError/ },
+  const cases: Array<{
+    name: string;
+    argv: () => string[];
+    code: number;
+    stdout?: RegExp;
+    stderr?: RegExp;
+    not?: RegExp;
+  }> = [
+    {
+      name: 'reconcile --help',
+      argv: () => ['reconcile', '--help'],
+      code: 0,
+      stdout: /usage: azp-aci-autoscaler reconcile[\s\S]*--pool NAME[\s\S]*needs: AZP_URL/,
+      not: /TypeError/,
+    },
     { name: 'reconcile -h', argv: () => ['reconcile', '-h'], code: 0, stdout: /usage: azp-aci-autoscaler reconcile/ },
-    { name: 'status --help', argv: () => ['status', '--help'], code: 0, stdout: /usage: azp-aci-autoscaler status[\s\S]*writes nothing[\s\S]*BACKOFF column is "unknown"/, not: /TypeError/ },
-    { name: 'an unknown option', argv: () => ['reconcile', '--bogus'], code: 2, stderr: /reconcile: Unknown option '--bogus'[\s\S]*usage: azp-aci-autoscaler reconcile/, not: /TypeError/ },
-    { name: '--pool on status', argv: () => ['status', '--pool', POOL], code: 2, stderr: /status: Unknown option '--pool'/ },
-    { name: '--settings a directory', argv: () => ['reconcile', '--settings', dir], code: 2, stderr: /is a directory, not a settings file/, not: /not valid JSON/ },
-    { name: '--settings a missing file', argv: () => ['status', '--settings', 'nope.json'], code: 2, stderr: /settings file not found: nope\.json/ },
+    {
+      name: 'status --help',
+      argv: () => ['status', '--help'],
+      code: 0,
+      stdout: /usage: azp-aci-autoscaler status[\s\S]*writes nothing[\s\S]*BACKOFF column is "unknown"/,
+      not: /TypeError/,
+    },
+    {
+      name: 'an unknown option',
+      argv: () => ['reconcile', '--bogus'],
+      code: 2,
+      stderr: /reconcile: Unknown option '--bogus'[\s\S]*usage: azp-aci-autoscaler reconcile/,
+      not: /TypeError/,
+    },
+    {
+      name: '--pool on status',
+      argv: () => ['status', '--pool', POOL],
+      code: 2,
+      stderr: /status: Unknown option '--pool'/,
+    },
+    {
+      name: '--settings a directory',
+      argv: () => ['reconcile', '--settings', dir],
+      code: 2,
+      stderr: /is a directory, not a settings file/,
+      not: /not valid JSON/,
+    },
+    {
+      name: '--settings a missing file',
+      argv: () => ['status', '--settings', 'nope.json'],
+      code: 2,
+      stderr: /settings file not found: nope\.json/,
+    },
     {
       name: '--settings broken JSON',
       argv: () => {
@@ -115,8 +168,27 @@ describe('cli: usage, paths and pools (exit 2, naming the problem)', () => {
       code: 2,
       stderr: /has no "Values" object/,
     },
-    { name: 'an unknown pool', argv: () => ['reconcile', '--pool', 'typo', '--settings', settingsFile()], code: 2, stderr: new RegExp(`unknown pool 'typo': the settings configure '${POOL}'`) },
-    { name: 'an unknown pool beside a known one', argv: () => ['reconcile', '--pool', POOL.toUpperCase(), '--pool', 'typo', '--dry-run', '--settings', settingsFile()], code: 2, stderr: /unknown pool 'typo'/ },
+    {
+      name: 'an unknown pool',
+      argv: () => ['reconcile', '--pool', 'typo', '--settings', settingsFile()],
+      code: 2,
+      stderr: new RegExp(`unknown pool 'typo': the settings configure '${POOL}'`),
+    },
+    {
+      name: 'an unknown pool beside a known one',
+      argv: () => [
+        'reconcile',
+        '--pool',
+        POOL.toUpperCase(),
+        '--pool',
+        'typo',
+        '--dry-run',
+        '--settings',
+        settingsFile(),
+      ],
+      code: 2,
+      stderr: /unknown pool 'typo'/,
+    },
   ];
 
   it.each(cases)('$name', async (c) => {
@@ -134,7 +206,15 @@ describe('cli: usage, paths and pools (exit 2, naming the problem)', () => {
 });
 
 describe('cli: credential failures in full, with a hint', () => {
-  const cases: Array<{ name: string; argv: string[]; setup: () => void; code: number; full: RegExp; hint: RegExp; notHint?: RegExp }> = [
+  const cases: Array<{
+    name: string;
+    argv: string[];
+    setup: () => void;
+    code: number;
+    full: RegExp;
+    hint: RegExp;
+    notHint?: RegExp;
+  }> = [
     {
       name: 'no Azure credential (DefaultAzureCredential chain), status',
       argv: ['status'],
@@ -147,7 +227,12 @@ describe('cli: credential failures in full, with a hint', () => {
     {
       name: 'Key Vault 403, reconcile',
       argv: ['reconcile'],
-      setup: () => stack.kv.inject({ status: 403, code: 'Forbidden', message: 'Caller is not authorized to perform action on resource.' }),
+      setup: () =>
+        stack.kv.inject({
+          status: 403,
+          code: 'Forbidden',
+          message: 'Caller is not authorized to perform action on resource.',
+        }),
       code: 1,
       full: /pool aci-cli: cannot observe the pool: SecretError: Key Vault [^\n]*reading secret 'azp-token' failed \(status 403 Forbidden\): access denied/,
       hint: /hint: Key Vault refused the secret read: give the signed-in identity the "Key Vault Secrets User" role/,
@@ -173,7 +258,13 @@ describe('cli: credential failures in full, with a hint', () => {
       name: 'ARM 403 (no role on the resource group), status',
       argv: ['status'],
       setup: () =>
-        stack.arm.inject({ status: 403, code: 'AuthorizationFailed', message: "The client does not have authorization to perform action 'Microsoft.ContainerInstance/containerGroups/read'.", times: Infinity }),
+        stack.arm.inject({
+          status: 403,
+          code: 'AuthorizationFailed',
+          message:
+            "The client does not have authorization to perform action 'Microsoft.ContainerInstance/containerGroups/read'.",
+          times: Infinity,
+        }),
       code: 1,
       full: /cannot list container groups: ArmError: ARM [^\n]*auth \(403 AuthorizationFailed\): The client does not have authorization/,
       hint: /hint: ARM refused the call: the identity needs the autoscaler's role/,
@@ -194,7 +285,9 @@ describe('cli: credential failures in full, with a hint', () => {
 describe('cli: storage', () => {
   /** A real blob client against a port nothing listens on, one try per request. */
   function unreachableLock(): BlobPoolLock {
-    const service = new BlobServiceClient('http://127.0.0.1:9/devstoreaccount1', undefined, { retryOptions: { maxTries: 1 } });
+    const service = new BlobServiceClient('http://127.0.0.1:9/devstoreaccount1', undefined, {
+      retryOptions: { maxTries: 1 },
+    });
     return new BlobPoolLock(service.getContainerClient('azp-cli-cases'), { requestTimeoutMs: 2_000 });
   }
 
@@ -213,16 +306,24 @@ describe('cli: storage', () => {
 
   it('status with storage it cannot read still shows the pools, the back-off column unknown, and why', async () => {
     expect(await main(['status', '--json', '--settings', settingsFile()], ctx({ lock: unreachableLock() }))).toBe(0);
-    const report = JSON.parse(out.join('')) as { backoff: { available: boolean; note: string }; pools: { ok: boolean }[]; hints: { id: string }[] };
+    const report = JSON.parse(out.join('')) as {
+      backoff: { available: boolean; note: string };
+      pools: { ok: boolean }[];
+      hints: { id: string }[];
+    };
     expect(report.pools.map((p) => p.ok)).toEqual([true]);
     expect(report.backoff.available).toBe(false);
-    expect(report.backoff.note).toMatch(/back-off state unavailable: cannot read it from AzureWebJobsStorage \(aci-cli: .*ECONNREFUSED/);
+    expect(report.backoff.note).toMatch(
+      /back-off state unavailable: cannot read it from AzureWebJobsStorage \(aci-cli: .*ECONNREFUSED/,
+    );
     expect(report.hints.map((h) => h.id)).toContain('storage-unreachable');
   });
 
   it('reconcile with storage it cannot reach: no pass, wording for a one-off run, exit 1', async () => {
     expect(await main(['reconcile', '--settings', settingsFile()], ctx({ lock: unreachableLock() }))).toBe(1);
-    expect(text()).toContain('no pass this time; run the command again once the storage account (AzureWebJobsStorage) is reachable');
+    expect(text()).toContain(
+      'no pass this time; run the command again once the storage account (AzureWebJobsStorage) is reachable',
+    );
     expect(err.join('')).toMatch(/reconcile: pool aci-cli: no pass ran: .*ECONNREFUSED/);
     expect(err.join('')).toMatch(/hint: AzureWebJobsStorage is not reachable/);
     expect(text()).not.toMatch(/next trigger/);

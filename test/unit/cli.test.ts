@@ -28,7 +28,10 @@ describe('cli', () => {
     const { err } = capture();
     const dir = mkdtempSync(path.join(tmpdir(), 'azp-cli-'));
     const file = path.join(dir, 'settings.json');
-    writeFileSync(file, JSON.stringify({ Values: { AZP_URL: 'http://example.com', POOLS: '[]', AZP_AUTH: 'canary-secret-value-123' } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ Values: { AZP_URL: 'http://example.com', POOLS: '[]', AZP_AUTH: 'canary-secret-value-123' } }),
+    );
     expect(await main(['reconcile', '--settings', file])).toBe(2);
     const text = err.join('');
     expect(text).toContain('AZP_URL: must be an https URL');
@@ -39,7 +42,10 @@ describe('cli', () => {
 
   it('reads local.settings.json Values like func start; the environment wins', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'azp-cli-'));
-    writeFileSync(path.join(dir, 'local.settings.json'), JSON.stringify({ Values: { AZP_URL: 'https://dev.azure.com/a', DRY_RUN: 'true' } }));
+    writeFileSync(
+      path.join(dir, 'local.settings.json'),
+      JSON.stringify({ Values: { AZP_URL: 'https://dev.azure.com/a', DRY_RUN: 'true' } }),
+    );
     const { env, source } = settingsEnv({ AZP_URL: 'https://dev.azure.com/b' }, dir);
     expect(source).toBe(path.join(dir, 'local.settings.json'));
     expect(env).toMatchObject({ AZP_URL: 'https://dev.azure.com/b', DRY_RUN: 'true' });
@@ -56,7 +62,25 @@ describe('cli', () => {
           ok: true,
           unmatchedJobs: 1,
           next: ['create linux: queued 1'],
-          views: [{ pool: 'aci', profile: 'linux', queued: 1, running: 2, idle: 0, starting: 1, busy: 2, finished: 0, failedBoot: 0, standbyTarget: 0, live: 3, maxAgents: 10, creates: 1, deletes: 0, placeholder: 'present' }],
+          views: [
+            {
+              pool: 'aci',
+              profile: 'linux',
+              queued: 1,
+              running: 2,
+              idle: 0,
+              starting: 1,
+              busy: 2,
+              finished: 0,
+              failedBoot: 0,
+              standbyTarget: 0,
+              live: 3,
+              maxAgents: 10,
+              creates: 1,
+              deletes: 0,
+              placeholder: 'present',
+            },
+          ],
         },
         { pool: 'down', ok: false, error: 'AzdoError: 401', views: [], unmatchedJobs: 0, next: [] },
       ],

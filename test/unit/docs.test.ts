@@ -4,7 +4,9 @@ import { ConfigError, loadSettings } from '../../src/config/load.js';
 import { profileSchema, settingsSchema } from '../../src/config/schema.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-const sample = JSON.parse(readFileSync(new URL('../../local.settings.sample.json', import.meta.url), 'utf8')) as { Values: Record<string, string> };
+const sample = JSON.parse(readFileSync(new URL('../../local.settings.sample.json', import.meta.url), 'utf8')) as {
+  Values: Record<string, string>;
+};
 
 describe('docs match the code', () => {
   it('the README documents every setting and every profile field', () => {
@@ -15,7 +17,9 @@ describe('docs match the code', () => {
   });
 
   it('local.settings.sample.json names every setting (storage by connection string, not the identity-based form)', () => {
-    const missing = Object.keys(settingsSchema.shape).filter((k) => !(k in sample.Values) && !k.startsWith('AzureWebJobsStorage__'));
+    const missing = Object.keys(settingsSchema.shape).filter(
+      (k) => !(k in sample.Values) && !k.startsWith('AzureWebJobsStorage__'),
+    );
     expect(missing).toEqual([]);
   });
 

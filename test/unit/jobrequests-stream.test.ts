@@ -25,7 +25,9 @@ function reference(body: Uint8Array): Outcome {
     return { ok: false, detail: 'body is not JSON' };
   }
   const parsed = jobRequestListSchema.safeParse(json);
-  return parsed.success ? { ok: true, jobs: parsed.data.value.map(toListedJobRequest) } : { ok: false, detail: shapeDetail(parsed.error) };
+  return parsed.success
+    ? { ok: true, jobs: parsed.data.value.map(toListedJobRequest) }
+    : { ok: false, detail: shapeDetail(parsed.error) };
 }
 
 async function streamed(chunks: Uint8Array[]): Promise<Outcome> {
@@ -44,25 +46,38 @@ const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 describe('recorded fixtures (contracts/azdo/examples), split at every byte offset', () => {
   const items = readdirSync(EXAMPLES).filter((f) => f.startsWith('jobrequest.item.'));
   // The three recorded items as one list, their bytes verbatim.
-  const combined = Buffer.concat([enc('{"count":3,"value":['), ...items.flatMap((f, i) => [...(i ? [enc(',')] : []), fixture(f)]), enc(']}')]);
+  const combined = Buffer.concat([
+    enc('{"count":3,"value":['),
+    ...items.flatMap((f, i) => [...(i ? [enc(',')] : []), fixture(f)]),
+    enc(']}'),
+  ]);
   const bodies: [string, Uint8Array][] = [
     ...readdirSync(EXAMPLES)
       .filter((f) => f.endsWith('.json'))
       .map((f): [string, Uint8Array] => [f, fixture(f)]),
     ['the jobrequest.item.* fixtures as one list', combined],
-    ['the list with a BOM', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), fixture('jobrequests.list.keda-testJobRequestResponse.json')])],
+    [
+      'the list with a BOM',
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), fixture('jobrequests.list.keda-testJobRequestResponse.json')]),
+    ],
   ];
 
-  it.each(bodies)('%s: the same outcome as JSON.parse, in 2 pieces at every offset and in 1-byte pieces', async (_name, body) => {
-    const want = reference(body);
-    expect(await streamed([body])).toEqual(want);
-    for (let k = 0; k <= body.length; k++) expect(await streamed(splitAt(body, k))).toEqual(want);
-    expect(await streamed(Array.from(body, (b) => Uint8Array.of(b)))).toEqual(want);
-  });
+  it.each(bodies)(
+    '%s: the same outcome as JSON.parse, in 2 pieces at every offset and in 1-byte pieces',
+    async (_name, body) => {
+      const want = reference(body);
+      expect(await streamed([body])).toEqual(want);
+      for (let k = 0; k <= body.length; k++) expect(await streamed(splitAt(body, k))).toEqual(want);
+      expect(await streamed(Array.from(body, (b) => Uint8Array.of(b)))).toEqual(want);
+    },
+  );
 
   it('the list fixture reads as 2 jobs with their matched ids; the items as the 3 recorded requests', async () => {
     const list = await streamed(splitAt(fixture('jobrequests.list.keda-testJobRequestResponse.json'), 1234));
-    expect(list.ok && list.jobs.map((j) => (j as { matchedAgentIds: number[] }).matchedAgentIds)).toEqual([[], [1755, 11732, 11733, 11734]]);
+    expect(list.ok && list.jobs.map((j) => (j as { matchedAgentIds: number[] }).matchedAgentIds)).toEqual([
+      [],
+      [1755, 11732, 11733, 11734],
+    ]);
     const all = await streamed([combined]);
     expect(all.ok && all.jobs.length).toBe(3);
   });
@@ -71,7 +86,13 @@ describe('recorded fixtures (contracts/azdo/examples), split at every byte offse
     const body = enc(fixture('jobrequests.list.keda-testJobRequestResponse.json').toString('utf8').trimEnd());
     for (let k = 0; k < body.length; k++) {
       const r = await readJobRequestList([body.subarray(0, k)]);
-      expect(r).toEqual({ ok: false, detail: k === 0 ? 'body is not JSON (byte 0: the body is empty)' : `body is not JSON (byte ${k}: the body ends inside a value)` });
+      expect(r).toEqual({
+        ok: false,
+        detail:
+          k === 0
+            ? 'body is not JSON (byte 0: the body is empty)'
+            : `body is not JSON (byte ${k}: the body ends inside a value)`,
+      });
     }
   });
 });
@@ -83,12 +104,24 @@ describe('strings, escapes, nesting', () => {
       junk: { value: [{ requestId: 'not me' }], matchedAgents: [{ id: 1 }] },
       value: [
         {
-          definition: { _links: { web: { href: 'https://x/?a="b"' } }, nested: [[[{ id: 99, matchedAgents: [{ id: 98 }] }]]] },
+          definition: {
+            _links: { web: { href: 'https://x/?a="b"' } },
+            nested: [[[{ id: 99, matchedAgents: [{ id: 98 }] }]]],
+          },
           jobName: 'build "quoted" \\ back\\slash \t tab é ü 😀 \u0001',
           requestId: 42,
           demands: ['Agent.OS -equals Linux', { name: 'java', value: '17' }],
           reservedAgent: { _links: {}, id: 7, name: 'a\u00e9' },
-          matchedAgents: [{ name: 'id', _links: { self: { href: '{"id":5}' } }, id: 11, status: 'online' }, { id: 12.0 }, { id: 1.5 }, { id: '13' }, { nope: 14 }, null, 15, { id: 16, id2: 17 }],
+          matchedAgents: [
+            { name: 'id', _links: { self: { href: '{"id":5}' } }, id: 11, status: 'online' },
+            { id: 12.0 },
+            { id: 1.5 },
+            { id: '13' },
+            { nope: 14 },
+            null,
+            15,
+            { id: 16, id2: 17 },
+          ],
           poolId: 44,
         },
       ],
@@ -101,13 +134,24 @@ describe('strings, escapes, nesting', () => {
 
   it('keeps the fields and the integer ids only; escaped names, strings and other nesting are read as JSON.parse reads them', async () => {
     const want = reference(body);
-    expect(want).toMatchObject({ ok: true, jobs: [{ requestId: 42, matchedAgentIds: [11, 12, 16], jobName: expect.stringContaining('😀') }] });
+    expect(want).toMatchObject({
+      ok: true,
+      jobs: [{ requestId: 42, matchedAgentIds: [11, 12, 16], jobName: expect.stringContaining('😀') }],
+    });
     for (let k = 0; k <= body.length; k++) expect(await streamed(splitAt(body, k))).toEqual(want);
   });
 
   it('a non-array matchedAgents gives no ids (as before), and the last of two equal names wins', async () => {
-    const b = enc('{"value":[{"requestId":1,"matchedAgents":{"id":3}},{"requestId":2,"requestId":5,"matchedAgents":[{"id":1}],"matchedAgents":[{"id":2,"id":"x"},{"id":"y","id":4}]}]}');
-    expect(reference(b)).toEqual({ ok: true, jobs: [expect.objectContaining({ requestId: 1, matchedAgentIds: [] }), expect.objectContaining({ requestId: 5, matchedAgentIds: [4] })] });
+    const b = enc(
+      '{"value":[{"requestId":1,"matchedAgents":{"id":3}},{"requestId":2,"requestId":5,"matchedAgents":[{"id":1}],"matchedAgents":[{"id":2,"id":"x"},{"id":"y","id":4}]}]}',
+    );
+    expect(reference(b)).toEqual({
+      ok: true,
+      jobs: [
+        expect.objectContaining({ requestId: 1, matchedAgentIds: [] }),
+        expect.objectContaining({ requestId: 5, matchedAgentIds: [4] }),
+      ],
+    });
     expect(await streamed(splitAt(b, 50))).toEqual(reference(b));
   });
 });
@@ -117,11 +161,15 @@ describe('bodies that are not the list', () => {
     '<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head><body><form id="signin" action="https://app.vssps.visualstudio.com/_signin">Sign in to continue</form></body></html>';
 
   it.each([
-    ['an HTML sign-in page', signIn, 'body is not JSON (byte 0: unexpected \'<\')'],
+    ['an HTML sign-in page', signIn, "body is not JSON (byte 0: unexpected '<')"],
     ['empty', '', 'body is not JSON (byte 0: the body is empty)'],
     ['two values', '{"value":[]} {}', "body is not JSON (byte 13: unexpected '{' after the end of the JSON value)"],
     ['a trailing comma', '{"value":[1,]}', "body is not JSON (byte 12: unexpected ']')"],
-    ['a raw control character in a string', '{"value":[{"jobName":"a\nb"}]}', 'body is not JSON (byte 23: unexpected byte 0x0a (a control character) in a string)'],
+    [
+      'a raw control character in a string',
+      '{"value":[{"jobName":"a\nb"}]}',
+      'body is not JSON (byte 23: unexpected byte 0x0a (a control character) in a string)',
+    ],
     ['a bad escape', '{"value":[],"x":"\\q"}', "body is not JSON (byte 18: unexpected 'q' after '\\' in a string)"],
     ['a leading zero', '{"value":[],"x":01}', "body is not JSON (byte 17: unexpected '1')"],
     ['a mismatched bracket', '{"value":[1}', "body is not JSON (byte 11: unexpected '}')"],
@@ -183,7 +231,16 @@ describe('random documents in random chunks', () => {
     },
     { requiredKeys: ['requestId'] },
   );
-  const doc = fc.oneof({ weight: 9, arbitrary: fc.record({ count: fc.nat(), value: fc.array(job, { maxLength: 4 }), extra: anyJson }, { requiredKeys: ['value'] }) }, { weight: 1, arbitrary: anyJson });
+  const doc = fc.oneof(
+    {
+      weight: 9,
+      arbitrary: fc.record(
+        { count: fc.nat(), value: fc.array(job, { maxLength: 4 }), extra: anyJson },
+        { requiredKeys: ['value'] },
+      ),
+    },
+    { weight: 1, arbitrary: anyJson },
+  );
 
   it('give what the whole-body parse gave, whatever the chunking', async () => {
     await fc.assert(
@@ -201,7 +258,9 @@ describe('random documents in random chunks', () => {
       fc.asyncProperty(doc, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean(), async (d, at, byte, remove) => {
         const ok = enc(JSON.stringify(d));
         const pos = at % ok.length;
-        const body = remove ? Buffer.concat([ok.subarray(0, pos), ok.subarray(pos + 1)]) : Uint8Array.from(ok, (b, i) => (i === pos ? byte : b));
+        const body = remove
+          ? Buffer.concat([ok.subarray(0, pos), ok.subarray(pos + 1)])
+          : Uint8Array.from(ok, (b, i) => (i === pos ? byte : b));
         expect(await streamed(splitAt(body, Math.floor(body.length / 2)))).toEqual(reference(body));
       }),
       { numRuns: 400 },

@@ -6,7 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { randomAgentEntropy } from '../../src/app/deps.js';
 import { settingsSchema } from '../../src/config/schema.js';
-import { AGENT_NAME_RANDOM_CHARS, agentName, isOurAgentName, isValidGroupName, placeholderName } from '../../src/core/names.js';
+import {
+  AGENT_NAME_RANDOM_CHARS,
+  agentName,
+  isOurAgentName,
+  isValidGroupName,
+  placeholderName,
+} from '../../src/core/names.js';
 
 const STAMP = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 
@@ -29,7 +35,9 @@ describe('agent names', () => {
     const a = agentName('azp', 'linux', STAMP, r);
     expect(a.endsWith(r)).toBe(true);
     // Two names of one millisecond differ exactly where the randomness differs.
-    expect(agentName('azp', 'linux', STAMP, 'a'.repeat(AGENT_NAME_RANDOM_CHARS))).not.toBe(agentName('azp', 'linux', STAMP, `${'a'.repeat(AGENT_NAME_RANDOM_CHARS - 1)}b`));
+    expect(agentName('azp', 'linux', STAMP, 'a'.repeat(AGENT_NAME_RANDOM_CHARS))).not.toBe(
+      agentName('azp', 'linux', STAMP, `${'a'.repeat(AGENT_NAME_RANDOM_CHARS - 1)}b`),
+    );
   });
 
   it('refuses entropy that is too short or not base-36 (the name would lose its uniqueness or validity)', () => {
@@ -40,7 +48,9 @@ describe('agent names', () => {
   it('500-create bursts in one millisecond never reuse a name (2,000 bursts; bench/agent-names.bench.ts runs 10,000)', () => {
     const bursts = 2000;
     const collided = burstCollisions(bursts, 500);
-    console.log(`agent names: ${collided}/${bursts} bursts of 500 creates reused a name (${((100 * collided) / bursts).toFixed(3)} %)`);
+    console.log(
+      `agent names: ${collided}/${bursts} bursts of 500 creates reused a name (${((100 * collided) / bursts).toFixed(3)} %)`,
+    );
     expect(collided).toBe(0);
   });
 

@@ -8,17 +8,52 @@ import { profile } from '../helpers/profiles.js';
 const NOW = new Date('2026-11-28T10:00:00Z');
 const ago = (sec: number) => new Date(NOW.getTime() - sec * 1000).toISOString();
 
-const kedaList = jobRequestListSchema.parse(readContractJson('azdo/examples/jobrequests.list.keda-testJobRequestResponse.json')).value.map(toJobRequest);
-const kedaRunning = toJobRequest(jobRequestSchema.parse(readContractJson('azdo/examples/jobrequest.item.keda-assignedNotFinishedJob.json')));
-const kedaDead = toJobRequest(jobRequestSchema.parse(readContractJson('azdo/examples/jobrequest.item.keda-deadJob-completed.json')));
-const kedaQueued = toJobRequest(jobRequestSchema.parse(readContractJson('azdo/examples/jobrequest.item.keda-queuedJob.json')));
+const kedaList = jobRequestListSchema
+  .parse(readContractJson('azdo/examples/jobrequests.list.keda-testJobRequestResponse.json'))
+  .value.map(toJobRequest);
+const kedaRunning = toJobRequest(
+  jobRequestSchema.parse(readContractJson('azdo/examples/jobrequest.item.keda-assignedNotFinishedJob.json')),
+);
+const kedaDead = toJobRequest(
+  jobRequestSchema.parse(readContractJson('azdo/examples/jobrequest.item.keda-deadJob-completed.json')),
+);
+const kedaQueued = toJobRequest(
+  jobRequestSchema.parse(readContractJson('azdo/examples/jobrequest.item.keda-queuedJob.json')),
+);
 
 let nextId = 1000;
-const job = (demands: string[], extra: Partial<JobRequest> = {}): JobRequest => ({ requestId: nextId++, queueTime: ago(30), demands, ...extra });
-const group = (name: string, extra: Partial<OwnedGroup> = {}): OwnedGroup => ({ name, pool: 'aci', profile: 'linux', createdAt: ago(120), provisioningState: 'Succeeded', ...extra });
-const agent = (id: number, name: string, extra: Partial<AgentRegistration> = {}): AgentRegistration => ({ id, name, status: 'online', enabled: true, createdOn: ago(100), ...extra });
-const snap = (s: Partial<PoolSnapshot>): PoolSnapshot => ({ pool: 'aci', jobs: [], agents: [], groups: [], backoff: {}, ...s });
-const creates = (p: ReturnType<typeof plan>, name?: string) => p.actions.filter((a) => a.kind === 'create' && !a.placeholder && (!name || a.profile === name)).length;
+const job = (demands: string[], extra: Partial<JobRequest> = {}): JobRequest => ({
+  requestId: nextId++,
+  queueTime: ago(30),
+  demands,
+  ...extra,
+});
+const group = (name: string, extra: Partial<OwnedGroup> = {}): OwnedGroup => ({
+  name,
+  pool: 'aci',
+  profile: 'linux',
+  createdAt: ago(120),
+  provisioningState: 'Succeeded',
+  ...extra,
+});
+const agent = (id: number, name: string, extra: Partial<AgentRegistration> = {}): AgentRegistration => ({
+  id,
+  name,
+  status: 'online',
+  enabled: true,
+  createdOn: ago(100),
+  ...extra,
+});
+const snap = (s: Partial<PoolSnapshot>): PoolSnapshot => ({
+  pool: 'aci',
+  jobs: [],
+  agents: [],
+  groups: [],
+  backoff: {},
+  ...s,
+});
+const creates = (p: ReturnType<typeof plan>, name?: string) =>
+  p.actions.filter((a) => a.kind === 'create' && !a.placeholder && (!name || a.profile === name)).length;
 const deletes = (p: ReturnType<typeof plan>) => p.actions.filter((a) => a.kind === 'delete');
 
 describe('job classification (KEDA fixtures)', () => {
@@ -41,9 +76,21 @@ describe('demand matching and assignment (KEDA fixture list: [kubectl], [dotnet6
     ['subset: dotnet60+java+cmake serves job 2', { capabilities: ['dotnet60', 'java', 'cmake'] }, 1],
     ['subset: dotnet60+java misses cmake', { capabilities: ['dotnet60', 'java'] }, 0],
     ['subset: superset of capabilities serves both', { capabilities: ['dotnet60', 'java', 'cmake', 'kubectl'] }, 2],
-    ['requireAll: job 2 demands exactly these', { capabilities: ['dotnet60', 'java', 'cmake'], matchMode: 'requireAll' }, 1],
-    ['requireAll: a capability no job demands', { capabilities: ['dotnet60', 'java', 'cmake', 'kubectl'], matchMode: 'requireAll' }, 0],
-    ['requireAllAndIgnoreOthers: job 2 demands dotnet60+java (cmake ignored)', { capabilities: ['dotnet60', 'java'], matchMode: 'requireAllAndIgnoreOthers' }, 1],
+    [
+      'requireAll: job 2 demands exactly these',
+      { capabilities: ['dotnet60', 'java', 'cmake'], matchMode: 'requireAll' },
+      1,
+    ],
+    [
+      'requireAll: a capability no job demands',
+      { capabilities: ['dotnet60', 'java', 'cmake', 'kubectl'], matchMode: 'requireAll' },
+      0,
+    ],
+    [
+      'requireAllAndIgnoreOthers: job 2 demands dotnet60+java (cmake ignored)',
+      { capabilities: ['dotnet60', 'java'], matchMode: 'requireAllAndIgnoreOthers' },
+      1,
+    ],
     ['case-insensitive by default', { capabilities: ['KUBECTL'] }, 1],
     ['case-sensitive when asked', { capabilities: ['KUBECTL'], caseSensitive: true }, 0],
     ['no capabilities: only demand-less jobs (KEDA would count both)', { capabilities: [] }, 0],
@@ -58,10 +105,18 @@ describe('demand matching and assignment (KEDA fixture list: [kubectl], [dotnet6
   it('evaluates -equals and -gtVersion demands', () => {
     const p = profile({ capabilities: { 'Agent.OS': 'Linux', maven: '3.9.6' } });
     const { byProfile } = assignQueuedJobs(
-      [job(['Agent.OS -equals linux']), job(['Agent.OS -equals Windows_NT']), job(['maven -gtVersion 3.8']), job(['maven -gtVersion 3.10'])],
+      [
+        job(['Agent.OS -equals linux']),
+        job(['Agent.OS -equals Windows_NT']),
+        job(['maven -gtVersion 3.8']),
+        job(['maven -gtVersion 3.10']),
+      ],
       [p],
     );
-    expect(byProfile.get('linux')!.map((j) => j.demands[0])).toEqual(['Agent.OS -equals linux', 'maven -gtVersion 3.8']);
+    expect(byProfile.get('linux')!.map((j) => j.demands[0])).toEqual([
+      'Agent.OS -equals linux',
+      'maven -gtVersion 3.8',
+    ]);
   });
 });
 
@@ -69,7 +124,11 @@ describe('cases KEDA gets wrong', () => {
   it('running jobs are not counted as demand', () => {
     const running = { ...kedaRunning, reservedAgent: { id: 7, name: 'azp-linux-busy00000001' } };
     const p = plan(
-      snap({ jobs: [...kedaList, running], groups: [group('azp-linux-busy00000001')], agents: [agent(7, 'azp-linux-busy00000001', { assignedRequestId: running.requestId })] }),
+      snap({
+        jobs: [...kedaList, running],
+        groups: [group('azp-linux-busy00000001')],
+        agents: [agent(7, 'azp-linux-busy00000001', { assignedRequestId: running.requestId })],
+      }),
       { prefix: 'azp', profiles: [profile({ capabilities: ['dotnet60', 'java', 'cmake', 'kubectl'] })] },
       NOW,
     );
@@ -92,11 +151,25 @@ describe('cases KEDA gets wrong', () => {
     const p = plan(snap({ jobs }), { prefix: 'azp', profiles: [a, b] }, NOW);
     expect(creates(p, 'first')).toBe(2);
     expect(creates(p, 'second')).toBe(3);
-    const backingOff = plan(snap({ jobs, backoff: { first: { until: ago(-60), failures: 1, reason: 'quota' } } }), { prefix: 'azp', profiles: [a, b] }, NOW);
+    const backingOff = plan(
+      snap({ jobs, backoff: { first: { until: ago(-60), failures: 1, reason: 'quota' } } }),
+      { prefix: 'azp', profiles: [a, b] },
+      NOW,
+    );
     expect(creates(backingOff, 'first')).toBe(0);
     expect(creates(backingOff, 'second')).toBe(5);
     // Everything full: jobs wait on their first match; nothing is created anywhere.
-    const full = plan(snap({ jobs }), { prefix: 'azp', profiles: [{ ...a, maxAgents: 0 }, { ...b, maxAgents: 0 }] }, NOW);
+    const full = plan(
+      snap({ jobs }),
+      {
+        prefix: 'azp',
+        profiles: [
+          { ...a, maxAgents: 0 },
+          { ...b, maxAgents: 0 },
+        ],
+      },
+      NOW,
+    );
     expect(full.views.map((v) => v.queued)).toEqual([5, 0]);
     expect(creates(full)).toBe(0);
   });
@@ -104,7 +177,11 @@ describe('cases KEDA gets wrong', () => {
   it('demand-less jobs (only Agent.Version) go to the first profile', () => {
     const a = profile({ name: 'first', capabilities: ['java'] });
     const b = profile({ name: 'second' });
-    const p = plan(snap({ jobs: [job(['Agent.Version -gtVersion 2.182.1']), job([])] }), { prefix: 'azp', profiles: [a, b] }, NOW);
+    const p = plan(
+      snap({ jobs: [job(['Agent.Version -gtVersion 2.182.1']), job([])] }),
+      { prefix: 'azp', profiles: [a, b] },
+      NOW,
+    );
     expect(creates(p, 'first')).toBe(2);
     expect(creates(p, 'second')).toBe(0);
   });
@@ -118,15 +195,28 @@ describe('create formula: clamp(queued + standby − idle − starting, 0, maxAg
     ['3 queued, 1 idle', {}, [group('azp-linux-aaaaaaaaaaa1')], [agent(1, 'azp-linux-aaaaaaaaaaa1')], 2],
     ['maxAgents 2', { maxAgents: 2 }, [], [], 2],
     ['maxCreatePerPass 1', { maxCreatePerPass: 1 }, [], [], 1],
-    ['live at max (busy)', { maxAgents: 1 }, [group('azp-linux-aaaaaaaaaaa1')], [agent(1, 'azp-linux-aaaaaaaaaaa1', { assignedRequestId: 5 })], 0],
+    [
+      'live at max (busy)',
+      { maxAgents: 1 },
+      [group('azp-linux-aaaaaaaaaaa1')],
+      [agent(1, 'azp-linux-aaaaaaaaaaa1', { assignedRequestId: 5 })],
+      0,
+    ],
     ['standby 2 adds warm agents', { minAgents: 2 }, [], [], 5],
   ] as const)('%s', (_n, over, groups, agents, expected) => {
-    const p = plan(snap({ jobs: three, groups: [...groups], agents: [...agents] }), { prefix: 'azp', profiles: [profile(over)] }, NOW);
+    const p = plan(
+      snap({ jobs: three, groups: [...groups], agents: [...agents] }),
+      { prefix: 'azp', profiles: [profile(over)] },
+      NOW,
+    );
     expect(creates(p)).toBe(expected);
   });
 
   it('standby windows follow the profile time zone', () => {
-    const pr = profile({ standby: [{ days: [1, 2, 3, 4, 5], start: '08:00', end: '18:00', count: 3 }], timeZone: 'Europe/Berlin' });
+    const pr = profile({
+      standby: [{ days: [1, 2, 3, 4, 5], start: '08:00', end: '18:00', count: 3 }],
+      timeZone: 'Europe/Berlin',
+    });
     // Saturday 2026-11-28 10:00Z: no window. Monday 2026-11-30 07:30Z = 08:30 Berlin: window.
     expect(creates(plan(snap({}), { prefix: 'azp', profiles: [pr] }, NOW))).toBe(0);
     expect(creates(plan(snap({}), { prefix: 'azp', profiles: [pr] }, new Date('2026-11-30T07:30:00Z')))).toBe(3);
@@ -135,7 +225,11 @@ describe('create formula: clamp(queued + standby − idle − starting, 0, maxAg
 
   it('no creates while the profile backs off; the view shows until when', () => {
     const until = ago(-120);
-    const p = plan(snap({ jobs: three, backoff: { linux: { until, failures: 2, reason: 'quota' } } }), { prefix: 'azp', profiles: [profile()] }, NOW);
+    const p = plan(
+      snap({ jobs: three, backoff: { linux: { until, failures: 2, reason: 'quota' } } }),
+      { prefix: 'azp', profiles: [profile()] },
+      NOW,
+    );
     expect(creates(p)).toBe(0);
     expect(p.views[0]!.backoffUntil).toBe(until);
   });
@@ -148,11 +242,26 @@ describe('capacity classification', () => {
     ['young group without registration', group('g', { createdAt: ago(30) }), undefined, 'starting'],
     ['old group without registration', group('g', { createdAt: ago(900) }), undefined, 'failedBoot'],
     ['provisioning failed', group('g', { provisioningState: 'Failed', createdAt: ago(30) }), undefined, 'failedBoot'],
-    ['exited 0, registration gone (probed)', group('g', { instanceState: 'Succeeded', createdAt: ago(60) }), undefined, 'finished'],
+    [
+      'exited 0, registration gone (probed)',
+      group('g', { instanceState: 'Succeeded', createdAt: ago(60) }),
+      undefined,
+      'finished',
+    ],
     ['online idle', group('g'), agent(1, 'g'), 'idle'],
     ['holds a job', group('g'), agent(1, 'g', { assignedRequestId: 9 }), 'busy'],
-    ['offline after a job', group('g'), agent(1, 'g', { status: 'offline', lastCompletedFinishTime: ago(5) }), 'finished'],
-    ['registered, not yet online', group('g', { createdAt: ago(30) }), agent(1, 'g', { status: 'offline' }), 'starting'],
+    [
+      'offline after a job',
+      group('g'),
+      agent(1, 'g', { status: 'offline', lastCompletedFinishTime: ago(5) }),
+      'finished',
+    ],
+    [
+      'registered, not yet online',
+      group('g', { createdAt: ago(30) }),
+      agent(1, 'g', { status: 'offline' }),
+      'starting',
+    ],
   ] as const)('%s', (_n, g, a, cls) => expect(classifyGroup(g, a, none, pol, NOW).cls).toBe(cls));
 
   it('a request reserved for the agent makes it busy even before the agent list shows it', () => {
@@ -164,20 +273,40 @@ describe('scale-down decisions', () => {
   const pr = profile({ idleTimeoutSec: 300, maxLifetimeSec: 3600, bootTimeoutSec: 600 });
   it('deletes finished groups with their leftover registration in the same pass: safely, directly once the container was seen terminated', () => {
     const reg = agent(4, 'azp-linux-aaaaaaaaaaa1', { status: 'offline', lastCompletedFinishTime: ago(10) });
-    const p = plan(snap({ groups: [group('azp-linux-aaaaaaaaaaa1')], agents: [reg] }), { prefix: 'azp', profiles: [pr] }, NOW);
-    expect(deletes(p)).toEqual([expect.objectContaining({ group: 'azp-linux-aaaaaaaaaaa1', agentId: 4, mode: 'safe', cause: 'finished' })]);
-    const exited = plan(snap({ groups: [group('azp-linux-aaaaaaaaaaa1', { instanceState: 'Succeeded' })], agents: [reg] }), { prefix: 'azp', profiles: [pr] }, NOW);
+    const p = plan(
+      snap({ groups: [group('azp-linux-aaaaaaaaaaa1')], agents: [reg] }),
+      { prefix: 'azp', profiles: [pr] },
+      NOW,
+    );
+    expect(deletes(p)).toEqual([
+      expect.objectContaining({ group: 'azp-linux-aaaaaaaaaaa1', agentId: 4, mode: 'safe', cause: 'finished' }),
+    ]);
+    const exited = plan(
+      snap({ groups: [group('azp-linux-aaaaaaaaaaa1', { instanceState: 'Succeeded' })], agents: [reg] }),
+      { prefix: 'azp', profiles: [pr] },
+      NOW,
+    );
     expect(deletes(exited)).toEqual([expect.objectContaining({ agentId: 4, mode: 'direct', cause: 'finished' })]);
   });
 
   it('never deletes a busy agent, whatever its age', () => {
-    const p = plan(snap({ groups: [group('azp-linux-aaaaaaaaaaa1', { createdAt: ago(99999) })], agents: [agent(4, 'azp-linux-aaaaaaaaaaa1', { assignedRequestId: 3 })] }), { prefix: 'azp', profiles: [pr] }, NOW);
+    const p = plan(
+      snap({
+        groups: [group('azp-linux-aaaaaaaaaaa1', { createdAt: ago(99999) })],
+        agents: [agent(4, 'azp-linux-aaaaaaaaaaa1', { assignedRequestId: 3 })],
+      }),
+      { prefix: 'azp', profiles: [pr] },
+      NOW,
+    );
     expect(deletes(p)).toEqual([]);
   });
 
   it('trims idle agents beyond standby only after the idle timeout, with the safe protocol', () => {
     const groups = [group('azp-linux-aaaaaaaaaaa1'), group('azp-linux-aaaaaaaaaaa2')];
-    const fresh = [agent(1, 'azp-linux-aaaaaaaaaaa1', { createdOn: ago(60) }), agent(2, 'azp-linux-aaaaaaaaaaa2', { createdOn: ago(60) })];
+    const fresh = [
+      agent(1, 'azp-linux-aaaaaaaaaaa1', { createdOn: ago(60) }),
+      agent(2, 'azp-linux-aaaaaaaaaaa2', { createdOn: ago(60) }),
+    ];
     expect(deletes(plan(snap({ groups, agents: fresh }), { prefix: 'azp', profiles: [pr] }, NOW))).toEqual([]);
     const stale = fresh.map((a) => ({ ...a, createdOn: ago(400) }));
     const old = groups.map((g) => ({ ...g, createdAt: ago(410) }));
@@ -203,9 +332,17 @@ describe('scale-down decisions', () => {
   });
 
   it('keeps the newest N failed boots for investigation', () => {
-    const groups = [group('azp-linux-aaaaaaaaaaa1', { createdAt: ago(3000) }), group('azp-linux-aaaaaaaaaaa2', { createdAt: ago(2000) }), group('azp-linux-aaaaaaaaaaa3', { createdAt: ago(1000) })];
+    const groups = [
+      group('azp-linux-aaaaaaaaaaa1', { createdAt: ago(3000) }),
+      group('azp-linux-aaaaaaaaaaa2', { createdAt: ago(2000) }),
+      group('azp-linux-aaaaaaaaaaa3', { createdAt: ago(1000) }),
+    ];
     const p = plan(snap({ groups }), { prefix: 'azp', profiles: [{ ...pr, keepFailed: 1 }] }, NOW);
-    expect(deletes(p).map((d) => d.kind === 'delete' && d.group).sort()).toEqual(['azp-linux-aaaaaaaaaaa1', 'azp-linux-aaaaaaaaaaa2']);
+    expect(
+      deletes(p)
+        .map((d) => d.kind === 'delete' && d.group)
+        .sort(),
+    ).toEqual(['azp-linux-aaaaaaaaaaa1', 'azp-linux-aaaaaaaaaaa2']);
   });
 
   it('removes offline orphan registrations with our naming only', () => {
@@ -220,10 +357,15 @@ describe('scale-down decisions', () => {
   });
 
   it('deletes idle groups of a profile that is no longer configured, never busy ones', () => {
-    const groups = [group('azp-old-aaaaaaaaaaa1', { profile: 'old' }), group('azp-old-aaaaaaaaaaa2', { profile: 'old' })];
+    const groups = [
+      group('azp-old-aaaaaaaaaaa1', { profile: 'old' }),
+      group('azp-old-aaaaaaaaaaa2', { profile: 'old' }),
+    ];
     const agents = [agent(1, 'azp-old-aaaaaaaaaaa1'), agent(2, 'azp-old-aaaaaaaaaaa2', { assignedRequestId: 77 })];
     const p = plan(snap({ groups, agents }), { prefix: 'azp', profiles: [pr] }, NOW);
-    expect(deletes(p)).toEqual([expect.objectContaining({ group: 'azp-old-aaaaaaaaaaa1', cause: 'orphanGroup', mode: 'safe' })]);
+    expect(deletes(p)).toEqual([
+      expect.objectContaining({ group: 'azp-old-aaaaaaaaaaa1', cause: 'orphanGroup', mode: 'safe' }),
+    ]);
   });
 });
 
@@ -232,14 +374,21 @@ describe('placeholder registration', () => {
   it('is created when missing, once', () => {
     const p = plan(snap({}), { prefix: 'azp', profiles: [pr] }, NOW);
     expect(p.actions.filter((a) => a.kind === 'create' && a.placeholder)).toHaveLength(1);
-    const again = plan(snap({ groups: [group('azp-linux-placeholder', { placeholder: true, createdAt: ago(20) })] }), { prefix: 'azp', profiles: [pr] }, NOW);
+    const again = plan(
+      snap({ groups: [group('azp-linux-placeholder', { placeholder: true, createdAt: ago(20) })] }),
+      { prefix: 'azp', profiles: [pr] },
+      NOW,
+    );
     expect(again.actions).toEqual([]);
     expect(again.views[0]!.placeholder).toBe('creating');
   });
 
   it('its one-shot group is deleted once registered; the registration stays', () => {
     const p = plan(
-      snap({ groups: [group('azp-linux-placeholder', { placeholder: true, createdAt: ago(60) })], agents: [agent(9, 'azp-linux-placeholder', { status: 'offline' })] }),
+      snap({
+        groups: [group('azp-linux-placeholder', { placeholder: true, createdAt: ago(60) })],
+        agents: [agent(9, 'azp-linux-placeholder', { status: 'offline' })],
+      }),
       { prefix: 'azp', profiles: [pr] },
       NOW,
     );
@@ -252,14 +401,44 @@ describe('placeholder registration', () => {
 
 describe('the delete rule: one function decides how a group may be deleted', () => {
   it.each([
-    ['registered (idle, failed boot, finished, orphan: any cause)', group('g'), agent(1, 'g', { status: 'offline' }), 'safe'],
-    ['registered, provisioning Failed', group('g', { provisioningState: 'Failed' }), agent(1, 'g', { status: 'offline' }), 'safe'],
+    [
+      'registered (idle, failed boot, finished, orphan: any cause)',
+      group('g'),
+      agent(1, 'g', { status: 'offline' }),
+      'safe',
+    ],
+    [
+      'registered, provisioning Failed',
+      group('g', { provisioningState: 'Failed' }),
+      agent(1, 'g', { status: 'offline' }),
+      'safe',
+    ],
     ['no registration seen, container may run', group('g'), undefined, 'recheck'],
-    ['no registration seen, provisioning Failed (not an instance state)', group('g', { provisioningState: 'Failed' }), undefined, 'recheck'],
+    [
+      'no registration seen, provisioning Failed (not an instance state)',
+      group('g', { provisioningState: 'Failed' }),
+      undefined,
+      'recheck',
+    ],
     ['container seen terminated (Succeeded)', group('g', { instanceState: 'Succeeded' }), undefined, 'direct'],
-    ['container seen terminated (Failed) with a registration', group('g', { instanceState: 'Failed' }), agent(1, 'g', { status: 'offline' }), 'direct'],
-    ['container seen running with a registration', group('g', { instanceState: 'Running' }), agent(1, 'g', { status: 'offline' }), 'safe'],
-    ['placeholder (never runs a listener)', group('g', { placeholder: true }), agent(1, 'g', { status: 'offline' }), 'direct'],
+    [
+      'container seen terminated (Failed) with a registration',
+      group('g', { instanceState: 'Failed' }),
+      agent(1, 'g', { status: 'offline' }),
+      'direct',
+    ],
+    [
+      'container seen running with a registration',
+      group('g', { instanceState: 'Running' }),
+      agent(1, 'g', { status: 'offline' }),
+      'safe',
+    ],
+    [
+      'placeholder (never runs a listener)',
+      group('g', { placeholder: true }),
+      agent(1, 'g', { status: 'offline' }),
+      'direct',
+    ],
   ] as const)('%s → %s', (_n, g, a, mode) => expect(deleteModeFor(g, a)).toBe(mode));
 
   it('every delete the planner emits for a group that may still run, without a registration seen, is a recheck; with one, safe', () => {
@@ -269,9 +448,20 @@ describe('the delete rule: one function decides how a group may be deleted', () 
       group('azp-linux-neveronline', { createdAt: ago(600) }), // registered, never online
       group('azp-old-orphan000001', { profile: 'old', createdAt: ago(600) }), // profile removed, nothing registered
     ];
-    const agents = [agent(2, 'azp-linux-neveronline', { status: 'offline', createdOn: ago(500), statusChangedOn: ago(500) })];
-    const modes = Object.fromEntries(deletes(plan(snap({ groups, agents }), { prefix: 'azp', profiles: [pr] }, NOW)).map((d) => [d.kind === 'delete' && d.group, d.kind === 'delete' && d.mode]));
-    expect(modes).toEqual({ 'azp-linux-nothing0001': 'recheck', 'azp-linux-neveronline': 'safe', 'azp-old-orphan000001': 'recheck' });
+    const agents = [
+      agent(2, 'azp-linux-neveronline', { status: 'offline', createdOn: ago(500), statusChangedOn: ago(500) }),
+    ];
+    const modes = Object.fromEntries(
+      deletes(plan(snap({ groups, agents }), { prefix: 'azp', profiles: [pr] }, NOW)).map((d) => [
+        d.kind === 'delete' && d.group,
+        d.kind === 'delete' && d.mode,
+      ]),
+    );
+    expect(modes).toEqual({
+      'azp-linux-nothing0001': 'recheck',
+      'azp-linux-neveronline': 'safe',
+      'azp-old-orphan000001': 'recheck',
+    });
   });
 });
 
@@ -286,9 +476,17 @@ describe('offline blips, late registrations and groups being deleted', () => {
   });
 
   it('offline for longer than the boot timeout after having been online: lost (not failed boot), deleted safely', () => {
-    const gone = agent(1, 'azp-linux-aaaaaaaaaaa1', { status: 'offline', createdOn: ago(3600), statusChangedOn: ago(120) });
+    const gone = agent(1, 'azp-linux-aaaaaaaaaaa1', {
+      status: 'offline',
+      createdOn: ago(3600),
+      statusChangedOn: ago(120),
+    });
     expect(classifyGroup(group('g', { createdAt: ago(3700) }), gone, none, pol, NOW).cls).toBe('lost');
-    const p = plan(snap({ groups: [group('azp-linux-aaaaaaaaaaa1', { createdAt: ago(3700) })], agents: [gone] }), { prefix: 'azp', profiles: [profile(pol)] }, NOW);
+    const p = plan(
+      snap({ groups: [group('azp-linux-aaaaaaaaaaa1', { createdAt: ago(3700) })], agents: [gone] }),
+      { prefix: 'azp', profiles: [profile(pol)] },
+      NOW,
+    );
     expect(deletes(p)).toEqual([expect.objectContaining({ cause: 'lost', mode: 'safe', agentId: 1 })]);
     expect(p.views[0]).toMatchObject({ failedBoot: 0 });
   });
@@ -303,14 +501,25 @@ describe('offline blips, late registrations and groups being deleted', () => {
     const slow = group('azp-linux-aaaaaaaaaaa1', { createdAt: ago(120) }); // no registration, container may run
     const p = plan(snap({ groups: [slow], jobs: [job([])] }), { prefix: 'azp', profiles: [pr] }, NOW);
     expect(p.views[0]).toMatchObject({ failedBoot: 1, live: 1, creates: 0 });
-    const pulled = plan(snap({ groups: [{ ...slow, provisioningState: 'Failed' }], jobs: [job([])] }), { prefix: 'azp', profiles: [pr] }, NOW);
+    const pulled = plan(
+      snap({ groups: [{ ...slow, provisioningState: 'Failed' }], jobs: [job([])] }),
+      { prefix: 'azp', profiles: [pr] },
+      NOW,
+    );
     expect(pulled.views[0]).toMatchObject({ failedBoot: 1, live: 0, creates: 1 });
   });
 
   it('a group in provisioning state Deleting is gone: not starting, not a failed boot, no second delete, no capacity', () => {
     const pr = profile({ bootTimeoutSec: 60, maxAgents: 2 });
     for (const createdAt of [ago(10), ago(600)]) {
-      const p = plan(snap({ groups: [group('azp-linux-aaaaaaaaaaa1', { createdAt, provisioningState: 'Deleting' })], jobs: [job([])] }), { prefix: 'azp', profiles: [pr] }, NOW);
+      const p = plan(
+        snap({
+          groups: [group('azp-linux-aaaaaaaaaaa1', { createdAt, provisioningState: 'Deleting' })],
+          jobs: [job([])],
+        }),
+        { prefix: 'azp', profiles: [pr] },
+        NOW,
+      );
       expect(p.views[0]).toMatchObject({ starting: 0, failedBoot: 0, live: 0, creates: 1 });
       expect(deletes(p)).toEqual([]);
     }

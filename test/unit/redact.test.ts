@@ -70,7 +70,9 @@ describe('redactSecrets', () => {
   });
 
   it('redacts bearer and basic credentials whatever their value', () => {
-    expect(redactSecrets('sent Bearer eyJhbGciOi.eyJzdWIi.sig and basic QWxhZGRpbjpvcGVu', [])).toBe('sent Bearer *** and basic ***');
+    expect(redactSecrets('sent Bearer eyJhbGciOi.eyJzdWIi.sig and basic QWxhZGRpbjpvcGVu', [])).toBe(
+      'sent Bearer *** and basic ***',
+    );
     expect(redactSecrets('Basic authentication is off', [])).toBe('Basic authentication is off');
   });
 });

@@ -41,8 +41,16 @@ describe('numbers and booleans are JSON numbers and booleans (no coercion)', () 
     ['cpu "2"', { cpu: '2' }, 'POOLS[0].cpu: must be a JSON number, not text'],
     ['cpu true', { cpu: true }, 'POOLS[0].cpu: must be a number'],
     ['memoryGb [4]', { memoryGb: [4] }, 'POOLS[0].memoryGb: must be a number'],
-    ['standby day "1"', { standby: [{ days: ['1'], start: '08:00', end: '18:00', count: 1 }] }, 'POOLS[0].standby[0].days[0]: must be a JSON number, not text'],
-    ['standby count null', { standby: [{ start: '08:00', end: '18:00', count: null }] }, 'POOLS[0].standby[0].count: must be a number'],
+    [
+      'standby day "1"',
+      { standby: [{ days: ['1'], start: '08:00', end: '18:00', count: 1 }] },
+      'POOLS[0].standby[0].days[0]: must be a JSON number, not text',
+    ],
+    [
+      'standby count null',
+      { standby: [{ start: '08:00', end: '18:00', count: null }] },
+      'POOLS[0].standby[0].count: must be a number',
+    ],
     ['spot "true"', { spot: 'true' }, 'POOLS[0].spot: must be true or false (a JSON boolean)'],
     ['placeholder 1', { placeholder: 1 }, 'POOLS[0].placeholder: must be true or false (a JSON boolean)'],
     ['caseSensitive null', { caseSensitive: null }, 'POOLS[0].caseSensitive: must be true or false (a JSON boolean)'],
@@ -53,7 +61,11 @@ describe('numbers and booleans are JSON numbers and booleans (no coercion)', () 
   });
 
   it('still takes JSON numbers, including fractions where they make sense', () => {
-    expect(loadSettings(withProfile({ maxAgents: 3, cpu: 0.5, memoryGb: 1.5 })).POOLS[0]).toMatchObject({ maxAgents: 3, cpu: 0.5, memoryGb: 1.5 });
+    expect(loadSettings(withProfile({ maxAgents: 3, cpu: 0.5, memoryGb: 1.5 })).POOLS[0]).toMatchObject({
+      maxAgents: 3,
+      cpu: 0.5,
+      memoryGb: 1.5,
+    });
   });
 });
 
@@ -102,11 +114,14 @@ describe('image references (distribution/reference grammar)', () => {
   });
 
   it('refuses a registry server that is not a host', () => {
-    const identity = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/pull';
+    const identity =
+      '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/pull';
     expect(problems(withProfile({ registry: { server: 'https://myacr.azurecr.io', identity } }))).toEqual([
       'POOLS[0].registry.server: must be a registry host[:port], e.g. myacr.azurecr.io',
     ]);
-    expect(loadSettings(withProfile({ registry: { server: 'myacr.azurecr.io', identity } })).POOLS[0]!.registry?.server).toBe('myacr.azurecr.io');
+    expect(
+      loadSettings(withProfile({ registry: { server: 'myacr.azurecr.io', identity } })).POOLS[0]!.registry?.server,
+    ).toBe('myacr.azurecr.io');
   });
 });
 
@@ -205,10 +220,22 @@ describe('profile env names: allow-list pattern, then a deny list', () => {
     ['a pasted secret', CANARY.replace('0', '-')],
   ])('refuses %s without printing the name', (_, name) => {
     const p = problems(withProfile({ env: { [name]: 'x' } }));
-    expect(p).toEqual(['POOLS[0].env: names must start with a letter and use only letters, digits and _ (at most 128)']);
+    expect(p).toEqual([
+      'POOLS[0].env: names must start with a letter and use only letters, digits and _ (at most 128)',
+    ]);
   });
 
-  it.each(['JAVA_HOME', 'java', 'docker', 'MAVEN_OPTS', 'HTTPS_PROXY', 'no_proxy', 'AGENT_TOOLSDIRECTORY', 'NODE_EXTRA_CA_CERTS', `A${'B'.repeat(127)}`])('accepts %s', (name) => {
+  it.each([
+    'JAVA_HOME',
+    'java',
+    'docker',
+    'MAVEN_OPTS',
+    'HTTPS_PROXY',
+    'no_proxy',
+    'AGENT_TOOLSDIRECTORY',
+    'NODE_EXTRA_CA_CERTS',
+    `A${'B'.repeat(127)}`,
+  ])('accepts %s', (name) => {
     expect(agentEnvNameProblem(name)).toBeUndefined();
     expect(loadSettings(withProfile({ env: { [name]: 'v' } })).POOLS[0]!.env).toEqual({ [name]: 'v' });
   });
@@ -237,36 +264,85 @@ describe('profile env names: allow-list pattern, then a deny list', () => {
           if (name) first(declared, name, i);
         }
       }
-      for (const m of l.matchAll(/\bfor\s+\(*\s*([A-Za-z_]\w*)|\bread\b[^;|&]*?\s([A-Za-z_]\w*)\s*(?:\|\||;|$)/g)) first(declared, (m[1] ?? m[2])!, i);
+      for (const m of l.matchAll(/\bfor\s+\(*\s*([A-Za-z_]\w*)|\bread\b[^;|&]*?\s([A-Za-z_]\w*)\s*(?:\|\||;|$)/g))
+        first(declared, (m[1] ?? m[2])!, i);
     });
     const fromSh = [...reads]
       .filter(([name, line]) => line <= (assigned.get(name) ?? Infinity) && line < (declared.get(name) ?? Infinity))
       .map(([name]) => name);
     const all = [...new Set([...fromSh, ...fromPs1])];
     // The list is not empty and holds what the issue named.
-    expect(all).toEqual(expect.arrayContaining(['AZP_AUTH', 'AZP_HOME', 'AZP_AGENT_DIR', 'AZP_AGENT_PACKAGE_URL', 'VSO_AGENT_IGNORE', 'HOSTNAME', 'COMPUTERNAME', 'SystemRoot']));
+    expect(all).toEqual(
+      expect.arrayContaining([
+        'AZP_AUTH',
+        'AZP_HOME',
+        'AZP_AGENT_DIR',
+        'AZP_AGENT_PACKAGE_URL',
+        'VSO_AGENT_IGNORE',
+        'HOSTNAME',
+        'COMPUTERNAME',
+        'SystemRoot',
+      ]),
+    );
     const allowed = all.filter((name) => agentEnvNameProblem(name) === undefined);
     expect(allowed).toEqual([]);
   });
 });
 
 describe('placeholders of the sample are refused: "replace the placeholder"', () => {
-  const SUBNET = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/aci';
+  const SUBNET =
+    '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/aci';
   it.each<[string, Record<string, string>, string]>([
-    ['YOUR-ORG', { AZP_URL: 'https://dev.azure.com/YOUR-ORG' }, 'AZP_URL: replace the placeholder with your organization URL'],
-    ['YOUR-VAULT', { KEY_VAULT_URL: 'https://YOUR-VAULT.vault.azure.net' }, 'KEY_VAULT_URL: replace the placeholder with your Key Vault URL'],
-    ['an all-zero subscription', { AZURE_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000000' }, 'AZURE_SUBSCRIPTION_ID: replace the placeholder with your subscription id'],
-    ['an all-zero client id', { AZURE_CLIENT_ID: '00000000-0000-0000-0000-000000000000' }, 'AZURE_CLIENT_ID: replace the placeholder with your client id'],
-    ['change-me', { WEBHOOK_USERNAME: 'azp-hook', WEBHOOK_PASSWORD: 'change-me-to-a-long-random-value' }, 'WEBHOOK_PASSWORD: replace the placeholder with a long random value (e.g. openssl rand -base64 32)'],
-    ['YOUR-ACR in the image', { POOLS: JSON.stringify([{ ...pool, image: 'YOUR-ACR.azurecr.io/azp-agent:4.269.0' }]) }, 'POOLS[0].image: replace the placeholder with your agent image reference'],
-    ['YOURACR in the image', { POOLS: JSON.stringify([{ ...pool, image: 'YOURACR.azurecr.io/azp-agent:1' }]) }, 'POOLS[0].image: replace the placeholder with your agent image reference'],
-    ['an all-zero subscription in subnetId', { POOLS: JSON.stringify([{ ...pool, subnetId: SUBNET }]) }, 'POOLS[0].subnetId: replace the placeholder with your subnet resource id'],
+    [
+      'YOUR-ORG',
+      { AZP_URL: 'https://dev.azure.com/YOUR-ORG' },
+      'AZP_URL: replace the placeholder with your organization URL',
+    ],
+    [
+      'YOUR-VAULT',
+      { KEY_VAULT_URL: 'https://YOUR-VAULT.vault.azure.net' },
+      'KEY_VAULT_URL: replace the placeholder with your Key Vault URL',
+    ],
+    [
+      'an all-zero subscription',
+      { AZURE_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000000' },
+      'AZURE_SUBSCRIPTION_ID: replace the placeholder with your subscription id',
+    ],
+    [
+      'an all-zero client id',
+      { AZURE_CLIENT_ID: '00000000-0000-0000-0000-000000000000' },
+      'AZURE_CLIENT_ID: replace the placeholder with your client id',
+    ],
+    [
+      'change-me',
+      { WEBHOOK_USERNAME: 'azp-hook', WEBHOOK_PASSWORD: 'change-me-to-a-long-random-value' },
+      'WEBHOOK_PASSWORD: replace the placeholder with a long random value (e.g. openssl rand -base64 32)',
+    ],
+    [
+      'YOUR-ACR in the image',
+      { POOLS: JSON.stringify([{ ...pool, image: 'YOUR-ACR.azurecr.io/azp-agent:4.269.0' }]) },
+      'POOLS[0].image: replace the placeholder with your agent image reference',
+    ],
+    [
+      'YOURACR in the image',
+      { POOLS: JSON.stringify([{ ...pool, image: 'YOURACR.azurecr.io/azp-agent:1' }]) },
+      'POOLS[0].image: replace the placeholder with your agent image reference',
+    ],
+    [
+      'an all-zero subscription in subnetId',
+      { POOLS: JSON.stringify([{ ...pool, subnetId: SUBNET }]) },
+      'POOLS[0].subnetId: replace the placeholder with your subnet resource id',
+    ],
   ])('%s', (_, over, expected) => {
     expect(problems({ ...base, ...over })).toEqual([expected]);
   });
 
   it('real values that merely contain "your" pass', () => {
-    const s = loadSettings({ ...base, AZP_URL: 'https://dev.azure.com/yourco', POOLS: JSON.stringify([{ ...pool, image: 'yourregistry.azurecr.io/agent:1' }]) });
+    const s = loadSettings({
+      ...base,
+      AZP_URL: 'https://dev.azure.com/yourco',
+      POOLS: JSON.stringify([{ ...pool, image: 'yourregistry.azurecr.io/agent:1' }]),
+    });
     expect(s.AZP_URL).toBe('https://dev.azure.com/yourco');
   });
 });

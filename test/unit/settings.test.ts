@@ -23,11 +23,23 @@ describe('settings', () => {
     expect(s.ARM_ENDPOINT).toBe('https://management.azure.com');
     expect(s.SCALE_SCHEDULE).toBe('0 */1 * * * *');
     expect(s.DRY_RUN).toBe(false);
-    expect(s.POOLS[0]).toMatchObject({ name: 'linux', maxAgents: 10, minAgents: 0, cpu: 2, memoryGb: 4, os: 'Linux', matchMode: 'subset', timeZone: 'UTC', placeholder: true });
+    expect(s.POOLS[0]).toMatchObject({
+      name: 'linux',
+      maxAgents: 10,
+      minAgents: 0,
+      cpu: 2,
+      memoryGb: 4,
+      os: 'Linux',
+      matchMode: 'subset',
+      timeZone: 'UTC',
+      placeholder: true,
+    });
   });
 
   it('accepts a Server collection URL and trims the trailing slash', () => {
-    expect(loadSettings({ ...base, AZP_URL: 'https://tfs.contoso.local/tfs/DefaultCollection/' }).AZP_URL).toBe('https://tfs.contoso.local/tfs/DefaultCollection');
+    expect(loadSettings({ ...base, AZP_URL: 'https://tfs.contoso.local/tfs/DefaultCollection/' }).AZP_URL).toBe(
+      'https://tfs.contoso.local/tfs/DefaultCollection',
+    );
   });
 
   it('refuses two spellings of one pool (Azure DevOps pool names ignore case), naming both settings', () => {
@@ -40,31 +52,54 @@ describe('settings', () => {
   });
 
   it('names the setting and the problem', () => {
-    expect(problems({ ...base, AZP_URL: 'ftp://x' })).toEqual([expect.stringMatching(/^AZP_URL: must be an https URL/)]);
+    expect(problems({ ...base, AZP_URL: 'ftp://x' })).toEqual([
+      expect.stringMatching(/^AZP_URL: must be an https URL/),
+    ]);
     expect(problems({ ...base, AZP_AUTH: 'basic' })).toEqual(["AZP_AUTH: must be 'pat' or 'entra'"]);
     expect(problems({ ...base, DRY_RUN: 'maybe' })).toEqual(['DRY_RUN: must be true or false']);
     expect(problems({ ...base, POOLS: JSON.stringify([{ ...pool, maxAgents: -1 }]) })).toEqual([
       'POOLS[0].maxAgents: must be at least 0',
       'POOLS[0].minAgents: must not exceed maxAgents',
     ]);
-    expect(problems({ ...base, POOLS: JSON.stringify([{ ...pool, timeZone: 'Mars/Olympus' }]) })).toEqual([expect.stringMatching(/^POOLS\[0\]\.timeZone: must be an IANA time zone/)]);
-    expect(problems({ ...base, POOLS: JSON.stringify([{ ...pool, standby: [{ start: '8:00', end: '18:00', count: 1 }] }]) })).toEqual(['POOLS[0].standby[0].start: must be HH:MM (24h)']);
-    expect(problems({ ...base, POOLS: JSON.stringify([{ ...pool, env: { AZP_TOKEN: 'x' } }]) })).toEqual(['POOLS[0].env.AZP_TOKEN: is not allowed: AZP_* names belong to the agent image and the autoscaler']);
-    expect(problems({ ...base, POOLS: JSON.stringify([{ ...pool, colour: 'red' }]) })).toEqual([expect.stringMatching(/^POOLS\[0\]: .*colour/)]);
-    expect(problems({ ...base, POOLS: JSON.stringify([pool, pool]) })).toEqual(["POOLS[1].name: duplicate profile name 'linux'"]);
+    expect(problems({ ...base, POOLS: JSON.stringify([{ ...pool, timeZone: 'Mars/Olympus' }]) })).toEqual([
+      expect.stringMatching(/^POOLS\[0\]\.timeZone: must be an IANA time zone/),
+    ]);
+    expect(
+      problems({ ...base, POOLS: JSON.stringify([{ ...pool, standby: [{ start: '8:00', end: '18:00', count: 1 }] }]) }),
+    ).toEqual(['POOLS[0].standby[0].start: must be HH:MM (24h)']);
+    expect(problems({ ...base, POOLS: JSON.stringify([{ ...pool, env: { AZP_TOKEN: 'x' } }]) })).toEqual([
+      'POOLS[0].env.AZP_TOKEN: is not allowed: AZP_* names belong to the agent image and the autoscaler',
+    ]);
+    expect(problems({ ...base, POOLS: JSON.stringify([{ ...pool, colour: 'red' }]) })).toEqual([
+      expect.stringMatching(/^POOLS\[0\]: .*colour/),
+    ]);
+    expect(problems({ ...base, POOLS: JSON.stringify([pool, pool]) })).toEqual([
+      "POOLS[1].name: duplicate profile name 'linux'",
+    ]);
   });
 
   it('an unresolved Key Vault reference disables the webhook, with a warning, and never becomes the password', () => {
     const ref = '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/webhook-password/)';
     const warnings: string[] = [];
-    const s = loadSettings({ ...base, WEBHOOK_USERNAME: 'hook', WEBHOOK_PASSWORD: ref }, { onWarning: (w) => warnings.push(w) });
+    const s = loadSettings(
+      { ...base, WEBHOOK_USERNAME: 'hook', WEBHOOK_PASSWORD: ref },
+      { onWarning: (w) => warnings.push(w) },
+    );
     expect(s.WEBHOOK_PASSWORD).toBeUndefined();
     expect(s.WEBHOOK_USERNAME).toBeUndefined();
     expect(warnings).toEqual([expect.stringMatching(/^WEBHOOK_PASSWORD: the Key Vault reference did not resolve/)]);
   });
 
   it('reports every problem at once', () => {
-    const p = problems({ AZP_URL: 'nope', AZP_AUTH: 'x', WEBHOOK_USERNAME: 'hook', POOLS: JSON.stringify([{ name: 'Bad Name', pool: '' }]) }, { requireAzure: true });
+    const p = problems(
+      {
+        AZP_URL: 'nope',
+        AZP_AUTH: 'x',
+        WEBHOOK_USERNAME: 'hook',
+        POOLS: JSON.stringify([{ name: 'Bad Name', pool: '' }]),
+      },
+      { requireAzure: true },
+    );
     expect(p).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^AZP_URL:/),
@@ -83,11 +118,25 @@ describe('settings', () => {
   });
 
   it('requires POOLS or POOLS_FILE, not both, and reads POOLS_FILE', () => {
-    expect(problems({ AZP_URL: base.AZP_URL })).toEqual(['POOLS: is required (a JSON array of pool profiles), or set POOLS_FILE']);
-    expect(problems({ ...base, POOLS_FILE: '/x.json' }, { readFile: () => '[]' })).toContain('POOLS_FILE: set either POOLS or POOLS_FILE, not both');
-    const s = loadSettings({ AZP_URL: base.AZP_URL, POOLS_FILE: '/etc/pools.json' }, { readFile: () => JSON.stringify([pool]) });
+    expect(problems({ AZP_URL: base.AZP_URL })).toEqual([
+      'POOLS: is required (a JSON array of pool profiles), or set POOLS_FILE',
+    ]);
+    expect(problems({ ...base, POOLS_FILE: '/x.json' }, { readFile: () => '[]' })).toContain(
+      'POOLS_FILE: set either POOLS or POOLS_FILE, not both',
+    );
+    const s = loadSettings(
+      { AZP_URL: base.AZP_URL, POOLS_FILE: '/etc/pools.json' },
+      { readFile: () => JSON.stringify([pool]) },
+    );
     expect(s.POOLS).toHaveLength(1);
-    const missing = problems({ AZP_URL: base.AZP_URL, POOLS_FILE: '/nope.json' }, { readFile: () => { throw Object.assign(new Error('ENOENT: /nope.json'), { code: 'ENOENT' }); } });
+    const missing = problems(
+      { AZP_URL: base.AZP_URL, POOLS_FILE: '/nope.json' },
+      {
+        readFile: () => {
+          throw Object.assign(new Error('ENOENT: /nope.json'), { code: 'ENOENT' });
+        },
+      },
+    );
     expect(missing).toEqual(['POOLS_FILE: cannot read the file (ENOENT)']);
   });
 
@@ -123,7 +172,10 @@ describe('settings', () => {
 
 describe('Windows profiles (ACI limits for Windows container groups)', () => {
   const SUBNET = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/aci';
-  const win = (over: Record<string, unknown>) => ({ ...base, POOLS: JSON.stringify([{ ...pool, name: 'win', os: 'Windows', ...over }]) });
+  const win = (over: Record<string, unknown>) => ({
+    ...base,
+    POOLS: JSON.stringify([{ ...pool, name: 'win', os: 'Windows', ...over }]),
+  });
 
   it('accepts the largest Windows group ACI deploys (4 CPU, 16 GB)', () => {
     expect(loadSettings(win({ cpu: 4, memoryGb: 16 })).POOLS[0]).toMatchObject({ os: 'Windows', cpu: 4, memoryGb: 16 });
@@ -160,9 +212,13 @@ describe('AzureWebJobsStorage settings', () => {
     expect(s.AzureWebJobsStorage__blobServiceUri).toBe('https://stabcdefghijklm.blob.core.windows.net');
     expect(hasStorage(s)).toBe(true);
     expect(hasStorage(loadSettings(base))).toBe(false);
-    expect(blobPoolLock(s, memoryLogger()).container.url).toBe('https://stabcdefghijklm.blob.core.windows.net/azp-autoscaler-locks');
+    expect(blobPoolLock(s, memoryLogger()).container.url).toBe(
+      'https://stabcdefghijklm.blob.core.windows.net/azp-autoscaler-locks',
+    );
     const byName = loadSettings({ ...base, AzureWebJobsStorage__accountName: 'stother' });
-    expect(blobPoolLock(byName, memoryLogger()).container.url).toBe('https://stother.blob.core.windows.net/azp-autoscaler-locks');
+    expect(blobPoolLock(byName, memoryLogger()).container.url).toBe(
+      'https://stother.blob.core.windows.net/azp-autoscaler-locks',
+    );
   });
 
   it('refuses what cannot name a storage account, naming the setting and never the value', () => {
@@ -172,7 +228,11 @@ describe('AzureWebJobsStorage settings', () => {
       AzureWebJobsStorage__blobServiceUri: 'http://stabc.blob.core.windows.net',
       AzureWebJobsStorage__clientId: 'not-a-guid',
     });
-    expect(p.map((x) => x.split(':')[0])).toEqual(['AzureWebJobsStorage__accountName', 'AzureWebJobsStorage__blobServiceUri', 'AzureWebJobsStorage__clientId']);
+    expect(p.map((x) => x.split(':')[0])).toEqual([
+      'AzureWebJobsStorage__accountName',
+      'AzureWebJobsStorage__blobServiceUri',
+      'AzureWebJobsStorage__clientId',
+    ]);
     expect(p.join('\n')).not.toContain('Not_An_Account');
   });
 });

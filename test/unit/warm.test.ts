@@ -107,8 +107,30 @@ describe('poissonQuantile (the sizing rule before caps)', () => {
   });
 
   it('agrees with the exact rational computation over a grid of λ·B, boundaries included', () => {
-    const means = ['0.01', '0.05', '0.0512', '0.0513', '0.1', '0.25', '0.5', '0.75', '1', '1.5', '2', '3', '4.5', '7', '10', '13.7', '20', '35', '50', '100'];
-    for (const m of means) expect(poissonQuantile(Number(m), 0.05), `mean ${m}`).toBe(exactQuantile(q(m), FIVE_PERCENT));
+    const means = [
+      '0.01',
+      '0.05',
+      '0.0512',
+      '0.0513',
+      '0.1',
+      '0.25',
+      '0.5',
+      '0.75',
+      '1',
+      '1.5',
+      '2',
+      '3',
+      '4.5',
+      '7',
+      '10',
+      '13.7',
+      '20',
+      '35',
+      '50',
+      '100',
+    ];
+    for (const m of means)
+      expect(poissonQuantile(Number(m), 0.05), `mean ${m}`).toBe(exactQuantile(q(m), FIVE_PERCENT));
   });
 
   it('agrees with the exact computation for other tail bounds', () => {
@@ -153,8 +175,24 @@ describe('warmQuantile, per job (the rule: share of jobs that find no warm agent
   });
 
   it('agrees with the exact rational computation over a grid of λ·W', () => {
-    const means = ['0.01', '0.0512', '0.0513', '0.1', '0.25', '0.3554', '0.3555', '0.5', '1', '2', '4.5', '10', '35', '100'];
-    for (const m of means) expect(warmQuantile(Number(m), 0.05, 'job'), `mean ${m}`).toBe(exactJobK(q(m), FIVE_PERCENT));
+    const means = [
+      '0.01',
+      '0.0512',
+      '0.0513',
+      '0.1',
+      '0.25',
+      '0.3554',
+      '0.3555',
+      '0.5',
+      '1',
+      '2',
+      '4.5',
+      '10',
+      '35',
+      '100',
+    ];
+    for (const m of means)
+      expect(warmQuantile(Number(m), 0.05, 'job'), `mean ${m}`).toBe(exactJobK(q(m), FIVE_PERCENT));
   });
 
   it('bounds the per-job miss probability, and one agent fewer would not', () => {
@@ -162,7 +200,10 @@ describe('warmQuantile, per job (the rule: share of jobs that find no warm agent
       const k = warmQuantile(m, 0.05, 'job');
       expect(jobMissProbability(m, k)).toBeLessThanOrEqual(0.05);
       expect(jobMissProbability(m, k - 1)).toBeGreaterThan(0.05);
-      expect(jobMissProbability(m, k)).toBeCloseTo(1 - Math.exp(-m) * Array.from({ length: k }, (_, i) => m ** i / fact(i)).reduce((a, b) => a + b, 0), 12);
+      expect(jobMissProbability(m, k)).toBeCloseTo(
+        1 - Math.exp(-m) * Array.from({ length: k }, (_, i) => m ** i / fact(i)).reduce((a, b) => a + b, 0),
+        12,
+      );
     }
   });
 
@@ -172,7 +213,14 @@ describe('warmQuantile, per job (the rule: share of jobs that find no warm agent
       for (let n = k + 1; n < 200; n++) sum += (n - k) * Math.exp(-m + n * Math.log(m) - logFact(n));
       return sum / m;
     };
-    for (const [m, k] of [[0.4, 0], [0.4, 1], [2, 2], [2, 4], [9, 10]] as const) expect(shortfallFraction(m, k)).toBeCloseTo(direct(m, k), 10);
+    for (const [m, k] of [
+      [0.4, 0],
+      [0.4, 1],
+      [2, 2],
+      [2, 4],
+      [9, 10],
+    ] as const)
+      expect(shortfallFraction(m, k)).toBeCloseTo(direct(m, k), 10);
     for (const m of [0.2, 1, 6, 30]) {
       const k = warmQuantile(m, 0.05, 'shortfall');
       expect(direct(m, k)).toBeLessThanOrEqual(0.05);
@@ -205,12 +253,18 @@ describe('warmAgentCount', () => {
     expect(s.cappedBy).toBeUndefined();
     expect(s.tailProbability).toBeCloseTo(0.01899, 4); // P(X ≥ 4) = 1 − P(X ≤ 3) for mean 1
     // The first rule (windows, not jobs) keeps one fewer here.
-    expect(warmAgentCount({ lambdaPerSec: 1 / 60, refillSec: 60, maxWarmAgents: 10, maxAgents: 20, criterion: 'window' }).k).toBe(3);
+    expect(
+      warmAgentCount({ lambdaPerSec: 1 / 60, refillSec: 60, maxWarmAgents: 10, maxAgents: 20, criterion: 'window' }).k,
+    ).toBe(3);
   });
 
   it('caps by maxWarmAgents, then by maxAgents, and says which', () => {
     const base = { lambdaPerSec: 10 / 60, refillSec: 60 }; // mean 10 → P(X ≥ 16) = .0487
-    expect(warmAgentCount({ ...base, maxWarmAgents: 4, maxAgents: 20 })).toMatchObject({ k: 4, uncapped: 16, cappedBy: 'maxWarmAgents' });
+    expect(warmAgentCount({ ...base, maxWarmAgents: 4, maxAgents: 20 })).toMatchObject({
+      k: 4,
+      uncapped: 16,
+      cappedBy: 'maxWarmAgents',
+    });
     expect(warmAgentCount({ ...base, maxWarmAgents: 40, maxAgents: 6 })).toMatchObject({ k: 6, cappedBy: 'maxAgents' });
     expect(warmAgentCount({ ...base, maxWarmAgents: 40, maxAgents: 6 }).tailProbability).toBeGreaterThan(0.05);
   });
@@ -228,8 +282,25 @@ describe('arrival-rate estimator', () => {
     let s = emptyWarmState(at(0)).arrivals;
     s = observeArrivals(s, [{ requestId: 1, queueTime: iso(10) }], at(20), UTC);
     // Pass 2 sees request 1 again and request 2 with the same queue time, then 3.
-    s = observeArrivals(s, [{ requestId: 1, queueTime: iso(10) }, { requestId: 2, queueTime: iso(10) }, { requestId: 3, queueTime: iso(30) }], at(40), UTC);
-    s = observeArrivals(s, [{ requestId: 2, queueTime: iso(10) }, { requestId: 3, queueTime: iso(30) }], at(60), UTC);
+    s = observeArrivals(
+      s,
+      [
+        { requestId: 1, queueTime: iso(10) },
+        { requestId: 2, queueTime: iso(10) },
+        { requestId: 3, queueTime: iso(30) },
+      ],
+      at(40),
+      UTC,
+    );
+    s = observeArrivals(
+      s,
+      [
+        { requestId: 2, queueTime: iso(10) },
+        { requestId: 3, queueTime: iso(30) },
+      ],
+      at(60),
+      UTC,
+    );
     expect(s.recent).toHaveLength(3);
     expect(s.hour?.count).toBe(3);
   });
@@ -251,7 +322,12 @@ describe('arrival-rate estimator', () => {
 
   it('drops the live rate after quietSec without arrivals, so the per-job rule lets the last warm agent go', () => {
     let s = emptyWarmState(at(0)).arrivals;
-    s = observeArrivals(s, Array.from({ length: 10 }, (_, i) => ({ requestId: i + 1, queueTime: iso(i * 60) })), at(600), UTC);
+    s = observeArrivals(
+      s,
+      Array.from({ length: 10 }, (_, i) => ({ requestId: i + 1, queueTime: iso(i * 60) })),
+      at(600),
+      UTC,
+    );
     const quiet = DEFAULT_WARM_TUNING.quietSec;
     const before = estimateArrivalRate(s, at(540 + quiet - 1), UTC);
     expect(before.live).toBeGreaterThan(0);
@@ -259,8 +335,12 @@ describe('arrival-rate estimator', () => {
     const after = estimateArrivalRate(s, at(540 + quiet + 1), UTC);
     expect(after).toMatchObject({ live: 0, burst: 0, lambdaPerSec: 0, source: 'none' });
     const state = { ...emptyWarmState(at(0)), arrivals: s };
-    expect(decideWarm(state, { maxWarmAgents: 5, maxAgents: 5, timeZone: UTC, targetWaitSec: 15 }, at(540 + quiet - 1)).k).toBeGreaterThanOrEqual(1);
-    expect(decideWarm(state, { maxWarmAgents: 5, maxAgents: 5, timeZone: UTC, targetWaitSec: 15 }, at(540 + quiet + 1)).k).toBe(0);
+    expect(
+      decideWarm(state, { maxWarmAgents: 5, maxAgents: 5, timeZone: UTC, targetWaitSec: 15 }, at(540 + quiet - 1)).k,
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      decideWarm(state, { maxWarmAgents: 5, maxAgents: 5, timeZone: UTC, targetWaitSec: 15 }, at(540 + quiet + 1)).k,
+    ).toBe(0);
   });
 
   it('learns the hour of the weekday and raises λ ahead of a known ramp', () => {
@@ -270,7 +350,8 @@ describe('arrival-rate estimator', () => {
     const week = 7 * 86400;
     for (let w = 0; w < 2; w++) {
       for (let t = w * week; t < w * week + 3 * 3600; t += 60) {
-        const jobs = t >= w * week + 3600 && t < w * week + 7200 && t % 100 < 60 ? [{ requestId: id++, queueTime: iso(t) }] : [];
+        const jobs =
+          t >= w * week + 3600 && t < w * week + 7200 && t % 100 < 60 ? [{ requestId: id++, queueTime: iso(t) }] : [];
         s = observeArrivals(s, jobs, at(t), UTC);
       }
       // Let the rest of the week pass quietly (one pass an hour is enough for the history).
@@ -300,7 +381,10 @@ describe('arrival-rate estimator', () => {
 describe('refill-time estimator', () => {
   it('uses the default before any create, then a high percentile of create → online', () => {
     expect(estimateRefill({ samples: [] })).toMatchObject({ refillSec: 90, source: 'default' });
-    const creates = Array.from({ length: 10 }, (_, i) => ({ acceptedAt: iso(i * 100), onlineAt: iso(i * 100 + 40 + i * 5) })); // 40..85 s
+    const creates = Array.from({ length: 10 }, (_, i) => ({
+      acceptedAt: iso(i * 100),
+      onlineAt: iso(i * 100 + 40 + i * 5),
+    })); // 40..85 s
     let r = observeRefills({ samples: [] }, creates);
     expect(r.samples).toHaveLength(10);
     expect(estimateRefill(r)).toMatchObject({ refillSec: 80, samples: 10, source: 'measured' }); // p90 nearest rank = 9th of 10
@@ -329,7 +413,12 @@ describe('decideWarm and the serialised state', () => {
     let state = emptyWarmState(at(0));
     state = {
       ...state,
-      arrivals: observeArrivals(state.arrivals, Array.from({ length: 6 }, (_, i) => ({ requestId: i + 1, queueTime: iso(i * 40) })), at(250), UTC),
+      arrivals: observeArrivals(
+        state.arrivals,
+        Array.from({ length: 6 }, (_, i) => ({ requestId: i + 1, queueTime: iso(i * 40) })),
+        at(250),
+        UTC,
+      ),
       refill: observeRefills(state.refill, [{ acceptedAt: iso(0), onlineAt: iso(75) }]),
     };
     const d = decideWarm(state, { maxWarmAgents: 1, maxAgents: 10, timeZone: UTC }, at(250));
@@ -352,7 +441,10 @@ describe('decideWarm and the serialised state', () => {
     expect(d.windowSec).toBe(60);
     expect(d.reason).toMatch(/W=60s \(mean of \(refill − target 15s\)\+ over 4 creates; B=120s p90\)/);
     // Before any refill was measured: B (the default 90 s) − target.
-    expect(decideWarm(emptyWarmState(at(0)), { maxWarmAgents: 10, maxAgents: 10, timeZone: UTC, targetWaitSec: 15 }, at(300)).windowSec).toBe(75);
+    expect(
+      decideWarm(emptyWarmState(at(0)), { maxWarmAgents: 10, maxAgents: 10, timeZone: UTC, targetWaitSec: 15 }, at(300))
+        .windowSec,
+    ).toBe(75);
   });
 
   it('refuses malformed state', () => {

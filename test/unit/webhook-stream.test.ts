@@ -39,8 +39,17 @@ function lazyBody() {
 async function post(headers: Record<string, string>) {
   const { stream, counter } = lazyBody();
   const sent: unknown[] = [];
-  const handler = makeServiceHookHandler(async () => ({ settings, logger: memoryLogger(), handoff: { send: async (r) => void sent.push(r) } }));
-  const nativeRequest = new Request('https://app.example/api/servicehook', { method: 'POST', headers, body: stream, duplex: 'half' } as RequestInit);
+  const handler = makeServiceHookHandler(async () => ({
+    settings,
+    logger: memoryLogger(),
+    handoff: { send: async (r) => void sent.push(r) },
+  }));
+  const nativeRequest = new Request('https://app.example/api/servicehook', {
+    method: 'POST',
+    headers,
+    body: stream,
+    duplex: 'half',
+  } as RequestInit);
   global.gc?.();
   const before = process.memoryUsage();
   const res = await handler(
@@ -48,7 +57,13 @@ async function post(headers: Record<string, string>) {
     new InvocationContext({ invocationId: 's', functionName: 'servicehook', logHandler: () => {} }),
   );
   const after = process.memoryUsage();
-  return { res, pulled: counter.pulled, heapDelta: after.heapUsed - before.heapUsed, rssDelta: after.rss - before.rss, sent };
+  return {
+    res,
+    pulled: counter.pulled,
+    heapDelta: after.heapUsed - before.heapUsed,
+    rssDelta: after.rss - before.rss,
+    sent,
+  };
 }
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MB`;
@@ -56,7 +71,9 @@ const mb = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MB`;
 describe('servicehook body streaming', () => {
   it('an unauthenticated 30 MB chunked body: 401 before a byte is read', async () => {
     const r = await post({ 'content-type': 'application/json' });
-    console.log(`unauthenticated 30 MB body: status ${r.res.status}, read ${mb(r.pulled)}, heap delta ${mb(r.heapDelta)}, rss delta ${mb(r.rssDelta)}`);
+    console.log(
+      `unauthenticated 30 MB body: status ${r.res.status}, read ${mb(r.pulled)}, heap delta ${mb(r.heapDelta)}, rss delta ${mb(r.rssDelta)}`,
+    );
     expect(r.res.status).toBe(401);
     // The Request may prefetch a chunk or two into its queue; the handler reads none.
     expect(r.pulled).toBeLessThan(1024 * 1024);
@@ -65,7 +82,9 @@ describe('servicehook body streaming', () => {
 
   it('an authenticated 30 MB chunked body: 413 after at most the 2 MiB limit plus one chunk', async () => {
     const r = await post({ 'content-type': 'application/json', authorization: AUTH });
-    console.log(`authenticated 30 MB body: status ${r.res.status}, read ${mb(r.pulled)}, heap delta ${mb(r.heapDelta)}, rss delta ${mb(r.rssDelta)}`);
+    console.log(
+      `authenticated 30 MB body: status ${r.res.status}, read ${mb(r.pulled)}, heap delta ${mb(r.heapDelta)}, rss delta ${mb(r.rssDelta)}`,
+    );
     expect(r.res.status).toBe(413);
     expect(r.pulled).toBeLessThanOrEqual(2 * 1024 * 1024 + 2 * CHUNK);
     expect(r.sent).toHaveLength(0);

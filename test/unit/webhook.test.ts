@@ -9,7 +9,12 @@ import type { Settings } from '../../src/config/schema.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { checkBasicAuth, parseBasic } from '../../src/webhook/auth.js';
 import { DedupCache } from '../../src/webhook/dedup.js';
-import { handleServiceHook, isJsonContentType, selectPools, type ServiceHookContext } from '../../src/webhook/handler.js';
+import {
+  handleServiceHook,
+  isJsonContentType,
+  selectPools,
+  type ServiceHookContext,
+} from '../../src/webhook/handler.js';
 import { makeServiceHookHandler, makeStatusHandler, type WebhookRuntime } from '../../src/webhook/http.js';
 import { matchOrg, orgKey } from '../../src/webhook/org.js';
 import { readContractJson } from '../helpers/contracts.js';
@@ -18,7 +23,10 @@ const USER = 'azp-hook';
 const PASS = 'S3cret-webhook-password!';
 const AUTH = `Basic ${Buffer.from(`${USER}:${PASS}`).toString('base64')}`;
 
-type Payload = Record<string, unknown> & { resource?: Record<string, Record<string, unknown>>; resourceContainers?: Record<string, Record<string, unknown>> };
+type Payload = Record<string, unknown> & {
+  resource?: Record<string, Record<string, unknown>>;
+  resourceContainers?: Record<string, Record<string, unknown>>;
+};
 const sample = (file: string): Payload => structuredClone(readContractJson<Payload>(`servicehooks/${file}`));
 const jobSample = () => sample('job-state-changed.events-md.json');
 const runSample = () => sample('run-state-changed.events-md.json');
@@ -46,7 +54,14 @@ function settings(over: Record<string, string | undefined> = {}): Settings {
   });
 }
 
-function harness(opts: { settings?: Settings; getRuntime?: () => Promise<WebhookRuntime>; maxBodyBytes?: number; send?: WebhookRuntime['handoff']['send'] } = {}) {
+function harness(
+  opts: {
+    settings?: Settings;
+    getRuntime?: () => Promise<WebhookRuntime>;
+    maxBodyBytes?: number;
+    send?: WebhookRuntime['handoff']['send'];
+  } = {},
+) {
   const calls: { pools: readonly string[]; reason: string }[] = [];
   const logger = memoryLogger();
   const runtime: WebhookRuntime = {
@@ -65,15 +80,25 @@ function harness(opts: { settings?: Settings; getRuntime?: () => Promise<Webhook
     ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}),
   });
   const contextLines: string[] = [];
-  const send = async (init: { method?: string; query?: string; headers?: Record<string, string>; body?: string | Payload }): Promise<HttpResponseInit & { json: Record<string, unknown> }> => {
-    const body = init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+  const send = async (init: {
+    method?: string;
+    query?: string;
+    headers?: Record<string, string>;
+    body?: string | Payload;
+  }): Promise<HttpResponseInit & { json: Record<string, unknown> }> => {
+    const body =
+      init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
     const req = new HttpRequest({
       method: init.method ?? 'POST',
       url: `https://app.azurewebsites.net/api/servicehook${init.query ?? ''}`,
       headers: init.headers ?? { authorization: AUTH, 'content-type': 'application/json; charset=utf-8' },
       ...(body !== undefined ? { body: { string: body } } : {}),
     });
-    const ctx = new InvocationContext({ invocationId: 'test', functionName: 'servicehook', logHandler: (_l, ...args) => contextLines.push(args.map(String).join(' ')) });
+    const ctx = new InvocationContext({
+      invocationId: 'test',
+      functionName: 'servicehook',
+      logHandler: (_l, ...args) => contextLines.push(args.map(String).join(' ')),
+    });
     const res = await handler(req, ctx);
     return { ...res, json: res.jsonBody as Record<string, unknown> };
   };
@@ -182,7 +207,9 @@ describe('servicehook: 200 with a note (nothing to do)', () => {
 
   it('a job that started running refills standby agents where a pool keeps them', async () => {
     const h = harness({
-      settings: settings({ POOLS: JSON.stringify([{ name: 'lin', pool: 'Linux', image: 'example/agent:1', minAgents: 1 }]) }),
+      settings: settings({
+        POOLS: JSON.stringify([{ name: 'lin', pool: 'Linux', image: 'example/agent:1', minAgents: 1 }]),
+      }),
     });
     const p = waitingJob();
     p.resource!.job!.state = 'running';
@@ -236,7 +263,9 @@ describe('servicehook: 4xx a sender can fix', () => {
     const h = harness();
     const res = await h.send({ headers: json, body: waitingJob() });
     expect(res.status).toBe(401);
-    expect(new Headers(res.headers as Record<string, string>).get('www-authenticate')).toBe('Basic realm="azp-aci-autoscaler", charset="UTF-8"');
+    expect(new Headers(res.headers as Record<string, string>).get('www-authenticate')).toBe(
+      'Basic realm="azp-aci-autoscaler", charset="UTF-8"',
+    );
     expect(h.calls).toHaveLength(0);
   });
 
@@ -256,13 +285,20 @@ describe('servicehook: 4xx a sender can fix', () => {
 
   it.each([
     ['not set', { WEBHOOK_USERNAME: undefined, WEBHOOK_PASSWORD: undefined }],
-    ['a Key Vault reference not resolved yet', { WEBHOOK_PASSWORD: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/hook/)' }],
+    [
+      'a Key Vault reference not resolved yet',
+      { WEBHOOK_PASSWORD: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/hook/)' },
+    ],
   ])('503 + Retry-After and a clear log line when the webhook credentials are %s', async (_name, over) => {
     const h = harness({ settings: settings(over) });
     const res = await h.send({ body: waitingJob() });
     expect(res.status).toBe(503);
     expect(new Headers(res.headers as Record<string, string>).get('retry-after')).toBe('30');
-    expect(h.logger.lines.some((l) => l.startsWith('error') && l.includes('WEBHOOK_USERNAME and WEBHOOK_PASSWORD are not set'))).toBe(true);
+    expect(
+      h.logger.lines.some(
+        (l) => l.startsWith('error') && l.includes('WEBHOOK_USERNAME and WEBHOOK_PASSWORD are not set'),
+      ),
+    ).toBe(true);
     expect(h.calls).toHaveLength(0);
   });
 
@@ -320,7 +356,10 @@ describe('servicehook: 4xx a sender can fix', () => {
     const big = waitingJob();
     big.padding = 'x'.repeat(5000);
     const text = JSON.stringify(big);
-    const byLength = await h.send({ headers: { authorization: AUTH, ...json, 'content-length': String(Buffer.byteLength(text)) }, body: text });
+    const byLength = await h.send({
+      headers: { authorization: AUTH, ...json, 'content-length': String(Buffer.byteLength(text)) },
+      body: text,
+    });
     expect(byLength.status).toBe(413);
     const byBody = await h.send({ body: text });
     expect(byBody.status).toBe(413);
@@ -335,7 +374,11 @@ describe('servicehook: 4xx a sender can fix', () => {
 
   it('415 for a non-JSON or missing content type', async () => {
     const h = harness();
-    const variants: Record<string, string>[] = [{ authorization: AUTH, 'content-type': 'text/plain' }, { authorization: AUTH, 'content-type': 'application/x-www-form-urlencoded' }, { authorization: AUTH }];
+    const variants: Record<string, string>[] = [
+      { authorization: AUTH, 'content-type': 'text/plain' },
+      { authorization: AUTH, 'content-type': 'application/x-www-form-urlencoded' },
+      { authorization: AUTH },
+    ];
     for (const headers of variants) {
       const res = await h.send({ headers, body: JSON.stringify(waitingJob()) });
       expect(res.status).toBe(415);
@@ -346,7 +389,9 @@ describe('servicehook: 4xx a sender can fix', () => {
 
 describe('servicehook: 503 (+ Retry-After) only for our own trouble', () => {
   it('503 (transient for Azure DevOps, no probation) when the runtime cannot start', async () => {
-    const h = harness({ getRuntime: async () => Promise.reject(new Error('Invalid settings (1 problem): POOLS: is required')) });
+    const h = harness({
+      getRuntime: async () => Promise.reject(new Error('Invalid settings (1 problem): POOLS: is required')),
+    });
     const res = await h.send({ body: waitingJob() });
     expect(res.status).toBe(503);
     expect(h.contextLines.join('\n')).toMatch(/POOLS: is required/);
@@ -368,7 +413,15 @@ describe('servicehook: 503 (+ Retry-After) only for our own trouble', () => {
         },
       },
     };
-    const res = await handleServiceHook({ method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, query: {}, bodyText: JSON.stringify(waitingJob()) }, ctx);
+    const res = await handleServiceHook(
+      {
+        method: 'POST',
+        headers: { authorization: AUTH, 'content-type': 'application/json' },
+        query: {},
+        bodyText: JSON.stringify(waitingJob()),
+      },
+      ctx,
+    );
     expect(res.status).toBe(503);
   });
 });
@@ -409,12 +462,22 @@ describe('the servicehook and status handlers the functions register', () => {
       const get = await serviceHookHandler(new HttpRequest({ method: 'GET', url: 'https://x/api/servicehook' }), ctx());
       expect(get.status).toBe(405);
       const unauth = await serviceHookHandler(
-        new HttpRequest({ method: 'POST', url: 'https://x/api/servicehook', headers: json, body: { string: JSON.stringify(waitingJob()) } }),
+        new HttpRequest({
+          method: 'POST',
+          url: 'https://x/api/servicehook',
+          headers: json,
+          body: { string: JSON.stringify(waitingJob()) },
+        }),
         ctx(),
       );
       expect(unauth.status).toBe(401);
       const unknownPool = await serviceHookHandler(
-        new HttpRequest({ method: 'POST', url: 'https://x/api/servicehook?pool=other', headers: { ...json, authorization: AUTH }, body: { string: JSON.stringify(waitingJob()) } }),
+        new HttpRequest({
+          method: 'POST',
+          url: 'https://x/api/servicehook?pool=other',
+          headers: { ...json, authorization: AUTH },
+          body: { string: JSON.stringify(waitingJob()) },
+        }),
         ctx(),
       );
       expect(unknownPool.status).toBe(200);
@@ -427,7 +490,10 @@ describe('the servicehook and status handlers the functions register', () => {
     const logger = memoryLogger();
     const ctx = new InvocationContext({ invocationId: 's', functionName: 'status', logHandler: () => {} });
     const req = new HttpRequest({ method: 'GET', url: 'https://x/api/status' });
-    const ok = await makeStatusHandler(async () => ({ logger, status: async () => ({ pools: [{ pool: 'Linux', queued: 2 }] }) }))(req, ctx);
+    const ok = await makeStatusHandler(async () => ({
+      logger,
+      status: async () => ({ pools: [{ pool: 'Linux', queued: 2 }] }),
+    }))(req, ctx);
     expect(ok).toMatchObject({ status: 200, jsonBody: { pools: [{ pool: 'Linux', queued: 2 }] } });
     const bad = await makeStatusHandler(async () => ({
       logger,
@@ -442,7 +508,10 @@ describe('the servicehook and status handlers the functions register', () => {
 describe('helpers', () => {
   it('parseBasic / checkBasicAuth', () => {
     expect(parseBasic(AUTH)).toEqual({ username: USER, password: PASS });
-    expect(parseBasic(`basic   ${Buffer.from('a:b:c').toString('base64')}  `)).toEqual({ username: 'a', password: 'b:c' });
+    expect(parseBasic(`basic   ${Buffer.from('a:b:c').toString('base64')}  `)).toEqual({
+      username: 'a',
+      password: 'b:c',
+    });
     expect(parseBasic(undefined)).toBeUndefined();
     expect(checkBasicAuth(AUTH, { username: USER, password: PASS })).toBe('ok');
     expect(checkBasicAuth(undefined, { username: USER, password: PASS })).toBe('missing');

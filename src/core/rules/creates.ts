@@ -12,7 +12,9 @@ import { inClass, usableIdle, type ProfileState } from './profile.js';
  * delete may be kept or fail.
  */
 export function liveCount(s: ProfileState): number {
-  const mayRunBroken = [...inClass(s, 'failedBoot'), ...inClass(s, 'lost')].filter((x) => containerMayRun(x.group)).length;
+  const mayRunBroken = [...inClass(s, 'failedBoot'), ...inClass(s, 'lost')].filter((x) =>
+    containerMayRun(x.group),
+  ).length;
   return inClass(s, 'starting').length + inClass(s, 'busy').length + inClass(s, 'idle').length + mayRunBroken;
 }
 

@@ -13,7 +13,14 @@ export function removeOrphanGroups(
 ): Action[] {
   return orphans
     .filter((g) => !holdsJob(g.name, agentsByName.get(g.name), busyNames))
-    .map((g) => removal(g, agentsByName.get(g.name), 'orphanGroup', `profile '${g.profile}' is no longer configured for pool '${pool}'`));
+    .map((g) =>
+      removal(
+        g,
+        agentsByName.get(g.name),
+        'orphanGroup',
+        `profile '${g.profile}' is no longer configured for pool '${pool}'`,
+      ),
+    );
 }
 
 /** Orphan registrations: our naming, offline, no job, and no group behind them. */
@@ -29,7 +36,12 @@ export function removeOrphanRegistrations(
     if (groupNames.has(a.name) || a.status !== 'offline' || holdsJob(a.name, a, busyNames)) continue;
     const owner = profiles.find((p) => isOurAgentName(a.name, prefix, p.name));
     if (!owner) continue;
-    out.push({ kind: 'unregister', agentId: a.id, agentName: a.name, reason: `offline registration of profile '${owner.name}' with no container group` });
+    out.push({
+      kind: 'unregister',
+      agentId: a.id,
+      agentName: a.name,
+      reason: `offline registration of profile '${owner.name}' with no container group`,
+    });
   }
   return out;
 }

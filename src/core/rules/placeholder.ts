@@ -16,11 +16,18 @@ export function placeholderRule(s: ProfileState): Action[] {
   for (const c of groups) {
     const done = s.placeholderRegistered || !containerMayRun(c.group) || c.ageSec > s.policy.bootTimeoutSec;
     if (!done) continue;
-    const reason = s.placeholderRegistered ? 'placeholder registered; its one-shot group is done' : 'placeholder group ended without registering';
+    const reason = s.placeholderRegistered
+      ? 'placeholder registered; its one-shot group is done'
+      : 'placeholder group ended without registering';
     out.push(removal(c.group, 'keep', 'finished', reason));
   }
   if (!s.placeholderRegistered && groups.length === 0) {
-    out.push({ kind: 'create', profile: s.policy.name, placeholder: true, reason: 'no placeholder registration: jobs cannot queue at zero agents without one' });
+    out.push({
+      kind: 'create',
+      profile: s.policy.name,
+      placeholder: true,
+      reason: 'no placeholder registration: jobs cannot queue at zero agents without one',
+    });
   }
   return out;
 }

@@ -19,7 +19,8 @@ export interface ProfileState {
 /** A rule: the actions one concern asks for, from the profile's state. */
 export type Rule = (s: ProfileState) => Action[];
 
-export const inClass = (s: ProfileState, cls: CapacityClass): ClassifiedGroup[] => s.groups.filter((x) => x.cls === cls);
+export const inClass = (s: ProfileState, cls: CapacityClass): ClassifiedGroup[] =>
+  s.groups.filter((x) => x.cls === cls);
 
 /** Idle agents that can take a job (a disabled one cannot). */
 export const usableIdle = (s: ProfileState): ClassifiedGroup[] => inClass(s, 'idle').filter((x) => !x.disabled);

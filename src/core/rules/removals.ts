@@ -55,7 +55,14 @@ export function trimIdle(s: ProfileState, retired: readonly DeleteAction[]): Del
   for (const c of remaining) {
     if (excess <= 0) break;
     if ((c.idleSec ?? 0) < s.policy.idleTimeoutSec) continue;
-    out.push(removal(c.group, c.agent, 'idle', `idle ${Math.round(c.idleSec ?? 0)}s > ${s.policy.idleTimeoutSec}s beyond standby target ${s.standby}`));
+    out.push(
+      removal(
+        c.group,
+        c.agent,
+        'idle',
+        `idle ${Math.round(c.idleSec ?? 0)}s > ${s.policy.idleTimeoutSec}s beyond standby target ${s.standby}`,
+      ),
+    );
     excess--;
   }
   return out;

@@ -8,7 +8,16 @@
 import type { ClassifiedGroup } from '../classify.js';
 import { indexCapabilities, matches, relevantDemands } from '../demands.js';
 import type { JobRequest, ProfilePolicy } from '../types.js';
-import { decideWarm, emptyWarmState, observeArrivals, observeRefills, type Arrival, type CreateObservation, type WarmDecision, type WarmState } from '../warm.js';
+import {
+  decideWarm,
+  emptyWarmState,
+  observeArrivals,
+  observeRefills,
+  type Arrival,
+  type CreateObservation,
+  type WarmDecision,
+  type WarmState,
+} from '../warm.js';
 
 /** What one profile's warm rule produced this pass: the state to keep and the decision with its reason. */
 export interface WarmOutcome {
@@ -28,7 +37,8 @@ export function createObservations(groups: readonly ClassifiedGroup[]): CreateOb
   return groups.flatMap((c) => {
     if (c.cls === 'placeholder' || !c.agent) return [];
     const a = c.agent;
-    if (a.status !== 'online' || a.lastCompletedFinishTime || !a.statusChangedOn) return [{ acceptedAt: c.group.createdAt }];
+    if (a.status !== 'online' || a.lastCompletedFinishTime || !a.statusChangedOn)
+      return [{ acceptedAt: c.group.createdAt }];
     return [{ acceptedAt: c.group.createdAt, onlineAt: a.statusChangedOn }];
   });
 }
@@ -59,7 +69,9 @@ export function arrivalsByProfile(
     const agent = j.reservedAgent?.name;
     const byName = agent ? profiles.find((p) => agent.startsWith(`${prefix}-${p.name}-`))?.name : undefined;
     const name =
-      assigned.get(j.requestId) ?? byName ?? caps.find((c) => matches(relevantDemands(j.demands), c.caps, c.p.matchMode))?.p.name;
+      assigned.get(j.requestId) ??
+      byName ??
+      caps.find((c) => matches(relevantDemands(j.demands), c.caps, c.p.matchMode))?.p.name;
     if (name) out.get(name)?.push({ requestId: j.requestId, queueTime: j.queueTime });
   }
   return out;
@@ -84,7 +96,12 @@ export function warmRule(
   };
   const decision = decideWarm(
     state,
-    { maxWarmAgents: policy.maxWarmAgents ?? policy.maxAgents, maxAgents: policy.maxAgents, timeZone: policy.timeZone, targetWaitSec: policy.targetWaitSec ?? 0 },
+    {
+      maxWarmAgents: policy.maxWarmAgents ?? policy.maxAgents,
+      maxAgents: policy.maxAgents,
+      timeZone: policy.timeZone,
+      targetWaitSec: policy.targetWaitSec ?? 0,
+    },
     now,
   );
   return { state, decision };
