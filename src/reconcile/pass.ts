@@ -371,6 +371,16 @@ const backoffPolicy = (opts: ReconcileOptions) => ({
   ...(opts.backoffMaxSec !== undefined ? { maxSec: opts.backoffMaxSec } : {}),
 });
 
+/** Fencing within one act step: the first write refused for a lost lease stops the pass. */
+interface ActState {
+  leaseLost: boolean;
+}
+
+function skipLost(state: ActState, a: Action): Outcome {
+  state.leaseLost = true;
+  return { action: a, status: 'skipped', why: LEASE_LOST };
+}
+
 async function act(
   poolId: number,
   pool: string,
@@ -379,125 +389,164 @@ async function act(
   deps: ReconcileDeps,
   log: Logger,
 ): Promise<Outcome[]> {
-  const outcomes: Outcome[] = [];
-  const concurrency = opts.concurrency ?? 8;
-  // Fencing: the first write refused for a lost lease stops the pass; what is left is skipped.
-  let leaseLost = false;
-  const skipLost = (a: Action): Outcome => ((leaseLost = true), { action: a, status: 'skipped', why: LEASE_LOST });
-  const profileByName = new Map(opts.profiles.map((x) => [x.name, x]));
-
+  const state: ActState = { leaseLost: false };
   // Deletes and unregistrations first: they free capacity and cost nothing to retry.
-  const removals = p.actions.filter((a) => a.kind !== 'create');
-  outcomes.push(
-    ...settledOutcomes(
-      removals,
-      await mapLimit(removals, concurrency, async (a): Promise<Outcome> => {
-        if (leaseLost) return skipLost(a);
-        try {
-          if (a.kind === 'unregister') {
-            await deps.azdo.deleteAgent(poolId, a.agentId);
-            return { action: a, status: 'done' };
-          }
-          if (a.kind === 'delete') return await deleteGroup(poolId, a, deps, log);
-          return { action: a, status: 'skipped', why: 'not a removal' };
-        } catch (err) {
-          if (isLeaseLost(err)) return skipLost(a);
-          log.error('action failed', {
-            action: a.kind,
-            group: a.kind === 'delete' ? a.group : undefined,
-            error: errorText(err),
-          });
-          return { action: a, status: 'failed', error: errorText(err), kind: errorKind(err) };
-        }
-      }),
-    ),
-  );
-
-  const creates = p.actions.filter((a): a is Extract<Action, { kind: 'create' }> => a.kind === 'create');
+  const outcomes = await actRemovals(poolId, p, opts, deps, log, state);
+  const creates = p.actions.filter((a): a is CreateAction => a.kind === 'create');
   if (creates.length === 0) return outcomes;
-  if (leaseLost) return [...outcomes, ...creates.map(skipLost)];
+  if (state.leaseLost) return [...outcomes, ...creates.map((a) => skipLost(state, a))];
+  return [...outcomes, ...(await actCreates(pool, creates, opts, deps, log, state))];
+}
+
+async function actRemovals(
+  poolId: number,
+  p: Plan,
+  opts: ReconcileOptions,
+  deps: ReconcileDeps,
+  log: Logger,
+  state: ActState,
+): Promise<Outcome[]> {
+  const removals = p.actions.filter((a) => a.kind !== 'create');
+  const settled = await mapLimit(removals, opts.concurrency ?? 8, async (a): Promise<Outcome> => {
+    if (state.leaseLost) return skipLost(state, a);
+    try {
+      if (a.kind === 'unregister') {
+        await deps.azdo.deleteAgent(poolId, a.agentId);
+        return { action: a, status: 'done' };
+      }
+      if (a.kind === 'delete') return await deleteGroup(poolId, a, deps, log);
+      return { action: a, status: 'skipped', why: 'not a removal' };
+    } catch (err) {
+      if (isLeaseLost(err)) return skipLost(state, a);
+      log.error('action failed', {
+        action: a.kind,
+        group: a.kind === 'delete' ? a.group : undefined,
+        error: errorText(err),
+      });
+      return { action: a, status: 'failed', error: errorText(err), kind: errorKind(err) };
+    }
+  });
+  return settledOutcomes(removals, settled);
+}
+
+type CreateAction = Extract<Action, { kind: 'create' }>;
+
+/** What one pass's creates share: the token, the time, and the back-off steps taken so far. */
+interface CreateContext {
+  pool: string;
+  token: string;
+  now: Date;
+  /** Placements that hit quota this pass (back-off keys). */
+  stopped: Set<string>;
+  /** Profiles ARM throttled this pass. */
+  throttledProfiles: Set<string>;
+  opts: ReconcileOptions;
+  deps: ReconcileDeps;
+  log: Logger;
+  state: ActState;
+}
+
+async function actCreates(
+  pool: string,
+  creates: CreateAction[],
+  opts: ReconcileOptions,
+  deps: ReconcileDeps,
+  log: Logger,
+  state: ActState,
+): Promise<Outcome[]> {
   let token: string;
   try {
     token = await deps.secrets.getToken();
   } catch (err) {
     log.error('cannot read the agent PAT from Key Vault: no agents created this pass', { error: errorText(err) });
-    for (const a of creates)
-      outcomes.push({ action: a, status: 'failed', error: 'agent PAT unavailable', kind: 'secret' });
-    return outcomes;
+    return creates.map((a) => ({ action: a, status: 'failed', error: 'agent PAT unavailable', kind: 'secret' }));
   }
-  const now = deps.clock.now();
-  // Placements that hit quota this pass (back-off keys), and profiles ARM throttled.
-  const stopped = new Set<string>();
-  const throttledProfiles = new Set<string>();
-  const step = (key: string, kind: string, err: unknown, profile: string, placement: Placement) => {
-    if (stopped.has(key)) return; // one back-off step per placement per pass, however many creates fail
-    stopped.add(key);
-    const state = nextBackoff(deps.backoff.get(key), deps.clock.now(), `${kind}: ${errorText(err)}`, opts);
-    deps.backoff.set(key, state);
-    log.warn('profile backs off after a capacity error', {
-      profile,
-      placement: placement.index,
-      ...(placement.location ? { location: placement.location } : {}),
-      until: state.until,
-      failures: state.failures,
-      error: errorText(err),
-    });
+  const ctx: CreateContext = {
+    pool,
+    token,
+    now: deps.clock.now(),
+    stopped: new Set(),
+    throttledProfiles: new Set(),
+    opts,
+    deps,
+    log,
+    state,
   };
-  outcomes.push(
-    ...settledOutcomes(
-      creates,
-      await mapLimit(creates, opts.createConcurrency ?? concurrency, async (a): Promise<Outcome> => {
-        if (leaseLost) return skipLost(a);
-        const profile = profileByName.get(a.profile);
-        if (!profile) return { action: a, status: 'skipped', why: 'profile not configured' };
-        let last: { err: unknown; kind: PortErrorKind | undefined; name: string } | undefined;
-        // Placements in order, skipping those backing off; a retry elsewhere is a new group name
-        // (ACI's fraud detection refuses one name deployed in several regions at once).
-        for (const placement of openPlacements(profile, deps.backoff.all(), now)) {
-          // A placeholder's name is fixed (its registration is looked up by it): it does not fall back.
-          if (throttledProfiles.has(a.profile) || (a.placeholder && last)) break;
-          if (stopped.has(placement.key)) continue;
-          const name = a.placeholder
-            ? placeholderName(opts.prefix, a.profile)
-            : agentName(opts.prefix, a.profile, now.getTime(), deps.entropy());
-          try {
-            await deps.compute.createGroup({
-              name,
-              pool,
-              profile,
-              placeholder: a.placeholder === true,
-              token,
-              createdAt: now.toISOString(),
-              ...(placement.index > 0 ? { placement } : {}),
-            });
-            return { action: a, status: 'done', group: name };
-          } catch (err) {
-            if (isLeaseLost(err)) return skipLost(a);
-            const kind = errorKind(err);
-            last = { err, kind, name };
-            if (kind === 'throttled') {
-              // ARM throttles the subscription, not a region: the whole profile waits.
-              throttledProfiles.add(a.profile);
-              step(placement.key, kind, err, a.profile, placement);
-              break;
-            }
-            if (kind !== 'quota') break;
-            step(placement.key, kind, err, a.profile, placement);
-          }
-        }
-        if (!last) return { action: a, status: 'skipped', why: 'profile backing off this pass' };
-        if (last.kind !== 'quota' && last.kind !== 'throttled')
-          log.error('create failed', {
-            profile: a.profile,
-            group: last.name,
-            kind: last.kind,
-            error: errorText(last.err),
-          });
-        return { action: a, status: 'failed', error: errorText(last.err), kind: last.kind };
-      }),
-    ),
+  const profileByName = new Map(opts.profiles.map((x) => [x.name, x]));
+  const settled = await mapLimit(creates, opts.createConcurrency ?? opts.concurrency ?? 8, (a) =>
+    createOne(a, profileByName.get(a.profile), ctx),
   );
-  return outcomes;
+  return settledOutcomes(creates, settled);
+}
+
+/** One back-off step per placement per pass, however many creates fail. */
+function backOffPlacement(ctx: CreateContext, kind: string, err: unknown, profile: string, placement: Placement): void {
+  if (ctx.stopped.has(placement.key)) return;
+  ctx.stopped.add(placement.key);
+  const { deps, opts } = ctx;
+  const next = nextBackoff(deps.backoff.get(placement.key), deps.clock.now(), `${kind}: ${errorText(err)}`, opts);
+  deps.backoff.set(placement.key, next);
+  ctx.log.warn('profile backs off after a capacity error', {
+    profile,
+    placement: placement.index,
+    ...(placement.location ? { location: placement.location } : {}),
+    until: next.until,
+    failures: next.failures,
+    error: errorText(err),
+  });
+}
+
+/**
+ * One create, trying the profile's placements in order (skipping those backing off); a retry
+ * elsewhere is a new group name (ACI's fraud detection refuses one name deployed in several
+ * regions at once).
+ */
+async function createOne(a: CreateAction, profile: ProfileConfig | undefined, ctx: CreateContext): Promise<Outcome> {
+  const { deps, opts, state } = ctx;
+  if (state.leaseLost) return skipLost(state, a);
+  if (!profile) return { action: a, status: 'skipped', why: 'profile not configured' };
+  let last: { err: unknown; kind: PortErrorKind | undefined; name: string } | undefined;
+  for (const placement of openPlacements(profile, deps.backoff.all(), ctx.now)) {
+    // A placeholder's name is fixed (its registration is looked up by it): it does not fall back.
+    if (ctx.throttledProfiles.has(a.profile) || (a.placeholder && last)) break;
+    if (ctx.stopped.has(placement.key)) continue;
+    const name = a.placeholder
+      ? placeholderName(opts.prefix, a.profile)
+      : agentName(opts.prefix, a.profile, ctx.now.getTime(), deps.entropy());
+    try {
+      await deps.compute.createGroup({
+        name,
+        pool: ctx.pool,
+        profile,
+        placeholder: a.placeholder === true,
+        token: ctx.token,
+        createdAt: ctx.now.toISOString(),
+        ...(placement.index > 0 ? { placement } : {}),
+      });
+      return { action: a, status: 'done', group: name };
+    } catch (err) {
+      if (isLeaseLost(err)) return skipLost(state, a);
+      const kind = errorKind(err);
+      last = { err, kind, name };
+      if (kind === 'throttled') {
+        // ARM throttles the subscription, not a region: the whole profile waits.
+        ctx.throttledProfiles.add(a.profile);
+        backOffPlacement(ctx, kind, err, a.profile, placement);
+        break;
+      }
+      if (kind !== 'quota') break;
+      backOffPlacement(ctx, kind, err, a.profile, placement);
+    }
+  }
+  if (!last) return { action: a, status: 'skipped', why: 'profile backing off this pass' };
+  if (last.kind !== 'quota' && last.kind !== 'throttled')
+    ctx.log.error('create failed', {
+      profile: a.profile,
+      group: last.name,
+      kind: last.kind,
+      error: errorText(last.err),
+    });
+  return { action: a, status: 'failed', error: errorText(last.err), kind: last.kind };
 }
 
 /** Observe and plan one pool without acting (status, dry-run). */
