@@ -20,6 +20,7 @@ import type { AzureDevOpsPort, ComputePort } from '../../src/ports/index.js';
 import { checkFinalInvariants, checkPassInvariants } from '../../src/sim/invariants.js';
 import { SimPoolLock } from '../../src/sim/lease.js';
 import { Rng, mulberry32 } from '../../src/sim/rng.js';
+import { generatedTrace, transientFault } from '../helpers/sim-traces.js';
 import { runSimulation, TRACE_EPOCH_MS } from '../../src/sim/run.js';
 import type { Trace } from '../../src/sim/trace.js';
 import type { World } from '../../src/sim/world.js';
@@ -95,16 +96,13 @@ function profilesOf(s: Scenario): ProfileConfig[] {
 }
 
 function traceOf(s: Scenario): Trace {
-  return {
-    name: 'fencing',
-    description: 'generated',
-    jobs: s.jobs
-      .map((j) => ({ arrival: 9 * 3600 + j.at, duration: j.dur, demands: [...DEMANDS[j.kind]] }))
-      .sort((a, b) => a.arrival - b.arrival),
-  };
+  return generatedTrace(
+    'fencing',
+    s.jobs.map((j) => ({ ...j, demands: DEMANDS[j.kind] })),
+  );
 }
 
-const transient = (what: string) => Object.assign(new Error(`injected fault: ${what}`), { kind: 'transient' });
+const transient = transientFault;
 
 /**
  * Slow answers (a pass outlives its lease) and transient failures on the world's ports, while jobs

@@ -24,6 +24,7 @@ import type { PassResult } from '../../src/reconcile/pass.js';
 import type { AzureDevOpsPort, ComputePort } from '../../src/ports/index.js';
 import { checkFinalInvariants, checkPassInvariants, orphanRegistrations } from '../../src/sim/invariants.js';
 import { mulberry32 } from '../../src/sim/rng.js';
+import { generatedTrace, transientFault } from '../helpers/sim-traces.js';
 import { runSimulation, TRACE_EPOCH_MS } from '../../src/sim/run.js';
 import type { Trace } from '../../src/sim/trace.js';
 import type { Violation, World, WorldOptions } from '../../src/sim/world.js';
@@ -143,17 +144,13 @@ function profilesOf(s: Scenario): ProfileConfig[] {
 }
 
 function traceOf(s: Scenario): Trace {
-  // Monday 09:00 + offsets (no standby windows are configured, so the hour does not matter).
-  return {
-    name: 'property',
-    description: 'generated',
-    jobs: s.jobs
-      .map((j) => ({ arrival: 9 * 3600 + j.at, duration: j.dur, demands: [...DEMANDS[j.kind]] }))
-      .sort((a, b) => a.arrival - b.arrival),
-  };
+  return generatedTrace(
+    'property',
+    s.jobs.map((j) => ({ ...j, demands: DEMANDS[j.kind] })),
+  );
 }
 
-const transient = (what: string) => Object.assign(new Error(`injected fault: ${what}`), { kind: 'transient' });
+const transient = transientFault;
 
 /**
  * Wraps the world's ports: calls fail before reaching the service, or after (the answer is lost).

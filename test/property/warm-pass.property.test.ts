@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { profileSchema, type ProfileConfig } from '../../src/config/schema.js';
 import type { PassResult } from '../../src/reconcile/pass.js';
 import { checkFinalInvariants, checkPassInvariants } from '../../src/sim/invariants.js';
+import { generatedTrace } from '../helpers/sim-traces.js';
 import { runSimulation } from '../../src/sim/run.js';
 import type { Trace } from '../../src/sim/trace.js';
 import type { World } from '../../src/sim/world.js';
@@ -81,10 +82,10 @@ function profilesOf(s: Scenario): ProfileConfig[] {
 }
 
 function traceOf(s: Scenario): Trace {
-  const jobs = s.jobs
-    .map((j) => ({ arrival: 9 * 3600 + j.at, duration: j.dur, demands: j.java ? ['java'] : ['docker'] }))
-    .sort((a, b) => a.arrival - b.arrival);
-  return { name: 'warm-property', description: 'generated', jobs };
+  return generatedTrace(
+    'warm-property',
+    s.jobs.map((j) => ({ ...j, demands: j.java ? ['java'] : ['docker'] })),
+  );
 }
 
 const totals = { scenarios: 0, decisions: 0, maxK: 0, capped: 0, idleSafeDeletes: 0 };

@@ -5,16 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defaultProfiles } from '../../src/sim/profiles.js';
+import { smallTrace } from '../helpers/sim-traces.js';
 import { runSimulation } from '../../src/sim/run.js';
-import { sampleTrace, type Trace } from '../../src/sim/trace.js';
+import type { Trace } from '../../src/sim/trace.js';
 import type { World } from '../../src/sim/world.js';
 
 const profiles = defaultProfiles();
-
-function smallTrace(): Trace {
-  const t = sampleTrace('monday-burst', 7);
-  return { ...t, jobs: t.jobs.filter((j) => j.arrival >= 9 * 3600 && j.arrival < 9 * 3600 + 600).slice(0, 25) };
-}
 
 describe('what the simulated image reports', () => {
   it('default profiles (images report what they declare): every job served, the server lists each queued job', async () => {

@@ -7,15 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { SIM_LOCATION } from '../../src/sim/adapters.js';
 import { defaultProfiles } from '../../src/sim/profiles.js';
+import { smallTrace } from '../helpers/sim-traces.js';
 import { runSimulation } from '../../src/sim/run.js';
-import { sampleTrace, type Trace } from '../../src/sim/trace.js';
 import type { World } from '../../src/sim/world.js';
-
-/** 25 jobs in 10 minutes of the Monday burst. */
-function smallTrace(): Trace {
-  const t = sampleTrace('monday-burst', 7);
-  return { ...t, jobs: t.jobs.filter((j) => j.arrival >= 9 * 3600 && j.arrival < 9 * 3600 + 600).slice(0, 25) };
-}
 
 const acceptedIn = (world: World, location: string) =>
   world.allMachines.filter((m) => m.kind === 'aci' && (m.placement ?? '').split('/')[0]!.endsWith(`:${location}`));

@@ -1,20 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { checkFinalInvariants, checkPassInvariants } from '../../src/sim/invariants.js';
 import { defaultProfiles } from '../../src/sim/profiles.js';
+import { smallTrace } from '../helpers/sim-traces.js';
 import { percentile, runSimulation, type SimResult } from '../../src/sim/run.js';
-import { sampleTrace, type Trace } from '../../src/sim/trace.js';
+import { sampleTrace } from '../../src/sim/trace.js';
 import type { AgentRegistration } from '../../src/core/types.js';
 import type { AzureDevOpsPort, ComputePort } from '../../src/ports/index.js';
 import type { World } from '../../src/sim/world.js';
 import { runSimulateCommand } from '../../src/sim/command.js';
 
 const profiles = defaultProfiles();
-
-/** A short trace: 25 jobs in 10 minutes, keeps each test fast. */
-function smallTrace(): Trace {
-  const t = sampleTrace('monday-burst', 7);
-  return { ...t, jobs: t.jobs.filter((j) => j.arrival >= 9 * 3600 && j.arrival < 9 * 3600 + 600).slice(0, 25) };
-}
 
 describe('simulator determinism', () => {
   it('same seed → identical JSON summary; different seed → different', async () => {

@@ -6,26 +6,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadSettings } from '../../src/config/load.js';
+import { loadSettings } from '../../src/config/load.js';
+import { base, pool, problems } from '../helpers/settings.js';
 import { imageReferenceProblem } from '../../src/config/image-ref.js';
 import { ncrontabProblem } from '../../src/config/ncrontab.js';
 import { agentEnvNameProblem } from '../../src/config/agent-env.js';
 
 const CANARY = 'canarypat0123456789abcdefghijklmnopqrstuvwxyz0123';
-const pool = { name: 'linux', pool: 'aci', image: 'example.azurecr.io/agent:1' };
-const base = { AZP_URL: 'https://dev.azure.com/contoso', POOLS: JSON.stringify([pool]) };
 const withProfile = (over: Record<string, unknown>) => ({ ...base, POOLS: JSON.stringify([{ ...pool, ...over }]) });
 const HEX64 = '0123456789abcdef'.repeat(4);
-
-function problems(env: Record<string, string | undefined>, opts = {}): string[] {
-  try {
-    loadSettings(env, opts);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  return [];
-}
 
 describe('numbers and booleans are JSON numbers and booleans (no coercion)', () => {
   it.each<[string, Record<string, unknown>, string]>([

@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadSettings } from '../../src/config/load.js';
+import { loadSettings } from '../../src/config/load.js';
+import { base, pool, problems } from '../helpers/settings.js';
 
 const CANARY = 'canarypat0123456789abcdefghijklmnopqrstuvwxyz0123';
-const pool = { name: 'linux', pool: 'aci', image: 'example.azurecr.io/agent:1' };
-const base = { AZP_URL: 'https://dev.azure.com/contoso', POOLS: JSON.stringify([pool]) };
-
-function problems(env: Record<string, string | undefined>, opts = {}): string[] {
-  try {
-    loadSettings(env, opts);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  return [];
-}
 
 describe('settings', () => {
   it('parses a minimal configuration with defaults', () => {
