@@ -71,6 +71,10 @@ interface Instruments {
 
 function instruments(meter: Meter): Instruments {
   const gauge = (name: string, unit: string, description: string) => meter.createGauge(P + name, { unit, description });
+  const counter = (name: string, unit: string, description: string) =>
+    meter.createCounter(P + name, { unit, description });
+  const histogram = (name: string, unit: string, description: string) =>
+    meter.createHistogram(P + name, { unit, description });
   return {
     gauges: {
       queued: gauge('jobs.queued', '{job}', 'queued jobs this profile can serve'),
@@ -81,33 +85,15 @@ function instruments(meter: Meter): Instruments {
       backoffActive: gauge('profile.backoff_active', '1', '1 while the profile backs off'),
       backoffDuration: gauge('profile.backoff_duration', 's', 'seconds since the back-off streak began'),
     },
-    created: meter.createCounter(P + 'agents.created', { unit: '{agent}', description: 'container groups created' }),
-    deleted: meter.createCounter(P + 'agents.deleted', { unit: '{agent}', description: 'container groups deleted' }),
-    createFailures: meter.createCounter(P + 'agents.create_failures', {
-      unit: '{failure}',
-      description: 'creates that failed',
-    }),
-    failedBoots: meter.createCounter(P + 'agents.failed_boots', {
-      unit: '{agent}',
-      description: 'groups classified failed boot',
-    }),
-    passDuration: meter.createHistogram(P + 'pass.duration', {
-      unit: 's',
-      description: "wall time of one pool's pass",
-    }),
-    passCount: meter.createCounter(P + 'pass.count', { unit: '{pass}', description: 'passes per pool' }),
-    queueWait: meter.createHistogram(P + 'jobs.queue_wait', {
-      unit: 's',
-      description: 'assign time - queue time per job request',
-    }),
-    webhookLatency: meter.createHistogram(P + 'webhook.create_latency', {
-      unit: 's',
-      description: 'webhook delivery to successful create',
-    }),
-    authFailures: meter.createCounter(P + 'azdo.auth_failures', {
-      unit: '{response}',
-      description: 'Azure DevOps 401/403 answers',
-    }),
+    created: counter('agents.created', '{agent}', 'container groups created'),
+    deleted: counter('agents.deleted', '{agent}', 'container groups deleted'),
+    createFailures: counter('agents.create_failures', '{failure}', 'creates that failed'),
+    failedBoots: counter('agents.failed_boots', '{agent}', 'groups classified failed boot'),
+    passDuration: histogram('pass.duration', 's', "wall time of one pool's pass"),
+    passCount: counter('pass.count', '{pass}', 'passes per pool'),
+    queueWait: histogram('jobs.queue_wait', 's', 'assign time - queue time per job request'),
+    webhookLatency: histogram('webhook.create_latency', 's', 'webhook delivery to successful create'),
+    authFailures: counter('azdo.auth_failures', '{response}', 'Azure DevOps 401/403 answers'),
   };
 }
 
