@@ -7,6 +7,7 @@ import { candidateProfiles, compileProfiles } from './matching.js';
 import { placeholderName } from './names.js';
 import { placementSummary, profileBackoffUntil } from './placements.js';
 import { samePool } from './pools.js';
+import { matchJobsToSlots } from './slot-matching.js';
 import { holdCreatesInBackoff } from './rules/backoff.js';
 import { createAgents, liveCount } from './rules/creates.js';
 import { removeOrphanGroups, removeOrphanRegistrations } from './rules/orphans.js';
@@ -65,11 +66,13 @@ export interface AssignOptions {
  * Each queued job goes to exactly one profile: one job drives one agent.
  * Candidates come from `candidateProfiles` (./matching.ts: the server's matchedAgents for profiles
  * with a placeholder, declared capabilities otherwise). With `slots` (jobs each profile can still
- * absorb: idle + starting + room to create), a job goes to the first candidate that has a slot
- * left, and spills over to the next one when the first is full or backing off; with no slot
- * anywhere it waits on its first candidate. With `freeParallel`, queued jobs are taken oldest
- * first and those beyond the free parallel jobs wait (`waitingForParallel`): Azure DevOps will not
- * start them before a slot frees, so an agent made for them would sit idle.
+ * absorb: idle + starting + room to create), jobs are matched to slots (./slot-matching.ts): as
+ * many jobs as possible get a slot, the oldest first; a job prefers its first candidate with a slot
+ * left, and a job only one full profile can serve moves a job that can run elsewhere out of its way
+ * (a demand-less job takes a slot on the second profile so that a docker-only one gets docker's).
+ * A job with no slot anywhere waits on its first candidate. With `freeParallel`, queued jobs are
+ * taken oldest first and those beyond the free parallel jobs wait (`waitingForParallel`): Azure
+ * DevOps will not start them before a slot frees, so an agent made for them would sit idle.
  */
 export function assignQueuedJobs(
   jobs: readonly JobRequest[],
@@ -78,27 +81,28 @@ export function assignQueuedJobs(
   options: AssignOptions = {},
 ): { byProfile: Map<string, JobRequest[]>; unmatched: JobRequest[]; waitingForParallel: JobRequest[] } {
   const compiled = compileProfiles(profiles, options.placeholderIds);
+  const index = new Map(profiles.map((p, i) => [p.name, i]));
   const byProfile = new Map<string, JobRequest[]>(profiles.map((p) => [p.name, []]));
-  const left = new Map(slots ?? []);
   const unmatched: JobRequest[] = [];
   const waitingForParallel: JobRequest[] = [];
+  const taken: Array<{ job: JobRequest; candidates: number[] }> = [];
   let parallelLeft = options.freeParallel ?? Number.POSITIVE_INFINITY;
   for (const job of oldestFirst(jobs.filter((j) => classifyJob(j) === 'queued'))) {
-    const candidates = candidateProfiles(job, compiled).map((c) => c.profile);
-    const withSlot = slots ? candidates.find((p) => (left.get(p.policy.name) ?? 0) > 0) : undefined;
-    const p = (withSlot ?? candidates[0])?.policy;
-    if (!p) {
-      unmatched.push(job);
-      continue;
+    const candidates = candidateProfiles(job, compiled).map((c) => index.get(c.profile.policy.name)!);
+    if (candidates.length === 0) unmatched.push(job);
+    else if (parallelLeft <= 0) waitingForParallel.push(job);
+    else {
+      parallelLeft--;
+      taken.push({ job, candidates });
     }
-    if (parallelLeft <= 0) {
-      waitingForParallel.push(job);
-      continue;
-    }
-    parallelLeft--;
-    if (withSlot) left.set(p.name, left.get(p.name)! - 1);
-    byProfile.get(p.name)!.push(job);
   }
+  const matched = slots
+    ? matchJobsToSlots(
+        taken.map((t) => t.candidates),
+        profiles.map((p) => slots.get(p.name) ?? 0),
+      )
+    : [];
+  taken.forEach((t, i) => byProfile.get(profiles[matched[i] ?? t.candidates[0]!]!.name)!.push(t.job));
   return { byProfile, unmatched, waitingForParallel };
 }
 
