@@ -100,7 +100,7 @@ for (const name of String(values.traces).split(',')) {
 if (!values['no-burst']) {
   console.log('== monday-burst (goal: ours/keda p95 ≤ 0.80)');
   const ratios: number[] = [];
-  const binds = { maxCreatePerPass: 0, maxAgents: 0, quotaFailures: 0, backoffPasses: 0 };
+  const binds = { maxCreatePerPass: 0, maxAgents: 0, quotaFailures: 0, throttled: 0, backoffPasses: 0 };
   for (let seed = 1; seed <= SEEDS; seed++) {
     const trace = sampleTrace('monday-burst', seed);
     const keda = (await runSimulation({ trace, profiles: base, policy: 'keda', seed })).summary;
@@ -116,6 +116,7 @@ if (!values['no-burst']) {
           else if (v.creates < want && room <= v.creates) binds.maxAgents++;
         }
         binds.quotaFailures += pool.outcomes.filter((x) => x.status === 'failed' && x.kind === 'quota').length;
+        binds.throttled += pool.outcomes.filter((x) => x.status === 'failed' && x.kind === 'throttled').length;
       }
     };
     const o: SimResult = await runSimulation({ trace, profiles: ours, policy: 'ours', seed, ours: { onPass } });
@@ -127,6 +128,7 @@ if (!values['no-burst']) {
   console.log(`ours/keda p95 wait: ${stat(ratios)}`);
   console.log(
     `passes whose creates were cut by maxCreatePerPass: ${binds.maxCreatePerPass}; by maxAgents: ${binds.maxAgents}; ` +
-      `creates refused by ACI's group quota: ${binds.quotaFailures}; passes backing off: ${binds.backoffPasses} (all seeds)`,
+      `creates refused by ACI's group quota: ${binds.quotaFailures}; creates throttled (429): ${binds.throttled}; ` +
+      `passes backing off: ${binds.backoffPasses} (all seeds)`,
   );
 }
