@@ -33,7 +33,7 @@ export class ArmError extends PortError {
   readonly kind: ArmErrorKind;
   readonly status?: number;
   readonly code?: string;
-  readonly retryAfterMs?: number;
+  declare readonly retryAfterMs?: number;
   readonly operation?: string;
   readonly target?: string;
 

@@ -40,7 +40,7 @@ export class AzdoError extends PortError {
   readonly code?: string;
   readonly azdoMessage?: string;
   readonly typeKey?: string;
-  readonly retryAfterMs?: number;
+  declare readonly retryAfterMs?: number;
   readonly activityId?: string;
   readonly attempts?: number;
 

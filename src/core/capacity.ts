@@ -59,6 +59,33 @@ export function nextBackoff(
   };
 }
 
+/**
+ * The back-off after a throttled create (ARM 429). ARM's answer "includes a Retry-After value, which
+ * specifies the number of seconds your application should wait (or sleep) before sending the next
+ * request" (learn.microsoft.com, azure-resource-manager/management/request-limits-and-throttling):
+ * wait that long (within `maxSec`), and do not count it as a capacity failure, so the capacity
+ * schedule does not double for it. Without a Retry-After, one capacity step.
+ */
+export function throttleBackoff(
+  prev: BackoffState | undefined,
+  now: Date,
+  reason: string,
+  retryAfterMs: number | undefined,
+  policy: BackoffPolicy = {},
+): BackoffState {
+  if (retryAfterMs === undefined || !Number.isFinite(retryAfterMs) || retryAfterMs < 0)
+    return nextBackoff(prev, now, reason, policy);
+  const ms = Math.min((policy.maxSec ?? 1800) * 1000, Math.max(1000, retryAfterMs));
+  return {
+    failures: prev?.failures ?? 0,
+    until: new Date(now.getTime() + ms).toISOString(),
+    reason,
+    since: prev?.since ?? now.toISOString(),
+    at: now.toISOString(),
+    ...(prev?.counted?.length ? { counted: prev.counted } : {}),
+  };
+}
+
 export interface BackoffUpdate {
   key: string;
   /** The new state; undefined clears the key's back-off. */

@@ -35,9 +35,16 @@ export type PortErrorKind =
 
 export abstract class PortError extends Error {
   abstract readonly kind: PortErrorKind;
+  /** How long the service asked us to wait (Retry-After), when it said. */
+  declare readonly retryAfterMs?: number;
 }
 
 /** The kind of an adapter's error; undefined for anything else (treated as transient). */
 export function errorKind(err: unknown): PortErrorKind | undefined {
   return err instanceof PortError ? err.kind : undefined;
+}
+
+/** The wait the service asked for (a 429's Retry-After), if the error is a PortError that carries one. */
+export function retryAfterOf(err: unknown): number | undefined {
+  return err instanceof PortError ? err.retryAfterMs : undefined;
 }

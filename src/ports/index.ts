@@ -137,7 +137,7 @@ export interface PoolLockPort {
   tryAcquire(pool: string): Promise<PoolLease | undefined>;
 }
 
-export { errorKind, PortError, type PortErrorKind } from './errors.js';
+export { errorKind, PortError, retryAfterOf, type PortErrorKind } from './errors.js';
 export {
   fenceDeps,
   fencePorts,

@@ -6,7 +6,13 @@
 import type { ProfileConfig } from '../config/schema.js';
 import { decisionFields } from '../core/action-text.js';
 import { capabilityDifference, reportedByProfile } from '../core/matching.js';
-import { backoffUpdates, capacityCause, nextBackoff as backoffStep, type BackoffUpdate } from '../core/capacity.js';
+import {
+  backoffUpdates,
+  capacityCause,
+  nextBackoff as backoffStep,
+  throttleBackoff,
+  type BackoffUpdate,
+} from '../core/capacity.js';
 import {
   openPlacements,
   placementIndexOf,
@@ -33,6 +39,7 @@ import { mapLimit } from '../util/limit.js';
 import { errorText } from '../util/log.js';
 import {
   errorKind,
+  retryAfterOf,
   isLeaseLost,
   type AzureDevOpsPort,
   type BackoffStore,
@@ -484,7 +491,12 @@ function backOffPlacement(ctx: CreateContext, kind: string, err: unknown, profil
   if (ctx.stopped.has(placement.key)) return;
   ctx.stopped.add(placement.key);
   const { deps, opts } = ctx;
-  const next = nextBackoff(deps.backoff.get(placement.key), deps.clock.now(), `${kind}: ${errorText(err)}`, opts);
+  const prev = deps.backoff.get(placement.key);
+  const reason = `${kind}: ${errorText(err)}`;
+  const next =
+    kind === 'throttled'
+      ? throttleBackoff(prev, deps.clock.now(), reason, retryAfterOf(err), backoffPolicy(opts))
+      : nextBackoff(prev, deps.clock.now(), reason, opts);
   deps.backoff.set(placement.key, next);
   ctx.log.warn('profile backs off after a capacity error', {
     profile,

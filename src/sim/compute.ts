@@ -70,6 +70,9 @@ export interface Recorder {
   violate(v: Omit<Violation, 'atMs'>): void;
 }
 
+/** The Retry-After (ms) of an injected ARM 429. */
+const THROTTLE_RETRY_AFTER_MS = 30_000;
+
 const LIVE_PHASES: readonly MachinePhase[] = ['provisioning', 'booting', 'registered', 'idle', 'busy', 'reimaging'];
 
 export class ComputeModel implements AgentHost {
@@ -341,7 +344,15 @@ export class ComputeModel implements AgentHost {
   checkCreate(owner: string, profile: ProfileConfig): void {
     if (this.faults.throttled()) {
       this.record.bump('throttled');
-      throw new SimPortError('throttled', 429, 'Too many requests (injected throttling); retry after 30 s');
+      // ARM's 429 "includes a Retry-After value, which specifies the number of seconds your
+      // application should wait" (learn.microsoft.com, azure-resource-manager/management/request-limits-and-throttling).
+      throw new SimPortError(
+        'throttled',
+        429,
+        'Too many requests (injected throttling); retry after 30 s',
+        'ArmError',
+        THROTTLE_RETRY_AFTER_MS,
+      );
     }
     const live = [...this.machines.values()].filter((m) => m.kind === 'aci');
     if (live.length >= this.opts.maxGroupsPerRegion) {

@@ -14,6 +14,7 @@ export class SimPortError extends PortError {
     readonly status: number | undefined,
     message: string,
     name: 'ArmError' | 'Error' = 'ArmError',
+    override readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = name;

@@ -229,7 +229,11 @@ describe('the whole story against the fakes', () => {
       .outcomes.filter((o) => o.action.kind === 'create' && o.status === 'failed');
     expect(dockerFails.length).toBeGreaterThan(0);
     expect(dockerFails.every((o) => o.status === 'failed' && o.kind === 'throttled')).toBe(true);
-    expect(deps.backoff.get('docker')).toBeDefined();
+    // The wait ARM asked for (Retry-After: 120), not the capacity schedule (60 s first step), and
+    // not a capacity failure.
+    const docker = deps.backoff.get('docker')!;
+    expect(docker.failures).toBe(0);
+    expect(Date.parse(docker.until) - Date.parse(docker.at!)).toBe(120_000);
   });
 
   it('Key Vault down: no creates, no deletes of running work, a clear log line', async () => {

@@ -4,7 +4,7 @@
  * failing again is a new failure.
  */
 import { describe, expect, it } from 'vitest';
-import { backoffUpdates } from '../../src/core/capacity.js';
+import { backoffUpdates, nextBackoff, throttleBackoff } from '../../src/core/capacity.js';
 import type { BackoffState } from '../../src/core/types.js';
 
 const CAUSE = "InsufficientCapacity.: The requested resource is not available in the location 'westeurope'";
@@ -42,5 +42,34 @@ describe('backoffUpdates', () => {
     backoff = apply(backoff, updates);
     expect(Date.parse(backoff.java!.until) - Date.parse('2026-03-02T08:49:00.000Z')).toBe(120_000);
     expect(backoffUpdates([again], keyOf, new Set(), backoff, new Date('2026-03-02T08:50:00.000Z'))).toEqual([]);
+  });
+});
+
+describe('throttleBackoff (ARM 429)', () => {
+  const now = new Date('2026-12-01T10:00:00.000Z');
+  const at = (sec: number) => new Date(now.getTime() + sec * 1000).toISOString();
+
+  it('waits the Retry-After, not the capacity schedule, and does not count as a capacity failure', () => {
+    const s = throttleBackoff(undefined, now, 'throttled: 429', 30_000);
+    expect(s).toMatchObject({ failures: 0, until: at(30), reason: 'throttled: 429', since: now.toISOString() });
+    // Two capacity failures before: the schedule would say 120 s; the 429 says 5 s and keeps the count.
+    const prev = nextBackoff(nextBackoff(undefined, now, 'quota'), now, 'quota');
+    expect(nextBackoff(prev, now, 'quota').until).toBe(at(240));
+    const t = throttleBackoff(prev, now, 'throttled', 5_000);
+    expect(t.failures).toBe(2);
+    expect(t.until).toBe(at(5));
+    expect(t.since).toBe(prev.since);
+  });
+
+  it('is bounded: at least a second, at most maxSec', () => {
+    expect(throttleBackoff(undefined, now, 'r', 0).until).toBe(at(1));
+    expect(throttleBackoff(undefined, now, 'r', 7_200_000, { maxSec: 600 }).until).toBe(at(600));
+  });
+
+  it('falls back to one capacity step without a usable Retry-After', () => {
+    for (const ra of [undefined, Number.NaN, -1])
+      expect(throttleBackoff(undefined, now, 'r', ra, { baseSec: 60 })).toEqual(
+        nextBackoff(undefined, now, 'r', { baseSec: 60 }),
+      );
   });
 });
