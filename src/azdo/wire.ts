@@ -41,6 +41,8 @@ function matchedIds(v: unknown): number[] | undefined {
 export const jobRequestSchema = z.looseObject({
   /** int64 on the wire; exact as a JS number up to 2^53. */
   requestId: z.number().int(),
+  /** The job's id (uuid, "ID of the job resulting from this request"): what service hooks name the job by. */
+  jobId: optStr,
   queueTime: optStr,
   assignTime: optStr,
   receiveTime: optStr,
@@ -124,6 +126,7 @@ export function toListedJobRequest(w: WireJobRequest): JobRequest {
 
 export function toJobRequest(w: WireJobRequest): JobRequest {
   const j: JobRequest = { requestId: w.requestId, demands: w.demands ?? [] };
+  if (w.jobId) j.jobId = w.jobId;
   if (w.queueTime) j.queueTime = w.queueTime;
   if (w.assignTime) j.assignTime = w.assignTime;
   if (w.receiveTime) j.receiveTime = w.receiveTime;
@@ -149,6 +152,13 @@ export function toAgentRegistration(w: WireAgent): AgentRegistration {
   if (w.statusChangedOn) a.statusChangedOn = w.statusChangedOn;
   if (w.version) a.version = w.version;
   if (w.assignedRequest) a.assignedRequestId = w.assignedRequest.requestId;
-  if (w.lastCompletedRequest?.finishTime) a.lastCompletedFinishTime = w.lastCompletedRequest.finishTime;
+  const last = w.lastCompletedRequest;
+  if (last?.finishTime) a.lastCompletedFinishTime = last.finishTime;
+  if (last)
+    a.lastCompletedRequest = {
+      requestId: last.requestId,
+      ...(last.jobId ? { jobId: last.jobId } : {}),
+      ...(last.queueTime ? { queueTime: last.queueTime } : {}),
+    };
   return a;
 }

@@ -259,7 +259,7 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
   const views: ProfileView[] = [];
   const warmStates: Record<string, WarmState> = {};
   const arrivals = profiles.some(wantsWarm)
-    ? arrivalsByProfile(snapshot.jobs, profiles, byProfile, policy.prefix)
+    ? arrivalsByProfile(snapshot.jobs, profiles, byProfile, policy.prefix, snapshot.webhookArrivals, snapshot.agents)
     : undefined;
   for (const p of profiles) {
     // Every placement backing off holds the profile's creates; one open placement is enough to create.

@@ -7,6 +7,8 @@ import type { WarmState } from './warm.js';
 /** An Azure DevOps job request as the planner sees it (a projection of TaskAgentJobRequest). */
 export interface JobRequest {
   requestId: number;
+  /** The job's id (uuid): the id service-hook payloads carry as `resource.job.id`. */
+  jobId?: string;
   queueTime?: string;
   assignTime?: string;
   receiveTime?: string;
@@ -37,6 +39,8 @@ export interface AgentRegistration {
   assignedRequestId?: number;
   /** Finish time of the last job it completed (includeLastCompletedRequest=true). */
   lastCompletedFinishTime?: string;
+  /** The last job it completed (includeLastCompletedRequest=true): which request, which job, queued when. */
+  lastCompletedRequest?: { requestId: number; jobId?: string; queueTime?: string };
 }
 
 export type ProvisioningState =
@@ -163,6 +167,19 @@ export interface PoolSnapshot {
   parallelJobs?: ParallelJobs;
   /** Warm-agent estimator state per profile name (profiles with targetWaitSec), from the back-off blob. */
   warm?: Record<string, WarmState | undefined>;
+  /** Jobs the webhook saw since the last pass here (folded into λ; see core/rules/warm.ts). */
+  webhookArrivals?: WebhookArrival[];
+}
+
+/**
+ * A job a service-hook delivery named (`ms.vss-pipelines.job-state-changed-event`): its
+ * `resource.job.id` (the job request's `jobId`) and, for a job that is `waiting` for an agent, the
+ * event's `createdDate` as its queue time. The payload names no pool, request id, demands or agent
+ * (contracts/servicehooks/job-state-changed.events-md.json), so the pass finds the rest itself.
+ */
+export interface WebhookArrival {
+  jobId: string;
+  queueTime?: string;
 }
 
 /** The organization's self-hosted parallel jobs (private projects), as read this pass. */

@@ -193,9 +193,16 @@ export interface ArrivalState {
   rate: number;
   /** ISO time of the last update. */
   updatedAt: string;
-  /** Newest queue time counted so far (ISO) and the request ids that carry it. */
+  /** Newest queue time counted so far (ISO). */
   lastQueueTime?: string;
+  /** Written by versions before `counted`: the request ids at `lastQueueTime` (read once, then dropped). */
   lastIds?: number[];
+  /**
+   * The arrivals counted whose queue time is within the dedup window: key (`r<requestId>`,
+   * `j<jobId>`) → queue time (epoch ms). A job the list and the webhook both show counts once,
+   * whichever pass sees it first and in whatever order.
+   */
+  counted?: Record<string, number>;
   /** Queue times (epoch ms) within the burst window, for the burst rate. */
   recent: number[];
   /** The hour being counted: its start (epoch ms, local hour start as UTC instant) and arrivals so far. */
@@ -229,6 +236,11 @@ export interface WarmTuning {
    * warm agents 15 min longer than the burst; scripts/warm-cost.ts counts them).
    */
   quietSec: number;
+  /**
+   * Arrivals are told apart by id for this long after their queue time (default 900 s); an arrival
+   * first seen later than that is not counted (it cannot be told from one counted before).
+   */
+  dedupWindowSec: number;
   /** Weight of a new hour in its history bucket (default 0.3). */
   historyWeight: number;
   /** Look this far ahead in the history for a known ramp, seconds (default 1800). */
@@ -252,6 +264,7 @@ export const DEFAULT_WARM_TUNING: WarmTuning = {
   tauSec: 900,
   burstWindowSec: 900,
   quietSec: 900,
+  dedupWindowSec: 900,
   historyWeight: 0.3,
   lookaheadSec: 1800,
   refillSamples: 50,
@@ -264,22 +277,39 @@ export const DEFAULT_WARM_TUNING: WarmTuning = {
 export function emptyWarmState(now: Date): WarmState {
   return {
     v: 1,
-    arrivals: { rate: 0, updatedAt: now.toISOString(), recent: [], buckets: {} },
+    arrivals: { rate: 0, updatedAt: now.toISOString(), recent: [], counted: {}, buckets: {} },
     refill: { samples: [] },
   };
 }
 
 // ----- λ -----------------------------------------------------------------------------------------
 
-/** A job request as the estimator needs it: its id and queue time. */
+/**
+ * A job as the estimator needs it: its queue time and whatever ids it is known by — the request id
+ * (job-request list, an agent's last completed request) and the job id (the same list, the webhook).
+ */
 export interface Arrival {
-  requestId: number;
+  requestId?: number;
+  jobId?: string;
   queueTime: string;
 }
 
+/** The ids an arrival is known by; job ids are uuids, compared without case. */
+export function arrivalKeys(a: Pick<Arrival, 'requestId' | 'jobId'>): string[] {
+  const keys: string[] = [];
+  if (a.requestId !== undefined) keys.push(`r${a.requestId}`);
+  if (a.jobId) keys.push(`j${a.jobId.toLowerCase()}`);
+  return keys;
+}
+
+/** Counted ids kept in the state at most (the newest by queue time). */
+const MAX_COUNTED = 2000;
+
 /**
- * Folds the arrivals seen by one pass (the job requests' queue times, and the webhook's arrivals —
- * duplicates are fine, each request id counts once) into the state, and decays it to `now`.
+ * Folds the arrivals seen by one pass (the job requests' queue times, and the webhook's arrivals)
+ * into the state, and decays it to `now`. Each job counts once: arrivals that share an id are one
+ * job (the earliest queue time wins), and an id counted by an earlier pass within
+ * `dedupWindowSec` of its queue time is not counted again.
  */
 export function observeArrivals(
   state: ArrivalState,
@@ -289,22 +319,51 @@ export function observeArrivals(
   tuning: WarmTuning = DEFAULT_WARM_TUNING,
 ): ArrivalState {
   const nowMs = now.getTime();
+  const horizon = nowMs - tuning.dedupWindowSec * 1000;
+  const counted = new Map(Object.entries(state.counted ?? {}).filter(([, t]) => t > horizon));
+  // A state written before `counted` existed: its watermark still says what was counted.
+  const legacy = state.counted === undefined;
   const lastMs = state.lastQueueTime ? Date.parse(state.lastQueueTime) : -Infinity;
-  const lastIds = new Set(state.lastIds ?? []);
-  const fresh = new Map<number, number>();
+  const lastIds = new Set((state.lastIds ?? []).map((id) => `r${id}`));
+
+  // This pass's jobs: arrivals sharing an id are one job (and join jobs they link).
+  type Job = { keys: Set<string>; t: number };
+  const jobs = new Set<Job>();
+  const byKey = new Map<string, Job>();
   for (const a of seen) {
     const t = Date.parse(a.queueTime);
-    if (!Number.isFinite(t) || t > nowMs) continue;
-    if (t < lastMs || (t === lastMs && lastIds.has(a.requestId))) continue;
-    fresh.set(a.requestId, t);
+    const keys = arrivalKeys(a);
+    if (!Number.isFinite(t) || t > nowMs || keys.length === 0) continue;
+    const hits = [...new Set(keys.flatMap((k) => byKey.get(k) ?? []))];
+    const job: Job = hits[0] ?? { keys: new Set(), t };
+    jobs.add(job);
+    for (const other of [...hits.slice(1), { keys: new Set(keys), t }]) {
+      job.t = Math.min(job.t, other.t);
+      for (const k of other.keys) {
+        job.keys.add(k);
+        byKey.set(k, job);
+      }
+      if (other !== job) jobs.delete(other);
+    }
   }
-  const times = [...fresh.values()].sort((a, b) => a - b);
-
-  // Newest queue time counted, and the ids at it (several requests can share a millisecond).
+  const times: number[] = [];
+  for (const job of jobs) {
+    const keys = [...job.keys];
+    const before = keys.find((k) => counted.has(k));
+    if (before !== undefined) {
+      // Counted already (by another of its ids, maybe): remember all its ids.
+      for (const k of keys) counted.set(k, counted.get(before)!);
+      continue;
+    }
+    if (job.t <= horizon) continue;
+    for (const k of keys) counted.set(k, job.t);
+    // Behind the old watermark: counted (or passed over) by the version that wrote it.
+    if (legacy && (job.t < lastMs || (job.t === lastMs && keys.some((k) => lastIds.has(k))))) continue;
+    times.push(job.t);
+  }
+  times.sort((a, b) => a - b);
   let lastQueueMs = lastMs;
   for (const t of times) lastQueueMs = Math.max(lastQueueMs, t);
-  const idsAtLast = [...fresh].filter(([, t]) => t === lastQueueMs).map(([id]) => id);
-  const keepIds = lastQueueMs === lastMs ? [...lastIds, ...idsAtLast] : idsAtLast;
 
   // Live EWMA over the elapsed interval: the interval's observed rate, weighted by 1 - e^(-dt/τ).
   const prevMs = Date.parse(state.updatedAt);
@@ -354,10 +413,9 @@ export function observeArrivals(
   return {
     rate,
     updatedAt: now.toISOString(),
-    ...(Number.isFinite(lastQueueMs)
-      ? { lastQueueTime: new Date(lastQueueMs).toISOString(), lastIds: keepIds.slice(-200) }
-      : {}),
+    ...(Number.isFinite(lastQueueMs) ? { lastQueueTime: new Date(lastQueueMs).toISOString() } : {}),
     recent: recent.slice(-1000),
+    counted: Object.fromEntries([...counted].sort((a, b) => a[1] - b[1]).slice(-MAX_COUNTED)),
     hour,
     buckets,
   };
@@ -558,6 +616,12 @@ export function parseWarmState(raw: unknown): WarmState | undefined {
     return undefined;
   if (a.lastQueueTime !== undefined && !isIso(a.lastQueueTime)) return undefined;
   if (a.lastIds !== undefined && !(Array.isArray(a.lastIds) && a.lastIds.every(isNum))) return undefined;
+  const counted = a.counted as Record<string, unknown> | undefined;
+  if (
+    counted !== undefined &&
+    !(counted && typeof counted === 'object' && !Array.isArray(counted) && Object.values(counted).every(isNum))
+  )
+    return undefined;
   const buckets: Record<string, RateBucket> = {};
   if (!a.buckets || typeof a.buckets !== 'object') return undefined;
   for (const [k, v] of Object.entries(a.buckets as Record<string, unknown>)) {
@@ -577,9 +641,9 @@ export function parseWarmState(raw: unknown): WarmState | undefined {
     arrivals: {
       rate: a.rate,
       updatedAt: a.updatedAt,
-      ...(a.lastQueueTime !== undefined
-        ? { lastQueueTime: a.lastQueueTime, lastIds: (a.lastIds as number[] | undefined) ?? [] }
-        : {}),
+      ...(a.lastQueueTime !== undefined ? { lastQueueTime: a.lastQueueTime } : {}),
+      ...(a.lastIds !== undefined ? { lastIds: a.lastIds as number[] } : {}),
+      ...(counted !== undefined ? { counted: counted as Record<string, number> } : {}),
       recent: a.recent as number[],
       ...(hour ? { hour } : {}),
       buckets,

@@ -7,7 +7,7 @@
  */
 import type { ClassifiedGroup } from '../classify.js';
 import { indexCapabilities, matches, relevantDemands } from '../demands.js';
-import type { JobRequest, ProfilePolicy } from '../types.js';
+import type { AgentRegistration, JobRequest, ProfilePolicy, WebhookArrival } from '../types.js';
 import {
   decideWarm,
   emptyWarmState,
@@ -43,36 +43,76 @@ export function createObservations(groups: readonly ClassifiedGroup[]): CreateOb
   });
 }
 
-/** Unfinished requests with a queue time, as arrivals (each request id counts once across passes). */
+/** A request as an arrival: its queue time and both its ids (the webhook knows the job id only). */
+const arrivalOf = (j: Pick<JobRequest, 'requestId' | 'jobId'>, queueTime: string): Arrival => ({
+  requestId: j.requestId,
+  ...(j.jobId ? { jobId: j.jobId } : {}),
+  queueTime,
+});
+
+/** Unfinished requests with a queue time, as arrivals (each job counts once across passes). */
 export function arrivalsOf(jobs: readonly JobRequest[]): Arrival[] {
-  return jobs.flatMap((j) => (j.queueTime ? [{ requestId: j.requestId, queueTime: j.queueTime }] : []));
+  return jobs.flatMap((j) => (j.queueTime ? [arrivalOf(j, j.queueTime)] : []));
 }
 
 /**
  * Arrivals per profile: a queued job counts for the profile it was assigned to this pass; a job
  * already given to one of our agents counts for that agent's profile (its name says which); any
- * other unfinished job for the first profile whose capabilities match its demands. A job that
- * queued, ran and finished between two passes is never seen (the list holds unfinished requests).
+ * other unfinished job for the first profile whose capabilities match its demands.
+ *
+ * The webhook's arrivals add the jobs the list no longer holds: one that queued, ran and finished
+ * between two passes. The payload names no pool, demands or agent, so such a job counts only when
+ * this pass can place it: the listed request with that job id (its reserved agent's name, else its
+ * demands), else one of our agents whose last completed request is that job (the agent's name).
+ * Otherwise it is skipped: nothing shows it ran in this pool (a project's subscription also
+ * reports jobs of other pools). Its queue time is the request's, else the webhook's (a `waiting`
+ * event); a job without either is skipped. Ids dedupe in observeArrivals: each job counts once.
  */
 export function arrivalsByProfile(
   jobs: readonly JobRequest[],
   profiles: readonly ProfilePolicy[],
   queuedByProfile: ReadonlyMap<string, readonly JobRequest[]>,
   prefix: string,
+  webhook: readonly WebhookArrival[] = [],
+  agents: readonly AgentRegistration[] = [],
 ): Map<string, Arrival[]> {
   const out = new Map<string, Arrival[]>(profiles.map((p) => [p.name, []]));
   const assigned = new Map<number, string>();
   for (const [name, js] of queuedByProfile) for (const j of js) assigned.set(j.requestId, name);
   const caps = profiles.map((p) => ({ p, caps: indexCapabilities(p.capabilities, p.caseSensitive) }));
+  const byAgent = (agent: string | undefined) =>
+    agent ? profiles.find((p) => agent.startsWith(`${prefix}-${p.name}-`))?.name : undefined;
+  const profileOf = (j: JobRequest) =>
+    assigned.get(j.requestId) ??
+    byAgent(j.reservedAgent?.name) ??
+    caps.find((c) => matches(relevantDemands(j.demands), c.caps, c.p.matchMode))?.p.name;
+  const counted = new Set<string>();
   for (const j of jobs) {
     if (!j.queueTime || j.result || j.finishTime) continue;
-    const agent = j.reservedAgent?.name;
-    const byName = agent ? profiles.find((p) => agent.startsWith(`${prefix}-${p.name}-`))?.name : undefined;
-    const name =
-      assigned.get(j.requestId) ??
-      byName ??
-      caps.find((c) => matches(relevantDemands(j.demands), c.caps, c.p.matchMode))?.p.name;
-    if (name) out.get(name)?.push({ requestId: j.requestId, queueTime: j.queueTime });
+    const name = profileOf(j);
+    if (!name) continue;
+    out.get(name)?.push(arrivalOf(j, j.queueTime));
+    if (j.jobId) counted.add(j.jobId.toLowerCase());
+  }
+  if (webhook.length === 0) return out;
+  const listed = new Map(jobs.flatMap((j) => (j.jobId ? [[j.jobId.toLowerCase(), j] as const] : [])));
+  const ranOn = new Map(
+    agents.flatMap((a) => {
+      const id = a.lastCompletedRequest?.jobId?.toLowerCase();
+      return id ? [[id, a] as const] : [];
+    }),
+  );
+  for (const w of webhook) {
+    const id = w.jobId.toLowerCase();
+    if (counted.has(id)) continue;
+    const j = listed.get(id);
+    const agent = j ? undefined : ranOn.get(id);
+    const name = j ? profileOf(j) : byAgent(agent?.name);
+    const queueTime = j?.queueTime ?? agent?.lastCompletedRequest?.queueTime ?? w.queueTime;
+    if (!name || !queueTime) continue;
+    const requestId = j?.requestId ?? agent?.lastCompletedRequest?.requestId;
+    out.get(name)?.push({ ...(requestId !== undefined ? { requestId } : {}), jobId: w.jobId, queueTime });
+    counted.add(id);
   }
   return out;
 }
