@@ -6,6 +6,7 @@
  * `azp-reconcile-poison` (counted in /api/status); the last attempt logs `azp_autoscaler.queue_poison`.
  */
 import type { InvocationContext } from '@azure/functions';
+import type { WebhookArrival } from '../core/types.js';
 import type { ReconcileRequest } from '../ports/index.js';
 import { decodeRequest } from '../storage/queue.js';
 import { errorText } from '../util/log.js';
@@ -15,7 +16,12 @@ import type { Telemetry } from './telemetry.js';
 export const MAX_DEQUEUE_COUNT = 5;
 
 export interface QueueRuntime {
-  requestFromQueue(pools: readonly string[], reason: string, receivedAt: Date): Promise<void>;
+  requestFromQueue(
+    pools: readonly string[],
+    reason: string,
+    receivedAt: Date,
+    arrivals?: readonly WebhookArrival[],
+  ): Promise<void>;
   telemetry: Pick<Telemetry, 'event' | 'flush'>;
 }
 
@@ -36,6 +42,7 @@ export function makeQueueHandler(runtime: () => Promise<QueueRuntime>) {
         request.pools,
         request.reason,
         Number.isFinite(receivedAt.getTime()) ? receivedAt : new Date(),
+        request.arrival ? [request.arrival] : [],
       );
     } catch (err) {
       const last = dequeueCount >= MAX_DEQUEUE_COUNT;

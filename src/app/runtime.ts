@@ -18,6 +18,7 @@ import { poolsOf, reconcile, type PassResult, type ReconcileDeps } from '../reco
 import { BlobPoolLock, blobBackoffStore, blobPoolLock, hasStorage } from '../storage/index.js';
 import { storageHandoffQueue } from '../storage/queue.js';
 import { poolKey } from '../core/pools.js';
+import type { WebhookArrival } from '../core/types.js';
 import { consoleSink, createLogger, errorText, registerSecret } from '../util/log.js';
 import { buildDeps, reconcileOptions, type DepsOverrides } from './deps.js';
 import { collectStatus, type BackoffAvailability, type StatusReport } from './status.js';
@@ -36,7 +37,13 @@ export interface Runtime {
   handoff: HandoffQueue;
   telemetry: Telemetry;
   /** Passes asked for by a queue message: the oldest delivery's time feeds the webhook → create latency. */
-  requestFromQueue(pools: readonly string[], reason: string, receivedAt: Date): Promise<void>;
+  /** A webhook delivery from the reconcile queue; `arrivals`: the job it named (for λ). */
+  requestFromQueue(
+    pools: readonly string[],
+    reason: string,
+    receivedAt: Date,
+    arrivals?: readonly WebhookArrival[],
+  ): Promise<void>;
   flush(): Promise<void>;
   /** Observe + plan, act on nothing, write nothing (the back-off state is only read). */
   status(): Promise<RuntimeStatus>;
@@ -100,14 +107,16 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
     ...(o.oneOff
       ? { retryNote: 'run the command again once the storage account (AzureWebJobsStorage) is reachable' }
       : {}),
-    run: async (pool, reasons, lease) => {
+    run: async (pool, reasons, lease, arrivals) => {
       await shared('load', pool);
       const since = webhookSince.get(poolKey(pool));
       webhookSince.delete(poolKey(pool));
       const started = performance.now();
       try {
         // Every write of the pass goes through the pool's lease (fencing).
-        const result = await reconcile(opts, fenceDeps(deps, lease), [pool]);
+        const result = await reconcile(opts, fenceDeps(deps, lease), [pool], {
+          webhookArrivals: new Map([[poolKey(pool), arrivals]]),
+        });
         o.onPass?.(result);
         const info = {
           trigger: triggerOf(reasons, since),
@@ -136,12 +145,12 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
     dryRun: (onlyPools) => reconcile(reconcileOptions(settings, true), deps, onlyPools),
     handoff,
     telemetry,
-    requestFromQueue: (pools, reason, receivedAt) => {
+    requestFromQueue: (pools, reason, receivedAt, arrivals = []) => {
       for (const p of pools) {
         const prev = webhookSince.get(poolKey(p));
         if (!prev || prev > receivedAt) webhookSince.set(poolKey(p), receivedAt);
       }
-      return coordinator.requestAll(pools, reason);
+      return coordinator.requestAll(pools, reason, arrivals);
     },
     flush: () => telemetry.flush(),
     status: async () => {

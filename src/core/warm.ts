@@ -17,6 +17,7 @@
  *   - B from our own creates: a high percentile of create-accepted → agent-online durations.
  */
 import { localTime } from './standby.js';
+import type { WebhookArrival } from './types.js';
 
 /** Default tail bound: at most 5 % of refill windows see more arrivals than warm agents. */
 export const DEFAULT_TAIL = 0.05;
@@ -300,6 +301,19 @@ export function arrivalKeys(a: Pick<Arrival, 'requestId' | 'jobId'>): string[] {
   if (a.requestId !== undefined) keys.push(`r${a.requestId}`);
   if (a.jobId) keys.push(`j${a.jobId.toLowerCase()}`);
   return keys;
+}
+
+/** A job id as Azure DevOps writes it (a uuid); anything else is not one. */
+export function isJobId(v: unknown): v is string {
+  return typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
+}
+
+/** A webhook arrival read back from a queue message; undefined when it is not one. */
+export function parseWebhookArrival(raw: unknown): WebhookArrival | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const r = raw as Record<string, unknown>;
+  if (!isJobId(r.jobId)) return undefined;
+  return { jobId: r.jobId, ...(isIso(r.queueTime) ? { queueTime: new Date(r.queueTime).toISOString() } : {}) };
 }
 
 /** Counted ids kept in the state at most (the newest by queue time). */

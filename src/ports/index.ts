@@ -7,7 +7,14 @@
  * In-memory versions (tests, CLI, simulator): ./memory.ts.
  */
 import type { Placement } from '../core/placements.js';
-import type { AgentRegistration, BackoffState, JobRequest, OwnedGroup, ParallelJobs } from '../core/types.js';
+import type {
+  AgentRegistration,
+  BackoffState,
+  JobRequest,
+  OwnedGroup,
+  ParallelJobs,
+  WebhookArrival,
+} from '../core/types.js';
 import type { WarmState } from '../core/warm.js';
 import type { ProfileConfig } from '../config/schema.js';
 import type { Fence } from './fence.js';
@@ -156,6 +163,8 @@ export interface ReconcileRequest {
   reason: string;
   /** When the delivery was received (ISO): the start of the webhook → create latency. */
   receivedAt: string;
+  /** The job a job-state-changed delivery named (its id; its queue time when it waits): folded into λ. */
+  arrival?: WebhookArrival;
 }
 
 /** The durable hand-off between the webhook and the queue-triggered pass. */

@@ -19,14 +19,25 @@
  * skipped — failing closed keeps "one writer per pool"; the next timer tick tries again.
  */
 import { poolKey } from '../core/pools.js';
+import type { WebhookArrival } from '../core/types.js';
 import type { Fence, Logger, PoolLease, PoolLockPort } from '../ports/index.js';
 import { errorText } from '../util/log.js';
 
 /**
  * Runs one pass for one pool; `reasons` are the coalesced triggers (may be empty for remote ones).
  * `fence` is the pool's lease: every write of the pass must go through it (fenceDeps).
+ * `arrivals`: the jobs the webhook deliveries handled here named since this process's last pass of
+ * the pool (for λ; core/rules/warm.ts).
  */
-export type PassRunner = (pool: string, reasons: readonly string[], fence: Fence) => Promise<unknown>;
+export type PassRunner = (
+  pool: string,
+  reasons: readonly string[],
+  fence: Fence,
+  arrivals: readonly WebhookArrival[],
+) => Promise<unknown>;
+
+/** Webhook arrivals kept per pool until a pass here takes them (the oldest go first beyond it). */
+export const MAX_PENDING_ARRIVALS = 1000;
 
 export interface PassCoordinatorOptions {
   lock: PoolLockPort;
@@ -65,6 +76,12 @@ interface PoolState {
   /** A request arrived after the current round started. */
   dirty: boolean;
   reasons: string[];
+  /**
+   * Webhook arrivals for the next pass run here. A request handed to the instance holding the
+   * lease keeps its arrivals here for this process's next pass of the pool (they count if still
+   * within the dedup window; the holder's pass does not see them).
+   */
+  arrivals: WebhookArrival[];
 }
 
 export class PassCoordinator {
@@ -89,10 +106,14 @@ export class PassCoordinator {
    * Ask for a pass of `pool`. Resolves once this request is covered: a pass that started after it
    * finished here, or it was handed to the instance holding the lease. Never rejects.
    */
-  request(pool: string, reason: string): Promise<void> {
+  request(pool: string, reason: string, arrivals: readonly WebhookArrival[] = []): Promise<void> {
     const st = this.state(pool);
     st.view.requests++;
     st.reasons.push(reason);
+    if (arrivals.length > 0) {
+      st.arrivals.push(...arrivals);
+      st.arrivals.splice(0, Math.max(0, st.arrivals.length - MAX_PENDING_ARRIVALS));
+    }
     if (st.active) {
       st.dirty = true;
       return st.active;
@@ -102,8 +123,8 @@ export class PassCoordinator {
   }
 
   /** `request` for several pools at once (they run in parallel: different leases). */
-  async requestAll(pools: readonly string[], reason: string): Promise<void> {
-    await Promise.all(pools.map((p) => this.request(p, reason)));
+  async requestAll(pools: readonly string[], reason: string, arrivals: readonly WebhookArrival[] = []): Promise<void> {
+    await Promise.all(pools.map((p) => this.request(p, reason, arrivals)));
   }
 
   /** Resolves when no cycle is in progress in this process. */
@@ -129,6 +150,7 @@ export class PassCoordinator {
         active: undefined,
         dirty: false,
         reasons: [],
+        arrivals: [],
       };
       this.pools.set(key, st);
     }
@@ -193,12 +215,13 @@ export class PassCoordinator {
 
   private async runPass(pool: string, st: PoolState, fence: Fence, log: Logger): Promise<void> {
     const reasons = this.reasonsOf(st.reasons.splice(0));
+    const arrivals = st.arrivals.splice(0);
     const started = Date.now();
     st.view.passes++;
     const n = st.view.passes;
     log.info('pass start', { pass: n, reasons: reasons.length ? reasons : ['requested by another instance'] });
     try {
-      await this.runner(pool, reasons, fence);
+      await this.runner(pool, reasons, fence, arrivals);
       delete st.view.lastError;
     } catch (err) {
       st.view.lastError = errorText(err);

@@ -22,7 +22,7 @@ import {
   type Placement,
 } from '../core/placements.js';
 import { agentName, placeholderName } from '../core/names.js';
-import { distinctPools, samePool } from '../core/pools.js';
+import { distinctPools, poolKey, samePool } from '../core/pools.js';
 import { plan, type PoolPolicy } from '../core/plan.js';
 import type {
   Action,
@@ -34,6 +34,7 @@ import type {
   Plan,
   PoolSnapshot,
   ProfileView,
+  WebhookArrival,
 } from '../core/types.js';
 import { mapLimit } from '../util/limit.js';
 import { errorText } from '../util/log.js';
@@ -127,6 +128,12 @@ export function poolsOf(profiles: readonly ProfileConfig[]): string[] {
   return distinctPools(profiles.map((p) => p.pool));
 }
 
+/** What a pass is given besides its settings and ports. */
+export interface PassInput {
+  /** Per pool (poolKey): the jobs webhook deliveries named since the last pass (for λ). */
+  webhookArrivals?: ReadonlyMap<string, readonly WebhookArrival[]>;
+}
+
 /** Observe one pool: job requests, agents, our groups (given), plus GETs for silent groups. */
 async function observe(
   pool: string,
@@ -134,6 +141,7 @@ async function observe(
   opts: ReconcileOptions,
   deps: ReconcileDeps,
   now: Date,
+  webhookArrivals: readonly WebhookArrival[] = [],
 ): Promise<{ snapshot: PoolSnapshot; poolId: number; probes: number; registered: ReadonlySet<string> }> {
   const poolId = await deps.azdo.resolvePoolId(pool);
   const [jobs, agents, parallelJobs] = await Promise.all([
@@ -187,6 +195,7 @@ async function observe(
   );
   const snapshot: PoolSnapshot = { pool, jobs, agents, groups: enriched, backoff: deps.backoff.all(), warm };
   if (parallelJobs) snapshot.parallelJobs = parallelJobs;
+  if (webhookArrivals.length > 0) snapshot.webhookArrivals = [...webhookArrivals];
   return { snapshot, poolId, probes: silent.length, registered };
 }
 
@@ -567,9 +576,10 @@ export async function planPool(
   groups: OwnedGroup[],
   opts: ReconcileOptions,
   deps: ReconcileDeps,
+  webhookArrivals?: readonly WebhookArrival[],
 ): Promise<{ plan: Plan; poolId: number; probes: number; snapshot: PoolSnapshot; backoffUpdates: BackoffUpdate[] }> {
   const now = deps.clock.now();
-  const observed = await observe(pool, groups, opts, deps, now);
+  const observed = await observe(pool, groups, opts, deps, now, webhookArrivals);
   const { poolId, probes } = observed;
   // Capacity that failed late backs its placement off before the plan, so this pass creates no
   // replacement there; the pass (not status or a dry run) stores the change.
@@ -626,11 +636,12 @@ export async function reconcilePool(
   groups: OwnedGroup[],
   opts: ReconcileOptions,
   deps: ReconcileDeps,
+  webhookArrivals?: readonly WebhookArrival[],
 ): Promise<PoolResult> {
   const log = deps.logger.child({ pool });
   let planned: Awaited<ReturnType<typeof planPool>>;
   try {
-    planned = await planPool(pool, groups, opts, deps);
+    planned = await planPool(pool, groups, opts, deps, webhookArrivals);
   } catch (err) {
     log.error('cannot observe the pool: acting on nothing this pass', { error: errorText(err), kind: errorKind(err) });
     return { pool, ok: false, error: errorText(err), outcomes: [], probes: 0 };
@@ -684,6 +695,7 @@ export async function reconcile(
   opts: ReconcileOptions,
   deps: ReconcileDeps,
   onlyPools?: readonly string[],
+  input: PassInput = {},
 ): Promise<PassResult> {
   const startedAt = deps.clock.now().toISOString();
   let groups: OwnedGroup[];
@@ -720,6 +732,7 @@ export async function reconcile(
         groups.filter((g) => samePool(g.pool, pool)),
         opts,
         deps,
+        input.webhookArrivals?.get(poolKey(pool)),
       ),
     );
   }

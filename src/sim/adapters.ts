@@ -7,7 +7,7 @@
 import { placementTag } from '../core/placements.js';
 import type { AgentRegistration, JobRequest, OwnedGroup } from '../core/types.js';
 import type { AgentLaunch, AzureDevOpsPort, ComputePort, GroupDetail, SecretPort } from '../ports/index.js';
-import type { SimAgent, SimJob } from './azdo-model.js';
+import { simJobId, type SimAgent, type SimJob } from './azdo-model.js';
 import { SimPortError } from './faults.js';
 import type { World } from './world.js';
 
@@ -15,6 +15,7 @@ function toJobRequest(j: SimJob, matchedAgentIds?: number[]): JobRequest {
   const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
   const r: JobRequest = {
     requestId: j.id,
+    jobId: simJobId(j.id),
     queueTime: iso(j.queuedMs),
     demands: j.trace.demands,
     poolId: j.poolId,
@@ -42,6 +43,12 @@ function toRegistration(a: SimAgent): AgentRegistration {
   };
   if (a.assignedRequestId !== undefined) r.assignedRequestId = a.assignedRequestId;
   if (a.lastCompletedMs !== undefined) r.lastCompletedFinishTime = new Date(a.lastCompletedMs).toISOString();
+  if (a.lastCompleted)
+    r.lastCompletedRequest = {
+      requestId: a.lastCompleted.requestId,
+      jobId: simJobId(a.lastCompleted.requestId),
+      queueTime: new Date(a.lastCompleted.queuedMs).toISOString(),
+    };
   return r;
 }
 

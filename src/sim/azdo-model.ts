@@ -18,6 +18,7 @@ import {
   type Demand,
 } from '../core/demands.js';
 import { poolKey } from '../core/pools.js';
+import type { WebhookArrival } from '../core/types.js';
 import type { VirtualClock } from './clock.js';
 import type { TraceJob } from './trace.js';
 import type { WorldOptions } from './world-options.js';
@@ -48,6 +49,8 @@ export interface SimAgent {
   statusChangedMs: number;
   assignedRequestId?: number;
   lastCompletedMs?: number;
+  /** The request it completed last (includeLastCompletedRequest). */
+  lastCompleted?: { requestId: number; queuedMs: number };
   caps: CapabilityIndex;
   /** The same, as reported (names in their case): includeCapabilities answers with it. */
   reported?: Record<string, string>;
@@ -58,6 +61,20 @@ export interface SimAgent {
 }
 
 export type WorldEvent = { type: 'queued' | 'running' | 'completed'; jobId: number; poolId: number; pool: string };
+
+/** A simulated request's job id: a uuid made from its request id (what the list and the webhook both name). */
+export function simJobId(requestId: number): string {
+  return `00000000-0000-4000-8000-${requestId.toString(16).padStart(12, '0')}`;
+}
+
+/**
+ * What the webhook handler (src/webhook/handler.ts arrivalOf) keeps of a job-state-changed delivery
+ * for this event: the job id, and for a job that waits the event time as its queue time.
+ */
+export function simWebhookArrival(e: WorldEvent, atMs: number): WebhookArrival {
+  const jobId = simJobId(e.jobId);
+  return e.type === 'queued' ? { jobId, queueTime: new Date(atMs).toISOString() } : { jobId };
+}
 
 /** What Azure DevOps learns from, and tells, the machine an agent runs on. */
 export interface AgentHost {
@@ -230,6 +247,7 @@ export class AzureDevOpsModel {
     this.unfinished.get(job.poolId)!.delete(job.id);
     agent.assignedRequestId = undefined;
     agent.lastCompletedMs = now;
+    agent.lastCompleted = { requestId: job.id, queuedMs: job.queuedMs };
     this.announce('completed', job);
     this.host?.jobFinished(agent, job);
   }

@@ -17,6 +17,8 @@ import { createLogger } from '../util/log.js';
 import type { VirtualClock } from './clock.js';
 import { Rng, deriveSeed } from './rng.js';
 import type { World } from './world.js';
+import { simWebhookArrival } from './azdo-model.js';
+import type { WebhookArrival } from '../core/types.js';
 
 export type PolicyName = 'ours' | 'keda' | 'vmss';
 export const POLICIES: readonly PolicyName[] = ['ours', 'keda', 'vmss'];
@@ -74,9 +76,14 @@ export class OursController implements Controller {
     this.world.listener = (e) => {
       if (e.type === 'running' && !standbyPools.has(poolKey(e.pool))) return;
       this.webhooks++;
-      this.clock.after(this.rng.uniform(this.o.webhookDelaySec[0], this.o.webhookDelaySec[1]) * 1000, () =>
-        this.trigger(),
-      );
+      // What the handler keeps of the delivery (job id; queue time when it waits) reaches the next
+      // pass, as the reconcile queue's message does through the coordinator.
+      const arrival = simWebhookArrival(e, this.clock.nowMs());
+      this.clock.after(this.rng.uniform(this.o.webhookDelaySec[0], this.o.webhookDelaySec[1]) * 1000, () => {
+        const key = poolKey(e.pool);
+        this.arrivals.set(key, [...(this.arrivals.get(key) ?? []), arrival]);
+        this.trigger();
+      });
     };
     const tick = () => {
       this.trigger();
@@ -102,6 +109,8 @@ export class OursController implements Controller {
   private async run(): Promise<void> {
     this.running = true;
     this.passes++;
+    const webhookArrivals = new Map(this.arrivals);
+    this.arrivals.clear();
     const canary = this.world.canary;
     const logger = createLogger((level, line) => {
       if (line.includes(canary))
@@ -109,17 +118,22 @@ export class OursController implements Controller {
       if (level === 'error') this.errors++;
       this.o.onLog?.(level, line);
     });
-    const result = await reconcile(this.opts, {
-      azdo: this.world.azdoPort(),
-      compute: this.world.computePort('ours'),
-      secrets: this.world.secretPort(),
-      clock: this.clock,
-      logger,
-      backoff: this.backoff,
-      // Unique, deterministic entropy for agent names (a seeded counter, 12 base-36 characters).
-      entropy: () => (++this.entropy).toString(36).padStart(12, '0'),
-      notices: this.notices,
-    });
+    const result = await reconcile(
+      this.opts,
+      {
+        azdo: this.world.azdoPort(),
+        compute: this.world.computePort('ours'),
+        secrets: this.world.secretPort(),
+        clock: this.clock,
+        logger,
+        backoff: this.backoff,
+        // Unique, deterministic entropy for agent names (a seeded counter, 12 base-36 characters).
+        entropy: () => (++this.entropy).toString(36).padStart(12, '0'),
+        notices: this.notices,
+      },
+      undefined,
+      { webhookArrivals },
+    );
     this.running = false;
     this.o.onPass?.(result);
     if (this.pending) {
@@ -129,6 +143,8 @@ export class OursController implements Controller {
   }
 
   private readonly backoff = memoryBackoffStore();
+  /** Webhook arrivals per pool (poolKey) delivered since the last pass started. */
+  private readonly arrivals = new Map<string, WebhookArrival[]>();
 }
 
 // ------------------------------------------------------------------------------------------ KEDA

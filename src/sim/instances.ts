@@ -10,6 +10,7 @@
  * without the fence (writes unchecked against the lease), as a control that the audit can fail.
  */
 import type { ProfileConfig } from '../config/schema.js';
+import { poolKey } from '../core/pools.js';
 import { keepsIdleAgents } from '../core/standby.js';
 import { PassCoordinator } from '../reconcile/coordinator.js';
 import {
@@ -25,6 +26,7 @@ import type { VirtualClock } from './clock.js';
 import type { Controller, OursOptions } from './controllers.js';
 import type { SimPoolLock } from './lease.js';
 import { Rng, deriveSeed } from './rng.js';
+import { simWebhookArrival } from './azdo-model.js';
 import type { World } from './world.js';
 
 export interface InstancesOptions {
@@ -123,7 +125,7 @@ export class LeasedOursController implements Controller {
           lock: this.o.instances.lock.forInstance(i, logger),
           logger,
           instance: `i${i}`,
-          run: async (pool, _reasons, lease) => {
+          run: async (pool, _reasons, lease, arrivals) => {
             this.passes++;
             const deps = {
               ...this.audited(i, pool),
@@ -138,6 +140,7 @@ export class LeasedOursController implements Controller {
               this.opts,
               this.o.instances.fencing === false ? deps : fenceDeps(deps, lease),
               [pool],
+              { webhookArrivals: new Map([[poolKey(pool), arrivals]]) },
             );
             if (result.pools.some((p) => p.leaseLost)) this.leaseLostPasses++;
             this.o.onPass?.(result);
@@ -150,9 +153,10 @@ export class LeasedOursController implements Controller {
     this.world.listener = (e) => {
       if (e.type === 'running' && !standbyPools.has(e.pool)) return;
       const target = this.coordinators[this.rng.int(n)]!;
+      const arrival = simWebhookArrival(e, this.clock.nowMs());
       this.clock.after(
         this.rng.uniform(this.o.webhookDelaySec[0], this.o.webhookDelaySec[1]) * 1000,
-        () => void target.requestAll([e.pool], 'webhook'),
+        () => void target.requestAll([e.pool], 'webhook', [arrival]),
       );
     };
     this.coordinators.forEach((c, i) => {

@@ -9,6 +9,7 @@
 import type { QueueClient } from '@azure/storage-queue';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { credentialFromSettings } from '../azure/clients.js';
+import { parseWebhookArrival } from '../core/warm.js';
 import type { Settings } from '../config/schema.js';
 import type { HandoffQueue, ReconcileRequest } from '../ports/index.js';
 
@@ -37,7 +38,9 @@ export function decodeRequest(entry: unknown): ReconcileRequest {
   ) {
     throw new Error('not a reconcile request: expected {pools: string[], reason, receivedAt}');
   }
-  return { pools: v.pools, reason: v.reason, receivedAt: v.receivedAt };
+  // A job the delivery named (λ only): one that does not read as one is dropped, the pass still runs.
+  const arrival = parseWebhookArrival(v.arrival);
+  return { pools: v.pools, reason: v.reason, receivedAt: v.receivedAt, ...(arrival ? { arrival } : {}) };
 }
 
 export interface StorageHandoffOptions {

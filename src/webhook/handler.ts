@@ -22,6 +22,8 @@
  */
 import { distinctPools, poolKey, samePool } from '../core/pools.js';
 import { keepsIdleAgents } from '../core/standby.js';
+import type { WebhookArrival } from '../core/types.js';
+import { isJobId } from '../core/warm.js';
 import type { Settings } from '../config/schema.js';
 import type { HandoffQueue, Logger, ReconcileRequest } from '../ports/index.js';
 import { errorText } from '../util/log.js';
@@ -151,6 +153,23 @@ function stateOf(e: ServiceHookEnvelope): string | undefined {
         ? r?.stage?.state
         : r?.run?.state;
   return typeof s === 'string' && /^[A-Za-z]{1,30}$/.test(s) ? s : undefined;
+}
+
+/**
+ * The job a job-state-changed delivery names, for λ (core/rules/warm.ts): `resource.job.id` (the
+ * job request's `jobId`; contracts/servicehooks/job-state-changed.events-md.json) and, for a job
+ * `waiting` for an agent, the event's `createdDate` as its queue time (never after we received it;
+ * our receipt when absent). The payload names no pool, request id, demands or agent; nothing else
+ * of it is kept. Run and stage events name no job: none.
+ */
+export function arrivalOf(e: ServiceHookEnvelope, receivedAt: Date): WebhookArrival | undefined {
+  if (e.eventType !== JOB_STATE_CHANGED) return undefined;
+  const id = e.resource?.job?.id;
+  if (!isJobId(id)) return undefined;
+  if (stateOf(e)?.toLowerCase() !== 'waiting') return { jobId: id };
+  const created = Date.parse(e.createdDate ?? '');
+  const t = Number.isFinite(created) && created <= receivedAt.getTime() ? created : receivedAt.getTime();
+  return { jobId: id, queueTime: new Date(t).toISOString() };
 }
 
 /** Handle one delivery. Never rejects. */
@@ -293,8 +312,15 @@ async function handle(req: ServiceHookRequest, ctx: ServiceHookContext): Promise
     return respond(200, { pools, note: join('duplicate delivery: already accepted', unknownNote) });
   }
 
+  const receivedAt = ctx.now?.() ?? new Date();
+  const arrival = arrivalOf(event, receivedAt);
   const reason = `webhook ${shortEvent(event.eventType)}${state ? ` ${state}` : ''}${event.notificationId !== undefined && event.notificationId !== null ? ` #${clip(event.notificationId, 20)}` : ''}`;
-  const request: ReconcileRequest = { pools, reason, receivedAt: (ctx.now?.() ?? new Date()).toISOString() };
+  const request: ReconcileRequest = {
+    pools,
+    reason,
+    receivedAt: receivedAt.toISOString(),
+    ...(arrival ? { arrival } : {}),
+  };
   try {
     await ctx.queue.send(request);
   } catch (err) {

@@ -96,12 +96,12 @@ function tracker() {
   const t = { active: 0, maxActive: 0, passes: 0 };
   const wrap =
     (run: PassRunner): PassRunner =>
-    async (pool, reasons, fence) => {
+    async (pool, reasons, fence, arrivals) => {
       t.active++;
       t.maxActive = Math.max(t.maxActive, t.active);
       t.passes++;
       try {
-        return await run(pool, reasons, fence);
+        return await run(pool, reasons, fence, arrivals);
       } finally {
         t.active--;
       }
