@@ -11,6 +11,8 @@ import { HttpRequest, InvocationContext, app } from '@azure/functions';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeQueueHandler } from '../../src/app/queue-handler.js';
+import { agentName, ownershipTags } from '../../src/core/names.js';
+import { estimateArrivalRate } from '../../src/core/warm.js';
 import { createRuntime, type Runtime } from '../../src/app/runtime.js';
 import { StorageHandoffQueue, RECONCILE_QUEUE } from '../../src/storage/queue.js';
 import { memoryLogger } from '../../src/util/log.js';
@@ -48,7 +50,7 @@ afterAll(async () => {
   await azurite?.stop();
 });
 
-function delivery(notificationId: number): string {
+function delivery(notificationId: number, jobId?: string): string {
   const body = structuredClone(
     readContractJson<Record<string, unknown> & { resource: { job: { state: string; result?: string } } }>(
       'servicehooks/job-state-changed.events-md.json',
@@ -57,13 +59,14 @@ function delivery(notificationId: number): string {
   body.notificationId = notificationId;
   body.resource.job.state = 'waiting';
   delete body.resource.job.result;
+  if (jobId) (body.resource.job as Record<string, unknown>).id = jobId;
   // The sample names another organization's base URL; without one a payload is accepted as ours.
   delete (body as Record<string, unknown>).resourceContainers;
   return JSON.stringify(body);
 }
 
 /** A runtime of the real app (blob lease + reconcile queue in Azurite) against the fakes; its own pool and queue. */
-function setup(opts: { queueEndpoint?: string } = {}) {
+function setup(opts: { queueEndpoint?: string; targetWaitSec?: number } = {}) {
   const pool = `q${process.pid}x${++seq}`;
   const queueName = `${RECONCILE_QUEUE}-t${seq}`;
   const env = stack.env({
@@ -78,6 +81,7 @@ function setup(opts: { queueEndpoint?: string } = {}) {
         placeholder: false,
         maxAgents: 50,
         maxCreatePerPass: 50,
+        ...(opts.targetWaitSec !== undefined ? { targetWaitSec: opts.targetWaitSec } : {}),
       },
     ]),
   });
@@ -153,7 +157,17 @@ function setup(opts: { queueEndpoint?: string } = {}) {
     const names = ours();
     return stack.arm.requests.filter((r) => r.method === 'PUT' && names.has(r.path.split('?')[0]!.split('/').pop()!));
   };
-  return { pool, runtime, deliver, drain, depth, creates, handoff, ready: () => reader.createIfNotExists() };
+  return {
+    pool,
+    env,
+    runtime,
+    deliver,
+    drain,
+    depth,
+    creates,
+    handoff,
+    ready: () => reader.createIfNotExists(),
+  };
 }
 
 describe('the reconcile queue (Azurite)', () => {
@@ -184,6 +198,52 @@ describe('the reconcile queue (Azurite)', () => {
     } finally {
       unsubscribe();
     }
+  }, 60_000);
+
+  it('a job that queued, ran and finished between passes: only the webhook saw it, and its pass puts it in λ', async () => {
+    // Two pools, the same story: one of our agents ran a job that the job-request list no longer
+    // holds. Pool `timerOnly` gets a pass without a delivery; pool `hooked` gets the delivery.
+    const run = async (withDelivery: boolean) => {
+      const s = setup({ targetWaitSec: 15 });
+      await s.ready();
+      stack.azdo.addPool(s.pool);
+      const name = agentName('azp', 'linux', Date.now(), `${seq}abcdefghijkl`);
+      stack.arm.seed(name, {
+        subscriptionId: s.env.AZURE_SUBSCRIPTION_ID,
+        resourceGroup: s.env.ACI_RESOURCE_GROUP,
+        tags: ownershipTags({
+          autoscalerId: s.runtime.settings.AUTOSCALER_ID,
+          pool: s.pool,
+          profile: 'linux',
+          createdAt: new Date(Date.now() - 120_000).toISOString(),
+          placeholder: false,
+        }),
+      });
+      stack.azdo.registerAgent(s.pool, name);
+      const job = stack.azdo.queueJob(s.pool, []);
+      stack.azdo.assignJob(job.requestId, name);
+      stack.azdo.finishJob(job.requestId);
+      if (withDelivery) {
+        expect((await s.deliver(5000 + seq, delivery(5000 + seq, job.jobId))).status).toBe(202);
+        expect(await s.drain()).toBe(1);
+      } else await s.runtime.coordinator.request(s.pool, 'timer');
+      await s.runtime.coordinator.idle();
+      // What the pass wrote to the blob, read back as the next pass would.
+      await s.runtime.deps.backoff.load?.(s.pool);
+      const warm = s.runtime.deps.backoff.getWarm?.('linux');
+      return { job, warm };
+    };
+    const timerOnly = await run(false);
+    expect(timerOnly.warm?.arrivals.recent).toEqual([]);
+    expect(estimateArrivalRate(timerOnly.warm!.arrivals, new Date(), 'UTC').lambdaPerSec).toBe(0);
+
+    const hooked = await run(true);
+    // Counted once, at the request's queue time, under both its ids.
+    expect(hooked.warm?.arrivals.recent).toEqual([Date.parse(hooked.job.queueTime)]);
+    expect(Object.keys(hooked.warm?.arrivals.counted ?? {}).sort()).toEqual(
+      [`j${hooked.job.jobId.toLowerCase()}`, `r${hooked.job.requestId}`].sort(),
+    );
+    expect(estimateArrivalRate(hooked.warm!.arrivals, new Date(), 'UTC').lambdaPerSec).toBeGreaterThan(0);
   }, 60_000);
 
   it('a queue outage → 503 + Retry-After; Azure DevOps retries once it is back and nothing is lost', async () => {
