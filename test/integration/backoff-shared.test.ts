@@ -26,22 +26,30 @@ afterAll(async () => {
   await Promise.all([stack?.close(), azurite?.stop()]);
 });
 
-function instance(): Runtime & { lines: string[] } {
+function instance(pools?: unknown[]): Runtime & { lines: string[] } {
   const log = memoryLogger();
   const rt = createRuntime(
     stack.env({
       AzureWebJobsStorage: azurite.connectionString,
       AUTOSCALER_ID: 'shared-backoff',
-      POOLS: JSON.stringify([
-        { name: 'big', pool: 'bo', image: 'contoso.azurecr.io/azp-agent:1', capabilities: ['big'], placeholder: false },
-        {
-          name: 'small',
-          pool: 'bo',
-          image: 'contoso.azurecr.io/azp-agent:1',
-          capabilities: ['small'],
-          placeholder: false,
-        },
-      ]),
+      POOLS: JSON.stringify(
+        pools ?? [
+          {
+            name: 'big',
+            pool: 'bo',
+            image: 'contoso.azurecr.io/azp-agent:1',
+            capabilities: ['big'],
+            placeholder: false,
+          },
+          {
+            name: 'small',
+            pool: 'bo',
+            image: 'contoso.azurecr.io/azp-agent:1',
+            capabilities: ['small'],
+            placeholder: false,
+          },
+        ],
+      ),
     }),
     {
       logger: log,
@@ -54,6 +62,33 @@ function instance(): Runtime & { lines: string[] } {
 }
 
 describe('shared back-off (Azurite)', () => {
+  it("the warm state one instance's pass writes is what the next pass, on another instance, folds into", async () => {
+    const pools = [
+      {
+        name: 'lx',
+        pool: 'warmshared',
+        image: 'contoso.azurecr.io/azp-agent:1',
+        placeholder: false,
+        targetWaitSec: 15,
+      },
+    ];
+    const [a, b] = [instance(pools), instance(pools)];
+    stack.azdo.addPool('warmshared');
+    const j1 = stack.azdo.queueJob('warmshared', []);
+    const j2 = stack.azdo.queueJob('warmshared', []);
+    await a.coordinator.request('warmshared', 'timer');
+    // j1 leaves the list before B's pass; j2 is listed again; j3 is new.
+    stack.azdo.finishJob(j1.requestId);
+    const j3 = stack.azdo.queueJob('warmshared', []);
+    await b.coordinator.request('warmshared', 'timer');
+    await a.deps.backoff.load?.('warmshared');
+    const warm = a.deps.backoff.getWarm?.('lx');
+    // j1 only A saw, j2 both (once), j3 only B: B started from A's state, read from the blob.
+    expect(warm?.arrivals.recent).toEqual([j1, j2, j3].map((j) => Date.parse(j.queueTime)).sort((x, y) => x - y));
+    expect(warm?.arrivals.hour?.count).toBe(3);
+    expect(Object.keys(warm?.arrivals.counted ?? {}).filter((k) => k.startsWith('r'))).toHaveLength(3);
+  });
+
   it('a quota error on one instance backs the profile off on every instance', async () => {
     const { azdo, arm } = stack;
     azdo.addPool('bo');
