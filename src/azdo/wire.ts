@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { AgentRegistration, JobRequest } from '../core/types.js';
+import { isJobId } from '../core/warm.js';
 
 const optStr = z.string().nullish();
 const optInt = z.number().int().nullish();
@@ -126,7 +127,8 @@ export function toListedJobRequest(w: WireJobRequest): JobRequest {
 
 export function toJobRequest(w: WireJobRequest): JobRequest {
   const j: JobRequest = { requestId: w.requestId, demands: w.demands ?? [] };
-  if (w.jobId) j.jobId = w.jobId;
+  // Only a uuid is a job id a webhook can name (sanitized captures say "xxx"): it keys λ's dedup.
+  if (isJobId(w.jobId)) j.jobId = w.jobId;
   if (w.queueTime) j.queueTime = w.queueTime;
   if (w.assignTime) j.assignTime = w.assignTime;
   if (w.receiveTime) j.receiveTime = w.receiveTime;
@@ -157,7 +159,7 @@ export function toAgentRegistration(w: WireAgent): AgentRegistration {
   if (last)
     a.lastCompletedRequest = {
       requestId: last.requestId,
-      ...(last.jobId ? { jobId: last.jobId } : {}),
+      ...(isJobId(last.jobId) ? { jobId: last.jobId } : {}),
       ...(last.queueTime ? { queueTime: last.queueTime } : {}),
     };
   return a;

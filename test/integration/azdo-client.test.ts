@@ -174,6 +174,7 @@ describe('AzureDevOpsClient happy paths (https, self-signed CA)', () => {
         version: a1.version,
         assignedRequestId: j2.requestId,
         lastCompletedFinishTime: fake.job(j1.requestId)!.finishTime,
+        lastCompletedRequest: { requestId: j1.requestId, jobId: j1.jobId, queueTime: j1.queueTime },
       },
       {
         id: a2.id,
