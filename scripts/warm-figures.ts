@@ -6,9 +6,10 @@
  * or, when none does, that matches our p95. For monday-burst: ours/KEDA p95 and which limit bound
  * the burst's creates (maxCreatePerPass, maxAgents, ACI's group quota).
  *
- * Run: npx tsx scripts/warm-figures.ts [--seeds 10] [--target 15] [--traces steady-day,mixed-profiles,nightly-batch] [--no-static] [--no-burst]
+ * Run: npx tsx scripts/warm-figures.ts [--seeds 10] [--target 15] [--traces steady-day,mixed-profiles,nightly-batch] [--no-static] [--no-burst] [--tuning '{"budgetHorizonSec":0}']
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_WARM_TUNING, type WarmTuning } from '../src/core/warm.js';
 import type { PassResult } from '../src/reconcile/pass.js';
 import { defaultProfiles, withTargetWait } from '../src/sim/profiles.js';
 import { runSimulation, type SimResult } from '../src/sim/run.js';
@@ -22,8 +23,12 @@ const { values } = parseArgs({
     traces: { type: 'string', default: 'steady-day,mixed-profiles,nightly-batch' },
     'no-static': { type: 'boolean', default: false },
     'no-burst': { type: 'boolean', default: false },
+    tuning: { type: 'string' },
   },
 });
+// `--tuning '{"budgetShare":0.6}'` overrides the warm rule's defaults (src/core/warm.ts WarmTuning) for
+// this run, to measure a variant with the same command.
+if (values.tuning) Object.assign(DEFAULT_WARM_TUNING, JSON.parse(values.tuning) as Partial<WarmTuning>);
 const SEEDS = Number(values.seeds);
 const TARGET = Number(values.target);
 const base = defaultProfiles();
@@ -39,7 +44,7 @@ const r2 = (a: number, b: number) => (b === 0 ? Number.POSITIVE_INFINITY : a / b
 const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '∞');
 
 console.log(
-  `warm agents, targetWaitSec ${TARGET} on every profile, seeds 1–${SEEDS} (npx tsx scripts/warm-figures.ts --seeds ${SEEDS} --target ${TARGET})`,
+  `warm agents, targetWaitSec ${TARGET} on every profile, seeds 1–${SEEDS} (npx tsx scripts/warm-figures.ts --seeds ${SEEDS} --target ${TARGET}${values.tuning ? ` --tuning '${values.tuning}'` : ''})`,
 );
 console.log(
   'goal: ours/keda p95 ≤ 0.30 at cost ≤ 1.25, and cheaper than the best static standby meeting the same target\n',
@@ -51,18 +56,23 @@ for (const name of String(values.traces).split(',')) {
   const mdpP95r: number[] = [];
   const mdpCostr: number[] = [];
   const vsStatic: number[] = [];
+  const missShare: number[] = [];
+  const p95s: number[] = [];
   let staticMet = 0;
   console.log(`== ${name}`);
   console.log(
-    'seed  keda p95/$      ours p95/$      ours/keda p95  cost   mdp p95/$       static (counts: p95/$, bound)            ours/static cost',
+    'seed  keda p95/$      ours p95/$      ours/keda p95  cost   >target  mdp p95/$       static (counts: p95/$, bound)            ours/static cost',
   );
   for (let seed = 1; seed <= SEEDS; seed++) {
     const trace = sampleTrace(name, seed);
     const run = (profiles: typeof base, policy: 'ours' | 'keda') => runSimulation({ trace, profiles, policy, seed });
     const keda = (await run(base, 'keda')).summary;
-    const o = (await run(ours, 'ours')).summary;
+    const oursRun = await run(ours, 'ours');
+    const o = oursRun.summary;
+    missShare.push((100 * oursRun.waits.filter((w) => w > TARGET).length) / Math.max(1, oursRun.waits.length));
     const mdp = (await run(withStandby(base, mdpStandby(trace, base, DEFAULT_MDP)), 'ours')).summary;
     p95r.push(r2(o.waitSec.p95, keda.waitSec.p95));
+    p95s.push(o.waitSec.p95);
     costr.push(r2(o.costUsd, keda.costUsd));
     mdpP95r.push(r2(mdp.waitSec.p95, keda.waitSec.p95));
     mdpCostr.push(r2(mdp.costUsd, keda.costUsd));
@@ -84,11 +94,14 @@ for (const name of String(values.traces).split(',')) {
       } else staticText = `none ≤ ${bound}s within counts 0–8`;
     }
     console.log(
-      `${String(seed).padEnd(4)}  ${`${keda.waitSec.p95}s/$${keda.costUsd.toFixed(2)}`.padEnd(14)}  ${`${o.waitSec.p95}s/$${o.costUsd.toFixed(2)}`.padEnd(14)}  ${f(p95r.at(-1)!).padEnd(13)}  ${f(costr.at(-1)!).padEnd(5)}  ${`${mdp.waitSec.p95}s/$${mdp.costUsd.toFixed(2)}`.padEnd(14)}  ${staticText.padEnd(40)} ${vsStatic.length && !values['no-static'] ? f(vsStatic.at(-1)!) : ''}`,
+      `${String(seed).padEnd(4)}  ${`${keda.waitSec.p95}s/$${keda.costUsd.toFixed(2)}`.padEnd(14)}  ${`${o.waitSec.p95}s/$${o.costUsd.toFixed(2)}`.padEnd(14)}  ${f(p95r.at(-1)!).padEnd(13)}  ${f(costr.at(-1)!).padEnd(5)}  ${`${missShare.at(-1)!.toFixed(1)}%`.padEnd(7)}  ${`${mdp.waitSec.p95}s/$${mdp.costUsd.toFixed(2)}`.padEnd(14)}  ${staticText.padEnd(40)} ${vsStatic.length && !values['no-static'] ? f(vsStatic.at(-1)!) : ''}`,
     );
   }
   console.log(`ours/keda p95 wait: ${stat(p95r)}`);
   console.log(`ours/keda cost:     ${stat(costr)}`);
+  console.log(
+    `ours p95 ≤ ${TARGET}s on ${p95s.filter((x) => x <= TARGET).length}/${SEEDS} seeds; served jobs waiting > ${TARGET}s, % per seed: ${stat(missShare)}`,
+  );
   console.log(`mdp-auto (Balanced)/keda p95: ${stat(mdpP95r)}; cost: ${stat(mdpCostr)}`);
   if (!values['no-static'])
     console.log(

@@ -219,10 +219,20 @@ export interface RefillState {
   lastOnline?: string;
 }
 
+/**
+ * The jobs our agents of the profile took, each counted once, for the miss budget: request id,
+ * assign time (epoch ms) and whether it waited past the target (1) or not (0), oldest first.
+ */
+export interface WaitState {
+  jobs: [number, number, 0 | 1][];
+}
+
 export interface WarmState {
   v: 1;
   arrivals: ArrivalState;
   refill: RefillState;
+  /** Realized waits (absent in state written before the miss budget; then nothing is spent). */
+  waits?: WaitState;
 }
 
 export interface WarmTuning {
@@ -259,6 +269,24 @@ export interface WarmTuning {
    * the target are Poisson(λ·E[(S − target)+])); `percentile` = B − target with B the percentile.
    */
   window: 'excess' | 'percentile';
+  /**
+   * The miss budget: of the last `budgetJobs` jobs our agents took (default 200), a share
+   * `budgetShare` (default 0.6) of the tail may wait past the target; the misses not yet spent may
+   * buy one agent fewer than the rule asks for while the extra misses expected over
+   * `budgetHorizonSec` (default 3600: λ × ΔP(miss) × horizon) fit in what is left (0.8 and 1800 s
+   * let p95 pass 15 s on 2 of 20 steady-day seeds: docs/design-notes.md). Low λ makes a dropped agent
+   * cheap in misses, so the budget goes to quiet periods first. 0 turns the budget off.
+   */
+  budgetJobs: number;
+  budgetShare: number;
+  budgetHorizonSec: number;
+  /**
+   * When set, the burst rate counts only when its count over the burst window is unlikely under
+   * the live rate: P(Poisson(live × window) ≥ count) ≤ this. Off when undefined.
+   */
+  burstSignificance?: number;
+  /** Overspent by more than this many misses (left < −x): one agent more than the rule asks for. Off when undefined. */
+  budgetTightenAfter?: number;
 }
 
 export const DEFAULT_WARM_TUNING: WarmTuning = {
@@ -273,6 +301,9 @@ export const DEFAULT_WARM_TUNING: WarmTuning = {
   defaultRefillSec: 90,
   criterion: 'job',
   window: 'excess',
+  budgetJobs: 200,
+  budgetShare: 0.6,
+  budgetHorizonSec: 3600,
 };
 
 export function emptyWarmState(now: Date): WarmState {
@@ -293,6 +324,8 @@ export interface Arrival {
   requestId?: number;
   jobId?: string;
   queueTime: string;
+  /** Set when one of our agents of the profile took the job: the wait it had is known (the miss budget). */
+  assignTime?: string;
 }
 
 /** The ids an arrival is known by; job ids are uuids, compared without case. */
@@ -467,7 +500,12 @@ export function estimateArrivalRate(
   const lastMs = state.lastQueueTime ? Date.parse(state.lastQueueTime) : Number.NEGATIVE_INFINITY;
   const live = nowMs - lastMs > tuning.quietSec * 1000 ? 0 : state.rate * Math.exp(-dtSec / tuning.tauSec);
   const windowStart = nowMs - tuning.burstWindowSec * 1000;
-  const burst = state.recent.filter((t) => t > windowStart && t <= nowMs).length / tuning.burstWindowSec;
+  const burstCount = state.recent.filter((t) => t > windowStart && t <= nowMs).length;
+  const significant =
+    tuning.burstSignificance === undefined ||
+    live === 0 ||
+    poissonTail(live * tuning.burstWindowSec, burstCount - 1) <= tuning.burstSignificance;
+  const burst = significant ? burstCount / tuning.burstWindowSec : 0;
   const learnt = (at: Date): number | undefined => {
     const { day, minutes } = localTime(at, timeZone);
     const h = Math.floor(minutes / 60);
@@ -557,11 +595,96 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[rank - 1] ?? 0;
 }
 
+// ----- the miss budget: realized waits past the target -------------------------------------------
+
+/** A job request one of our agents of the profile took: when it queued and when it was assigned. */
+export interface ServedJob {
+  requestId: number;
+  queueTime: string;
+  assignTime: string;
+}
+
+/**
+ * Adds the jobs assigned since the last call (each request id counts once) with whether each
+ * waited longer than `targetSec`, and keeps the newest `budgetJobs`. A job assigned before the
+ * oldest one kept is not counted again once the window has moved past it.
+ */
+export function observeWaits(
+  state: WaitState | undefined,
+  served: readonly ServedJob[],
+  targetSec: number,
+  tuning: WarmTuning = DEFAULT_WARM_TUNING,
+): WaitState {
+  const jobs = state?.jobs ?? [];
+  const seen = new Set(jobs.map(([id]) => id));
+  const oldest = jobs.length >= tuning.budgetJobs ? (jobs[0]?.[1] ?? -Infinity) : -Infinity;
+  const fresh: [number, number, 0 | 1][] = [];
+  for (const j of served) {
+    const q = Date.parse(j.queueTime);
+    const a = Date.parse(j.assignTime);
+    if (!Number.isFinite(q) || !Number.isFinite(a) || a < q || a < oldest || seen.has(j.requestId)) continue;
+    seen.add(j.requestId);
+    fresh.push([j.requestId, a, (a - q) / 1000 > targetSec ? 1 : 0]);
+  }
+  if (fresh.length === 0 && state) return state;
+  const all = [...jobs, ...fresh].sort((x, y) => x[1] - y[1] || x[0] - y[0]);
+  return { jobs: all.slice(-Math.max(0, tuning.budgetJobs)) };
+}
+
+export interface MissBudget {
+  /** Jobs in the window and how many of them waited past the target. */
+  jobs: number;
+  misses: number;
+  /** budgetShare × tail × jobs: the misses the window may hold. */
+  allowed: number;
+  /** allowed − misses: what is left to spend (negative when overspent). */
+  left: number;
+}
+
+export function missBudget(
+  state: WaitState | undefined,
+  tail = DEFAULT_TAIL,
+  tuning: WarmTuning = DEFAULT_WARM_TUNING,
+): MissBudget {
+  const jobs = state?.jobs.length ?? 0;
+  const misses = state?.jobs.reduce((n, [, , late]) => n + late, 0) ?? 0;
+  const allowed = tuning.budgetShare * tail * jobs;
+  return { jobs, misses, allowed, left: allowed - misses };
+}
+
+/**
+ * Agents the budget drops from k: one fewer while the extra misses expected over the horizon,
+ * λ × (P(miss | k − 1) − P(miss | k)) × horizon, summed over the agents dropped, fit in `left`.
+ */
+export function budgetDrops(
+  lambdaPerSec: number,
+  mean: number,
+  k: number,
+  left: number,
+  horizonSec: number,
+  criterion: WarmCriterion = 'job',
+): { drops: number; expectedMisses: number } {
+  let drops = 0;
+  let spent = 0;
+  if (!(horizonSec > 0) || !(left > 0) || !(lambdaPerSec > 0)) return { drops, expectedMisses: spent };
+  while (k - drops > 0) {
+    const kk = k - drops;
+    const extra =
+      lambdaPerSec * horizonSec * (criterionProbability(criterion, mean, kk - 1) - criterionProbability(criterion, mean, kk));
+    if (spent + extra > left) break;
+    spent += extra;
+    drops++;
+  }
+  return { drops, expectedMisses: spent };
+}
+
 // ----- the decision, with the reason `status` prints ---------------------------------------------
 
 export interface WarmDecision extends WarmSizing {
   lambda: ArrivalEstimate;
   refill: RefillEstimate;
+  /** The miss budget over the recent jobs, and the agents it dropped from the rule's k. */
+  budget: MissBudget & { drops: number; expectedMisses: number };
   /** The window W the Poisson count used: mean (refill − target)+ (or B − target before any refill was measured). */
   windowSec: number;
   reason: string;
@@ -591,6 +714,22 @@ export function decideWarm(
     ...(profile.tail !== undefined ? { tail: profile.tail } : {}),
   });
   const tail = profile.tail ?? DEFAULT_TAIL;
+  const ruleK = sizing.k;
+  const mb = missBudget(state.waits, tail, tuning);
+  const spend = budgetDrops(lambda.lambdaPerSec, sizing.mean, ruleK, mb.left, tuning.budgetHorizonSec, sizing.criterion);
+  const budget = { ...mb, ...spend };
+  if (spend.drops > 0) {
+    sizing.k = ruleK - spend.drops;
+    sizing.tailProbability = criterionProbability(sizing.criterion, sizing.mean, sizing.k);
+  } else if (
+    tuning.budgetTightenAfter !== undefined &&
+    mb.left < -tuning.budgetTightenAfter &&
+    sizing.mean > 0 &&
+    ruleK < Math.min(Math.floor(profile.maxWarmAgents), Math.floor(profile.maxAgents))
+  ) {
+    sizing.k = ruleK + 1;
+    sizing.tailProbability = criterionProbability(sizing.criterion, sizing.mean, sizing.k);
+  }
   const excess = windowSec !== Math.max(0, refill.refillSec - target);
   const reason =
     `λ=${(lambda.lambdaPerSec * 60).toFixed(2)}/min (${lambda.source}) × W=${windowSec.toFixed(0)}s ` +
@@ -601,9 +740,28 @@ export function decideWarm(
     ` = ${sizing.mean.toFixed(2)} refills in flight past the target → k=${sizing.uncapped} ` +
     `(${CRITERION_TEXT[sizing.criterion]}=${pct(criterionProbability(sizing.criterion, sizing.mean, sizing.uncapped))} ≤ ${pct(tail)})` +
     (sizing.cappedBy
-      ? `, capped to ${sizing.k} by ${sizing.cappedBy} (${CRITERION_TEXT[sizing.criterion]}=${pct(sizing.tailProbability)})`
-      : '');
-  return { ...sizing, lambda, refill, windowSec, reason };
+      ? `, capped to ${ruleK} by ${sizing.cappedBy} (${CRITERION_TEXT[sizing.criterion]}=${pct(criterionProbability(sizing.criterion, sizing.mean, ruleK))})`
+      : '') +
+    budgetText(budget, ruleK, sizing, target, tuning);
+  return { ...sizing, lambda, refill, windowSec, budget, reason };
+}
+
+function budgetText(
+  b: WarmDecision['budget'],
+  ruleK: number,
+  sizing: WarmSizing,
+  target: number,
+  tuning: WarmTuning,
+): string {
+  if (!(tuning.budgetHorizonSec > 0)) return '';
+  const head = `; miss budget: ${b.misses} of the last ${b.jobs} jobs waited > ${target}s, ${b.allowed.toFixed(1)} allowed`;
+  if (b.drops > 0)
+    return (
+      `${head}, ${b.left.toFixed(1)} left → k=${sizing.k} (${b.expectedMisses.toFixed(1)} more misses expected over ` +
+      `${Math.round(tuning.budgetHorizonSec / 60)} min; ${CRITERION_TEXT[sizing.criterion]}=${pct(sizing.tailProbability)})`
+    );
+  if (b.left <= 0) return `${head}, spent → k=${ruleK}`;
+  return ruleK > 0 ? `${head}, ${b.left.toFixed(1)} left: too little for k=${ruleK - 1} at this λ` : `${head}`;
 }
 
 const pct = (p: number) => `${(p * 100).toFixed(1)}%`;
@@ -650,6 +808,14 @@ export function parseWarmState(raw: unknown): WarmState | undefined {
       : undefined;
   if (!Array.isArray(f.samples) || !f.samples.every((s) => isNum(s) && s >= 0)) return undefined;
   if (f.lastOnline !== undefined && !isIso(f.lastOnline)) return undefined;
+  // Waits came later: state without them parses (nothing to spend yet); malformed entries are dropped.
+  const w = r.waits as { jobs?: unknown } | undefined;
+  const waitJobs = Array.isArray(w?.jobs)
+    ? (w.jobs as unknown[]).filter(
+        (e): e is [number, number, 0 | 1] =>
+          Array.isArray(e) && e.length === 3 && isNum(e[0]) && isNum(e[1]) && (e[2] === 0 || e[2] === 1),
+      )
+    : undefined;
   return {
     v: 1,
     arrivals: {
@@ -663,5 +829,6 @@ export function parseWarmState(raw: unknown): WarmState | undefined {
       buckets,
     },
     refill: { samples: f.samples as number[], ...(f.lastOnline !== undefined ? { lastOnline: f.lastOnline } : {}) },
+    ...(waitJobs ? { waits: { jobs: waitJobs.map(([id, at, late]) => [id, at, late] as [number, number, 0 | 1]) } } : {}),
   };
 }

@@ -13,6 +13,8 @@ import {
   emptyWarmState,
   observeArrivals,
   observeRefills,
+  observeWaits,
+  type ServedJob,
   type Arrival,
   type CreateObservation,
   type WarmDecision,
@@ -91,7 +93,9 @@ export function arrivalsByProfile(
     if (!j.queueTime || j.result || j.finishTime) continue;
     const name = profileOf(j);
     if (!name) continue;
-    out.get(name)?.push(arrivalOf(j, j.queueTime));
+    // Only a job our agent of this profile took tells this profile's realized wait.
+    const served = byAgent(j.reservedAgent?.name) === name && j.assignTime ? { assignTime: j.assignTime } : {};
+    out.get(name)?.push({ ...arrivalOf(j, j.queueTime), ...served });
     if (j.jobId) counted.add(j.jobId.toLowerCase());
   }
   if (webhook.length === 0) return out;
@@ -117,9 +121,18 @@ export function arrivalsByProfile(
   return out;
 }
 
+/** The arrivals one of our agents of the profile already took: their waits feed the miss budget. */
+export const servedJobs = (arrivals: readonly Arrival[]): ServedJob[] =>
+  arrivals.flatMap((a) =>
+    a.assignTime && a.requestId !== undefined
+      ? [{ requestId: a.requestId, queueTime: a.queueTime, assignTime: a.assignTime }]
+      : [],
+  );
+
 /**
  * The warm rule of one profile: update its state with this pass's arrivals and creates, then size
- * k so that at most 5 % of jobs find no warm agent (decideWarm: P(Poisson(λ·W) ≥ k) ≤ 5 %).
+ * k so that at most 5 % of jobs find no warm agent (decideWarm: P(Poisson(λ·W) ≥ k) ≤ 5 %), one
+ * fewer while the miss budget of the recent jobs (realized waits past the target) allows it.
  */
 export function warmRule(
   policy: ProfilePolicy,
@@ -133,6 +146,7 @@ export function warmRule(
     v: 1,
     arrivals: observeArrivals(base.arrivals, arrivals, now, policy.timeZone),
     refill: observeRefills(base.refill, createObservations(groups)),
+    waits: observeWaits(base.waits, servedJobs(arrivals), policy.targetWaitSec ?? 0),
   };
   const decision = decideWarm(
     state,
