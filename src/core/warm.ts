@@ -670,7 +670,9 @@ export function budgetDrops(
   while (k - drops > 0) {
     const kk = k - drops;
     const extra =
-      lambdaPerSec * horizonSec * (criterionProbability(criterion, mean, kk - 1) - criterionProbability(criterion, mean, kk));
+      lambdaPerSec *
+      horizonSec *
+      (criterionProbability(criterion, mean, kk - 1) - criterionProbability(criterion, mean, kk));
     if (spent + extra > left) break;
     spent += extra;
     drops++;
@@ -716,7 +718,14 @@ export function decideWarm(
   const tail = profile.tail ?? DEFAULT_TAIL;
   const ruleK = sizing.k;
   const mb = missBudget(state.waits, tail, tuning);
-  const spend = budgetDrops(lambda.lambdaPerSec, sizing.mean, ruleK, mb.left, tuning.budgetHorizonSec, sizing.criterion);
+  const spend = budgetDrops(
+    lambda.lambdaPerSec,
+    sizing.mean,
+    ruleK,
+    mb.left,
+    tuning.budgetHorizonSec,
+    sizing.criterion,
+  );
   const budget = { ...mb, ...spend };
   if (spend.drops > 0) {
     sizing.k = ruleK - spend.drops;
@@ -829,6 +838,8 @@ export function parseWarmState(raw: unknown): WarmState | undefined {
       buckets,
     },
     refill: { samples: f.samples as number[], ...(f.lastOnline !== undefined ? { lastOnline: f.lastOnline } : {}) },
-    ...(waitJobs ? { waits: { jobs: waitJobs.map(([id, at, late]) => [id, at, late] as [number, number, 0 | 1]) } } : {}),
+    ...(waitJobs
+      ? { waits: { jobs: waitJobs.map(([id, at, late]) => [id, at, late] as [number, number, 0 | 1]) } }
+      : {}),
   };
 }

@@ -11,14 +11,17 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_WARM_TUNING,
+  budgetDrops,
   decideWarm,
   emptyWarmState,
   estimateArrivalRate,
   estimateRefill,
   jobMissProbability,
   meanExcess,
+  missBudget,
   observeArrivals,
   observeRefills,
+  observeWaits,
   parseWarmState,
   percentile,
   poissonQuantile,
@@ -27,6 +30,8 @@ import {
   warmAgentCount,
   warmQuantile,
 } from '../../src/core/warm.js';
+import { arrivalsByProfile, servedJobs } from '../../src/core/rules/warm.js';
+import { profile } from '../helpers/profiles.js';
 
 // ----- exact reference -----------------------------------------------------------------------------
 
@@ -305,6 +310,26 @@ describe('arrival-rate estimator', () => {
     expect(s.hour?.count).toBe(3);
   });
 
+  it('burstSignificance (measured, not the default) ignores a burst count the live rate explains', () => {
+    let s = emptyWarmState(at(0)).arrivals;
+    // 10 arrivals a minute apart, then 2 more: live EWMA ≈ 0.6/min, burst 12 / 15 min.
+    for (let i = 1; i <= 12; i++)
+      s = observeArrivals(s, [{ requestId: i, queueTime: iso(i * 60) }], at(i * 60 + 1), UTC);
+    const plain = estimateArrivalRate(s, at(721), UTC);
+    const tuned = { ...DEFAULT_WARM_TUNING, burstSignificance: 0.05 };
+    const sig = estimateArrivalRate(s, at(721), UTC, tuned);
+    expect(plain.burst).toBeCloseTo(12 / 900, 12);
+    // The live rate expects 8.26 arrivals in 15 min: 12 or more has P = 0.1316 (not significant at 5 %).
+    expect(plain.live * 900).toBeCloseTo(8.2598, 4);
+    expect(poissonTail(plain.live * 900, 11)).toBeCloseTo(0.1316, 4);
+    expect(plain.source).toBe('burst');
+    expect(sig.burst).toBe(0);
+    expect(sig.lambdaPerSec).toBe(plain.live);
+    expect(sig.source).toBe('live');
+    // At a 20 % significance level the same count counts.
+    expect(estimateArrivalRate(s, at(721), UTC, { ...tuned, burstSignificance: 0.2 }).burst).toBeCloseTo(12 / 900, 12);
+  });
+
   it('a burst raises λ at once; a quiet period decays it', () => {
     let s = emptyWarmState(at(0)).arrivals;
     for (let t = 60; t <= 3600; t += 60) s = observeArrivals(s, [], at(t), UTC);
@@ -454,5 +479,170 @@ describe('decideWarm and the serialised state', () => {
     expect(parseWarmState(good)).toBeDefined();
     expect(parseWarmState({ ...good, refill: { samples: ['x'] } })).toBeUndefined();
     expect(parseWarmState({ ...good, arrivals: { ...(good.arrivals as object), rate: -1 } })).toBeUndefined();
+  });
+});
+
+// ----- the miss budget -------------------------------------------------------------------------------
+
+describe('miss budget (realized waits past the target)', () => {
+  const served = (id: number, queued: number, waited: number) => ({
+    requestId: id,
+    queueTime: iso(queued),
+    assignTime: iso(queued + waited),
+  });
+
+  it('counts each request once, flags waits past the target, and keeps the newest jobs', () => {
+    const tuning = { ...DEFAULT_WARM_TUNING, budgetJobs: 3 };
+    let w = observeWaits(undefined, [served(1, 0, 2), served(2, 10, 15), served(3, 20, 15.001)], 15, tuning);
+    expect(w.jobs).toEqual([
+      [1, T0 + 2000, 0],
+      [2, T0 + 25_000, 0], // exactly the target is not a miss
+      [3, T0 + 35_001, 1],
+    ]);
+    // Seen again by the next pass (still running): not counted twice.
+    expect(observeWaits(w, [served(2, 10, 15), served(3, 20, 15.001)], 15, tuning)).toBe(w);
+    w = observeWaits(w, [served(3, 20, 15.001), served(4, 40, 60)], 15, tuning);
+    expect(w.jobs.map(([id]) => id)).toEqual([2, 3, 4]);
+    // Request 1 is out of the full window: assigned before its oldest entry, so it is not counted again.
+    expect(observeWaits(w, [served(1, 0, 2)], 15, tuning)).toBe(w);
+    // A malformed or impossible request (assigned before it queued) is skipped.
+    expect(observeWaits(w, [{ requestId: 9, queueTime: iso(100), assignTime: iso(99) }], 15, tuning)).toBe(w);
+    expect(missBudget(w, 0.05, { ...tuning, budgetShare: 0.6 })).toEqual({
+      jobs: 3,
+      misses: 2,
+      allowed: 0.6 * 0.05 * 3,
+      left: 0.6 * 0.05 * 3 - 2,
+    });
+    expect(missBudget(undefined)).toEqual({ jobs: 0, misses: 0, allowed: 0, left: 0 });
+  });
+
+  it('drops an agent while the extra misses expected over the horizon fit, and prefers quiet periods', () => {
+    // λ = 10 jobs/h, W = 45 s: mean 0.125. P(miss | k=2) = 1 − e^-0.125 (1 + 0.125), P(miss | k=1) = 1 − e^-0.125.
+    const lambda = 10 / 3600;
+    const m = lambda * 45;
+    const p1 = 1 - Math.exp(-m);
+    const p2 = 1 - Math.exp(-m) * (1 + m);
+    const extra = 10 * (p1 - p2); // misses per hour from k = 1 instead of 2: 10 · m · e^-m = 1.1031
+    expect(extra).toBeCloseTo(1.1031, 4);
+    expect(budgetDrops(lambda, m, 2, 2, 3600)).toEqual({ drops: 1, expectedMisses: expect.closeTo(extra, 12) });
+    expect(budgetDrops(lambda, m, 2, extra - 1e-9, 3600)).toEqual({ drops: 0, expectedMisses: 0 });
+    // k = 1 → 0 would add 10 · (1 − p1) = 8.82 more: beyond a budget of 9, within 1.10 + 8.82.
+    expect(budgetDrops(lambda, m, 2, 9, 3600).drops).toBe(1);
+    expect(budgetDrops(lambda, m, 2, extra + 10 * (1 - p1), 3600).drops).toBe(2);
+    // The same budget at 22 jobs/h (k = 2 too) buys nothing: 4.6 misses per hour.
+    const busy = 22 / 3600;
+    expect(22 * (jobMissProbability(busy * 45, 1) - jobMissProbability(busy * 45, 2))).toBeCloseTo(4.6, 1);
+    expect(budgetDrops(busy, busy * 45, 2, 2, 3600).drops).toBe(0);
+    // Nothing left, no arrivals or the budget off: no drop.
+    expect(budgetDrops(lambda, m, 2, 0, 3600).drops).toBe(0);
+    expect(budgetDrops(0, 0, 2, 5, 3600).drops).toBe(0);
+    expect(budgetDrops(lambda, m, 2, 5, 0).drops).toBe(0);
+  });
+
+  it('decideWarm keeps the rule while the budget is spent and spends it when it is left; the reason says which', () => {
+    // Three arrivals in the last 15 min (no history), one refill of 60 s, target 15 s → W = 45 s.
+    let state = emptyWarmState(at(0));
+    const arrivals = Array.from({ length: 3 }, (_, i) => ({ requestId: i + 1, queueTime: iso(3000 + i * 240) }));
+    state = {
+      ...state,
+      arrivals: observeArrivals(state.arrivals, arrivals, at(3600), UTC),
+      refill: observeRefills(state.refill, [{ acceptedAt: iso(0), onlineAt: iso(60) }]),
+    };
+    const profile = { maxWarmAgents: 10, maxAgents: 10, timeZone: UTC, targetWaitSec: 15 };
+    const strict = decideWarm(state, profile, at(3600));
+    // burst = 3 arrivals / 900 s = 12/h dominates; λ·W = 0.15 → k = 2.
+    expect(strict.lambda.source).toBe('burst');
+    expect(strict.mean).toBeCloseTo((3 / 900) * 45, 12);
+    expect(strict.k).toBe(2);
+    expect(strict.budget).toEqual({ jobs: 0, misses: 0, allowed: 0, left: 0, drops: 0, expectedMisses: 0 });
+    expect(strict.reason).toMatch(/miss budget: 0 of the last 0 jobs waited > 15s, 0\.0 allowed, spent → k=2$/);
+
+    // 200 jobs, 1 miss: 0.6 × 5 % × 200 = 6 allowed, 5 left; k = 1 adds 12 × (P(miss|1) − P(miss|2)) = 1.64 misses/h.
+    const waits = {
+      jobs: Array.from(
+        { length: 200 },
+        (_, i) => [i + 100, T0 - (200 - i) * 1000, i === 0 ? 1 : 0] as [number, number, 0 | 1],
+      ),
+    };
+    const spent = decideWarm({ ...state, waits }, profile, at(3600));
+    const mean = (3 / 900) * 45;
+    const extra = 12 * (jobMissProbability(mean, 1) - jobMissProbability(mean, 2));
+    expect(spent.budget.left).toBeCloseTo(5, 12);
+    expect(spent.budget.drops).toBe(1);
+    expect(spent.budget.expectedMisses).toBeCloseTo(extra, 12);
+    expect(spent.k).toBe(1);
+    expect(spent.uncapped).toBe(2);
+    expect(spent.tailProbability).toBeCloseTo(1 - Math.exp(-mean), 12);
+    expect(spent.reason).toContain(
+      `miss budget: 1 of the last 200 jobs waited > 15s, 6.0 allowed, 5.0 left → k=1 (${extra.toFixed(1)} more misses expected over 60 min; jobs finding no warm agent=${((1 - Math.exp(-mean)) * 100).toFixed(1)}%)`,
+    );
+    // Overspent by more than `budgetTightenAfter` (measured, not the default): one agent more.
+    const over = { jobs: waits.jobs.map(([id, t], i) => [id, t, i < 8 ? 1 : 0] as [number, number, 0 | 1]) };
+    expect(decideWarm({ ...state, waits: over }, profile, at(3600)).k).toBe(2);
+    expect(
+      decideWarm({ ...state, waits: over }, profile, at(3600), { ...DEFAULT_WARM_TUNING, budgetTightenAfter: 1 }).k,
+    ).toBe(3); // 8 misses, 6 allowed: 2 over
+    expect(
+      decideWarm({ ...state, waits: over }, profile, at(3600), { ...DEFAULT_WARM_TUNING, budgetTightenAfter: 2 }).k,
+    ).toBe(2);
+    // With the budget turned off, the rule's k.
+    expect(decideWarm({ ...state, waits }, profile, at(3600), { ...DEFAULT_WARM_TUNING, budgetHorizonSec: 0 }).k).toBe(
+      2,
+    );
+  });
+
+  it('state written before the budget parses (no waits: nothing to spend); malformed entries are dropped', () => {
+    const old = JSON.parse(JSON.stringify(emptyWarmState(at(0)))) as Record<string, unknown>;
+    expect(parseWarmState(old)).toEqual(emptyWarmState(at(0)));
+    expect(parseWarmState(old)!.waits).toBeUndefined();
+    const withWaits = {
+      ...old,
+      waits: {
+        jobs: [
+          [1, T0, 1],
+          [2, 'x', 0],
+          [3, T0, 2],
+          [4, T0 + 1, 0],
+        ],
+      },
+    };
+    expect(parseWarmState(withWaits)!.waits).toEqual({
+      jobs: [
+        [1, T0, 1],
+        [4, T0 + 1, 0],
+      ],
+    });
+  });
+
+  it('a job feeds the budget of the profile whose agent took it, and only then', () => {
+    const profiles = [profile({ name: 'docker', capabilities: { docker: '' } }), profile({ name: 'java' })];
+    const jobs = [
+      // Taken by our java agent after 40 s.
+      {
+        requestId: 1,
+        queueTime: iso(0),
+        assignTime: iso(40),
+        reservedAgent: { id: 7, name: 'azp-java-abc' },
+        demands: [],
+      },
+      // Taken by someone else's agent: counts as an arrival, but its wait is not ours.
+      {
+        requestId: 2,
+        queueTime: iso(5),
+        assignTime: iso(6),
+        reservedAgent: { id: 8, name: 'self-hosted-1' },
+        demands: ['docker'],
+      },
+      // Still queued.
+      { requestId: 3, queueTime: iso(9), demands: ['docker'] },
+    ];
+    const by = arrivalsByProfile(jobs as never, profiles as never, new Map(), 'azp');
+    expect(by.get('java')).toEqual([{ requestId: 1, queueTime: iso(0), assignTime: iso(40) }]);
+    expect(by.get('docker')).toEqual([
+      { requestId: 2, queueTime: iso(5) },
+      { requestId: 3, queueTime: iso(9) },
+    ]);
+    expect(servedJobs(by.get('java')!)).toEqual([{ requestId: 1, queueTime: iso(0), assignTime: iso(40) }]);
+    expect(servedJobs(by.get('docker')!)).toEqual([]);
   });
 });
