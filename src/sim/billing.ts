@@ -45,3 +45,29 @@ export function bill(machines: readonly Machine[], endMs: number): Bill {
   }
   return out;
 }
+
+/**
+ * What the machines cost within [fromMs, toMs) (a day of a multi-day run): each machine's billed
+ * time overlapping the window, at its price; a VM's per-started-minute charge is shared out in
+ * proportion, so the windows of a run add up to its {@link bill}.
+ */
+export function billWindow(
+  machines: readonly Machine[],
+  fromMs: number,
+  toMs: number,
+  endMs: number,
+): Pick<Bill, 'billedSec' | 'costUsd'> {
+  const out = { billedSec: 0, costUsd: 0 };
+  for (const m of machines) {
+    const stop = m.billEndMs ?? endMs;
+    const overlap = Math.max(0, Math.min(stop, toMs) - Math.max(m.billStartMs, fromMs)) / 1000;
+    if (overlap === 0) continue;
+    const sec = (stop - m.billStartMs) / 1000;
+    out.billedSec += overlap;
+    out.costUsd +=
+      m.kind === 'vm'
+        ? ((Math.ceil(sec / 60) * VM_PRICE.perHour) / 60) * (overlap / sec)
+        : overlap * (m.profile.cpu * ACI_PRICES.perVcpuSecond + m.profile.memoryGb * ACI_PRICES.perGbSecond);
+  }
+  return out;
+}

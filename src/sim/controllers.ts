@@ -11,11 +11,11 @@ import type { ProfileConfig } from '../config/schema.js';
 import { agentOsCapability } from '../core/demands.js';
 import { poolKey } from '../core/pools.js';
 import { keepsIdleAgents } from '../core/standby.js';
-import { memoryBackoffStore } from '../ports/index.js';
 import { reconcile, type PassResult, type ReconcileOptions } from '../reconcile/pass.js';
 import { createLogger } from '../util/log.js';
 import type { VirtualClock } from './clock.js';
 import { Rng, deriveSeed } from './rng.js';
+import { blobShapedBackoffStore } from './warm-store.js';
 import type { World } from './world.js';
 import { simWebhookArrival } from './azdo-model.js';
 import type { WebhookArrival } from '../core/types.js';
@@ -142,7 +142,8 @@ export class OursController implements Controller {
     }
   }
 
-  private readonly backoff = memoryBackoffStore();
+  /** Carries the warm-agent state as the pool's back-off blob does (JSON, parsed back each pass). */
+  private readonly backoff = blobShapedBackoffStore();
   /** Webhook arrivals per pool (poolKey) delivered since the last pass started. */
   private readonly arrivals = new Map<string, WebhookArrival[]>();
 }

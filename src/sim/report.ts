@@ -66,6 +66,34 @@ export function summaryTable(results: readonly SimResult[]): string {
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
+/**
+ * Multi-day runs: one row per day, each policy's p95 wait and cost for the jobs that arrived that
+ * day (cost billed from its midnight to the next day's). Empty when no run has days.
+ */
+export function dayTable(results: readonly SimResult[]): string {
+  const withDays = results.filter((r) => r.summary.days);
+  const days = withDays[0]?.summary.days;
+  if (!days) return '';
+  const rows: string[][] = [
+    ['day', 'date', 'jobs', ...withDays.flatMap((r) => [`${r.summary.policy} p95`, `${r.summary.policy} $`])],
+  ];
+  days.forEach((d, i) => {
+    rows.push([
+      `${d.day} ${d.weekday}`,
+      d.date,
+      String(d.jobs),
+      ...withDays.flatMap((r) => {
+        const x = r.summary.days![i]!;
+        return [`${fmt(x.waitSec.p95)}s`, x.costUsd.toFixed(3)];
+      }),
+    ]);
+  });
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]) =>
+    r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
 interface Series {
   label: string;
   color: string;

@@ -16,8 +16,8 @@ import {
 } from './controllers.js';
 import { LeasedOursController, type InstancesOptions } from './instances.js';
 import { checkFinalInvariants, checkPassInvariants, orphanRegistrations } from './invariants.js';
-import type { Trace } from './trace.js';
-import { bill } from './billing.js';
+import { repeatTrace, type Trace, type TraceDay } from './trace.js';
+import { bill, billWindow } from './billing.js';
 import type { Violation } from './violations.js';
 import { World } from './world.js';
 import type { WorldOptions } from './world-options.js';
@@ -37,6 +37,13 @@ export interface SimOptions {
   seed: number;
   /** Simulate only this many hours from the start (jobs arriving later are dropped). */
   hours?: number;
+  /**
+   * Run the trace on this many consecutive days (default 1; src/sim/trace.ts repeatTrace: a sample
+   * is generated anew each day, on weekdays for the working-day samples). One world and one
+   * controller run throughout, so state a deployment keeps (the warm-agent estimators in the
+   * back-off store) carries from day to day; the summary gains a per-day breakdown.
+   */
+  days?: number;
   world?: Partial<WorldOptions>;
   ours?: Partial<OursOptions>;
   /** Run our controller as several instances sharing a simulated pool lease (src/sim/instances.ts). */
@@ -68,6 +75,22 @@ export interface Percentiles {
   mean: number;
 }
 
+/** One day of a multi-day run: jobs that arrived that day, and what the compute cost from its midnight to the next day's. */
+export interface DaySummary {
+  /** 1-based. */
+  day: number;
+  /** Local date in the trace's UTC calendar (YYYY-MM-DD) and weekday. */
+  date: string;
+  weekday: string;
+  /** The seed this day's jobs were generated from. */
+  seed: number;
+  jobs: number;
+  served: number;
+  waitSec: Percentiles;
+  agentMinutesBilled: number;
+  costUsd: number;
+}
+
 export interface PolicySummary {
   policy: PolicyName;
   trace: string;
@@ -94,6 +117,8 @@ export interface PolicySummary {
   violations: number;
   violationKinds: Record<string, number>;
   simulatedHours: number;
+  /** Multi-day runs only: one entry per day (the fields above cover the whole run). */
+  days?: DaySummary[];
 }
 
 export interface SimResult {
@@ -103,6 +128,8 @@ export interface SimResult {
   waits: number[];
   violations: Violation[];
   startMs: number;
+  /** Multi-day runs only: the queue waits of each day's served jobs, seconds, in arrival order. */
+  dayWaits?: number[][];
 }
 
 /** Nearest-rank percentile over a sorted array. */
@@ -115,7 +142,8 @@ export function percentile(sorted: readonly number[], p: number): number {
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export async function runSimulation(o: SimOptions): Promise<SimResult> {
-  const jobsAll = o.trace.jobs;
+  const multi = o.days !== undefined && o.days > 1 ? repeatTrace(o.trace, o.days) : undefined;
+  const jobsAll = multi ? multi.trace.jobs : o.trace.jobs;
   const first = jobsAll[0]!.arrival;
   const startMs = TRACE_EPOCH_MS + (Math.floor(first / 60) * 60 - WARMUP_SEC) * 1000;
   const horizonMs = o.hours !== undefined ? startMs + o.hours * 3600_000 : Number.POSITIVE_INFINITY;
@@ -273,5 +301,72 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     violationKinds: sortKeys(kinds),
     simulatedHours: round((endMs - startMs) / 3600_000, 2),
   };
-  return { summary, samples, waits, violations: [...violations.values()], startMs };
+  if (!multi) return { summary, samples, waits, violations: [...violations.values()], startMs };
+  const perDay = daySummaries(multi.days, world, startMs, endMs);
+  summary.days = perDay.map((d) => d.summary);
+  return {
+    summary,
+    samples,
+    waits,
+    violations: [...violations.values()],
+    startMs,
+    dayWaits: perDay.map((d) => d.waits),
+  };
+}
+
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
+
+function percentiles(waits: readonly number[]): Percentiles {
+  const sorted = [...waits].sort((a, b) => a - b);
+  return {
+    p50: round(percentile(sorted, 50), 1),
+    p95: round(percentile(sorted, 95), 1),
+    p99: round(percentile(sorted, 99), 1),
+    max: round(sorted[sorted.length - 1] ?? 0, 1),
+    mean: round(sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : 0, 1),
+  };
+}
+
+/**
+ * Per day: the jobs that arrived from its midnight to the next day's (the first day from the run's
+ * start, the last to its end), and the compute billed over the same span (so a Friday carries the
+ * weekend after it, and the days add up to the run).
+ */
+function daySummaries(
+  days: readonly TraceDay[],
+  world: World,
+  startMs: number,
+  endMs: number,
+): { summary: DaySummary; waits: number[] }[] {
+  const bounds = days.map((d, i) => {
+    const midnight = TRACE_EPOCH_MS + d.offsetSec * 1000;
+    const next = days[i + 1];
+    return {
+      from: i === 0 ? Math.min(startMs, midnight) : midnight,
+      to: next ? TRACE_EPOCH_MS + next.offsetSec * 1000 : Math.max(endMs, midnight),
+    };
+  });
+  return days.map((d, i) => {
+    const { from, to } = bounds[i]!;
+    const first = i === 0;
+    const last = i === days.length - 1;
+    const jobs = world.jobs.filter((j) => (first || j.queuedMs >= from) && (last || j.queuedMs < to));
+    const served = jobs.filter((j) => j.result === 'succeeded');
+    const waits = served.map((j) => ((j.assignedMs ?? j.queuedMs) - j.queuedMs) / 1000);
+    const billed = billWindow(world.allMachines, from, to, endMs);
+    return {
+      summary: {
+        day: i + 1,
+        date: new Date(TRACE_EPOCH_MS + d.offsetSec * 1000).toISOString().slice(0, 10),
+        weekday: WEEKDAYS[d.weekday]!,
+        seed: d.seed,
+        jobs: jobs.length,
+        served: served.length,
+        waitSec: percentiles(waits),
+        agentMinutesBilled: round(billed.billedSec / 60, 1),
+        costUsd: round(billed.costUsd, 3),
+      },
+      waits,
+    };
+  });
 }

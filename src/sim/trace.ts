@@ -30,6 +30,8 @@ export interface Trace {
   name: string;
   description: string;
   jobs: TraceJob[];
+  /** A built-in sample: its generator's name and the seed it was made from (a multi-day run makes each day anew). */
+  sample?: { name: string; seed: number };
 }
 
 export class TraceError extends Error {
@@ -295,7 +297,7 @@ export function sampleTrace(name: string, seed: number): Trace {
       `unknown sample trace '${name}' (samples: ${Object.keys(SAMPLE_TRACES).join(', ')}; or pass a .csv/.json path)`,
     );
   const t = gen(new Rng(deriveSeed(seed, `trace:${name}`)));
-  return finish(t.name, t.description, t.jobs);
+  return { ...finish(t.name, t.description, t.jobs), sample: { name, seed } };
 }
 
 /** A sample name or a file path (anything ending in .csv/.json or containing a path separator). */
@@ -303,6 +305,88 @@ export async function resolveTrace(nameOrPath: string, seed: number): Promise<Tr
   if (SAMPLE_TRACES[nameOrPath]) return sampleTrace(nameOrPath, seed);
   if (/\.(csv|json)$/i.test(nameOrPath) || nameOrPath.includes('/')) return loadTraceFile(nameOrPath);
   return sampleTrace(nameOrPath, seed);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several days of one trace (`simulate --days N`).
+
+const DAY = 86_400;
+
+/**
+ * Which days a sample repeats on: the working-day traces on weekdays (Monday–Friday, then the next
+ * Monday), the nightly batch on every day (scheduled pipelines run at weekends too). A trace file
+ * repeats on every day.
+ */
+export const SAMPLE_CALENDAR: Record<string, 'weekdays' | 'daily'> = {
+  'monday-burst': 'weekdays',
+  'steady-day': 'weekdays',
+  'nightly-batch': 'daily',
+  'mixed-profiles': 'weekdays',
+};
+
+/** The seed of day `index` (0-based) of a multi-day run: the run's seed on day 1, then one derived from it and the day. */
+export function daySeed(seed: number, index: number): number {
+  return index === 0 ? seed : deriveSeed(seed, `day:${index}`);
+}
+
+/** One day of a multi-day trace. */
+export interface TraceDay {
+  /** 0-based position among the run's days. */
+  index: number;
+  /** Seconds from the trace epoch (Monday 00:00 UTC) to this day's 00:00. */
+  offsetSec: number;
+  /** 0 = Sunday … 6 = Saturday (the epoch is a Monday). */
+  weekday: number;
+  /** The seed its jobs were generated from (files: the run's seed, the jobs are repeated as they are). */
+  seed: number;
+  jobs: number;
+}
+
+export interface MultiDayTrace {
+  trace: Trace;
+  days: TraceDay[];
+}
+
+/** Calendar offsets (in days from the epoch Monday) of `count` days on a calendar. */
+export function dayOffsets(count: number, calendar: 'weekdays' | 'daily'): number[] {
+  return Array.from({ length: count }, (_, i) => (calendar === 'daily' ? i : Math.floor(i / 5) * 7 + (i % 5)));
+}
+
+/**
+ * The trace on `count` consecutive days: a sample is generated anew for each day (same generator,
+ * seed {@link daySeed}(its seed, day)), so day 1 is the one-day trace; a file's jobs are repeated
+ * as they are (they must all arrive within the first day). Jobs keep their names, prefixed `dN-`
+ * from day 2 on.
+ */
+export function repeatTrace(trace: Trace, count: number): MultiDayTrace {
+  if (!Number.isInteger(count) || count < 1) throw new TraceError(`days must be a whole number ≥ 1 (got ${count})`);
+  if (count === 1)
+    return { trace, days: [{ index: 0, offsetSec: 0, weekday: 1, seed: trace.sample?.seed ?? 0, jobs: trace.jobs.length }] };
+  const last = trace.jobs[trace.jobs.length - 1]!.arrival;
+  if (!trace.sample && last >= DAY)
+    throw new TraceError(
+      `${trace.name}: a multi-day run repeats one day, but a job arrives ${(last / 3600).toFixed(1)} h after the start`,
+    );
+  const calendar = trace.sample ? (SAMPLE_CALENDAR[trace.sample.name] ?? 'daily') : 'daily';
+  const jobs: TraceJob[] = [];
+  const days: TraceDay[] = dayOffsets(count, calendar).map((d, index) => {
+    const seed = trace.sample ? daySeed(trace.sample.seed, index) : 0;
+    const one = index === 0 || !trace.sample ? trace : sampleTrace(trace.sample.name, seed);
+    for (const j of one.jobs) {
+      const job: TraceJob = { ...j, arrival: j.arrival + d * DAY, demands: [...j.demands] };
+      if (index > 0 && j.name) job.name = `d${index + 1}-${j.name}`;
+      jobs.push(job);
+    }
+    return { index, offsetSec: d * DAY, weekday: (d + 1) % 7, seed, jobs: one.jobs.length };
+  });
+  const where = calendar === 'weekdays' ? 'weekdays' : 'consecutive days';
+  return {
+    trace: {
+      ...finish(trace.name, `${trace.description}; ${count} ${where}`, jobs),
+      ...(trace.sample ? { sample: trace.sample } : {}),
+    },
+    days,
+  };
 }
 
 export function traceToCsv(trace: Trace): string {
