@@ -49,7 +49,11 @@ const base = defaultProfiles().map((p) => (values['no-schedule'] ? { ...p, stand
 const ours = withTargetWait(base, TARGET);
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
-const p95 = (xs: readonly number[]) => percentile([...xs].sort((a, b) => a - b), 95);
+const p95 = (xs: readonly number[]) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    95,
+  );
 const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 /** $ per agent-minute of a profile (ACI, per second). */
 const perMin = (name: string) => {
@@ -81,7 +85,12 @@ function recorder(clockRef: { clock?: VirtualClock; world?: World }, passes: Pas
         const noHistory: WarmState = { ...state, arrivals: { ...state.arrivals, buckets: {} } };
         const live = decideWarm(
           noHistory,
-          { maxWarmAgents: p.maxWarmAgents ?? p.maxAgents, maxAgents: p.maxAgents, timeZone: p.timeZone, targetWaitSec: TARGET },
+          {
+            maxWarmAgents: p.maxWarmAgents ?? p.maxAgents,
+            maxAgents: p.maxAgents,
+            timeZone: p.timeZone,
+            targetWaitSec: TARGET,
+          },
           now,
         );
         passes.push({
@@ -233,7 +242,9 @@ for (const name of String(values.traces).split(',')) {
         `${Object.entries(src)
           .map(([s, n]) => `${s} ${n}`)
           .join(', ')
-          .padEnd(25)}  ${`${f(mean(rs.map((r) => r.extraMin.before)), 0)} / ${f(mean(rs.map((r) => r.extraMin.during)), 0)} / ${f(mean(rs.map((r) => r.extraMin.after)), 0)}`.padStart(38)}   ${f(mean(rs.map((r) => r.extraUsd)))}`,
+          .padEnd(
+            25,
+          )}  ${`${f(mean(rs.map((r) => r.extraMin.before)), 0)} / ${f(mean(rs.map((r) => r.extraMin.during)), 0)} / ${f(mean(rs.map((r) => r.extraMin.after)), 0)}`.padStart(38)}   ${f(mean(rs.map((r) => r.extraUsd)))}`,
     );
   }
   console.log('');

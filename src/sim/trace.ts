@@ -361,7 +361,10 @@ export function dayOffsets(count: number, calendar: 'weekdays' | 'daily'): numbe
 export function repeatTrace(trace: Trace, count: number): MultiDayTrace {
   if (!Number.isInteger(count) || count < 1) throw new TraceError(`days must be a whole number ≥ 1 (got ${count})`);
   if (count === 1)
-    return { trace, days: [{ index: 0, offsetSec: 0, weekday: 1, seed: trace.sample?.seed ?? 0, jobs: trace.jobs.length }] };
+    return {
+      trace,
+      days: [{ index: 0, offsetSec: 0, weekday: 1, seed: trace.sample?.seed ?? 0, jobs: trace.jobs.length }],
+    };
   const last = trace.jobs[trace.jobs.length - 1]!.arrival;
   if (!trace.sample && last >= DAY)
     throw new TraceError(
