@@ -254,7 +254,12 @@ export interface WarmTuning {
   dedupWindowSec: number;
   /** Weight of a new hour in its history bucket (default 0.3). */
   historyWeight: number;
-  /** Look this far ahead in the history for a known ramp, seconds (default 1800). */
+  /**
+   * Look this much further than one refill ahead in the history for a known ramp, seconds (default
+   * 120: two timer passes). decideWarm reads the learnt rate at now + B + lookaheadSec, so warm
+   * agents are created one refill (and a pass or two) before a known ramp, not half an hour before
+   * it (a fixed 1800 s kept k agents idle for ~30 min before every learnt ramp: scripts/warm-days.ts).
+   */
   lookaheadSec: number;
   /** Refill samples kept (default 50) and the percentile used for B (default 0.9). */
   refillSamples: number;
@@ -295,7 +300,7 @@ export const DEFAULT_WARM_TUNING: WarmTuning = {
   quietSec: 900,
   dedupWindowSec: 900,
   historyWeight: 0.3,
-  lookaheadSec: 1800,
+  lookaheadSec: 120,
   refillSamples: 50,
   refillPercentile: 0.9,
   defaultRefillSec: 90,
@@ -480,19 +485,28 @@ export interface ArrivalEstimate {
   lambdaPerSec: number;
   live: number;
   burst: number;
-  /** Learnt rate for now and for `lookaheadSec` ahead (undefined without history). */
+  /**
+   * Learnt rate for now and for `aheadSec` ahead (undefined without history). Within the hour being
+   * counted, the learnt rate is what it leaves for the rest of the hour: (learnt count − arrivals
+   * counted so far)+ spread over the time left, never more than the learnt rate — an hour whose
+   * learnt jobs have all come (a nightly batch) keeps no warm agents for the rest of it.
+   */
   history?: number;
   ahead?: number;
   /** Which term set λ. */
   source: 'live' | 'burst' | 'history' | 'ahead' | 'none';
 }
 
-/** λ = max(live EWMA decayed to now (0 after `quietSec` without arrivals), burst rate, learnt rate now and a little ahead). */
+/**
+ * λ = max(live EWMA decayed to now (0 after `quietSec` without arrivals), burst rate, learnt rate
+ * now and `aheadSec` ahead (default `lookaheadSec`; decideWarm passes B + `lookaheadSec`)).
+ */
 export function estimateArrivalRate(
   state: ArrivalState,
   now: Date,
   timeZone: string,
   tuning: WarmTuning = DEFAULT_WARM_TUNING,
+  aheadSec: number = tuning.lookaheadSec,
 ): ArrivalEstimate {
   const nowMs = now.getTime();
   const prevMs = Date.parse(state.updatedAt);
@@ -507,12 +521,16 @@ export function estimateArrivalRate(
     poissonTail(live * tuning.burstWindowSec, burstCount - 1) <= tuning.burstSignificance;
   const burst = significant ? burstCount / tuning.burstWindowSec : 0;
   const learnt = (at: Date): number | undefined => {
-    const { day, minutes } = localTime(at, timeZone);
-    const h = Math.floor(minutes / 60);
-    return (state.buckets[`d${day}h${h}`] ?? state.buckets[`h${h}`])?.rate;
+    const hour = hourOf(at, timeZone);
+    const rate = (state.buckets[`d${hour.day}h${hour.hour}`] ?? state.buckets[`h${hour.hour}`])?.rate;
+    if (rate === undefined || state.hour?.start !== hour.start) return rate;
+    // The hour being counted: what the learnt hour has left after the arrivals already counted.
+    const leftSec = (hour.start + 3_600_000 - at.getTime()) / 1000;
+    const left = Math.max(0, rate * 3600 - state.hour.count);
+    return leftSec > 0 ? Math.min(rate, left / leftSec) : 0;
   };
   const history = learnt(now);
-  const ahead = learnt(new Date(nowMs + tuning.lookaheadSec * 1000));
+  const ahead = learnt(new Date(nowMs + Math.max(0, aheadSec) * 1000));
   const candidates: [ArrivalEstimate['source'], number | undefined][] = [
     ['live', live],
     ['burst', burst],
@@ -698,8 +716,15 @@ export function decideWarm(
   now: Date,
   tuning: WarmTuning = DEFAULT_WARM_TUNING,
 ): WarmDecision {
-  const lambda = estimateArrivalRate(state.arrivals, now, profile.timeZone, tuning);
   const refill = estimateRefill(state.refill, tuning);
+  // A known ramp is met by agents created one refill (and a pass or two) before it.
+  const lambda = estimateArrivalRate(
+    state.arrivals,
+    now,
+    profile.timeZone,
+    tuning,
+    refill.refillSec + tuning.lookaheadSec,
+  );
   // A job may wait `targetWaitSec`: an agent that comes online within it still meets the target,
   // so only arrivals within the rest of a refill (B − target) need an agent already waiting.
   const target = profile.targetWaitSec ?? 0;

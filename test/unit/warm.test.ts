@@ -385,12 +385,66 @@ describe('arrival-rate estimator', () => {
     expect(s.buckets['d1h9']?.n).toBe(2);
     expect(s.buckets['d1h9']?.rate).toBeCloseTo(36 / 3600, 6);
     // Week 3, Monday 08:40: nothing live, but 09:00 is 20 minutes ahead.
-    const e = estimateArrivalRate(s, at(2 * week + 2400), UTC);
+    const e = estimateArrivalRate(s, at(2 * week + 2400), UTC, DEFAULT_WARM_TUNING, 1200);
     expect(e.live).toBeLessThan(1e-4);
     expect(e.source).toBe('ahead');
     expect(e.lambdaPerSec).toBeCloseTo(36 / 3600, 6);
     // Monday 11:30: the learnt rate there is 0.
     expect(estimateArrivalRate(s, at(2 * week + 3.5 * 3600), UTC).history).toBe(0);
+  });
+
+  it('warms one refill and a pass or two ahead of a learnt ramp, not half an hour', () => {
+    // Monday 09:00–10:00 UTC: 36 arrivals last week (learnt), nothing since.
+    const week = 7 * 86400;
+    let s = emptyWarmState(at(0)).arrivals;
+    for (let i = 0; i < 36; i++)
+      s = observeArrivals(s, [{ requestId: i + 1, queueTime: iso(3600 + i * 100) }], at(3600 + i * 100), UTC);
+    for (let t = 3 * 3600; t < week + 1800; t += 3600) s = observeArrivals(s, [], at(t), UTC);
+    const profile = { maxWarmAgents: 5, maxAgents: 5, timeZone: UTC, targetWaitSec: 15 };
+    const k = (sec: number, refill: number[] = []) =>
+      decideWarm({ v: 1, arrivals: s, refill: { samples: refill } }, profile, at(week + sec));
+    // B = 90 s before any create, + 120 s: the ramp at 09:00 is looked for 210 s ahead.
+    expect(DEFAULT_WARM_TUNING.lookaheadSec).toBe(120);
+    expect(k(2400).k).toBe(0); // 08:40: too early
+    expect(k(3600 - 211).k).toBe(0);
+    const ready = k(3600 - 209);
+    expect(ready.lambda.source).toBe('ahead');
+    expect(ready.k).toBeGreaterThan(0);
+    // A slower refill (B = 300 s measured) looks further ahead: 420 s.
+    expect(k(3600 - 419, Array(10).fill(300)).k).toBeGreaterThan(0);
+    expect(k(3600 - 421, Array(10).fill(300)).k).toBe(0);
+  });
+
+  it('keeps no warm agents for the rest of an hour whose learnt jobs have all come', () => {
+    // A nightly batch (T0 + 18 h = 02:00 the next day): 40 jobs at 02:00, 8 at 02:30, every day.
+    const day = 86400;
+    const batch = (d: number) => 18 * 3600 + d * day;
+    let s = emptyWarmState(at(0)).arrivals;
+    let id = 1;
+    const jobs = (t: number, n: number) => Array.from({ length: n }, () => ({ requestId: id++, queueTime: iso(t) }));
+    for (let d = 0; d < 3; d++) {
+      s = observeArrivals(s, jobs(batch(d) + 10, 40), at(batch(d) + 30), UTC);
+      s = observeArrivals(s, jobs(batch(d) + 1800, 8), at(batch(d) + 1830), UTC);
+      for (let t = batch(d) + 3600; t < batch(d + 1) - 3600; t += 3600) s = observeArrivals(s, [], at(t), UTC);
+    }
+    expect(s.buckets['h2']?.rate).toBeCloseTo(48 / 3600, 9);
+    const profile = { maxWarmAgents: 10, maxAgents: 10, timeZone: UTC, targetWaitSec: 15 };
+    const d3 = batch(3);
+    // Before the batch: the whole learnt hour lies ahead.
+    s = observeArrivals(s, [], at(d3 - 120), UTC);
+    const before = decideWarm({ v: 1, arrivals: s, refill: { samples: [] } }, profile, at(d3 - 120));
+    expect(before.lambda).toMatchObject({ source: 'ahead', ahead: 48 / 3600 });
+    // 40 of the 48 learnt jobs came: 8 are left for the 59.5 minutes remaining.
+    s = observeArrivals(s, jobs(d3 + 10, 40), at(d3 + 30), UTC);
+    expect(estimateArrivalRate(s, at(d3 + 30), UTC).history).toBeCloseTo(8 / 3570, 9);
+    // All 48 came by 02:30: history keeps nothing for the rest of the hour…
+    s = observeArrivals(s, jobs(d3 + 1800, 8), at(d3 + 1830), UTC);
+    expect(estimateArrivalRate(s, at(d3 + 1830), UTC).history).toBe(0);
+    // …and once the burst and live terms have passed (15 min), no warm agent is kept before 03:00.
+    s = observeArrivals(s, [], at(d3 + 2900), UTC);
+    const after = decideWarm({ v: 1, arrivals: s, refill: { samples: [] } }, profile, at(d3 + 2900));
+    expect(after.lambda.history).toBe(0);
+    expect(after.k).toBe(0);
   });
 
   it('buckets by the profile time zone', () => {
