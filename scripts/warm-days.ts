@@ -5,8 +5,10 @@
  * one controller throughout, the warm state carried as the back-off blob carries it), seeds 1…S, and
  * prints, day 1 against days 2…N:
  *   - the p95 and mean wait of the first F jobs of each day (pooled over seeds), ours and KEDA;
- *   - the day's p95 and cost, ours/KEDA (mean over seeds);
- *   - the same days run alone (a fresh one-day run of that day's jobs: nothing learnt), ours;
+ *   - the day's p95 and cost, ours/KEDA (mean over seeds; cost over the day's 24 hours — the runs
+ *     go one day further than reported, so the last reported day has its night too);
+ *   - the same days run alone (a fresh one-day run of that day's jobs: nothing learnt; its cost ends
+ *     with the run's drain, so it lacks the night, and on nightly-batch the daytime standby);
  *   - whether history pre-warms: the pass before each day's first arrival (warm k, what set λ, the
  *     idle + starting agents), how long before it k first rose above what λ without history gives;
  *   - what history costs: warm agents held only because of it (k with history − k without, above
@@ -55,6 +57,7 @@ const p95 = (xs: readonly number[]) =>
     95,
   );
 const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const sec = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)}s` : 'n/a');
 /** $ per agent-minute of a profile (ACI, per second). */
 const perMin = (name: string) => {
   const p = ours.find((x) => x.name === name)!;
@@ -113,10 +116,10 @@ interface DayRow {
   firstOurs: number[];
   firstKeda: number[];
   firstFresh: number[];
-  p95Ratio: number;
-  costRatio: number;
-  freshP95Ratio: number;
-  freshCostRatio: number;
+  firstFreshKeda: number[];
+  /** The day's p95 wait and cost in the multi-day run (ours, KEDA) and run alone (NaN for day 1). */
+  p95: { ours: number; keda: number; alone: number; kedaAlone: number };
+  cost: { ours: number; keda: number; alone: number; kedaAlone: number };
   /** Pass before the first arrival, for the first arrival's profile. */
   atFirst?: Pass;
   /** Minutes before the first arrival that k first exceeded kLive and the schedule (history pre-warm); undefined = it did not. */
@@ -132,10 +135,12 @@ console.log(
 
 for (const name of String(values.traces).split(',')) {
   const rows: DayRow[] = [];
-  const offsets = dayOffsets(DAYS, SAMPLE_CALENDAR[name] ?? 'daily');
+  const offsets = dayOffsets(DAYS + 1, SAMPLE_CALENDAR[name] ?? 'daily');
   for (let seed = 1; seed <= SEEDS; seed++) {
     const trace = sampleTrace(name, seed);
-    const keda = await runSimulation({ trace, profiles: base, policy: 'keda', seed, days: DAYS });
+    // One day more than reported, so the last reported day has its night too (the run ends after
+    // the last day's drain).
+    const keda = await runSimulation({ trace, profiles: base, policy: 'keda', seed, days: DAYS + 1 });
     const ref: { clock?: VirtualClock; world?: World } = {};
     const passes: Pass[] = [];
     const o: SimResult = await runSimulation({
@@ -143,7 +148,7 @@ for (const name of String(values.traces).split(',')) {
       profiles: ours,
       policy: 'ours',
       seed,
-      days: DAYS,
+      days: DAYS + 1,
       onWorld: (w, c) => {
         ref.world = w;
         ref.clock = c;
@@ -163,7 +168,7 @@ for (const name of String(values.traces).split(',')) {
       const midnight = TRACE_EPOCH_MS + offsets[d]! * 86_400_000;
       const firstMs = midnight + dayTrace.jobs[0]!.arrival * 1000;
       const lastMs = midnight + dayTrace.jobs[dayTrace.jobs.length - 1]!.arrival * 1000;
-      const nextMidnight = d + 1 < DAYS ? TRACE_EPOCH_MS + offsets[d + 1]! * 86_400_000 : Number.POSITIVE_INFINITY;
+      const nextMidnight = midnight + 86_400_000;
       const fromMs = d === 0 ? Number.NEGATIVE_INFINITY : midnight;
       // History's warm agents: max(schedule, k) − max(schedule, k without history), pass to pass.
       const extraMin = { before: 0, during: 0, after: 0 };
@@ -194,10 +199,19 @@ for (const name of String(values.traces).split(',')) {
         firstOurs: o.dayWaits![d]!.slice(0, FIRST),
         firstKeda: keda.dayWaits![d]!.slice(0, FIRST),
         firstFresh: fresh ? fresh.waits.slice(0, FIRST) : [],
-        p95Ratio: oDay.waitSec.p95 / kDay.waitSec.p95,
-        costRatio: oDay.costUsd / kDay.costUsd,
-        freshP95Ratio: fresh && freshKeda ? fresh.summary.waitSec.p95 / freshKeda.summary.waitSec.p95 : Number.NaN,
-        freshCostRatio: fresh && freshKeda ? fresh.summary.costUsd / freshKeda.summary.costUsd : Number.NaN,
+        firstFreshKeda: freshKeda ? freshKeda.waits.slice(0, FIRST) : [],
+        p95: {
+          ours: oDay.waitSec.p95,
+          keda: kDay.waitSec.p95,
+          alone: fresh?.summary.waitSec.p95 ?? Number.NaN,
+          kedaAlone: freshKeda?.summary.waitSec.p95 ?? Number.NaN,
+        },
+        cost: {
+          ours: oDay.costUsd,
+          keda: kDay.costUsd,
+          alone: fresh?.summary.costUsd ?? Number.NaN,
+          kedaAlone: freshKeda?.summary.costUsd ?? Number.NaN,
+        },
         ...(firstProfile ? { atFirst: firstProfile } : {}),
         ...(prewarmMin !== undefined ? { prewarmMin } : {}),
         extraMin,
@@ -214,18 +228,42 @@ for (const name of String(values.traces).split(',')) {
     ['day 1', rows.filter((r) => r.day === 1)],
     [`days 2–${DAYS}`, rows.filter((r) => r.day > 1)],
   ];
+  const pw = (xs: number[]) => (xs.length ? `${f(p95(xs), 1)}s / ${f(mean(xs), 1)}s` : '–');
   console.log(
-    'days       first-job waits (pooled): ours p95/mean   keda p95/mean   day alone p95/mean | day p95 ours/keda  cost ours/keda | alone: p95  cost',
+    `waits of the first ${FIRST} jobs of each day, pooled over seeds (p95 / mean); "alone" = that day run on its own (nothing learnt)`,
+  );
+  console.log(
+    `days        ${'ours'.padStart(15)}  ${'keda'.padStart(15)}  ${'ours alone'.padStart(15)}  ${'keda alone'.padStart(15)}`,
   );
   for (const [label, rs] of groups) {
-    const o = rs.flatMap((r) => r.firstOurs);
-    const k = rs.flatMap((r) => r.firstKeda);
-    const fr = rs.flatMap((r) => r.firstFresh);
-    console.log(
-      `${label.padEnd(10)} ${`${f(p95(o), 1)}s / ${f(mean(o), 1)}s`.padStart(33)}  ${`${f(p95(k), 1)}s / ${f(mean(k), 1)}s`.padStart(14)}  ${(fr.length ? `${f(p95(fr), 1)}s / ${f(mean(fr), 1)}s` : '–').padStart(17)} | ` +
-        `${f(mean(rs.map((r) => r.p95Ratio))).padStart(17)}  ${f(mean(rs.map((r) => r.costRatio))).padStart(14)} | ` +
-        `${f(mean(rs.map((r) => r.freshP95Ratio))).padStart(10)}  ${f(mean(rs.map((r) => r.freshCostRatio))).padStart(4)}`,
-    );
+    const cols = [
+      rs.flatMap((r) => r.firstOurs),
+      rs.flatMap((r) => r.firstKeda),
+      rs.flatMap((r) => r.firstFresh),
+      rs.flatMap((r) => r.firstFreshKeda),
+    ];
+    console.log(`${label.padEnd(10)}  ${cols.map((c) => pw(c).padStart(15)).join('  ')}`);
+  }
+  console.log('\nthe day: p95 wait and cost (mean over seeds; ratios are means of per-day ratios)');
+  console.log(
+    `days        ${'ours p95'.padStart(9)} ${'keda p95'.padStart(9)} ${'ours/keda'.padStart(9)}  ${'ours $'.padStart(7)} ${'keda $'.padStart(7)} ${'ours/keda'.padStart(9)} | alone: ${'ours p95'.padStart(9)} ${'ours $'.padStart(7)} ${'keda $'.padStart(7)} ${'ours/keda $'.padStart(11)}`,
+  );
+  for (const [label, rs] of groups) {
+    const m = (g: (r: DayRow) => number) => mean(rs.map(g));
+    const cells = [
+      sec(m((r) => r.p95.ours)).padStart(9),
+      sec(m((r) => r.p95.keda)).padStart(9),
+      f(m((r) => r.p95.ours / r.p95.keda)).padStart(9),
+      ' ' + f(m((r) => r.cost.ours)).padStart(7),
+      f(m((r) => r.cost.keda)).padStart(7),
+      f(m((r) => r.cost.ours / r.cost.keda)).padStart(9),
+      '|       ',
+      sec(m((r) => r.p95.alone)).padStart(9),
+      f(m((r) => r.cost.alone)).padStart(7),
+      f(m((r) => r.cost.kedaAlone)).padStart(7),
+      f(m((r) => r.cost.alone / r.cost.kedaAlone)).padStart(11),
+    ];
+    console.log(`${label.padEnd(10)}  ${cells.join(' ')}`);
   }
   console.log('\npre-warm and what history costs, per day (mean over seeds):');
   console.log(

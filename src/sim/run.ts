@@ -75,7 +75,7 @@ export interface Percentiles {
   mean: number;
 }
 
-/** One day of a multi-day run: jobs that arrived that day, and what the compute cost from its midnight to the next day's. */
+/** One day of a multi-day run: jobs that arrived that day, and what the compute cost over its 24 hours. */
 export interface DaySummary {
   /** 1-based. */
   day: number;
@@ -328,9 +328,9 @@ function percentiles(waits: readonly number[]): Percentiles {
 }
 
 /**
- * Per day: the jobs that arrived from its midnight to the next day's (the first day from the run's
- * start, the last to its end), and the compute billed over the same span (so a Friday carries the
- * weekend after it, and the days add up to the run).
+ * Per day: the jobs that arrived from its midnight to the next day's, and the compute billed over
+ * its 24 hours (the first day from the run's start if that is earlier, the last day to the run's
+ * end). Days on a daily calendar add up to the run; a weekend between working days is in no day.
  */
 function daySummaries(
   days: readonly TraceDay[],
@@ -343,7 +343,7 @@ function daySummaries(
     const next = days[i + 1];
     return {
       from: i === 0 ? Math.min(startMs, midnight) : midnight,
-      to: next ? TRACE_EPOCH_MS + next.offsetSec * 1000 : Math.max(endMs, midnight),
+      to: next ? Math.min(TRACE_EPOCH_MS + next.offsetSec * 1000, midnight + 86_400_000) : Math.max(endMs, midnight),
     };
   });
   return days.map((d, i) => {
@@ -351,6 +351,7 @@ function daySummaries(
     const first = i === 0;
     const last = i === days.length - 1;
     const jobs = world.jobs.filter((j) => (first || j.queuedMs >= from) && (last || j.queuedMs < to));
+    // (Jobs are placed by the trace, so none arrives on a weekend between working days.)
     const served = jobs.filter((j) => j.result === 'succeeded');
     const waits = served.map((j) => ((j.assignedMs ?? j.queuedMs) - j.queuedMs) / 1000);
     const billed = billWindow(world.allMachines, from, to, endMs);
