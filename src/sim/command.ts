@@ -167,7 +167,9 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
     io.stdout(`trace ${run.trace}: ${run.description} (seed ${seed})\n\n${summaryTable(run.results)}\n`);
     const perDay = dayTable(run.results);
     if (perDay)
-      io.stdout(`\nper day (jobs that arrived that day; cost over its 24 hours, the last day to the end of the run):\n${perDay}\n`);
+      io.stdout(
+        `\nper day (jobs that arrived that day; cost over its 24 hours, the last day to the end of the run):\n${perDay}\n`,
+      );
     const ours = run.results.find((r) => r.summary.policy === 'ours')?.summary;
     if (ours) {
       for (const r of run.results) {
