@@ -6,22 +6,16 @@
  * `azp-reconcile-poison` (counted in /api/status); the last attempt logs `azp_autoscaler.queue_poison`.
  */
 import type { InvocationContext } from '@azure/functions';
-import type { WebhookArrival } from '../core/types.js';
 import type { ReconcileRequest } from '../ports/index.js';
 import { decodeRequest } from '../storage/queue.js';
 import { errorText } from '../util/log.js';
+import type { Runtime } from './runtime.js';
 import type { Telemetry } from './telemetry.js';
 
 /** host.json `extensions.queues.maxDequeueCount` (kept equal; test/unit/queue-handler.test.ts checks). */
 export const MAX_DEQUEUE_COUNT = 5;
 
-export interface QueueRuntime {
-  requestFromQueue(
-    pools: readonly string[],
-    reason: string,
-    receivedAt: Date,
-    arrivals?: readonly WebhookArrival[],
-  ): Promise<void>;
+export interface QueueRuntime extends Pick<Runtime, 'requestFromQueue'> {
   telemetry: Pick<Telemetry, 'event' | 'flush'>;
 }
 

@@ -36,8 +36,10 @@ export interface Runtime {
   /** The webhook's durable hand-off (the reconcile queue in AzureWebJobsStorage). */
   handoff: HandoffQueue;
   telemetry: Telemetry;
-  /** Passes asked for by a queue message: the oldest delivery's time feeds the webhook → create latency. */
-  /** A webhook delivery from the reconcile queue; `arrivals`: the job it named (for λ). */
+  /**
+   * Passes asked for by a webhook delivery from the reconcile queue: the oldest delivery's time
+   * feeds the webhook → create latency; `arrivals`: the job it named (for λ).
+   */
   requestFromQueue(
     pools: readonly string[],
     reason: string,
