@@ -9,19 +9,20 @@
  * reported days' jobs, and ours/KEDA cost of those days; also day 1 alone (nothing learnt yet) and
  * days 2…N (history learnt).
  *
- * `--static` also runs, per seed, the cheapest static standby schedule that meets the target on the
- * one-day trace (searchStatic, as warm-figures finds it: count × the profile's active hours, every
- * day) over the same days, and prints ours/static cost.
+ * `--static` also searches, per seed, the cheapest static standby schedule (searchStatic: a count ×
+ * the profile's active hours of day 1, every day) whose p95 over the same days meets the target,
+ * and prints ours/static cost.
  * `--no-schedule` drops the default docker profile's standby window (Mon–Fri 08:00–18:00, 1 agent)
  * from ours, so warm agents come from the wait target alone (KEDA has no standby either way).
  *
- * Run: npx tsx scripts/warm-week.ts [--seeds 10] [--days 5] [--target 15] [--traces steady-day,mixed-profiles,nightly-batch] [--no-schedule] [--static]
+ * Run: npx tsx scripts/warm-week.ts [--seeds 10] [--days 5] [--target 15] [--traces steady-day,mixed-profiles,nightly-batch] [--no-schedule] [--static] [--tuning '{…}']
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_WARM_TUNING, type WarmTuning } from '../src/core/warm.js';
 import { defaultProfiles, withTargetWait } from '../src/sim/profiles.js';
 import { percentile, runSimulation, type SimResult } from '../src/sim/run.js';
 import { sampleTrace } from '../src/sim/trace.js';
-import { activeWindow, searchStatic, withStandby } from '../src/sim/warm-baselines.js';
+import { searchStatic } from '../src/sim/warm-baselines.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,8 +32,11 @@ const { values } = parseArgs({
     traces: { type: 'string', default: 'steady-day,mixed-profiles,nightly-batch' },
     'no-schedule': { type: 'boolean', default: false },
     static: { type: 'boolean', default: false },
+    tuning: { type: 'string' },
   },
 });
+// `--tuning '{"quietSec":600}'` overrides the warm rule's defaults (src/core/warm.ts WarmTuning), as in warm-figures.
+if (values.tuning) Object.assign(DEFAULT_WARM_TUNING, JSON.parse(values.tuning) as Partial<WarmTuning>);
 const SEEDS = Number(values.seeds);
 const DAYS = Number(values.days);
 const TARGET = Number(values.target);
@@ -55,7 +59,7 @@ function window(r: SimResult, from: number, to: number): { p95: number; cost: nu
 
 console.log(
   `warm agents over ${DAYS} days, targetWaitSec ${TARGET}, seeds 1–${SEEDS} ` +
-    `(npx tsx scripts/warm-week.ts --seeds ${SEEDS} --days ${DAYS} --target ${TARGET}${values['no-schedule'] ? ' --no-schedule' : ''})`,
+    `(npx tsx scripts/warm-week.ts --seeds ${SEEDS} --days ${DAYS} --target ${TARGET}${values['no-schedule'] ? ' --no-schedule' : ''}${values.tuning ? ` --tuning '${values.tuning}'` : ''})`,
 );
 console.log('goal: ours/keda p95 ≤ 0.30 at cost ≤ 1.25 (each day billed over its own 24 hours)\n');
 for (const name of String(values.traces).split(',')) {
@@ -85,20 +89,10 @@ for (const name of String(values.traces).split(',')) {
     later.cost.push(wl.cost / kl.cost);
     let staticText = '';
     if (values.static) {
-      const s = await searchStatic({ trace, seed }, base, TARGET);
+      const s = await searchStatic({ trace, seed, days: DAYS + 1 }, base, TARGET);
       if (!s) staticText = `  static: none ≤ ${TARGET}s`;
       else {
-        const windows = new Map(
-          Object.entries(s.counts).map(([name, count]) => {
-            const win = activeWindow(trace, name, base);
-            return [name, win && count > 0 ? [{ ...win, count }] : []] as const;
-          }),
-        );
-        const st = window(
-          await runSimulation({ trace, profiles: withStandby(base, windows), policy: 'ours', seed, days: DAYS + 1 }),
-          0,
-          DAYS,
-        );
+        const st = window(s.result, 0, DAYS);
         vsStatic.push(w.cost / st.cost);
         const c = Object.entries(s.counts)
           .map(([k2, v]) => `${k2}=${v}`)
