@@ -371,6 +371,47 @@ export function observeArrivals(
   tuning: WarmTuning = DEFAULT_WARM_TUNING,
 ): ArrivalState {
   const nowMs = now.getTime();
+  const { times, counted } = newArrivalTimes(state, seen, nowMs, tuning);
+  const lastMs = state.lastQueueTime ? Date.parse(state.lastQueueTime) : -Infinity;
+  let lastQueueMs = lastMs;
+  for (const t of times) lastQueueMs = Math.max(lastQueueMs, t);
+
+  // Live EWMA over the elapsed interval: the interval's observed rate, weighted by 1 - e^(-dt/τ).
+  const prevMs = Date.parse(state.updatedAt);
+  const dtSec = Number.isFinite(prevMs) ? Math.max(0, (nowMs - prevMs) / 1000) : 0;
+  let rate = state.rate;
+  if (dtSec > 0) {
+    const alpha = 1 - Math.exp(-dtSec / tuning.tauSec);
+    rate += alpha * (times.length / dtSec - rate);
+  } else if (times.length > 0) {
+    rate = Math.max(rate, times.length / tuning.burstWindowSec);
+  }
+
+  // Burst window.
+  const windowStart = nowMs - tuning.burstWindowSec * 1000;
+  const recent = [...state.recent, ...times].filter((t) => t > windowStart).sort((a, b) => a - b);
+
+  return {
+    rate,
+    updatedAt: now.toISOString(),
+    ...(Number.isFinite(lastQueueMs) ? { lastQueueTime: new Date(lastQueueMs).toISOString() } : {}),
+    recent: recent.slice(-1000),
+    counted: Object.fromEntries([...counted].sort((a, b) => a[1] - b[1]).slice(-MAX_COUNTED)),
+    ...foldHours(state, times, now, timeZone, tuning),
+  };
+}
+
+/**
+ * The queue times (sorted) of this pass's jobs not counted before, and the counted ids to keep.
+ * Arrivals that share an id are one job (and join jobs they link; the earliest queue time wins); a
+ * job counted by an earlier pass within `dedupWindowSec` of its queue time is not counted again.
+ */
+function newArrivalTimes(
+  state: ArrivalState,
+  seen: readonly Arrival[],
+  nowMs: number,
+  tuning: WarmTuning,
+): { times: number[]; counted: Map<string, number> } {
   const horizon = nowMs - tuning.dedupWindowSec * 1000;
   const counted = new Map(Object.entries(state.counted ?? {}).filter(([, t]) => t > horizon));
   // A state written before `counted` existed: its watermark still says what was counted.
@@ -378,7 +419,6 @@ export function observeArrivals(
   const lastMs = state.lastQueueTime ? Date.parse(state.lastQueueTime) : -Infinity;
   const lastIds = new Set((state.lastIds ?? []).map((id) => `r${id}`));
 
-  // This pass's jobs: arrivals sharing an id are one job (and join jobs they link).
   type Job = { keys: Set<string>; t: number };
   const jobs = new Set<Job>();
   const byKey = new Map<string, Job>();
@@ -413,27 +453,20 @@ export function observeArrivals(
     if (legacy && (job.t < lastMs || (job.t === lastMs && keys.some((k) => lastIds.has(k))))) continue;
     times.push(job.t);
   }
-  times.sort((a, b) => a - b);
-  let lastQueueMs = lastMs;
-  for (const t of times) lastQueueMs = Math.max(lastQueueMs, t);
+  return { times: times.sort((a, b) => a - b), counted };
+}
 
-  // Live EWMA over the elapsed interval: the interval's observed rate, weighted by 1 - e^(-dt/τ).
-  const prevMs = Date.parse(state.updatedAt);
-  const dtSec = Number.isFinite(prevMs) ? Math.max(0, (nowMs - prevMs) / 1000) : 0;
-  let rate = state.rate;
-  if (dtSec > 0) {
-    const alpha = 1 - Math.exp(-dtSec / tuning.tauSec);
-    rate += alpha * (times.length / dtSec - rate);
-  } else if (times.length > 0) {
-    rate = Math.max(rate, times.length / tuning.burstWindowSec);
-  }
-
-  // Burst window.
-  const windowStart = nowMs - tuning.burstWindowSec * 1000;
-  const recent = [...state.recent, ...times].filter((t) => t > windowStart).sort((a, b) => a - b);
-
-  // Hour-of-week history: every hour that ended since the last pass is folded into its buckets
-  // (hours without arrivals count as 0, up to a week of them); the open hour keeps counting.
+/**
+ * Hour-of-week history: every hour that ended since the last pass is folded into its buckets
+ * (hours without arrivals count as 0, up to a week of them); the open hour keeps counting.
+ */
+function foldHours(
+  state: ArrivalState,
+  times: readonly number[],
+  now: Date,
+  timeZone: string,
+  tuning: WarmTuning,
+): Pick<ArrivalState, 'hour' | 'buckets'> {
   const buckets = { ...state.buckets };
   const cur = hourOf(now, timeZone);
   const perHour = new Map<number, number>();
@@ -461,16 +494,7 @@ export function observeArrivals(
   const hour = open
     ? { ...open, count: open.count + (perHour.get(open.start) ?? 0) }
     : { ...cur, count: perHour.get(cur.start) ?? 0 };
-
-  return {
-    rate,
-    updatedAt: now.toISOString(),
-    ...(Number.isFinite(lastQueueMs) ? { lastQueueTime: new Date(lastQueueMs).toISOString() } : {}),
-    recent: recent.slice(-1000),
-    counted: Object.fromEntries([...counted].sort((a, b) => a[1] - b[1]).slice(-MAX_COUNTED)),
-    hour,
-    buckets,
-  };
+  return { hour, buckets };
 }
 
 /** Local hour (in `timeZone`) that contains `now`: its weekday, hour and start instant. */
