@@ -220,12 +220,18 @@ export class PassCoordinator {
     st.view.passes++;
     const n = st.view.passes;
     log.info('pass start', { pass: n, reasons: reasons.length ? reasons : ['requested by another instance'] });
+    let taken = false;
     try {
-      await this.runner(pool, reasons, fence, arrivals);
+      taken = arrivalsTaken(await this.runner(pool, reasons, fence, arrivals), pool);
       delete st.view.lastError;
     } catch (err) {
       st.view.lastError = errorText(err);
       log.error('pass failed', { pass: n, error: errorText(err) });
+    }
+    // A pass that threw, or could not observe the pool, folded nothing into λ: the next one does.
+    if (!taken && arrivals.length > 0) {
+      st.arrivals.unshift(...arrivals);
+      st.arrivals.splice(0, Math.max(0, st.arrivals.length - MAX_PENDING_ARRIVALS));
     }
     st.view.lastPassAt = new Date(started).toISOString();
     st.view.lastPassMs = Date.now() - started;
@@ -238,4 +244,17 @@ export class PassCoordinator {
     if (unique.length <= this.maxReasons) return unique;
     return [...unique.slice(0, this.maxReasons), `+${unique.length - this.maxReasons} more`];
   }
+}
+
+/**
+ * Did the pass fold the webhook arrivals in? Only a pool that was observed and planned did; a
+ * runner that reports no pass result (tests' runners) is taken at its word that it used them.
+ */
+function arrivalsTaken(result: unknown, pool: string): boolean {
+  const pools = (result as { pools?: unknown } | undefined)?.pools;
+  if (!Array.isArray(pools)) return true;
+  return pools.some(
+    (r: { pool?: unknown; plan?: unknown }) =>
+      typeof r.pool === 'string' && poolKey(r.pool) === poolKey(pool) && r.plan !== undefined,
+  );
 }
