@@ -104,7 +104,9 @@ describe('webhook arrivals in λ', () => {
       webhook: [{ jobId: JOB, queueTime: iso(10) }],
       agents: [ranIt('gpu', 1, '11111111-2222-3333-4444-555555555555', 5)],
     });
-    expect(countOf(s, 'gpu') + countOf(s, 'linux')).toBe(0);
+    // The gpu agent's own last job counts (see below); the webhook's job does not.
+    expect(s.get('gpu')?.recent).toEqual([T0 + 5_000]);
+    expect(countOf(s, 'linux')).toBe(0);
     const only = pass(new Map(), 60, { webhook: [{ jobId: JOB, queueTime: iso(10) }] });
     expect(countOf(only, 'gpu') + countOf(only, 'linux')).toBe(0);
   });
@@ -154,5 +156,16 @@ describe('webhook arrivals in λ', () => {
       'UTC',
     );
     expect(next.recent).toHaveLength(2);
+  });
+
+  it("counts our agent's last completed job without any webhook, once across passes", () => {
+    let s = new Map<string, ArrivalState>();
+    const agent = ranIt('linux', 9, JOB, 20);
+    s = pass(s, 60, { agents: [agent] });
+    expect(s.get('linux')?.recent).toEqual([T0 + 20_000]);
+    // The next passes still see the agent (its group not yet deleted): the same job, not counted again.
+    s = pass(s, 120, { agents: [agent] });
+    s = pass(s, 180, { agents: [agent], webhook: [{ jobId: JOB, queueTime: iso(20) }] });
+    expect(s.get('linux')?.recent).toEqual([T0 + 20_000]);
   });
 });

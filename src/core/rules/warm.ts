@@ -60,7 +60,8 @@ export function arrivalsOf(jobs: readonly JobRequest[]): Arrival[] {
 /**
  * Arrivals per profile: a queued job counts for the profile it was assigned to this pass; a job
  * already given to one of our agents counts for that agent's profile (its name says which); any
- * other unfinished job for the first profile whose capabilities match its demands.
+ * other unfinished job for the first profile whose capabilities match its demands; the last job
+ * each of our agents completed for that agent's profile (one that ran between two passes).
  *
  * The webhook's arrivals add the jobs the list no longer holds: one that queued, ran and finished
  * between two passes. The payload names no pool, demands or agent, so such a job counts only when
@@ -97,6 +98,19 @@ export function arrivalsByProfile(
     const served = byAgent(j.reservedAgent?.name) === name && j.assignTime ? { assignTime: j.assignTime } : {};
     out.get(name)?.push({ ...arrivalOf(j, j.queueTime), ...served });
     if (j.jobId) counted.add(j.jobId.toLowerCase());
+  }
+  // Our agents' last completed requests: a job that queued, ran and finished between two passes
+  // counts even when no webhook delivery named it (a lost delivery; Azure DevOps Server has no
+  // job-state event). A job counted while it was listed is not counted again: observeArrivals
+  // dedupes its ids, and drops a queue time older than its dedup window.
+  for (const a of agents) {
+    const last = a.lastCompletedRequest;
+    const name = byAgent(a.name);
+    if (!last?.queueTime || !name) continue;
+    out
+      .get(name)
+      ?.push({ requestId: last.requestId, ...(last.jobId ? { jobId: last.jobId } : {}), queueTime: last.queueTime });
+    if (last.jobId) counted.add(last.jobId.toLowerCase());
   }
   if (webhook.length === 0) return out;
   const listed = new Map(jobs.flatMap((j) => (j.jobId ? [[j.jobId.toLowerCase(), j] as const] : [])));
