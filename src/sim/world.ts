@@ -14,7 +14,7 @@ import type { AzureDevOpsPort, ComputePort, SecretPort } from '../ports/index.js
 import { simAzdoPort, simComputePort, simSecretPort } from './adapters.js';
 import { AzureDevOpsModel, type SimAgent, type SimJob, type WorldEvent } from './azdo-model.js';
 import type { VirtualClock } from './clock.js';
-import { ComputeModel, type Machine, type MachineKind, type Recorder } from './compute.js';
+import { ComputeModel, type Machine, type Recorder } from './compute.js';
 import { Faults } from './faults.js';
 import { Rng, deriveSeed } from './rng.js';
 import type { TraceJob } from './trace.js';
@@ -123,16 +123,8 @@ export class World implements Recorder {
     return this.azdo.unfinishedJobs(poolId);
   }
 
-  startMachine(
-    kind: MachineKind,
-    owner: string,
-    name: string,
-    pool: string,
-    profile: ProfileConfig,
-    placeholder: boolean,
-    createdAtTag: string,
-  ): Machine {
-    return this.compute.startMachine(kind, owner, name, pool, profile, placeholder, createdAtTag);
+  startMachine(...args: Parameters<ComputeModel['startMachine']>): Machine {
+    return this.compute.startMachine(...args);
   }
 
   removeMachine(name: string, by: string): boolean {
