@@ -15,7 +15,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { profileSchema, type ProfileConfig } from '../../src/config/schema.js';
+import type { ProfileConfig } from '../../src/config/schema.js';
+import { simProfile } from '../helpers/profiles.js';
 import type { AzureDevOpsPort, ComputePort } from '../../src/ports/index.js';
 import { checkFinalInvariants, checkPassInvariants } from '../../src/sim/invariants.js';
 import { SimPoolLock } from '../../src/sim/lease.js';
@@ -81,11 +82,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
 
 function profilesOf(s: Scenario): ProfileConfig[] {
   return [
-    profileSchema.parse({
-      name: 'docker',
-      pool: 'aci',
-      image: 'example.azurecr.io/agent:docker',
-      capabilities: ['docker'],
+    simProfile('docker', {
       placeholder: s.placeholder,
       maxAgents: s.maxAgents,
       maxCreatePerPass: s.maxCreatePerPass,

@@ -18,7 +18,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { profileSchema, type ProfileConfig } from '../../src/config/schema.js';
+import type { ProfileConfig } from '../../src/config/schema.js';
+import { simProfile } from '../helpers/profiles.js';
 import { placeholderName } from '../../src/core/names.js';
 import type { PassResult } from '../../src/reconcile/pass.js';
 import type { AzureDevOpsPort, ComputePort } from '../../src/ports/index.js';
@@ -124,22 +125,8 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
 function profilesOf(s: Scenario): ProfileConfig[] {
   const { placeholder: javaPlaceholder, ...java } = s.java;
   return [
-    profileSchema.parse({
-      name: 'docker',
-      pool: 'aci',
-      image: 'example.azurecr.io/agent:docker',
-      capabilities: ['docker'],
-      placeholder: true,
-      ...s.docker,
-    }),
-    profileSchema.parse({
-      name: 'java',
-      pool: 'aci',
-      image: 'example.azurecr.io/agent:java',
-      capabilities: ['java'],
-      placeholder: javaPlaceholder,
-      ...java,
-    }),
+    simProfile('docker', { placeholder: true, ...s.docker }),
+    simProfile('java', { placeholder: javaPlaceholder, ...java }),
   ];
 }
 

@@ -11,7 +11,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { profileSchema, type ProfileConfig } from '../../src/config/schema.js';
+import type { ProfileConfig } from '../../src/config/schema.js';
+import { simProfile } from '../helpers/profiles.js';
 import type { PassResult } from '../../src/reconcile/pass.js';
 import { checkFinalInvariants, checkPassInvariants } from '../../src/sim/invariants.js';
 import { generatedTrace } from '../helpers/sim-traces.js';
@@ -63,22 +64,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
 });
 
 function profilesOf(s: Scenario): ProfileConfig[] {
-  return [
-    profileSchema.parse({
-      name: 'docker',
-      pool: 'aci',
-      image: 'example.azurecr.io/agent:docker',
-      capabilities: ['docker'],
-      ...s.docker,
-    }),
-    profileSchema.parse({
-      name: 'java',
-      pool: 'aci',
-      image: 'example.azurecr.io/agent:java',
-      capabilities: ['java'],
-      ...s.java,
-    }),
-  ];
+  return [simProfile('docker', s.docker), simProfile('java', s.java)];
 }
 
 function traceOf(s: Scenario): Trace {

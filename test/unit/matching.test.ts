@@ -3,9 +3,9 @@ import { jobRequestListSchema, toJobRequest, toListedJobRequest } from '../../sr
 import { compareServerVersions, demandSatisfied, indexCapabilities, parseDemand } from '../../src/core/demands.js';
 import { capabilityDifference, reportedByProfile } from '../../src/core/matching.js';
 import { assignQueuedJobs, plan } from '../../src/core/plan.js';
-import type { AgentRegistration, JobRequest, PoolSnapshot } from '../../src/core/types.js';
+import type { AgentRegistration, JobRequest } from '../../src/core/types.js';
 import { readContractJson } from '../helpers/contracts.js';
-import { profile } from '../helpers/profiles.js';
+import { poolSnapshot, profile } from '../helpers/profiles.js';
 
 const NOW = new Date('2026-11-28T10:00:00Z');
 const ago = (sec: number) => new Date(NOW.getTime() - sec * 1000).toISOString();
@@ -23,14 +23,7 @@ const placeholder = (id: number, prof: string): AgentRegistration => ({
   enabled: true,
   createdOn: ago(3600),
 });
-const snap = (s: Partial<PoolSnapshot>): PoolSnapshot => ({
-  pool: 'aci',
-  jobs: [],
-  agents: [],
-  groups: [],
-  backoff: {},
-  ...s,
-});
+const snap = poolSnapshot;
 const assigned = (p: ReturnType<typeof plan>) => Object.fromEntries(p.views.map((v) => [v.profile, v.queued]));
 
 describe('matchedAgents are read as ids only', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { toJobRequest, jobRequestListSchema, jobRequestSchema } from '../../src/azdo/wire.js';
 import { assignQueuedJobs, classifyGroup, classifyJob, deleteModeFor, plan } from '../../src/core/plan.js';
-import type { AgentRegistration, JobRequest, OwnedGroup, PoolSnapshot } from '../../src/core/types.js';
+import type { AgentRegistration, JobRequest, OwnedGroup } from '../../src/core/types.js';
 import { readContractJson } from '../helpers/contracts.js';
-import { profile } from '../helpers/profiles.js';
+import { poolSnapshot, profile } from '../helpers/profiles.js';
 
 const NOW = new Date('2026-11-28T10:00:00Z');
 const ago = (sec: number) => new Date(NOW.getTime() - sec * 1000).toISOString();
@@ -44,14 +44,7 @@ const agent = (id: number, name: string, extra: Partial<AgentRegistration> = {})
   createdOn: ago(100),
   ...extra,
 });
-const snap = (s: Partial<PoolSnapshot>): PoolSnapshot => ({
-  pool: 'aci',
-  jobs: [],
-  agents: [],
-  groups: [],
-  backoff: {},
-  ...s,
-});
+const snap = poolSnapshot;
 const creates = (p: ReturnType<typeof plan>, name?: string) =>
   p.actions.filter((a) => a.kind === 'create' && !a.placeholder && (!name || a.profile === name)).length;
 const deletes = (p: ReturnType<typeof plan>) => p.actions.filter((a) => a.kind === 'delete');
