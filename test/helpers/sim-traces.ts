@@ -1,5 +1,8 @@
-/** Traces and faults the simulator tests share. */
+/** Traces, faults and the short run the simulator tests share. */
+import { defaultProfiles } from '../../src/sim/profiles.js';
+import { runSimulation, type SimOptions, type SimResult } from '../../src/sim/run.js';
 import { sampleTrace, type Trace } from '../../src/sim/trace.js';
+import type { World } from '../../src/sim/world.js';
 
 /** Monday 09:00, in seconds from the trace epoch (no standby windows are configured, so the hour only places jobs). */
 const MONDAY_0900 = 9 * 3600;
@@ -30,3 +33,20 @@ export function generatedTrace(
 /** An injected transient port failure (the pass treats it like a network error). */
 export const transientFault = (what: string): Error =>
   Object.assign(new Error(`injected fault: ${what}`), { kind: 'transient' });
+
+/** Our controller on the short trace (default profiles, seed 5) unless `o` says otherwise, with the world it ran in. */
+export async function runSmall(o: Partial<SimOptions> = {}): Promise<{ result: SimResult; world: World }> {
+  let world: World | undefined;
+  const result = await runSimulation({
+    trace: smallTrace(),
+    profiles: defaultProfiles(),
+    policy: 'ours',
+    seed: 5,
+    ...o,
+    onWorld: (w, c) => {
+      world = w;
+      o.onWorld?.(w, c);
+    },
+  });
+  return { result, world: world! };
+}

@@ -7,8 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { SIM_LOCATION } from '../../src/sim/adapters.js';
 import { defaultProfiles } from '../../src/sim/profiles.js';
-import { smallTrace } from '../helpers/sim-traces.js';
-import { runSimulation } from '../../src/sim/run.js';
+import { runSmall } from '../helpers/sim-traces.js';
 import type { World } from '../../src/sim/world.js';
 
 const acceptedIn = (world: World, location: string) =>
@@ -16,24 +15,16 @@ const acceptedIn = (world: World, location: string) =>
 
 describe('simulator: capacity that fails late', () => {
   it('a region with no capacity: one create there per back-off step; the fallback region serves every job', async () => {
-    let world: World | undefined;
     const profiles = defaultProfiles().map((p) => ({ ...p, fallback: [{ location: 'northeurope' }] }));
-    const r = await runSimulation({
-      trace: smallTrace(),
-      profiles,
-      policy: 'ours',
-      seed: 5,
-      onWorld: (w) => (world = w),
-      world: { noCapacityIn: [SIM_LOCATION] },
-    });
+    const { result: r, world } = await runSmall({ profiles, world: { noCapacityIn: [SIM_LOCATION] } });
     expect(r.violations).toEqual([]);
     expect(r.summary.unserved).toBe(0);
     expect(r.summary.served + r.summary.rejected).toBe(r.summary.jobs);
-    const failedHere = acceptedIn(world!, SIM_LOCATION);
+    const failedHere = acceptedIn(world, SIM_LOCATION);
     expect(failedHere.length).toBeGreaterThan(0);
     expect(failedHere.every((m) => m.provisioningState === 'Failed' || m.phase === 'deleted')).toBe(true);
-    expect(world!.counters.lateCapacityFailures).toBe(failedHere.length);
-    expect(acceptedIn(world!, 'northeurope').some((m) => m.jobsRun > 0)).toBe(true);
+    expect(world.counters.lateCapacityFailures).toBe(failedHere.length);
+    expect(acceptedIn(world, 'northeurope').some((m) => m.jobsRun > 0)).toBe(true);
     // Once a pass has seen a late failure there (and deleted the group), the placement backs off:
     // no create there for the first back-off step (60 s), not one per pass.
     for (const profile of new Set(failedHere.map((m) => m.profile.name))) {
@@ -48,29 +39,14 @@ describe('simulator: capacity that fails late', () => {
   });
 
   it('late failures at random (30 %) without a fallback: still served once, invariants hold', async () => {
-    let world: World | undefined;
-    const r = await runSimulation({
-      trace: smallTrace(),
-      profiles: defaultProfiles(),
-      policy: 'ours',
-      seed: 5,
-      onWorld: (w) => (world = w),
-      world: { lateCapacityFailureRate: 0.3 },
-    });
+    const { result: r, world } = await runSmall({ world: { lateCapacityFailureRate: 0.3 } });
     expect(r.violations).toEqual([]);
     expect(r.summary.unserved).toBe(0);
-    expect(world!.counters.lateCapacityFailures ?? 0).toBeGreaterThan(0);
+    expect(world.counters.lateCapacityFailures ?? 0).toBeGreaterThan(0);
   });
 
   it('at the defaults nothing fails for capacity (the published figures stay as they were)', async () => {
-    let world: World | undefined;
-    await runSimulation({
-      trace: smallTrace(),
-      profiles: defaultProfiles(),
-      policy: 'ours',
-      seed: 5,
-      onWorld: (w) => (world = w),
-    });
-    expect(world!.counters.lateCapacityFailures ?? 0).toBe(0);
+    const { world } = await runSmall();
+    expect(world.counters.lateCapacityFailures ?? 0).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkFinalInvariants, checkPassInvariants } from '../../src/sim/invariants.js';
 import { defaultProfiles } from '../../src/sim/profiles.js';
-import { smallTrace } from '../helpers/sim-traces.js';
+import { runSmall, smallTrace } from '../helpers/sim-traces.js';
 import { percentile, runSimulation, type SimResult } from '../../src/sim/run.js';
 import { sampleTrace } from '../../src/sim/trace.js';
 import type { AgentRegistration } from '../../src/core/types.js';
@@ -71,13 +71,8 @@ describe('conservation and invariants (the real reconcile pass)', () => {
   }
 
   it('injected failures, quota and throttling: still served once, invariants hold, back-off used', async () => {
-    let world: World | undefined;
-    const r = await runSimulation({
-      trace: smallTrace(),
+    const { result: r, world } = await runSmall({
       profiles,
-      policy: 'ours',
-      seed: 5,
-      onWorld: (w) => (world = w),
       world: {
         imagePullFailureRate: 0.15,
         crashBeforeRegisterRate: 0.15,
@@ -90,8 +85,8 @@ describe('conservation and invariants (the real reconcile pass)', () => {
     expect(r.violations).toEqual([]);
     expect(r.summary.unserved).toBe(0);
     expect(r.summary.served).toBe(25);
-    expect(world!.counters.quotaErrors ?? 0).toBeGreaterThan(0);
-    expect((world!.counters.imagePullFailures ?? 0) + (world!.counters.crashesBeforeRegister ?? 0)).toBeGreaterThan(0);
+    expect(world.counters.quotaErrors ?? 0).toBeGreaterThan(0);
+    expect((world.counters.imagePullFailures ?? 0) + (world.counters.crashesBeforeRegister ?? 0)).toBeGreaterThan(0);
     expect(r.summary.orphanRegistrations).toBe(0);
   });
 
