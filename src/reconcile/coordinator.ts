@@ -27,14 +27,20 @@ import { errorText } from '../util/log.js';
  * Runs one pass for one pool; `reasons` are the coalesced triggers (may be empty for remote ones).
  * `fence` is the pool's lease: every write of the pass must go through it (fenceDeps).
  * `arrivals`: the jobs the webhook deliveries handled here named since this process's last pass of
- * the pool (for λ; core/rules/warm.ts).
+ * the pool (for λ; core/rules/warm.ts). It returns the pass's result (a pool without a plan was
+ * not observed: its arrivals go to the next pass), or nothing when it has none to give.
  */
 export type PassRunner = (
   pool: string,
   reasons: readonly string[],
   fence: Fence,
   arrivals: readonly WebhookArrival[],
-) => Promise<unknown>;
+) => Promise<PassOutcome | void>;
+
+/** What the coordinator reads of a pass result (src/reconcile/pass.ts PassResult). */
+export interface PassOutcome {
+  pools: readonly { pool: string; plan?: unknown }[];
+}
 
 /** Webhook arrivals kept per pool until a pass here takes them (the oldest go first beyond it). */
 export const MAX_PENDING_ARRIVALS = 1000;
@@ -248,13 +254,9 @@ export class PassCoordinator {
 
 /**
  * Did the pass fold the webhook arrivals in? Only a pool that was observed and planned did; a
- * runner that reports no pass result (tests' runners) is taken at its word that it used them.
+ * runner that returns no result is taken at its word that it used them.
  */
-function arrivalsTaken(result: unknown, pool: string): boolean {
-  const pools = (result as { pools?: unknown } | undefined)?.pools;
-  if (!Array.isArray(pools)) return true;
-  return pools.some(
-    (r: { pool?: unknown; plan?: unknown }) =>
-      typeof r.pool === 'string' && poolKey(r.pool) === poolKey(pool) && r.plan !== undefined,
-  );
+function arrivalsTaken(result: PassOutcome | void, pool: string): boolean {
+  if (!result) return true;
+  return result.pools.some((r) => poolKey(r.pool) === poolKey(pool) && r.plan !== undefined);
 }
