@@ -1,6 +1,6 @@
 /**
  * Does the warm rule's history (λ learnt by hour of the weekday, `history`/`ahead` in
- * src/core/warm.ts estimateArrivalRate) help on the days after the first? Runs ours (targetWaitSec
+ * src/core/warm/ estimateArrivalRate) help on the days after the first? Runs ours (targetWaitSec
  * on every profile) and KEDA on N days of a sample trace (`runSimulation({ days })`: one world and
  * one controller throughout, the warm state carried as the back-off blob carries it), seeds 1…S, and
  * prints, day 1 against days 2…N:
@@ -21,7 +21,7 @@
 import { parseArgs } from 'node:util';
 import { relevantDemands } from '../src/core/demands.js';
 import { standbyTarget } from '../src/core/standby.js';
-import { decideWarm, type WarmState } from '../src/core/warm.js';
+import { decideWarm, type WarmState } from '../src/core/warm/index.js';
 import type { PassResult } from '../src/reconcile/pass.js';
 import { ACI_PRICES } from '../src/sim/billing.js';
 import type { VirtualClock } from '../src/sim/clock.js';

@@ -9,7 +9,7 @@
  * Run: npx tsx scripts/warm-figures.ts [--seeds 10] [--target 15] [--traces steady-day,mixed-profiles,nightly-batch] [--no-static] [--no-burst] [--tuning '{"budgetHorizonSec":0}']
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_WARM_TUNING, type WarmTuning } from '../src/core/warm.js';
+import { DEFAULT_WARM_TUNING, type WarmTuning } from '../src/core/warm/index.js';
 import type { PassResult } from '../src/reconcile/pass.js';
 import { defaultProfiles, withTargetWait } from '../src/sim/profiles.js';
 import { runSimulation, type SimResult } from '../src/sim/run.js';
@@ -26,9 +26,12 @@ const { values } = parseArgs({
     tuning: { type: 'string' },
   },
 });
-// `--tuning '{"budgetShare":0.6}'` overrides the warm rule's defaults (src/core/warm.ts WarmTuning) for
+// `--tuning '{"budgetShare":0.6}'` overrides the warm rule's defaults (src/core/warm/tuning.ts WarmTuning) for
 // this run, to measure a variant with the same command.
-if (values.tuning) Object.assign(DEFAULT_WARM_TUNING, JSON.parse(values.tuning) as Partial<WarmTuning>);
+const warmTuning: Readonly<WarmTuning> = Object.freeze({
+  ...DEFAULT_WARM_TUNING,
+  ...(values.tuning ? (JSON.parse(values.tuning) as Partial<WarmTuning>) : {}),
+});
 const SEEDS = Number(values.seeds);
 const TARGET = Number(values.target);
 const base = defaultProfiles();
@@ -65,7 +68,8 @@ for (const name of String(values.traces).split(',')) {
   );
   for (let seed = 1; seed <= SEEDS; seed++) {
     const trace = sampleTrace(name, seed);
-    const run = (profiles: typeof base, policy: 'ours' | 'keda') => runSimulation({ trace, profiles, policy, seed });
+    const run = (profiles: typeof base, policy: 'ours' | 'keda') =>
+      runSimulation({ trace, profiles, policy, seed, ours: { reconcile: { warmTuning } } });
     const keda = (await run(base, 'keda')).summary;
     const oursRun = await run(ours, 'ours');
     const o = oursRun.summary;
@@ -132,7 +136,13 @@ if (!values['no-burst']) {
         binds.throttled += pool.outcomes.filter((x) => x.status === 'failed' && x.kind === 'throttled').length;
       }
     };
-    const o: SimResult = await runSimulation({ trace, profiles: ours, policy: 'ours', seed, ours: { onPass } });
+    const o: SimResult = await runSimulation({
+      trace,
+      profiles: ours,
+      policy: 'ours',
+      seed,
+      ours: { onPass, reconcile: { warmTuning } },
+    });
     ratios.push(r2(o.summary.waitSec.p95, keda.waitSec.p95));
     console.log(
       `seed ${seed}: keda p95 ${keda.waitSec.p95}s, ours p95 ${o.summary.waitSec.p95}s, ours/keda ${f(ratios.at(-1)!)}, cost ×${f(r2(o.summary.costUsd, keda.costUsd))}`,

@@ -18,7 +18,7 @@
  * Run: npx tsx scripts/warm-week.ts [--seeds 10] [--days 5] [--target 15] [--traces steady-day,mixed-profiles,nightly-batch] [--no-schedule] [--static] [--tuning '{…}']
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_WARM_TUNING, type WarmTuning } from '../src/core/warm.js';
+import { DEFAULT_WARM_TUNING, type WarmTuning } from '../src/core/warm/index.js';
 import { defaultProfiles, withTargetWait } from '../src/sim/profiles.js';
 import { percentile, runSimulation, type SimResult } from '../src/sim/run.js';
 import { sampleTrace } from '../src/sim/trace.js';
@@ -35,8 +35,11 @@ const { values } = parseArgs({
     tuning: { type: 'string' },
   },
 });
-// `--tuning '{"quietSec":600}'` overrides the warm rule's defaults (src/core/warm.ts WarmTuning), as in warm-figures.
-if (values.tuning) Object.assign(DEFAULT_WARM_TUNING, JSON.parse(values.tuning) as Partial<WarmTuning>);
+// `--tuning '{"quietSec":600}'` overrides the warm rule's defaults (src/core/warm/tuning.ts WarmTuning), as in warm-figures.
+const warmTuning: Readonly<WarmTuning> = Object.freeze({
+  ...DEFAULT_WARM_TUNING,
+  ...(values.tuning ? (JSON.parse(values.tuning) as Partial<WarmTuning>) : {}),
+});
 const SEEDS = Number(values.seeds);
 const DAYS = Number(values.days);
 const TARGET = Number(values.target);
@@ -77,7 +80,14 @@ for (const name of String(values.traces).split(',')) {
   for (let seed = 1; seed <= SEEDS; seed++) {
     const trace = sampleTrace(name, seed);
     const keda = await runSimulation({ trace, profiles: base, policy: 'keda', seed, days: DAYS + 1 });
-    const o = await runSimulation({ trace, profiles: ours, policy: 'ours', seed, days: DAYS + 1 });
+    const o = await runSimulation({
+      trace,
+      profiles: ours,
+      policy: 'ours',
+      seed,
+      days: DAYS + 1,
+      ours: { reconcile: { warmTuning } },
+    });
     const [k, w] = [window(keda, 0, DAYS), window(o, 0, DAYS)];
     const [k1, w1] = [window(keda, 0, 1), window(o, 0, 1)];
     const [kl, wl] = [window(keda, 1, DAYS), window(o, 1, DAYS)];

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { AgentRegistration, JobRequest } from '../core/types.js';
-import { isJobId } from '../core/warm.js';
+import { isJobId } from '../core/types.js';
 
 const optStr = z.string().nullish();
 const optInt = z.number().int().nullish();

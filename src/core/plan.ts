@@ -35,7 +35,7 @@ import type {
   ProfileView,
   WarmView,
 } from './types.js';
-import type { WarmState } from './warm.js';
+import type { WarmState, WarmTuning } from './warm/index.js';
 
 export {
   classifyGroup,
@@ -53,6 +53,8 @@ export interface PoolPolicy {
   prefix: string;
   /** The profiles serving this pool, in configuration order (first match wins). */
   profiles: readonly ProfilePolicy[];
+  /** The warm rule's tuning (default DEFAULT_WARM_TUNING; the lab's experiments pass others). */
+  warmTuning?: Readonly<WarmTuning>;
 }
 
 export interface AssignOptions {
@@ -267,7 +269,14 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
     // With a wait target, k warm agents (core/rules/warm.ts) join the standby schedule's count.
     const warm =
       arrivals && wantsWarm(p)
-        ? warmRule(p, snapshot.warm?.[p.name], arrivals.get(p.name) ?? [], classified.get(p.name)!, now)
+        ? warmRule(
+            p,
+            snapshot.warm?.[p.name],
+            arrivals.get(p.name) ?? [],
+            classified.get(p.name)!,
+            now,
+            policy.warmTuning,
+          )
         : undefined;
     if (warm) warmStates[p.name] = warm.state;
     const scheduled = standbyTarget(p.minAgents, p.standby, p.timeZone, now);

@@ -1,8 +1,8 @@
 /**
- * Domain types shared by the planner, the adapters and the simulator.
- * Pure data: no I/O, no clock, no environment.
+ * Domain types shared by the planner, the adapters and the simulator, with the guards that read
+ * them off the wire (job ids, webhook arrivals). Pure data: no I/O, no clock, no environment.
  */
-import type { WarmState } from './warm.js';
+import type { WarmState } from './warm/state.js';
 
 /** An Azure DevOps job request as the planner sees it (a projection of TaskAgentJobRequest). */
 export interface JobRequest {
@@ -180,6 +180,23 @@ export interface PoolSnapshot {
 export interface WebhookArrival {
   jobId: string;
   queueTime?: string;
+}
+
+/** A job id as Azure DevOps writes it (a uuid); anything else is not one. */
+export function isJobId(v: unknown): v is string {
+  return typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
+}
+
+/** A webhook arrival read back from a queue message; undefined when it is not one. */
+export function parseWebhookArrival(raw: unknown): WebhookArrival | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const r = raw as Record<string, unknown>;
+  if (!isJobId(r.jobId)) return undefined;
+  const q = r.queueTime;
+  return {
+    jobId: r.jobId,
+    ...(typeof q === 'string' && Number.isFinite(Date.parse(q)) ? { queueTime: new Date(q).toISOString() } : {}),
+  };
 }
 
 /** The organization's self-hosted parallel jobs (private projects), as read this pass. */

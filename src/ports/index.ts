@@ -15,7 +15,7 @@ import type {
   ParallelJobs,
   WebhookArrival,
 } from '../core/types.js';
-import type { WarmState } from '../core/warm.js';
+import type { WarmState } from '../core/warm/index.js';
 import type { ProfileConfig } from '../config/schema.js';
 import type { Fence } from './fence.js';
 
@@ -110,7 +110,7 @@ export interface Logger {
 
 /**
  * Back-off state per profile (quota/capacity errors): an optimisation, not truth. The same blob
- * keeps the warm-agent estimator state of profiles with a wait target (src/core/warm.ts).
+ * keeps the warm-agent estimator state of profiles with a wait target (src/core/warm/).
  */
 export interface BackoffStore {
   get(profile: string): BackoffState | undefined;

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { poolKey } from '../core/pools.js';
 import type { BackoffState } from '../core/types.js';
-import type { WarmState } from '../core/warm.js';
+import type { WarmState } from '../core/warm/index.js';
 import { LeaseLost } from './fence.js';
 import type { BackoffStore, PoolLease, PoolLockPort } from './index.js';
 

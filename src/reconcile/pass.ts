@@ -36,6 +36,7 @@ import type {
   ProfileView,
   WebhookArrival,
 } from '../core/types.js';
+import type { WarmTuning } from '../core/warm/index.js';
 import { mapLimit } from '../util/limit.js';
 import { errorText } from '../util/log.js';
 import {
@@ -67,6 +68,8 @@ export interface ReconcileOptions {
   /** Back-off after quota/capacity errors: base and cap, seconds. */
   backoffBaseSec?: number;
   backoffMaxSec?: number;
+  /** The warm rule's tuning (default DEFAULT_WARM_TUNING; the lab's experiments pass others). */
+  warmTuning?: Readonly<WarmTuning>;
 }
 
 export interface ReconcileDeps {
@@ -594,7 +597,11 @@ export async function planPool(
   const backoff = { ...observed.snapshot.backoff };
   for (const u of updates) backoff[u.key] = u.state;
   const snapshot = { ...observed.snapshot, backoff };
-  const policy: PoolPolicy = { prefix: opts.prefix, profiles: opts.profiles };
+  const policy: PoolPolicy = {
+    prefix: opts.prefix,
+    profiles: opts.profiles,
+    ...(opts.warmTuning ? { warmTuning: opts.warmTuning } : {}),
+  };
   return { plan: plan(snapshot, policy, now), poolId, probes, snapshot, backoffUpdates: updates };
 }
 

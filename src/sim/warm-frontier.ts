@@ -19,7 +19,7 @@
  *    theorem", Management Science 37(6), 1991). A job waits past the bound τ when at least k refills
  *    are in flight that will not be ready within τ: P(Poisson(λ·W) ≥ k), W = E[(S − τ)+].
  */
-import { poissonTail } from '../core/warm.js';
+import { poissonTail } from '../core/warm/index.js';
 
 export interface SeedOutcome {
   seed: number;

@@ -5,7 +5,7 @@
  * `parseWarmState`, and writes it after). So what the simulator learns across passes and days is
  * exactly what a deployment keeps: nothing survives that the blob would drop.
  */
-import { parseWarmState } from '../core/warm.js';
+import { parseWarmState } from '../core/warm/index.js';
 import { memoryBackoffStore, type BackoffStore } from '../ports/index.js';
 
 export function blobShapedBackoffStore(): BackoffStore {

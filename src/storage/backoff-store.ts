@@ -8,7 +8,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { profileOfKey } from '../core/placements.js';
 import { poolKey } from '../core/pools.js';
 import type { BackoffState } from '../core/types.js';
-import { parseWarmState, type WarmState } from '../core/warm.js';
+import { parseWarmState, type WarmState } from '../core/warm/index.js';
 import { poolBlobBase } from './lock.js';
 import type { BackoffStore } from '../ports/index.js';
 

@@ -9,7 +9,7 @@
 import type { QueueClient } from '@azure/storage-queue';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { credentialFromSettings } from '../azure/clients.js';
-import { parseWebhookArrival } from '../core/warm.js';
+import { parseWebhookArrival } from '../core/types.js';
 import type { Settings } from '../config/schema.js';
 import type { HandoffQueue, ReconcileRequest } from '../ports/index.js';
 

@@ -23,7 +23,7 @@
 import { distinctPools, poolKey, samePool } from '../core/pools.js';
 import { keepsIdleAgents } from '../core/standby.js';
 import type { WebhookArrival } from '../core/types.js';
-import { isJobId } from '../core/warm.js';
+import { isJobId } from '../core/types.js';
 import type { Settings } from '../config/schema.js';
 import type { HandoffQueue, Logger, ReconcileRequest } from '../ports/index.js';
 import { errorText } from '../util/log.js';

@@ -6,7 +6,7 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../../src/app/runtime.js';
-import { emptyWarmState } from '../../src/core/warm.js';
+import { emptyWarmState } from '../../src/core/warm/index.js';
 import { BlobBackoffStore } from '../../src/storage/backoff-store.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { startAzurite, type Azurite } from '../helpers/azurite.js';

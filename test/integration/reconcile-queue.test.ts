@@ -12,7 +12,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeQueueHandler } from '../../src/app/queue-handler.js';
 import { agentName, ownershipTags } from '../../src/core/names.js';
-import { estimateArrivalRate } from '../../src/core/warm.js';
+import { estimateArrivalRate } from '../../src/core/warm/index.js';
 import { createRuntime, type Runtime } from '../../src/app/runtime.js';
 import { StorageHandoffQueue, RECONCILE_QUEUE } from '../../src/storage/queue.js';
 import { memoryLogger } from '../../src/util/log.js';

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jobMissProbability, warmAgentCount } from '../../src/core/warm.js';
+import { jobMissProbability, warmAgentCount } from '../../src/core/warm/index.js';
 
 const rate = fc.double({ min: 0, max: 5, noNaN: true }); // jobs/s
 const refill = fc.double({ min: 0, max: 600, noNaN: true }); // s

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { arrivalsByProfile } from '../../src/core/rules/warm.js';
 import type { AgentRegistration, JobRequest, WebhookArrival } from '../../src/core/types.js';
-import { emptyWarmState, observeArrivals, type ArrivalState } from '../../src/core/warm.js';
+import { emptyWarmState, observeArrivals, type ArrivalState } from '../../src/core/warm/index.js';
 import { profile } from '../helpers/profiles.js';
 
 const T0 = Date.parse('2026-03-02T08:00:00Z');

@@ -1,7 +1,7 @@
 /**
  * The warm-agent sizing rule against exact Poisson quantiles, and the λ / B estimators.
  *
- * Reference quantiles come from two places that share no code with src/core/warm.ts:
+ * Reference quantiles come from two places that share no code with src/core/warm/:
  *   - published cumulative Poisson tables (e.g. any statistics handbook's table of
  *     P(X ≤ k) for mean m): the smallest k with P(X ≤ k) ≥ 0.95;
  *   - an exact computation here: for a rational mean m = p/q, e^m · P(X ≤ k) = Σ m^i / i! is a
@@ -29,8 +29,8 @@ import {
   shortfallFraction,
   warmAgentCount,
   warmQuantile,
-} from '../../src/core/warm.js';
-import { arrivalsByProfile, servedJobs } from '../../src/core/rules/warm.js';
+} from '../../src/core/warm/index.js';
+import { arrivalsByProfile, servedJobs, warmRule } from '../../src/core/rules/warm.js';
 import { profile } from '../helpers/profiles.js';
 
 // ----- exact reference -----------------------------------------------------------------------------
@@ -524,6 +524,17 @@ describe('decideWarm and the serialised state', () => {
       decideWarm(emptyWarmState(at(0)), { maxWarmAgents: 10, maxAgents: 10, timeZone: UTC, targetWaitSec: 15 }, at(300))
         .windowSec,
     ).toBe(75);
+  });
+
+  it('keeps its tuning frozen: a run measuring other values passes them in, through warmRule to the decision', () => {
+    expect(Object.isFrozen(DEFAULT_WARM_TUNING)).toBe(true);
+    expect(() => Object.assign(DEFAULT_WARM_TUNING, { defaultRefillSec: 30 })).toThrow(TypeError);
+    const p = profile({ targetWaitSec: 15 });
+    const arrivals = [{ requestId: 1, queueTime: iso(0) }];
+    expect(warmRule(p, undefined, arrivals, [], at(60)).decision.refill.refillSec).toBe(90);
+    const tuned = { ...DEFAULT_WARM_TUNING, defaultRefillSec: 30 };
+    expect(warmRule(p, undefined, arrivals, [], at(60), tuned).decision.refill.refillSec).toBe(30);
+    expect(DEFAULT_WARM_TUNING.defaultRefillSec).toBe(90);
   });
 
   it('refuses malformed state', () => {

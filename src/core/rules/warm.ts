@@ -1,7 +1,7 @@
 /**
  * Warm agents from a queue-wait target (profile `targetWaitSec`): fold what this pass read into the
  * profile's WarmState (arrivals from the job requests' queue times, refill times from our own
- * groups: created-at tag → agent online) and size k with `decideWarm` (src/core/warm.ts). The
+ * groups: created-at tag → agent online) and size k with `decideWarm` (src/core/warm/). The
  * planner keeps max(standby schedule, k) idle agents; idle ones beyond it are trimmed by the
  * usual idle rule (safe path: disable → re-read → delete). Pure.
  */
@@ -9,6 +9,7 @@ import type { ClassifiedGroup } from '../classify.js';
 import { indexCapabilities, matches, relevantDemands } from '../demands.js';
 import type { AgentRegistration, JobRequest, ProfilePolicy, WebhookArrival } from '../types.js';
 import {
+  DEFAULT_WARM_TUNING,
   decideWarm,
   emptyWarmState,
   observeArrivals,
@@ -19,7 +20,8 @@ import {
   type CreateObservation,
   type WarmDecision,
   type WarmState,
-} from '../warm.js';
+  type WarmTuning,
+} from '../warm/index.js';
 
 /** What one profile's warm rule produced this pass: the state to keep and the decision with its reason. */
 export interface WarmOutcome {
@@ -154,13 +156,14 @@ export function warmRule(
   arrivals: readonly Arrival[],
   groups: readonly ClassifiedGroup[],
   now: Date,
+  tuning: Readonly<WarmTuning> = DEFAULT_WARM_TUNING,
 ): WarmOutcome {
   const base = previous ?? emptyWarmState(now);
   const state: WarmState = {
     v: 1,
-    arrivals: observeArrivals(base.arrivals, arrivals, now, policy.timeZone),
-    refill: observeRefills(base.refill, createObservations(groups)),
-    waits: observeWaits(base.waits, servedJobs(arrivals), policy.targetWaitSec ?? 0),
+    arrivals: observeArrivals(base.arrivals, arrivals, now, policy.timeZone, tuning),
+    refill: observeRefills(base.refill, createObservations(groups), tuning),
+    waits: observeWaits(base.waits, servedJobs(arrivals), policy.targetWaitSec ?? 0, tuning),
   };
   const decision = decideWarm(
     state,
@@ -171,6 +174,7 @@ export function warmRule(
       targetWaitSec: policy.targetWaitSec ?? 0,
     },
     now,
+    tuning,
   );
   return { state, decision };
 }

@@ -1,0 +1,129 @@
+/**
+ * The warm rule's estimator state, per profile (kept beside the back-off state, in the pool's
+ * blob): serialisable, and read back by {@link parseWarmState} from a blob another version may have
+ * written. Pure.
+ */
+
+/** A learnt hourly arrival rate: EWMA over the hours seen in this bucket, and how many were seen. */
+export interface RateBucket {
+  rate: number;
+  n: number;
+}
+
+export interface ArrivalState {
+  /** Smoothed arrival rate, jobs/s. */
+  rate: number;
+  /** ISO time of the last update. */
+  updatedAt: string;
+  /** Newest queue time counted so far (ISO). */
+  lastQueueTime?: string;
+  /** Written by versions before `counted`: the request ids at `lastQueueTime` (read once, then dropped). */
+  lastIds?: number[];
+  /**
+   * The arrivals counted whose queue time is within the dedup window: key (`r<requestId>`,
+   * `j<jobId>`) → queue time (epoch ms). A job the list and the webhook both show counts once,
+   * whichever pass sees it first and in whatever order.
+   */
+  counted?: Record<string, number>;
+  /** Queue times (epoch ms) within the burst window, for the burst rate. */
+  recent: number[];
+  /** The hour being counted: its start (epoch ms, local hour start as UTC instant) and arrivals so far. */
+  hour?: { start: number; day: number; hour: number; count: number };
+  /** Learnt rates by "d{weekday}h{hour}" (weekday 0 = Sunday) and by "h{hour}", local time. */
+  buckets: Record<string, RateBucket>;
+}
+
+export interface RefillState {
+  /** Recent create-accepted → agent-online durations, seconds, oldest first. */
+  samples: number[];
+  /** Newest agent-online time (ISO) already counted. */
+  lastOnline?: string;
+}
+
+/**
+ * The jobs our agents of the profile took, each counted once, for the miss budget: request id,
+ * assign time (epoch ms) and whether it waited past the target (1) or not (0), oldest first.
+ */
+export interface WaitState {
+  jobs: [number, number, 0 | 1][];
+}
+
+export interface WarmState {
+  v: 1;
+  arrivals: ArrivalState;
+  refill: RefillState;
+  /** Realized waits (absent in state written before the miss budget; then nothing is spent). */
+  waits?: WaitState;
+}
+
+export function emptyWarmState(now: Date): WarmState {
+  return {
+    v: 1,
+    arrivals: { rate: 0, updatedAt: now.toISOString(), recent: [], counted: {}, buckets: {} },
+    refill: { samples: [] },
+  };
+}
+
+// ----- reading the state back (it comes from a blob another version may have written) ------------
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isIso = (v: unknown): v is string => typeof v === 'string' && Number.isFinite(Date.parse(v));
+
+/** Validates a parsed JSON value; anything malformed gives undefined (start afresh). */
+export function parseWarmState(raw: unknown): WarmState | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const r = raw as Record<string, unknown>;
+  if (r.v !== 1) return undefined;
+  const a = r.arrivals as Record<string, unknown> | undefined;
+  const f = r.refill as Record<string, unknown> | undefined;
+  if (!a || typeof a !== 'object' || !f || typeof f !== 'object') return undefined;
+  if (!isNum(a.rate) || a.rate < 0 || !isIso(a.updatedAt) || !Array.isArray(a.recent) || !a.recent.every(isNum))
+    return undefined;
+  if (a.lastQueueTime !== undefined && !isIso(a.lastQueueTime)) return undefined;
+  if (a.lastIds !== undefined && !(Array.isArray(a.lastIds) && a.lastIds.every(isNum))) return undefined;
+  const counted = a.counted as Record<string, unknown> | undefined;
+  if (
+    counted !== undefined &&
+    !(counted && typeof counted === 'object' && !Array.isArray(counted) && Object.values(counted).every(isNum))
+  )
+    return undefined;
+  const buckets: Record<string, RateBucket> = {};
+  if (!a.buckets || typeof a.buckets !== 'object') return undefined;
+  for (const [k, v] of Object.entries(a.buckets as Record<string, unknown>)) {
+    const b = v as Partial<RateBucket> | null;
+    if (/^(d[0-6])?h([0-9]|1[0-9]|2[0-3])$/.test(k) && b && isNum(b.rate) && b.rate >= 0 && isNum(b.n))
+      buckets[k] = { rate: b.rate, n: b.n };
+  }
+  const h = a.hour as Record<string, unknown> | undefined;
+  const hour =
+    h && isNum(h.start) && isNum(h.day) && isNum(h.hour) && isNum(h.count)
+      ? { start: h.start, day: h.day, hour: h.hour, count: h.count }
+      : undefined;
+  if (!Array.isArray(f.samples) || !f.samples.every((s) => isNum(s) && s >= 0)) return undefined;
+  if (f.lastOnline !== undefined && !isIso(f.lastOnline)) return undefined;
+  // Waits came later: state without them parses (nothing to spend yet); malformed entries are dropped.
+  const w = r.waits as { jobs?: unknown } | undefined;
+  const waitJobs = Array.isArray(w?.jobs)
+    ? (w.jobs as unknown[]).filter(
+        (e): e is [number, number, 0 | 1] =>
+          Array.isArray(e) && e.length === 3 && isNum(e[0]) && isNum(e[1]) && (e[2] === 0 || e[2] === 1),
+      )
+    : undefined;
+  return {
+    v: 1,
+    arrivals: {
+      rate: a.rate,
+      updatedAt: a.updatedAt,
+      ...(a.lastQueueTime !== undefined ? { lastQueueTime: a.lastQueueTime } : {}),
+      ...(a.lastIds !== undefined ? { lastIds: a.lastIds as number[] } : {}),
+      ...(counted !== undefined ? { counted: counted as Record<string, number> } : {}),
+      recent: a.recent as number[],
+      ...(hour ? { hour } : {}),
+      buckets,
+    },
+    refill: { samples: f.samples as number[], ...(f.lastOnline !== undefined ? { lastOnline: f.lastOnline } : {}) },
+    ...(waitJobs
+      ? { waits: { jobs: waitJobs.map(([id, at, late]) => [id, at, late] as [number, number, 0 | 1]) } }
+      : {}),
+  };
+}

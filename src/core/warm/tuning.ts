@@ -1,0 +1,82 @@
+/**
+ * The warm rule's tuning: fourteen values, frozen. A run that measures another value passes its own
+ * WarmTuning in (the planner's PoolPolicy `warmTuning`, the simulator's `ours.reconcile`), never by
+ * changing the default.
+ */
+import type { WarmCriterion } from './arithmetic.js';
+
+export interface WarmTuning {
+  /** EWMA time constant of the live rate, seconds (default 900: quiet periods decay it in ~15 min). */
+  tauSec: number;
+  /** Burst window, seconds (default 900): the rate over it lifts λ at once (300 s let one arrival read as 0.2/min). */
+  burstWindowSec: number;
+  /**
+   * With no arrival for this long (default 900 s), the live rate no longer counts (history still
+   * does). The per-job rule keeps one warm agent for any λ > 0, and an EWMA never reaches 0. Equal
+   * to the burst window, so both terms end together 15 min after the last arrival (1800 s held
+   * warm agents 15 min longer than the burst; scripts/warm-cost.ts counts them).
+   */
+  quietSec: number;
+  /**
+   * Arrivals are told apart by id for this long after their queue time (default 900 s); an arrival
+   * first seen later than that is not counted (it cannot be told from one counted before).
+   */
+  dedupWindowSec: number;
+  /** Weight of a new hour in its history bucket (default 0.3). */
+  historyWeight: number;
+  /**
+   * Look this much further than one refill ahead in the history for a known ramp, seconds (default
+   * 120: two timer passes). decideWarm reads the learnt rate at now + B + lookaheadSec, so warm
+   * agents are created one refill (and a pass or two) before a known ramp, not half an hour before
+   * it (a fixed 1800 s kept k agents idle for ~30 min before every learnt ramp: scripts/warm-days.ts).
+   */
+  lookaheadSec: number;
+  /** Refill samples kept (default 50) and the percentile used for B (default 0.9). */
+  refillSamples: number;
+  refillPercentile: number;
+  /** B before any create was measured, seconds (default 90). */
+  defaultRefillSec: number;
+  /** What the tail bounds (default `job`: the share of jobs that find no warm agent). */
+  criterion: WarmCriterion;
+  /**
+   * The window W the arrivals are counted over: `excess` (default) = the mean of (refill − target)+
+   * over the measured refills, the M/G/∞ figure (refills in flight that will not be online within
+   * the target are Poisson(λ·E[(S − target)+])); `percentile` = B − target with B the percentile.
+   */
+  window: 'excess' | 'percentile';
+  /**
+   * The miss budget: of the last `budgetJobs` jobs our agents took (default 200), a share
+   * `budgetShare` (default 0.6) of the tail may wait past the target; the misses not yet spent may
+   * buy one agent fewer than the rule asks for while the extra misses expected over
+   * `budgetHorizonSec` (default 3600: λ × ΔP(miss) × horizon) fit in what is left (0.8 and 1800 s
+   * let p95 pass 15 s on 2 of 20 steady-day seeds: docs/design-notes.md). Low λ makes a dropped agent
+   * cheap in misses, so the budget goes to quiet periods first. 0 turns the budget off.
+   */
+  budgetJobs: number;
+  budgetShare: number;
+  budgetHorizonSec: number;
+  /**
+   * When set, the burst rate counts only when its count over the burst window is unlikely under
+   * the live rate: P(Poisson(live × window) ≥ count) ≤ this. Off when undefined.
+   */
+  burstSignificance?: number;
+  /** Overspent by more than this many misses (left < −x): one agent more than the rule asks for. Off when undefined. */
+  budgetTightenAfter?: number;
+}
+
+export const DEFAULT_WARM_TUNING: Readonly<WarmTuning> = Object.freeze({
+  tauSec: 900,
+  burstWindowSec: 900,
+  quietSec: 900,
+  dedupWindowSec: 900,
+  historyWeight: 0.3,
+  lookaheadSec: 120,
+  refillSamples: 50,
+  refillPercentile: 0.9,
+  defaultRefillSec: 90,
+  criterion: 'job',
+  window: 'excess',
+  budgetJobs: 200,
+  budgetShare: 0.6,
+  budgetHorizonSec: 3600,
+});
