@@ -144,6 +144,12 @@ export interface FakeArm {
   clearFaults(): void;
   /** Called synchronously for every new group accepted by a PUT, before the 201 is sent. */
   onCreate(cb: (g: FakeGroup) => void): () => void;
+  /**
+   * Called synchronously for every request right after it is recorded, before any fault or answer
+   * (tests change the world between two attempts of one call, e.g. register an agent when the
+   * first DELETE attempt arrives). Returns an unsubscribe.
+   */
+  onRequest(cb: (rec: ArmRequestRecord) => void): () => void;
   setCreateLatency(ms: number): void;
   setPutLatency(ms: number): void;
   setPageSize(n: number): void;
@@ -211,6 +217,7 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
   const requests: ArmRequestRecord[] = [];
   let faults: (ArmFault & { left: number })[] = [];
   const createHooks = new Set<(g: FakeGroup) => void>();
+  const requestHooks = new Set<(rec: ArmRequestRecord) => void>();
   let lateCapacity: ((body: Record<string, unknown>) => boolean) | undefined;
   let base = '';
 
@@ -363,6 +370,7 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
       authorized: /^Bearer \S+/.test(auth),
     };
     requests.push(rec);
+    for (const cb of requestHooks) cb(rec);
 
     const fault = faults.find(
       (f) =>
@@ -676,6 +684,10 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
     onCreate(cb) {
       createHooks.add(cb);
       return () => createHooks.delete(cb);
+    },
+    onRequest(cb) {
+      requestHooks.add(cb);
+      return () => requestHooks.delete(cb);
     },
     setCreateLatency(ms) {
       createLatency = ms;
