@@ -12,7 +12,7 @@ import type { z } from 'zod';
 import type { AgentRegistration, JobRequest, ParallelJobs } from '../core/types.js';
 import type { AzureDevOpsPort } from '../ports/index.js';
 import type { AuthProvider } from './auth.js';
-import { AzdoError, AzdoPoolNotFoundError } from './errors.js';
+import { AzdoError, AzdoPoolNotFoundError, type AzdoErrorKind } from './errors.js';
 import { rateLimitDelayMs, retryDecision, type Headers } from './retry.js';
 import { headerValue } from '../util/http-hints.js';
 import { redactSecrets } from '../util/redact.js';
@@ -282,16 +282,18 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
   }
 
   /**
-   * A write is never retried blindly after a timeout or a lost connection: it may have been
-   * applied. The state is read first; only a write seen not applied is sent once more.
+   * A write is sent once per call (./retry.ts never retries one): the caller's fence was checked for
+   * this one attempt only. After a timeout or a lost connection it may have been applied: the
+   * state is read (a read needs no fence), and a write seen applied is a success. One seen not
+   * applied is not sent again; the error goes up and the next pass plans the write afresh.
    */
   private async writeOnce(opts: CallOptions, applied: () => Promise<boolean>): Promise<void> {
     try {
       await this.call(opts);
     } catch (e) {
       if (!(e instanceof AzdoError) || (e.kind !== 'timeout' && e.kind !== 'network')) throw e;
-      if (await applied()) return;
-      await this.call(opts);
+      if (await applied().catch(() => false)) return;
+      throw e;
     }
   }
 
@@ -331,6 +333,7 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
   /** One request with the retry policy of ./retry.ts: success or an accepted status, else an AzdoError. */
   private async call(opts: CallOptions): Promise<RawResponse> {
     const method = opts.method;
+    const write = method !== 'GET';
     const policy = { maxRetries: this.maxRetries, maxRetryDelayMs: this.maxRetryDelayMs };
     let attempt = 0; // HTTP exchanges made
     let retries = 0; // retries spent from maxRetries (the one auth-refresh retry is free)
@@ -343,7 +346,9 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
       const signIn = 'status' in res && res.status === SIGN_IN_STATUS && !opts.accept?.includes(res.status);
       if ('status' in res && !signIn && ((res.status >= 200 && res.status < 300) || opts.accept?.includes(res.status)))
         return res;
-      if ('status' in res && res.status === 400 && opts.path.includes(V) && this.lowerVersion(res.text)) continue;
+      // A write is one attempt (its fence was checked for this one): the version is learnt, not re-sent.
+      if ('status' in res && res.status === 400 && opts.path.includes(V) && this.lowerVersion(res.text) && !write)
+        continue;
       const path = this.resolve(opts.path);
       // A 203 sign-in page is a refused credential: decided like a 401 (one refresh, then unauthorized).
       const answer =
@@ -357,26 +362,29 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
       if (decision.do === 'refreshAuth') {
         refreshedAuth = true;
         this.auth.onUnauthorized?.();
-        continue;
+        // The next call reads the rotated credential; a write is not sent a second time.
+        if (!write) continue;
       }
       if (decision.do === 'retry') {
         retries++;
         await this.sleep(decision.waitMs);
         continue;
       }
+      const failed: { kind: AzdoErrorKind; retryAfterMs?: number } =
+        decision.do === 'fail' ? decision : { kind: 'unauthorized' };
       if (!('status' in res)) {
         const detail = res.timedOut
           ? `no complete answer within ${this.timeoutMs} ms`
           : redactSecrets(describeNetworkError(res.error), secrets);
-        throw new AzdoError({ kind: decision.kind, method, path, attempts: attempt, detail });
+        throw new AzdoError({ kind: failed.kind, method, path, attempts: attempt, detail });
       }
       throw new AzdoError({
-        kind: decision.kind,
+        kind: failed.kind,
         method,
         path,
         status: res.status,
         attempts: attempt,
-        ...(decision.retryAfterMs !== undefined ? { retryAfterMs: decision.retryAfterMs } : {}),
+        ...(failed.retryAfterMs !== undefined ? { retryAfterMs: failed.retryAfterMs } : {}),
         ...errorInfo(res.headers, res.text, secrets),
         ...(signIn
           ? { detail: 'answered 203 with a sign-in page instead of data: the credential was not accepted' }

@@ -2,12 +2,14 @@
  * When the Azure DevOps client tries again: a pure function of the answer (status, headers), the
  * retries already spent and the method, so the policy is tested on its own (test/unit/azdo-retry.test.ts).
  *
- * Retried: 429 and 503 for every method (the request was not applied), and any other 5xx that
- * carries Retry-After; the wait is Retry-After, else 1 s, 2 s, 4 s. `X-RateLimit-Delay` is not a
- * wait: Azure DevOps sends it on answers it *delayed*, saying by how long ("How long the request was
- * delayed", learn.microsoft.com/azure/devops/integrate/concepts/rate-limits). A timeout or network
- * error is retried for GETs only: a PATCH or DELETE may have been applied, so the client reads the
- * agent before it tries again (src/azdo/client.ts). Retries are bounded by maxRetries and
+ * Reads (GET/HEAD/OPTIONS) are retried: 429 and 503, any other 5xx that carries Retry-After, a
+ * timeout or a network error; the wait is Retry-After, else 1 s, 2 s, 4 s. `X-RateLimit-Delay` is not
+ * a wait: Azure DevOps sends it on answers it *delayed*, saying by how long ("How long the request
+ * was delayed", learn.microsoft.com/azure/devops/integrate/concepts/rate-limits).
+ * Writes (PATCH, DELETE, …) are never retried here: every write *attempt* must pass the pool's
+ * fence, and the fence is checked per call (src/ports/fence.ts), so a call is one attempt. A 429/503
+ * fails at once carrying its Retry-After; a timed-out write is read back by the client (applied →
+ * success), never re-sent (src/azdo/client.ts). The next pass plans it again. Retries are bounded by maxRetries and
  * maxRetryDelayMs: when the service asks for a longer wait than maxRetryDelayMs the call fails at
  * once as 'throttled', carrying the wait. A 401 refreshes the credential (re-read a rotated PAT)
  * once, outside the count.
@@ -79,7 +81,7 @@ export function retryDecision(a: Answer, policy: RetryPolicy, now = Date.now()):
   if (RETRY_ALWAYS.has(a.status) || (a.status >= 500 && asked !== undefined)) {
     if (asked !== undefined && asked > policy.maxRetryDelayMs)
       return { do: 'fail', kind: 'throttled', retryAfterMs: asked };
-    if (spare) return { do: 'retry', waitMs: asked ?? backoffMs(a.retries + 1, policy) };
+    if (spare && idempotent) return { do: 'retry', waitMs: asked ?? backoffMs(a.retries + 1, policy) };
   }
   return { do: 'fail', kind: kindOf(a.status), ...(asked !== undefined ? { retryAfterMs: asked } : {}) };
 }

@@ -9,11 +9,23 @@
  * Retry-After is only honoured in-process when it is at most `maxRetryAfterMs` (5 s by default).
  * A longer Retry-After is hidden from the SDK's retry strategy (moved to `x-azp-retry-after-ms`)
  * so the error surfaces at once and the caller backs off until the next pass instead of holding
- * the pass (and the pool lease) for minutes. Worst case per ARM call: ~3 × 5 s.
+ * the pass (and the pool lease) for minutes. Worst case per ARM read: ~3 × 5 s.
+ *
+ * Writes are never retried inside the pipeline (`readsOnlyRetryPolicy`): a PUT/DELETE/PATCH/POST
+ * goes out exactly once per call, whatever comes back (429/503 with Retry-After, 5xx, a timeout, a
+ * reset). The fence (src/ports/fence.ts) and, for a delete, the re-read of the agent are checked
+ * before each call, so one call = one attempt = one fenced, re-read write. A write that failed is
+ * planned again by the next pass from fresh reads under a fresh fence check (DESIGN principle 4).
  */
 import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import type { TokenCredential } from '@azure/core-auth';
-import type { HttpClient, PipelinePolicy, PipelineRetryOptions } from '@azure/core-rest-pipeline';
+import {
+  defaultRetryPolicy,
+  type HttpClient,
+  type Pipeline,
+  type PipelinePolicy,
+  type PipelineRetryOptions,
+} from '@azure/core-rest-pipeline';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { delayHeaderMs } from '../util/http-hints.js';
@@ -104,6 +116,30 @@ export function capRetryAfterPolicy(maxMs: number): PipelinePolicy {
   };
 }
 
+/** Methods that change nothing: the only ones the pipeline may send more than once per call. */
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+export const READS_ONLY_RETRY_POLICY = 'azpReadsOnlyRetry';
+
+/**
+ * The SDK's default retry policy (429/503 Retry-After, 5xx and 408, network errors) for reads only;
+ * a write passes straight through to the transport, so its first answer or error is the call's.
+ */
+export function readsOnlyRetryPolicy(options: PipelineRetryOptions): PipelinePolicy {
+  const retrying = defaultRetryPolicy(options);
+  return {
+    name: READS_ONLY_RETRY_POLICY,
+    sendRequest: (request, next) =>
+      READ_METHODS.has(request.method.toUpperCase()) ? retrying.sendRequest(request, next) : next(request),
+  };
+}
+
+/** Replaces the pipeline's default retry policy (same phase) by `readsOnlyRetryPolicy`. */
+export function retryReadsOnly(pipeline: Pipeline, options: PipelineRetryOptions): void {
+  const removed = pipeline.removePolicy({ name: defaultRetryPolicy().name });
+  if (removed.length !== 1) throw new Error('the SDK pipeline has no default retry policy to replace');
+  pipeline.addPolicy(readsOnlyRetryPolicy(options), { phase: 'Retry' });
+}
+
 function commonOptions(opts: AzureClientOptions) {
   return {
     retryOptions: { ...DEFAULT_RETRY_OPTIONS, ...opts.retryOptions },
@@ -124,13 +160,16 @@ export function createArmClient(
   opts: AzureClientOptions = {},
 ): ContainerInstanceManagementClient {
   const endpoint = (opts.armEndpoint ?? DEFAULT_ARM_ENDPOINT).replace(/\/+$/, '');
-  return new ContainerInstanceManagementClient(credential, subscriptionId, {
-    ...commonOptions(opts),
+  const common = commonOptions(opts);
+  const client = new ContainerInstanceManagementClient(credential, subscriptionId, {
+    ...common,
     endpoint,
     // Operation URLs are built from `$host`, the pipeline from `endpoint`: set both.
     $host: endpoint,
     credentialScopes: opts.armScope ?? armCredentialScope(endpoint),
   });
+  retryReadsOnly(client.pipeline, common.retryOptions);
+  return client;
 }
 
 export function createSecretClient(

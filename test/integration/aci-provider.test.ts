@@ -276,19 +276,36 @@ describe('deleteGroup', () => {
 });
 
 describe('errors', () => {
-  it('429 with a short Retry-After: bounded SDK retries (3 attempts), then throttled; the next call fails fast', async () => {
+  it('429 with a short Retry-After on a read: bounded SDK retries (3 attempts), then throttled; the next call fails fast', async () => {
     cred = fakeCredential();
-    arm.inject({ match: { method: 'PUT' }, status: 429, retryAfter: 1, times: 10 });
+    arm.inject({ match: { method: 'GET' }, status: 429, retryAfter: 1, times: 10 });
     const p = provider();
     const t0 = Date.now();
-    const err = await armError(p.createGroup(launch()));
+    const err = await armError(p.listGroups());
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
     expect(err).toMatchObject({ kind: 'throttled', status: 429, retryAfterMs: 1000 });
-    expect(arm.requests.filter((r) => r.method === 'PUT')).toHaveLength(3);
+    expect(arm.requests.filter((r) => r.method === 'GET')).toHaveLength(3);
 
     const again = await armError(p.createGroup(launch()));
     expect(again.kind).toBe('throttled');
-    expect(arm.requests.filter((r) => r.method === 'PUT')).toHaveLength(3);
+    expect(arm.requests.filter((r) => r.method === 'PUT')).toHaveLength(0);
+  });
+
+  it('a write is one attempt: 429 with a short Retry-After, 503, 500 and 504 on a PUT/DELETE are sent once (issue 21)', async () => {
+    cred = fakeCredential();
+    arm.inject({ match: { method: 'PUT' }, status: 429, retryAfter: 1, times: 10 });
+    const t0 = Date.now();
+    expect(await armError(provider().createGroup(launch()))).toMatchObject({ kind: 'throttled', retryAfterMs: 1000 });
+    expect(Date.now() - t0).toBeLessThan(900);
+    expect(arm.requests.filter((r) => r.method === 'PUT')).toHaveLength(1);
+    arm.clearFaults();
+    for (const status of [503, 500, 504]) {
+      arm.clearRequests();
+      arm.inject({ match: { method: 'DELETE' }, status, times: 10 });
+      await armError(provider().deleteGroup('azp-x-000000000001'));
+      expect(arm.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1);
+      arm.clearFaults();
+    }
   });
 
   it('429 with a long Retry-After surfaces at once (1 request), with retryAfterMs', async () => {

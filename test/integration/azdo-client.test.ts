@@ -511,12 +511,22 @@ describe('throttling and retries', () => {
     expect(sleeps).toEqual([1000]);
   });
 
-  it('retries 503 for every method, with exponential backoff when no header', async () => {
+  it('retries 503 for reads with exponential backoff when no header; a write is sent once and fails with the wait', async () => {
     const p = freshPool();
     const a = fake.registerAgent(p.name, 'azp-a-1');
-    fake.inject({ match: { method: 'PATCH' }, status: 503, times: 2 });
-    await client().setAgentEnabled(p.id, a.id, false);
-    expect(fake.agent(a.id)!.enabled).toBe(false);
+    fake.inject({ match: { method: 'GET' }, status: 503, times: 2 });
+    expect(await client().listAgents(p.id)).toHaveLength(1);
+    expect(sleeps).toEqual([1000, 2000]);
+    fake.clearRequests();
+    fake.inject({ match: { method: 'PATCH' }, status: 503, retryAfter: 2, times: 2 });
+    expect(await caught(client().setAgentEnabled(p.id, a.id, false))).toMatchObject({
+      kind: 'server',
+      status: 503,
+      attempts: 1,
+      retryAfterMs: 2000,
+    });
+    expect(fake.requests.map((r) => r.method)).toEqual(['PATCH']);
+    expect(fake.agent(a.id)!.enabled).toBe(true);
     expect(sleeps).toEqual([1000, 2000]);
   });
 
@@ -554,6 +564,28 @@ describe('authentication and secrets', () => {
       `Basic ${CANARY_B64}`,
       `Basic ${Buffer.from(`:${CANARY2}`).toString('base64')}`,
     ]);
+  });
+
+  it('401 on a write → invalidates the PAT for the next call, the write is not sent a second time', async () => {
+    const p = freshPool();
+    const a = fake.registerAgent(p.name, 'azp-a-1');
+    fake.state.pat = CANARY2;
+    let current = CANARY;
+    let invalidated = 0;
+    const auth = patAuth(
+      async () => current,
+      () => {
+        invalidated++;
+        current = CANARY2;
+      },
+    );
+    const c = client({ auth });
+    fake.clearRequests();
+    expect(await caught(c.setAgentEnabled(p.id, a.id, false))).toMatchObject({ kind: 'unauthorized', attempts: 1 });
+    expect(invalidated).toBe(1);
+    expect(fake.requests.map((r) => r.method)).toEqual(['PATCH']);
+    await c.setAgentEnabled(p.id, a.id, false); // the next call carries the re-read PAT
+    expect(fake.agent(a.id)!.enabled).toBe(false);
   });
 
   it('a persistent 401 is a clear unauthorized error without the token', async () => {
@@ -680,7 +712,7 @@ describe('timeouts and network errors', () => {
     expect(calls[0]!.status).toBe(0);
   });
 
-  it('GETs are retried after a timeout; a PATCH is re-read first and resent only if it was not applied', async () => {
+  it('GETs are retried after a timeout; a PATCH is read back, never resent (applied → done, else the timeout)', async () => {
     const p = freshPool();
     const a = fake.registerAgent(p.name, 'azp-a-1');
     fake.inject({ delayMs: 1500 });
@@ -698,12 +730,15 @@ describe('timeouts and network errors', () => {
     expect(fake.requests.at(-1)!.method).toBe('GET');
     expect(fake.agent(a.id)!.enabled).toBe(false);
 
-    // Not applied (the answer never came): the re-read shows it, the PATCH is sent once more.
+    // Not applied (the answer never came): the re-read shows it; the timeout goes up, nothing resent
+    // (the call's one attempt was fenced; the next pass plans the write again).
     fake.clearRequests();
     fake.inject({ match: { method: 'PATCH' }, delayMs: 1500, status: 503 });
-    await client({ timeoutMs: 200 }).setAgentEnabled(p.id, a.id, true);
-    expect(fake.requests.map((r) => r.method)).toEqual(['PATCH', 'GET', 'PATCH']);
-    expect(fake.agent(a.id)!.enabled).toBe(true);
+    expect(await caught(client({ timeoutMs: 200 }).setAgentEnabled(p.id, a.id, true))).toMatchObject({
+      kind: 'timeout',
+    });
+    expect(fake.requests.map((r) => r.method)).toEqual(['PATCH', 'GET']);
+    expect(fake.agent(a.id)!.enabled).toBe(false);
   });
 
   it('a DELETE that timed out is not resent when the re-read finds the agent gone', async () => {

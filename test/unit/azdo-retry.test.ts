@@ -11,8 +11,10 @@ describe('retryDecision', () => {
   it.each([
     // method, status, retried for it?
     ['GET', 429, true],
-    ['PATCH', 429, true],
-    ['DELETE', 503, true],
+    ['GET', 503, true],
+    // A write is one attempt (issue 21: every write attempt is fenced; the fence is checked per call).
+    ['PATCH', 429, false],
+    ['DELETE', 503, false],
     // Only 429/503 (not applied) or an answer carrying Retry-After are retried.
     ['GET', 500, false],
     ['GET', 502, false],
@@ -26,14 +28,17 @@ describe('retryDecision', () => {
     expect(retryDecision(answer({ method, status }), policy, NOW).do).toBe(retried ? 'retry' : 'fail');
   });
 
-  it('a 5xx with Retry-After is retried after that wait, for every method', () => {
+  it('a 5xx with Retry-After is retried after that wait for a read; a write fails at once, carrying the wait', () => {
     expect(retryDecision(answer({ status: 502, headers: { 'retry-after': '3' } }), policy, NOW)).toEqual({
       do: 'retry',
       waitMs: 3000,
     });
     expect(
       retryDecision(answer({ method: 'PATCH', status: 500, headers: { 'retry-after': '1' } }), policy, NOW),
-    ).toEqual({ do: 'retry', waitMs: 1000 });
+    ).toEqual({ do: 'fail', kind: 'server', retryAfterMs: 1000 });
+    expect(
+      retryDecision(answer({ method: 'DELETE', status: 429, headers: { 'retry-after': '2' } }), policy, NOW),
+    ).toEqual({ do: 'fail', kind: 'throttled', retryAfterMs: 2000 });
   });
 
   it('waits what Retry-After asks, else 1 s, 2 s, 4 s; X-RateLimit-Delay (how long the request WAS delayed) is no wait', () => {
