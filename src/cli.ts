@@ -57,6 +57,8 @@ commands:
            run one reconcile pass with the app settings (env + local.settings.json)
   status [--json] [--settings FILE]
            print the per-profile view: queued, running, idle, starting, busy, standby, back-off
+  doctor [--url FUNCTION_URL] [--json] [--settings FILE]
+           check every precondition against the real services (writes nothing): ok / warn / FAIL
 
 \`azp-aci-autoscaler <command> --help\` says what each command needs.
 `;
@@ -82,6 +84,10 @@ export async function main(argv: string[], ctx: CliContext = {}): Promise<number
   if (command === 'simulate') {
     const { runSimulateCommand } = await import('./sim/command.js');
     return runSimulateCommand(rest);
+  }
+  if (command === 'doctor') {
+    const { runDoctorCommand } = await import('./doctor/command.js');
+    return runDoctorCommand(rest, ctx);
   }
   if (command !== 'reconcile' && command !== 'status') {
     process.stderr.write(`unknown command '${command}'\n\n${USAGE}`);

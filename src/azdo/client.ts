@@ -94,7 +94,7 @@ export interface AzureDevOpsClientOptions {
 }
 
 interface CallOptions {
-  method: 'GET' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'PATCH' | 'DELETE' | 'POST' | 'PUT';
   path: string;
   body?: unknown;
   /** Statuses (besides 2xx) that return normally instead of throwing, e.g. 404 on delete. */
@@ -109,6 +109,14 @@ interface CallOptions {
 interface RawResponse {
   status: number;
   text: string;
+  headers?: Headers;
+}
+
+/** What `rest` answers: the status, the parsed JSON body (undefined when empty) and the headers. */
+export interface RestAnswer {
+  status: number;
+  json: unknown;
+  headers: Headers;
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -258,6 +266,45 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
       return { source: 'unknown', detail: 'resourceusage carries no resourceLimit.totalCount' };
     }
     return { source: 'resourceusage', total, used: u.usedCount ?? 0 };
+  }
+
+  /**
+   * Any other Azure DevOps REST resource, with the same auth, timeouts, retries and redaction as
+   * the pass's calls (doctor, setup-webhook). `path` is relative to AZP_URL and may contain
+   * `{api-version}`. Statuses in `accept` return instead of throwing. POST and PUT are sent once
+   * more only on 429/503 (./retry.ts), never after a timeout.
+   */
+  async rest(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    opts: { body?: unknown; accept?: number[] } = {},
+  ): Promise<RestAnswer> {
+    const res = await this.call({
+      method,
+      path,
+      ...(opts.body !== undefined ? { body: opts.body } : {}),
+      ...(opts.accept ? { accept: opts.accept } : {}),
+    });
+    let json: unknown;
+    if (res.text) {
+      try {
+        json = JSON.parse(stripBom(res.text));
+      } catch {
+        throw new AzdoError({
+          kind: 'badResponse',
+          method,
+          path: this.resolve(path),
+          status: res.status,
+          detail: 'body is not JSON',
+        });
+      }
+    }
+    return { status: res.status, json, headers: res.headers ?? {} };
+  }
+
+  /** AZP_URL as the client uses it (no trailing slash). */
+  get baseUrl(): string {
+    return this.base;
   }
 
   /** The REST API version in use (7.1, or what the server said it supports). */

@@ -158,7 +158,30 @@ export interface FakeArm {
    * then fail for capacity, as ACI does when a region runs out; `undefined` turns it off.
    */
   failCapacityLate(when: ((body: Record<string, unknown>) => boolean) | undefined): void;
+  /** What doctor reads: provider registration, the caller's permissions, usages, cached images. */
+  readonly subscriptionState: FakeSubscriptionState;
+  /** The requests that could change state (PUT, POST, PATCH, DELETE). */
+  writes(): ArmRequestRecord[];
   close(): Promise<void>;
+}
+
+export interface FakeUsage {
+  name: string;
+  currentValue: number;
+  limit: number;
+}
+
+export interface FakeSubscriptionState {
+  /** registrationState of Microsoft.ContainerInstance (default Registered). */
+  providerState: string;
+  /** The caller's permissions on any resource group (default Contributor's: actions ["*"], a few notActions). */
+  permissions: { actions: string[]; notActions: string[]; dataActions: string[]; notDataActions: string[] }[];
+  /** Resource groups that exist (undefined: every one). */
+  resourceGroups?: Set<string>;
+  /** ACI usages per region; a region not listed answers the default (100 groups, 100 cores, 0 used). */
+  usages: Record<string, FakeUsage[]>;
+  /** ACI cached images per region (default: Windows Server Core ltsc2022 and nanoserver, everywhere). */
+  cachedImages: Record<string, { osType: string; image: string }[]>;
 }
 
 interface AsyncOp {
@@ -220,6 +243,29 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
   const requestHooks = new Set<(rec: ArmRequestRecord) => void>();
   let lateCapacity: ((body: Record<string, unknown>) => boolean) | undefined;
   let base = '';
+  // Contributor's permissions (its role definition: actions "*", notActions on authorization writes).
+  const subscriptionState: FakeSubscriptionState = {
+    providerState: 'Registered',
+    permissions: [
+      {
+        actions: ['*'],
+        notActions: [
+          'Microsoft.Authorization/*/Delete',
+          'Microsoft.Authorization/*/Write',
+          'Microsoft.Authorization/elevateAccess/Action',
+        ],
+        dataActions: [],
+        notDataActions: [],
+      },
+    ],
+    usages: {},
+    cachedImages: {},
+  };
+  const defaultCached = [
+    { osType: 'Windows', image: 'mcr.microsoft.com/windows/servercore:ltsc2022' },
+    { osType: 'Windows', image: 'mcr.microsoft.com/windows/nanoserver:ltsc2022' },
+    { osType: 'Linux', image: 'ubuntu:22.04' },
+  ];
 
   const capacityMessage = (g: FakeGroup) => {
     const req = (
@@ -407,6 +453,32 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
     if (opts.token && auth !== `Bearer ${opts.token}`) {
       return cloudError(res, rec, 401, 'InvalidAuthenticationToken', 'The access token is invalid.');
     }
+    // ----- Resource Manager reads doctor makes (own api-versions) ------------------------------
+    // Providers - Get (learn.microsoft.com/rest/api/resources/providers/get, 2021-04-01):
+    // {id, namespace, registrationState, resourceTypes}.
+    const prov = /^\/subscriptions\/([^/]+)\/providers\/([^/]+)$/i.exec(u.pathname);
+    if (prov && method === 'GET') {
+      return send(res, rec, 200, {
+        id: `/subscriptions/${prov[1]}/providers/${prov[2]}`,
+        namespace: prov[2],
+        registrationState:
+          prov[2]!.toLowerCase() === 'microsoft.containerinstance' ? subscriptionState.providerState : 'Registered',
+        resourceTypes: [],
+      });
+    }
+    // Permissions - List For Resource Group (learn.microsoft.com/rest/api/authorization/permissions,
+    // 2022-04-01; .NET GetAzurePermissionsForResourceGroups, operation AzurePermissionsForResourceGroup_List):
+    // {value: [{actions, notActions, dataActions, notDataActions}]}.
+    const perm =
+      /^\/subscriptions\/[^/]+\/resourcegroups\/([^/]+)\/providers\/Microsoft\.Authorization\/permissions$/i.exec(
+        u.pathname,
+      );
+    if (perm && method === 'GET') {
+      const rgs = subscriptionState.resourceGroups;
+      if (rgs && ![...rgs].some((r) => r.toLowerCase() === perm[1]!.toLowerCase()))
+        return cloudError(res, rec, 404, 'ResourceGroupNotFound', `Resource group '${perm[1]}' could not be found.`);
+      return send(res, rec, 200, { value: clone(subscriptionState.permissions) });
+    }
     const apiVersion = u.searchParams.get('api-version');
     if (apiVersion !== FAKE_ARM_API_VERSION) {
       return cloudError(
@@ -419,6 +491,34 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
     }
     sweep();
 
+    // ACI Location - List Usage / List Cached Images (contracts/aci/containerInstance.2026-05-01.json
+    // `…/locations/{location}/usages` → UsageListResult {value: [{id, unit, currentValue, limit,
+    // name: {value, localizedValue}}]}, names ContainerGroups / StandardCores / StandardSpotCores;
+    // `…/locations/{location}/cachedImages` → {value: [{osType, image}]}).
+    const loc =
+      /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.ContainerInstance\/locations\/([^/]+)\/(usages|cachedImages)$/i.exec(
+        u.pathname,
+      );
+    if (loc && method === 'GET') {
+      const region = loc[2]!.toLowerCase();
+      if (loc[3]!.toLowerCase() === 'usages') {
+        const usages = subscriptionState.usages[region] ?? [
+          { name: 'ContainerGroups', currentValue: 0, limit: 100 },
+          { name: 'StandardCores', currentValue: 0, limit: 100 },
+          { name: 'StandardSpotCores', currentValue: 0, limit: 100 },
+        ];
+        return send(res, rec, 200, {
+          value: usages.map((x) => ({
+            id: `/subscriptions/${loc[1]}/providers/Microsoft.ContainerInstance/locations/${region}/usages/${x.name}`,
+            unit: 'Count',
+            currentValue: x.currentValue,
+            limit: x.limit,
+            name: { value: x.name, localizedValue: x.name.replace(/([a-z])([A-Z])/g, '$1 $2') },
+          })),
+        });
+      }
+      return send(res, rec, 200, { value: clone(subscriptionState.cachedImages[region] ?? defaultCached) });
+    }
     const op = OP_PATH.exec(u.pathname);
     if (op && method === 'GET') {
       const a = ops.get(op[3] ?? '');
@@ -701,6 +801,8 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
     failCapacityLate(when) {
       lateCapacity = when;
     },
+    subscriptionState,
+    writes: () => requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD'),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -87,6 +87,37 @@ export interface FakeAzdoState {
    * so tests that do not care are not capped. Refuse the read with a fault on `resourceusage`.
    */
   parallelJobs: { total: number; used?: number };
+  /** Projects of the organization (`_apis/projects`). */
+  projects: FakeProject[];
+  /** Service-hook subscriptions (`_apis/hooks/subscriptions`), as stored (passwords in clear here only). */
+  subscriptions: FakeSubscription[];
+  /** Agent packages offered (`_apis/distributedtask/packages/agent`), per platform, e.g. linux-x64 → 4.269.0. */
+  agentPackages: Record<string, string>;
+  /** Pools (by id) on which the caller lacks the Manage permission (`_apis/permissions`). */
+  unmanageablePools: Set<number>;
+  /** The caller's display name in `connectionData`. */
+  userName: string;
+  /** Page size of `_apis/projects` (the service's default is 100). */
+  projectPageSize: number;
+}
+
+export interface FakeProject {
+  id: string;
+  name: string;
+}
+
+export interface FakeSubscription {
+  id: string;
+  status: string;
+  publisherId: string;
+  eventType: string;
+  resourceVersion: string | null;
+  consumerId: string;
+  consumerActionId: string;
+  publisherInputs: Record<string, string>;
+  consumerInputs: Record<string, string>;
+  createdDate: string;
+  modifiedDate: string;
 }
 
 export interface RecordedRequest {
@@ -163,6 +194,9 @@ export interface FakeAzdo {
   onAnswered(cb: (req: RecordedRequest, status: number) => void): () => void;
   clearRequests(): void;
   addPool(name: string): FakePool;
+  addProject(name: string): FakeProject;
+  /** The requests that could change state (POST, PUT, PATCH, DELETE). */
+  writes(): RecordedRequest[];
   queueJob(pool: PoolRef, demands?: string[], extra?: Partial<Omit<FakeJob, 'requestId' | 'poolId'>>): FakeJob;
   registerAgent(
     pool: PoolRef,
@@ -299,6 +333,12 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
     jobs: [],
     bom: options.bom ?? false,
     parallelJobs: { total: 100 },
+    projects: [],
+    subscriptions: [],
+    agentPackages: { 'linux-x64': '4.269.0', 'win-x64': '4.269.0' },
+    unmanageablePools: new Set(),
+    userName: 'Fake Owner',
+    projectPageSize: 100,
   };
   if (options.pat !== undefined) state.pat = options.pat;
   if (options.bearer !== undefined) state.bearer = options.bearer;
@@ -587,6 +627,59 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
 
   const list = (value: unknown[]) => ({ count: value.length, value });
 
+  /** Secret inputs come back as "********" (examples/GET__hooks_subscriptions_.json: password, userToken, apiToken). */
+  const SECRET_INPUTS = /password|token|secret/i;
+  const wireSubscription = (x: FakeSubscription): Record<string, unknown> => ({
+    id: x.id,
+    url: `${baseUrl}/_apis/hooks/subscriptions/${x.id}`,
+    status: x.status,
+    publisherId: x.publisherId,
+    eventType: x.eventType,
+    resourceVersion: x.resourceVersion,
+    eventDescription: '',
+    consumerId: x.consumerId,
+    consumerActionId: x.consumerActionId,
+    actionDescription: x.consumerInputs.url ? `To host ${safeHost(x.consumerInputs.url)}` : '',
+    createdBy: { id: identity.id },
+    createdDate: x.createdDate,
+    modifiedBy: { id: identity.id },
+    modifiedDate: x.modifiedDate,
+    publisherInputs: { ...x.publisherInputs, tfsSubscriptionId: x.id },
+    consumerInputs: Object.fromEntries(
+      Object.entries(x.consumerInputs).map(([k, v]) => [k, SECRET_INPUTS.test(k) ? '********' : v]),
+    ),
+  });
+  const subscriptionFrom = (b: unknown, id: string): FakeSubscription => {
+    const o = (b && typeof b === 'object' ? b : {}) as Record<string, unknown>;
+    const str = (v: unknown) => (typeof v === 'string' ? v : '');
+    const inputs = (v: unknown) =>
+      Object.fromEntries(
+        Object.entries(v && typeof v === 'object' ? (v as Record<string, unknown>) : {}).map(([k, x]) => [
+          k,
+          String(x),
+        ]),
+      );
+    if (!str(o.publisherId) || !str(o.eventType) || !str(o.consumerId))
+      throw new HttpError(
+        400,
+        'The subscription is missing publisherId, eventType or consumerId.',
+        'ArgumentException',
+      );
+    return {
+      id,
+      status: 'enabled',
+      publisherId: str(o.publisherId),
+      eventType: str(o.eventType),
+      resourceVersion: typeof o.resourceVersion === 'string' ? o.resourceVersion : null,
+      consumerId: str(o.consumerId),
+      consumerActionId: str(o.consumerActionId),
+      publisherInputs: inputs(o.publisherInputs),
+      consumerInputs: inputs(o.consumerInputs),
+      createdDate: iso(),
+      modifiedDate: iso(),
+    };
+  };
+
   // ----- routing ----------------------------------------------------------------------------------
   const poolFromPath = (id: string): FakePool => {
     const p = state.pools.find((x) => x.id === Number(id));
@@ -604,7 +697,7 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
     rel: string,
     q: Record<string, string>,
     body: unknown,
-  ): { status: number; json?: unknown } => {
+  ): { status: number; json?: unknown; headers?: Record<string, string> } => {
     let m: RegExpExecArray | null;
     if (rel === `${API}/pools` && method === 'GET') {
       let pools = state.pools;
@@ -657,6 +750,105 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
       }
       if (method === 'DELETE') {
         state.agents = state.agents.filter((x) => x !== a);
+        return { status: 204 };
+      }
+    }
+    // ----- what doctor and setup-webhook read and write ------------------------------------------
+    if (rel === '/_apis/connectionData' && method === 'GET') {
+      // ConnectionData (Location API): authenticatedUser / authorizedUser identities, instanceId;
+      // read at the organization or collection level (e.g. the AzureDevOpsApi PowerShell module's
+      // Get-ConnectionData, GET {collection}/_apis/connectionData). Only the fields doctor reads.
+      const user = { id: identity.id, descriptor: identity.descriptor, providerDisplayName: state.userName };
+      return {
+        status: 200,
+        json: { authenticatedUser: user, authorizedUser: user, instanceId: randomUUID(), deploymentType: 'hosted' },
+      };
+    }
+    if ((m = /^\/_apis\/permissions\/([0-9a-f-]+)\/(\d+)$/i.exec(rel)) && method === 'GET') {
+      // Security - Permissions - Has Permissions: GET _apis/permissions/{securityNamespaceId}/{permissions}
+      // ?tokens=&alwaysAllowAdministrators= → {count, value: [bool per token]}. Modelled: the
+      // DistributedTask namespace (101eae8c-…, Manage = 2, learn.microsoft.com …/security/namespace-reference)
+      // on `AgentPools/{poolId}` tokens; anything else is allowed.
+      const tokens = (q.tokens ?? '').split(',').filter(Boolean);
+      const value = tokens.map((t) => {
+        const pm = /^AgentPools\/(\d+)$/.exec(t);
+        return !(
+          pm &&
+          m![1]!.toLowerCase() === '101eae8c-1709-47f9-b228-0e476c35b3ba' &&
+          state.unmanageablePools.has(Number(pm[1]))
+        );
+      });
+      return { status: 200, json: list(value) };
+    }
+    if (rel === `${API}/packages/agent` && method === 'GET') {
+      // contracts/azdo/README.md "Agent packages"; item shape of
+      // contracts/azdo/examples/packages.agent.linux-x64.captured-2018.json (PackageMetadata).
+      const platform = q.platform ?? 'linux-x64';
+      const v = state.agentPackages[platform];
+      if (!v) return { status: 200, json: list([]) };
+      const [major = 0, minor = 0, patch = 0] = v.split('.').map(Number);
+      return {
+        status: 200,
+        json: list([
+          {
+            type: 'agent',
+            platform,
+            createdOn: iso(),
+            version: { major, minor, patch },
+            downloadUrl: `https://download.agent.dev.azure.com/agent/${v}/vsts-agent-${platform}-${v}.tar.gz`,
+            infoUrl: 'https://go.microsoft.com/fwlink/?LinkId=798199',
+            filename: `vsts-agent-${platform}-${v}.tar.gz`,
+          },
+        ]),
+      };
+    }
+    if (rel === '/_apis/projects' && method === 'GET') {
+      // Core - Projects - List (7.1, learn.microsoft.com/rest/api/azure/devops/core/projects/list):
+      // {count, value: [TeamProjectReference]}, `$top`, the next page's token in x-ms-continuationtoken.
+      const top = Math.min(Number(q.$top ?? state.projectPageSize) || state.projectPageSize, state.projectPageSize);
+      const start = Number(q.continuationToken ?? 0) || 0;
+      const page = state.projects.slice(start, start + top).map((p) => ({
+        id: p.id,
+        name: p.name,
+        url: `${baseUrl}/_apis/projects/${p.id}`,
+        state: 'wellFormed',
+        revision: 1,
+        visibility: 'private',
+        lastUpdateTime: iso(),
+      }));
+      const next = start + top < state.projects.length ? String(start + top) : undefined;
+      return { status: 200, json: list(page), ...(next ? { headers: { 'x-ms-continuationtoken': next } } : {}) };
+    }
+    if (rel === '/_apis/hooks/subscriptions' && method === 'GET') {
+      // contracts (shared) azdo/hooks/serviceHooks.7.1.json + examples/GET__hooks_subscriptions_.json:
+      // filters publisherId, eventType, consumerId, consumerActionId; secrets come back masked.
+      const subs = state.subscriptions.filter(
+        (x) =>
+          (!q.publisherId || x.publisherId === q.publisherId) &&
+          (!q.eventType || x.eventType === q.eventType) &&
+          (!q.consumerId || x.consumerId === q.consumerId) &&
+          (!q.consumerActionId || x.consumerActionId === q.consumerActionId),
+      );
+      return { status: 200, json: list(subs.map(wireSubscription)) };
+    }
+    if (rel === '/_apis/hooks/subscriptions' && method === 'POST') {
+      // examples/POST__hooks_subscriptions.json: the created subscription with its id.
+      const sub = subscriptionFrom(body, randomUUID());
+      state.subscriptions.push(sub);
+      return { status: 200, json: wireSubscription(sub) };
+    }
+    if ((m = /^\/_apis\/hooks\/subscriptions\/([0-9a-f-]+)$/i.exec(rel))) {
+      const i = state.subscriptions.findIndex((x) => x.id === m![1]);
+      if (i < 0) throw new HttpError(404, `Subscription ${m[1]} not found.`, 'SubscriptionNotFoundException');
+      if (method === 'GET') return { status: 200, json: wireSubscription(state.subscriptions[i]!) };
+      if (method === 'PUT') {
+        // examples/PUT__hooks_subscriptions__newSubscriptionId_.json: replaces inputs, same id.
+        const sub = { ...subscriptionFrom(body, m[1]!), createdDate: state.subscriptions[i]!.createdDate };
+        state.subscriptions[i] = sub;
+        return { status: 200, json: wireSubscription(sub) };
+      }
+      if (method === 'DELETE') {
+        state.subscriptions.splice(i, 1);
         return { status: 204 };
       }
     }
@@ -858,6 +1050,7 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
         'application/json; charset=utf-8; api-version=7.1',
         {
           'x-ratelimit-remaining': '200',
+          ...(out.headers ?? {}),
           ...(fault?.headers ?? {}),
         },
       );
@@ -929,6 +1122,12 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
       requests.length = 0;
     },
     addPool,
+    addProject(name) {
+      const p = { id: randomUUID(), name };
+      state.projects.push(p);
+      return p;
+    },
+    writes: () => requests.filter((r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method)),
     queueJob,
     registerAgent,
     assignJob,
@@ -960,6 +1159,14 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
       });
     },
   };
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '';
+  }
 }
 
 /**

@@ -49,7 +49,10 @@ export interface FakeKeyVault {
   readonly requests: KvRequestRecord[];
   /** Secret GETs that were answered 200 (i.e. real reads, not challenges). */
   secretReads(): number;
-  setSecret(name: string, value: string): void;
+  /** `expires`: the secret's `exp` attribute (SecretAttributes.exp, seconds since 1970, in secrets.2026-04-01.json). */
+  setSecret(name: string, value: string, opts?: { expires?: Date }): void;
+  /** The requests that could change state (anything but GET). */
+  writes(): KvRequestRecord[];
   deleteSecret(name: string): void;
   inject(fault: KvFault): void;
   clearFaults(): void;
@@ -69,9 +72,14 @@ const SECRET_PATH = /^\/secrets\/([0-9a-zA-Z-]+)(?:\/([0-9a-f]{32}))?\/?$/;
 
 export async function startFakeKeyVault(opts: FakeKeyVaultOptions): Promise<FakeKeyVault> {
   const challenge = recordedChallenge();
-  const secrets = new Map<string, { value: string; version: string; created: number }>();
-  const put = (name: string, value: string) =>
-    secrets.set(name, { value, version: randomBytes(16).toString('hex'), created: Math.floor(Date.now() / 1000) });
+  const secrets = new Map<string, { value: string; version: string; created: number; exp?: number }>();
+  const put = (name: string, value: string, o: { expires?: Date } = {}) =>
+    secrets.set(name, {
+      value,
+      version: randomBytes(16).toString('hex'),
+      created: Math.floor(Date.now() / 1000),
+      ...(o.expires ? { exp: Math.floor(o.expires.getTime() / 1000) } : {}),
+    });
   for (const [k, v] of Object.entries(opts.secrets ?? {})) put(k, v);
   const requests: KvRequestRecord[] = [];
   let faults: (KvFault & { left: number })[] = [];
@@ -145,6 +153,7 @@ export async function startFakeKeyVault(opts: FakeKeyVaultOptions): Promise<Fake
           enabled: true,
           created: s.created,
           updated: s.created,
+          ...(s.exp !== undefined ? { exp: s.exp } : {}),
           recoveryLevel: 'Recoverable+Purgeable',
           recoverableDays: 90,
         },
@@ -160,6 +169,7 @@ export async function startFakeKeyVault(opts: FakeKeyVaultOptions): Promise<Fake
     requests,
     secretReads: () => requests.filter((r) => r.status === 200).length,
     setSecret: put,
+    writes: () => requests.filter((r) => r.method !== 'GET'),
     deleteSecret: (name) => {
       secrets.delete(name);
     },

@@ -1,0 +1,169 @@
+/**
+ * The agent image exists and can be read: `HEAD /v2/<repository>/manifests/<tag|digest>` (the
+ * registry HTTP API v2), answering a 401 Bearer challenge as the Docker token specification says
+ * (docs.docker.com/reference/api/registry/auth: `WWW-Authenticate: Bearer realm=…,service=…,scope=…`,
+ * GET realm?service&scope → `{token | access_token}`). For a registry a profile pulls with a managed
+ * identity (`registry`, ACR), the token comes from ACR's exchange (azure.github.io/acr/AAD-OAuth.html):
+ * POST /oauth2/exchange `grant_type=access_token&service&access_token=<Entra token>` → refresh_token,
+ * POST /oauth2/token `grant_type=refresh_token&service&scope=repository:<repo>:pull&refresh_token` →
+ * access_token. Only reads: HEAD, and the token requests.
+ *
+ * It reads with this machine's identity (az login), not the pull identity of the container groups,
+ * which only ACI can use: an `ok` here says the image exists; the pull identity's AcrPull role is
+ * what infra/modules/registry.bicep assigns.
+ */
+import type { TokenCredential } from '@azure/core-auth';
+import { request, type Dispatcher } from 'undici';
+import type { ProfileConfig } from '../config/schema.js';
+import { fail, ok, problemText, type CheckResult } from './report.js';
+
+const MANIFEST_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+
+export interface ImageRef {
+  registry: string;
+  repository: string;
+  reference: string;
+}
+
+/** Docker's normalisation: no registry → Docker Hub (`library/` for one-part names), no tag → latest. */
+export function parseImage(image: string): ImageRef {
+  const [namePart, digest] = image.split('@') as [string, string | undefined];
+  const slash = namePart.indexOf('/');
+  const first = slash >= 0 ? namePart.slice(0, slash) : '';
+  const hasRegistry = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
+  const registry = hasRegistry ? first : 'registry-1.docker.io';
+  let rest = hasRegistry ? namePart.slice(slash + 1) : namePart;
+  const colon = rest.lastIndexOf(':');
+  let tag = 'latest';
+  if (colon > rest.lastIndexOf('/')) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+  }
+  if (!hasRegistry && !rest.includes('/')) rest = `library/${rest}`;
+  return {
+    registry: registry === 'docker.io' ? 'registry-1.docker.io' : registry,
+    repository: rest,
+    reference: digest ?? tag,
+  };
+}
+
+function challenge(header: string | string[] | undefined): Record<string, string> | undefined {
+  const h = Array.isArray(header) ? header[0] : header;
+  if (!h || !/^bearer\s/i.test(h)) return undefined;
+  const out: Record<string, string> = {};
+  for (const m of h.slice(7).matchAll(/(\w+)="([^"]*)"/g)) out[m[1]!.toLowerCase()] = m[2]!;
+  return out.realm ? out : undefined;
+}
+
+export interface ImageCheckOptions {
+  credential: TokenCredential;
+  /** Entra scope for the ACR exchange (an ARM token is accepted); default the ARM endpoint's. */
+  armScope: string;
+  dispatcher?: Dispatcher;
+  timeoutMs?: number;
+}
+
+async function send(
+  url: string,
+  method: 'HEAD' | 'GET' | 'POST',
+  headers: Record<string, string>,
+  o: ImageCheckOptions,
+  body?: string,
+) {
+  const res = await request(url, {
+    method,
+    headers,
+    ...(body !== undefined ? { body } : {}),
+    headersTimeout: o.timeoutMs ?? 15_000,
+    bodyTimeout: o.timeoutMs ?? 15_000,
+    ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
+  });
+  const text = method === 'HEAD' ? '' : await res.body.text();
+  if (method === 'HEAD') await res.body.dump();
+  return { status: res.statusCode, headers: res.headers, text };
+}
+
+const form = (v: Record<string, string>) => new URLSearchParams(v).toString();
+
+async function bearerToken(
+  ref: ImageRef,
+  c: Record<string, string>,
+  profile: ProfileConfig,
+  o: ImageCheckOptions,
+): Promise<string | undefined> {
+  const scope = c.scope ?? `repository:${ref.repository}:pull`;
+  const service = c.service ?? ref.registry;
+  if (profile.registry) {
+    const origin = new URL(c.realm!).origin;
+    const entra = await o.credential.getToken(o.armScope);
+    if (!entra) throw new Error(`no Entra ID token for ${o.armScope}`);
+    const ct = { 'content-type': 'application/x-www-form-urlencoded' };
+    const ex = await send(
+      `${origin}/oauth2/exchange`,
+      'POST',
+      ct,
+      o,
+      form({ grant_type: 'access_token', service, access_token: entra.token }),
+    );
+    if (ex.status !== 200)
+      throw new Error(`the registry refused this identity's Entra ID token (oauth2/exchange ${ex.status})`);
+    const refresh = (JSON.parse(ex.text) as { refresh_token?: string }).refresh_token ?? '';
+    const tk = await send(
+      `${origin}/oauth2/token`,
+      'POST',
+      ct,
+      o,
+      form({ grant_type: 'refresh_token', service, scope, refresh_token: refresh }),
+    );
+    if (tk.status !== 200) throw new Error(`the registry gave no pull token (oauth2/token ${tk.status})`);
+    return (JSON.parse(tk.text) as { access_token?: string }).access_token;
+  }
+  const url = new URL(c.realm!);
+  url.searchParams.set('service', service);
+  url.searchParams.set('scope', scope);
+  const tk = await send(url.toString(), 'GET', { accept: 'application/json' }, o);
+  if (tk.status !== 200) return undefined;
+  const j = JSON.parse(tk.text) as { token?: string; access_token?: string };
+  return j.token ?? j.access_token;
+}
+
+export async function imageCheck(profile: ProfileConfig, o: ImageCheckOptions): Promise<CheckResult> {
+  const ref = parseImage(profile.image);
+  const url = `https://${ref.registry}/v2/${ref.repository}/manifests/${ref.reference}`;
+  const pullFix = profile.registry
+    ? `give this identity (and the pull identity ${profile.registry.identity.split('/').pop()}) AcrPull on the registry ${profile.registry.server}`
+    : 'make the repository public, or set the profile\'s "registry" (server + identity with AcrPull)';
+  try {
+    let res = await send(url, 'HEAD', { accept: MANIFEST_TYPES }, o);
+    if (res.status === 401) {
+      const c = challenge(res.headers['www-authenticate']);
+      const token = c ? await bearerToken(ref, c, profile, o) : undefined;
+      if (token) res = await send(url, 'HEAD', { accept: MANIFEST_TYPES, authorization: `Bearer ${token}` }, o);
+    }
+    if (res.status === 200) return ok('image', `image ${profile.image} exists and this identity can read it`);
+    if (res.status === 404)
+      return fail(
+        'image',
+        `image ${profile.image}: the registry has no such manifest (404)`,
+        'build and push it (azd provision builds the agent image), or correct POOLS[].image',
+      );
+    if (res.status === 401 || res.status === 403)
+      return fail(
+        'image',
+        `image ${profile.image}: the registry refuses to let this identity read it (${res.status})`,
+        pullFix,
+      );
+    return fail(
+      'image',
+      `image ${profile.image}: the registry answered ${res.status}`,
+      'check the registry and try again',
+    );
+  } catch (err) {
+    return fail('image', `image ${profile.image}: ${problemText(err)}`, pullFix);
+  }
+}

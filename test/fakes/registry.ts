@@ -1,0 +1,131 @@
+/**
+ * Fake container registry (the v2 API's manifest HEAD) with Azure Container Registry's token
+ * exchange, over HTTPS on 127.0.0.1.
+ *
+ * - `HEAD|GET /v2/<repository>/manifests/<tag|digest>` needs `Authorization: Bearer <access token>`;
+ *   without one: 401 and `WWW-Authenticate: Bearer realm="<origin>/oauth2/token",service="<host>",
+ *   scope="repository:<repository>:pull"` (the Docker token specification,
+ *   docs.docker.com/reference/api/registry/auth). Unknown manifest: 404 MANIFEST_UNKNOWN.
+ * - `POST /oauth2/exchange` (`grant_type=access_token&service&access_token`) → `{refresh_token}`;
+ *   `POST /oauth2/token` (`grant_type=refresh_token&service&scope&refresh_token`) → `{access_token}`
+ *   (azure.github.io/acr/AAD-OAuth.html). With `pullAllowed = false` the access token carries no
+ *   pull right and the manifest answers 401, as ACR does for an identity without AcrPull.
+ * - `GET /oauth2/token?service&scope` (anonymous) → `{token, access_token}` when `anonymousPull`.
+ * Records every request (never the Authorization header).
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TestCert } from './tls.js';
+
+export interface RegistryRequest {
+  method: string;
+  path: string;
+  status?: number;
+}
+
+export interface FakeRegistry {
+  /** host:port, the registry part of an image reference. */
+  readonly host: string;
+  readonly requests: RegistryRequest[];
+  /** Manifests present, as `repository:tag`. */
+  readonly images: Set<string>;
+  /** Whether the exchanged token may pull (AcrPull); default true. */
+  pullAllowed: boolean;
+  /** Whether anonymous tokens are handed out (a public repository); default false. */
+  anonymousPull: boolean;
+  /** Requests that are neither reads nor token requests (pushes, deletes). */
+  writes(): RegistryRequest[];
+  close(): Promise<void>;
+}
+
+export async function startFakeRegistry(opts: { cert: TestCert; images?: string[] }): Promise<FakeRegistry> {
+  const requests: RegistryRequest[] = [];
+  const images = new Set(opts.images ?? []);
+  const refresh = new Set<string>();
+  const access = new Map<string, boolean>();
+  let host = '';
+  const state = { pullAllowed: true, anonymousPull: false };
+  const server: Server = createServer({ key: opts.cert.key, cert: opts.cert.cert }, (req, res) => {
+    const u = new URL(req.url ?? '/', 'https://127.0.0.1');
+    const rec: RegistryRequest = { method: req.method ?? 'GET', path: u.pathname };
+    requests.push(rec);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
+        rec.status = status;
+        const text = body === undefined || rec.method === 'HEAD' ? '' : JSON.stringify(body);
+        res.writeHead(status, { 'content-type': 'application/json', ...headers });
+        res.end(text);
+      };
+      const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      const token = () => randomBytes(16).toString('hex');
+      if (u.pathname === '/oauth2/exchange' && rec.method === 'POST') {
+        if (form.get('grant_type') !== 'access_token' || !form.get('access_token'))
+          return send(401, { errors: [{ code: 'UNAUTHORIZED', message: 'invalid grant' }] });
+        const t = token();
+        refresh.add(t);
+        return send(200, { refresh_token: t });
+      }
+      if (u.pathname === '/oauth2/token' && rec.method === 'POST') {
+        if (!refresh.has(form.get('refresh_token') ?? ''))
+          return send(401, { errors: [{ code: 'UNAUTHORIZED', message: 'invalid refresh token' }] });
+        const t = token();
+        access.set(t, state.pullAllowed);
+        return send(200, { access_token: t });
+      }
+      if (u.pathname === '/oauth2/token' && rec.method === 'GET') {
+        if (!state.anonymousPull)
+          return send(401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] });
+        const t = token();
+        access.set(t, true);
+        return send(200, { token: t, access_token: t });
+      }
+      const m = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(u.pathname);
+      if (m && (rec.method === 'HEAD' || rec.method === 'GET')) {
+        const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+        if (!bearer || !access.get(bearer))
+          return send(
+            401,
+            { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] },
+            {
+              'www-authenticate': `Bearer realm="https://${host}/oauth2/token",service="${host}",scope="repository:${m[1]}:pull"`,
+            },
+          );
+        if (!images.has(`${m[1]}:${m[2]}`))
+          return send(404, { errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] });
+        return send(200, undefined, {
+          'content-type': 'application/vnd.oci.image.index.v1+json',
+          'docker-content-digest': `sha256:${'0'.repeat(64)}`,
+        });
+      }
+      return send(404, { errors: [{ code: 'NOT_FOUND', message: 'no route' }] });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    host,
+    requests,
+    images,
+    get pullAllowed() {
+      return state.pullAllowed;
+    },
+    set pullAllowed(v) {
+      state.pullAllowed = v;
+    },
+    get anonymousPull() {
+      return state.anonymousPull;
+    },
+    set anonymousPull(v) {
+      state.anonymousPull = v;
+    },
+    writes: () => requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD' && !r.path.startsWith('/oauth2/')),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
