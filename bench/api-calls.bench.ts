@@ -2,10 +2,15 @@
  * API calls per steady-state pass at 10, 100 and 1,000 owned groups (all agents busy), with the
  * real clients against the local HTTPS fakes. Run: npx tsx bench/api-calls.bench.ts
  * The count must not grow with the number of groups, except for the list's pages.
+ *
+ * Then the ownership check (src/reconcile/ownership.ts): Azure DevOps calls of two passes in a row
+ * with registrations named like ours and no group of ours behind them: another deployment's
+ * booting agents, a person's, and one orphan of ours.
  */
 import { Agent } from 'undici';
 import { buildDeps, reconcileOptions } from '../src/app/deps.js';
 import { loadSettings } from '../src/config/load.js';
+import { identityEnv } from '../src/core/ownership.js';
 import { reconcile } from '../src/reconcile/pass.js';
 import { memoryLogger } from '../src/util/log.js';
 import { startFakeArm } from '../test/fakes/arm.js';
@@ -73,3 +78,64 @@ for (const n of [10, 100, 1000]) {
 }
 console.log('API calls per steady-state pass (all agents busy):');
 for (const r of rows) console.log(r);
+
+const own: string[] = [];
+for (const [theirs, people, mine] of [
+  [0, 0, 0],
+  [9, 0, 0],
+  [100, 0, 0],
+  [0, 6, 0],
+  [0, 0, 1],
+  [9, 6, 1],
+] as const) {
+  const azdo = await startFakeAzdo({ https: cert, pat: PAT });
+  const arm = await startFakeArm({ cert });
+  const kv = await startFakeKeyVault({ cert, secrets: { 'azp-token': PAT } });
+  const dispatcher = new Agent({ connect: { ca: cert.cert } });
+  azdo.addPool('aci');
+  const settings = loadSettings(
+    {
+      AZP_URL: azdo.url,
+      KEY_VAULT_URL: kv.url,
+      ARM_ENDPOINT: arm.url,
+      AZURE_SUBSCRIPTION_ID: SUB,
+      ACI_RESOURCE_GROUP: 'rg',
+      ACI_LOCATION: 'westeurope',
+      POOLS: JSON.stringify([{ name: 'linux', pool: 'aci', image: 'x', placeholder: false }]),
+    },
+    { requireAzure: true },
+  );
+  const opts = reconcileOptions(settings);
+  const env = (name: string, id: string) => ({
+    ...identityEnv({ ...opts.identity!, autoscalerId: id }),
+    AZP_AGENT_NAME: name,
+  });
+  const name = (kind: string, i: number) => `azp-linux-${kind}${i.toString(36).padStart(19, '0')}`;
+  for (let i = 0; i < theirs; i++)
+    azdo.registerAgent('aci', name('t', i), {}, { status: 'offline', env: env(name('t', i), 'other') });
+  for (let i = 0; i < people; i++) azdo.registerAgent('aci', name('p', i), {}, { status: 'offline' });
+  for (let i = 0; i < mine; i++)
+    azdo.registerAgent('aci', name('m', i), {}, { status: 'offline', env: env(name('m', i), 'default') });
+  const deps = buildDeps(settings, memoryLogger(), {
+    credential: fakeCredential(),
+    azure: { ca: cert.cert },
+    azdoDispatcher: dispatcher,
+  });
+  await deps.azdo.resolvePoolId('aci'); // cached from here on, as in a warm process
+  const counts: string[] = [];
+  for (let pass = 1; pass <= 2; pass++) {
+    azdo.clearRequests();
+    await reconcile(opts, deps);
+    const q = azdo.requests;
+    const caps = q.filter((x) => x.query.includeCapabilities === 'true').length;
+    const writes = q.filter((x) => x.method !== 'GET').length;
+    counts.push(`pass ${pass}: ${q.length} (capability reads ${caps}, writes ${writes})`);
+  }
+  const left = azdo.state.agents.length;
+  own.push(
+    `${String(theirs).padStart(3)} theirs, ${people} a person's, ${mine} ours | Azure DevOps ${counts.join(' | ')} | registrations left ${left} of ${theirs + people + mine}`,
+  );
+  await Promise.all([azdo.close(), arm.close(), kv.close(), dispatcher.close()]);
+}
+console.log('Ownership check: Azure DevOps calls per pass, registrations named like ours with no group behind them:');
+for (const r of own) console.log(r);

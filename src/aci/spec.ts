@@ -9,6 +9,7 @@ import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance'
 import type { ContainerGroup, EnvironmentVariable } from '@azure/arm-containerinstance';
 import type { HttpClient, PipelineRequest } from '@azure/core-rest-pipeline';
 import { isValidGroupName, ownershipTags } from '../core/names.js';
+import { identityEnv } from '../core/ownership.js';
 import { placementTag } from '../core/placements.js';
 import type { AgentLaunch } from '../ports/index.js';
 import { AGENT_ENV_NAME, agentEnvNameProblem } from '../config/agent-env.js';
@@ -21,8 +22,10 @@ export interface SpecContext {
   azpUrl: string;
   /** ACI_LOCATION, e.g. westeurope. */
   location: string;
-  /** AUTOSCALER_ID: ownership tag value. */
+  /** AUTOSCALER_ID: ownership tag value, and in every agent's environment (AZP_AUTOSCALER_ID). */
   autoscalerId: string;
+  /** Digest of subscription and resource group (AZP_AUTOSCALER_SCOPE; src/app/deps.ts `deploymentScope`). */
+  scope?: string;
 }
 
 export function buildContainerGroup(launch: AgentLaunch, ctx: SpecContext): ContainerGroup {
@@ -44,6 +47,11 @@ export function buildContainerGroup(launch: AgentLaunch, ctx: SpecContext): Cont
     { name: 'AZP_TOKEN', secureValue: launch.token },
     { name: 'AZP_RUN_MODE', value: launch.placeholder ? 'placeholder' : 'once' },
     { name: 'AZP_AUTOSCALER', value: '1' },
+    // The agent reports its environment as system capabilities: these (with AZP_AGENT_NAME) prove
+    // the registration is ours when no group of ours is behind it (src/core/ownership.ts).
+    ...Object.entries(
+      identityEnv({ autoscalerId: ctx.autoscalerId, ...(ctx.scope !== undefined ? { scope: ctx.scope } : {}) }),
+    ).map(([name, value]) => ({ name, value })),
     ...extra.map(([name, value]) => ({ name, value })),
   ];
 

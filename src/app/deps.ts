@@ -2,7 +2,7 @@
  * The one place that turns settings into real adapters: Azure DevOps client, ACI provider,
  * Key Vault PAT provider. Tests and the CLI pass a credential and a CA for local fakes.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { TokenCredential } from '@azure/core-auth';
 import type { Dispatcher } from 'undici';
 import { AciComputeProvider } from '../aci/provider.js';
@@ -14,6 +14,7 @@ import type { ReconcileDeps, ReconcileOptions } from '../reconcile/pass.js';
 import { KeyVaultTokenProvider } from '../secrets/keyvault.js';
 import { registerSecret } from '../util/log.js';
 import { AGENT_NAME_RANDOM_CHARS } from '../core/names.js';
+import type { DeploymentIdentity } from '../core/ownership.js';
 
 const BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz';
 
@@ -55,9 +56,26 @@ export interface DepsOverrides {
   entropy?: () => string;
 }
 
+/**
+ * Where the deployment's groups live, as its agents report it (AZP_AUTOSCALER_SCOPE): the first 16
+ * hex digits of SHA-256 over `subscription/resourcegroup` (lowercase), so pool readers do not see
+ * the subscription. Two deployments that both keep the default AUTOSCALER_ID in two resource
+ * groups still tell their agents apart.
+ */
+export function deploymentScope(subscriptionId: string, resourceGroup: string): string {
+  return createHash('sha256').update(`${subscriptionId}/${resourceGroup}`.toLowerCase()).digest('hex').slice(0, 16);
+}
+
+/** The deployment's identity (src/core/ownership.ts): AUTOSCALER_ID, and the scope when Azure is configured. */
+export function deploymentIdentity(settings: Settings): DeploymentIdentity {
+  const { AZURE_SUBSCRIPTION_ID: sub, ACI_RESOURCE_GROUP: rg } = settings;
+  return { autoscalerId: settings.AUTOSCALER_ID, ...(sub && rg ? { scope: deploymentScope(sub, rg) } : {}) };
+}
+
 export function reconcileOptions(settings: Settings, dryRun = settings.DRY_RUN): ReconcileOptions {
   return {
     prefix: settings.AGENT_NAME_PREFIX,
+    identity: deploymentIdentity(settings),
     profiles: settings.POOLS,
     dryRun,
     createConcurrency: settings.CREATE_CONCURRENCY,
@@ -99,7 +117,7 @@ export function buildDeps(settings: Settings, logger: Logger, o: DepsOverrides =
   const compute = new AciComputeProvider({
     client: clients.aci,
     resourceGroup: ACI_RESOURCE_GROUP,
-    spec: { azpUrl: settings.AZP_URL, location: ACI_LOCATION, autoscalerId: settings.AUTOSCALER_ID },
+    spec: { azpUrl: settings.AZP_URL, location: ACI_LOCATION, ...deploymentIdentity(settings) },
     // No ARM call may hold a pass (and with it the pool's lease) indefinitely.
     requestTimeoutMs: 30_000,
     // The provider's own limiter must let the pass's creates through.
@@ -116,5 +134,7 @@ export function buildDeps(settings: Settings, logger: Logger, o: DepsOverrides =
     entropy: o.entropy ?? randomAgentEntropy,
     // Once per process: capability differences per placeholder, the parallel-job warning.
     notices: new Set<string>(),
+    // Once per process: registrations named like ours found another deployment's or unproven.
+    ownership: new Map(),
   };
 }

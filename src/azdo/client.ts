@@ -238,7 +238,8 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
 
   /**
    * What one registration reports (`includeCapabilities=true`): system capabilities (the agent's
-   * scan and environment) overlaid by user capabilities. Read for placeholders only: the list stays lean.
+   * scan and environment) overlaid by user capabilities. Read for placeholders and orphan candidates
+   * only (one GET each): the list stays lean.
    */
   async getAgentCapabilities(poolId: number, agentId: number): Promise<Record<string, string> | undefined> {
     const path = `/_apis/distributedtask/pools/${id(poolId)}/agents/${id(agentId)}?includeCapabilities=true&api-version=${V}`;

@@ -4,3 +4,4 @@ export * from './names.js';
 export * from './standby.js';
 export * from './plan.js';
 export * from './pools.js';
+export * from './ownership.js';

@@ -10,7 +10,12 @@ import { samePool } from './pools.js';
 import { matchJobsToSlots } from './slot-matching.js';
 import { holdCreatesInBackoff } from './rules/backoff.js';
 import { createAgents, liveCount } from './rules/creates.js';
-import { removeOrphanGroups, removeOrphanRegistrations } from './rules/orphans.js';
+import {
+  orphanRegistrationCandidates,
+  removeOrphanGroups,
+  removeOrphanRegistrations,
+  type OrphanCandidate,
+} from './rules/orphans.js';
 import { placeholderRule, placeholderState } from './rules/placeholder.js';
 import { inClass, usableIdle, type ProfileState } from './rules/profile.js';
 import {
@@ -212,9 +217,28 @@ function jobSlots(
   );
 }
 
+/** Names of the agents running jobs of the pool (reserved by a running request). */
+function busyNamesOf(snapshot: PoolSnapshot): Set<string> {
+  return new Set(
+    snapshot.jobs
+      .filter((j) => classifyJob(j) === 'running')
+      .flatMap((j) => (j.reservedAgent ? [j.reservedAgent.name] : [])),
+  );
+}
+
+/**
+ * Registrations named like our orphans (offline, no job, no group behind them): the pass reads
+ * their capabilities to prove them ours before the plan (`PoolSnapshot.provenOwn`).
+ */
+export function orphanCandidates(snapshot: PoolSnapshot, policy: PoolPolicy): OrphanCandidate[] {
+  const profiles = policy.profiles.filter((p) => samePool(p.pool, snapshot.pool));
+  const groupNames = new Set(snapshot.groups.filter((g) => !isBeingDeleted(g)).map((g) => g.name));
+  return orphanRegistrationCandidates(snapshot.agents, groupNames, busyNamesOf(snapshot), profiles, policy.prefix);
+}
+
 /**
  * plan(snapshot, policy, now): the actions for one pool. Groups of a profile no longer configured
- * go first, then each profile's actions (`profileActions`), then orphan registrations.
+ * go first, then each profile's actions (`profileActions`), then orphan registrations proven ours.
  */
 export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Plan {
   const profiles = policy.profiles.filter((p) => samePool(p.pool, snapshot.pool));
@@ -222,7 +246,7 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
   for (const a of snapshot.agents) agentsByName.set(a.name, a);
 
   const runningJobs = snapshot.jobs.filter((j) => classifyJob(j) === 'running');
-  const busyNames = new Set(runningJobs.flatMap((j) => (j.reservedAgent ? [j.reservedAgent.name] : [])));
+  const busyNames = busyNamesOf(snapshot);
   // A group ARM is already deleting is gone: no capacity, no failed boot, no second DELETE.
   const groups = snapshot.groups.filter((g) => !isBeingDeleted(g));
   const ours = groups.filter((g) => samePool(g.pool, snapshot.pool));
@@ -294,15 +318,7 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
     const placements = placementSummary(ours.filter((g) => g.profile === p.name));
     views.push(placements ? { ...view, placements } : view);
   }
-  actions.push(
-    ...removeOrphanRegistrations(
-      snapshot.agents,
-      new Set(groups.map((g) => g.name)),
-      busyNames,
-      profiles,
-      policy.prefix,
-    ),
-  );
+  actions.push(...removeOrphanRegistrations(orphanCandidates(snapshot, policy), new Set(snapshot.provenOwn ?? [])));
 
   const result: Plan = {
     views,

@@ -169,6 +169,11 @@ export interface PoolSnapshot {
   warm?: Record<string, WarmState | undefined>;
   /** Jobs the webhook saw since the last pass here (folded into λ; see core/rules/warm.ts). */
   webhookArrivals?: WebhookArrival[];
+  /**
+   * Ids of orphan candidates (`orphanCandidates` in core/plan.ts) whose capabilities proved them
+   * ours this pass (core/ownership.ts). Only these may be unregistered; absent: none.
+   */
+  provenOwn?: number[];
 }
 
 /**

@@ -39,8 +39,9 @@ export interface AzureDevOpsPort {
   deleteAgent(poolId: number, agentId: number): Promise<void>;
   /**
    * What one registration reports (system + user capabilities), undefined when it is gone. Read
-   * for placeholders only, to name how declared capabilities differ from the image's. Optional:
-   * without it the difference is not checked.
+   * for placeholders, to name how declared capabilities differ from the image's, and for orphan
+   * candidates, to prove them ours (src/reconcile/ownership.ts). Optional: without it neither is
+   * checked, and no registration without a group of ours is ever removed.
    */
   getAgentCapabilities?(poolId: number, agentId: number): Promise<Record<string, string> | undefined>;
   /**

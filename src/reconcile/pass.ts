@@ -22,6 +22,7 @@ import {
   type Placement,
 } from '../core/placements.js';
 import { agentName, placeholderName } from '../core/names.js';
+import type { DeploymentIdentity, Ownership } from '../core/ownership.js';
 import { distinctPools, poolKey, samePool } from '../core/pools.js';
 import { plan, type PoolPolicy } from '../core/plan.js';
 import type {
@@ -38,6 +39,7 @@ import type {
 } from '../core/types.js';
 import type { WarmTuning } from '../core/warm/index.js';
 import { mapLimit } from '../util/limit.js';
+import { proveOrphans, unregisterOrphan } from './ownership.js';
 import { errorText } from '../util/log.js';
 import {
   errorKind,
@@ -55,6 +57,13 @@ import {
 export interface ReconcileOptions {
   /** AGENT_NAME_PREFIX */
   prefix: string;
+  /**
+   * Who this deployment is, as its agents report it (AUTOSCALER_ID and scope, src/core/ownership.ts).
+   * Absent: no registration without a group of ours can be proven ours, so none is removed.
+   */
+  identity?: DeploymentIdentity;
+  /** Capability reads for orphan candidates per pool per pass (default 20; src/reconcile/ownership.ts). */
+  maxOwnershipReadsPerPass?: number;
   profiles: readonly ProfileConfig[];
   dryRun: boolean;
   /** Parallel ARM/Azure DevOps calls while acting (deletes, probes). */
@@ -86,6 +95,8 @@ export interface ReconcileDeps {
    * parallel-job warning). Absent: a fresh set per pass, i.e. said every pass.
    */
   notices?: Set<string>;
+  /** Orphan candidates found not ours (`poolId:agentId`), kept per process like `notices`. */
+  ownership?: Map<string, Ownership>;
 }
 
 export type Outcome =
@@ -199,6 +210,18 @@ async function observe(
   const snapshot: PoolSnapshot = { pool, jobs, agents, groups: enriched, backoff: deps.backoff.all(), warm };
   if (parallelJobs) snapshot.parallelJobs = parallelJobs;
   if (webhookArrivals.length > 0) snapshot.webhookArrivals = [...webhookArrivals];
+  // A registration with no group of ours is touched only once its capabilities prove it ours.
+  const provenOwn = await proveOrphans(snapshot, poolId, {
+    identity: opts.identity,
+    prefix: opts.prefix,
+    profiles: opts.profiles,
+    ...(opts.maxOwnershipReadsPerPass !== undefined ? { maxReads: opts.maxOwnershipReadsPerPass } : {}),
+    azdo: deps.azdo,
+    verdicts: (deps.ownership ??= new Map()),
+    once: (key) => once(deps, key),
+    log: deps.logger.child({ pool }),
+  });
+  if (provenOwn.length > 0) snapshot.provenOwn = provenOwn;
   return { snapshot, poolId, probes: silent.length, registered };
 }
 
@@ -429,10 +452,7 @@ async function actRemovals(
   const settled = await mapLimit(removals, opts.concurrency ?? 8, async (a): Promise<Outcome> => {
     if (state.leaseLost) return skipLost(state, a);
     try {
-      if (a.kind === 'unregister') {
-        await deps.azdo.deleteAgent(poolId, a.agentId);
-        return { action: a, status: 'done' };
-      }
+      if (a.kind === 'unregister') return await unregisterOrphan(poolId, a, deps.azdo, log);
       if (a.kind === 'delete') return await deleteGroup(poolId, a, deps, log);
       return { action: a, status: 'skipped', why: 'not a removal' };
     } catch (err) {

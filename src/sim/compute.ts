@@ -13,6 +13,7 @@
  * is deleted (a terminated restartPolicy=Never group stops billing; a VM bills until deleted).
  */
 import type { ProfileConfig } from '../config/schema.js';
+import { IDENTITY_ENV_NAME, identityEnv } from '../core/ownership.js';
 import {
   capabilitiesOf,
   reportedCapabilities,
@@ -192,7 +193,13 @@ export class ComputeModel implements AgentHost {
       placeholder: m.placeholder,
       manual: false,
     });
-    a.reported = reportedCapabilities(m.profile, m.name, image);
+    // Like the real spec (src/aci/spec.ts): the owner's identity and the agent name are in the
+    // container's environment, which the agent reports as system capabilities.
+    a.reported = {
+      ...reportedCapabilities(m.profile, m.name, image),
+      ...identityEnv({ autoscalerId: m.owner }),
+      [IDENTITY_ENV_NAME]: m.name,
+    };
     m.agentId = a.id;
     m.phase = 'registered';
     if (m.placeholder) {

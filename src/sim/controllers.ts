@@ -7,6 +7,7 @@
  *  - vmss: a model of Azure DevOps' VMSS elastic pools (one scale set per profile).
  * The baselines' modelling assumptions are written down in src/sim/README.md.
  */
+import type { Ownership } from '../core/ownership.js';
 import type { ProfileConfig } from '../config/schema.js';
 import { agentOsCapability } from '../core/demands.js';
 import { poolKey } from '../core/pools.js';
@@ -56,6 +57,8 @@ export class OursController implements Controller {
   private entropy: number;
   /** What the controller already said once (see ReconcileDeps.notices). */
   private readonly notices = new Set<string>();
+  /** Ownership verdicts kept across passes (see ReconcileDeps.ownership). */
+  private readonly ownership = new Map<string, Ownership>();
   private readonly opts: ReconcileOptions;
 
   constructor(
@@ -67,7 +70,16 @@ export class OursController implements Controller {
   ) {
     this.rng = new Rng(deriveSeed(seed, 'ours'));
     this.entropy = this.rng.int(36 ** 4);
-    this.opts = { prefix: o.prefix, profiles, dryRun: false, concurrency: 8, createConcurrency: 25, ...o.reconcile };
+    this.opts = {
+      prefix: o.prefix,
+      // The simulated agents report their owner as AZP_AUTOSCALER_ID (src/sim/compute.ts `register`).
+      identity: { autoscalerId: 'ours' },
+      profiles,
+      dryRun: false,
+      concurrency: 8,
+      createConcurrency: 25,
+      ...o.reconcile,
+    };
   }
 
   start(): void {
@@ -130,6 +142,7 @@ export class OursController implements Controller {
         // Unique, deterministic entropy for agent names (a seeded counter, 12 base-36 characters).
         entropy: () => (++this.entropy).toString(36).padStart(12, '0'),
         notices: this.notices,
+        ownership: this.ownership,
       },
       undefined,
       { webhookArrivals },

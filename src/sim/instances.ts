@@ -56,7 +56,16 @@ export class LeasedOursController implements Controller {
     private readonly o: OursOptions & { instances: InstancesOptions },
   ) {
     this.rng = new Rng(deriveSeed(seed, 'ours:instances'));
-    this.opts = { prefix: o.prefix, profiles, dryRun: false, concurrency: 8, createConcurrency: 25, ...o.reconcile };
+    this.opts = {
+      prefix: o.prefix,
+      // The simulated agents report their owner as AZP_AUTOSCALER_ID (src/sim/compute.ts `register`).
+      identity: { autoscalerId: 'ours' },
+      profiles,
+      dryRun: false,
+      concurrency: 8,
+      createConcurrency: 25,
+      ...o.reconcile,
+    };
     this.backoffs = Array.from({ length: o.instances.count }, () => memoryBackoffStore());
     // Disjoint entropy per instance: names made in the same millisecond never collide.
     this.entropy = Array.from({ length: o.instances.count }, (_, i) => i * 36 ** 10);

@@ -202,7 +202,17 @@ export interface FakeAzdo {
     pool: PoolRef,
     name: string,
     capabilities?: Record<string, string>,
-    opts?: { status?: 'online' | 'offline'; enabled?: boolean; version?: string },
+    opts?: {
+      status?: 'online' | 'offline';
+      enabled?: boolean;
+      version?: string;
+      /**
+       * The agent process's environment: reported as system capabilities the way the agent does
+       * (`environmentCapabilities` below), so a registration made from a container's env shows what
+       * the real agent would. Names given in `capabilities` stay user capabilities.
+       */
+      env?: Record<string, string>;
+    },
   ): FakeAgent;
   /** Sets assignTime/receiveTime/lockedUntil/reservedAgent on the job and assignedRequest on the agent. */
   assignJob(requestId: number, agentName: string): FakeJob;
@@ -427,7 +437,10 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
       createdOn: iso(),
       statusChangedOn: iso(),
       capabilities: { ...capabilities },
+      // contracts/azdo/spec/agentpools-subset.7.1.json TaskAgent: systemCapabilities ("System-defined
+      // capabilities supported by this agent's host") and userCapabilities, both string maps.
       systemCapabilities: {
+        ...environmentCapabilities(opts.env ?? {}),
         'Agent.Name': name,
         'Agent.OS': 'Linux',
         'Agent.OSArchitecture': 'X64',
@@ -1167,6 +1180,34 @@ function safeHost(url: string): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * What the agent reports of its environment, as its EnvironmentCapabilitiesProvider does
+ * (microsoft/azure-pipelines-agent src/Microsoft.VisualStudio.Services.Agent/Capabilities/
+ * EnvironmentCapabilitiesProvider.cs): every variable with a non-empty name, except a well-known
+ * list, the comma-separated names in VSO_AGENT_IGNORE (trimmed), and values of 1,024 characters or
+ * more (names compared exactly, as on Linux). Providers that run later (Agent.Name, Agent.OS, …)
+ * override these.
+ */
+export function environmentCapabilities(env: Record<string, string>): Record<string, string> {
+  const ignored = new Set([
+    'comp_wordbreaks',
+    'ls_colors',
+    'TERM',
+    'TERM_PROGRAM',
+    'TERM_PROGRAM_VERSION',
+    'SHLVL',
+    'PSMODULEPATH',
+    'SYSTEM_ACCESSTOKEN',
+    ...(env.VSO_AGENT_IGNORE ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  ]);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (k && !ignored.has(k) && v.length < 1024) out[k] = v;
+  return out;
 }
 
 /**

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collectStatus, formatStatusTable } from '../../src/app/status.js';
 import { buildDeps, reconcileOptions } from '../../src/app/deps.js';
 import { loadSettings } from '../../src/config/load.js';
+import { identityEnv } from '../../src/core/ownership.js';
 import { reconcile, type Outcome, type PassResult, type ReconcileOptions } from '../../src/reconcile/pass.js';
 import { memoryBackoffStore, type Clock } from '../../src/ports/index.js';
 import { memoryLogger } from '../../src/util/log.js';
@@ -394,7 +395,13 @@ describe('orphans and ownership', () => {
   it("removes an orphan registration of ours; never touches a foreign agent or another deployment's group", async () => {
     const c = controller({ id: 'orph', profiles: [{ name: 'o', pool: 'orph' }] });
     azdo.addPool('orph');
-    const orphan = azdo.registerAgent('orph', 'azp-o-000000000001', {}, { status: 'offline' });
+    // Ours: its agent reported our identity (the container's environment, src/aci/spec.ts).
+    const orphan = azdo.registerAgent(
+      'orph',
+      'azp-o-000000000001',
+      {},
+      { status: 'offline', env: { ...identityEnv(c.options.identity!), AZP_AGENT_NAME: 'azp-o-000000000001' } },
+    );
     const foreign = azdo.registerAgent('orph', 'build-vm-01', {}, { status: 'offline' });
     const online = azdo.registerAgent('orph', 'azp-o-000000000002'); // online without a group: not ours to judge
     const otherProfile = azdo.registerAgent('orph', 'azp-x-000000000001', {}, { status: 'offline' });

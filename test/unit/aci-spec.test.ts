@@ -71,6 +71,12 @@ describe('buildContainerGroup', () => {
       { name: 'AZP_TOKEN', secureValue: CANARY },
       { name: 'AZP_RUN_MODE', value: 'once' },
       { name: 'AZP_AUTOSCALER', value: '1' },
+      // The deployment's identity: the agent reports it as a capability (src/core/ownership.ts).
+      { name: 'AZP_AUTOSCALER_ID', value: 'prod-1' },
+    ]);
+    expect(envMap(buildContainerGroup(l, { ...ctx, scope: '0123456789abcdef' })).slice(6)).toEqual([
+      { name: 'AZP_AUTOSCALER_ID', value: 'prod-1' },
+      { name: 'AZP_AUTOSCALER_SCOPE', value: '0123456789abcdef' },
     ]);
     const secure = env.filter((e) => e.secureValue !== undefined);
     expect(secure.map((e) => e.name)).toEqual(['AZP_TOKEN']);
@@ -80,7 +86,7 @@ describe('buildContainerGroup', () => {
   it('adds the profile env as plain values after the reserved ones', () => {
     const p = profile({ env: { JAVA_HOME: '/opt/java', CAP_docker: 'true' } });
     const env = envMap(buildContainerGroup(launch({}, p), ctx));
-    expect(env.slice(6)).toEqual([
+    expect(env.slice(7)).toEqual([
       { name: 'JAVA_HOME', value: '/opt/java' },
       { name: 'CAP_docker', value: 'true' },
     ]);

@@ -3,7 +3,11 @@ import type { ClassifiedGroup } from '../../src/core/classify.js';
 import { removal } from '../../src/core/delete.js';
 import { holdCreatesInBackoff } from '../../src/core/rules/backoff.js';
 import { createAgents, liveCount } from '../../src/core/rules/creates.js';
-import { removeOrphanGroups, removeOrphanRegistrations } from '../../src/core/rules/orphans.js';
+import {
+  orphanRegistrationCandidates,
+  removeOrphanGroups,
+  removeOrphanRegistrations,
+} from '../../src/core/rules/orphans.js';
 import { placeholderRule, placeholderState } from '../../src/core/rules/placeholder.js';
 import type { ProfileState } from '../../src/core/rules/profile.js';
 import {
@@ -191,13 +195,17 @@ describe('orphans', () => {
     };
     const foreign = { ...offline, id: 2, name: 'someone-else' };
     const withGroup = { ...offline, id: 3, name: `azp-linux-${'b'.repeat(AGENT_NAME_SUFFIX_CHARS)}` };
-    const out = removeOrphanRegistrations(
-      [offline, foreign, withGroup, { ...offline, id: 4, status: 'online' }],
+    const notProven = { ...offline, id: 5, name: `azp-linux-${'c'.repeat(AGENT_NAME_SUFFIX_CHARS)}` };
+    const candidates = orphanRegistrationCandidates(
+      [offline, foreign, withGroup, { ...offline, id: 4, status: 'online' }, notProven],
       new Set([withGroup.name]),
       new Set(),
       [p],
       'azp',
     );
+    expect(candidates.map((c) => c.agent.id)).toEqual([1, 5]);
+    // Named like ours is no proof: only those whose capabilities proved them ours go.
+    const out = removeOrphanRegistrations(candidates, new Set([1]));
     expect(out).toEqual([expect.objectContaining({ kind: 'unregister', agentId: 1 })]);
   });
 });

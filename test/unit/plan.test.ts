@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { toJobRequest, jobRequestListSchema, jobRequestSchema } from '../../src/azdo/wire.js';
-import { assignQueuedJobs, classifyGroup, classifyJob, deleteModeFor, plan } from '../../src/core/plan.js';
+import {
+  assignQueuedJobs,
+  classifyGroup,
+  classifyJob,
+  deleteModeFor,
+  orphanCandidates,
+  plan,
+} from '../../src/core/plan.js';
 import type { AgentRegistration, JobRequest, OwnedGroup } from '../../src/core/types.js';
 import { readContractJson } from '../helpers/contracts.js';
 import { poolSnapshot, profile } from '../helpers/profiles.js';
@@ -338,15 +345,20 @@ describe('scale-down decisions', () => {
     ).toEqual(['azp-linux-aaaaaaaaaaa1', 'azp-linux-aaaaaaaaaaa2']);
   });
 
-  it('removes offline orphan registrations with our naming only', () => {
+  it('removes offline orphan registrations with our naming only, and only those proven ours', () => {
     const agents = [
       agent(1, 'azp-linux-aaaaaaaaaaa1', { status: 'offline' }),
       agent(2, 'someone-elses-agent', { status: 'offline' }),
       agent(3, 'azp-linux-aaaaaaaaaaa3', { status: 'online' }),
       agent(4, 'azp-linux-placeholder', { status: 'offline' }),
+      agent(5, 'azp-linux-aaaaaaaaaaa5', { status: 'offline' }),
     ];
-    const p = plan(snap({ agents }), { prefix: 'azp', profiles: [{ ...pr, placeholder: true }] }, NOW);
+    const policy = { prefix: 'azp', profiles: [{ ...pr, placeholder: true }] };
+    expect(orphanCandidates(snap({ agents }), policy).map((c) => c.agent.id)).toEqual([1, 5]);
+    // Proven ones only (the pass reads the candidates' capabilities: src/reconcile/ownership.ts).
+    const p = plan({ ...snap({ agents }), provenOwn: [1, 2, 3, 4] }, policy, NOW);
     expect(p.actions.filter((a) => a.kind === 'unregister')).toEqual([expect.objectContaining({ agentId: 1 })]);
+    expect(plan(snap({ agents }), policy, NOW).actions.filter((a) => a.kind === 'unregister')).toEqual([]);
   });
 
   it('deletes idle groups of a profile that is no longer configured, never busy ones', () => {

@@ -23,25 +23,47 @@ export function removeOrphanGroups(
     );
 }
 
-/** Orphan registrations: our naming, offline, no job, and no group behind them. */
-export function removeOrphanRegistrations(
+/** A registration that looks like one of our orphans: it may be removed only once proven ours. */
+export interface OrphanCandidate {
+  agent: AgentRegistration;
+  profile: string;
+}
+
+/**
+ * Candidates for orphan removal: our naming, offline, no job, no group behind them. The name
+ * proves nothing (another deployment with the same prefix, a person): the pass reads each one's
+ * capabilities (core/ownership.ts) before `removeOrphanRegistrations` may act on it.
+ */
+export function orphanRegistrationCandidates(
   agents: readonly AgentRegistration[],
   groupNames: ReadonlySet<string>,
   busyNames: ReadonlySet<string>,
   profiles: readonly ProfilePolicy[],
   prefix: string,
-): Action[] {
-  const out: Action[] = [];
+): OrphanCandidate[] {
+  const out: OrphanCandidate[] = [];
   for (const a of agents) {
     if (groupNames.has(a.name) || a.status !== 'offline' || holdsJob(a.name, a, busyNames)) continue;
     const owner = profiles.find((p) => isOurAgentName(a.name, prefix, p.name));
-    if (!owner) continue;
-    out.push({
-      kind: 'unregister',
-      agentId: a.id,
-      agentName: a.name,
-      reason: `offline registration of profile '${owner.name}' with no container group`,
-    });
+    if (owner) out.push({ agent: a, profile: owner.name });
   }
   return out;
+}
+
+/**
+ * Orphan registrations: candidates (above) whose capabilities proved them ours this pass
+ * (`proven`: registration ids). Never one that is only named like ours.
+ */
+export function removeOrphanRegistrations(
+  candidates: readonly OrphanCandidate[],
+  proven: ReadonlySet<number>,
+): Action[] {
+  return candidates
+    .filter((c) => proven.has(c.agent.id))
+    .map((c) => ({
+      kind: 'unregister' as const,
+      agentId: c.agent.id,
+      agentName: c.agent.name,
+      reason: `offline registration of profile '${c.profile}' with no container group (proven ours by its capabilities)`,
+    }));
 }
