@@ -1,14 +1,15 @@
 /**
  * The Windows agent image (infra/agent/windows/) without Windows: PowerShell and Docker cannot run
  * here. start.ps1 and fetch-agent.ps1 are parsed with the real PowerShell grammar
- * (tree-sitter-powershell on the native tree-sitter binding) and their syntax trees are checked
+ * (tree-sitter-powershell's WebAssembly build on web-tree-sitter: no native binding, nothing compiled
+ * at install) and their syntax trees are checked
  * against start.sh's contract: the variables both read, where the secret may flow, --once, exit
  * codes. What only a Windows build and run shows: infra/agent/README.md.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import Parser from 'tree-sitter';
-import PowerShell from 'tree-sitter-powershell';
+import { Language, Parser, type Node, type Tree } from 'web-tree-sitter';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './harness.js';
 
@@ -16,30 +17,36 @@ const AGENT = path.join(REPO_ROOT, 'infra', 'agent');
 const WIN = path.join(AGENT, 'windows');
 const read = (...p: string[]) => readFileSync(path.join(...p), 'utf8');
 
+// tree-sitter-powershell 0.26.4 ships tree-sitter-powershell.wasm (language ABI 15, which
+// web-tree-sitter 0.25 loads: it accepts ABI 13 to 15).
+await Parser.init();
 const parser = new Parser();
-parser.setLanguage(PowerShell);
+parser.setLanguage(
+  await Language.load(createRequire(import.meta.url).resolve('tree-sitter-powershell/tree-sitter-powershell.wasm')),
+);
 
-function parse(source: string): Parser.Tree {
-  // The default 32 KiB buffer is too small for start.ps1.
-  return parser.parse(source, undefined, { bufferSize: 1 << 20 });
+function parse(source: string): Tree {
+  const tree = parser.parse(source);
+  if (!tree) throw new Error('tree-sitter returned no tree');
+  return tree;
 }
 
-function nodes(root: Parser.SyntaxNode, pred: (n: Parser.SyntaxNode) => boolean): Parser.SyntaxNode[] {
-  const out: Parser.SyntaxNode[] = [];
-  const walk = (n: Parser.SyntaxNode) => {
+function nodes(root: Node, pred: (n: Node) => boolean): Node[] {
+  const out: Node[] = [];
+  const walk = (n: Node) => {
     if (pred(n)) out.push(n);
-    for (const c of n.children) walk(c);
+    for (const c of n.children) if (c) walk(c);
   };
   walk(root);
   return out;
 }
 
-const where = (n: Parser.SyntaxNode) =>
+const where = (n: Node) =>
   `${n.startPosition.row + 1}:${n.startPosition.column + 1} ${n.text.slice(0, 60)}`;
-const syntaxErrors = (tree: Parser.Tree) => nodes(tree.rootNode, (n) => n.type === 'ERROR' || n.isMissing).map(where);
+const syntaxErrors = (tree: Tree) => nodes(tree.rootNode, (n) => n.type === 'ERROR' || n.isMissing).map(where);
 
-function ancestors(n: Parser.SyntaxNode): Parser.SyntaxNode[] {
-  const out: Parser.SyntaxNode[] = [];
+function ancestors(n: Node): Node[] {
+  const out: Node[] = [];
   for (let p = n.parent; p; p = p.parent) out.push(p);
   return out;
 }
@@ -49,7 +56,7 @@ const START_SH = read(AGENT, 'start.sh');
 const tree = parse(START_PS1);
 
 /** `$env:NAME` / `${env:NAME}` references of a PowerShell tree (in strings too). */
-function envReads(t: Parser.Tree): Set<string> {
+function envReads(t: Tree): Set<string> {
   const names = nodes(t.rootNode, (n) => n.type === 'variable' || n.type === 'braced_variable')
     .map((n) => /^\$\{?env:([A-Za-z_][A-Za-z0-9_]*)\}?$/i.exec(n.text)?.[1])
     .filter((n): n is string => !!n);
@@ -121,7 +128,7 @@ describe('start.ps1 keeps start.sh contract', () => {
     expect(secretRefs.length).toBeGreaterThan(3);
     // Never an argument of a command (cmdlet, function or external program).
     // (Invoke-RestMethod is in-process: the Basic header of the slim image's package lookup.)
-    const commandOf = (n: Parser.SyntaxNode) => ancestors(n).find((a) => a.type === 'command');
+    const commandOf = (n: Node) => ancestors(n).find((a) => a.type === 'command');
     const inCommand = secretRefs.filter((n) => ancestors(n).some((a) => a.type === 'command_elements'));
     expect(
       inCommand
