@@ -41,8 +41,7 @@ function nodes(root: Node, pred: (n: Node) => boolean): Node[] {
   return out;
 }
 
-const where = (n: Node) =>
-  `${n.startPosition.row + 1}:${n.startPosition.column + 1} ${n.text.slice(0, 60)}`;
+const where = (n: Node) => `${n.startPosition.row + 1}:${n.startPosition.column + 1} ${n.text.slice(0, 60)}`;
 const syntaxErrors = (tree: Tree) => nodes(tree.rootNode, (n) => n.type === 'ERROR' || n.isMissing).map(where);
 
 function ancestors(n: Node): Node[] {
