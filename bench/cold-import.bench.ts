@@ -4,7 +4,11 @@
  * fresh `node` process with the host's @azure/functions-core stand-in preloaded, so the number
  * is what the worker spends loading the app before the first invocation.
  *
- *   npx tsx bench/cold-import.bench.ts [--runs 15] [--root DIR] [--no-minify]
+ * With `--telemetry` each process has APPLICATIONINSIGHTS_CONNECTION_STRING set (to an ingestion
+ * endpoint on 127.0.0.1 that nothing listens on), so setup starts the Azure Monitor distro as it
+ * does in a deployment with Application Insights; without it the variable is unset.
+ *
+ *   npx tsx bench/cold-import.bench.ts [--runs 15] [--root DIR] [--no-minify] [--telemetry]
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +33,12 @@ const flag = (name: string): string | undefined => {
 const runs = Number(flag('--runs') ?? 15);
 const root = resolve(flag('--root') ?? (ROOT as string));
 const work = join(ROOT as string, 'node_modules', '.cache', 'azp-cold-import');
+const telemetry = args.includes('--telemetry');
+const childEnv: NodeJS.ProcessEnv = { ...process.env };
+delete childEnv.APPLICATIONINSIGHTS_CONNECTION_STRING;
+if (telemetry)
+  childEnv.APPLICATIONINSIGHTS_CONNECTION_STRING =
+    'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/';
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
@@ -69,6 +79,7 @@ function sample(dir: string): { importMs: number; processMs: number } {
   const r = spawnSync(process.execPath, ['--import', HOST_STUB_URL as string, '--input-type=module', '-e', code], {
     cwd: dir,
     encoding: 'utf8',
+    env: childEnv,
   });
   const processMs = Number(process.hrtime.bigint() - t) / 1e6;
   const at = r.stdout.lastIndexOf('@@MS@@');
@@ -106,7 +117,8 @@ const fmt = (n: number): string => `${n.toFixed(1).padStart(8)} ms`;
 const kib = (n: number): string => `${(n / 1024).toFixed(0)} KiB`;
 const mapBytes = bundled.files.filter((f) => f.path.endsWith('.map')).reduce((s, f) => s + f.bytes, 0);
 console.log(
-  `cold import of ${relative(ROOT as string, root) || '.'} entry (main: ${bundled.main}), ${runs} fresh node ${process.version} processes each`,
+  `cold import of ${relative(ROOT as string, root) || '.'} entry (main: ${bundled.main}), ${runs} fresh node ${process.version} processes each, ` +
+    `telemetry ${telemetry ? 'on (APPLICATIONINSIGHTS_CONNECTION_STRING set)' : 'off'}`,
 );
 console.log(`                 import (median)   whole process (median)`);
 console.log(
