@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'lab/**/*.test.ts'],
     setupFiles: ['test/setup/canary-guard.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

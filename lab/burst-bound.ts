@@ -1,6 +1,6 @@
 /**
  * How low can any controller push the p95 queue wait of a burst with the profiles' maxAgents? The
- * oracle schedule of src/sim/burst-oracle.ts (every slot warm from the start, clairvoyant
+ * oracle schedule of lab/analysis/burst-oracle.ts (every slot warm from the start, clairvoyant
  * assignment, the simulator's boot time to refill a slot) against KEDA in the simulator.
  *
  * For each seed it prints the oracle's p95, KEDA's p95 (the simulator's KEDA model on the same
@@ -8,10 +8,10 @@
  * count (the cap can no longer bind), KEDA at the raised caps too. With `--ours`, our controller
  * (targetWaitSec on every profile) runs at both caps as well.
  *
- * Run: npx tsx scripts/burst-bound.ts [--seeds 10] [--traces monday-burst,nightly-batch] [--ours] [--target 15]
+ * Run: npx tsx lab/burst-bound.ts [--seeds 10] [--traces monday-burst,nightly-batch] [--ours] [--target 15]
  */
 import { parseArgs } from 'node:util';
-import { oracleWaits } from '../src/sim/burst-oracle.js';
+import { oracleWaits } from './analysis/burst-oracle.js';
 import { defaultProfiles, withTargetWait } from '../src/sim/profiles.js';
 import { percentile, runSimulation } from '../src/sim/run.js';
 import { sampleTrace } from '../src/sim/trace.js';
@@ -39,7 +39,7 @@ const r1 = (x: number) => x.toFixed(1);
 const base = defaultProfiles();
 for (const name of String(values.traces).split(',')) {
   console.log(
-    `== ${name} (seeds 1–${SEEDS}; npx tsx scripts/burst-bound.ts --seeds ${SEEDS} --traces ${name}${values.ours ? ' --ours' : ''})`,
+    `== ${name} (seeds 1–${SEEDS}; npx tsx lab/burst-bound.ts --seeds ${SEEDS} --traces ${name}${values.ours ? ' --ours' : ''})`,
   );
   const rows: Record<'cap' | 'uncapped', { oracle: number[]; ours: number[] }> = {
     cap: { oracle: [], ours: [] },

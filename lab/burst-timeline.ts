@@ -3,7 +3,7 @@
  * queued jobs are demand-less) and each profile's busy / idle / starting agents in the simulated
  * world. Shows which profile serves what while the caps bind.
  *
- * Run: npx tsx scripts/burst-timeline.ts [--seed 8] [--minutes 20] [--target 15]
+ * Run: npx tsx lab/burst-timeline.ts [--seed 8] [--minutes 20] [--target 15]
  */
 import { parseArgs } from 'node:util';
 import type { VirtualClock } from '../src/sim/clock.js';

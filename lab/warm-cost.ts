@@ -5,7 +5,7 @@
  * before the profile's first arrival, between its arrivals, after its last arrival — and counts
  * idle agent-minutes beyond the k of the last warm decision (excess over k).
  *
- * Run: npx tsx scripts/warm-cost.ts [--trace steady-day] [--seeds 1-3] [--target 15]
+ * Run: npx tsx lab/warm-cost.ts [--trace steady-day] [--seeds 1-3] [--target 15]
  */
 import { parseArgs } from 'node:util';
 import { relevantDemands } from '../src/core/demands.js';

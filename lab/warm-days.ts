@@ -15,7 +15,7 @@
  *     the standby schedule), in agent-minutes and $ per day: before the first arrival, during the
  *     day, and after the day's last arrival.
  *
- * Run: npx tsx scripts/warm-days.ts [--seeds 10] [--days 5] [--target 15] [--first 5]
+ * Run: npx tsx lab/warm-days.ts [--seeds 10] [--days 5] [--target 15] [--first 5]
  *                                   [--traces steady-day,nightly-batch] [--no-fresh] [--no-schedule]
  */
 import { parseArgs } from 'node:util';
@@ -130,7 +130,7 @@ interface DayRow {
 
 console.log(
   `warm history over ${DAYS} days, targetWaitSec ${TARGET}, seeds 1–${SEEDS}, first ${FIRST} jobs of each day ` +
-    `(npx tsx scripts/warm-days.ts --seeds ${SEEDS} --days ${DAYS} --target ${TARGET} --first ${FIRST} --traces ${values.traces}${values['no-fresh'] ? ' --no-fresh' : ''}${values['no-schedule'] ? ' --no-schedule' : ''})\n`,
+    `(npx tsx lab/warm-days.ts --seeds ${SEEDS} --days ${DAYS} --target ${TARGET} --first ${FIRST} --traces ${values.traces}${values['no-fresh'] ? ' --no-fresh' : ''}${values['no-schedule'] ? ' --no-schedule' : ''})\n`,
 );
 
 for (const name of String(values.traces).split(',')) {

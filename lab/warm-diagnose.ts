@@ -4,7 +4,7 @@
  * state just before it arrived (idle and starting agents of its profile, from the simulated world)
  * and the last pass's warm decision for that profile (λ, B, window, k).
  *
- * Run: npx tsx scripts/warm-diagnose.ts [--trace steady-day] [--seeds 1-3] [--target 15] [--list]
+ * Run: npx tsx lab/warm-diagnose.ts [--trace steady-day] [--seeds 1-3] [--target 15] [--list]
  */
 import { parseArgs } from 'node:util';
 import { relevantDemands } from '../src/core/demands.js';

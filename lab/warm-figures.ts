@@ -6,7 +6,7 @@
  * or, when none does, that matches our p95. For monday-burst: ours/KEDA p95 and which limit bound
  * the burst's creates (maxCreatePerPass, maxAgents, ACI's group quota).
  *
- * Run: npx tsx scripts/warm-figures.ts [--seeds 10] [--target 15] [--traces steady-day,mixed-profiles,nightly-batch] [--no-static] [--no-burst] [--tuning '{"budgetHorizonSec":0}']
+ * Run: npx tsx lab/warm-figures.ts [--seeds 10] [--target 15] [--traces steady-day,mixed-profiles,nightly-batch] [--no-static] [--no-burst] [--tuning '{"budgetHorizonSec":0}']
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_WARM_TUNING, type WarmTuning } from '../src/core/warm/index.js';
@@ -47,7 +47,7 @@ const r2 = (a: number, b: number) => (b === 0 ? Number.POSITIVE_INFINITY : a / b
 const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '∞');
 
 console.log(
-  `warm agents, targetWaitSec ${TARGET} on every profile, seeds 1–${SEEDS} (npx tsx scripts/warm-figures.ts --seeds ${SEEDS} --target ${TARGET}${values.tuning ? ` --tuning '${values.tuning}'` : ''})`,
+  `warm agents, targetWaitSec ${TARGET} on every profile, seeds 1–${SEEDS} (npx tsx lab/warm-figures.ts --seeds ${SEEDS} --target ${TARGET}${values.tuning ? ` --tuning '${values.tuning}'` : ''})`,
 );
 console.log(
   'goal: ours/keda p95 ≤ 0.30 at cost ≤ 1.25, and cheaper than the best static standby meeting the same target\n',

@@ -8,13 +8,13 @@
  *    `activeWindow`, as `searchStatic` builds them; this grid holds its choices up to the counts);
  *  - `shipped`: ours as warm-figures runs it (targetWaitSec on every profile, default schedule kept).
  * For each point: the share of served jobs waiting past the bound, p95, ours/KEDA p95 and cost;
- * then the lower envelope (time-sharing two points, src/sim/warm-frontier.ts), its cost at a 5 %
+ * then the lower envelope (time-sharing two points, lab/analysis/envelope.ts), its cost at a 5 %
  * miss share, the cheapest mixture that keeps every seed's p95 within the bound, and the M/G/∞
  * figure per profile (λ per hour from the trace, W = E[(S − bound)+] from src/sim/world-options.ts)
  * next to the measured static one. The cheapest static mixture is run as an hourly schedule to
  * check the time-sharing arithmetic.
  *
- * Run: npx tsx scripts/warm-frontier.ts [--seeds 10] [--target 15] [--traces steady-day,mixed-profiles]
+ * Run: npx tsx lab/warm-frontier.ts [--seeds 10] [--target 15] [--traces steady-day,mixed-profiles]
  *        [--cap docker=1,2,3,inf --cap java=0,1,2,inf] [--static docker=0,1,2,3 --static java=0,1,2]
  */
 import { parseArgs } from 'node:util';
@@ -33,7 +33,7 @@ import {
   pointOf,
   type FrontierRun,
   type SeedOutcome,
-} from '../src/sim/warm-frontier.js';
+} from './analysis/envelope.js';
 import { DEFAULT_WORLD_OPTIONS as W0 } from '../src/sim/world-options.js';
 import type { World } from '../src/sim/world.js';
 
@@ -103,7 +103,7 @@ interface Run extends FrontierRun {
 
 console.log(
   `warm agents, what is reachable: bound per seed = min(${TARGET} s, ${KEDA_RATIO} × KEDA p95), seeds 1–${SEEDS}` +
-    ` (npx tsx scripts/warm-frontier.ts --seeds ${SEEDS} --target ${TARGET})`,
+    ` (npx tsx lab/warm-frontier.ts --seeds ${SEEDS} --target ${TARGET})`,
 );
 console.log(
   `refill S = ${overheadSec.toFixed(1)} s overhead (2 × dispatch ${W0.dispatchDelaySec} s, webhook ~${webhookMeanSec} s, pass reads ${passSec.toFixed(1)} s, ` +

@@ -15,7 +15,7 @@
  * `--no-schedule` drops the default docker profile's standby window (Mon–Fri 08:00–18:00, 1 agent)
  * from ours, so warm agents come from the wait target alone (KEDA has no standby either way).
  *
- * Run: npx tsx scripts/warm-week.ts [--seeds 10] [--days 5] [--target 15] [--traces steady-day,mixed-profiles,nightly-batch] [--no-schedule] [--static] [--tuning '{…}']
+ * Run: npx tsx lab/warm-week.ts [--seeds 10] [--days 5] [--target 15] [--traces steady-day,mixed-profiles,nightly-batch] [--no-schedule] [--static] [--tuning '{…}']
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_WARM_TUNING, type WarmTuning } from '../src/core/warm/index.js';
@@ -62,7 +62,7 @@ function window(r: SimResult, from: number, to: number): { p95: number; cost: nu
 
 console.log(
   `warm agents over ${DAYS} days, targetWaitSec ${TARGET}, seeds 1–${SEEDS} ` +
-    `(npx tsx scripts/warm-week.ts --seeds ${SEEDS} --days ${DAYS} --target ${TARGET}${values['no-schedule'] ? ' --no-schedule' : ''}${values.tuning ? ` --tuning '${values.tuning}'` : ''})`,
+    `(npx tsx lab/warm-week.ts --seeds ${SEEDS} --days ${DAYS} --target ${TARGET}${values['no-schedule'] ? ' --no-schedule' : ''}${values.tuning ? ` --tuning '${values.tuning}'` : ''})`,
 );
 console.log('goal: ours/keda p95 ≤ 0.30 at cost ≤ 1.25 (each day billed over its own 24 hours)\n');
 for (const name of String(values.traces).split(',')) {

@@ -15,12 +15,12 @@
  * The assignment is greedy, so this is a strong schedule rather than a proof of the best one;
  * it ignores cost entirely (every slot is warm from the start).
  */
-import type { ProfileConfig } from '../config/schema.js';
-import { matches, relevantDemands } from '../core/demands.js';
-import { capabilitiesOf } from './azdo-model.js';
-import { Rng, deriveSeed } from './rng.js';
-import type { Trace } from './trace.js';
-import { DEFAULT_WORLD_OPTIONS, type WorldOptions } from './world-options.js';
+import type { ProfileConfig } from '../../src/config/schema.js';
+import { matches, relevantDemands } from '../../src/core/demands.js';
+import { capabilitiesOf } from '../../src/sim/azdo-model.js';
+import { Rng, deriveSeed } from '../../src/sim/rng.js';
+import type { Trace } from '../../src/sim/trace.js';
+import { DEFAULT_WORLD_OPTIONS, type WorldOptions } from '../../src/sim/world-options.js';
 
 /** Create accepted → agent online, seconds: one draw of the simulator's boot (src/sim/compute.ts). */
 export function refillSec(rng: Rng, o: WorldOptions = DEFAULT_WORLD_OPTIONS): number {

@@ -1,5 +1,5 @@
 /**
- * What is reachable for warm agents (scripts/warm-frontier.ts): pure arithmetic over simulator runs.
+ * What is reachable for warm agents (lab/warm-frontier.ts): pure arithmetic over simulator runs.
  *
  *  - Each policy run (a fixed warm count per profile, seeds 1…N) is a point (pooled share of served
  *    jobs waiting past the bound, mean cost / KEDA's). The lower convex envelope of the points is
@@ -19,7 +19,7 @@
  *    theorem", Management Science 37(6), 1991). A job waits past the bound τ when at least k refills
  *    are in flight that will not be ready within τ: P(Poisson(λ·W) ≥ k), W = E[(S − τ)+].
  */
-import { poissonTail } from '../core/warm/index.js';
+import { poissonTail } from '../../src/core/warm/index.js';
 
 export interface SeedOutcome {
   seed: number;

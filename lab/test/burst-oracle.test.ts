@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { oracleWaits } from '../../src/sim/burst-oracle.js';
+import { oracleWaits } from '../analysis/burst-oracle.js';
 import { defaultProfiles } from '../../src/sim/profiles.js';
 import type { Trace } from '../../src/sim/trace.js';
 import { DEFAULT_WORLD_OPTIONS } from '../../src/sim/world-options.js';

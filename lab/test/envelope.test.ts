@@ -1,4 +1,4 @@
-/** The arithmetic behind scripts/warm-frontier.ts: envelope, time-sharing, the M/G/∞ figure. */
+/** The arithmetic behind lab/warm-frontier.ts: envelope, time-sharing, the M/G/∞ figure. */
 import { describe, expect, it } from 'vitest';
 import {
   analyticMiss,
@@ -9,7 +9,7 @@ import {
   pointOf,
   poissonAtLeast,
   type FrontierRun,
-} from '../../src/sim/warm-frontier.js';
+} from '../analysis/envelope.js';
 
 /** A run over seeds with these miss counts (of 100 served jobs each) and cost ratios. */
 const run = (label: string, misses: number[], costs: number[]): FrontierRun => ({

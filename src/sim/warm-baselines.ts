@@ -1,7 +1,7 @@
 /**
  * Baselines for warm agents, all run on the same real pass (src/reconcile) so only the sizing
  * differs:
- *  - `mdp`: Managed DevOps Pools' "Automatic" predictive standby, exactly as docs/design-notes.md
+ *  - `mdp`: Managed DevOps Pools' "Automatic" predictive standby, exactly as docs/research.md
  *    records what its documentation says: per hour, the chosen percentile of the pool's queued
  *    sessions counted per five-minute period over the past three weeks becomes that hour's standby
  *    count (capped at maxAgents). What the docs leave open is a named parameter here, not a guess

@@ -29,6 +29,8 @@ describe('layers of src/', () => {
     ['src/cli.ts', './storage/index.js'],
     ['src/functions/timer.ts', '../reconcile/pass.js'],
     ['src/functions/timer.ts', '../ports/index.js'],
+    ['src/sim/command.ts', '../../lab/analysis/burst-oracle.js'],
+    ['src/core/warm/decide.ts', '../../../lab/analysis/envelope.js'],
   ])('%s may not import %s', async (file, source) => {
     expect(await crosses(file, source)).toBe(true);
   });

@@ -14,7 +14,7 @@ export interface WarmTuning {
    * With no arrival for this long (default 900 s), the live rate no longer counts (history still
    * does). The per-job rule keeps one warm agent for any λ > 0, and an EWMA never reaches 0. Equal
    * to the burst window, so both terms end together 15 min after the last arrival (1800 s held
-   * warm agents 15 min longer than the burst; scripts/warm-cost.ts counts them).
+   * warm agents 15 min longer than the burst; lab/warm-cost.ts counts them).
    */
   quietSec: number;
   /**
@@ -28,7 +28,7 @@ export interface WarmTuning {
    * Look this much further than one refill ahead in the history for a known ramp, seconds (default
    * 120: two timer passes). decideWarm reads the learnt rate at now + B + lookaheadSec, so warm
    * agents are created one refill (and a pass or two) before a known ramp, not half an hour before
-   * it (a fixed 1800 s kept k agents idle for ~30 min before every learnt ramp: scripts/warm-days.ts).
+   * it (a fixed 1800 s kept k agents idle for ~30 min before every learnt ramp: lab/warm-days.ts).
    */
   lookaheadSec: number;
   /** Refill samples kept (default 50) and the percentile used for B (default 0.9). */
@@ -49,7 +49,7 @@ export interface WarmTuning {
    * `budgetShare` (default 0.6) of the tail may wait past the target; the misses not yet spent may
    * buy one agent fewer than the rule asks for while the extra misses expected over
    * `budgetHorizonSec` (default 3600: λ × ΔP(miss) × horizon) fit in what is left (0.8 and 1800 s
-   * let p95 pass 15 s on 2 of 20 steady-day seeds: docs/design-notes.md). Low λ makes a dropped agent
+   * let p95 pass 15 s on 2 of 20 steady-day seeds: docs/research.md). Low λ makes a dropped agent
    * cheap in misses, so the budget goes to quiet periods first. 0 turns the budget off.
    */
   budgetJobs: number;
