@@ -272,8 +272,8 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
   /**
    * Any other Azure DevOps REST resource, with the same auth, timeouts, retries and redaction as
    * the pass's calls (doctor, setup-webhook). `path` is relative to AZP_URL and may contain
-   * `{api-version}`. Statuses in `accept` return instead of throwing. POST and PUT are sent once
-   * more only on 429/503 (./retry.ts), never after a timeout.
+   * `{api-version}`. Statuses in `accept` return instead of throwing. A POST or PUT is one attempt
+   * (./retry.ts retries reads only): setup-webhook lists again before it writes.
    */
   async rest(
     method: 'GET' | 'POST' | 'PUT' | 'DELETE',
