@@ -59,6 +59,8 @@ commands:
            print the per-profile view: queued, running, idle, starting, busy, standby, back-off
   doctor [--url FUNCTION_URL] [--json] [--settings FILE]
            check every precondition against the real services (writes nothing): ok / warn / FAIL
+  setup-webhook --url FUNCTION_URL [--project NAME]... [--settings FILE]
+           create or correct the job-state-changed service hook in every project (or the named ones)
 
 \`azp-aci-autoscaler <command> --help\` says what each command needs.
 `;
@@ -88,6 +90,10 @@ export async function main(argv: string[], ctx: CliContext = {}): Promise<number
   if (command === 'doctor') {
     const { runDoctorCommand } = await import('./doctor/command.js');
     return runDoctorCommand(rest, ctx);
+  }
+  if (command === 'setup-webhook') {
+    const { runSetupWebhookCommand } = await import('./doctor/command.js');
+    return runSetupWebhookCommand(rest, ctx);
   }
   if (command !== 'reconcile' && command !== 'status') {
     process.stderr.write(`unknown command '${command}'\n\n${USAGE}`);

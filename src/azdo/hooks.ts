@@ -152,3 +152,61 @@ export async function updateJobHook(
     body: body(projectId, inputs),
   });
 }
+
+export interface EnsureResult {
+  project: string;
+  action: 'created' | 'updated' | 'corrected';
+  /** The URL a corrected subscription pointed at before (query removed). */
+  was?: string;
+  /** Extra subscriptions of ours in the project that were deleted (one per project is kept). */
+  removed: number;
+}
+
+/**
+ * One job-state-changed Web Hook per project, pointing at `inputs.url` with Basic credentials:
+ * created when the project has none of ours; otherwise ours (same target, or same Basic user name,
+ * or an `/api/servicehook` URL) is PUT in place with the current URL and credentials (the password
+ * cannot be compared: Azure DevOps masks it), and any further ones of ours are deleted.
+ * Another tool's subscription to the same event (another URL and user name) is left alone.
+ */
+export async function ensureJobHooks(
+  azdo: AzureDevOpsClient,
+  projects: readonly Project[],
+  inputs: HookInputs,
+): Promise<EnsureResult[]> {
+  const hooks = await listJobHooks(azdo);
+  const target = hookTarget(inputs.url);
+  const ours = (h: HookSubscription) =>
+    (h.url !== undefined && hookTarget(h.url) === target) ||
+    (h.username !== undefined && h.username === inputs.username) ||
+    (h.url !== undefined && /\/api\/servicehook\/?$/i.test(new URL(h.url, 'https://x').pathname));
+  const out: EnsureResult[] = [];
+  for (const project of projects) {
+    const mine = hooks.filter((h) => h.projectId === project.id && ours(h));
+    // Prefer the one already pointing here, so a re-run never moves another subscription.
+    mine.sort((a, b) => Number(hookTarget(b.url ?? '') === target) - Number(hookTarget(a.url ?? '') === target));
+    const [keep, ...extra] = mine;
+    if (!keep) {
+      await createJobHook(azdo, project.id, inputs);
+      out.push({ project: project.name, action: 'created', removed: 0 });
+      continue;
+    }
+    await updateJobHook(azdo, keep.id, project.id, inputs);
+    for (const h of extra)
+      await azdo.rest(
+        'DELETE',
+        `/_apis/hooks/subscriptions/${encodeURIComponent(h.id)}?api-version=${HOOKS_API_VERSION}`,
+        {
+          accept: [404],
+        },
+      );
+    const moved = keep.url !== undefined && hookTarget(keep.url) !== target;
+    out.push({
+      project: project.name,
+      action: moved ? 'corrected' : 'updated',
+      ...(moved ? { was: shownUrl(keep.url!) } : {}),
+      removed: extra.length,
+    });
+  }
+  return out;
+}

@@ -14,6 +14,7 @@ import {
   type AzureClientOptions,
 } from '../azure/clients.js';
 import type { Settings } from '../config/schema.js';
+import { KeyVaultTokenProvider } from '../secrets/keyvault.js';
 import { registerSecret } from '../util/log.js';
 import { agentVersionChecks, azdoUrlCheck, connectionCheck, hookChecks, poolChecks } from './azdo.js';
 import { keyVaultChecks, permissionCheck, providerCheck, quotaChecks } from './azure.js';
@@ -32,6 +33,37 @@ export interface DoctorOptions {
   /** Undici dispatcher for Azure DevOps and the registry (tests: trusts the fakes' certificate). */
   dispatcher?: Dispatcher;
   now?: () => Date;
+}
+
+/**
+ * An Azure DevOps client with the app's credential: the PAT read once from Key Vault (a
+ * SecretError names the vault, the secret and the status), or the Entra ID token.
+ */
+export async function azdoClientFor(settings: Settings, o: DoctorOptions = {}): Promise<AzureDevOpsClient> {
+  const credential = o.credential ?? credentialFromSettings(settings);
+  let auth;
+  if (settings.AZP_AUTH === 'entra') auth = entraAuth(credential);
+  else {
+    const clients = createAzureClients(
+      credential,
+      { subscriptionId: settings.AZURE_SUBSCRIPTION_ID!, keyVaultUrl: settings.KEY_VAULT_URL! },
+      { armEndpoint: settings.ARM_ENDPOINT, ...o.azure },
+    );
+    const pat = await new KeyVaultTokenProvider({
+      client: clients.secrets!,
+      secretName: settings.AZP_TOKEN_SECRET_NAME,
+    }).getToken();
+    registerSecret(pat);
+    auth = patAuth(() => Promise.resolve(pat));
+  }
+  return new AzureDevOpsClient({
+    baseUrl: settings.AZP_URL,
+    auth,
+    maxRetries: 1,
+    timeoutMs: 20_000,
+    ...(settings.AZP_API_VERSION ? { apiVersion: settings.AZP_API_VERSION } : {}),
+    ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
+  });
 }
 
 /** Runs every check in a fixed order; never throws for a failing service (that is a FAIL line). */

@@ -118,12 +118,24 @@ case "$1 $2" in
   "acr build") exit $((FAKE_ACR_BUILD_EXIT + 0)) ;;
   "keyvault secret")
     name=$(arg --name "$@")
-    if [ "$3" = show ]; then [ -f "$state/secret-$name" ] || exit 1; echo "https://kv/secrets/$name/1"; fi
+    if [ "$3" = show ]; then
+      [ -f "$state/secret-$name" ] || exit 1
+      if [ "$(arg --query "$@")" = value ]; then cat "$state/secret-$name"; echo; else echo "https://kv/secrets/$name/1"; fi
+    fi
     if [ "$3" = set ]; then v=$(arg --value "$@"); printf '%s' "$v" > "$state/secret-$name"; fi ;;
   "cloud show") echo https://management.azure.com/ ;;
+  "functionapp config") printf '[{"name":"AZP_URL","value":"https://dev.azure.com/contoso","slotSetting":false},{"name":"WEBHOOK_PASSWORD","value":"@Microsoft.KeyVault(SecretUri=https://kv/secrets/webhook-password/)","slotSetting":false}]' ;;
+  "functionapp function") echo fn-key-0123 ;;
   "rest --method") ;;
   *) echo "fake az: unexpected: $*" >&2; exit 3 ;;
 esac
+`;
+/** npm as postdeploy runs it (`npm run --silent cli -- <command> …`): records the command, whether
+ * WEBHOOK_PASSWORD reached it, and the settings file it was given; exits FAKE_NPM_EXIT. */
+const FAKE_NPM = String.raw`#!/usr/bin/env bash
+printf 'npm|%s|password=%s\n' "$(IFS='|'; echo "$*")" "$(if [ "$WEBHOOK_PASSWORD" = "$FAKE_EXPECT_PASSWORD" ]; then echo passed; elif [ -n "$WEBHOOK_PASSWORD" ]; then echo wrong; fi)" >> "$FAKE_LOG"
+prev=""; for a in "$@"; do if [ "$prev" = --settings ]; then cp "$a" "$FAKE_STATE/settings-seen.json"; echo "$a" > "$FAKE_STATE/settings-path"; fi; prev=$a; done
+exit $((FAKE_NPM_EXIT + 0))
 `;
 const FAKE_AZD = String.raw`#!/usr/bin/env bash
 printf 'azd|%s\n' "$(IFS='|'; echo "$*")" >> "$FAKE_LOG"
@@ -158,6 +170,8 @@ beforeAll(() => {
   writeFileSync(join(bin, 'azd'), FAKE_AZD);
   chmodSync(join(bin, 'az'), 0o755);
   chmodSync(join(bin, 'azd'), 0o755);
+  writeFileSync(join(bin, 'npm'), FAKE_NPM);
+  chmodSync(join(bin, 'npm'), 0o755);
 });
 afterAll(() => {
   rmSync(bin, { recursive: true, force: true });
@@ -220,6 +234,59 @@ describe('preprovision hook (sh, fake az)', () => {
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(problem);
     } else expect(r.code, r.stderr).toBe(0);
+  });
+});
+
+describe('postdeploy hook (sh, fake az and npm)', () => {
+  const ENV = {
+    AZURE_KEY_VAULT_NAME: 'kv-abc',
+    AZP_TOKEN_SECRET_NAME: 'azp-token',
+    WEBHOOK_PASSWORD_SECRET_NAME: 'webhook-password',
+    WEBHOOK_USERNAME: 'azp-hook',
+    AZURE_RESOURCE_GROUP: 'rg-dev',
+    AZURE_FUNCTION_APP_NAME: 'func-abc',
+    AZURE_FUNCTION_URL: 'https://func-abc.azurewebsites.net',
+    FAKE_EXPECT_PASSWORD: 'hook-secret-value-0001',
+  };
+  const npmCalls = () => log().filter((c) => c.startsWith('npm|'));
+
+  it('before the PAT is stored: says step 2 is to do, runs doctor with the app settings, not setup-webhook', async () => {
+    reset();
+    writeFileSync(join(state, 'secret-webhook-password'), ENV.FAKE_EXPECT_PASSWORD);
+    const r = await hook('postdeploy.sh', { ...ENV, FAKE_NPM_EXIT: '1' }); // doctor finds the missing PAT
+    expect(r.code, r.stderr).toBe(0); // never fails the deployment
+    expect(r.stdout).toMatch(/Step 2, store the Azure DevOps PAT: TO DO/);
+    expect(r.stdout).toMatch(/doctor found problems: fix the FAIL lines above/);
+    const calls = npmCalls();
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatch(/^npm\|run\|--silent\|cli\|--\|doctor\|--settings\|[^|]+\|--url\|https:\/\/func-abc\.azurewebsites\.net\/api\/servicehook\?code=fn-key-0123\|password=$/);
+  });
+
+  it('once the PAT is stored: setup-webhook with the function URL and the webhook password, then doctor; the settings file is the app settings and is removed', async () => {
+    reset();
+    writeFileSync(join(state, 'secret-azp-token'), 'a-pat');
+    writeFileSync(join(state, 'secret-webhook-password'), ENV.FAKE_EXPECT_PASSWORD);
+    const r = await hook('postdeploy.sh', ENV);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Step 2, store the Azure DevOps PAT: done/);
+    expect(r.stdout).not.toContain(ENV.FAKE_EXPECT_PASSWORD);
+    const calls = npmCalls();
+    expect(calls.map((c) => c.split('|')[5])).toEqual(['setup-webhook', 'doctor']);
+    expect(calls[0]).toContain('|--url|https://func-abc.azurewebsites.net/api/servicehook?code=fn-key-0123|password=passed');
+    expect(calls[1]).toMatch(/\|password=$/); // doctor does not get the webhook password
+    const seen = JSON.parse(readFileSync(join(state, 'settings-seen.json'), 'utf8')) as { Values: Record<string, string> };
+    expect(seen.Values.AZP_URL).toBe('https://dev.azure.com/contoso');
+    const settingsPath = readFileSync(join(state, 'settings-path'), 'utf8').trim();
+    expect(() => readFileSync(settingsPath)).toThrow(); // removed on exit
+  });
+
+  it('a failing setup-webhook does not fail the deployment and says how to run it again', async () => {
+    reset();
+    writeFileSync(join(state, 'secret-azp-token'), 'a-pat');
+    writeFileSync(join(state, 'secret-webhook-password'), ENV.FAKE_EXPECT_PASSWORD);
+    const r = await hook('postdeploy.sh', { ...ENV, FAKE_NPM_EXIT: '1' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/setup-webhook did not finish; run it again .*npm run cli -- setup-webhook --url/);
   });
 });
 
@@ -324,5 +391,7 @@ describe('provider registrations cover the Bicep and the app', () => {
     expect(ps('postprovision.ps1')).toMatch(/--target baked/);
     expect(ps('postprovision.ps1')).toMatch(/configreferences\/appsettings\/refresh\?api-version=2022-03-01/);
     expect(ps('postdeploy.ps1')).toMatch(/servicehook/);
+    expect(ps('postdeploy.ps1')).toMatch(/cli -- setup-webhook --settings \$settings --url \$hookUrl/);
+    expect(ps('postdeploy.ps1')).toMatch(/cli -- doctor --settings \$settings --url \$hookUrl/);
   });
 });
