@@ -168,6 +168,34 @@ export interface FakeAzdoOptions {
    * 2022, '6.0' = Server 2020); default: the cloud (any version). See `setServerApiVersion`.
    */
   serverApiVersion?: string;
+  /** Paging of the agents and job-request lists (see `setPaging`). */
+  paging?: Partial<FakePaging>;
+}
+
+/**
+ * How the fake pages the pool's agents and job-request lists, as Azure DevOps does: "Operations that
+ * return many items use continuation tokens to allow the items to be returned in batches. REST
+ * responses that do not contain all items include an HTTP header `x-ms-continuationtoken` that
+ * provides a continuation token value. This value must be provided on a subsequent call as a
+ * `continuationToken` parameter to query the remaining items (repeated as necessary until the server
+ * does not include the `x-ms-continuationtoken` header)" (the Azure DevOps REST docs' wording, quoted
+ * in microsoft/azure-devops-rust-api#15). For job requests the generated client does exactly that:
+ * microsoft/azure-devops-extension-api src/TaskAgent/TaskAgentClient.ts `getAgentRequests(poolId,
+ * top, continuationToken)` sends `$top` and `continuationToken` and reads `x-ms-continuationtoken`
+ * from the answer's headers. The job-request list stops at 200 items however many are asked for
+ * (kedacore/keda#6819, "the API always returns only 200 jobs"). Pages are in id order (oldest first);
+ * the token is opaque to the client (here: the id to continue after).
+ */
+export interface FakePaging {
+  /** Agents per page (default 1000). */
+  agents: number;
+  /** Job requests per page (default 200, the cap KEDA users see). */
+  jobRequests: number;
+  /**
+   * Whether a truncated page carries `x-ms-continuationtoken` (default true). false: the list is
+   * silently cut at the page size, as a `$top` read looked to KEDA (kedacore/keda#6819).
+   */
+  continuation: boolean;
 }
 
 export type PoolRef = string | number;
@@ -234,6 +262,8 @@ export interface FakeAzdo {
    * "API and TFS version mapping": Server 2022 → 7.0, Server 2020 → 6.0).
    */
   setServerApiVersion(version: string | undefined): void;
+  /** Changes the paging of the agents and job-request lists (see FakePaging). */
+  setPaging(paging: Partial<FakePaging>): void;
   close(): Promise<void>;
 }
 
@@ -357,6 +387,7 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
   const timers = new Set<NodeJS.Timeout>();
   const requestHooks = new Set<(req: RecordedRequest) => void>();
   const answerHooks = new Set<(req: RecordedRequest, status: number) => void>();
+  const paging: FakePaging = { agents: 1000, jobRequests: 200, continuation: true, ...options.paging };
   let nextPoolId = 10;
   let nextAgentId = 100;
   let nextRequestId = 1000;
@@ -639,6 +670,24 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
   });
 
   const list = (value: unknown[]) => ({ count: value.length, value });
+  /** One page in id order after `token` (see FakePaging); the header only when items remain and tokens are on. */
+  const pageOf = <T>(
+    all: T[],
+    idOf: (x: T) => number,
+    size: number,
+    token: string | undefined,
+  ): { items: T[]; headers: Record<string, string> } => {
+    const after = token === undefined ? -Infinity : Number(token);
+    if (token !== undefined && !Number.isFinite(after))
+      throw new HttpError(400, `The continuation token '${token}' is not valid.`, 'InvalidContinuationTokenException');
+    const rest = [...all].sort((a, b) => idOf(a) - idOf(b)).filter((x) => idOf(x) > after);
+    const items = rest.slice(0, size);
+    const more = rest.length > items.length && items.length > 0;
+    return {
+      items,
+      headers: more && paging.continuation ? { 'x-ms-continuationtoken': String(idOf(items[items.length - 1]!)) } : {},
+    };
+  };
 
   /** Secret inputs come back as "********" (examples/GET__hooks_subscriptions_.json: password, userToken, apiToken). */
   const SECRET_INPUTS = /password|token|secret/i;
@@ -737,16 +786,22 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
       if (q.agentId !== undefined) jobs = jobs.filter((j) => j.reservedAgentId === Number(q.agentId));
       const top = q.$top !== undefined ? Number(q.$top) : undefined;
       if (top !== undefined) jobs = jobs.slice(-Math.min(top, 200));
+      const page = pageOf(jobs, (j) => j.requestId, paging.jobRequests, q.continuationToken);
       // `$top` changes the item shape: no matchedAgents (see the contracts README).
       const matchedFor = matchIndex();
-      return { status: 200, json: list(jobs.map((j) => wireJob(j, { matched: top === undefined, matchedFor }))) };
+      return {
+        status: 200,
+        json: list(page.items.map((j) => wireJob(j, { matched: top === undefined, matchedFor }))),
+        headers: page.headers,
+      };
     }
     if ((m = /^\/_apis\/distributedtask\/pools\/(\d+)\/agents$/.exec(rel)) && method === 'GET') {
       const p = poolFromPath(m[1] ?? '');
       let agents = state.agents.filter((a) => a.poolId === p.id);
       if (q.agentName !== undefined)
         agents = agents.filter((a) => a.name.toLowerCase() === (q.agentName ?? '').toLowerCase());
-      return { status: 200, json: list(agents.map((a) => wireAgent(a, q))) };
+      const page = pageOf(agents, (a) => a.id, paging.agents, q.continuationToken);
+      return { status: 200, json: list(page.items.map((a) => wireAgent(a, q))), headers: page.headers };
     }
     if ((m = /^\/_apis\/distributedtask\/pools\/(\d+)\/agents\/(\d+)$/.exec(rel))) {
       const p = poolFromPath(m[1] ?? '');
@@ -1122,6 +1177,9 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
     },
     setServerApiVersion(version) {
       serverApiVersion = version;
+    },
+    setPaging(p) {
+      Object.assign(paging, p);
     },
     onRequest(cb) {
       requestHooks.add(cb);
