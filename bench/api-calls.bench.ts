@@ -1,7 +1,9 @@
 /**
  * API calls per steady-state pass at 10, 100 and 1,000 owned groups (all agents busy), with the
  * real clients against the local HTTPS fakes. Run: npx tsx bench/api-calls.bench.ts
- * The count must not grow with the number of groups, except for the list's pages.
+ * The count must not grow with the number of groups, except for the lists' pages: ARM's (100 groups
+ * a page, nextLink) and Azure DevOps' (200 job requests / 1,000 agents a page, x-ms-continuationtoken;
+ * see test/fakes/azdo.ts FakePaging). A list that fits one page costs one request.
  *
  * Then the ownership check (src/reconcile/ownership.ts): Azure DevOps calls of two passes in a row
  * with registrations named like ours and no group of ours behind them: another deployment's
@@ -72,7 +74,7 @@ for (const n of [10, 100, 1000]) {
   const ms = performance.now() - t;
   const view = r.pools[0]!.plan!.views[0]!;
   rows.push(
-    `${String(n).padStart(5)} groups | Azure DevOps ${azdo.requests.length} | ARM ${arm.requests.length} (list pages of 100: ${arm.requests.filter((q) => q.method === 'GET').length}, writes ${arm.requests.filter((q) => q.method !== 'GET').length}) | busy ${view.busy} | pass ${ms.toFixed(0)} ms`,
+    `${String(n).padStart(5)} groups | Azure DevOps ${azdo.requests.length} (job-request pages of 200: ${azdo.requests.filter((q) => q.path.endsWith('/jobrequests')).length}, agent pages of 1,000: ${azdo.requests.filter((q) => q.path.endsWith('/agents') && !q.query.agentName).length}) | ARM ${arm.requests.length} (list pages of 100: ${arm.requests.filter((q) => q.method === 'GET').length}, writes ${arm.requests.filter((q) => q.method !== 'GET').length}) | busy ${view.busy} | pass ${ms.toFixed(0)} ms`,
   );
   await Promise.all([azdo.close(), arm.close(), kv.close(), dispatcher.close()]);
 }

@@ -119,6 +119,18 @@ export interface RestAnswer {
   headers: Headers;
 }
 
+/** Response header naming the next page of a list; sent back as `continuationToken=`. */
+const CONTINUATION_HEADER = 'x-ms-continuationtoken';
+/** Bound on the pages of one list read (200 job requests or 1,000 agents a page on the service). */
+const MAX_PAGES = 100;
+
+/** Items that appeared on two pages (the list moved between reads) are kept once: the later read, the first place. */
+function lastById<T>(items: T[], key: (x: T) => number): T[] {
+  const byId = new Map<number, T>();
+  for (const x of items) byId.set(key(x), x);
+  return [...byId.values()];
+}
+
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 const MAX_MESSAGE = 600;
 /** Azure DevOps answers a credential it does not accept with its sign-in page and 203 (see test/fakes/azdo.ts). */
@@ -185,34 +197,81 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
     return first.id;
   }
 
-  /** Unfinished job requests. Undocumented endpoint: no api-version (like KEDA), never $top. */
+  /**
+   * Unfinished job requests, every page. Undocumented endpoint: no api-version (like KEDA), never $top.
+   * A page that does not hold every request carries `x-ms-continuationtoken` (see `readPages`).
+   */
   async listJobRequests(poolId: number): Promise<JobRequest[]> {
-    const path = `/_apis/distributedtask/pools/${id(poolId)}/jobrequests?completedRequestCount=0`;
-    // Read as a stream (./jobrequests-stream.ts): matchedAgents makes this body jobs × agents long.
-    let read: JobRequestListRead | undefined;
-    const res = await this.call({
-      method: 'GET',
-      path,
-      readBody: async (body) => void (read = await readJobRequestList(body)),
-    });
-    if (!read?.ok) {
-      throw new AzdoError({
-        kind: 'badResponse',
+    const base = `/_apis/distributedtask/pools/${id(poolId)}/jobrequests?completedRequestCount=0`;
+    const items = await this.readPages(base, async (path) => {
+      // Read as a stream (./jobrequests-stream.ts): matchedAgents makes this body jobs × agents long.
+      let read: JobRequestListRead | undefined;
+      const res = await this.call({
         method: 'GET',
         path,
-        status: res.status,
-        detail: read?.detail ?? 'body not read',
+        readBody: async (body) => void (read = await readJobRequestList(body)),
       });
-    }
-    return read.value.map(toListedJobRequest);
+      if (!read?.ok) {
+        throw new AzdoError({
+          kind: 'badResponse',
+          method: 'GET',
+          path,
+          status: res.status,
+          detail: read?.detail ?? 'body not read',
+        });
+      }
+      return { res, items: read.value.map(toListedJobRequest) };
+    });
+    return lastById(items, (j) => j.requestId);
   }
 
+  /** The pool's agents, every page (see `readPages`). */
   async listAgents(poolId: number): Promise<AgentRegistration[]> {
-    const path =
+    const base =
       `/_apis/distributedtask/pools/${id(poolId)}/agents` +
       `?includeAssignedRequest=true&includeLastCompletedRequest=true&api-version=${V}`;
-    const res = await this.call({ method: 'GET', path });
-    return this.parse(res, agentListSchema, 'GET', path).value.map(toAgentRegistration);
+    const items = await this.readPages(base, async (path) => {
+      const res = await this.call({ method: 'GET', path });
+      return { res, items: this.parse(res, agentListSchema, 'GET', path).value.map(toAgentRegistration) };
+    });
+    return lastById(items, (a) => a.id);
+  }
+
+  /**
+   * Azure DevOps pages long lists: "REST responses that do not contain all items include an HTTP
+   * header x-ms-continuationtoken … This value must be provided on a subsequent call as a
+   * continuationToken parameter to query the remaining items (repeated as necessary until the server
+   * does not include the x-ms-continuationtoken header)" (Azure DevOps REST docs, as quoted in
+   * microsoft/azure-devops-rust-api#15; for job requests the generated client reads the same header:
+   * microsoft/azure-devops-extension-api TaskAgentClient.getAgentRequests). One request when the list
+   * fits one page; a token seen twice, or more than MAX_PAGES pages, is a bad response (never a loop).
+   */
+  private async readPages<T>(
+    basePath: string,
+    page: (path: string) => Promise<{ res: RawResponse; items: T[] }>,
+  ): Promise<T[]> {
+    const out: T[] = [];
+    const seen = new Set<string>();
+    let path = basePath;
+    for (let n = 1; ; n++) {
+      const { res, items } = await page(path);
+      out.push(...items);
+      const token = headerValue(res.headers ?? {}, CONTINUATION_HEADER);
+      if (!token) return out;
+      if (seen.has(token) || n >= MAX_PAGES) {
+        throw new AzdoError({
+          kind: 'badResponse',
+          method: 'GET',
+          path: this.resolve(basePath),
+          status: res.status,
+          detail: seen.has(token)
+            ? 'the same continuation token came back twice'
+            : `more than ${MAX_PAGES} pages of ${out.length} items`,
+        });
+      }
+      seen.add(token);
+      path = `${basePath}&continuationToken=${encodeURIComponent(token)}`;
+    }
   }
 
   async getAgent(poolId: number, agentId: number): Promise<AgentRegistration | undefined> {
