@@ -4,7 +4,13 @@
  * Error messages name the setting and the problem, never the value.
  */
 import { z } from 'zod';
-import { AGENT_NAME_SUFFIX_CHARS } from '../core/names.js';
+import {
+  AGENT_NAME_RANDOM_CHARS,
+  AGENT_NAME_SUFFIX_CHARS,
+  agentName,
+  isValidGroupName,
+  placeholderName,
+} from '../core/names.js';
 import { poolKey } from '../core/pools.js';
 import { AGENT_ENV_NAME, agentEnvNameProblem } from './agent-env.js';
 import { imageReferenceProblem, REGISTRY_HOST } from './image-ref.js';
@@ -88,9 +94,21 @@ export const standbyWindowSchema = z
 export const profileSchema = z
   .object({
     /** Profile name: lowercase letters, digits, hyphens; part of every agent name. */
-    name: z.string().max(20, { message: 'must be at most 20 characters' }).regex(NAME, {
-      message: 'must be lowercase letters, digits and hyphens, not starting or ending with a hyphen',
-    }),
+    name: z
+      .string()
+      .max(20, { message: 'must be at most 20 characters' })
+      .regex(NAME, {
+        message: 'must be lowercase letters, digits and hyphens, not starting or ending with a hyphen',
+      })
+      // ACI container group names: "between 1 and 63 characters long, must contain only lowercase
+      // letters, numbers, and dashes and it cannot start or end with a dash and consecutive dashes
+      // are not allowed" (learn.microsoft.com, Azure.ResourceManager.Resources
+      // ScriptContainerConfiguration.ContainerGroupName; the OpenAPI in contracts/aci gives the
+      // path parameter no pattern). Every agent name is a group name: a--b would fail every create.
+      .refine((n) => !n.includes('--'), {
+        message:
+          'must not contain two hyphens in a row (every agent name is a container group name, where ACI refuses "--")',
+      }),
     /** Azure DevOps agent pool name. */
     pool: z.string().trim().min(1, { message: 'is required' }).max(256),
     /** Capabilities the image satisfies: {"java": "", "Agent.OS": "Linux"} or ["java", "maven"]. */
@@ -370,6 +388,20 @@ export const settingsSchema = z
           code: 'custom',
           path: ['POOLS', i, 'name'],
           message: 'prefix + profile name too long for a 63-character group name',
+        });
+      else if (
+        NAME.test(p.name) &&
+        !p.name.includes('--') &&
+        [
+          agentName(s.AGENT_NAME_PREFIX, p.name, 0, '0'.repeat(AGENT_NAME_RANDOM_CHARS)),
+          placeholderName(s.AGENT_NAME_PREFIX, p.name),
+        ].some((n) => !isValidGroupName(n))
+      )
+        // Whatever the name's own rules let through: the names we would create must be valid group names.
+        ctx.addIssue({
+          code: 'custom',
+          path: ['POOLS', i, 'name'],
+          message: 'with AGENT_NAME_PREFIX, its agent names would not be valid container group names',
         });
     });
   });

@@ -335,3 +335,18 @@ describe('placeholders of the sample are refused: "replace the placeholder"', ()
     expect(s.AZP_URL).toBe('https://dev.azure.com/yourco');
   });
 });
+
+describe('a profile name that cannot become a container group name is refused (issue 21, finding 5)', () => {
+  // ACI: "1 and 63 characters long, only lowercase letters, numbers, and dashes; it cannot start or
+  // end with a dash and consecutive dashes are not allowed" (src/core/names.ts isValidGroupName).
+  // Every agent name is `{prefix}-{profile}-{suffix}`, the placeholder `{prefix}-{profile}-placeholder`.
+  it.each(['a--b', 'java--17', 'x---y'])('%s: refused, naming the setting', (name) => {
+    expect(problems(withProfile({ name }))).toEqual([
+      'POOLS[0].name: must not contain two hyphens in a row (every agent name is a container group name, where ACI refuses "--")',
+    ]);
+  });
+
+  it('a profile name ACI takes still passes, and its agents get valid names', () => {
+    expect(loadSettings(withProfile({ name: 'a-b-c' })).POOLS[0]!.name).toBe('a-b-c');
+  });
+});
