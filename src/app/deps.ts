@@ -11,7 +11,7 @@ import { createAzureClients, credentialFromSettings, type AzureClientOptions } f
 import type { Settings } from '../config/schema.js';
 import { memoryBackoffStore, type BackoffStore, type Clock, type Logger } from '../ports/index.js';
 import type { ReconcileDeps, ReconcileOptions } from '../reconcile/pass.js';
-import { KeyVaultTokenProvider } from '../secrets/keyvault.js';
+import { KeyVaultTokenProvider, notStoredOr } from '../secrets/keyvault.js';
 import { registerSecret } from '../util/log.js';
 import { AGENT_NAME_RANDOM_CHARS } from '../core/names.js';
 import type { DeploymentIdentity } from '../core/ownership.js';
@@ -100,7 +100,13 @@ export function buildDeps(settings: Settings, logger: Logger, o: DepsOverrides =
   // Every PAT value read is registered with the log scrubber before anyone can log it.
   const secrets = {
     getToken: async () => {
-      const token = await keyVault.getToken();
+      let token: string;
+      try {
+        token = await keyVault.getToken();
+      } catch (err) {
+        // First deployment: the secret is stored after the app starts; the pass waits, quietly.
+        throw notStoredOr(err);
+      }
       registerSecret(token);
       return token;
     },

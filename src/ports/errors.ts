@@ -31,7 +31,12 @@ export type PortErrorKind =
   /** A 2xx or 4xx whose body is not what the API documents. */
   | 'badResponse'
   /** The pool's lease is no longer ours (./fence.ts): the pass stops writing. */
-  | 'leaseLost';
+  | 'leaseLost'
+  /**
+   * Something a person still has to provide (the PAT not stored in Key Vault yet, first
+   * deployment): the pass acts on nothing and says what it waits for once per process.
+   */
+  | 'notReady';
 
 export abstract class PortError extends Error {
   abstract readonly kind: PortErrorKind;

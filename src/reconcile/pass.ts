@@ -497,6 +497,12 @@ async function actCreates(
   try {
     token = await deps.secrets.getToken();
   } catch (err) {
+    if (errorKind(err) === 'notReady') {
+      // AZP_AUTH=entra observes without the PAT; the agents still need it (first deployment).
+      const what = err instanceof Error ? err.message : String(err);
+      if (once(deps, `notReady:${what}`)) log.warn(what);
+      return creates.map((a) => ({ action: a, status: 'skipped', why: what }));
+    }
     log.error('cannot read the agent PAT from Key Vault: no agents created this pass', { error: errorText(err) });
     return creates.map((a) => ({ action: a, status: 'failed', error: 'agent PAT unavailable', kind: 'secret' }));
   }
@@ -670,6 +676,12 @@ export async function reconcilePool(
   try {
     planned = await planPool(pool, groups, opts, deps, webhookArrivals);
   } catch (err) {
+    if (errorKind(err) === 'notReady') {
+      // A person still has to provide something (the PAT, first deployment): said once, not every pass.
+      const what = err instanceof Error ? err.message : String(err);
+      if (once(deps, `notReady:${what}`)) log.warn(what);
+      return { pool, ok: false, error: what, outcomes: [], probes: 0 };
+    }
     log.error('cannot observe the pool: acting on nothing this pass', { error: errorText(err), kind: errorKind(err) });
     return { pool, ok: false, error: errorText(err), outcomes: [], probes: 0 };
   }

@@ -4,6 +4,7 @@
  * The value never reaches a log line or an error: SecretError names vault host, secret and status only.
  */
 import type { KeyVaultSecret, SecretClient } from '@azure/keyvault-secrets';
+import { PortError } from '../ports/errors.js';
 import type { SecretPort } from '../ports/index.js';
 
 /** What @azure/identity throws when no token could be had (DefaultAzureCredential: the aggregate). */
@@ -29,6 +30,30 @@ export class SecretError extends Error {
         `${status !== undefined ? ` (status ${status}${code ? ` ${code}` : ''})` : code ? ` (${code})` : ''}: ${reason}`,
     );
   }
+}
+
+/**
+ * The secret does not exist yet, or is empty: on a first deployment the PAT is stored after the
+ * app starts (infra/README.md step 2). Not a failure to shout about: the pass waits and says so.
+ */
+export class SecretNotStoredError extends PortError {
+  override readonly name = 'SecretNotStored';
+  readonly kind = 'notReady' as const;
+  constructor(
+    readonly vaultHost: string,
+    readonly secretName: string,
+  ) {
+    super(
+      `waiting for the PAT in Key Vault secret '${secretName}' (vault ${vaultHost}): store it (infra/README.md, step 2); nothing is created until then`,
+    );
+  }
+}
+
+/** A SecretError for a missing or empty secret becomes SecretNotStoredError; anything else is kept. */
+export function notStoredOr(err: unknown): unknown {
+  if (err instanceof SecretError && (err.status === 404 || err.code === 'EmptySecret'))
+    return new SecretNotStoredError(err.vaultHost, err.secretName);
+  return err;
 }
 
 export interface KeyVaultTokenProviderOptions {
