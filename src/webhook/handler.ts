@@ -14,6 +14,8 @@
  *   405  method other than POST (Allow: POST)
  *   413  body over `maxBodyBytes` (2 MiB, Azure DevOps' own limit): Content-Length or counted while
  *        streaming; only after authentication
+ *   408  the body did not arrive within `bodyTimeoutMs` (10 s) after authentication: a trickle holds
+ *        no invocation open; 408 is transient for Azure DevOps (retried, no probation)
  *   415  content type other than JSON
  *   503  + Retry-After: credentials not configured or their Key Vault reference not resolved yet,
  *        the queue refused the message, or an unexpected internal error. 503 is transient for Azure
@@ -44,6 +46,14 @@ export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
 export const RETRY_AFTER_SEC = 30;
 /** What `readBody` answers when the body grew past the limit (reading stopped there). */
 export const TOO_LARGE = Symbol('tooLarge');
+/** What `readBody` answers when the whole body had not arrived by its deadline (reading stopped). */
+export const TIMED_OUT = Symbol('timedOut');
+/**
+ * The whole body must arrive within this after authentication. Azure DevOps sends a few KB at once;
+ * a body that trickles would otherwise hold the invocation (and a worker) for as long as the
+ * sender likes.
+ */
+export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
 export const REALM = 'azp-aci-autoscaler';
 
 export interface ServiceHookRequest {
@@ -55,10 +65,11 @@ export interface ServiceHookRequest {
   /** The whole body, when it is already in memory (tests, fuzzing). */
   bodyText?: string | undefined;
   /**
-   * Reads the body, at most `limit` bytes: the text, TOO_LARGE as soon as more arrived (the rest is
-   * not read), undefined when it could not be read. Called only after authentication.
+   * Reads the body, at most `limit` bytes within `timeoutMs`: the text, TOO_LARGE as soon as more
+   * arrived, TIMED_OUT when the deadline passed first (the rest is not read), undefined when it could
+   * not be read. Called only after authentication.
    */
-  readBody?(limit: number): Promise<string | typeof TOO_LARGE | undefined>;
+  readBody?(limit: number, timeoutMs: number): Promise<string | typeof TOO_LARGE | typeof TIMED_OUT | undefined>;
 }
 
 export interface ServiceHookContext {
@@ -70,6 +81,8 @@ export interface ServiceHookContext {
   seen: DedupCache;
   logger: Logger;
   maxBodyBytes?: number;
+  /** Deadline for the whole body after authentication (default DEFAULT_BODY_TIMEOUT_MS). */
+  bodyTimeoutMs?: number;
 }
 
 export interface ServiceHookBody {
@@ -191,8 +204,12 @@ export async function handleServiceHook(
   }
 }
 
-async function readBodyOf(req: ServiceHookRequest, limit: number): Promise<string | typeof TOO_LARGE | undefined> {
-  if (req.readBody) return req.readBody(limit);
+async function readBodyOf(
+  req: ServiceHookRequest,
+  limit: number,
+  timeoutMs: number,
+): Promise<string | typeof TOO_LARGE | typeof TIMED_OUT | undefined> {
+  if (req.readBody) return req.readBody(limit, timeoutMs);
   if (req.bodyText === undefined) return undefined;
   return Buffer.byteLength(req.bodyText, 'utf8') > limit ? TOO_LARGE : req.bodyText;
 }
@@ -236,8 +253,13 @@ async function handle(req: ServiceHookRequest, ctx: ServiceHookContext): Promise
   if (!isJsonContentType(headers['content-type'])) {
     return respond(415, { note: 'content type must be application/json' }, { accept: 'application/json' });
   }
-  const body = await readBodyOf(req, limit);
+  const timeoutMs = ctx.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  const body = await readBodyOf(req, limit, timeoutMs);
   if (body === TOO_LARGE) return respond(413, { note: `body larger than ${limit} bytes` });
+  if (body === TIMED_OUT) {
+    log.warn('service hook: the body did not arrive in time; answered 408 (Azure DevOps retries it)', { timeoutMs });
+    return respond(408, { note: `body not received within ${timeoutMs} ms; retry` });
+  }
 
   const text = (body ?? '').replace(/^\uFEFF/, '');
   if (text.trim() === '') return respond(400, { note: 'empty body: expected a service-hook JSON payload' });

@@ -8,9 +8,11 @@ import type { HandoffQueue, Logger } from '../ports/index.js';
 import { errorText } from '../util/log.js';
 import { DedupCache } from './dedup.js';
 import {
+  DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_MAX_BODY_BYTES,
   handleServiceHook,
   RETRY_AFTER_SEC,
+  TIMED_OUT,
   TOO_LARGE,
   type ServiceHookRequest,
 } from './handler.js';
@@ -38,23 +40,37 @@ export interface ServiceHookHandlerOptions {
   /** Shared across invocations of this process. Default: 5000 ids for 1 hour. */
   seen?: DedupCache;
   maxBodyBytes?: number;
+  /** Deadline for the whole body after authentication (default 10 s): a trickle gets 408. */
+  bodyTimeoutMs?: number;
 }
 
 /**
- * Read a body stream, at most `limit` bytes: stops (and cancels the stream) as soon as more arrived,
- * so an oversized body costs at most `limit` plus one chunk. Never throws.
+ * Read a body stream, at most `limit` bytes within `timeoutMs`: stops (and cancels the stream) as
+ * soon as more arrived, so an oversized body costs at most `limit` plus one chunk, and when the
+ * deadline passes first (one deadline for the whole body: a byte now and then does not extend it).
+ * Never throws.
  */
 export async function readLimited(
   body: ReadableStream<Uint8Array> | null,
   limit: number,
-): Promise<string | typeof TOO_LARGE | undefined> {
+  timeoutMs: number = DEFAULT_BODY_TIMEOUT_MS,
+): Promise<string | typeof TOO_LARGE | typeof TIMED_OUT | undefined> {
   if (!body) return '';
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs);
+  });
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const next = await Promise.race([reader.read(), deadline]);
+      if (next === TIMED_OUT) {
+        await reader.cancel().catch(() => undefined);
+        return TIMED_OUT;
+      }
+      const { done, value } = next;
       if (done) break;
       size += value.byteLength;
       if (size > limit) {
@@ -66,6 +82,7 @@ export async function readLimited(
   } catch {
     return undefined;
   } finally {
+    clearTimeout(timer);
     reader.releaseLock();
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -85,7 +102,7 @@ export function toServiceHookRequest(request: HttpRequest): ServiceHookRequest {
     method,
     headers,
     query,
-    readBody: (limit) => readLimited(request.body as ReadableStream<Uint8Array> | null, limit),
+    readBody: (limit, timeoutMs) => readLimited(request.body as ReadableStream<Uint8Array> | null, limit, timeoutMs),
   };
 }
 
@@ -96,6 +113,7 @@ export function makeServiceHookHandler(
 ): HttpHandler {
   const seen = options.seen ?? new DedupCache();
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   return async (request, context) => {
     let runtime: WebhookRuntime;
     try {
@@ -117,6 +135,7 @@ export function makeServiceHookHandler(
         seen,
         logger,
         maxBodyBytes,
+        bodyTimeoutMs,
         queue: runtime.handoff,
       });
       return { status: res.status, headers: res.headers, jsonBody: res.body };
