@@ -6,6 +6,9 @@
  *   status [--json]                    the per-profile view (observe + plan, acts on nothing)
  * Settings come from the environment and ./local.settings.json Values (as `func start` reads them).
  */
+import { readFileSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { doneLines, hintsOf, passProblems, problemLines, statusProblems, unknownPools } from './app/cli-report.js';
 import { createRuntime, type PassResult, type Runtime, type RuntimeOverrides } from './app/runtime.js';
@@ -61,6 +64,8 @@ commands:
            check every precondition against the real services (writes nothing): ok / warn / FAIL
   setup-webhook --url FUNCTION_URL [--project NAME]... [--settings FILE]
            create or correct the job-state-changed service hook in every project (or the named ones)
+  --version
+           print the version
 
 \`azp-aci-autoscaler <command> --help\` says what each command needs.
 `;
@@ -82,6 +87,10 @@ export async function main(argv: string[], ctx: CliContext = {}): Promise<number
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return command ? 0 : 2;
+  }
+  if (command === '--version' || command === '-V') {
+    process.stdout.write(`azp-aci-autoscaler ${packageVersion()}\n`);
+    return 0;
   }
   if (command === 'simulate') {
     const { runSimulateCommand } = await import('./sim/command.js');
@@ -191,8 +200,35 @@ function report(json: boolean, results: PassResult[], rt: Runtime, handedOver: s
   return problems.length > 0 || results.some((r) => r.error || r.pools.some((p) => !p.ok)) ? 1 : 0;
 }
 
-const invokedDirectly = process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1]);
-if (invokedDirectly) {
+/** The version in our package.json: the nearest one above this file (src/ or dist/src/). */
+function packageVersion(): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'azp-aci-autoscaler' && pkg.version) return pkg.version;
+    } catch {
+      // no package.json here: look one level up
+    }
+    if (path.dirname(dir) === dir) return 'unknown';
+  }
+}
+
+/** Whether node was started on this file: npm installs the bin as a symlink (node_modules/.bin/
+ * azp-aci-autoscaler), so argv[1] is compared with this module's path after resolving links. */
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
