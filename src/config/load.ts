@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { issueLine, jsonErrorWhere } from './issues.js';
 import { AZURE_REQUIRED, settingsSchema, type Settings } from './schema.js';
 
 /** Every problem with the settings, each naming the setting; values are never echoed. */
@@ -27,15 +28,6 @@ const UNRESOLVED_REFERENCE = /^@Microsoft\.KeyVault\(/i;
 
 type Env = Record<string, string | undefined>;
 
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out ? `.${String(p)}` : String(p);
-  }
-  return out || '(settings)';
-}
-
 /** Whether `path` names a value in `root` (an unset field is "required", a wrong one is not). */
 function isPresent(root: unknown, path: readonly PropertyKey[]): boolean {
   let at: unknown = root;
@@ -46,11 +38,10 @@ function isPresent(root: unknown, path: readonly PropertyKey[]): boolean {
   return at !== undefined;
 }
 
-/** JSON.parse's message quotes the input on Node 20+; keep only the position. */
-function jsonProblem(setting: string, err: unknown): string {
-  const msg = err instanceof Error ? err.message : '';
-  const pos = /position (\d+)/.exec(msg)?.[1];
-  return `${setting}: is not valid JSON${pos ? ` (error at position ${pos})` : ''}`;
+/** JSON.parse's message quotes the input on Node 20+; keep only where it stopped. */
+function jsonProblem(setting: string, text: string, err: unknown): string {
+  const where = jsonErrorWhere(text, err);
+  return `${setting}: is not valid JSON${where ? ` (${where})` : ''}`;
 }
 
 /** Parse the app settings (process.env or local.settings.json Values) once, at the edge. */
@@ -70,7 +61,7 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     try {
       pools = JSON.parse(poolsRaw);
     } catch (err) {
-      problems.push(jsonProblem('POOLS', err));
+      problems.push(jsonProblem('POOLS', poolsRaw, err));
     }
   } else if (poolsFile) {
     let text: string | undefined;
@@ -84,7 +75,7 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
       try {
         pools = JSON.parse(text);
       } catch (err) {
-        problems.push(jsonProblem('POOLS_FILE', err));
+        problems.push(jsonProblem('POOLS_FILE', text, err));
       }
     }
   } else {
@@ -113,7 +104,7 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
       if (issue.path[0] === 'POOLS' && issue.path.length === 1 && pools === undefined) continue;
       // zod does not keep the input in its issues (and must not: values are never echoed); look it up.
       const message = issue.code === 'invalid_type' && !isPresent(input, issue.path) ? 'is required' : issue.message;
-      problems.push(`${formatPath(issue.path)}: ${message}`);
+      problems.push(...issueLine(issue, settingsSchema, [], message));
     }
   }
   if (options.requireAzure) {

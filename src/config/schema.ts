@@ -46,6 +46,29 @@ function isServiceUrl(value: string): boolean {
   return u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
 }
 
+/**
+ * The organization URL for an Azure DevOps Services URL (dev.azure.com/ORG or ORG.visualstudio.com,
+ * optionally with the legacy /DefaultCollection); undefined for other hosts (Azure DevOps Server:
+ * a collection URL has a path that cannot be told from a project by its form). The agent pools API
+ * is organization-scoped (GET {organization}/_apis/distributedtask/pools), so a project path breaks it.
+ */
+function organizationUrlOf(value: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return undefined;
+  }
+  const segments = u.pathname.split('/').filter(Boolean);
+  const host = u.hostname.toLowerCase();
+  if (host === 'dev.azure.com' && segments.length > 0) return `${u.origin}/${segments[0]}`;
+  if (host.endsWith('.visualstudio.com')) {
+    const keep = segments[0]?.toLowerCase() === 'defaultcollection' ? `/${segments[0]}` : '';
+    return `${u.origin}${keep}`;
+  }
+  return undefined;
+}
+
 /** A string that is not a placeholder of the sample settings. */
 const filled = (what: string) =>
   z.string({ error: 'must be text' }).refine((v) => !isPlaceholder(v), { message: placeholderMessage(what) });
@@ -279,7 +302,16 @@ export type ProfileConfig = z.output<typeof profileSchema>;
 
 export const settingsSchema = z
   .object({
-    AZP_URL: serviceUrl('https://dev.azure.com/ORG or a Server collection URL', 'your organization URL'),
+    AZP_URL: serviceUrl('https://dev.azure.com/ORG or a Server collection URL', 'your organization URL').superRefine(
+      (url, ctx) => {
+        const org = organizationUrlOf(url);
+        if (org && org !== url)
+          ctx.addIssue({
+            code: 'custom',
+            message: `must be the organization URL without a project or page (agent pools belong to the organization): ${org}`,
+          });
+      },
+    ),
     AZP_AUTH: z.enum(['pat', 'entra'], { message: "must be 'pat' or 'entra'" }).default('pat'),
     /**
      * Azure DevOps REST API version. Unset: 7.1, or the lower version an Azure DevOps Server names

@@ -5,6 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { issueLine, jsonErrorWhere } from '../config/issues.js';
+import { isPlaceholder } from '../config/placeholders.js';
 import { profileSchema, type ProfileConfig } from '../config/schema.js';
 
 export const DEFAULT_PROFILES_INPUT = [
@@ -37,17 +39,37 @@ export function defaultProfiles(): ProfileConfig[] {
 }
 
 export async function loadProfiles(path: string): Promise<ProfileConfig[]> {
-  let data: unknown;
+  let text: string;
   try {
-    data = JSON.parse(await readFile(path, 'utf8'));
+    text = await readFile(path, 'utf8');
   } catch (err) {
     throw new Error(`cannot read profiles from ${path}: ${(err as Error).message}`);
   }
-  const parsed = z.array(profileSchema).min(1).safeParse(data);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new Error(`invalid profiles in ${path} (a JSON array of pool profiles):\n${lines.join('\n')}`);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    const where = jsonErrorWhere(text, err);
+    throw new Error(`cannot read profiles from ${path}: not valid JSON${where ? ` (${where})` : ''}`);
   }
+  // The simulator pulls no image: a placeholder of the sample (YOUR-ACR...) is fine here, so it is
+  // checked as a plain reference and kept as written. The CLI and the app still refuse it.
+  const placeholders = new Map<number, string>();
+  if (Array.isArray(data))
+    data = data.map((p: unknown, i) => {
+      const image = (p as { image?: unknown } | null)?.image;
+      if (typeof image !== 'string' || !isPlaceholder(image)) return p;
+      placeholders.set(i, image);
+      return { ...(p as object), image: image.toLowerCase().replace(/your[-_]?/g, 'sim-') };
+    });
+  const schema = z.array(profileSchema).min(1, { message: 'must list at least one pool profile' });
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    // Named as the app and the CLI name them: POOLS[0].image.
+    const lines = parsed.error.issues.flatMap((i) => issueLine(i, schema, ['POOLS']).map((l) => `  ${l}`));
+    throw new Error(`invalid profiles in ${path} (a JSON array of pool profiles, as POOLS):\n${lines.join('\n')}`);
+  }
+  for (const [i, image] of placeholders) parsed.data[i]!.image = image;
   const names = new Set<string>();
   for (const p of parsed.data) {
     if (names.has(p.name)) throw new Error(`invalid profiles in ${path}: duplicate profile name '${p.name}'`);
