@@ -700,8 +700,8 @@ describe('azd layout', () => {
     const text = [yaml, ...hookFiles.map((h) => readFileSync(join(ROOT, h), 'utf8'))].join('\n');
     const outputs = new Set(declarations(file('infra/main.bicep'), 'output_declaration').keys());
     const used = new Set([...text.matchAll(/\$(?:env:|\{|\(\$env:)?([A-Z][A-Z0-9_]+)\b/g)].map((m) => m[1]!));
-    // PowerShell's own, azd's built-ins, and the hooks' optional knobs (documented in the hooks).
-    for (const v of ['LASTEXITCODE', 'PAT', 'AZURE_SUBSCRIPTION_ID', 'PROVIDER_WAIT_SECONDS', 'PROVIDER_POLL_SECONDS', 'SECRET_RETRY_SECONDS', 'SKIP_REGION_CHECKS', 'ACI_LOCATION', 'AZURE_LOCATION']) used.delete(v);
+    // PowerShell's own, azd's built-ins, the hooks' optional knobs (documented in the hooks), and what a hook sets itself (postdeploy reads WEBHOOK_PASSWORD from Key Vault for setup-webhook).
+    for (const v of ['LASTEXITCODE', 'PAT', 'AZURE_SUBSCRIPTION_ID', 'PROVIDER_WAIT_SECONDS', 'PROVIDER_POLL_SECONDS', 'SECRET_RETRY_SECONDS', 'SKIP_REGION_CHECKS', 'ACI_LOCATION', 'AZURE_LOCATION', 'WEBHOOK_PASSWORD']) used.delete(v);
     expect([...used].filter((v) => !outputs.has(v))).toEqual([]);
   });
 
