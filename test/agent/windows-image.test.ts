@@ -69,7 +69,11 @@ function shellReads(source: string): Set<string> {
     .split('\n')
     .filter((l) => !/^\s*#/.test(l))
     .join('\n');
-  return new Set([...code.matchAll(/\b(AZP_[A-Z0-9_]+|VSO_AGENT_IGNORE|HOSTNAME)\b/g)].map((m) => m[1]!));
+  return new Set(
+    [...code.matchAll(/(?<![A-Za-z0-9_])(_AZP_START_STAGE|AZP_[A-Z0-9_]+|VSO_AGENT_IGNORE|HOSTNAME)\b/g)].map(
+      (m) => m[1]!,
+    ),
+  );
 }
 
 /** Deliberately one-sided, with the reason (also in infra/agent/README.md's table). */
@@ -112,7 +116,7 @@ describe('start.ps1 keeps start.sh contract', () => {
 
   it('documents every variable it reads in infra/agent/README.md', () => {
     const readme = read(AGENT, 'README.md');
-    const internal = new Set(['SystemRoot', 'COMPUTERNAME']);
+    const internal = new Set(['SystemRoot', 'COMPUTERNAME', '_AZP_START_STAGE']);
     expect([...envReads(tree)].filter((v) => !internal.has(v) && !readme.includes(`\`${v}\``))).toEqual([]);
   });
 
@@ -156,15 +160,74 @@ describe('start.ps1 keeps start.sh contract', () => {
     );
   });
 
-  it('drops the token right after config.cmd succeeded unless AZP_UNREGISTER_ON_EXIT asks to keep it', () => {
+  it('the job never runs under a process that held the token: a setup stage reads it, registers and exits', () => {
+    // Windows has no exec, and a container lives as long as its first process: that process
+    // ("main") runs the agent, so it must never read the token. A fresh powershell.exe running this
+    // script as the "setup" stage inherits the environment block as the OS holds it, reads the
+    // token, runs config.cmd and exits; only then does main start run.cmd (issue 21, finding 5).
+    const fn = (name: string) => {
+      const f = nodes(
+        tree.rootNode,
+        (n) => n.type === 'function_statement' && new RegExp(`^function ${name}\\b`).test(n.text),
+      );
+      expect(f, name).toHaveLength(1);
+      return f[0]!;
+    };
+    const inside = (n: Node, f: Node) =>
+      ancestors(n).some((a) => a.startIndex === f.startIndex && a.endIndex === f.endIndex);
+    // The stage comes from an internal variable that is cleared at once, as start.sh's _AZP_START_STAGE.
+    expect(START_PS1).toContain("[Environment]::SetEnvironmentVariable('_AZP_START_STAGE', $null, 'Process')");
+    // Every read of a secret variable or file is guarded: never in the main stage.
+    const secretReads = [
+      ...nodes(
+        tree.rootNode,
+        (n) => n.type === 'variable' && /^\$env:(AZP_TOKEN|AZP_SP_CLIENT_SECRET)(_FILE)?$/i.test(n.text),
+      ),
+      ...nodes(
+        tree.rootNode,
+        (n) => n.type === 'command' && n.childForFieldName('command_name')?.text === 'Read-SecretFile',
+      ),
+    ];
+    expect(secretReads.length).toBeGreaterThan(5);
+    // Guarded: under `if ($Stage -ne 'main')`, or in a function every call of which is guarded.
+    const calls = (name: string) =>
+      nodes(tree.rootNode, (n) => n.type === 'command' && n.childForFieldName('command_name')?.text === name);
+    const guarded = (n: Node): boolean =>
+      ancestors(n).some((a) => a.type === 'if_statement' && /^if \(\$Stage -ne 'main'\)/.test(a.text)) ||
+      ancestors(n).some((a) => {
+        const name = a.type === 'function_statement' ? /^function ([\w-]+)/.exec(a.text)?.[1] : undefined;
+        return name !== undefined && calls(name).length > 0 && calls(name).every(guarded);
+      });
+    expect(secretReads.filter((n) => !guarded(n)).map(where)).toEqual([]);
+    // Main: starts the setup stage, drops the secret variables from its own environment (unless
+    // AZP_UNREGISTER_ON_EXIT keeps them), waits for setup to exit, and only then starts run.cmd.
+    const main = fn('Invoke-MainStage');
+    expect(main.text).not.toMatch(/\$script:Secret|Read-SecretFile|-WithSecret|\$env:AZP_(TOKEN|SP_CLIENT_SECRET)/);
+    const at = (re: RegExp) => main.text.search(re);
+    expect(at(/\$setup = Start-Stage 'setup'/)).toBeGreaterThan(0);
+    expect(at(/if \(-not \$UnregisterOnExit\) \{ Remove-SecretVariables \}/)).toBeGreaterThan(
+      at(/Start-Stage 'setup'/),
+    );
+    expect(at(/Wait-AgentScript \$setup/)).toBeGreaterThan(at(/Remove-SecretVariables/));
+    expect(at(/Start-AgentScript 'run\.cmd'/)).toBeGreaterThan(at(/Wait-AgentScript \$setup/));
+    // run.cmd is started by main only, and never with the secret.
+    const runs = nodes(tree.rootNode, (n) => n.type === 'command' && /^Start-AgentScript 'run\.cmd'/.test(n.text));
+    expect(runs.length).toBeGreaterThan(0);
+    expect(runs.filter((n) => !inside(n, main) || /-WithSecret/.test(n.text)).map(where)).toEqual([]);
+    // The setup stage is this script again in a fresh process, inheriting the OS environment block
+    // (ProcessStartInfo.EnvironmentVariables untouched: no copy of the token in main's memory).
+    const stage = fn('Start-Stage');
+    expect(stage.text).toMatch(/powershell\.exe/);
+    expect(stage.text).toMatch(/-File "' \+ \$PSCommandPath/);
+    expect(stage.text).not.toMatch(/EnvironmentVariables/);
+    // Main is dispatched before the setup code; setup ends right after config.cmd, without a job.
+    const dispatch = START_PS1.indexOf("if ($Stage -eq 'main') { Invoke-MainStage }");
     const config = START_PS1.indexOf("Start-AgentScript 'config.cmd' $configArgs -WithSecret");
-    const drop = START_PS1.indexOf('if (-not $UnregisterOnExit) { Clear-Secret }');
-    const run = START_PS1.indexOf("Start-AgentScript 'run.cmd' $runArgs)");
-    expect(config).toBeGreaterThan(0);
-    expect(drop).toBeGreaterThan(config);
-    expect(run).toBeGreaterThan(drop);
-    // run.cmd never gets the secret.
-    expect(START_PS1).not.toMatch(/Start-AgentScript 'run\.cmd'[^\n]*-WithSecret/);
+    expect(dispatch).toBeGreaterThan(START_PS1.indexOf('function Invoke-MainStage'));
+    expect(config).toBeGreaterThan(dispatch);
+    expect(START_PS1.slice(config)).toMatch(/^[^]*?Clear-Secret\s*\n[^]*?Exit-Agent 0\s*$/);
+    // A child started without the secret never inherits a secret variable (AZP_UNREGISTER_ON_EXIT=1 keeps them in main).
+    expect(fn('Start-AgentScript').text).toMatch(/EnvironmentVariables\.Remove\(\$name\)/);
   });
 
   it('adds --once in once mode, as start.sh does, and runs nothing in placeholder mode', () => {

@@ -8,12 +8,18 @@ PowerShell 7), so it uses only .NET Framework APIs.
 
 Differences from the seed's start.ps1 ("Run a self-hosted agent in Docker"):
   * the agent is baked into the image; it is downloaded only when none is there (the slim image);
-  * the token never reaches a command line or a file of ours: it is read once, removed from this
+  * the token never reaches a command line or a file of ours: it is read once, removed from the
     process's environment, and handed to config.cmd only in the environment block of that one
     child process (VSTS_AGENT_INPUT_TOKEN), which the agent reads and clears itself;
-  * after config.cmd succeeded the token is dropped; the autoscaler removes the registration after
-    the container exits. AZP_UNREGISTER_ON_EXIT=1 keeps the seed's unregister-on-exit (for an
-    interactive `docker run` without the autoscaler), which keeps the token in memory until then;
+  * the job never runs under a process that held the token. Windows has no exec, and a container
+    lives as long as its first process, which is therefore the one that runs the agent ("main"):
+    it never reads a secret. This script runs again in a fresh powershell.exe as the "setup"
+    stage, which inherits the environment block as the OS holds it, reads the token, registers the
+    agent and exits; main removes the secret variables from its own environment right after
+    starting setup and starts run.cmd only once setup has exited. The autoscaler removes the
+    registration after the container exits. AZP_UNREGISTER_ON_EXIT=1 keeps the seed's
+    unregister-on-exit (for an interactive `docker run` without the autoscaler): main then keeps
+    the secret variables in its environment (not in run.cmd's) for an "unregister" stage at exit;
   * a container stop (CTRL_SHUTDOWN_EVENT / CTRL_CLOSE_EVENT / Ctrl+C) stops the agent tree with a
     time limit instead of leaving it to be killed mid-job.
 #>
@@ -44,7 +50,20 @@ function Stop-Usage([string] $Message) {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Settings: every problem is reported, then exit 1.
+# Stages (see the header): main (the container's first process; runs the agent, reads no secret),
+# setup (reads the token, registers, exits) and unregister (AZP_UNREGISTER_ON_EXIT=1, at exit).
+# _AZP_START_STAGE is internal: it only tells a fresh execution which stage it is.
+# ---------------------------------------------------------------------------------------------
+$Stage = if ($env:_AZP_START_STAGE) { $env:_AZP_START_STAGE.ToLowerInvariant() } else { 'main' }
+[Environment]::SetEnvironmentVariable('_AZP_START_STAGE', $null, 'Process')
+if ($Stage -notin @('main', 'setup', 'unregister')) {
+  Write-Err '_AZP_START_STAGE is internal to start.ps1'
+  exit $EX_USAGE
+}
+
+# ---------------------------------------------------------------------------------------------
+# Settings: every problem is reported, then exit 1. The secret checks read the secret, so only
+# the stages that need it make them (main leaves them to setup, whose exit code it passes on).
 # ---------------------------------------------------------------------------------------------
 $AzpHome = if ($env:AZP_HOME) { $env:AZP_HOME } else { 'C:\azp' }
 $AgentDir = if ($env:AZP_AGENT_DIR) { $env:AZP_AGENT_DIR } else { Join-Path $AzpHome 'agent' }
@@ -72,14 +91,18 @@ if (-not $env:AZP_URL) { $errors.Add('missing AZP_URL environment variable') }
 $Auth = if ($env:AZP_AUTH) { $env:AZP_AUTH.ToLowerInvariant() } else { 'pat' }
 switch ($Auth) {
   'pat' {
-    $hasToken = [bool] $env:AZP_TOKEN
-    Test-Secret $errors 'AZP_TOKEN' $hasToken 'AZP_TOKEN_FILE' $env:AZP_TOKEN_FILE
+    if ($Stage -ne 'main') {
+      $hasToken = [bool] $env:AZP_TOKEN
+      Test-Secret $errors 'AZP_TOKEN' $hasToken 'AZP_TOKEN_FILE' $env:AZP_TOKEN_FILE
+    }
   }
   'sp' {
     if (-not $env:AZP_SP_CLIENT_ID) { $errors.Add('missing AZP_SP_CLIENT_ID environment variable (AZP_AUTH=sp)') }
     if (-not $env:AZP_SP_TENANT_ID) { $errors.Add('missing AZP_SP_TENANT_ID environment variable (AZP_AUTH=sp)') }
-    $hasSecret = [bool] $env:AZP_SP_CLIENT_SECRET
-    Test-Secret $errors 'AZP_SP_CLIENT_SECRET' $hasSecret 'AZP_SP_CLIENT_SECRET_FILE' $env:AZP_SP_CLIENT_SECRET_FILE
+    if ($Stage -ne 'main') {
+      $hasSecret = [bool] $env:AZP_SP_CLIENT_SECRET
+      Test-Secret $errors 'AZP_SP_CLIENT_SECRET' $hasSecret 'AZP_SP_CLIENT_SECRET_FILE' $env:AZP_SP_CLIENT_SECRET_FILE
+    }
   }
   default { $errors.Add("AZP_AUTH must be 'pat' or 'sp', not '$Auth'") }
 }
@@ -141,21 +164,31 @@ $UpdateRestarts = Get-Number $env:AZP_UPDATE_RESTARTS 3
 $UpdateDelay = Get-Number $env:AZP_UPDATE_DELAY 5
 
 # ---------------------------------------------------------------------------------------------
-# Secrets: read once into memory, then removed from this process's environment, so that no child
-# (the agent, its jobs) inherits them. No file of ours ever holds them.
+# Secrets: read once into memory by the setup (or unregister) stage only, then removed from its
+# environment, so that no child (config.cmd gets it in its own block) inherits them. Main never
+# reads them: it removes them from its environment once setup, which inherits them, has started.
+# No file of ours ever holds them.
 # ---------------------------------------------------------------------------------------------
+$SecretNames = @('AZP_TOKEN', 'AZP_TOKEN_FILE', 'AZP_SP_CLIENT_SECRET', 'AZP_SP_CLIENT_SECRET_FILE')
+function Remove-SecretVariables {
+  foreach ($name in @('AZP_TOKEN', 'AZP_TOKEN_FILE', 'AZP_SP_CLIENT_SECRET', 'AZP_SP_CLIENT_SECRET_FILE')) {
+    [Environment]::SetEnvironmentVariable($name, $null, 'Process')
+  }
+}
 $script:Secret = $null
-if ($Auth -eq 'pat') {
-  $script:Secret = if ($env:AZP_TOKEN_FILE) { Read-SecretFile $env:AZP_TOKEN_FILE } else { $env:AZP_TOKEN }
+if ($Stage -ne 'main') {
+  if ($Auth -eq 'pat') {
+    $script:Secret = if ($env:AZP_TOKEN_FILE) { Read-SecretFile $env:AZP_TOKEN_FILE } else { $env:AZP_TOKEN }
+  } else {
+    $script:Secret = if ($env:AZP_SP_CLIENT_SECRET_FILE) { Read-SecretFile $env:AZP_SP_CLIENT_SECRET_FILE } else { $env:AZP_SP_CLIENT_SECRET }
+  }
+  Remove-SecretVariables
 } else {
-  $script:Secret = if ($env:AZP_SP_CLIENT_SECRET_FILE) { Read-SecretFile $env:AZP_SP_CLIENT_SECRET_FILE } else { $env:AZP_SP_CLIENT_SECRET }
+  # Belt and braces: every environment variable of the agent becomes a capability unless listed
+  # here (set once, by main: the other stages inherit it).
+  $ignore = 'AZP_TOKEN,AZP_TOKEN_FILE,AZP_SP_CLIENT_SECRET,AZP_SP_CLIENT_SECRET_FILE,VSTS_AGENT_INPUT_TOKEN,VSTS_AGENT_INPUT_CLIENTSECRET'
+  $env:VSO_AGENT_IGNORE = if ($env:VSO_AGENT_IGNORE) { "$($env:VSO_AGENT_IGNORE),$ignore" } else { $ignore }
 }
-foreach ($name in @('AZP_TOKEN', 'AZP_TOKEN_FILE', 'AZP_SP_CLIENT_SECRET', 'AZP_SP_CLIENT_SECRET_FILE')) {
-  [Environment]::SetEnvironmentVariable($name, $null, 'Process')
-}
-# Belt and braces: every environment variable of the agent becomes a capability unless listed here.
-$ignore = 'AZP_TOKEN,AZP_TOKEN_FILE,AZP_SP_CLIENT_SECRET,AZP_SP_CLIENT_SECRET_FILE,VSTS_AGENT_INPUT_TOKEN,VSTS_AGENT_INPUT_CLIENTSECRET'
-$env:VSO_AGENT_IGNORE = if ($env:VSO_AGENT_IGNORE) { "$($env:VSO_AGENT_IGNORE),$ignore" } else { $ignore }
 
 # The agent's own auth arguments; the secret goes only into the child's environment block.
 $SecretInput = if ($Auth -eq 'pat') { 'VSTS_AGENT_INPUT_TOKEN' } else { 'VSTS_AGENT_INPUT_CLIENTSECRET' }
@@ -212,6 +245,7 @@ function ConvertTo-CmdArgument([string] $Value) {
 
 # Starts cmd.exe /c SCRIPT ARGS. With -WithSecret the secret goes into that child's environment
 # block only (ProcessStartInfo.EnvironmentVariables): never into ours, never onto a command line.
+# Without it, no secret variable reaches the child (main keeps them with AZP_UNREGISTER_ON_EXIT=1).
 function Start-AgentScript([string] $Script, [string[]] $Arguments, [switch] $WithSecret) {
   $psi = New-Object System.Diagnostics.ProcessStartInfo
   $psi.FileName = Join-Path $env:SystemRoot 'System32\cmd.exe'
@@ -219,7 +253,7 @@ function Start-AgentScript([string] $Script, [string[]] $Arguments, [switch] $Wi
   $psi.Arguments = '/d /s /c "' + $line + '"'
   $psi.WorkingDirectory = $AgentDir
   $psi.UseShellExecute = $false
-  if ($WithSecret) { $psi.EnvironmentVariables[$SecretInput] = $script:Secret }
+  if ($WithSecret) { $psi.EnvironmentVariables[$SecretInput] = $script:Secret } elseif ($UnregisterOnExit) { foreach ($name in $SecretNames) { $psi.EnvironmentVariables.Remove($name) } }
   $process = [Diagnostics.Process]::Start($psi)
   $psi = $null
   return $process
@@ -257,6 +291,13 @@ $script:KeepRegistration = -not $UnregisterOnExit
 function Test-Configured { return Test-Path -LiteralPath (Join-Path $AgentDir '.agent') }
 
 function Unregister-Agent {
+  if ($Stage -eq 'main') {
+    # Main holds no token: the unregister stage reads it from the environment this mode kept.
+    $p = Start-Stage 'unregister'
+    $limit = $CleanupRetries * ($CleanupTimeout + $CleanupRetryDelay) + 10
+    if (-not $p.WaitForExit(1000 * $limit)) { & taskkill.exe /T /F /PID $p.Id 2>&1 | Out-Null; return $false }
+    return ($p.ExitCode -eq 0)
+  }
   for ($attempt = 1; $attempt -le $CleanupRetries; $attempt++) {
     Write-Log "unregistering agent '$AgentName' (attempt $attempt of $CleanupRetries)"
     $p = Start-AgentScript 'config.cmd' (@('remove', '--unattended') + $AuthArgs) -WithSecret
@@ -284,8 +325,77 @@ function Exit-Agent([int] $Code) {
   exit $Code
 }
 
+# Starts this script again in a fresh powershell.exe as stage NAME. The child inherits this
+# process's environment block as the OS holds it: ProcessStartInfo.EnvironmentVariables is never
+# touched here, so .NET passes no block of its own and no string of ours copies a secret.
+function Start-Stage([string] $Name) {
+  [Environment]::SetEnvironmentVariable('_AZP_START_STAGE', $Name, 'Process')
+  try {
+    $psi = New-Object System.Diagnostics.ProcessStartInfo
+    $psi.FileName = Join-Path $PSHOME 'powershell.exe'
+    $psi.Arguments = '-NoLogo -NoProfile -ExecutionPolicy Bypass -File "' + $PSCommandPath + '"'
+    $psi.UseShellExecute = $false
+    return [Diagnostics.Process]::Start($psi)
+  } finally {
+    [Environment]::SetEnvironmentVariable('_AZP_START_STAGE', $null, 'Process')
+  }
+}
+
 # ---------------------------------------------------------------------------------------------
-# The agent: baked into the image, or downloaded (the seed's slow path, the slim image).
+# Main: setup registers the agent (and exits), then run.cmd runs under this process, which never
+# held the token.
+# ---------------------------------------------------------------------------------------------
+function Invoke-MainStage {
+  $setup = Start-Stage 'setup'
+  if (-not $UnregisterOnExit) { Remove-SecretVariables }
+  $rc = Wait-AgentScript $setup
+  if ($null -eq $rc) { Exit-Agent (Get-StopExitCode) }
+  if ($rc -ne 0) {
+    # Setup said why (settings, download, config.cmd); its code is ours.
+    $script:KeepRegistration = $true
+    Exit-Agent $rc
+  }
+  Write-Log "agent '$AgentName' registered by the setup stage, which has exited with the token"
+
+  if ($RunMode -eq 'placeholder') {
+    $script:KeepRegistration = $true
+    Write-Log "placeholder mode: agent '$AgentName' registered; exiting without running a job (the registration stays)"
+    Exit-Agent 0
+  }
+
+  $runArgs = @()
+  if ($RunMode -eq 'once' -and -not ($AgentArgs | Where-Object { $_ -ieq '--once' })) { $runArgs += '--once' }
+  $runArgs += $AgentArgs
+
+  $restarts = 0
+  while ($true) {
+    Write-Log "starting the agent: run.cmd $($runArgs -join ' ')"
+    $rc = Wait-AgentScript (Start-AgentScript 'run.cmd' $runArgs)
+    if ($null -eq $rc) { Exit-Agent (Get-StopExitCode) }
+    if ($rc -eq 4 -and $restarts -lt $UpdateRestarts) {
+      $restarts++
+      Write-Log "the agent exited with code 4 (it updated itself without running a job); starting it again in ${UpdateDelay}s ($restarts of $UpdateRestarts)"
+      if ([AzpStopSignal]::Requested.WaitOne(1000 * $UpdateDelay)) { Exit-Agent (Get-StopExitCode) }
+      continue
+    }
+    break
+  }
+
+  Write-Log "the agent exited with code $rc"
+  Exit-Agent $rc
+}
+
+if ($Stage -eq 'main') { Invoke-MainStage }
+
+# The stages below hold the secret and never run a job; they only ever register or unregister.
+$script:KeepRegistration = $true
+if ($Stage -eq 'unregister') {
+  $rc = if (Unregister-Agent) { 0 } else { $EX_CLEANUP_FAILED }
+  Exit-Agent $rc
+}
+
+# ---------------------------------------------------------------------------------------------
+# Setup. The agent: baked into the image, or downloaded (the seed's slow path, the slim image).
 # ---------------------------------------------------------------------------------------------
 function Test-AgentPresent { return (Test-Path (Join-Path $AgentDir 'config.cmd')) -and (Test-Path (Join-Path $AgentDir 'run.cmd')) }
 
@@ -358,35 +468,6 @@ if ($rc -ne 0) {
   Stop-Usage "agent configuration failed (config.cmd exited with code $rc)"
 }
 
-# Registered: the token is not needed any more unless this container unregisters itself.
-if (-not $UnregisterOnExit) { Clear-Secret }
-
-if ($RunMode -eq 'placeholder') {
-  $script:KeepRegistration = $true
-  Write-Log "placeholder mode: agent '$AgentName' registered; exiting without running a job (the registration stays)"
-  Exit-Agent 0
-}
-
-# ---------------------------------------------------------------------------------------------
-# Run
-# ---------------------------------------------------------------------------------------------
-$runArgs = @()
-if ($RunMode -eq 'once' -and -not ($AgentArgs | Where-Object { $_ -ieq '--once' })) { $runArgs += '--once' }
-$runArgs += $AgentArgs
-
-$restarts = 0
-while ($true) {
-  Write-Log "starting the agent: run.cmd $($runArgs -join ' ')"
-  $rc = Wait-AgentScript (Start-AgentScript 'run.cmd' $runArgs)
-  if ($null -eq $rc) { Exit-Agent (Get-StopExitCode) }
-  if ($rc -eq 4 -and $restarts -lt $UpdateRestarts) {
-    $restarts++
-    Write-Log "the agent exited with code 4 (it updated itself without running a job); starting it again in ${UpdateDelay}s ($restarts of $UpdateRestarts)"
-    if ([AzpStopSignal]::Requested.WaitOne(1000 * $UpdateDelay)) { Exit-Agent (Get-StopExitCode) }
-    continue
-  }
-  break
-}
-
-Write-Log "the agent exited with code $rc"
-Exit-Agent $rc
+# Registered: this stage's work is done; main runs the agent (or, placeholder, exits).
+Clear-Secret
+Exit-Agent 0
