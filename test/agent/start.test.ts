@@ -179,6 +179,25 @@ describe.concurrent('start.sh: baked agent, run once (the autoscaler default)', 
     expect(existsSync(path.join(s.agentDir, '.agent'))).toBe(true);
   });
 
+  it("leaves the deployment's identity visible to the agent: config.sh and run.sh see it, VSO_AGENT_IGNORE does not hide it", async (ctx) => {
+    // The agent reports its environment as system capabilities (src/core/ownership.ts): this is how
+    // the autoscaler proves a registration with no group behind it is its own.
+    const s = await sandbox(ctx);
+    const identity = {
+      AZP_AUTOSCALER_ID: 'prod',
+      AZP_AUTOSCALER_SCOPE: '0123456789abcdef',
+      AZP_AGENT_NAME: 'azp-aci-test-0001',
+    };
+    const r = await s.run(s.env(identity));
+    expectExit(r, 0);
+    const calls = await readCalls(s.recordDir);
+    for (const call of [first(calls, 'config'), first(calls, 'run')]) {
+      for (const [k, v] of Object.entries(identity)) expect(call.env.get(k), k).toBe(v);
+      const ignored = (call.env.get('VSO_AGENT_IGNORE') ?? '').split(',');
+      expect(ignored.filter((n) => n in identity)).toEqual([]);
+    }
+  });
+
   it('reads the PAT from AZP_TOKEN_FILE (trailing newline dropped), leaves that file alone and warns that jobs can read it', async (ctx) => {
     const s = await sandbox(ctx);
     const mounted = path.join(s.root, 'mounted-pat');
