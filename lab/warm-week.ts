@@ -19,7 +19,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_WARM_TUNING, type WarmTuning } from '../src/core/warm/index.js';
-import { defaultProfiles, withTargetWait } from '../src/sim/profiles.js';
+import { profilesFor, withTargetWait } from '../src/sim/profiles.js';
 import { percentile, runSimulation, type SimResult } from '../src/sim/run.js';
 import { sampleTrace } from '../src/sim/trace.js';
 import { searchStatic } from '../src/sim/warm-baselines.js';
@@ -44,8 +44,12 @@ const SEEDS = Number(values.seeds);
 const DAYS = Number(values.days);
 const TARGET = Number(values.target);
 if (!(DAYS >= 2)) throw new Error('--days must be at least 2 (day 1 has no history)');
-const base = defaultProfiles();
-const ours = withTargetWait(base, TARGET).map((p) => (values['no-schedule'] ? { ...p, standby: [] } : p));
+// Each trace's own profiles (a sample's, else the defaults: src/sim/profiles.ts profilesFor).
+const profilesOf = (trace: Parameters<typeof profilesFor>[0]) => {
+  const base = profilesFor(trace);
+  const ours = withTargetWait(base, TARGET).map((p) => (values['no-schedule'] ? { ...p, standby: [] } : p));
+  return { base, ours };
+};
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
@@ -79,6 +83,7 @@ for (const name of String(values.traces).split(',')) {
   );
   for (let seed = 1; seed <= SEEDS; seed++) {
     const trace = sampleTrace(name, seed);
+    const { base, ours } = profilesOf(trace);
     const keda = await runSimulation({ trace, profiles: base, policy: 'keda', seed, days: DAYS + 1 });
     const o = await runSimulation({
       trace,

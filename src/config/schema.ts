@@ -165,6 +165,12 @@ export const profileSchema = z
         const problem = ref === '' ? undefined : imageReferenceProblem(ref);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       }),
+    /**
+     * The agent image's size, MB, as `docker images` shows it (what ACI pulls on a cold create;
+     * ACI's documented limit is 15 GB). Optional and informational: the controller does not read
+     * it; the simulator's cold path does (src/sim/cold-path.ts).
+     */
+    imageSizeMB: intIn(1, 15360).optional(),
     cpu: z
       .number({ error: notANumber })
       .positive({ message: 'must be > 0' })

@@ -5,8 +5,9 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { ProfileConfig } from '../config/schema.js';
+import { COLD_MODELS, type ColdModel } from './cold-path.js';
 import { POLICIES, type PolicyName } from './controllers.js';
-import { defaultProfiles, loadProfiles, withTargetWait } from './profiles.js';
+import { loadProfiles, profilesFor, withTargetWait } from './profiles.js';
 import { frontierFor } from './frontier.js';
 import { dayTable, htmlReport, summaryTable, type FrontierPoint } from './report.js';
 import { runSimulation, type SimResult } from './run.js';
@@ -25,8 +26,11 @@ Options:
   --days N              run the trace on N consecutive days (a sample made anew each day from the
                         seed and the day, on weekdays for the working-day samples; default 1):
                         one controller throughout, so what it learns carries over; per-day p95/cost
-  --profiles PATH       JSON array of pool profiles (default: built-in docker + java profiles)
+  --profiles PATH       JSON array of pool profiles (default: built-in docker + java profiles;
+                        mixed-os brings a Linux and a Windows profile)
   --target-wait SEC     set targetWaitSec (warm agents from a wait target) on every profile
+  --cold-model M        published (default: create → online by OS and imageSizeMB) | legacy (one
+                        distribution for every profile, as before issue 25)
   --json                print a machine-readable summary on stdout
   --html PATH           write a self-contained HTML report with charts
   --frontier            with --html: add the cost/p95-wait frontier (ours at targets 0/5/15/30/60 s,
@@ -88,6 +92,7 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
         days: { type: 'string' },
         profiles: { type: 'string' },
         'target-wait': { type: 'string' },
+        'cold-model': { type: 'string' },
         json: { type: 'boolean' },
         html: { type: 'string' },
         frontier: { type: 'boolean' },
@@ -129,14 +134,19 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
     io.stderr(`--target-wait must be whole seconds between 0 and 3600 (got ${String(values['target-wait'])})\n`);
     return 2;
   }
+  const coldModel = values['cold-model'] === undefined ? undefined : String(values['cold-model']);
+  if (coldModel !== undefined && !COLD_MODELS.includes(coldModel as ColdModel)) {
+    io.stderr(`--cold-model must be ${COLD_MODELS.join(' or ')} (got ${coldModel})\n`);
+    return 2;
+  }
   const policies: PolicyName[] = policyArg === 'all' ? [...POLICIES] : [policyArg as PolicyName];
   let run: SimulateRun;
   let frontier: FrontierPoint[] | undefined;
   try {
-    const loaded: ProfileConfig[] =
-      typeof values.profiles === 'string' ? await loadProfiles(values.profiles) : defaultProfiles();
-    const profiles = targetWait === undefined ? loaded : withTargetWait(loaded, targetWait);
     const trace = await resolveTrace(String(values.trace ?? DEFAULT_TRACE), seed);
+    const loaded: ProfileConfig[] =
+      typeof values.profiles === 'string' ? await loadProfiles(values.profiles) : profilesFor(trace);
+    const profiles = targetWait === undefined ? loaded : withTargetWait(loaded, targetWait);
     const results: SimResult[] = [];
     for (const policy of policies) {
       results.push(
@@ -147,6 +157,7 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
           seed,
           hours,
           ...(days !== undefined ? { days } : {}),
+          ...(coldModel !== undefined ? { world: { coldModel: coldModel as ColdModel } } : {}),
           onProgress: progressReporter(io, policy),
         }),
       );

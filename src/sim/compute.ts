@@ -25,6 +25,7 @@ import {
 import { stopBilling } from './billing.js';
 import type { VirtualClock } from './clock.js';
 import { SimPortError, type Faults } from './faults.js';
+import { coldExtra } from './cold-path.js';
 import type { Rng } from './rng.js';
 import type { Violation } from './violations.js';
 import type { WorldOptions } from './world-options.js';
@@ -89,6 +90,8 @@ export class ComputeModel implements AgentHost {
     private readonly faults: Faults,
     private readonly azdo: AzureDevOpsModel,
     private readonly record: Recorder,
+    /** The cold path's own draws (image pull, Windows network: cold-path.ts), apart from the latencies. */
+    private readonly coldRng: Rng,
   ) {}
 
   /** Start a machine (ACI group or VMSS VM). Quota and throttling are checked by the caller. */
@@ -133,8 +136,10 @@ export class ComputeModel implements AgentHost {
       });
       return m;
     }
-    const provision = this.rng.lognormal(this.opts.provisionMedianSec, this.opts.provisionSigma) * 1000;
-    const boot = this.rng.lognormal(this.opts.bootMedianSec, this.opts.bootSigma) * 1000;
+    const extra = coldExtra(this.opts.coldModel, profile, this.coldRng);
+    const provision =
+      (this.rng.lognormal(this.opts.provisionMedianSec, this.opts.provisionSigma) + extra.provisionSec) * 1000;
+    const boot = (this.rng.lognormal(this.opts.bootMedianSec, this.opts.bootSigma) + extra.bootSec) * 1000;
     const { pullFails, crashes, lateRegisterAtMs, lateOnlineAtMs } = this.faults.groupFate(
       placeholder,
       profile.bootTimeoutSec,

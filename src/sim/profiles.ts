@@ -38,6 +38,42 @@ export function defaultProfiles(): ProfileConfig[] {
   return z.array(profileSchema).parse(DEFAULT_PROFILES_INPUT);
 }
 
+/**
+ * Samples that bring their own profiles (the others use the defaults above). `mixed-os`: a Linux
+ * and a Windows profile in one pool; the Windows image gives no `imageSizeMB`, so the simulator's
+ * cold path takes it as Server Core based (src/sim/cold-path.ts).
+ */
+export const SAMPLE_PROFILES_INPUT: Record<string, unknown[]> = {
+  'mixed-os': [
+    {
+      name: 'linux',
+      pool: 'aci-mixed',
+      image: 'myregistry.azurecr.io/azp-agent:docker',
+      capabilities: { docker: '' },
+      cpu: 2,
+      memoryGb: 4,
+      maxAgents: 20,
+      idleTimeoutSec: 300,
+    },
+    {
+      name: 'windows',
+      pool: 'aci-mixed',
+      image: 'myregistry.azurecr.io/azp-agent:windows',
+      os: 'Windows',
+      cpu: 2,
+      memoryGb: 4,
+      maxAgents: 20,
+      idleTimeoutSec: 300,
+    },
+  ],
+};
+
+/** The profiles a trace runs with when `--profiles` is not given: the sample's own, else the defaults. */
+export function profilesFor(trace: { sample?: { name: string } }): ProfileConfig[] {
+  const own = trace.sample ? SAMPLE_PROFILES_INPUT[trace.sample.name] : undefined;
+  return own ? z.array(profileSchema).parse(own) : defaultProfiles();
+}
+
 export async function loadProfiles(path: string): Promise<ProfileConfig[]> {
   let text: string;
   try {

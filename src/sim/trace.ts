@@ -281,11 +281,56 @@ function mixedProfiles(rng: Rng): Trace {
   };
 }
 
+/** `count` jobs within the minute from `at` (seconds): a scheduled pipeline's fan-out. */
+function fanOut(rng: Rng, at: number, count: number, demands: string[], label: string): TraceJob[] {
+  return Array.from({ length: count }, (_, i) => ({
+    arrival: Math.round(at + rng.uniform(0, M)),
+    duration: duration(rng, 8 * M, 0.5),
+    demands,
+    name: `${label}-${i}`,
+  }));
+}
+
+function dailyBurst(rng: Rng): Trace {
+  // Sparse arrivals over a working day (4 jobs/h, 08:00–18:00) and, every working day, a scheduled
+  // pipeline that fans out 10 jobs within the same minute at 10:30 (issue 25): the hour-of-week
+  // rate averages such a minute away.
+  const jobs: TraceJob[] = [];
+  for (const at of poisson(rng, 8 * H, 18 * H, 4))
+    jobs.push({ arrival: at, duration: duration(rng, 6 * M), demands: rng.pick(LINUX_DEMANDS) });
+  jobs.push(...fanOut(rng, 10.5 * H, 10, ['docker'], 'burst'));
+  return {
+    name: 'daily-burst',
+    description:
+      'sparse arrivals (4 jobs/h, 08:00–18:00) and 10 jobs within the same minute at 10:30 every working day',
+    jobs,
+  };
+}
+
+function mixedOs(rng: Rng): Trace {
+  // One pool, a Linux and a Windows profile (SAMPLE_PROFILES_INPUT in profiles.ts): sparse Linux
+  // and Windows jobs, and a scheduled Windows pipeline fanning out 8 jobs within a minute at 13:00.
+  const jobs: TraceJob[] = [];
+  for (const at of poisson(rng, 8 * H, 18 * H, 4))
+    jobs.push({ arrival: at, duration: duration(rng, 6 * M), demands: rng.pick(LINUX_DEMANDS) });
+  for (const at of poisson(rng, 8 * H, 18 * H, 3))
+    jobs.push({ arrival: at, duration: duration(rng, 10 * M), demands: ['Agent.OS -equals Windows_NT'] });
+  jobs.push(...fanOut(rng, 13 * H, 8, ['Agent.OS -equals Windows_NT'], 'win-burst'));
+  return {
+    name: 'mixed-os',
+    description:
+      'a Linux and a Windows profile in one pool: 4 Linux and 3 Windows jobs/h (08:00–18:00), 8 Windows jobs within a minute at 13:00',
+    jobs,
+  };
+}
+
 export const SAMPLE_TRACES: Record<string, (rng: Rng) => Trace> = {
   'monday-burst': mondayBurst,
   'steady-day': steadyDay,
   'nightly-batch': nightlyBatch,
   'mixed-profiles': mixedProfiles,
+  'daily-burst': dailyBurst,
+  'mixed-os': mixedOs,
 };
 
 export const DEFAULT_TRACE = 'monday-burst';
@@ -322,6 +367,8 @@ export const SAMPLE_CALENDAR: Record<string, 'weekdays' | 'daily'> = {
   'steady-day': 'weekdays',
   'nightly-batch': 'daily',
   'mixed-profiles': 'weekdays',
+  'daily-burst': 'weekdays',
+  'mixed-os': 'weekdays',
 };
 
 /** The seed of day `index` (0-based) of a multi-day run: the run's seed on day 1, then one derived from it and the day. */

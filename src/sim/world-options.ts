@@ -1,3 +1,5 @@
+import type { ColdModel } from './cold-path.js';
+
 /** Latencies, boot times and fault rates of the simulated world (defaults: see src/sim/README.md). */
 export interface WorldOptions {
   /** Latency of one Azure DevOps REST call, ms. */
@@ -15,6 +17,12 @@ export interface WorldOptions {
   /** ACI: container running → agent registered: lognormal median/sigma, s. */
   bootMedianSec: number;
   bootSigma: number;
+  /**
+   * How the cold path depends on the profile (cold-path.ts): `published` (default) adds the image
+   * pull by `imageSizeMB` and Windows' network delay to the draws above; `legacy` is the draws alone
+   * for every profile (the model before issue 25).
+   */
+  coldModel: ColdModel;
   /** Registered (offline) → online, s. */
   onlineDelaySec: number;
   /** After its job: unregister + container exit, s. */
@@ -78,6 +86,7 @@ export const DEFAULT_WORLD_OPTIONS: WorldOptions = {
   provisionSigma: 0.35,
   bootMedianSec: 20,
   bootSigma: 0.3,
+  coldModel: 'published',
   onlineDelaySec: 3,
   cleanupSec: 4,
   imagePullFailureRate: 0.01,

@@ -49,7 +49,15 @@ export class World implements Recorder {
     const latency = new Rng(deriveSeed(seed, 'world:latency'));
     this.canary = `sim-canary-${deriveSeed(seed, 'canary').toString(36)}-pat`;
     this.azdo = new AzureDevOpsModel(clock, this.opts, profiles, (c) => this.bump(c));
-    this.compute = new ComputeModel(clock, this.opts, latency, new Faults(seed, this.opts), this.azdo, this);
+    this.compute = new ComputeModel(
+      clock,
+      this.opts,
+      latency,
+      new Faults(seed, this.opts),
+      this.azdo,
+      this,
+      new Rng(deriveSeed(seed, 'world:cold')),
+    );
     this.azdo.host = this.compute;
   }
 
