@@ -9,7 +9,14 @@ import { AciComputeProvider } from '../aci/provider.js';
 import { AzureDevOpsClient, entraAuth, patAuth, type RequestInfo } from '../azdo/index.js';
 import { createAzureClients, credentialFromSettings, type AzureClientOptions } from '../azure/clients.js';
 import type { Settings } from '../config/schema.js';
-import { memoryBackoffStore, type BackoffStore, type Clock, type Logger } from '../ports/index.js';
+import {
+  memoryPoolStateStore,
+  NULL_ARRIVALS,
+  type ArrivalsInbox,
+  type Clock,
+  type Logger,
+  type PoolStateStore,
+} from '../ports/index.js';
 import type { ReconcileDeps, ReconcileOptions } from '../reconcile/pass.js';
 import { KeyVaultTokenProvider, notStoredOr } from '../secrets/keyvault.js';
 import { registerSecret } from '../util/log.js';
@@ -52,7 +59,8 @@ export interface DepsOverrides {
   azdoDispatcher?: Dispatcher;
   onAzdoRequest?: (info: RequestInfo) => void;
   clock?: Clock;
-  backoff?: BackoffStore;
+  poolState?: PoolStateStore;
+  arrivals?: ArrivalsInbox;
   entropy?: () => string;
 }
 
@@ -136,7 +144,8 @@ export function buildDeps(settings: Settings, logger: Logger, o: DepsOverrides =
     secrets,
     clock: o.clock ?? systemClock,
     logger,
-    backoff: o.backoff ?? memoryBackoffStore(),
+    poolState: o.poolState ?? memoryPoolStateStore(),
+    arrivals: o.arrivals ?? NULL_ARRIVALS,
     entropy: o.entropy ?? randomAgentEntropy,
     // Once per process: capability differences per placeholder, the parallel-job warning.
     notices: new Set<string>(),

@@ -7,7 +7,9 @@ import { loadSettings } from '../config/load.js';
 import { AzdoError } from '../azdo/index.js';
 import {
   fenceDeps,
+  MemoryArrivalsInbox,
   MemoryPoolLock,
+  NULL_ARRIVALS,
   type AzureDevOpsPort,
   type HandoffQueue,
   type Logger,
@@ -15,7 +17,7 @@ import {
 } from '../ports/index.js';
 import { PassCoordinator } from '../reconcile/coordinator.js';
 import { poolsOf, reconcile, type PassResult, type ReconcileDeps } from '../reconcile/pass.js';
-import { BlobPoolLock, blobBackoffStore, blobPoolLock, hasStorage } from '../storage/index.js';
+import { BlobPoolLock, blobPoolLock, blobPoolStateStore, hasStorage } from '../storage/index.js';
 import { storageHandoffQueue } from '../storage/queue.js';
 import { poolKey } from '../core/pools.js';
 import type { WebhookArrival } from '../core/types.js';
@@ -85,56 +87,48 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
   // The pool lease and the shared back-off state live in AzureWebJobsStorage (src/storage).
   const local = !o.lock && o.localLeaseWithoutStorage === true && !hasStorage(settings);
   const lock = o.lock ?? (local ? new MemoryPoolLock() : blobPoolLock(settings, logger));
-  const backoff_ = o.backoff ?? (lock instanceof BlobPoolLock ? blobBackoffStore(lock, settings) : undefined);
+  const poolState = o.poolState ?? (lock instanceof BlobPoolLock ? blobPoolStateStore(lock, settings) : undefined);
+  // The jobs webhook deliveries named, kept here until this process's next pass of the pool.
+  const inbox = new MemoryArrivalsInbox();
   const telemetry = o.telemetry ?? new Telemetry();
   const built = buildDeps(settings, withTelemetryEvents(logger, telemetry), {
     ...o,
-    ...(backoff_ ? { backoff: backoff_ } : {}),
+    ...(poolState ? { poolState } : {}),
+    arrivals: inbox,
   });
   const deps: ReconcileDeps = { ...built, azdo: countAuthFailures(built.azdo, telemetry) };
   const opts = reconcileOptions(settings);
   const handoff = o.handoff ?? (hasStorage(settings) ? storageHandoffQueue(settings) : unavailableQueue);
   // Oldest webhook delivery waiting for a pass, per pool (taken by the pass that serves it).
   const webhookSince = new Map<string, Date>();
-  const shared = async (what: 'load' | 'flush', pool: string) => {
-    try {
-      await deps.backoff[what]?.(pool);
-    } catch (err) {
-      logger.warn(`back-off state: ${what} failed; the pass goes on without it`, { pool, error: errorText(err) });
-    }
-  };
   const coordinator = new PassCoordinator({
     lock,
     logger,
     ...(o.oneOff
       ? { retryNote: 'run the command again once the storage account (AzureWebJobsStorage) is reachable' }
       : {}),
-    run: async (pool, reasons, lease, arrivals) => {
-      await shared('load', pool);
+    run: async (pool, reasons, lease) => {
       const since = webhookSince.get(poolKey(pool));
       webhookSince.delete(poolKey(pool));
       const started = performance.now();
-      try {
-        // Every write of the pass goes through the pool's lease (fencing).
-        const result = await reconcile(opts, fenceDeps(deps, lease), [pool], {
-          webhookArrivals: new Map([[poolKey(pool), arrivals]]),
+      // Every write of the pass, its pool state included, goes through the pool's lease (fencing).
+      const result = await reconcile(opts, fenceDeps(deps, lease), [pool]);
+      o.onPass?.(result);
+      const info = {
+        trigger: triggerOf(reasons, since),
+        durationMs: performance.now() - started,
+        now: deps.clock.now(),
+        ...(since ? { webhookSince: since } : {}),
+      };
+      if (result.pools.length === 0)
+        telemetry.recordPass(undefined, {
+          ...info,
+          backoff: {},
+          pool,
+          ...(result.error ? { error: result.error } : {}),
         });
-        o.onPass?.(result);
-        const info = {
-          trigger: triggerOf(reasons, since),
-          durationMs: performance.now() - started,
-          now: deps.clock.now(),
-          backoff: deps.backoff.all(),
-          ...(since ? { webhookSince: since } : {}),
-        };
-        if (result.pools.length === 0)
-          telemetry.recordPass(undefined, { ...info, pool, ...(result.error ? { error: result.error } : {}) });
-        for (const r of result.pools) telemetry.recordPass(r, { ...info, pool: r.pool });
-        return result;
-      } finally {
-        // A pass that lost the lease does not overwrite the new holder's back-off state.
-        if (lease.held()) await shared('flush', pool);
-      }
+      for (const r of result.pools) telemetry.recordPass(r, { ...info, backoff: r.backoff ?? {}, pool: r.pool });
+      return result;
     },
   });
   return {
@@ -144,7 +138,8 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
     deps,
     pools: poolsOf(settings.POOLS),
     sharedLease: lock instanceof BlobPoolLock,
-    dryRun: (onlyPools) => reconcile(reconcileOptions(settings, true), deps, onlyPools),
+    // A dry run leaves the webhook arrivals to the next pass that acts.
+    dryRun: (onlyPools) => reconcile(reconcileOptions(settings, true), { ...deps, arrivals: NULL_ARRIVALS }, onlyPools),
     handoff,
     telemetry,
     requestFromQueue: (pools, reason, receivedAt, arrivals = []) => {
@@ -152,12 +147,13 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
         const prev = webhookSince.get(poolKey(p));
         if (!prev || prev > receivedAt) webhookSince.set(poolKey(p), receivedAt);
       }
-      return coordinator.requestAll(pools, reason, arrivals);
+      for (const p of pools) inbox.add(p, arrivals);
+      return coordinator.requestAll(pools, reason);
     },
     flush: () => telemetry.flush(),
     status: async () => {
       const [backoff, queue] = await Promise.all([
-        readBackoff(deps, poolsOf(settings.POOLS), Boolean(backoff_)),
+        readBackoff(deps, poolsOf(settings.POOLS), Boolean(poolState)),
         handoff.depth?.(),
       ]);
       const report = await collectStatus(opts, deps);
@@ -182,7 +178,7 @@ async function readBackoff(
   pools: readonly string[],
   shared: boolean,
 ): Promise<BackoffAvailability> {
-  if (!shared || !deps.backoff.load) {
+  if (!shared) {
     return {
       available: false,
       note: "back-off state unavailable: no AzureWebJobsStorage configured, so the deployed app's back-off state is not visible here",
@@ -191,7 +187,7 @@ async function readBackoff(
   const failures = await Promise.all(
     pools.map(async (pool) => {
       try {
-        await deps.backoff.load?.(pool);
+        await deps.poolState.load(pool);
         return undefined;
       } catch (err) {
         return `${pool}: ${errorText(err)}`;

@@ -7,7 +7,7 @@
  * available in the location '…' at this moment. Please retry with a different resource request or
  * in another location. …"}]` (as quoted in Azure/Azure-Landing-Zones#2404), and the group is left
  * with provisioningState `Failed` and those events. The list carries no events, so the pass GETs a
- * Failed group (src/reconcile/pass.ts `observe`) and reads its detail here.
+ * Failed group (src/reconcile/observe.ts `observe`) and reads its detail here.
  */
 import type { BackoffState } from './types.js';
 
@@ -155,4 +155,22 @@ export function backoffUpdates(
     if (ok.length > 0) out.push({ key, state: undefined, why: 'recovered', groups: ok.map((g) => g.name) });
   }
   return out;
+}
+
+/**
+ * The back-off step after a create failed for quota, capacity or throttling: ARM's Retry-After
+ * when it throttled and gave one, else the next exponential step. `prev`: the placement's state in
+ * the pass's snapshot (one step per placement per pass; the pass keeps that count).
+ */
+export function backoffAfterCreateError(
+  prev: BackoffState | undefined,
+  kind: 'quota' | 'throttled',
+  now: Date,
+  reason: string,
+  retryAfterMs: number | undefined,
+  policy: BackoffPolicy = {},
+): BackoffState {
+  return kind === 'throttled'
+    ? throttleBackoff(prev, now, reason, retryAfterMs, policy)
+    : nextBackoff(prev, now, reason, policy);
 }

@@ -49,6 +49,21 @@ export function openPlacements(
   return placementsOf(p).filter((x) => !backoffActive(backoff[x.key]?.until, now));
 }
 
+/**
+ * The placement one create tries next (after the placement of index `after`; none yet: the
+ * first): open in the pass's back-off snapshot at `now` and not stopped by an error this pass.
+ * Undefined when none is left. A retry elsewhere is a new group name (src/reconcile/create.ts).
+ */
+export function nextPlacement(
+  p: PlacementPolicy,
+  backoff: Readonly<Record<string, BackoffState | undefined>>,
+  now: Date,
+  stopped: ReadonlySet<string>,
+  after?: number,
+): Placement | undefined {
+  return openPlacements(p, backoff, now).find((x) => (after === undefined || x.index > after) && !stopped.has(x.key));
+}
+
 /** When every placement backs off: the earliest time one opens again; else undefined. */
 export function profileBackoffUntil(
   p: PlacementPolicy,

@@ -14,7 +14,7 @@
  * log line. The next trigger takes a new lease and starts clean.
  */
 import { errorKind, PortError } from './errors.js';
-import type { AzureDevOpsPort, ComputePort, Logger } from './index.js';
+import type { AzureDevOpsPort, ComputePort, Logger, PoolStateStore } from './index.js';
 
 export interface Fence {
   /** True while the lease is ours and fresh. Latches to false. */
@@ -152,7 +152,18 @@ export function fencePorts(
   };
 }
 
-/** `deps` with fenced write ports (any object carrying `azdo` and `compute`, e.g. ReconcileDeps). */
-export function fenceDeps<D extends { azdo: AzureDevOpsPort; compute: ComputePort }>(deps: D, fence: Fence): D {
-  return { ...deps, ...fencePorts(deps, fence) };
+/** `deps` with fenced write ports (any object carrying `azdo` and `compute`, e.g. ReconcileDeps); its pool state, if any, is saved only under the lease. */
+export function fenceDeps<D extends { azdo: AzureDevOpsPort; compute: ComputePort; poolState?: PoolStateStore }>(
+  deps: D,
+  fence: Fence,
+): D {
+  const store = deps.poolState;
+  const poolState: PoolStateStore | undefined = store && {
+    load: (pool) => store.load(pool),
+    save: async (pool, state) => {
+      fence.assert();
+      return store.save(pool, state);
+    },
+  };
+  return { ...deps, ...fencePorts(deps, fence), ...(poolState ? { poolState } : {}) };
 }

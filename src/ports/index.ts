@@ -39,9 +39,8 @@ export interface AzureDevOpsPort {
   deleteAgent(poolId: number, agentId: number): Promise<void>;
   /**
    * What one registration reports (system + user capabilities), undefined when it is gone. Read
-   * for placeholders, to name how declared capabilities differ from the image's, and for orphan
-   * candidates, to prove them ours (src/reconcile/ownership.ts). Optional: without it neither is
-   * checked, and no registration without a group of ours is ever removed.
+   * for placeholders only, to name how declared capabilities differ from the image's. Optional:
+   * without it the difference is not checked.
    */
   getAgentCapabilities?(poolId: number, agentId: number): Promise<Record<string, string> | undefined>;
   /**
@@ -110,19 +109,36 @@ export interface Logger {
 }
 
 /**
- * Back-off state per profile (quota/capacity errors): an optimisation, not truth. The same blob
- * keeps the warm-agent estimator state of profiles with a wait target (src/core/warm/).
+ * What a pool remembers between passes (one small blob per pool, src/storage/pool-state-store.ts):
+ * an optimisation and a safety margin, never the truth, which stays in Azure DevOps and ARM.
  */
-export interface BackoffStore {
-  get(profile: string): BackoffState | undefined;
-  set(profile: string, state: BackoffState | undefined): void;
-  all(): Record<string, BackoffState | undefined>;
-  /** Warm-agent estimator state of a profile (arrival rate, refill times); undefined = start afresh. */
-  getWarm?(profile: string): WarmState | undefined;
-  setWarm?(profile: string, state: WarmState): void;
-  /** Shared stores (blob): read the pool's state before a pass, write it after. */
-  load?(pool: string): Promise<void>;
-  flush?(pool: string): Promise<void>;
+export interface PoolState {
+  /** Back-off per placement key (`profile`, or `profile@i` for its fallback placement i). */
+  backoff: Record<string, BackoffState>;
+  /** Warm-agent estimator state per profile with a wait target (src/core/warm/). */
+  warm: Record<string, WarmState>;
+}
+
+/**
+ * The pool's state, read once at the start of a pass and written once at its end (under the
+ * pool's lease: fenceDeps fences `save`). The pass decides from that one snapshot.
+ */
+export interface PoolStateStore {
+  /** The pool's state as last saved (none yet: empty). Throws when the storage cannot be read. */
+  load(pool: string): Promise<PoolState>;
+  /** Replaces the pool's state. Throws when the storage cannot be written. */
+  save(pool: string, state: PoolState): Promise<void>;
+}
+
+/**
+ * The jobs webhook deliveries named (for λ, core/rules/warm.ts), kept per pool until a pass takes
+ * them. A pass that could not observe the pool gives them back for the next one.
+ */
+export interface ArrivalsInbox {
+  /** Every arrival kept for the pool, oldest first; the inbox forgets them. */
+  take(pool: string): WebhookArrival[];
+  /** Arrivals a pass could not fold in, back at the front for the next pass. */
+  putBack(pool: string, arrivals: readonly WebhookArrival[]): void;
 }
 
 /** A held lease on one pool; also the fence every write of the pass checks (./fence.ts). */
@@ -156,7 +172,14 @@ export {
   type Fence,
   type LeaseGuardOptions,
 } from './fence.js';
-export { MemoryPoolLock, memoryBackoffStore } from './memory.js';
+export {
+  emptyPoolState,
+  MAX_PENDING_ARRIVALS,
+  MemoryArrivalsInbox,
+  MemoryPoolLock,
+  memoryPoolStateStore,
+  NULL_ARRIVALS,
+} from './memory.js';
 
 /** What the webhook hands to the queue-triggered pass (src/storage/queue.ts on Azure Storage queues). */
 export interface ReconcileRequest {

@@ -4,22 +4,62 @@
  */
 import { randomUUID } from 'node:crypto';
 import { poolKey } from '../core/pools.js';
-import type { BackoffState } from '../core/types.js';
-import type { WarmState } from '../core/warm/index.js';
+import type { WebhookArrival } from '../core/types.js';
 import { LeaseLost } from './fence.js';
-import type { BackoffStore, PoolLease, PoolLockPort } from './index.js';
+import type { ArrivalsInbox, PoolLease, PoolLockPort, PoolState, PoolStateStore } from './index.js';
 
-export function memoryBackoffStore(): BackoffStore {
-  const m = new Map<string, BackoffState>();
-  const warm = new Map<string, WarmState>();
+export function emptyPoolState(): PoolState {
+  return { backoff: {}, warm: {} };
+}
+
+/** A copy one level deep: what a caller does to a loaded or saved state does not reach the store. */
+function copyState(s: PoolState): PoolState {
+  return { backoff: { ...s.backoff }, warm: { ...s.warm } };
+}
+
+/**
+ * Pool state in this process, per pool (poolKey). `roundTrip` passes each state through this
+ * transform when it is saved (the simulator: JSON and the blob's parser, so nothing survives a
+ * pass that a blob would drop).
+ */
+export function memoryPoolStateStore(roundTrip: (s: PoolState) => PoolState = copyState): PoolStateStore {
+  const byPool = new Map<string, PoolState>();
   return {
-    get: (p) => m.get(p),
-    set: (p, s) => (s ? m.set(p, s) : m.delete(p)),
-    all: () => Object.fromEntries(m),
-    getWarm: (p) => warm.get(p),
-    setWarm: (p, s) => void warm.set(p, s),
+    load: async (pool) => copyState(byPool.get(poolKey(pool)) ?? emptyPoolState()),
+    save: async (pool, state) => void byPool.set(poolKey(pool), roundTrip(state)),
   };
 }
+
+/** Webhook arrivals kept per pool until a pass takes them (the oldest go first beyond it). */
+export const MAX_PENDING_ARRIVALS = 1000;
+
+/** The arrivals inbox in this process: the webhook's queue handler adds, the pass takes. */
+export class MemoryArrivalsInbox implements ArrivalsInbox {
+  private readonly byPool = new Map<string, WebhookArrival[]>();
+
+  add(pool: string, arrivals: readonly WebhookArrival[]): void {
+    if (arrivals.length === 0) return;
+    this.keep(pool, [...(this.byPool.get(poolKey(pool)) ?? []), ...arrivals]);
+  }
+
+  take(pool: string): WebhookArrival[] {
+    const out = this.byPool.get(poolKey(pool)) ?? [];
+    this.byPool.delete(poolKey(pool));
+    return out;
+  }
+
+  putBack(pool: string, arrivals: readonly WebhookArrival[]): void {
+    if (arrivals.length === 0) return;
+    this.keep(pool, [...arrivals, ...(this.byPool.get(poolKey(pool)) ?? [])]);
+  }
+
+  private keep(pool: string, all: WebhookArrival[]): void {
+    this.byPool.set(poolKey(pool), all.slice(Math.max(0, all.length - MAX_PENDING_ARRIVALS)));
+  }
+}
+
+/** No webhook arrivals (a pass asked for by the CLI, status, tests without webhooks). */
+export const NULL_ARRIVALS: ArrivalsInbox = { take: () => [], putBack: () => undefined };
 
 /**
  * The same protocol in one process (CLI, simulator, tests without storage). Leases never expire

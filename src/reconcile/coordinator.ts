@@ -19,31 +19,15 @@
  * skipped — failing closed keeps "one writer per pool"; the next timer tick tries again.
  */
 import { poolKey } from '../core/pools.js';
-import type { WebhookArrival } from '../core/types.js';
 import type { Fence, Logger, PoolLease, PoolLockPort } from '../ports/index.js';
 import { errorText } from '../util/log.js';
 
 /**
  * Runs one pass for one pool; `reasons` are the coalesced triggers (may be empty for remote ones).
- * `fence` is the pool's lease: every write of the pass must go through it (fenceDeps).
- * `arrivals`: the jobs the webhook deliveries handled here named since this process's last pass of
- * the pool (for λ; core/rules/warm.ts). It returns the pass's result (a pool without a plan was
- * not observed: its arrivals go to the next pass), or nothing when it has none to give.
+ * `fence` is the pool's lease: every write of the pass must go through it (fenceDeps). What the
+ * webhook deliveries named reaches the pass through its arrivals inbox (src/ports), not from here.
  */
-export type PassRunner = (
-  pool: string,
-  reasons: readonly string[],
-  fence: Fence,
-  arrivals: readonly WebhookArrival[],
-) => Promise<PassOutcome | void>;
-
-/** What the coordinator reads of a pass result (src/reconcile/pass.ts PassResult). */
-export interface PassOutcome {
-  pools: readonly { pool: string; plan?: unknown }[];
-}
-
-/** Webhook arrivals kept per pool until a pass here takes them (the oldest go first beyond it). */
-export const MAX_PENDING_ARRIVALS = 1000;
+export type PassRunner = (pool: string, reasons: readonly string[], fence: Fence) => Promise<unknown>;
 
 export interface PassCoordinatorOptions {
   lock: PoolLockPort;
@@ -82,12 +66,6 @@ interface PoolState {
   /** A request arrived after the current round started. */
   dirty: boolean;
   reasons: string[];
-  /**
-   * Webhook arrivals for the next pass run here. A request handed to the instance holding the
-   * lease keeps its arrivals here for this process's next pass of the pool (they count if still
-   * within the dedup window; the holder's pass does not see them).
-   */
-  arrivals: WebhookArrival[];
 }
 
 export class PassCoordinator {
@@ -112,14 +90,10 @@ export class PassCoordinator {
    * Ask for a pass of `pool`. Resolves once this request is covered: a pass that started after it
    * finished here, or it was handed to the instance holding the lease. Never rejects.
    */
-  request(pool: string, reason: string, arrivals: readonly WebhookArrival[] = []): Promise<void> {
+  request(pool: string, reason: string): Promise<void> {
     const st = this.state(pool);
     st.view.requests++;
     st.reasons.push(reason);
-    if (arrivals.length > 0) {
-      st.arrivals.push(...arrivals);
-      st.arrivals.splice(0, Math.max(0, st.arrivals.length - MAX_PENDING_ARRIVALS));
-    }
     if (st.active) {
       st.dirty = true;
       return st.active;
@@ -129,8 +103,8 @@ export class PassCoordinator {
   }
 
   /** `request` for several pools at once (they run in parallel: different leases). */
-  async requestAll(pools: readonly string[], reason: string, arrivals: readonly WebhookArrival[] = []): Promise<void> {
-    await Promise.all(pools.map((p) => this.request(p, reason, arrivals)));
+  async requestAll(pools: readonly string[], reason: string): Promise<void> {
+    await Promise.all(pools.map((p) => this.request(p, reason)));
   }
 
   /** Resolves when no cycle is in progress in this process. */
@@ -156,7 +130,6 @@ export class PassCoordinator {
         active: undefined,
         dirty: false,
         reasons: [],
-        arrivals: [],
       };
       this.pools.set(key, st);
     }
@@ -221,23 +194,16 @@ export class PassCoordinator {
 
   private async runPass(pool: string, st: PoolState, fence: Fence, log: Logger): Promise<void> {
     const reasons = this.reasonsOf(st.reasons.splice(0));
-    const arrivals = st.arrivals.splice(0);
     const started = Date.now();
     st.view.passes++;
     const n = st.view.passes;
     log.info('pass start', { pass: n, reasons: reasons.length ? reasons : ['requested by another instance'] });
-    let taken = false;
     try {
-      taken = arrivalsTaken(await this.runner(pool, reasons, fence, arrivals), pool);
+      await this.runner(pool, reasons, fence);
       delete st.view.lastError;
     } catch (err) {
       st.view.lastError = errorText(err);
       log.error('pass failed', { pass: n, error: errorText(err) });
-    }
-    // A pass that threw, or could not observe the pool, folded nothing into λ: the next one does.
-    if (!taken && arrivals.length > 0) {
-      st.arrivals.unshift(...arrivals);
-      st.arrivals.splice(0, Math.max(0, st.arrivals.length - MAX_PENDING_ARRIVALS));
     }
     st.view.lastPassAt = new Date(started).toISOString();
     st.view.lastPassMs = Date.now() - started;
@@ -250,13 +216,4 @@ export class PassCoordinator {
     if (unique.length <= this.maxReasons) return unique;
     return [...unique.slice(0, this.maxReasons), `+${unique.length - this.maxReasons} more`];
   }
-}
-
-/**
- * Did the pass fold the webhook arrivals in? Only a pool that was observed and planned did; a
- * runner that returns no result is taken at its word that it used them.
- */
-function arrivalsTaken(result: PassOutcome | void, pool: string): boolean {
-  if (!result) return true;
-  return result.pools.some((r) => poolKey(r.pool) === poolKey(pool) && r.plan !== undefined);
 }

@@ -14,7 +14,7 @@ import { ownershipOf, type DeploymentIdentity, type Ownership } from '../core/ow
 import { orphanCandidates } from '../core/plan.js';
 import type { Action, PoolSnapshot, ProfilePolicy } from '../core/types.js';
 import type { AzureDevOpsPort, Logger } from '../ports/index.js';
-import type { Outcome } from './pass.js';
+import type { Outcome } from './types.js';
 
 /** Capability reads for orphan candidates per pool per pass (the rest wait for the next pass). */
 export const MAX_OWNERSHIP_READS_PER_PASS = 20;

@@ -14,12 +14,12 @@ import { poolKey } from '../core/pools.js';
 import { keepsIdleAgents } from '../core/standby.js';
 import { reconcile, type PassResult, type ReconcileOptions } from '../reconcile/pass.js';
 import { createLogger } from '../util/log.js';
+import { MemoryArrivalsInbox } from '../ports/index.js';
 import type { VirtualClock } from './clock.js';
 import { Rng, deriveSeed } from './rng.js';
-import { blobShapedBackoffStore } from './warm-store.js';
+import { blobShapedPoolStateStore } from './warm-store.js';
 import type { World } from './world.js';
 import { simWebhookArrival } from './azdo-model.js';
-import type { WebhookArrival } from '../core/types.js';
 
 export type PolicyName = 'ours' | 'keda' | 'vmss';
 export const POLICIES: readonly PolicyName[] = ['ours', 'keda', 'vmss'];
@@ -92,8 +92,7 @@ export class OursController implements Controller {
       // pass, as the reconcile queue's message does through the coordinator.
       const arrival = simWebhookArrival(e, this.clock.nowMs());
       this.clock.after(this.rng.uniform(this.o.webhookDelaySec[0], this.o.webhookDelaySec[1]) * 1000, () => {
-        const key = poolKey(e.pool);
-        this.arrivals.set(key, [...(this.arrivals.get(key) ?? []), arrival]);
+        this.arrivals.add(e.pool, [arrival]);
         this.trigger();
       });
     };
@@ -121,8 +120,6 @@ export class OursController implements Controller {
   private async run(): Promise<void> {
     this.running = true;
     this.passes++;
-    const webhookArrivals = new Map(this.arrivals);
-    this.arrivals.clear();
     const canary = this.world.canary;
     const logger = createLogger((level, line) => {
       if (line.includes(canary))
@@ -130,23 +127,19 @@ export class OursController implements Controller {
       if (level === 'error') this.errors++;
       this.o.onLog?.(level, line);
     });
-    const result = await reconcile(
-      this.opts,
-      {
-        azdo: this.world.azdoPort(),
-        compute: this.world.computePort('ours'),
-        secrets: this.world.secretPort(),
-        clock: this.clock,
-        logger,
-        backoff: this.backoff,
-        // Unique, deterministic entropy for agent names (a seeded counter, 12 base-36 characters).
-        entropy: () => (++this.entropy).toString(36).padStart(12, '0'),
-        notices: this.notices,
-        ownership: this.ownership,
-      },
-      undefined,
-      { webhookArrivals },
-    );
+    const result = await reconcile(this.opts, {
+      azdo: this.world.azdoPort(),
+      compute: this.world.computePort('ours'),
+      secrets: this.world.secretPort(),
+      clock: this.clock,
+      logger,
+      poolState: this.poolState,
+      arrivals: this.arrivals,
+      // Unique, deterministic entropy for agent names (a seeded counter, 12 base-36 characters).
+      entropy: () => (++this.entropy).toString(36).padStart(12, '0'),
+      notices: this.notices,
+      ownership: this.ownership,
+    });
     this.running = false;
     this.o.onPass?.(result);
     if (this.pending) {
@@ -155,10 +148,10 @@ export class OursController implements Controller {
     }
   }
 
-  /** Carries the warm-agent state as the pool's back-off blob does (JSON, parsed back each pass). */
-  private readonly backoff = blobShapedBackoffStore();
-  /** Webhook arrivals per pool (poolKey) delivered since the last pass started. */
-  private readonly arrivals = new Map<string, WebhookArrival[]>();
+  /** Carries the warm-agent state as the pool's state blob does (JSON, parsed back each pass). */
+  private readonly poolState = blobShapedPoolStateStore();
+  /** Webhook arrivals per pool delivered since the last pass started (the pass takes them). */
+  private readonly arrivals = new MemoryArrivalsInbox();
 }
 
 // ------------------------------------------------------------------------------------------ KEDA

@@ -10,14 +10,14 @@
  * without the fence (writes unchecked against the lease), as a control that the audit can fail.
  */
 import type { ProfileConfig } from '../config/schema.js';
-import { poolKey } from '../core/pools.js';
 import { keepsIdleAgents } from '../core/standby.js';
 import { PassCoordinator } from '../reconcile/coordinator.js';
 import {
   fenceDeps,
-  memoryBackoffStore,
+  MemoryArrivalsInbox,
+  memoryPoolStateStore,
   type AzureDevOpsPort,
-  type BackoffStore,
+  type PoolStateStore,
   type ComputePort,
 } from '../ports/index.js';
 import { poolsOf, reconcile, type ReconcileOptions } from '../reconcile/pass.js';
@@ -45,7 +45,8 @@ export class LeasedOursController implements Controller {
   private readonly rng: Rng;
   private readonly opts: ReconcileOptions;
   private readonly coordinators: PassCoordinator[] = [];
-  private readonly backoffs: BackoffStore[];
+  private readonly poolStates: PoolStateStore[];
+  private readonly inboxes: MemoryArrivalsInbox[];
   private readonly entropy: number[];
 
   constructor(
@@ -66,7 +67,8 @@ export class LeasedOursController implements Controller {
       createConcurrency: 25,
       ...o.reconcile,
     };
-    this.backoffs = Array.from({ length: o.instances.count }, () => memoryBackoffStore());
+    this.poolStates = Array.from({ length: o.instances.count }, () => memoryPoolStateStore());
+    this.inboxes = Array.from({ length: o.instances.count }, () => new MemoryArrivalsInbox());
     // Disjoint entropy per instance: names made in the same millisecond never collide.
     this.entropy = Array.from({ length: o.instances.count }, (_, i) => i * 36 ** 10);
   }
@@ -134,14 +136,15 @@ export class LeasedOursController implements Controller {
           lock: this.o.instances.lock.forInstance(i, logger),
           logger,
           instance: `i${i}`,
-          run: async (pool, _reasons, lease, arrivals) => {
+          run: async (pool, _reasons, lease) => {
             this.passes++;
             const deps = {
               ...this.audited(i, pool),
               secrets: this.world.secretPort(),
               clock: this.clock,
               logger,
-              backoff: this.backoffs[i]!,
+              poolState: this.poolStates[i]!,
+              arrivals: this.inboxes[i]!,
               // A seeded counter per instance, 12 base-36 characters, disjoint ranges.
               entropy: () => (this.entropy[i] = this.entropy[i]! + 1).toString(36).padStart(12, '0'),
             };
@@ -149,7 +152,6 @@ export class LeasedOursController implements Controller {
               this.opts,
               this.o.instances.fencing === false ? deps : fenceDeps(deps, lease),
               [pool],
-              { webhookArrivals: new Map([[poolKey(pool), arrivals]]) },
             );
             if (result.pools.some((p) => p.leaseLost)) this.leaseLostPasses++;
             this.o.onPass?.(result);
@@ -161,12 +163,13 @@ export class LeasedOursController implements Controller {
     const standbyPools = new Set(this.opts.profiles.filter(keepsIdleAgents).map((p) => p.pool));
     this.world.listener = (e) => {
       if (e.type === 'running' && !standbyPools.has(e.pool)) return;
-      const target = this.coordinators[this.rng.int(n)]!;
+      const i = this.rng.int(n);
+      const target = this.coordinators[i]!;
       const arrival = simWebhookArrival(e, this.clock.nowMs());
-      this.clock.after(
-        this.rng.uniform(this.o.webhookDelaySec[0], this.o.webhookDelaySec[1]) * 1000,
-        () => void target.requestAll([e.pool], 'webhook', [arrival]),
-      );
+      this.clock.after(this.rng.uniform(this.o.webhookDelaySec[0], this.o.webhookDelaySec[1]) * 1000, () => {
+        this.inboxes[i]!.add(e.pool, [arrival]);
+        void target.requestAll([e.pool], 'webhook');
+      });
     };
     this.coordinators.forEach((c, i) => {
       const tick = () => {

@@ -1,15 +1,15 @@
 /**
- * Storage adapter: the per-pool blob lease (./lock.ts) and the shared back-off state
- * (./backoff-store.ts) in AzureWebJobsStorage, the Functions host's own storage account.
+ * Storage adapter: the per-pool blob lease (./lock.ts) and the shared pool state (back-off, warm)
+ * (./pool-state-store.ts) in AzureWebJobsStorage, the Functions host's own storage account.
  */
 import { BlobServiceClient } from '@azure/storage-blob';
 import { credentialFromSettings } from '../azure/clients.js';
 import type { Settings } from '../config/schema.js';
 import type { Logger } from '../ports/index.js';
-import { BlobBackoffStore } from './backoff-store.js';
+import { BlobPoolStateStore } from './pool-state-store.js';
 import { BlobPoolLock, DEFAULT_LOCK_CONTAINER } from './lock.js';
 
-export { BlobBackoffStore } from './backoff-store.js';
+export { BlobPoolStateStore } from './pool-state-store.js';
 export { BlobPoolLock, DEFAULT_LOCK_CONTAINER, poolBlobBase, type BlobPoolLockOptions } from './lock.js';
 
 /** Whether the settings name a storage account: a connection string or the identity-based form. */
@@ -39,7 +39,7 @@ export function blobPoolLock(settings: Settings, logger: Logger): BlobPoolLock {
   return new BlobPoolLock(service.getContainerClient(DEFAULT_LOCK_CONTAINER), { logger });
 }
 
-/** Back-off state beside the lease, so every instance (and /api/status) sees it. */
-export function blobBackoffStore(lock: BlobPoolLock, settings: Settings): BlobBackoffStore {
-  return new BlobBackoffStore(lock.container, settings.POOLS);
+/** The pool state beside the lease, so every instance (and /api/status) sees it. */
+export function blobPoolStateStore(lock: BlobPoolLock, settings: Settings): BlobPoolStateStore {
+  return new BlobPoolStateStore(lock.container, settings.POOLS);
 }

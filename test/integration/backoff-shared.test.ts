@@ -7,7 +7,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../../src/app/runtime.js';
 import { emptyWarmState } from '../../src/core/warm/index.js';
-import { BlobBackoffStore } from '../../src/storage/backoff-store.js';
+import { BlobPoolStateStore } from '../../src/storage/pool-state-store.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { startAzurite, type Azurite } from '../helpers/azurite.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
@@ -81,8 +81,7 @@ describe('shared back-off (Azurite)', () => {
     stack.azdo.finishJob(j1.requestId);
     const j3 = stack.azdo.queueJob('warmshared', []);
     await b.coordinator.request('warmshared', 'timer');
-    await a.deps.backoff.load?.('warmshared');
-    const warm = a.deps.backoff.getWarm?.('lx');
+    const warm = (await a.deps.poolState.load('warmshared')).warm['lx'];
     // j1 only A saw, j2 both (once), j3 only B: B started from A's state, read from the blob.
     expect(warm?.arrivals.recent).toEqual([j1, j2, j3].map((j) => Date.parse(j.queueTime)).sort((x, y) => x - y));
     expect(warm?.arrivals.hour?.count).toBe(3);
@@ -123,13 +122,16 @@ describe('shared back-off (Azurite)', () => {
       'backoff-case',
     );
     await container.createIfNotExists();
-    const a = new BlobBackoffStore(container, [{ name: 'p1', pool: 'Linux' }]);
-    await a.load('linux');
-    a.set('p1', { until: '2030-01-01T00:00:00.000Z', failures: 1, reason: 'quota' });
-    await a.flush('LINUX');
-    const b = new BlobBackoffStore(container, [{ name: 'p1', pool: 'Linux' }]);
-    await b.load('linux');
-    expect(b.get('p1')).toEqual({ until: '2030-01-01T00:00:00.000Z', failures: 1, reason: 'quota' });
+    const a = new BlobPoolStateStore(container, [{ name: 'p1', pool: 'Linux' }]);
+    const state = await a.load('linux');
+    state.backoff['p1'] = { until: '2030-01-01T00:00:00.000Z', failures: 1, reason: 'quota' };
+    await a.save('LINUX', state);
+    const b = new BlobPoolStateStore(container, [{ name: 'p1', pool: 'Linux' }]);
+    expect((await b.load('linux')).backoff['p1']).toEqual({
+      until: '2030-01-01T00:00:00.000Z',
+      failures: 1,
+      reason: 'quota',
+    });
   });
 
   it('an unreadable or foreign state blob means no back-off, never a failed pass', async () => {
@@ -137,20 +139,22 @@ describe('shared back-off (Azurite)', () => {
       'backoff-garbage',
     );
     await container.createIfNotExists();
-    const store = new BlobBackoffStore(container, [{ name: 'p1', pool: 'x' }]);
+    const store = new BlobPoolStateStore(container, [{ name: 'p1', pool: 'x' }]);
     const put = (text: string) =>
       container.getBlockBlobClient(store.blobName('x')).upload(text, Buffer.byteLength(text));
     await put('{not json');
-    await store.load('x');
-    expect(store.all()).toEqual({});
+    expect(await store.load('x')).toEqual({ backoff: {}, warm: {} });
     await put(JSON.stringify({ p1: { until: 5 }, gone: { until: 'x', failures: 1, reason: 'r' } }));
-    await store.load('x');
-    expect(store.all()).toEqual({});
-    store.set('p1', { until: '2030-01-01T00:00:00.000Z', failures: 2, reason: 'quota' });
-    await store.flush('x');
-    const again = new BlobBackoffStore(container, [{ name: 'p1', pool: 'x' }]);
-    await again.load('x');
-    expect(again.get('p1')).toEqual({ until: '2030-01-01T00:00:00.000Z', failures: 2, reason: 'quota' });
+    const state = await store.load('x');
+    expect(state).toEqual({ backoff: {}, warm: {} });
+    state.backoff['p1'] = { until: '2030-01-01T00:00:00.000Z', failures: 2, reason: 'quota' };
+    await store.save('x', state);
+    const again = new BlobPoolStateStore(container, [{ name: 'p1', pool: 'x' }]);
+    expect((await again.load('x')).backoff['p1']).toEqual({
+      until: '2030-01-01T00:00:00.000Z',
+      failures: 2,
+      reason: 'quota',
+    });
   });
 
   it('placement back-off keys (profile@i) and the warm-agent state (_warm) share the blob without reading each other', async () => {
@@ -159,8 +163,7 @@ describe('shared back-off (Azurite)', () => {
     );
     await container.createIfNotExists();
     const profiles = [{ name: 'p1', pool: 'pw' }];
-    const a = new BlobBackoffStore(container, profiles);
-    await a.load('pw');
+    const a = new BlobPoolStateStore(container, profiles);
     const p0 = { until: '2030-01-01T00:00:00.000Z', failures: 1, reason: 'quota: p0' };
     const p1 = {
       until: '2030-01-01T00:05:00.000Z',
@@ -169,36 +172,32 @@ describe('shared back-off (Azurite)', () => {
       since: '2029-12-31T23:00:00.000Z',
     };
     const warm = emptyWarmState(new Date('2029-12-31T23:30:00.000Z'));
-    a.set('p1', p0);
-    a.set('p1@1', p1);
-    a.setWarm('p1', warm);
-    await a.flush('pw');
+    await a.save('pw', { backoff: { p1: p0, 'p1@1': p1 }, warm: { p1: warm } });
 
     const blob = JSON.parse(
       (await container.getBlockBlobClient(a.blobName('pw')).downloadToBuffer()).toString('utf8'),
     ) as Record<string, unknown>;
     expect(Object.keys(blob).sort()).toEqual(['_warm', 'p1', 'p1@1']);
 
-    const b = new BlobBackoffStore(container, profiles);
-    await b.load('pw');
-    expect(b.get('p1')).toEqual(p0);
-    expect(b.get('p1@1')).toEqual(p1);
-    expect(b.getWarm('p1')).toEqual(warm);
+    const b = new BlobPoolStateStore(container, profiles);
+    const read = await b.load('pw');
+    expect(read.backoff['p1']).toEqual(p0);
+    expect(read.backoff['p1@1']).toEqual(p1);
+    expect(read.warm['p1']).toEqual(warm);
     // The warm state is not a back-off entry, and a placement key is not a profile's warm state.
-    expect(Object.keys(b.all()).sort()).toEqual(['p1', 'p1@1']);
-    expect(b.getWarm('p1@1')).toBeUndefined();
+    expect(Object.keys(read.backoff).sort()).toEqual(['p1', 'p1@1']);
+    expect(read.warm['p1@1']).toBeUndefined();
 
     // A back-off-shaped `_warm@1` is not a placement, a warm entry under a placement key is not
     // warm state, and a removed profile's placement is dropped.
     const text = JSON.stringify({ ...blob, '_warm@1': p1, 'gone@1': p1, _warm: { p1: warm, 'p1@1': warm } });
     await container.getBlockBlobClient(b.blobName('pw')).upload(text, Buffer.byteLength(text));
-    const c = new BlobBackoffStore(container, profiles);
-    await c.load('pw');
-    expect(Object.keys(c.all()).sort()).toEqual(['p1', 'p1@1']);
-    expect(c.getWarm('p1')).toEqual(warm);
-    expect(c.getWarm('p1@1')).toBeUndefined();
-    c.setWarm('p1', warm);
-    await c.flush('pw');
+    const c = new BlobPoolStateStore(container, profiles);
+    const third = await c.load('pw');
+    expect(Object.keys(third.backoff).sort()).toEqual(['p1', 'p1@1']);
+    expect(third.warm['p1']).toEqual(warm);
+    expect(third.warm['p1@1']).toBeUndefined();
+    await c.save('pw', third);
     const written = JSON.parse(
       (await container.getBlockBlobClient(c.blobName('pw')).downloadToBuffer()).toString('utf8'),
     ) as Record<string, unknown>;

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDeps, reconcileOptions } from '../../src/app/deps.js';
 import { loadSettings } from '../../src/config/load.js';
-import { memoryBackoffStore } from '../../src/ports/index.js';
+import { memoryPoolStateStore } from '../../src/ports/index.js';
 import { reconcile } from '../../src/reconcile/pass.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
@@ -39,7 +39,7 @@ describe('first deployment, before the PAT is stored', () => {
       credential: stack.credential,
       azure: { ca: stack.cert.cert, retryOptions: { maxRetries: 0 } },
       azdoDispatcher: stack.dispatcher,
-      backoff: memoryBackoffStore(),
+      poolState: memoryPoolStateStore(),
     });
     for (let i = 0; i < 3; i++) {
       const r = await reconcile(reconcileOptions(settings), deps);
@@ -77,7 +77,7 @@ describe('first deployment, before the PAT is stored', () => {
       credential: stack.credential,
       azure: { ca: stack.cert.cert, retryOptions: { maxRetries: 0 } },
       azdoDispatcher: stack.dispatcher,
-      backoff: memoryBackoffStore(),
+      poolState: memoryPoolStateStore(),
     });
     stack.arm.clearRequests();
     for (let i = 0; i < 2; i++) {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildDeps, reconcileOptions } from '../../src/app/deps.js';
 import { collectStatus, formatStatusTable } from '../../src/app/status.js';
 import { loadSettings } from '../../src/config/load.js';
-import { memoryBackoffStore, type Clock } from '../../src/ports/index.js';
+import { memoryPoolStateStore, type Clock } from '../../src/ports/index.js';
 import { reconcile, type ReconcileDeps } from '../../src/reconcile/pass.js';
 import { memoryLogger } from '../../src/util/log.js';
 import type { FakeArm } from '../fakes/arm.js';
@@ -40,6 +40,11 @@ beforeEach(() => {
   arm.clearRequests();
 });
 
+/** A back-off entry of the pool's state, as the next pass reads it. */
+async function backoffOf(deps: ReconcileDeps, pool: string, key: string) {
+  return (await deps.poolState.load(pool)).backoff[key];
+}
+
 /** A pass every `stepSec` on a clock we move; ARM's own timing is real (create latency 0). */
 function setup(pool: string, profile: Record<string, unknown>) {
   const settings = loadSettings(
@@ -59,7 +64,7 @@ function setup(pool: string, profile: Record<string, unknown>) {
     credential: stack.credential,
     azure: { ca: makeTestCert().cert, retryOptions: { maxRetries: 0 } },
     azdoDispatcher: dispatcher,
-    backoff: memoryBackoffStore(),
+    poolState: memoryPoolStateStore(),
     entropy: () => (++n).toString(36).padStart(12, '0'),
     clock,
   });
@@ -89,7 +94,7 @@ describe('capacity that fails late', () => {
       expect(r.pools[0]!.ok || r.pools[0]!.outcomes.every((o) => o.status !== 'failed')).toBe(true);
       if (puts().length > before) creates.push(sec);
       // No pass that reads a late failure creates the replacement in the same pass.
-      if ((deps.backoff.get('linux')?.failures ?? 0) > failures.length) {
+      if (((await backoffOf(deps, 'late', 'linux'))?.failures ?? 0) > failures.length) {
         failures.push(sec);
         expect(puts().length).toBe(before);
       }
@@ -98,8 +103,8 @@ describe('capacity that fails late', () => {
     // Back-off 60 s, 120 s, 240 s from the pass that saw the failure: creates at 0, 70, 200.
     expect(creates).toEqual([0, 70, 200]);
     expect(failures).toEqual([10, 80, 210]);
-    expect(deps.backoff.get('linux')).toMatchObject({ failures: 3 });
-    expect(deps.backoff.get('linux')!.reason).toMatch(/not available in the location 'westeurope'/);
+    expect(await backoffOf(deps, 'late', 'linux')).toMatchObject({ failures: 3 });
+    expect((await backoffOf(deps, 'late', 'linux'))!.reason).toMatch(/not available in the location 'westeurope'/);
     expect(log.lines.filter((l) => l.includes('profile backs off after a capacity error')).length).toBe(3);
     // Each failed group was deleted once (the evidence was read first); none was deleted twice.
     const deletes = arm.requests.filter((r) => r.method === 'DELETE').map((r) => r.path);
@@ -116,14 +121,14 @@ describe('capacity that fails late', () => {
     await pass();
     advance(10);
     await pass();
-    expect(deps.backoff.get('linux')).toMatchObject({ failures: 1 });
+    expect(await backoffOf(deps, 'recover', 'linux')).toMatchObject({ failures: 1 });
     arm.failCapacityLate(undefined);
     advance(60);
     await pass(); // the back-off expired: one create, accepted and provisioned
-    expect(deps.backoff.get('linux')).toBeDefined();
+    expect(await backoffOf(deps, 'recover', 'linux')).toBeDefined();
     advance(10);
     await pass(); // that group is Succeeded: the back-off (and its failure count) ends
-    expect(deps.backoff.get('linux')).toBeUndefined();
+    expect(await backoffOf(deps, 'recover', 'linux')).toBeUndefined();
     expect(opts.dryRun).toBe(false);
   });
 
@@ -138,8 +143,8 @@ describe('capacity that fails late', () => {
     expect(puts().map((r) => (r.body as { location: string }).location)).toEqual(['westeurope', 'westeurope']);
     advance(10);
     await pass(); // both failed late: placement 0 backs off (one step); the replacements go to northeurope
-    expect(deps.backoff.get('linux')).toMatchObject({ failures: 1 });
-    expect(deps.backoff.get('linux@1')).toBeUndefined();
+    expect(await backoffOf(deps, 'fallback', 'linux')).toMatchObject({ failures: 1 });
+    expect(await backoffOf(deps, 'fallback', 'linux@1')).toBeUndefined();
     const second = puts().slice(2);
     expect(second.map((r) => (r.body as { location: string }).location)).toEqual(['northeurope', 'northeurope']);
     // New names: no name is ever deployed in two regions.
@@ -194,6 +199,6 @@ describe('capacity that fails late', () => {
     expect(bodies.map((b) => b.properties.priority ?? 'Regular')).toEqual(['Spot', 'Regular']);
     expect(bodies[1]!.tags['azp-placement']).toBe('1:westeurope');
     expect(new Set(puts().map((q) => q.path)).size).toBe(2);
-    expect(deps.backoff.get('linux')).toMatchObject({ failures: 1 });
+    expect(await backoffOf(deps, 'spot', 'linux')).toMatchObject({ failures: 1 });
   });
 });

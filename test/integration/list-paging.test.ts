@@ -14,7 +14,7 @@ import { buildDeps, reconcileOptions } from '../../src/app/deps.js';
 import { AzureDevOpsClient } from '../../src/azdo/client.js';
 import { patAuth } from '../../src/azdo/auth.js';
 import { loadSettings } from '../../src/config/load.js';
-import { memoryBackoffStore, type Clock } from '../../src/ports/index.js';
+import { memoryPoolStateStore, type Clock } from '../../src/ports/index.js';
 import { reconcile, type PassResult } from '../../src/reconcile/pass.js';
 import { memoryLogger } from '../../src/util/log.js';
 import type { FakeArm } from '../fakes/arm.js';
@@ -57,7 +57,7 @@ function controller(id: string, profile: Record<string, unknown>) {
     azure: { ca: stack.cert.cert },
     azdoDispatcher: dispatcher,
     clock,
-    backoff: memoryBackoffStore(),
+    poolState: memoryPoolStateStore(),
     entropy: () => (++entropy).toString(36).padStart(12, '0'),
   });
   const options = { ...reconcileOptions(settings), probeAfterSec: 0 };

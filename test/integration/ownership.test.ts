@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildDeps, reconcileOptions } from '../../src/app/deps.js';
 import { loadSettings } from '../../src/config/load.js';
 import { reconcile, type PassResult, type ReconcileOptions } from '../../src/reconcile/pass.js';
-import { memoryBackoffStore, type Clock } from '../../src/ports/index.js';
+import { memoryPoolStateStore, type Clock } from '../../src/ports/index.js';
 import { memoryLogger } from '../../src/util/log.js';
 import type { FakeArm } from '../fakes/arm.js';
 import type { FakeAgent, FakeAzdo } from '../fakes/azdo.js';
@@ -67,7 +67,7 @@ function deployment(id: string | undefined, pool: string, profile: Record<string
     azure: { ca: cert.cert, retryOptions: { maxRetries: 0 } },
     azdoDispatcher: dispatcher,
     clock,
-    backoff: memoryBackoffStore(),
+    poolState: memoryPoolStateStore(),
     entropy: () => `${(id ?? 'default').replace(/[^a-z0-9]/g, '')}${(++entropy).toString(36)}`.padStart(12, '0'),
   });
   const options: ReconcileOptions = { ...reconcileOptions(settings), probeAfterSec: 3600 };

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildDeps, reconcileOptions } from '../../src/app/deps.js';
 import { collectStatus, formatStatusTable } from '../../src/app/status.js';
 import { loadSettings } from '../../src/config/load.js';
-import { memoryBackoffStore } from '../../src/ports/index.js';
+import { memoryPoolStateStore } from '../../src/ports/index.js';
 import { reconcile } from '../../src/reconcile/pass.js';
 import { memoryLogger } from '../../src/util/log.js';
 import type { FakeArm } from '../fakes/arm.js';
@@ -47,7 +47,7 @@ function setup(pools: Record<string, unknown>[]) {
     credential,
     azure: { ca: makeTestCert().cert, retryOptions: { maxRetries: 1, retryDelayInMs: 10, maxRetryDelayInMs: 50 } },
     azdoDispatcher: dispatcher,
-    backoff: memoryBackoffStore(),
+    poolState: memoryPoolStateStore(),
     entropy: () => (++entropy).toString(36).padStart(12, '0'),
   });
   const opts = reconcileOptions(settings);

@@ -7,7 +7,7 @@ import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDeps, reconcileOptions } from '../../src/app/deps.js';
 import { loadSettings } from '../../src/config/load.js';
-import { memoryBackoffStore } from '../../src/ports/index.js';
+import { memoryPoolStateStore } from '../../src/ports/index.js';
 import { poolsOf, reconcile, type ReconcileOptions } from '../../src/reconcile/pass.js';
 import { memoryLogger } from '../../src/util/log.js';
 import type { FakeArm } from '../fakes/arm.js';
@@ -49,7 +49,7 @@ function controller(id: string, pool: string) {
     credential,
     azure: { ca: cert.cert, retryOptions: { maxRetries: 0 } },
     azdoDispatcher: dispatcher,
-    backoff: memoryBackoffStore(),
+    poolState: memoryPoolStateStore(),
     entropy: () => (++n).toString(36).padStart(12, '0'),
   });
   const options: ReconcileOptions = { ...reconcileOptions(settings), probeAfterSec: 3600 };

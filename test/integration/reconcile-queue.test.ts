@@ -230,8 +230,7 @@ describe('the reconcile queue (Azurite)', () => {
       } else await s.runtime.coordinator.request(s.pool, 'timer');
       await s.runtime.coordinator.idle();
       // What the pass wrote to the blob, read back as the next pass would.
-      await s.runtime.deps.backoff.load?.(s.pool);
-      const warm = s.runtime.deps.backoff.getWarm?.('linux');
+      const warm = (await s.runtime.deps.poolState.load(s.pool)).warm['linux'];
       return { job, warm };
     };
     const timerOnly = await run(false);

@@ -13,7 +13,7 @@ import { buildDeps, reconcileOptions } from '../../src/app/deps.js';
 import { loadSettings } from '../../src/config/load.js';
 import { identityEnv } from '../../src/core/ownership.js';
 import { reconcile, type Outcome, type PassResult, type ReconcileOptions } from '../../src/reconcile/pass.js';
-import { memoryBackoffStore, type Clock } from '../../src/ports/index.js';
+import { memoryPoolStateStore, type Clock } from '../../src/ports/index.js';
 import { memoryLogger } from '../../src/util/log.js';
 import type { FakeArm } from '../fakes/arm.js';
 import type { FakeAzdo, RecordedRequest } from '../fakes/azdo.js';
@@ -72,13 +72,13 @@ function controller({ id, profiles, opts = {} }: Setup) {
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   };
   let entropy = 0;
-  const backoff = memoryBackoffStore();
+  const backoff = memoryPoolStateStore();
   const deps = buildDeps(settings, log, {
     credential,
     azure: { ca: cert.cert, retryOptions: { maxRetries: 0 } },
     azdoDispatcher: dispatcher,
     clock,
-    backoff,
+    poolState: backoff,
     entropy: () => (++entropy).toString(36).padStart(12, '0'),
   });
   const options: ReconcileOptions = { ...reconcileOptions(settings), probeAfterSec: 0, ...opts };
@@ -596,7 +596,7 @@ describe('back-off after quota errors', () => {
           (o) => o.action.kind === 'create' && o.action.profile === 'ok' && o.status === 'done',
         ),
       ).toHaveLength(1);
-      const b = c.backoff.get('q')!;
+      const b = (await c.backoff.load('bo')).backoff['q']!;
       const sec = (Date.parse(b.until) - c.clock.now().getTime()) / 1000;
       steps.push({ failures: b.failures, sec: Math.round(sec) });
       expect(b.reason).toContain('quota');
@@ -628,10 +628,10 @@ describe('back-off after quota errors', () => {
     expect(
       outcomesOf(r, 'bo').filter((o) => o.action.kind === 'create' && o.action.profile === 'q' && o.status === 'done'),
     ).toHaveLength(1);
-    expect(c.backoff.get('q')).toMatchObject({ failures: 5 });
+    expect((await c.backoff.load('bo')).backoff['q']).toMatchObject({ failures: 5 });
     c.advance(10);
     await c.pass();
-    expect(c.backoff.get('q')).toBeUndefined();
+    expect((await c.backoff.load('bo')).backoff['q']).toBeUndefined();
     expect((await status()).view.backoffUntil).toBeUndefined();
   });
 });

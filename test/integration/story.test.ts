@@ -7,7 +7,7 @@ import type { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildDeps, reconcileOptions } from '../../src/app/deps.js';
 import { loadSettings } from '../../src/config/load.js';
-import { memoryBackoffStore } from '../../src/ports/index.js';
+import { memoryPoolStateStore } from '../../src/ports/index.js';
 import { reconcile, type PassResult, type ReconcileDeps } from '../../src/reconcile/pass.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { validateContainerGroupPut } from '../contract/aci-schema.js';
@@ -69,7 +69,7 @@ function setup(profileOverrides: Record<string, unknown> = {}, extraProfiles: Re
     credential,
     azure: { ca: makeTestCert().cert, retryOptions: { maxRetries: 1, retryDelayInMs: 10, maxRetryDelayInMs: 50 } },
     azdoDispatcher: dispatcher,
-    backoff: memoryBackoffStore(),
+    poolState: memoryPoolStateStore(),
     entropy: () => (++entropy).toString(36).padStart(12, '0'),
   });
   const opts = { ...reconcileOptions(settings), probeAfterSec: 0 };
@@ -200,7 +200,7 @@ describe('the whole story against the fakes', () => {
     expect(javaCreates.every((o) => (o.status === 'failed' && o.kind === 'quota') || o.status === 'skipped')).toBe(
       true,
     );
-    expect(deps.backoff.get('java')).toMatchObject({ failures: 1 });
+    expect((await deps.poolState.load('faults')).backoff['java']).toMatchObject({ failures: 1 });
     expect(
       log.lines.some((l) => l.includes('profile backs off after a capacity error') && l.includes('profile=java')),
     ).toBe(true);
@@ -231,7 +231,7 @@ describe('the whole story against the fakes', () => {
     expect(dockerFails.every((o) => o.status === 'failed' && o.kind === 'throttled')).toBe(true);
     // The wait ARM asked for (Retry-After: 120), not the capacity schedule (60 s first step), and
     // not a capacity failure.
-    const docker = deps.backoff.get('docker')!;
+    const docker = (await deps.poolState.load('faults')).backoff['docker']!;
     expect(docker.failures).toBe(0);
     expect(Date.parse(docker.until) - Date.parse(docker.at!)).toBe(120_000);
   });

@@ -12,7 +12,8 @@ import type { OwnedGroup } from '../../src/core/types.js';
 import { PassCoordinator, type PassRunner } from '../../src/reconcile/coordinator.js';
 import {
   fenceDeps,
-  memoryBackoffStore,
+  memoryPoolStateStore,
+  NULL_ARRIVALS,
   MemoryPoolLock,
   type AgentLaunch,
   type ComputePort,
@@ -96,12 +97,12 @@ function tracker() {
   const t = { active: 0, maxActive: 0, passes: 0 };
   const wrap =
     (run: PassRunner): PassRunner =>
-    async (pool, reasons, fence, arrivals) => {
+    async (pool, reasons, fence) => {
       t.active++;
       t.maxActive = Math.max(t.maxActive, t.active);
       t.passes++;
       try {
-        return await run(pool, reasons, fence, arrivals);
+        return await run(pool, reasons, fence);
       } finally {
         t.active--;
       }
@@ -170,7 +171,8 @@ function reconcileRunner(settings: Settings, compute: ComputePort): PassRunner {
     secrets: { getToken: async () => 'fake-pat', invalidate: () => {} },
     clock: { now: () => new Date(), sleep },
     logger: memoryLogger(),
-    backoff: memoryBackoffStore(),
+    poolState: memoryPoolStateStore(),
+    arrivals: NULL_ARRIVALS,
     entropy: (() => {
       let n = 0;
       return () => (n++).toString(36).padStart(12, '0');

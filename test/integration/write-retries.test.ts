@@ -19,7 +19,7 @@ import { AzureDevOpsClient } from '../../src/azdo/client.js';
 import { patAuth } from '../../src/azdo/auth.js';
 import { loadSettings } from '../../src/config/load.js';
 import { fenceDeps, LeaseGuard } from '../../src/ports/fence.js';
-import { memoryBackoffStore, type Clock } from '../../src/ports/index.js';
+import { memoryPoolStateStore, type Clock } from '../../src/ports/index.js';
 import { reconcile, type Outcome, type PassResult, type ReconcileOptions } from '../../src/reconcile/pass.js';
 import { memoryLogger } from '../../src/util/log.js';
 import type { FakeArm } from '../fakes/arm.js';
@@ -76,7 +76,7 @@ function controller(id: string, profile: Record<string, unknown>, azdoTimeoutMs?
     azure: { ca: cert.cert },
     azdoDispatcher: dispatcher,
     clock,
-    backoff: memoryBackoffStore(),
+    poolState: memoryPoolStateStore(),
     entropy: () => (++entropy).toString(36).padStart(12, '0'),
   });
   let lostAt: number | undefined;
