@@ -13,7 +13,10 @@
  *     placeholder group that ended without registering; once registered it is never removed;
  *   - every group that ran a job is deleted after that job finished; nothing but placeholders and
  *     standby idle agents is left after the drain; no orphan registration is left;
- *   - every servable job is served exactly once.
+ *   - every servable job is served exactly once;
+ *   - registrations named like ours with no group of ours behind them — another deployment's (its
+ *     AZP_AUTOSCALER_ID in their capabilities) and a person's (no identity) — are never disabled or
+ *     removed (issue 21, finding 3; with ownership guessed from the name, the first scenario fails).
  * fast-check generates the scenario; SCALE_DOWN_RUNS scales it (default kept small for CI).
  */
 import fc from 'fast-check';
@@ -316,6 +319,9 @@ async function runScenario(s: Scenario): Promise<{ perPass: string[]; final: str
   let lastPassStartMs = 0;
   let passLog: string[] = [];
   const trace = traceOf(s);
+  // Neighbours named like ours, offline, with no group of ours: another deployment's (its identity
+  // in their capabilities) and a person's (none). No pass may disable or remove one (issue 21).
+  const neighbours: { id: number; name: string }[] = [];
   await runSimulation({
     trace,
     profiles,
@@ -325,6 +331,12 @@ async function runScenario(s: Scenario): Promise<{ perPass: string[]; final: str
     checkInvariants: false,
     onWorld: (w) => {
       world = w;
+      for (const p of profiles) {
+        const theirs = w.registerManualAgent(p.pool, `${PREFIX}-${p.name}-n${'0'.repeat(18)}1`, p);
+        theirs.reported = { ...theirs.reported, AZP_AUTOSCALER_ID: 'neighbour', AZP_AGENT_NAME: theirs.name };
+        const person = w.registerManualAgent(p.pool, `${PREFIX}-${p.name}-h${'0'.repeat(18)}1`, p);
+        neighbours.push(theirs, person);
+      }
       faulty(w, s, TRACE_EPOCH_MS + Math.max(...trace.jobs.map((j) => j.arrival)) * 1000);
     },
     ours: {
@@ -333,6 +345,11 @@ async function runScenario(s: Scenario): Promise<{ perPass: string[]; final: str
       onPass: (r) => {
         passes++;
         lastPassStartMs = Date.parse(r.startedAt);
+        for (const n of neighbours) {
+          const a = world!.agents.get(n.id);
+          const v = !a ? `neighbourRemoved: ${n.name}` : !a.enabled ? `neighbourDisabled: ${n.name}` : undefined;
+          if (v && !perPass.includes(v)) perPass.push(v);
+        }
         const found = passViolations(world!, profiles, r, seen).filter((v) => !perPass.includes(v));
         // The first violation carries the decision log of the pass that broke it.
         if (found.length > 0 && perPass.length === 0)
