@@ -3,14 +3,19 @@
  * from unit prices given on the command line (take them from the Azure Retail Prices API for your
  * region and date: infra/README.md, "Cost"). Without price options it uses the simulator's assumed
  * Linux prices (src/sim/billing.ts) and says so: those are not a quote.
+ * `--live-prices` (opt-in: the only network call this script makes) reads the ACI prices of the
+ * region (--region, else ACI_LOCATION of the settings) from the public Azure Retail Prices API
+ * (src/pricing/retail-prices.ts); when it cannot, it says why and uses the assumed ones.
  *
  *   npx tsx scripts/cost.ts [--cpu 2] [--memory-gb 4] [--vcpu-second P] [--gb-second P]
  *                           [--registry-day P] [--timer-minutes 1] [--pass-seconds 0.5]
  *                           [--flex-gb-second P] [--flex-execution P] [--instance-memory-gb 2.048]
- *                           [--prices-date YYYY-MM-DD]
+ *                           [--prices-date YYYY-MM-DD] [--live-prices [--region R]]
  */
 import process from 'node:process';
 import { parseArgs } from 'node:util';
+import { settingsEnv } from '../src/app/settings-source.js';
+import { fetchAciPrices, type LiveAciPrices } from '../src/pricing/retail-prices.js';
 import { ACI_PRICES } from '../src/sim/billing.js';
 
 const USAGE = `Usage: npm run cost -- [options]   (unit prices from the Azure Retail Prices API; infra/README.md "Cost")
@@ -19,7 +24,9 @@ const USAGE = `Usage: npm run cost -- [options]   (unit prices from the Azure Re
   --registry-day P                container registry price per day
   --flex-gb-second P --flex-execution P   Flex Consumption on-demand prices
   --timer-minutes N --pass-seconds S --instance-memory-gb G   timer period, pass length, instance memory
-  --prices-date YYYY-MM-DD        the date of the prices you pass`;
+  --prices-date YYYY-MM-DD        the date of the prices you pass
+  --live-prices [--region R]      read the ACI prices of region R (default: ACI_LOCATION of the settings)
+                                  from the public Azure Retail Prices API (opt-in; the only network call)`;
 
 let parsed: ReturnType<typeof parse>;
 function parse() {
@@ -37,6 +44,10 @@ function parse() {
       'flex-execution': { type: 'string' },
       'instance-memory-gb': { type: 'string', default: '2.048' },
       'prices-date': { type: 'string' },
+      'live-prices': { type: 'boolean' },
+      region: { type: 'string' },
+      // Tests point it at a local server with a recorded answer.
+      'prices-url': { type: 'string' },
     },
   });
 }
@@ -52,7 +63,10 @@ if (parsed.values.help) {
 }
 const values = parsed.values;
 
-function num(name: Exclude<keyof typeof values, 'help'>, fallback?: number): number | undefined {
+function num(
+  name: Exclude<keyof typeof values, 'help' | 'live-prices' | 'region' | 'prices-url'>,
+  fallback?: number,
+): number | undefined {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const n = Number(raw);
@@ -63,15 +77,39 @@ function num(name: Exclude<keyof typeof values, 'help'>, fallback?: number): num
   return n;
 }
 
-const assumed = values['vcpu-second'] === undefined || values['gb-second'] === undefined;
-const vcpuSecond = num('vcpu-second', ACI_PRICES.perVcpuSecond)!;
-const gbSecond = num('gb-second', ACI_PRICES.perGbSecond)!;
+let live: LiveAciPrices | undefined;
+let liveProblem: string | undefined;
+const given = values['vcpu-second'] !== undefined && values['gb-second'] !== undefined;
+if (values['live-prices'] && !given) {
+  let region = values.region;
+  if (!region) {
+    try {
+      region = settingsEnv(process.env, process.cwd()).env.ACI_LOCATION;
+    } catch {
+      region = undefined;
+    }
+  }
+  if (!region) {
+    console.error('--live-prices: pass --region (or set ACI_LOCATION in the environment or ./local.settings.json)');
+    process.exit(2);
+  }
+  try {
+    live = await fetchAciPrices({ region, ...(values['prices-url'] ? { url: values['prices-url'] } : {}) });
+  } catch (err) {
+    liveProblem = `live prices for ${region} unavailable (${err instanceof Error ? err.message : String(err)})`;
+  }
+}
+const assumed = !given && !live;
+const vcpuSecond = num('vcpu-second', live?.perVcpuSecond ?? ACI_PRICES.perVcpuSecond)!;
+const gbSecond = num('gb-second', live?.perGbSecond ?? ACI_PRICES.perGbSecond)!;
 const cpu = num('cpu')!;
 const memoryGb = num('memory-gb')!;
 const perAgentHour = 3600 * (cpu * vcpuSecond + memoryGb * gbSecond);
 const source = assumed
-  ? 'ASSUMED prices of src/sim/billing.ts (East US Linux, undated; not a quote)'
-  : `prices given on the command line${values['prices-date'] ? `, dated ${values['prices-date']}` : ' (pass --prices-date)'}`;
+  ? `${liveProblem ? `${liveProblem}; ` : ''}ASSUMED prices of src/sim/billing.ts (East US Linux, undated; not a quote)`
+  : live && !given
+    ? `LIVE ${live.region} Linux prices from ${live.source}, effective ${live.effective}, ${live.currency}`
+    : `prices given on the command line${values['prices-date'] ? `, dated ${values['prices-date']}` : ' (pass --prices-date)'}`;
 
 console.log(`prices: ${source}`);
 console.log(`ACI: $${vcpuSecond} per vCPU-second, $${gbSecond} per GB-second`);

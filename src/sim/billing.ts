@@ -12,6 +12,12 @@ import type { Machine } from './compute.js';
  */
 export const ACI_PRICES = { perVcpuSecond: 0.0000135, perGbSecond: 0.0000015 } as const;
 
+/** ACI unit prices (USD per second): ACI_PRICES, or live ones (`simulate --live-prices`, opt-in). */
+export interface AciPrices {
+  perVcpuSecond: number;
+  perGbSecond: number;
+}
+
 /**
  * VM price for the VMSS baseline (USD per hour). ASSUMPTION: Standard_D2s_v3 (2 vCPU, 8 GiB) Linux
  * pay-as-you-go, East US, ~$0.096/h; OS disk and bandwidth ignored. Billed per started minute.
@@ -31,7 +37,7 @@ export interface Bill {
 }
 
 /** What every machine ever created cost up to `endMs` (those still running are billed to then). */
-export function bill(machines: readonly Machine[], endMs: number): Bill {
+export function bill(machines: readonly Machine[], endMs: number, prices: AciPrices = ACI_PRICES): Bill {
   const out: Bill = { billedSec: 0, busySec: 0, idleSec: 0, costUsd: 0 };
   for (const m of machines) {
     const sec = ((m.billEndMs ?? endMs) - m.billStartMs) / 1000;
@@ -41,7 +47,7 @@ export function bill(machines: readonly Machine[], endMs: number): Bill {
     out.costUsd +=
       m.kind === 'vm'
         ? (Math.ceil(sec / 60) * VM_PRICE.perHour) / 60
-        : sec * (m.profile.cpu * ACI_PRICES.perVcpuSecond + m.profile.memoryGb * ACI_PRICES.perGbSecond);
+        : sec * (m.profile.cpu * prices.perVcpuSecond + m.profile.memoryGb * prices.perGbSecond);
   }
   return out;
 }
@@ -56,6 +62,7 @@ export function billWindow(
   fromMs: number,
   toMs: number,
   endMs: number,
+  prices: AciPrices = ACI_PRICES,
 ): Pick<Bill, 'billedSec' | 'costUsd'> {
   const out = { billedSec: 0, costUsd: 0 };
   for (const m of machines) {
@@ -67,7 +74,7 @@ export function billWindow(
     out.costUsd +=
       m.kind === 'vm'
         ? ((Math.ceil(sec / 60) * VM_PRICE.perHour) / 60) * (overlap / sec)
-        : overlap * (m.profile.cpu * ACI_PRICES.perVcpuSecond + m.profile.memoryGb * ACI_PRICES.perGbSecond);
+        : overlap * (m.profile.cpu * prices.perVcpuSecond + m.profile.memoryGb * prices.perGbSecond);
   }
   return out;
 }

@@ -12,6 +12,8 @@ import { frontierFor } from './frontier.js';
 import { dayTable, htmlReport, summaryTable, type FrontierPoint } from './report.js';
 import { runSimulation, type SimResult } from './run.js';
 import { DEFAULT_TRACE, SAMPLE_TRACES, resolveTrace } from './trace.js';
+import { fetchAciPrices } from '../pricing/retail-prices.js';
+import type { AciPrices } from './billing.js';
 
 export const SIMULATE_USAGE = `Usage: azp-aci-autoscaler simulate [options]
 
@@ -35,6 +37,10 @@ Options:
   --html PATH           write a self-contained HTML report with charts
   --frontier            with --html: add the cost/p95-wait frontier (ours at targets 0/5/15/30/60 s,
                         MDP Automatic at each preference, the cheapest static standby meeting the target)
+  --live-prices         bill ACI at the live Linux prices of --region from the public Azure Retail
+                        Prices API (opt-in: the only network call; else the assumed prices of
+                        src/sim/billing.ts, and those too when the API cannot be read)
+  --region R            the region of --live-prices (default: ACI_LOCATION in the environment)
   -h, --help            this help
 `;
 
@@ -96,6 +102,9 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
         json: { type: 'boolean' },
         html: { type: 'string' },
         frontier: { type: 'boolean' },
+        'live-prices': { type: 'boolean' },
+        region: { type: 'string' },
+        'prices-url': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -140,6 +149,26 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
     return 2;
   }
   const policies: PolicyName[] = policyArg === 'all' ? [...POLICIES] : [policyArg as PolicyName];
+  // Opt-in only: without --live-prices nothing leaves this machine.
+  let aciPrices: AciPrices | undefined;
+  let pricesLine = 'prices: ASSUMED ACI prices of src/sim/billing.ts (East US Linux, undated; not a quote)';
+  if (values['live-prices']) {
+    const region = typeof values.region === 'string' ? values.region : process.env.ACI_LOCATION;
+    if (!region) {
+      io.stderr('--live-prices: pass --region (or set ACI_LOCATION)\n');
+      return 2;
+    }
+    try {
+      const live = await fetchAciPrices({
+        region,
+        ...(typeof values['prices-url'] === 'string' ? { url: values['prices-url'] } : {}),
+      });
+      aciPrices = live;
+      pricesLine = `prices: LIVE ${live.region} Linux ACI prices from ${live.source}, effective ${live.effective}, ${live.currency}`;
+    } catch (err) {
+      pricesLine = `prices: live prices for ${region} unavailable (${(err as Error).message}); ${pricesLine.slice('prices: '.length)}`;
+    }
+  }
   let run: SimulateRun;
   let frontier: FrontierPoint[] | undefined;
   try {
@@ -158,6 +187,7 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
           hours,
           ...(days !== undefined ? { days } : {}),
           ...(coldModel !== undefined ? { world: { coldModel: coldModel as ColdModel } } : {}),
+          ...(aciPrices ? { aciPrices } : {}),
           onProgress: progressReporter(io, policy),
         }),
       );
@@ -172,10 +202,11 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
   const command = ['npm run simulate --', ...argv].join(' ');
   if (values.json) {
     io.stdout(
-      `${JSON.stringify({ trace: run.trace, description: run.description, seed, policies: run.results.map((r) => r.summary) }, null, 2)}\n`,
+      `${JSON.stringify({ trace: run.trace, description: run.description, seed, ...(values['live-prices'] ? { prices: pricesLine.slice('prices: '.length) } : {}), policies: run.results.map((r) => r.summary) }, null, 2)}\n`,
     );
   } else {
     io.stdout(`trace ${run.trace}: ${run.description} (seed ${seed})\n\n${summaryTable(run.results)}\n`);
+    if (values['live-prices']) io.stdout(`${pricesLine}\n`);
     const perDay = dayTable(run.results);
     if (perDay)
       io.stdout(

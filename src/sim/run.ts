@@ -17,7 +17,7 @@ import {
 import { LeasedOursController, type InstancesOptions } from './instances.js';
 import { checkFinalInvariants, checkPassInvariants, orphanRegistrations } from './invariants.js';
 import { repeatTrace, type Trace, type TraceDay } from './trace.js';
-import { bill, billWindow } from './billing.js';
+import { bill, billWindow, type AciPrices } from './billing.js';
 import type { Violation } from './violations.js';
 import { World } from './world.js';
 import type { WorldOptions } from './world-options.js';
@@ -50,6 +50,8 @@ export interface SimOptions {
   instances?: (world: World, clock: VirtualClock) => InstancesOptions;
   keda?: Partial<KedaOptions>;
   vmss?: Partial<VmssOptions>;
+  /** ACI unit prices (default ACI_PRICES of ./billing.ts; `simulate --live-prices` passes live ones). */
+  aciPrices?: AciPrices;
   /** Check the pass invariants after every pass of our controller (default true). */
   checkInvariants?: boolean;
   onProgress?: (fraction: number) => void;
@@ -260,7 +262,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const served = world.jobs.filter((j) => j.result === 'succeeded');
   const waits = served.map((j) => ((j.assignedMs ?? j.queuedMs) - j.queuedMs) / 1000);
   const sorted = [...waits].sort((a, b) => a - b);
-  const { billedSec, busySec, idleSec, costUsd: cost } = bill(world.allMachines, endMs);
+  const { billedSec, busySec, idleSec, costUsd: cost } = bill(world.allMachines, endMs, o.aciPrices);
   const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
   const kinds: Record<string, number> = {};
   for (const v of violations.values()) kinds[v.kind] = (kinds[v.kind] ?? 0) + 1;
@@ -302,7 +304,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     simulatedHours: round((endMs - startMs) / 3600_000, 2),
   };
   if (!multi) return { summary, samples, waits, violations: [...violations.values()], startMs };
-  const perDay = daySummaries(multi.days, world, startMs, endMs);
+  const perDay = daySummaries(multi.days, world, startMs, endMs, o.aciPrices);
   summary.days = perDay.map((d) => d.summary);
   return {
     summary,
@@ -337,6 +339,7 @@ function daySummaries(
   world: World,
   startMs: number,
   endMs: number,
+  prices?: AciPrices,
 ): { summary: DaySummary; waits: number[] }[] {
   const bounds = days.map((d, i) => {
     const midnight = TRACE_EPOCH_MS + d.offsetSec * 1000;
@@ -354,7 +357,7 @@ function daySummaries(
     // (Jobs are placed by the trace, so none arrives on a weekend between working days.)
     const served = jobs.filter((j) => j.result === 'succeeded');
     const waits = served.map((j) => ((j.assignedMs ?? j.queuedMs) - j.queuedMs) / 1000);
-    const billed = billWindow(world.allMachines, from, to, endMs);
+    const billed = billWindow(world.allMachines, from, to, endMs, prices);
     return {
       summary: {
         day: i + 1,
