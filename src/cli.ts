@@ -135,9 +135,9 @@ export async function main(argv: string[], ctx: CliContext = {}): Promise<number
     process.stderr.write(`azp-aci-autoscaler ${command}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 2;
   }
-  const logger = createLogger(values.json ? (_l, line) => process.stderr.write(`${line}\n`) : consoleSink, {
-    run: command,
-  });
+  const logger = errorsInSummary(
+    createLogger(values.json ? (_l, line) => process.stderr.write(`${line}\n`) : consoleSink, { run: command }),
+  );
   // The same runtime as the Functions app: per-pool lease and shared back-off state in
   // AzureWebJobsStorage when it is configured, so the CLI never acts alongside a deployment.
   const results: PassResult[] = [];
@@ -198,6 +198,23 @@ function report(json: boolean, results: PassResult[], rt: Runtime, handedOver: s
     if (lines.length > 0) process.stderr.write(`${lines.join('\n')}\n`);
   }
   return problems.length > 0 || results.some((r) => r.error || r.pools.some((p) => !p.ok)) ? 1 : 0;
+}
+
+type Logger = ReturnType<typeof createLogger>;
+
+/** A pass's failures are printed in full once, in the summary with their hints: log lines name
+ * them without repeating the text (the same error was printed twice). */
+function errorsInSummary(inner: Logger): Logger {
+  const brief =
+    (log: Logger['warn']): Logger['warn'] =>
+    (msg, fields) =>
+      log(msg, fields?.error === undefined ? fields : { ...fields, error: '(in the summary below)' });
+  return {
+    info: inner.info,
+    warn: brief(inner.warn),
+    error: brief(inner.error),
+    child: (fields) => errorsInSummary(inner.child(fields)),
+  };
 }
 
 /** The version in our package.json: the nearest one above this file (src/ or dist/src/). */

@@ -4,6 +4,7 @@
  */
 import { DEFERRED_RETRY_AFTER_HEADER } from '../azure/clients.js';
 import { PortError, type PortErrorKind } from '../ports/errors.js';
+import { credentialText } from '../util/credential-text.js';
 import { delayHeaderMs } from '../util/http-hints.js';
 import { redactSecrets } from '../util/redact.js';
 
@@ -183,7 +184,10 @@ export function classifyArmError(err: unknown, opts: ClassifyOptions = {}): ArmE
   const status = typeof e.statusCode === 'number' ? e.statusCode : e.response?.status;
   const body = cloudError(e);
   const rawCode = body.code ?? (typeof e.code === 'string' ? e.code : undefined);
-  const message = body.message ?? (typeof e.message === 'string' ? e.message : String(err));
+  const isCredential = status === undefined && typeof e.name === 'string' && CREDENTIAL_ERRORS.has(e.name);
+  const message = isCredential
+    ? credentialText(e)
+    : (body.message ?? (typeof e.message === 'string' ? e.message : String(err)));
   const codeL = rawCode?.toLowerCase() ?? '';
   const base = {
     ...(status !== undefined ? { status } : {}),
@@ -194,7 +198,7 @@ export function classifyArmError(err: unknown, opts: ClassifyOptions = {}): ArmE
   };
 
   let kind: ArmErrorKind;
-  if (status === undefined && typeof e.name === 'string' && CREDENTIAL_ERRORS.has(e.name)) kind = 'auth';
+  if (isCredential) kind = 'auth';
   else if (status === 429) kind = 'throttled';
   else if (e.name === 'AbortError' || (status === undefined && NETWORK_CODES.has(rawCode ?? ''))) kind = 'transient';
   else if (status === 404 || codeL === 'resourcenotfound' || codeL === 'notfound') kind = 'notFound';

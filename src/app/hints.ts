@@ -11,7 +11,7 @@ export interface Hint {
 const RULES: Array<{ id: string; test: RegExp; text: string }> = [
   {
     id: 'azure-credential',
-    test: /AggregateAuthenticationError|CredentialUnavailableError|DefaultAzureCredential|ChainedTokenCredential|no token for Key Vault/,
+    test: /no Azure credential|AggregateAuthenticationError|CredentialUnavailableError|DefaultAzureCredential|ChainedTokenCredential|no token for Key Vault/,
     text:
       'no Azure credential: on a laptop run `az login` (and `az account set --subscription <AZURE_SUBSCRIPTION_ID>`), or set ' +
       'AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET for a service principal; in Azure the app needs its managed identity ' +
@@ -24,6 +24,32 @@ const RULES: Array<{ id: string; test: RegExp; text: string }> = [
       'Key Vault refused the secret read: give the signed-in identity the "Key Vault Secrets User" role on the vault ' +
       '(`az role assignment create --role "Key Vault Secrets User" --assignee <you> --scope <vault resource id>`); ' +
       "ForbiddenByFirewall means the vault's network rules block this machine",
+  },
+  {
+    id: 'keyvault-name',
+    test: /Key Vault [^\n]*\((ENOTFOUND|EAI_AGAIN)\)/,
+    text:
+      "KEY_VAULT_URL: the vault's name does not resolve: check it (https://NAME.vault.azure.net; " +
+      '`az keyvault list --query "[].properties.vaultUri"` lists yours)',
+  },
+  {
+    id: 'keyvault-unreachable',
+    test: /Key Vault [^\n]*\((ECONNREFUSED|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH)\)/,
+    text:
+      "cannot reach Key Vault at KEY_VAULT_URL: check the URL, this machine's network or proxy (HTTPS_PROXY), and the vault's " +
+      'firewall (a vault with public access disabled answers only inside its virtual network)',
+  },
+  {
+    id: 'azdo-unreachable',
+    test: /Azure DevOps [^\n]*failed: network error/,
+    text:
+      "cannot reach Azure DevOps at AZP_URL: check the URL (https://dev.azure.com/ORG, or your Server's collection URL) and " +
+      "this machine's network or proxy (HTTPS_PROXY)",
+  },
+  {
+    id: 'arm-unreachable',
+    test: /ARM [^\n]*(ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN)/,
+    text: "cannot reach ARM at ARM_ENDPOINT (default https://management.azure.com): check the setting and this machine's network or proxy",
   },
   {
     id: 'azdo-signin',

@@ -93,7 +93,8 @@ export function formatStatusTable(report: StatusReport): string {
       .map((c, i) => c.padEnd(widths[i]!))
       .join('  ')
       .trimEnd();
-  const out = [line(header), ...rows.map(line)];
+  // No profile observed (every pool failed): no header over an empty table, the reasons below say why.
+  const out = rows.length > 0 ? [line(header), ...rows.map(line)] : [];
   for (const p of report.pools) {
     if (!p.ok) out.push(`pool ${p.pool}: cannot observe: ${p.error}`);
     for (const v of p.views)
@@ -107,11 +108,19 @@ export function formatStatusTable(report: StatusReport): string {
     for (const v of p.views)
       if (v.placements && /(^| )[1-9]\d*:/.test(v.placements))
         out.push(`pool ${p.pool}: profile ${v.profile} groups by placement: ${v.placements}`);
-    for (const n of p.next) out.push(`pool ${p.pool}: next pass would ${n}`);
+    for (const [n, count] of countSame(p.next))
+      out.push(`pool ${p.pool}: next pass would ${count > 1 ? n.replace(/^(create|delete) /, `$1 ${count} × `) : n}`);
   }
   if (report.backoff?.note) out.push(report.backoff.note);
   if (report.error) out.push(report.error);
   return out.join('\n');
+}
+
+/** Equal lines once each, with how many times they came (one planned create per agent, same reason). */
+function countSame(lines: readonly string[]): Array<[string, number]> {
+  const counts = new Map<string, number>();
+  for (const l of lines) counts.set(l, (counts.get(l) ?? 0) + 1);
+  return [...counts];
 }
 
 /** The parallel-job cap in words: the cap, its source, and the queued jobs it holds back. */

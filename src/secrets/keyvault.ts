@@ -6,6 +6,7 @@
 import type { KeyVaultSecret, SecretClient } from '@azure/keyvault-secrets';
 import { PortError } from '../ports/errors.js';
 import type { SecretPort } from '../ports/index.js';
+import { credentialText } from '../util/credential-text.js';
 
 /** What @azure/identity throws when no token could be had (DefaultAzureCredential: the aggregate). */
 const CREDENTIAL_ERRORS = new Set([
@@ -140,8 +141,7 @@ export class KeyVaultTokenProvider implements SecretPort {
     else if (status !== undefined && status >= 500) reason = 'Key Vault is unavailable';
     else if (typeof err.name === 'string' && CREDENTIAL_ERRORS.has(err.name)) {
       // The credential's own account of what it tried (no Key Vault response, no secret in it).
-      const said = typeof err.message === 'string' && err.message ? `: ${err.name}: ${err.message}` : '';
-      reason = `no token for Key Vault (managed identity / credential unavailable)${said}`;
+      reason = `no token for Key Vault: ${credentialText(err)}`;
     } else if (status === undefined) reason = 'Key Vault is unreachable';
     else reason = 'request rejected';
     return new SecretError(this.host, this.secretName, status, code, reason);

@@ -2,7 +2,9 @@
  * `azp-aci-autoscaler simulate [options]`: run the real controller and the baselines against the
  * simulated world and print a summary table (or JSON), optionally an HTML report.
  */
-import { writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ProfileConfig } from '../config/schema.js';
 import { COLD_MODELS, type ColdModel } from './cold-path.js';
@@ -84,6 +86,24 @@ export interface SimulateRun {
   results: SimResult[];
 }
 
+/** Why the report cannot be written to `file` (a directory, a missing or read-only folder), or undefined. */
+async function unwritable(file: string): Promise<string | undefined> {
+  try {
+    if ((await stat(file)).isDirectory()) return `${file} is a directory: name the report file`;
+    await access(file, fsConstants.W_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') return `cannot write ${file} (${code ?? (err as Error).message})`;
+  }
+  try {
+    await access(path.dirname(path.resolve(file)), fsConstants.W_OK);
+    return undefined;
+  } catch (err) {
+    return `cannot write ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}: its folder does not exist or is not writable)`;
+  }
+}
+
 /** Parse arguments and run; returns the exit code (0 ok, 1 invariant violations, 2 usage/input errors). */
 export async function runSimulateCommand(argv: string[], io: SimulateIo = defaultIo()): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
@@ -147,6 +167,14 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
   if (coldModel !== undefined && !COLD_MODELS.includes(coldModel as ColdModel)) {
     io.stderr(`--cold-model must be ${COLD_MODELS.join(' or ')} (got ${coldModel})\n`);
     return 2;
+  }
+  // The report is written after the run: refuse a path it cannot be written to before running.
+  if (typeof values.html === 'string') {
+    const problem = await unwritable(values.html);
+    if (problem) {
+      io.stderr(`--html: ${problem}\n`);
+      return 2;
+    }
   }
   const policies: PolicyName[] = policyArg === 'all' ? [...POLICIES] : [policyArg as PolicyName];
   // Opt-in only: without --live-prices nothing leaves this machine.
@@ -225,11 +253,18 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
     }
   }
   if (typeof values.html === 'string') {
-    await writeFile(
-      values.html,
-      htmlReport(run.results, { trace: run.trace, description: run.description, seed, command }, frontier),
-      'utf8',
-    );
+    try {
+      await writeFile(
+        values.html,
+        htmlReport(run.results, { trace: run.trace, description: run.description, seed, command }, frontier),
+        'utf8',
+      );
+    } catch (err) {
+      io.stderr(
+        `--html: cannot write ${values.html} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})\n`,
+      );
+      return 2;
+    }
     io.stderr(`HTML report written to ${values.html}\n`);
   }
   const violations = run.results.reduce((n, r) => n + (r.summary.policy === 'ours' ? r.summary.violations : 0), 0);

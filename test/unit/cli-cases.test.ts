@@ -220,8 +220,8 @@ describe('cli: credential failures in full, with a hint', () => {
       argv: ['status'],
       setup: () => stack.credential.fail(credentialChainFailure()),
       code: 1,
-      // The part that matters comes after the first 400 characters.
-      full: /cannot list container groups: ArmError: ARM list[^\n]*auth: ChainedTokenCredential authentication failed\.[\s\S]*authenticate to your Azure account using 'az login'/,
+      // One line: what each credential said, the Azure CLI's among them (it came after 400 characters).
+      full: /cannot list container groups: ArmError: ARM list[^\n]*auth: no Azure credential \(tried: EnvironmentCredential is unavailable;[^\n]*; Azure CLI could not be found;[^\n]*\)$/m,
       hint: /hint: no Azure credential: on a laptop run `az login`/,
     },
     {
