@@ -230,10 +230,10 @@ function busyNamesOf(snapshot: PoolSnapshot): Set<string> {
  * Registrations named like our orphans (offline, no job, no group behind them): the pass reads
  * their capabilities to prove them ours before the plan (`PoolSnapshot.provenOwn`).
  */
-export function orphanCandidates(snapshot: PoolSnapshot, policy: PoolPolicy): OrphanCandidate[] {
+export function orphanCandidates(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): OrphanCandidate[] {
   const profiles = policy.profiles.filter((p) => samePool(p.pool, snapshot.pool));
   const groupNames = new Set(snapshot.groups.filter((g) => !isBeingDeleted(g)).map((g) => g.name));
-  return orphanRegistrationCandidates(snapshot.agents, groupNames, busyNamesOf(snapshot), profiles, policy.prefix);
+  return orphanRegistrationCandidates(snapshot.agents, groupNames, busyNamesOf(snapshot), profiles, policy.prefix, now);
 }
 
 /**
@@ -318,7 +318,9 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
     const placements = placementSummary(ours.filter((g) => g.profile === p.name));
     views.push(placements ? { ...view, placements } : view);
   }
-  actions.push(...removeOrphanRegistrations(orphanCandidates(snapshot, policy), new Set(snapshot.provenOwn ?? [])));
+  actions.push(
+    ...removeOrphanRegistrations(orphanCandidates(snapshot, policy, now), new Set(snapshot.provenOwn ?? [])),
+  );
 
   const result: Plan = {
     views,

@@ -53,7 +53,7 @@ async function observe(
   if (parallelJobs) snapshot.parallelJobs = parallelJobs;
   if (webhookArrivals.length > 0) snapshot.webhookArrivals = [...webhookArrivals];
   // A registration with no group of ours is touched only once its capabilities prove it ours.
-  const provenOwn = await proveOrphans(snapshot, poolId, {
+  const provenOwn = await proveOrphans(snapshot, poolId, now, {
     identity: opts.identity,
     prefix: opts.prefix,
     profiles: opts.profiles,

@@ -38,8 +38,13 @@ export interface OwnershipContext {
  * Ids of the pool's orphan candidates whose capabilities prove them ours. Without an identity (a
  * controller built without one) nothing is proven, so nothing is removed by name.
  */
-export async function proveOrphans(snapshot: PoolSnapshot, poolId: number, ctx: OwnershipContext): Promise<number[]> {
-  const candidates = orphanCandidates(snapshot, { prefix: ctx.prefix, profiles: ctx.profiles });
+export async function proveOrphans(
+  snapshot: PoolSnapshot,
+  poolId: number,
+  now: Date,
+  ctx: OwnershipContext,
+): Promise<number[]> {
+  const candidates = orphanCandidates(snapshot, { prefix: ctx.prefix, profiles: ctx.profiles }, now);
   const read = ctx.azdo.getAgentCapabilities;
   const identity = ctx.identity;
   if (candidates.length === 0 || !read || !identity) return [];

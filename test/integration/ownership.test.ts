@@ -60,7 +60,11 @@ function deployment(id: string | undefined, pool: string, profile: Record<string
     { requireAzure: true },
   );
   const log = memoryLogger();
-  const clock: Clock = { now: () => new Date(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+  let offsetMs = 0;
+  const clock: Clock = {
+    now: () => new Date(Date.now() + offsetMs),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  };
   let entropy = 0;
   const deps = buildDeps(settings, log, {
     credential,
@@ -71,7 +75,15 @@ function deployment(id: string | undefined, pool: string, profile: Record<string
     entropy: () => `${(id ?? 'default').replace(/[^a-z0-9]/g, '')}${(++entropy).toString(36)}`.padStart(12, '0'),
   });
   const options: ReconcileOptions = { ...reconcileOptions(settings), probeAfterSec: 3600 };
-  return { settings, deps, log, options, pass: (): Promise<PassResult> => reconcile(options, deps) };
+  return {
+    settings,
+    deps,
+    log,
+    options,
+    pass: (): Promise<PassResult> => reconcile(options, deps),
+    /** Move the controller's clock forward (the fakes keep real time). */
+    advance: (sec: number) => (offsetMs += sec * 1000),
+  };
 }
 
 /**
@@ -104,6 +116,8 @@ describe('a registration with no group of ours is touched only when proven ours'
     const made = created(await theirs.pass());
     expect(made).toHaveLength(9);
     const agents = made.map((g) => boot('own-1', g));
+    // Older than the boot timeout: without proof they would be taken for our orphans.
+    ours.advance(601);
     azdo.clearRequests();
     const r = await ours.pass();
     expect(r.pools[0]!.ok).toBe(true);
@@ -124,6 +138,7 @@ describe('a registration with no group of ours is touched only when proven ours'
     const made = created(await theirs.pass());
     expect(made).toHaveLength(3);
     const agents = made.map((g) => boot('own-2', g, 'rg-other-team'));
+    ours.advance(601);
     azdo.clearRequests();
     await ours.pass();
     expect(writesTo(agents.map((a) => a.id))).toEqual([]);
@@ -143,6 +158,7 @@ describe('a registration with no group of ours is touched only when proven ours'
         },
       ),
     );
+    ours.advance(601);
     azdo.clearRequests();
     await ours.pass();
     await ours.pass();
@@ -157,6 +173,7 @@ describe('a registration with no group of ours is touched only when proven ours'
     const ours = deployment('prod', 'own-4');
     const busy = azdo.registerAgent('own-4', 'azp-linux-bbbbbbbbbbbbbbbbbbbb', {}, { status: 'offline' });
     const next = azdo.queueJob('own-4', []);
+    ours.advance(601);
     const off = azdo.onAnswered((q) => {
       if (q.method === 'GET' && q.path.endsWith('/agents') && azdo.agent(busy.id)?.assignedRequestId === undefined) {
         azdo.setAgentStatus(busy.id, 'online');
@@ -181,6 +198,7 @@ describe('a registration with no group of ours is touched only when proven ours'
     arm.startDeleting(group!, 0); // its group went away behind our back; the registration stayed
     await new Promise((r) => setTimeout(r, 20));
     ours.options.profiles[0]!.minAgents = 0;
+    ours.advance(601); // registered longer ago than the boot timeout (600 s): not a group a list hides
     azdo.clearRequests();
     const r = await ours.pass();
     expect(r.pools[0]!.outcomes).toEqual([
@@ -201,6 +219,7 @@ describe('a registration with no group of ours is touched only when proven ours'
     arm.startDeleting(group!, 0);
     await new Promise((r) => setTimeout(r, 20));
     ours.options.profiles[0]!.minAgents = 0;
+    ours.advance(601);
     const job = azdo.queueJob('own-6', []);
     const off = azdo.onRequest((q) => {
       if (
@@ -218,5 +237,23 @@ describe('a registration with no group of ours is touched only when proven ours'
       off();
     }
     expect(azdo.agent(agent.id)).toMatchObject({ enabled: true, assignedRequestId: job.requestId });
+  });
+  it('our own booting agent whose group the list does not show (yet): untouched until the boot timeout', async () => {
+    // ARM's list can lag a create: a fresh registration of ours with no listed group may be one of
+    // our booting agents. Within the profile's boot timeout it is left alone, like a starting group.
+    azdo.addPool('own-7');
+    const ours = deployment('prod', 'own-7', { minAgents: 1, maxAgents: 1 });
+    const [group] = created(await ours.pass());
+    const agent = boot('own-7', group!);
+    arm.startDeleting(group!, 0); // stands for "not listed yet"
+    await new Promise((r) => setTimeout(r, 20));
+    ours.options.profiles[0]!.minAgents = 0;
+    azdo.clearRequests();
+    await ours.pass();
+    expect(writesTo([agent.id])).toEqual([]);
+    expect(azdo.agent(agent.id)?.enabled).toBe(true);
+    ours.advance(601);
+    await ours.pass();
+    expect(azdo.agent(agent.id)).toBeUndefined();
   });
 });

@@ -202,8 +202,18 @@ describe('orphans', () => {
       new Set(),
       [p],
       'azp',
+      new Date(),
     );
     expect(candidates.map((c) => c.agent.id)).toEqual([1, 5]);
+    // A fresh registration with no listed group may be one of our booting agents (a list that lags):
+    // not a candidate within the profile's boot timeout.
+    const now = new Date('2026-01-01T12:00:00Z');
+    const at = (sec: number) => new Date(now.getTime() - sec * 1000).toISOString();
+    const young = { ...offline, createdOn: at(p.bootTimeoutSec - 1) };
+    const old = { ...offline, id: 6, createdOn: at(p.bootTimeoutSec + 1) };
+    expect(
+      orphanRegistrationCandidates([young, old], new Set(), new Set(), [p], 'azp', now).map((c) => c.agent.id),
+    ).toEqual([6]);
     // Named like ours is no proof: only those whose capabilities proved them ours go.
     const out = removeOrphanRegistrations(candidates, new Set([1]));
     expect(out).toEqual([expect.objectContaining({ kind: 'unregister', agentId: 1 })]);

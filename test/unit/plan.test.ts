@@ -352,9 +352,9 @@ describe('scale-down decisions', () => {
       agent(3, 'azp-linux-aaaaaaaaaaa3', { status: 'online' }),
       agent(4, 'azp-linux-placeholder', { status: 'offline' }),
       agent(5, 'azp-linux-aaaaaaaaaaa5', { status: 'offline' }),
-    ];
+    ].map((a) => ({ ...a, createdOn: ago(3600) })); // registered longer ago than the boot timeout
     const policy = { prefix: 'azp', profiles: [{ ...pr, placeholder: true }] };
-    expect(orphanCandidates(snap({ agents }), policy).map((c) => c.agent.id)).toEqual([1, 5]);
+    expect(orphanCandidates(snap({ agents }), policy, NOW).map((c) => c.agent.id)).toEqual([1, 5]);
     // Proven ones only (the pass reads the candidates' capabilities: src/reconcile/ownership.ts).
     const p = plan({ ...snap({ agents }), provenOwn: [1, 2, 3, 4] }, policy, NOW);
     expect(p.actions.filter((a) => a.kind === 'unregister')).toEqual([expect.objectContaining({ agentId: 1 })]);

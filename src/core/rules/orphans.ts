@@ -30,9 +30,11 @@ export interface OrphanCandidate {
 }
 
 /**
- * Candidates for orphan removal: our naming, offline, no job, no group behind them. The name
- * proves nothing (another deployment with the same prefix, a person): the pass reads each one's
- * capabilities (core/ownership.ts) before `removeOrphanRegistrations` may act on it.
+ * Candidates for orphan removal: our naming, offline, no job, no group behind them, registered
+ * longer ago than the profile's boot timeout (ARM's list can lag a create, so a fresh registration
+ * with no listed group may be one of our booting agents: it counts like a starting group until
+ * then). The name proves nothing (another deployment with the same prefix, a person): the pass
+ * reads each one's capabilities (core/ownership.ts) before `removeOrphanRegistrations` may act on it.
  */
 export function orphanRegistrationCandidates(
   agents: readonly AgentRegistration[],
@@ -40,12 +42,16 @@ export function orphanRegistrationCandidates(
   busyNames: ReadonlySet<string>,
   profiles: readonly ProfilePolicy[],
   prefix: string,
+  now: Date,
 ): OrphanCandidate[] {
   const out: OrphanCandidate[] = [];
   for (const a of agents) {
     if (groupNames.has(a.name) || a.status !== 'offline' || holdsJob(a.name, a, busyNames)) continue;
     const owner = profiles.find((p) => isOurAgentName(a.name, prefix, p.name));
-    if (owner) out.push({ agent: a, profile: owner.name });
+    if (!owner) continue;
+    const registered = Date.parse(a.createdOn ?? '');
+    if (!Number.isNaN(registered) && now.getTime() - registered < owner.bootTimeoutSec * 1000) continue;
+    out.push({ agent: a, profile: owner.name });
   }
   return out;
 }
