@@ -25,6 +25,7 @@ import { emptyPoolState, type Logger, type PoolState } from '../ports/index.js';
 import { mapLimit } from '../util/limit.js';
 import { errorText } from '../util/log.js';
 import { proveOrphans } from './ownership.js';
+import { ownershipOf } from '../core/ownership.js';
 import { backoffPolicy, once, type ReconcileDeps, type ReconcileOptions } from './types.js';
 
 /** Observe one pool: job requests, agents, our groups (given), plus GETs for silent groups. */
@@ -165,6 +166,19 @@ async function auditPlaceholderCapabilities(
       continue; // tried again next pass
     }
     if (!reported || !once(deps, key)) continue;
+    // Same prefix and profile name in another deployment: one placeholder name for both. Never
+    // touched (not ours); the operator is told, since matching then follows their image.
+    if (opts.identity && ownershipOf(reported, ph.name, opts.identity).verdict === 'theirs') {
+      deps.logger.warn(
+        'the placeholder registration belongs to another deployment (its AZP_AUTOSCALER_ID): jobs are matched against its image, and no placeholder of ours is made',
+        {
+          pool,
+          profile: profile.name,
+          placeholder: ph.name,
+          fix: 'give the deployments sharing this pool distinct AGENT_NAME_PREFIX values (or profile names)',
+        },
+      );
+    }
     const diff = capabilityDifference(reportedByProfile(profile), reported);
     if (diff.missing.length + diff.differing.length > 0) {
       deps.logger.warn(

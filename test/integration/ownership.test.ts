@@ -256,4 +256,27 @@ describe('a registration with no group of ours is touched only when proven ours'
     await ours.pass();
     expect(azdo.agent(agent.id)).toBeUndefined();
   });
+  it("another deployment's placeholder under our placeholder's name: said once, never touched", async () => {
+    // Same prefix and profile name: one placeholder name for two deployments. Jobs are then matched
+    // against their image's capabilities, and ours is never created; only the operator can fix it.
+    azdo.addPool('own-8');
+    const ours = deployment('prod', 'own-8', { placeholder: true });
+    const name = 'azp-linux-placeholder';
+    const ph = azdo.registerAgent(
+      'own-8',
+      name,
+      {},
+      {
+        status: 'offline',
+        env: { AZP_AUTOSCALER_ID: 'staging', AZP_AGENT_NAME: name, AZP_RUN_MODE: 'placeholder' },
+      },
+    );
+    azdo.clearRequests();
+    await ours.pass();
+    await ours.pass();
+    expect(writesTo([ph.id])).toEqual([]);
+    const said = ours.log.lines.filter((l) => l.includes('placeholder registration belongs to another deployment'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain('AGENT_NAME_PREFIX');
+  });
 });
