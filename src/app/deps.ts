@@ -62,6 +62,11 @@ export interface DepsOverrides {
   poolState?: PoolStateStore;
   arrivals?: ArrivalsInbox;
   entropy?: () => string;
+  /** Per-request timeouts (tests that inject timeouts): ARM default 30 s, Azure DevOps 45 s. */
+  armRequestTimeoutMs?: number;
+  azdoTimeoutMs?: number;
+  /** Sleep between Azure DevOps read retries (tests compress time). */
+  azdoSleep?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -127,13 +132,15 @@ export function buildDeps(settings: Settings, logger: Logger, o: DepsOverrides =
     ...(settings.AZP_API_VERSION ? { apiVersion: settings.AZP_API_VERSION } : {}),
     ...(o.azdoDispatcher ? { dispatcher: o.azdoDispatcher } : {}),
     ...(o.onAzdoRequest ? { onRequest: o.onAzdoRequest } : {}),
+    ...(o.azdoTimeoutMs !== undefined ? { timeoutMs: o.azdoTimeoutMs } : {}),
+    ...(o.azdoSleep ? { sleep: o.azdoSleep } : {}),
   });
   const compute = new AciComputeProvider({
     client: clients.aci,
     resourceGroup: ACI_RESOURCE_GROUP,
     spec: { azpUrl: settings.AZP_URL, location: ACI_LOCATION, ...deploymentIdentity(settings) },
     // No ARM call may hold a pass (and with it the pool's lease) indefinitely.
-    requestTimeoutMs: 30_000,
+    requestTimeoutMs: o.armRequestTimeoutMs ?? 30_000,
     // The provider's own limiter must let the pass's creates through.
     concurrency: Math.max(10, settings.CREATE_CONCURRENCY),
     logger,

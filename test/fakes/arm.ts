@@ -154,6 +154,11 @@ export interface FakeArm {
   setPutLatency(ms: number): void;
   setPageSize(n: number): void;
   /**
+   * ARM's list is eventually consistent: a group created less than `ms` ago is missing from list
+   * answers (GET by name sees it). Issue 21 measured 10 s of lag; default 0.
+   */
+  setListLag(ms: number): void;
+  /**
    * Creates matching `when` (default: every create; e.g. by location or priority) are accepted and
    * then fail for capacity, as ACI does when a region runs out; `undefined` turns it off.
    */
@@ -235,6 +240,7 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
   let putLatency = opts.putLatencyMs ?? 0;
   const deleteLatency = opts.deleteLatencyMs ?? 0;
   let pageSize = opts.pageSize ?? 100;
+  let listLagMs = 0;
   const store = new Map<string, FakeGroup>();
   const ops = new Map<string, AsyncOp>();
   const requests: ArmRequestRecord[] = [];
@@ -558,7 +564,9 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
       if (method !== 'GET') return cloudError(res, rec, 405, 'MethodNotAllowed', 'Method not allowed.');
       const all = [...store.values()].filter(
         (g) =>
-          g.subscriptionId.toLowerCase() === sub.toLowerCase() && g.resourceGroup.toLowerCase() === rg.toLowerCase(),
+          g.subscriptionId.toLowerCase() === sub.toLowerCase() &&
+          g.resourceGroup.toLowerCase() === rg.toLowerCase() &&
+          g.createdAt <= Date.now() - listLagMs,
       );
       const skip = Number(u.searchParams.get('$skiptoken') ?? '0') || 0;
       const page = all.slice(skip, skip + pageSize).map((g) => render(g, false));
@@ -797,6 +805,9 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
     },
     setPageSize(n) {
       pageSize = n;
+    },
+    setListLag(ms) {
+      listLagMs = ms;
     },
     failCapacityLate(when) {
       lateCapacity = when;
