@@ -214,15 +214,24 @@ module privateEndpoints 'modules/private-endpoints.bicep' = if (privateNetworkin
 }
 
 var agentImage = '${registry.outputs.loginServer}/${agentImageName}:${agentImageTag}'
+// infra/agent/windows/acr-build.mjs pushes the Windows image as <tag>-windows (when
+// AZP_WINDOWS_AGENT_SHA256 is set; infra/agent/README.md).
+var agentImageWindows = '${agentImage}-windows'
 var agentRegistry = {
   server: registry.outputs.loginServer
   identity: agents.outputs.pullIdentityId
 }
-// A profile's own values win; profiles without an image get ours (and its pull identity),
-// and with enableVnet profiles without a subnet get the agent subnet.
+// A profile's own values win; profiles without an image get ours (Windows ones its -windows tag)
+// and its pull identity. With enableVnet only the profiles ACI can place in a virtual network get
+// the agent subnet: Linux, not Spot, no Spot fallback and no fallback to another region (the rules
+// src/config/schema.ts enforces, from the ACI docs it cites: only Linux container groups join a
+// virtual network, Spot ones never, a subnet is regional). Any other profile would make the app
+// refuse the whole POOLS, and no pass would run.
 var poolProfiles = map(pools, p => union(
-  contains(p, 'image') ? {} : { image: agentImage, registry: agentRegistry },
-  vnetOn && !contains(p, 'subnetId') ? { subnetId: agents.outputs.subnetId } : {},
+  contains(p, 'image') ? {} : { image: (p.?os ?? 'Linux') == 'Windows' ? agentImageWindows : agentImage, registry: agentRegistry },
+  vnetOn && !contains(p, 'subnetId') && (p.?os ?? 'Linux') == 'Linux' && !(p.?spot ?? false) && empty(filter(p.?fallback ?? [], f => (f.?spot ?? false) || !empty(f.?location ?? '')))
+    ? { subnetId: agents.outputs.subnetId }
+    : {},
   p
 ))
 

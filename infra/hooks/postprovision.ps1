@@ -1,12 +1,8 @@
 # azd postprovision hook on Windows: the same steps as postprovision.sh (read that file's comments).
 $ErrorActionPreference = 'Stop'
 Set-Location (Join-Path $PSScriptRoot '../..')
-$image = "$($env:AGENT_IMAGE_NAME):$($env:AGENT_IMAGE_TAG)"
-az acr repository show --name $env:AZURE_CONTAINER_REGISTRY_NAME --image $image --output none *> $null
-if ($LASTEXITCODE -eq 0) { Write-Host "Agent image $image already in $env:AZURE_CONTAINER_REGISTRY_NAME" } else {
-  az acr build --registry $env:AZURE_CONTAINER_REGISTRY_NAME --image $image --platform linux/amd64 --target baked --file infra/agent/Dockerfile --output none infra/agent
-  if ($LASTEXITCODE -ne 0) { throw 'az acr build failed' }
-}
+# Agent image (agent-image.ps1: skipped when the tag exists, e.g. built by preprovision).
+& (Join-Path $PSScriptRoot 'agent-image.ps1') build
 # Windows agent image, only when AZP_WINDOWS_AGENT_SHA256 is set (infra/agent/README.md).
 node infra/agent/windows/acr-build.mjs
 if ($LASTEXITCODE -ne 0) { throw 'Windows agent image build failed' }

@@ -2,7 +2,8 @@
 # azd postprovision hook (azure.yaml): runs after every `azd provision` / `azd up`, with the Bicep
 # outputs (infra/main.bicep) in the environment.
 #  1. Builds the agent image in the registry (ACR Tasks; no local Docker) unless the tag exists.
-#     The tag is <agent version>-<commit> (preprovision), so a new commit or agent version builds anew.
+#     The tag is <agent version>-<hash of the image's inputs> (preprovision): a first deploy builds
+#     here (the registry is new; azd deploys the app after this hook), later ones in preprovision.
 #     No build argument is needed: the Dockerfile's defaults pin the agent version and its SHA-256.
 #  2. Creates the webhook password secret once (64 random hex characters); never rotates it.
 #  3. Makes the app re-read its Key Vault references now: on the first run the app was created
@@ -10,13 +11,8 @@
 set -eu
 cd "$(dirname "$0")/../.."
 
-# 1. Agent image
-if az acr repository show --name "$AZURE_CONTAINER_REGISTRY_NAME" --image "$AGENT_IMAGE_NAME:$AGENT_IMAGE_TAG" --output none >/dev/null 2>&1; then
-  echo "Agent image $AGENT_IMAGE_NAME:$AGENT_IMAGE_TAG already in $AZURE_CONTAINER_REGISTRY_NAME"
-else
-  az acr build --registry "$AZURE_CONTAINER_REGISTRY_NAME" --image "$AGENT_IMAGE_NAME:$AGENT_IMAGE_TAG" \
-    --platform linux/amd64 --target baked --file infra/agent/Dockerfile --output none infra/agent
-fi
+# 1. Agent image (infra/hooks/agent-image.sh: skipped when the tag exists, e.g. built by preprovision)
+sh infra/hooks/agent-image.sh build
 # 1b. Windows agent image, only when AZP_WINDOWS_AGENT_SHA256 is set (infra/agent/README.md).
 node infra/agent/windows/acr-build.mjs
 

@@ -32,11 +32,12 @@ if ($env:SKIP_REGION_CHECKS -ne '1' -and $env:AZURE_LOCATION) {
     throw 'A pool profile sets "spot": true, but ACI Spot containers run only in westeurope, eastus2 and westus; set ACI_LOCATION to one of them'
   }
 }
-$version = (Select-String -Path infra/agent/Dockerfile -Pattern '^ARG AGENT_VERSION=([0-9][0-9.]*)$' | Select-Object -First 1).Matches[0].Groups[1].Value
-if (-not $version) { throw 'infra/agent/Dockerfile has no pinned ARG AGENT_VERSION=<x.y.z>' }
-$commit = git rev-parse --short=12 HEAD 2>$null
-if ($LASTEXITCODE -ne 0 -or -not $commit) { $commit = 'nogit' } elseif (git status --porcelain -- infra/agent) { $commit = "$commit-dirty" }
-$tag = "$version-$commit"
+$tag = & (Join-Path $PSScriptRoot 'agent-image.ps1') tag
 azd env set AGENT_IMAGE_TAG $tag
 if ($LASTEXITCODE -ne 0) { throw 'azd env set failed' }
 Write-Host "Agent image tag: $tag"
+# Not the first deploy (the registry exists): build the new tag before provision points POOLS at it.
+if ($env:AZURE_CONTAINER_REGISTRY_NAME) {
+  $env:AGENT_IMAGE_TAG = $tag
+  & (Join-Path $PSScriptRoot 'agent-image.ps1') build
+}

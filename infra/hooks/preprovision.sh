@@ -3,9 +3,10 @@
 #  1. Registers every resource provider the deployment and the app use (infra/hooks/providers.txt)
 #     and waits until each one is Registered: a fresh subscription otherwise fails every container
 #     group create with MissingSubscriptionRegistration.
-#  2. Sets AGENT_IMAGE_TAG in the azd environment: <agent version>-<commit>, the agent version read
-#     from infra/agent/Dockerfile (the one pinned place). main.parameters.json passes it to Bicep.
-# Needs: az (logged in to AZURE_SUBSCRIPTION_ID), azd, git (optional: without it the tag says "nogit").
+#  2. Sets AGENT_IMAGE_TAG in the azd environment: <agent version>-<hash of the image's inputs>
+#     (infra/hooks/agent-image.sh tag). main.parameters.json passes it to Bicep. When the registry
+#     exists already (not the first deploy), builds that tag now, before provision points POOLS at it.
+# Needs: az (logged in to AZURE_SUBSCRIPTION_ID), azd.
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -61,10 +62,13 @@ if [ "${SKIP_REGION_CHECKS:-}" != 1 ] && [ -n "${AZURE_LOCATION:-}" ]; then
   fi
 fi
 
-version=$(sed -n 's/^ARG AGENT_VERSION=\([0-9][0-9.]*\)$/\1/p' infra/agent/Dockerfile | head -n 1)
-if [ -z "$version" ]; then echo "infra/agent/Dockerfile has no pinned ARG AGENT_VERSION=<x.y.z>" >&2; exit 1; fi
-commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo nogit)
-if [ "$commit" != nogit ] && [ -n "$(git status --porcelain -- infra/agent 2>/dev/null)" ]; then commit="$commit-dirty"; fi
-tag="$version-$commit"
+tag=$(sh infra/hooks/agent-image.sh tag)
 azd env set AGENT_IMAGE_TAG "$tag"
 echo "Agent image tag: $tag"
+
+# An earlier provision left the registry (its name is in the azd environment): build a new tag now,
+# before this provision points POOLS at it, so no pass ever asks for an image that is not there.
+# On a first deploy there is no registry yet: postprovision builds, before azd deploys the app.
+if [ -n "${AZURE_CONTAINER_REGISTRY_NAME:-}" ]; then
+  AGENT_IMAGE_TAG="$tag" sh infra/hooks/agent-image.sh build
+fi

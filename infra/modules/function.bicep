@@ -53,9 +53,12 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     // Key Vault references (@Microsoft.KeyVault(...)) resolve with this identity.
     keyVaultReferenceIdentity: identityId
+    // No ftpsState: ARM refuses it on a Flex Consumption site in some regions ("... for Flex
+    // Consumption sites is invalid", error 51021; Azure/terraform-azurerm-avm-res-web-site#345).
+    // FTP is off all the same: the ftp and scm basicPublishingCredentialsPolicies below disallow
+    // basic-auth publishing.
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
     }
     functionAppConfig: {
       deployment: {

@@ -5,9 +5,9 @@
  * Every resource provider the Bicep deploys or the app calls must be registered by preprovision.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../contract/paths.js';
@@ -114,8 +114,10 @@ case "$1 $2" in
     else echo NotRegistered; fi ;;
   "provider register") [ -n "$FAKE_NEVER_REGISTER" ] || touch "$state/registered-$(arg --namespace "$@")" ;;
   "functionapp list-flexconsumption-locations") printf 'East US\nWest Europe\nsoutheastasia\n' ;;
-  "acr repository") exit 1 ;;
-  "acr build") exit $((FAKE_ACR_BUILD_EXIT + 0)) ;;
+  "acr repository") [ -f "$state/image-$(arg --image "$@" | tr ':/' '__')" ] || exit 1 ;;
+  "acr build")
+    [ $((FAKE_ACR_BUILD_EXIT + 0)) = 0 ] || exit "$FAKE_ACR_BUILD_EXIT"
+    touch "$state/image-$(arg --image "$@" | tr ':/' '__')" ;;
   "keyvault secret")
     name=$(arg --name "$@")
     if [ "$3" = show ]; then
@@ -210,10 +212,11 @@ describe('preprovision hook (sh, fake az)', () => {
       expect(calls.slice(reg + 1).filter((c) => c.startsWith('provider|show') && c.includes(`|${ns}|`)).length, ns).toBeGreaterThanOrEqual(2);
     }
     const version = /^ARG AGENT_VERSION=(\S+)$/m.exec(dockerfile)![1]!;
-    const { stdout: head } = await run('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: repoRoot });
     const tagCall = calls.find((c) => c.startsWith('azd|env|set|AGENT_IMAGE_TAG|'));
-    expect(tagCall).toMatch(new RegExp(`^azd\\|env\\|set\\|AGENT_IMAGE_TAG\\|${version.replace(/\./g, '\\.')}-${head.trim()}(-dirty)?$`));
+    expect(tagCall).toMatch(new RegExp(`^azd\\|env\\|set\\|AGENT_IMAGE_TAG\\|${version.replace(/\./g, '\\.')}-[0-9a-f]{12}$`));
     expect(tagCall).not.toMatch(/latest/);
+    // A first deploy (no registry in the azd environment yet): nothing is built before provision.
+    expect(calls.filter((c) => c.startsWith('acr|'))).toEqual([]);
   });
 
   it('gives up with a message when a provider stays unregistered', async () => {
@@ -322,12 +325,82 @@ describe('postprovision hook (sh, fake az)', () => {
   });
 });
 
+describe('the agent image tag and when it is built (infra/hooks/agent-image.sh)', () => {
+  /** The files the tag is made from, copied with the hooks into a scratch tree, `edit` applied. */
+  async function tagOf(edit: (dir: string) => void = () => {}): Promise<string> {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-tag-'));
+    for (const f of ['infra/hooks/agent-image.sh', 'infra/agent/Dockerfile', 'infra/agent/.dockerignore', 'infra/agent/start.sh', 'infra/agent/fetch-agent.sh', 'README.md', 'infra/agent/README.md']) {
+      mkdirSync(join(dir, dirname(f)), { recursive: true });
+      copyFileSync(join(repoRoot, f), join(dir, f));
+    }
+    edit(dir);
+    const { stdout } = await run('sh', [join(dir, 'infra/hooks/agent-image.sh'), 'tag']);
+    rmSync(dir, { recursive: true, force: true });
+    return stdout.trim();
+  }
+
+  it('is the agent version and a hash of the build inputs: a docs-only change keeps it, an input change does not', async () => {
+    const base = await tagOf();
+    expect(base).toMatch(/^\d+\.\d+\.\d+-[0-9a-f]{12}$/);
+    expect(await tagOf((d) => appendFileSync(join(d, 'README.md'), '\nmore docs\n'))).toBe(base);
+    expect(await tagOf((d) => appendFileSync(join(d, 'infra/agent/README.md'), '\nmore docs\n'))).toBe(base);
+    expect(await tagOf((d) => appendFileSync(join(d, 'infra/agent/start.sh'), '\n# changed\n'))).not.toBe(base);
+    expect(await tagOf((d) => appendFileSync(join(d, 'infra/agent/Dockerfile'), '\n# changed\n'))).not.toBe(base);
+    // CRLF checkouts hash the same.
+    expect(await tagOf((d) => writeFileSync(join(d, 'infra/agent/start.sh'), readFileSync(join(d, 'infra/agent/start.sh'), 'utf8').replace(/\n/g, '\r\n')))).toBe(base);
+  });
+
+  it('hashes exactly the files .dockerignore lets into the build context, and the Dockerfile', () => {
+    const allowed = readFileSync(join(repoRoot, 'infra/agent/.dockerignore'), 'utf8').split('\n').filter((l) => l.startsWith('!')).map((l) => l.slice(1).trim());
+    const script = readFileSync(join(repoRoot, 'infra/hooks/agent-image.sh'), 'utf8');
+    const hashed = /for f in ([^;]+); do/.exec(script)![1]!.trim().split(/\s+/);
+    expect(hashed.sort()).toEqual(['.dockerignore', 'Dockerfile', ...allowed].sort());
+  });
+
+  it('a later deploy builds the new tag in preprovision, before provision points POOLS at it; a docs-only one builds nothing', async () => {
+    reset();
+    writeFileSync(join(state, 'already'), providers.join('\n') + '\n');
+    const env = { SKIP_REGION_CHECKS: '1', AZURE_CONTAINER_REGISTRY_NAME: 'crabc', AGENT_IMAGE_NAME: 'azp-agent' };
+    const r = await hook('preprovision.sh', env);
+    expect(r.code, r.stderr).toBe(0);
+    const calls = log();
+    const tag = calls.find((c) => c.startsWith('azd|env|set|AGENT_IMAGE_TAG|'))!.split('|')[4]!;
+    const build = calls.findIndex((c) => c.startsWith('acr|build|'));
+    expect(calls[build]).toContain(`|--image|azp-agent:${tag}|`);
+    expect(build).toBeGreaterThan(calls.findIndex((c) => c.startsWith('azd|env|set|AGENT_IMAGE_TAG|')));
+    // postprovision then finds the tag and builds nothing.
+    writeFileSync(join(state, 'log'), '');
+    const post = await hook('postprovision.sh', { ...POST_ENV, AGENT_IMAGE_TAG: tag });
+    expect(post.code, post.stderr).toBe(0);
+    expect(log().filter((c) => c.startsWith('acr|build|'))).toEqual([]);
+    // A docs-only commit: the same tag, already in the registry, nothing built.
+    writeFileSync(join(state, 'log'), '');
+    expect((await hook('preprovision.sh', env)).code).toBe(0);
+    expect(log().filter((c) => c.startsWith('acr|build|'))).toEqual([]);
+  });
+
+  it('with PRIVATE_NETWORKING the build runs on the VNet task agent pool, or stops first and says how to get one', async () => {
+    reset();
+    const none = await hook('postprovision.sh', { ...POST_ENV, PRIVATE_NETWORKING: 'true' });
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toMatch(/refuses ACR's public build agents[\s\S]*az acr agentpool create[\s\S]*azd env set ACR_AGENT_POOL/);
+    expect(log().filter((c) => c.startsWith('acr|build') || c.startsWith('keyvault') || c.startsWith('rest'))).toEqual([]);
+    reset();
+    const pool = await hook('postprovision.sh', { ...POST_ENV, PRIVATE_NETWORKING: 'true', ACR_AGENT_POOL: 'agents' });
+    expect(pool.code, pool.stderr).toBe(0);
+    expect(log().find((c) => c.startsWith('acr|build|'))).toContain('|--agent-pool|agents|');
+    reset();
+    await hook('postprovision.sh', POST_ENV);
+    expect(log().find((c) => c.startsWith('acr|build|'))).not.toContain('--agent-pool');
+  });
+});
+
 describe('agent image build commands vs the Dockerfile', () => {
-  const sources = ['infra/hooks/postprovision.sh', 'infra/hooks/postprovision.ps1', 'infra/agent/README.md', 'infra/README.md', 'infra/agent/Dockerfile', 'azure.yaml'];
+  const sources = ['infra/hooks/agent-image.sh', 'infra/hooks/agent-image.ps1', 'infra/agent/README.md', 'infra/README.md', 'infra/agent/Dockerfile', 'azure.yaml'];
   const commands = sources.flatMap((s) => buildCommands(s, readFileSync(join(repoRoot, s), 'utf8')));
 
   it('finds the hook and doc build commands', () => {
-    expect([...new Set(commands.map((c) => c.where))]).toEqual(expect.arrayContaining(['infra/hooks/postprovision.sh', 'infra/hooks/postprovision.ps1', 'infra/agent/README.md', 'infra/agent/Dockerfile']));
+    expect([...new Set(commands.map((c) => c.where))]).toEqual(expect.arrayContaining(['infra/hooks/agent-image.sh', 'infra/hooks/agent-image.ps1', 'infra/agent/README.md', 'infra/agent/Dockerfile']));
   });
 
   it('no build command leaves a required build argument unset (the pinned defaults are the one place)', () => {
@@ -388,7 +461,11 @@ describe('provider registrations cover the Bicep and the app', () => {
     const ps = (n: string): string => readFileSync(join(repoRoot, 'infra/hooks', n), 'utf8');
     expect(ps('preprovision.ps1')).toContain('infra/hooks/providers.txt');
     expect(ps('preprovision.ps1')).toMatch(/azd env set AGENT_IMAGE_TAG/);
-    expect(ps('postprovision.ps1')).toMatch(/--target baked/);
+    expect(ps('postprovision.ps1')).toMatch(/agent-image\.ps1'\) build/);
+    expect(ps('preprovision.ps1')).toMatch(/agent-image\.ps1'\) build/);
+    expect(ps('agent-image.ps1')).toMatch(/--target baked/);
+    expect(ps('agent-image.ps1')).toMatch(/--agent-pool/);
+    expect(ps('agent-image.ps1')).toContain("foreach ($f in 'Dockerfile', '.dockerignore', 'start.sh', 'fetch-agent.sh')");
     expect(ps('postprovision.ps1')).toMatch(/configreferences\/appsettings\/refresh\?api-version=2022-03-01/);
     expect(ps('postdeploy.ps1')).toMatch(/servicehook/);
     expect(ps('postdeploy.ps1')).toMatch(/cli -- setup-webhook --settings \$settings --url \$hookUrl/);
