@@ -7,14 +7,21 @@ import ts from 'typescript';
 import fs from 'node:fs';
 import path from 'node:path';
 
+const walk = (d) =>
+  fs
+    .readdirSync(d, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory() ? walk(path.join(d, e.name)) : e.name.endsWith('.ts') ? [path.join(d, e.name)] : [],
+    );
+
+const isDynamicImport = (n) =>
+  ts.isCallExpression(n) &&
+  n.expression.kind === ts.SyntaxKind.ImportKeyword &&
+  n.arguments[0] !== undefined &&
+  ts.isStringLiteralLike(n.arguments[0]);
+
 /** The relative imports of each .ts file below `dirs`, resolved to files: file → [file]. */
 export function importGraph(dirs) {
-  const walk = (d) =>
-    fs
-      .readdirSync(d, { withFileTypes: true })
-      .flatMap((e) =>
-        e.isDirectory() ? walk(path.join(d, e.name)) : e.name.endsWith('.ts') ? [path.join(d, e.name)] : [],
-      );
   const files = dirs.flatMap(walk).map((f) => path.normalize(f));
   const known = new Set(files);
   const graph = new Map();
@@ -28,13 +35,7 @@ export function importGraph(dirs) {
         ts.isStringLiteral(n.moduleSpecifier)
       )
         specs.push(n.moduleSpecifier.text);
-      else if (
-        ts.isCallExpression(n) &&
-        n.expression.kind === ts.SyntaxKind.ImportKeyword &&
-        n.arguments[0] &&
-        ts.isStringLiteralLike(n.arguments[0])
-      )
-        specs.push(n.arguments[0].text);
+      else if (isDynamicImport(n)) specs.push(n.arguments[0].text);
       ts.forEachChild(n, visit);
     };
     visit(sf);
@@ -45,6 +46,20 @@ export function importGraph(dirs) {
     graph.set(f, [...new Set(to)]);
   }
   return graph;
+}
+
+/** Every `import('…')` with a string literal below `dirs`: [file, specifier] (the layer rule sees only static imports). */
+export function dynamicImports(dirs) {
+  const out = [];
+  for (const f of dirs.flatMap(walk)) {
+    const sf = ts.createSourceFile(f, fs.readFileSync(f, 'utf8'), ts.ScriptTarget.Latest, true);
+    const visit = (n) => {
+      if (isDynamicImport(n)) out.push([path.normalize(f), n.arguments[0].text]);
+      ts.forEachChild(n, visit);
+    };
+    visit(sf);
+  }
+  return out;
 }
 
 /** The strongly connected components with more than one file (or a file importing itself): Tarjan. */

@@ -7,9 +7,25 @@
 import { placementTag } from '../core/placements.js';
 import type { AgentRegistration, JobRequest, OwnedGroup } from '../core/types.js';
 import type { AgentLaunch, AzureDevOpsPort, ComputePort, GroupDetail, SecretPort } from '../ports/index.js';
-import { simJobId, type SimAgent, type SimJob } from './azdo-model.js';
+import { simJobId, type AzureDevOpsModel, type SimAgent, type SimJob } from './azdo-model.js';
 import { SimPortError } from './faults.js';
-import type { World } from './world.js';
+import type { VirtualClock } from './clock.js';
+import type { ComputeModel } from './compute.js';
+import type { Violation } from './violations.js';
+import type { WorldOptions } from './world-options.js';
+
+/** What the simulated ports use of the world (src/sim/world.ts is one; the ports do not import it). */
+export interface SimBackend {
+  readonly clock: VirtualClock;
+  readonly opts: WorldOptions;
+  readonly azdo: AzureDevOpsModel;
+  readonly compute: ComputeModel;
+  readonly canary: string;
+  readonly resolvedPools: Set<string>;
+  bump(counter: string): void;
+  violate(v: Omit<Violation, 'atMs'>): void;
+  countCall(kind: 'azdo' | 'arm', op: string): void;
+}
 
 function toJobRequest(j: SimJob, matchedAgentIds?: number[]): JobRequest {
   const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -52,7 +68,7 @@ function toRegistration(a: SimAgent): AgentRegistration {
   return r;
 }
 
-export function simAzdoPort(world: World): AzureDevOpsPort {
+export function simAzdoPort(world: SimBackend): AzureDevOpsPort {
   const azdo = world.azdo;
   const call = async (op: string) => {
     world.countCall('azdo', op);
@@ -120,7 +136,7 @@ export function simAzdoPort(world: World): AzureDevOpsPort {
 }
 
 /** The ACI port for the controller `owner` (only its groups are listed). */
-export function simComputePort(world: World, owner: string): ComputePort {
+export function simComputePort(world: SimBackend, owner: string): ComputePort {
   const compute = world.compute;
   const call = async (op: string, latencyMs: number) => {
     world.countCall('arm', op);
@@ -205,6 +221,6 @@ export function simComputePort(world: World, owner: string): ComputePort {
 /** The simulated deployment's ACI_LOCATION. */
 export const SIM_LOCATION = 'westeurope';
 
-export function simSecretPort(world: World): SecretPort {
+export function simSecretPort(world: SimBackend): SecretPort {
   return { getToken: async () => world.canary, invalidate: () => undefined };
 }

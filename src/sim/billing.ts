@@ -24,11 +24,6 @@ export interface AciPrices {
  */
 export const VM_PRICE = { size: 'Standard_D2s_v3', perHour: 0.096 } as const;
 
-/** Billing stops now unless it already has (a terminated restartPolicy=Never group, a deleted one). */
-export function stopBilling(m: Machine, nowMs: number): void {
-  if (m.billEndMs === undefined) m.billEndMs = nowMs;
-}
-
 export interface Bill {
   billedSec: number;
   busySec: number;

@@ -22,7 +22,6 @@ import {
   type SimAgent,
   type SimJob,
 } from './azdo-model.js';
-import { stopBilling } from './billing.js';
 import type { VirtualClock } from './clock.js';
 import { SimPortError, type Faults } from './faults.js';
 import { coldExtra } from './cold-path.js';
@@ -33,6 +32,11 @@ import type { WorldOptions } from './world-options.js';
 export type MachineKind = 'aci' | 'vm';
 export type MachinePhase =
   'provisioning' | 'booting' | 'registered' | 'idle' | 'busy' | 'reimaging' | 'exited' | 'failed' | 'deleted';
+
+/** Billing stops now unless it already has (a terminated restartPolicy=Never group, a deleted one). */
+function stopBilling(m: Machine, nowMs: number): void {
+  if (m.billEndMs === undefined) m.billEndMs = nowMs;
+}
 
 export interface Machine {
   name: string;

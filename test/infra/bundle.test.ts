@@ -70,7 +70,13 @@ describe('scripts/bundle.mjs on a synthetic app', () => {
     expect(pkg.dependencies).toBeUndefined();
     expect(readFileSync(join(result.outdir, 'host.json'), 'utf8')).toBe(readFileSync(join(ROOT, 'host.json'), 'utf8'));
     expect((mainFiles as (d: string) => string[])(result.outdir)).toEqual([join(result.outdir, 'index.js')]);
-    expect(result.files.map((f) => f.path).sort()).toEqual(['host.json', 'index.js', 'index.js.map', 'package.json']);
+    // Besides chunks/: what the SDKs load by import() (splitting is on, for the distro: src/app/monitor.ts).
+    expect(
+      result.files
+        .map((f) => f.path)
+        .filter((p) => !p.startsWith('chunks/'))
+        .sort(),
+    ).toEqual(['host.json', 'index.js', 'index.js.map', 'package.json']);
   });
 
   it('bundles the SDKs but leaves @azure/functions-core to the host', () => {
@@ -90,6 +96,33 @@ describe('scripts/bundle.mjs on a synthetic app', () => {
 });
 
 describe('scripts/bundle.mjs on the app', () => {
+  it.skipIf(realEntry !== 'src/index.ts')(
+    'keeps the Azure Monitor distro in a chunk of its own, read only when a connection string is set',
+    async () => {
+      const result = await bundleApp({ outdir: join(WORK, 'lazy-bundle'), quiet: true });
+      const env = {
+        AZP_URL: 'https://dev.azure.com/contoso',
+        DRY_RUN: 'true',
+        POOLS: JSON.stringify([{ name: 'linux', pool: 'Default', image: 'example.azurecr.io/azp-agent:latest' }]),
+      };
+      const all = registrations(result.outdir, { env }).functions.length;
+      // The distro's exporter is in a chunk, not in the main file the host loads.
+      const js = (p: string) => readFileSync(join(result.outdir, p), 'utf8');
+      expect(js('index.js').includes('AzureMonitorTraceExporter')).toBe(false);
+      const distro = result.files.filter((f) => f.path.endsWith('.js') && js(f.path).includes('AzureMonitorTraceExporter'));
+      expect(distro.length).toBeGreaterThan(0);
+      // Without those chunks the app still loads with telemetry off, and fails to with it on.
+      for (const f of distro) rmSync(join(result.outdir, f.path));
+      expect(registrations(result.outdir, { env }).functions.length).toBe(all);
+      const on = {
+        ...env,
+        APPLICATIONINSIGHTS_CONNECTION_STRING:
+          'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/',
+      };
+      expect(() => registrations(result.outdir, { env: on })).toThrow(/Cannot find module|ERR_MODULE_NOT_FOUND/);
+    },
+    120_000,
+  );
   it.skipIf(!realEntry)(
     `bundles ${realEntry ?? 'src/index.ts (skipped: neither src/index.ts nor src/functions/*.ts exists yet)'} and registers its functions`,
     async () => {
