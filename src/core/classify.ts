@@ -83,46 +83,12 @@ export function classifyGroup(
   if (holdsJob(group.name, agent, busyNames)) {
     return { ...base, cls: 'busy', why: `agent holds job ${agent?.assignedRequestId ?? '(reserved)'}` };
   }
-  const terminal = containerTerminated(group);
-  const failed = provisioningFailed(group);
-  if (agent) {
-    if (agent.status === 'online') {
-      const idleSince = [agent.lastCompletedFinishTime, agent.createdOn, group.createdAt]
-        .filter((x): x is string => Boolean(x))
-        .map((x) => Date.parse(x))
-        .filter((x) => !Number.isNaN(x))
-        .reduce((a, b) => Math.max(a, b), 0);
-      const idleSec = idleSince > 0 ? Math.max(0, (now.getTime() - idleSince) / 1000) : ageSec;
-      return {
-        ...base,
-        cls: 'idle',
-        why: agent.enabled ? 'online, no job' : 'online but disabled',
-        idleSec,
-        disabled: !agent.enabled,
-      };
-    }
-    if (agent.lastCompletedFinishTime) return { ...base, cls: 'finished', why: 'ran its job and went offline' };
-    if (terminal) return { ...base, cls: 'finished', why: `container ${group.instanceState} after registering` };
-    if (failed) return { ...base, cls: 'failedBoot', why: `provisioning ${group.provisioningState}` };
-    if (wasOnline(agent)) {
-      // Listener reconnect, agent self-update restart: a warm agent is offline for a moment. Not a
-      // failed boot; it counts like a starting agent until it has been away for a boot timeout.
-      const offlineSec = secondsBetween(agent.statusChangedOn, now);
-      if (offlineSec < policy.bootTimeoutSec)
-        return { ...base, cls: 'starting', why: `was online, offline for ${Math.round(offlineSec)}s (reconnecting?)` };
-      return {
-        ...base,
-        cls: 'lost',
-        why: `was online, offline for ${Math.round(offlineSec)}s (boot timeout ${policy.bootTimeoutSec}s) without running a job`,
-      };
-    }
-    if (ageSec < policy.bootTimeoutSec) return { ...base, cls: 'starting', why: 'registered, not online yet' };
-    return { ...base, cls: 'failedBoot', why: `registered but never online within ${policy.bootTimeoutSec}s` };
-  }
-  if (failed) return { ...base, cls: 'failedBoot', why: `provisioning ${group.provisioningState}` };
+  if (agent) return classifyRegistered({ ...base, agent }, policy, now);
+  if (provisioningFailed(group)) return { ...base, cls: 'failedBoot', why: `provisioning ${group.provisioningState}` };
   if (group.instanceState === 'Succeeded')
     return { ...base, cls: 'finished', why: 'container exited 0 and its registration is gone' };
-  if (terminal) return { ...base, cls: 'failedBoot', why: `container ${group.instanceState} without a registration` };
+  if (containerTerminated(group))
+    return { ...base, cls: 'failedBoot', why: `container ${group.instanceState} without a registration` };
   if (ageSec < policy.bootTimeoutSec)
     return { ...base, cls: 'starting', why: 'no registration yet, within boot timeout' };
   return {
@@ -130,4 +96,50 @@ export function classifyGroup(
     cls: 'failedBoot',
     why: `no registration after ${Math.round(ageSec)}s (boot timeout ${policy.bootTimeoutSec}s)`,
   };
+}
+
+/** A group whose agent registered, holding no job: idle, finished, starting, lost or a failed boot. */
+function classifyRegistered(
+  base: { group: OwnedGroup; agent: AgentRegistration; ageSec: number },
+  policy: Pick<ProfilePolicy, 'bootTimeoutSec'>,
+  now: Date,
+): ClassifiedGroup {
+  const { group, agent, ageSec } = base;
+  if (agent.status === 'online') {
+    return {
+      ...base,
+      cls: 'idle',
+      why: agent.enabled ? 'online, no job' : 'online but disabled',
+      idleSec: idleSeconds(group, agent, ageSec, now),
+      disabled: !agent.enabled,
+    };
+  }
+  if (agent.lastCompletedFinishTime) return { ...base, cls: 'finished', why: 'ran its job and went offline' };
+  if (containerTerminated(group))
+    return { ...base, cls: 'finished', why: `container ${group.instanceState} after registering` };
+  if (provisioningFailed(group)) return { ...base, cls: 'failedBoot', why: `provisioning ${group.provisioningState}` };
+  if (wasOnline(agent)) {
+    // Listener reconnect, agent self-update restart: a warm agent is offline for a moment. Not a
+    // failed boot; it counts like a starting agent until it has been away for a boot timeout.
+    const offlineSec = secondsBetween(agent.statusChangedOn, now);
+    if (offlineSec < policy.bootTimeoutSec)
+      return { ...base, cls: 'starting', why: `was online, offline for ${Math.round(offlineSec)}s (reconnecting?)` };
+    return {
+      ...base,
+      cls: 'lost',
+      why: `was online, offline for ${Math.round(offlineSec)}s (boot timeout ${policy.bootTimeoutSec}s) without running a job`,
+    };
+  }
+  if (ageSec < policy.bootTimeoutSec) return { ...base, cls: 'starting', why: 'registered, not online yet' };
+  return { ...base, cls: 'failedBoot', why: `registered but never online within ${policy.bootTimeoutSec}s` };
+}
+
+/** Seconds an online agent has been idle: since its last job, its registration or its group, whichever is latest. */
+function idleSeconds(group: OwnedGroup, agent: AgentRegistration, ageSec: number, now: Date): number {
+  const idleSince = [agent.lastCompletedFinishTime, agent.createdOn, group.createdAt]
+    .filter((x): x is string => Boolean(x))
+    .map((x) => Date.parse(x))
+    .filter((x) => !Number.isNaN(x))
+    .reduce((a, b) => Math.max(a, b), 0);
+  return idleSince > 0 ? Math.max(0, (now.getTime() - idleSince) / 1000) : ageSec;
 }

@@ -33,6 +33,7 @@ import type {
   Action,
   AgentRegistration,
   JobRequest,
+  OwnedGroup,
   ParallelJobsView,
   Plan,
   PoolSnapshot,
@@ -40,7 +41,7 @@ import type {
   ProfileView,
   WarmView,
 } from './types.js';
-import type { WarmState, WarmTuning } from './warm/index.js';
+import type { Arrival, WarmState, WarmTuning } from './warm/index.js';
 
 export {
   classifyGroup,
@@ -236,22 +237,30 @@ export function orphanCandidates(snapshot: PoolSnapshot, policy: PoolPolicy, now
   return orphanRegistrationCandidates(snapshot.agents, groupNames, busyNamesOf(snapshot), profiles, policy.prefix, now);
 }
 
-/**
- * plan(snapshot, policy, now): the actions for one pool. Groups of a profile no longer configured
- * go first, then each profile's actions (`profileActions`), then orphan registrations proven ours.
- */
-export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Plan {
+/** What the plan reads of a pool once, before it goes profile by profile. */
+interface PoolView {
+  profiles: readonly ProfilePolicy[];
+  agentsByName: Map<string, AgentRegistration>;
+  /** Names of the agents running jobs of the pool. */
+  busyNames: Set<string>;
+  runningJobs: number;
+  /** Our groups of this pool that ARM is not already deleting. */
+  ours: OwnedGroup[];
+  classified: Map<string, ClassifiedGroup[]>;
+  /** The queued jobs each profile takes, and the jobs no profile can serve. */
+  byProfile: ReadonlyMap<string, readonly JobRequest[]>;
+  unmatched: readonly JobRequest[];
+  parallel: ParallelJobsView | undefined;
+}
+
+/** The pool as the plan sees it: groups classified per profile, queued jobs assigned to profiles. */
+function viewPool(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): PoolView {
   const profiles = policy.profiles.filter((p) => samePool(p.pool, snapshot.pool));
   const agentsByName = new Map<string, AgentRegistration>();
   for (const a of snapshot.agents) agentsByName.set(a.name, a);
-
-  const runningJobs = snapshot.jobs.filter((j) => classifyJob(j) === 'running');
   const busyNames = busyNamesOf(snapshot);
   // A group ARM is already deleting is gone: no capacity, no failed boot, no second DELETE.
-  const groups = snapshot.groups.filter((g) => !isBeingDeleted(g));
-  const ours = groups.filter((g) => samePool(g.pool, snapshot.pool));
-  const configured = new Set(profiles.map((p) => p.name));
-
+  const ours = snapshot.groups.filter((g) => !isBeingDeleted(g) && samePool(g.pool, snapshot.pool));
   const classified = new Map<string, ClassifiedGroup[]>(
     profiles.map((p) => [
       p.name,
@@ -275,48 +284,72 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
     assignOptions,
   );
   if (parallel) parallel.waiting = waitingForParallel.length;
+  const runningJobs = snapshot.jobs.filter((j) => classifyJob(j) === 'running').length;
+  return { profiles, agentsByName, busyNames, runningJobs, ours, classified, byProfile, unmatched, parallel };
+}
 
+/** One profile's actions and view, and its warm outcome when it has a wait target. */
+function planProfile(
+  p: ProfilePolicy,
+  pool: PoolView,
+  snapshot: PoolSnapshot,
+  policy: PoolPolicy,
+  arrivals: ReadonlyMap<string, Arrival[]> | undefined,
+  now: Date,
+): { actions: Action[]; view: ProfileView; warm?: WarmOutcome } {
+  // Every placement backing off holds the profile's creates; one open placement is enough to create.
+  const backoffUntil = profileBackoffUntil(p, snapshot.backoff, now);
+  const groups = pool.classified.get(p.name)!;
+  // With a wait target, k warm agents (core/rules/warm.ts) join the standby schedule's count.
+  const warm =
+    arrivals && wantsWarm(p)
+      ? warmRule(p, snapshot.warm?.[p.name], arrivals.get(p.name) ?? [], groups, now, policy.warmTuning)
+      : undefined;
+  const scheduled = standbyTarget(p.minAgents, p.standby, p.timeZone, now);
+  const state: ProfileState = {
+    policy: p,
+    groups,
+    queued: pool.byProfile.get(p.name)?.length ?? 0,
+    standby: warm ? Math.max(scheduled, warm.decision.k) : scheduled,
+    inBackoff: backoffUntil !== undefined,
+    placeholderRegistered: pool.agentsByName.has(placeholderName(policy.prefix, p.name)),
+  };
+  const actions = profileActions(state);
+  const view = profileView(snapshot.pool, pool.runningJobs, state, actions, backoffUntil, warm);
+  const placements = placementSummary(pool.ours.filter((g) => g.profile === p.name));
+  return { actions, view: placements ? { ...view, placements } : view, ...(warm ? { warm } : {}) };
+}
+
+/**
+ * plan(snapshot, policy, now): the actions for one pool. Groups of a profile no longer configured
+ * go first, then each profile's actions (`profileActions`), then orphan registrations proven ours.
+ */
+export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Plan {
+  const pool = viewPool(snapshot, policy, now);
+  const configured = new Set(pool.profiles.map((p) => p.name));
   const actions: Action[] = removeOrphanGroups(
-    ours.filter((g) => !configured.has(g.profile)),
+    pool.ours.filter((g) => !configured.has(g.profile)),
     snapshot.pool,
-    agentsByName,
-    busyNames,
+    pool.agentsByName,
+    pool.busyNames,
   );
   const views: ProfileView[] = [];
   const warmStates: Record<string, WarmState> = {};
-  const arrivals = profiles.some(wantsWarm)
-    ? arrivalsByProfile(snapshot.jobs, profiles, byProfile, policy.prefix, snapshot.webhookArrivals, snapshot.agents)
+  const arrivals = pool.profiles.some(wantsWarm)
+    ? arrivalsByProfile(
+        snapshot.jobs,
+        pool.profiles,
+        pool.byProfile,
+        policy.prefix,
+        snapshot.webhookArrivals,
+        snapshot.agents,
+      )
     : undefined;
-  for (const p of profiles) {
-    // Every placement backing off holds the profile's creates; one open placement is enough to create.
-    const backoffUntil = profileBackoffUntil(p, snapshot.backoff, now);
-    // With a wait target, k warm agents (core/rules/warm.ts) join the standby schedule's count.
-    const warm =
-      arrivals && wantsWarm(p)
-        ? warmRule(
-            p,
-            snapshot.warm?.[p.name],
-            arrivals.get(p.name) ?? [],
-            classified.get(p.name)!,
-            now,
-            policy.warmTuning,
-          )
-        : undefined;
-    if (warm) warmStates[p.name] = warm.state;
-    const scheduled = standbyTarget(p.minAgents, p.standby, p.timeZone, now);
-    const state: ProfileState = {
-      policy: p,
-      groups: classified.get(p.name)!,
-      queued: byProfile.get(p.name)?.length ?? 0,
-      standby: warm ? Math.max(scheduled, warm.decision.k) : scheduled,
-      inBackoff: backoffUntil !== undefined,
-      placeholderRegistered: agentsByName.has(placeholderName(policy.prefix, p.name)),
-    };
-    const mine = profileActions(state);
-    actions.push(...mine);
-    const view = profileView(snapshot.pool, runningJobs.length, state, mine, backoffUntil, warm);
-    const placements = placementSummary(ours.filter((g) => g.profile === p.name));
-    views.push(placements ? { ...view, placements } : view);
+  for (const p of pool.profiles) {
+    const planned = planProfile(p, pool, snapshot, policy, arrivals, now);
+    if (planned.warm) warmStates[p.name] = planned.warm.state;
+    actions.push(...planned.actions);
+    views.push(planned.view);
   }
   actions.push(
     ...removeOrphanRegistrations(orphanCandidates(snapshot, policy, now), new Set(snapshot.provenOwn ?? [])),
@@ -325,9 +358,9 @@ export function plan(snapshot: PoolSnapshot, policy: PoolPolicy, now: Date): Pla
   const result: Plan = {
     views,
     actions,
-    unmatchedJobs: unmatched.map((j) => j.requestId),
+    unmatchedJobs: pool.unmatched.map((j) => j.requestId),
     ...(arrivals ? { warm: warmStates } : {}),
   };
-  if (parallel) result.parallel = parallel;
+  if (pool.parallel) result.parallel = pool.parallel;
   return result;
 }

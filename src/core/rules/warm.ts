@@ -114,7 +114,23 @@ export function arrivalsByProfile(
       ?.push({ requestId: last.requestId, ...(last.jobId ? { jobId: last.jobId } : {}), queueTime: last.queueTime });
     if (last.jobId) counted.add(last.jobId.toLowerCase());
   }
-  if (webhook.length === 0) return out;
+  if (webhook.length > 0) addWebhookArrivals(out, webhook, jobs, agents, counted, profileOf, byAgent);
+  return out;
+}
+
+/**
+ * The webhook's arrivals the list and our agents did not already count, each for the profile this
+ * pass can place it in (see arrivalsByProfile); `counted` (job ids, lower case) grows with them.
+ */
+function addWebhookArrivals(
+  out: Map<string, Arrival[]>,
+  webhook: readonly WebhookArrival[],
+  jobs: readonly JobRequest[],
+  agents: readonly AgentRegistration[],
+  counted: Set<string>,
+  profileOf: (j: JobRequest) => string | undefined,
+  byAgent: (agent: string | undefined) => string | undefined,
+): void {
   const listed = new Map(jobs.flatMap((j) => (j.jobId ? [[j.jobId.toLowerCase(), j] as const] : [])));
   const ranOn = new Map(
     agents.flatMap((a) => {
@@ -134,7 +150,6 @@ export function arrivalsByProfile(
     out.get(name)?.push({ ...(requestId !== undefined ? { requestId } : {}), jobId: w.jobId, queueTime });
     counted.add(id);
   }
-  return out;
 }
 
 /** The arrivals one of our agents of the profile already took: their waits feed the miss budget. */
