@@ -214,37 +214,34 @@ async function readBodyOf(
   return Buffer.byteLength(req.bodyText, 'utf8') > limit ? TOO_LARGE : req.bodyText;
 }
 
+/** read → route → enqueue: the response of whichever step answers first. */
 async function handle(req: ServiceHookRequest, ctx: ServiceHookContext): Promise<ServiceHookResponse> {
-  const log = ctx.logger;
+  const read = await readDelivery(req, ctx);
+  if (!('event' in read)) return read;
+  const { event } = read;
+  const elog = ctx.logger.child({
+    eventType: clip(event.eventType),
+    eventId: event.id ? clip(event.id, 64) : undefined,
+    notificationId: event.notificationId ?? undefined,
+  });
+  const route = routeDelivery(event, typeof req.query?.pool === 'string' ? req.query.pool : undefined, ctx.settings);
+  for (const l of route.logs) elog[l.level](l.message, l.fields);
+  if (!route.queue) return respond(200, { pools: route.pools, note: route.note });
+  return enqueue(event, route, ctx, elog);
+}
+
+// ----- read: method, credentials, size, type, body, JSON, schema ----------------------------------
+
+/** The authenticated delivery's envelope, or the response that ends it here. */
+async function readDelivery(
+  req: ServiceHookRequest,
+  ctx: ServiceHookContext,
+): Promise<{ event: ServiceHookEnvelope } | ServiceHookResponse> {
   const method = typeof req.method === 'string' ? req.method.toUpperCase() : '';
   if (method !== 'POST') return respond(405, { note: 'only POST is accepted' }, { allow: 'POST' });
-
   const headers = lowerKeys(req.headers ?? {});
-  const auth = checkBasicAuth(headers.authorization, {
-    username: ctx.settings.WEBHOOK_USERNAME,
-    password: ctx.settings.WEBHOOK_PASSWORD,
-  });
-  if (auth !== 'ok') {
-    if (auth === 'unconfigured') {
-      // Not the sender's fault, and maybe not for long (a Key Vault reference resolving): 503 keeps
-      // the subscription out of probation and Azure DevOps retries.
-      log.error(
-        'service hook deferred: WEBHOOK_USERNAME and WEBHOOK_PASSWORD are not set (or their Key Vault reference did not resolve), so the endpoint accepts no deliveries yet; answered 503',
-      );
-      return respond(
-        503,
-        { note: 'webhook credentials not configured yet; retry later' },
-        { 'retry-after': String(RETRY_AFTER_SEC) },
-      );
-    }
-    log.warn('service hook refused: bad credentials', { auth });
-    return respond(
-      401,
-      { note: 'authentication required' },
-      { 'www-authenticate': `Basic realm="${REALM}", charset="UTF-8"` },
-    );
-  }
-
+  const refused = authenticate(headers.authorization, ctx);
+  if (refused) return refused;
   const limit = ctx.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const declared = headers['content-length'];
   if (declared !== undefined && /^\s*\d+\s*$/.test(declared) && Number(declared) > limit) {
@@ -257,11 +254,44 @@ async function handle(req: ServiceHookRequest, ctx: ServiceHookContext): Promise
   const body = await readBodyOf(req, limit, timeoutMs);
   if (body === TOO_LARGE) return respond(413, { note: `body larger than ${limit} bytes` });
   if (body === TIMED_OUT) {
-    log.warn('service hook: the body did not arrive in time; answered 408 (Azure DevOps retries it)', { timeoutMs });
+    ctx.logger.warn('service hook: the body did not arrive in time; answered 408 (Azure DevOps retries it)', {
+      timeoutMs,
+    });
     return respond(408, { note: `body not received within ${timeoutMs} ms; retry` });
   }
+  return parseEnvelope(body ?? '', ctx.logger);
+}
 
-  const text = (body ?? '').replace(/^\uFEFF/, '');
+/** undefined when the Basic credentials match; else the 401, or the 503 while none are configured. */
+function authenticate(authorization: string | undefined, ctx: ServiceHookContext): ServiceHookResponse | undefined {
+  const auth = checkBasicAuth(authorization, {
+    username: ctx.settings.WEBHOOK_USERNAME,
+    password: ctx.settings.WEBHOOK_PASSWORD,
+  });
+  if (auth === 'ok') return undefined;
+  if (auth === 'unconfigured') {
+    // Not the sender's fault, and maybe not for long (a Key Vault reference resolving): 503 keeps
+    // the subscription out of probation and Azure DevOps retries.
+    ctx.logger.error(
+      'service hook deferred: WEBHOOK_USERNAME and WEBHOOK_PASSWORD are not set (or their Key Vault reference did not resolve), so the endpoint accepts no deliveries yet; answered 503',
+    );
+    return respond(
+      503,
+      { note: 'webhook credentials not configured yet; retry later' },
+      { 'retry-after': String(RETRY_AFTER_SEC) },
+    );
+  }
+  ctx.logger.warn('service hook refused: bad credentials', { auth });
+  return respond(
+    401,
+    { note: 'authentication required' },
+    { 'www-authenticate': `Basic realm="${REALM}", charset="UTF-8"` },
+  );
+}
+
+/** The body as a service-hook envelope, or the 400 (not JSON) / 200 (JSON we do not understand). */
+function parseEnvelope(body: string, log: Logger): { event: ServiceHookEnvelope } | ServiceHookResponse {
+  const text = body.replace(/^\uFEFF/, '');
   if (text.trim() === '') return respond(400, { note: 'empty body: expected a service-hook JSON payload' });
   let json: unknown;
   try {
@@ -281,59 +311,97 @@ async function handle(req: ServiceHookRequest, ctx: ServiceHookContext): Promise
     log.warn('service hook: payload does not fit the service-hook schema; ignored', { issues });
     return respond(200, { note: `ignored: not a service-hook payload we understand (${issues})` });
   }
-  const event = parsed.data;
-  const elog = log.child({
-    eventType: clip(event.eventType),
-    eventId: event.id ? clip(event.id, 64) : undefined,
-    notificationId: event.notificationId ?? undefined,
-  });
+  return { event: parsed.data };
+}
 
+// ----- route: which pools, or why none (pure) -----------------------------------------------------
+
+/** A line the handler logs for the route taken (route itself does no I/O). */
+interface RouteLog {
+  level: 'info' | 'warn';
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
+/** Where a delivery goes: the reconcile queue for these pools, or a 200 with a note. */
+export type Route =
+  | { queue: false; pools: string[]; note: string; logs: RouteLog[] }
+  | { queue: true; pools: string[]; state: string | undefined; unknownNote: string; logs: RouteLog[] };
+
+/**
+ * The pools a delivery is for (`?pool=`, else all configured), or why it needs no pass: an event
+ * type we do not handle, another organization, only unknown pools, a job that started running
+ * where no pool keeps standby agents. Pure: the lines to log come back with the route.
+ */
+export function routeDelivery(
+  event: ServiceHookEnvelope,
+  poolParam: string | undefined,
+  settings: Pick<Settings, 'AZP_URL' | 'POOLS'>,
+): Route {
   if (!(SUPPORTED_EVENTS as readonly string[]).includes(event.eventType)) {
-    elog.info('service hook: event type ignored');
-    return respond(200, {
+    return {
+      queue: false,
+      pools: [],
       note: `ignored event type '${clip(event.eventType)}'; supported: ${SUPPORTED_EVENTS.join(', ')}`,
-    });
+      logs: [{ level: 'info', message: 'service hook: event type ignored' }],
+    };
   }
-
   const rc = event.resourceContainers;
-  const org = matchOrg(ctx.settings.AZP_URL, [rc?.account?.baseUrl, rc?.collection?.baseUrl]);
-  if (org === 'other') {
-    elog.warn('service hook from another organization ignored (check the subscription URL)', {
-      baseUrl: clip(rc?.account?.baseUrl ?? rc?.collection?.baseUrl ?? '', 120),
-    });
-    return respond(200, { note: 'not our organization: AZP_URL names another organization or collection' });
+  if (matchOrg(settings.AZP_URL, [rc?.account?.baseUrl, rc?.collection?.baseUrl]) === 'other') {
+    const baseUrl = clip(rc?.account?.baseUrl ?? rc?.collection?.baseUrl ?? '', 120);
+    return {
+      queue: false,
+      pools: [],
+      note: 'not our organization: AZP_URL names another organization or collection',
+      logs: [
+        {
+          level: 'warn',
+          message: 'service hook from another organization ignored (check the subscription URL)',
+          fields: { baseUrl },
+        },
+      ],
+    };
   }
-
-  const configured = distinctPools(ctx.settings.POOLS.map((p) => p.pool));
-  const { pools, unknown } = selectPools(configured, typeof req.query?.pool === 'string' ? req.query.pool : undefined);
-  if (unknown.length > 0) elog.warn('service hook names pools that are not configured', { unknown, configured });
+  const configured = distinctPools(settings.POOLS.map((p) => p.pool));
+  const { pools, unknown } = selectPools(configured, poolParam);
+  const logs: RouteLog[] = unknown.length
+    ? [{ level: 'warn', message: 'service hook names pools that are not configured', fields: { unknown, configured } }]
+    : [];
   const unknownNote = unknown.length
     ? `unknown pool(s) ignored: ${unknown.join(', ')}; configured: ${configured.join(', ')}`
     : '';
-  if (pools.length === 0) return respond(200, { note: unknownNote || 'no pool configured' });
-
+  if (pools.length === 0) return { queue: false, pools: [], note: unknownNote || 'no pool configured', logs };
   const state = stateOf(event);
   // A job that started running took an agent that was already there: that only matters when the
   // pool keeps warm standby agents, which then need a replacement soon.
-  const keepsStandby = ctx.settings.POOLS.some((p) => pools.some((q) => samePool(q, p.pool)) && keepsIdleAgents(p));
+  const keepsStandby = settings.POOLS.some((p) => pools.some((q) => samePool(q, p.pool)) && keepsIdleAgents(p));
   if (
     event.eventType === JOB_STATE_CHANGED &&
     state &&
     ['running', 'inprogress'].includes(state.toLowerCase()) &&
     !keepsStandby
   ) {
-    return respond(200, {
-      pools,
-      note: join(`job state '${state}' needs no scaling (no standby agents configured)`, unknownNote),
-    });
+    const note = join(`job state '${state}' needs no scaling (no standby agents configured)`, unknownNote);
+    return { queue: false, pools, note, logs };
   }
+  return { queue: true, pools, state, unknownNote, logs };
+}
 
+// ----- enqueue: dedup, store on the queue, 202 ----------------------------------------------------
+
+/** Stores the delivery on the reconcile queue (once per dedup key): 202, or 503 when not stored. */
+async function enqueue(
+  event: ServiceHookEnvelope,
+  route: Extract<Route, { queue: true }>,
+  ctx: ServiceHookContext,
+  elog: Logger,
+): Promise<ServiceHookResponse> {
+  const { pools, state, unknownNote } = route;
   const key = dedupKey(event, pools);
   if (key !== undefined && ctx.seen.has(key)) {
     elog.info('service hook: redelivery ignored');
     return respond(200, { pools, note: join('duplicate delivery: already accepted', unknownNote) });
   }
-
   const receivedAt = ctx.now?.() ?? new Date();
   const arrival = arrivalOf(event, receivedAt);
   const reason = `webhook ${shortEvent(event.eventType)}${state ? ` ${state}` : ''}${event.notificationId !== undefined && event.notificationId !== null ? ` #${clip(event.notificationId, 20)}` : ''}`;

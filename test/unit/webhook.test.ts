@@ -12,11 +12,13 @@ import { DedupCache } from '../../src/webhook/dedup.js';
 import {
   handleServiceHook,
   isJsonContentType,
+  routeDelivery,
   selectPools,
   type ServiceHookContext,
 } from '../../src/webhook/handler.js';
 import { makeServiceHookHandler, makeStatusHandler, type WebhookRuntime } from '../../src/webhook/http.js';
 import { matchOrg, orgKey } from '../../src/webhook/org.js';
+import { envelopeSchema } from '../../src/webhook/schema.js';
 import { readContractJson } from '../helpers/contracts.js';
 
 const USER = 'azp-hook';
@@ -551,5 +553,37 @@ describe('helpers', () => {
     expect(d.size).toBe(2);
     expect(d.has('a')).toBe(false); // evicted
     expect(d.has('c')).toBe(true);
+  });
+});
+
+describe('routeDelivery (pure: which pools a delivery is for, or why none)', () => {
+  const envelope = (p: Payload) => envelopeSchema.parse(p);
+
+  it('queues a waiting job for the pools ?pool= names, with the unknown ones noted and logged', () => {
+    const r = routeDelivery(envelope(waitingJob()), 'linux,nope', settings());
+    expect(r).toMatchObject({ queue: true, pools: ['Linux'], state: 'waiting' });
+    expect(r.queue && r.unknownNote).toBe('unknown pool(s) ignored: nope; configured: Linux, windows-pool');
+    expect(r.logs).toEqual([
+      {
+        level: 'warn',
+        message: 'service hook names pools that are not configured',
+        fields: { unknown: ['nope'], configured: ['Linux', 'windows-pool'] },
+      },
+    ]);
+  });
+
+  it('answers without a pass: a running job where no pool keeps standby agents, another organization', () => {
+    const running = jobSample();
+    running.resource!.job!.state = 'running';
+    expect(routeDelivery(envelope(running), undefined, settings())).toMatchObject({
+      queue: false,
+      pools: ['Linux', 'windows-pool'],
+      note: "job state 'running' needs no scaling (no standby agents configured)",
+      logs: [],
+    });
+    const elsewhere = waitingJob();
+    elsewhere.resourceContainers!.account!.baseUrl = 'https://dev.azure.com/contoso/';
+    const other = routeDelivery(envelope(elsewhere), undefined, settings());
+    expect(other).toMatchObject({ queue: false, pools: [], logs: [{ level: 'warn' }] });
   });
 });
