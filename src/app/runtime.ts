@@ -23,7 +23,8 @@ import { poolKey } from '../core/pools.js';
 import type { WebhookArrival } from '../core/types.js';
 import { consoleSink, createLogger, errorText, registerSecret } from '../util/log.js';
 import { buildDeps, reconcileOptions, type DepsOverrides } from './deps.js';
-import { collectStatus, type BackoffAvailability, type StatusReport } from './status.js';
+import { collectStatus, type BackoffAvailability, type PoolHistoryStatus, type StatusReport } from './status.js';
+import { emptyHistory } from '../core/pool-history.js';
 import { Telemetry, withTelemetryEvents, type TelemetryCounters, type Trigger } from './telemetry.js';
 
 export interface Runtime {
@@ -152,7 +153,7 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
     },
     flush: () => telemetry.flush(),
     status: async () => {
-      const [backoff, queue] = await Promise.all([
+      const [{ availability: backoff, history }, queue] = await Promise.all([
         readBackoff(deps, poolsOf(settings.POOLS), Boolean(poolState)),
         handoff.depth?.(),
       ]);
@@ -160,6 +161,7 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
       return {
         ...report,
         backoff,
+        ...(history.length > 0 ? { history } : {}),
         passes: coordinator.views(),
         telemetry: telemetry.counts(),
         ...(queue ? { queue } : {}),
@@ -177,28 +179,37 @@ async function readBackoff(
   deps: ReconcileDeps,
   pools: readonly string[],
   shared: boolean,
-): Promise<BackoffAvailability> {
+): Promise<{ availability: BackoffAvailability; history: PoolHistoryStatus[] }> {
   if (!shared) {
     return {
-      available: false,
-      note: "back-off state unavailable: no AzureWebJobsStorage configured, so the deployed app's back-off state is not visible here",
+      availability: {
+        available: false,
+        note: "back-off state unavailable: no AzureWebJobsStorage configured, so the deployed app's back-off state is not visible here",
+      },
+      history: [],
     };
   }
-  const failures = await Promise.all(
+  const history: PoolHistoryStatus[] = [];
+  const failed: string[] = [];
+  await Promise.all(
     pools.map(async (pool) => {
       try {
-        await deps.poolState.load(pool);
-        return undefined;
+        // The pool's shared state: its back-off and what its passes did, the same for every instance.
+        const state = await deps.poolState.load(pool);
+        history.push({ pool, ...(state.history ?? emptyHistory()) });
       } catch (err) {
-        return `${pool}: ${errorText(err)}`;
+        failed.push(`${pool}: ${errorText(err)}`);
       }
     }),
   );
-  const failed = failures.filter((f): f is string => f !== undefined);
-  if (failed.length === 0) return { available: true };
+  history.sort((a, b) => pools.indexOf(a.pool) - pools.indexOf(b.pool));
+  if (failed.length === 0) return { availability: { available: true }, history };
   return {
-    available: false,
-    note: `back-off state unavailable: cannot read it from AzureWebJobsStorage (${failed.join('; ')})`,
+    availability: {
+      available: false,
+      note: `back-off state unavailable: cannot read it from AzureWebJobsStorage (${failed.join('; ')})`,
+    },
+    history,
   };
 }
 

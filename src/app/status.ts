@@ -1,5 +1,6 @@
 /** The per-profile view (`status` command, GET /api/status): observe + plan, act on nothing. */
 import { actionText } from '../core/action-text.js';
+import { placementsInWords, type PoolHistory } from '../core/pool-history.js';
 import { samePool } from '../core/pools.js';
 import type { ParallelJobsView, ProfileView } from '../core/types.js';
 import { planPool, poolsOf, type ReconcileDeps, type ReconcileOptions } from '../reconcile/pass.js';
@@ -25,11 +26,18 @@ export interface BackoffAvailability {
   note?: string;
 }
 
+/** A pool's history from the shared pool state: every instance reports the same (src/core/pool-history.ts). */
+export interface PoolHistoryStatus extends PoolHistory {
+  pool: string;
+}
+
 export interface StatusReport {
   generatedAt: string;
   pools: PoolStatus[];
   error?: string;
   backoff?: BackoffAvailability;
+  /** Per pool, from AzureWebJobsStorage (absent without it): passes, counters, newest decisions. */
+  history?: PoolHistoryStatus[];
 }
 
 export async function collectStatus(opts: ReconcileOptions, deps: ReconcileDeps): Promise<StatusReport> {
@@ -107,10 +115,11 @@ export function formatStatusTable(report: StatusReport): string {
     // Where the groups went, once any went to a fallback placement (src/core/placements.ts).
     for (const v of p.views)
       if (v.placements && /(^| )[1-9]\d*:/.test(v.placements))
-        out.push(`pool ${p.pool}: profile ${v.profile} groups by placement: ${v.placements}`);
+        out.push(`pool ${p.pool}: profile ${v.profile} groups: ${placementsInWords(v.placements)}`);
     for (const [n, count] of countSame(p.next))
       out.push(`pool ${p.pool}: next pass would ${count > 1 ? n.replace(/^(create|delete) /, `$1 ${count} × `) : n}`);
   }
+  for (const h of report.history ?? []) out.push(...historyLines(h));
   if (report.backoff?.note) out.push(report.backoff.note);
   if (report.error) out.push(report.error);
   return out.join('\n');
@@ -129,4 +138,16 @@ export function parallelText(v: ParallelJobsView): string {
     return `self-hosted parallel jobs: unknown (${v.detail ?? 'not readable'}), no cap applied`;
   const cap = `self-hosted parallel jobs: ${v.free ?? '?'} free of ${v.total ?? '?'} (${v.used ?? 0} in use; source: Azure DevOps resourceusage)`;
   return v.waiting > 0 ? `${cap}; ${v.waiting} queued job(s) wait for a parallel job, no agent created for them` : cap;
+}
+
+/** A pool's shared history in lines (the same on every instance). */
+export function historyLines(h: PoolHistoryStatus): string[] {
+  const out = [
+    `pool ${h.pool} (all instances): ${h.passes} pass(es), ${h.created} created, ${h.deleted} deleted, ${h.failed} failed` +
+      `${h.lastPassAt ? `; last pass ${h.lastPassAt}` : ''}${h.lastOkAt && h.lastOkAt !== h.lastPassAt ? `, last without failure ${h.lastOkAt}` : ''}`,
+  ];
+  if (h.lastError) out.push(`pool ${h.pool}: last failure: ${h.lastError}`);
+  for (const d of h.recent.slice(0, 5))
+    out.push(`pool ${h.pool}: ${d.at} ${[...d.actions, ...d.failed.map((f) => `FAILED ${f}`)].join('; ')}`);
+  return out;
 }

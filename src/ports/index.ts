@@ -6,6 +6,7 @@
  * Errors the adapters throw: ./errors.ts. The lease as a fence on every write: ./fence.ts.
  * In-memory versions (tests, CLI, simulator): ./memory.ts.
  */
+import type { PoolHistory } from '../core/pool-history.js';
 import type { Placement } from '../core/placements.js';
 import type {
   AgentRegistration,
@@ -117,6 +118,8 @@ export interface PoolState {
   backoff: Record<string, BackoffState>;
   /** Warm-agent estimator state per profile with a wait target (src/core/warm/). */
   warm: Record<string, WarmState>;
+  /** What the passes did (counters, newest decisions): the status every instance reports. */
+  history?: PoolHistory;
 }
 
 /**

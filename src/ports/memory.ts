@@ -14,7 +14,11 @@ export function emptyPoolState(): PoolState {
 
 /** A copy one level deep: what a caller does to a loaded or saved state does not reach the store. */
 function copyState(s: PoolState): PoolState {
-  return { backoff: { ...s.backoff }, warm: { ...s.warm } };
+  return {
+    backoff: { ...s.backoff },
+    warm: { ...s.warm },
+    ...(s.history ? { history: structuredClone(s.history) } : {}),
+  };
 }
 
 /**

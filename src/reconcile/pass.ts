@@ -9,6 +9,7 @@
  */
 import type { BackoffUpdate } from '../core/capacity.js';
 import { profileOfKey } from '../core/placements.js';
+import { recordPass } from '../core/pool-history.js';
 import { distinctPools, samePool } from '../core/pools.js';
 import type { OwnedGroup, Plan, WebhookArrival } from '../core/types.js';
 import type { ProfileConfig } from '../config/schema.js';
@@ -147,6 +148,8 @@ export async function reconcilePool(
   // The warm-agent estimators learn from every pass that acts (kept with the back-off state).
   Object.assign(state.warm, p.warm ?? {});
   const outcomes = await act(poolId, pool, p, { planned: snapshot.backoff, state }, opts, deps, log);
+  // What every instance's status reports for the pool (src/core/pool-history.ts).
+  state.history = recordPass(state.history, deps.clock.now(), outcomes);
   if (readable) await savePoolState(pool, state, deps, log);
   const backoff = { backoff: { ...state.backoff } };
   if (outcomes.some((o) => o.status === 'skipped' && o.why === LEASE_LOST)) {

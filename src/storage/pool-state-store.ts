@@ -10,6 +10,7 @@
  */
 import type { ContainerClient } from '@azure/storage-blob';
 import { profileOfKey } from '../core/placements.js';
+import { parseHistory, type PoolHistory } from '../core/pool-history.js';
 import { poolKey } from '../core/pools.js';
 import type { BackoffState } from '../core/types.js';
 import { parseWarmState, type WarmState } from '../core/warm/index.js';
@@ -39,7 +40,7 @@ export class BlobPoolStateStore implements PoolStateStore {
   async load(name: string): Promise<PoolState> {
     const pool = poolKey(name);
     const pending = this.unsaved.get(pool);
-    if (pending) return { backoff: { ...pending.backoff }, warm: { ...pending.warm } };
+    if (pending) return { ...structuredClone(pending), backoff: { ...pending.backoff }, warm: { ...pending.warm } };
     const names = new Set([...this.poolOf].filter(([, p]) => p === pool).map(([n]) => n));
     try {
       const buf = await this.container.getBlockBlobClient(this.blobName(pool)).downloadToBuffer();
@@ -57,10 +58,12 @@ export class BlobPoolStateStore implements PoolStateStore {
     const kept: PoolState = {
       backoff: Object.fromEntries(Object.entries(state.backoff).filter(([k]) => mine(k))),
       warm: Object.fromEntries(Object.entries(state.warm).filter(([k]) => mine(k))),
+      ...(state.history ? { history: state.history } : {}),
     };
     const body = JSON.stringify({
       ...kept.backoff,
       ...(Object.keys(kept.warm).length > 0 ? { [WARM_KEY]: kept.warm } : {}),
+      ...(kept.history ? { [HISTORY_KEY]: kept.history } : {}),
     });
     try {
       await this.container.getBlockBlobClient(this.blobName(pool)).upload(body, Buffer.byteLength(body), {
@@ -76,10 +79,21 @@ export class BlobPoolStateStore implements PoolStateStore {
 
 /** The blob's text as a pool state: only well-formed entries of profiles that still exist. */
 export function parsePoolState(text: string, profiles: ReadonlySet<string>): PoolState {
-  return { backoff: parse(text, profiles), warm: parseWarm(text, profiles) };
+  const history = parseHistoryOf(text);
+  return { backoff: parse(text, profiles), warm: parseWarm(text, profiles), ...(history ? { history } : {}) };
 }
 
 const WARM_KEY = '_warm';
+/** What the passes did (src/core/pool-history.ts): what every instance's status reports. */
+const HISTORY_KEY = '_history';
+
+function parseHistoryOf(text: string): PoolHistory | undefined {
+  try {
+    return parseHistory((JSON.parse(text) as Record<string, unknown> | null)?.[HISTORY_KEY]);
+  } catch {
+    return undefined;
+  }
+}
 
 /** The warm-agent states of profiles that still exist; a malformed one starts afresh. */
 function parseWarm(text: string, profiles: ReadonlySet<string>): Record<string, WarmState> {

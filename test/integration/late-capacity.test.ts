@@ -178,7 +178,7 @@ describe('capacity that fails late', () => {
     );
     expect(status.pools[0]!.views[0]!.placements).toBe('1:northeurope=2');
     expect(status.pools[0]!.groups!.map((g) => g.placement)).toEqual(['1:northeurope', '1:northeurope']);
-    expect(formatStatusTable(status)).toContain('pool fallback: profile linux groups by placement: 1:northeurope=2');
+    expect(formatStatusTable(status)).toContain('pool fallback: profile linux groups: 2 in northeurope (fallback 1)');
   });
 
   it('a synchronous quota error at placement 0 retries at the fallback in the same pass (Spot → regular)', async () => {
