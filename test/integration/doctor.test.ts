@@ -69,6 +69,7 @@ beforeEach(() => {
   stack.kv.setSecret('azp-token', PAT, { expires: new Date(Date.now() + 90 * 86_400_000) });
   const s = stack.arm.subscriptionState;
   s.providerState = 'Registered';
+  delete s.resourceGroups;
   s.permissions = [
     { actions: ['*'], notActions: ['Microsoft.Authorization/*/Write'], dataActions: [], notDataActions: [] },
   ];
@@ -244,6 +245,21 @@ describe('doctor', () => {
       /project 'web': its job-state-changed Web Hook points at https:\/\/old-func\.example\.net\/api\/servicehook, not at this app/,
     ],
     [
+      'the resource group does not exist',
+      () => void (stack.arm.subscriptionState.resourceGroups = new Set(['rg-other'])),
+      /resource group 'rg-doctor' not found: 404 ResourceGroupNotFound/,
+    ],
+    [
+      "a project's service hook was disabled by Azure DevOps",
+      () => void (stack.azdo.state.subscriptions[1]!.status = 'disabledBySystem'),
+      /project 'api': the Web Hook is disabledBySystem/,
+    ],
+    [
+      "a project's service hook sends no Basic credentials",
+      () => void delete stack.azdo.state.subscriptions[0]!.consumerInputs.basicAuthUsername,
+      /project 'web': the Web Hook sends no Basic credentials/,
+    ],
+    [
       'storage is unreachable',
       () => ({ AzureWebJobsStorage: azuriteConnectionString(1, 1, 1) }),
       /lease container 'azp-autoscaler-locks': /,
@@ -255,6 +271,37 @@ describe('doctor', () => {
     expect(code, text).toBe(1);
     failLine(lines, problem);
     expect(text).toMatch(/^doctor: \d+ check\(s\) failed/m);
+    clean(text);
+    noWrites();
+  });
+
+  const warned: [string, () => void, RegExp][] = [
+    [
+      'the PAT expires within 14 days',
+      () => stack.kv.setSecret('azp-token', PAT, { expires: new Date(Date.now() + 5 * 86_400_000 + 3_600_000) }),
+      /^warn the PAT expires in 5 day\(s\), on \d{4}-/m,
+    ],
+    [
+      'the ACI quota is below maxAgents',
+      () =>
+        void (stack.arm.subscriptionState.usages.westeurope = [
+          { name: 'ContainerGroups', currentValue: 95, limit: 100 },
+          { name: 'StandardCores', currentValue: 0, limit: 100 },
+        ]),
+      /^warn ACI quota in westeurope is below maxAgents \(ContainerGroups: 5 free, maxAgents needs 10\)/m,
+    ],
+    [
+      'a project has no service hook',
+      () => void stack.azdo.state.subscriptions.splice(1, 1),
+      /^warn project 'api': no job-state-changed Web Hook \(fine if its pipelines do not use these pools\)/m,
+    ],
+  ];
+  it.each(warned)('warns (exit 0) when %s, with its fix', async (_name, breakIt, line) => {
+    breakIt();
+    const { code, text } = await doctor();
+    expect(code, text).toBe(0);
+    expect(text).toMatch(line);
+    expect(text).toMatch(/^ {5}fix: \S/m);
     clean(text);
     noWrites();
   });
