@@ -124,6 +124,33 @@ describe('the job-request list is read whole (continuation tokens)', () => {
   }, 30_000);
 });
 
+describe('a job-request list cut at 200 without a token', () => {
+  it('200 older requests, 30 newer queued jobs of ours, no continuation token: a second read ($top) finds the 30', async () => {
+    const id = 'pg-cut';
+    const c = controller(id, { name: 'q', capabilities: ['ours'], maxAgents: 30, maxCreatePerPass: 30 });
+    azdo.addPool(id);
+    azdo.setPaging({ continuation: false });
+    for (let i = 0; i < 200; i++) azdo.queueJob(id, ['windows-only']);
+    for (let i = 0; i < 30; i++) azdo.queueJob(id, ['ours']);
+    arm.clearRequests();
+    azdo.clearRequests();
+    const r = await c.pass();
+    expect(r.pools.find((p) => p.pool === id)?.plan?.views[0]).toMatchObject({ queued: 30, creates: 30 });
+    const lists = azdo.requests.filter((q) => q.method === 'GET' && q.path.endsWith('/jobrequests'));
+    expect(lists.map((q) => q.query.$top ?? null)).toEqual([null, '200']);
+  }, 30_000);
+
+  it('fewer than 200 unfinished requests: one read, no second query', async () => {
+    const p = azdo.addPool('pg-cut-small');
+    azdo.setPaging({ continuation: false });
+    for (let i = 0; i < 199; i++) azdo.queueJob(p.name, []);
+    azdo.clearRequests();
+    const c = new AzureDevOpsClient({ baseUrl: azdo.url, auth: patAuth(async () => PAT), dispatcher });
+    expect(await c.listJobRequests(p.id)).toHaveLength(199);
+    expect(azdo.requests).toHaveLength(1);
+  });
+});
+
 describe('the client follows tokens and nothing else', () => {
   const client = () => new AzureDevOpsClient({ baseUrl: azdo.url, auth: patAuth(async () => PAT), dispatcher });
 
