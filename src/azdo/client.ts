@@ -26,7 +26,9 @@ import {
   resourceUsageSchema,
   shapeDetail,
   toAgentRegistration,
+  toJobRequest,
   toListedJobRequest,
+  type WireJobRequest,
 } from './wire.js';
 import { readJobRequestList, type JobRequestListRead } from './jobrequests-stream.js';
 
@@ -121,6 +123,8 @@ export interface RestAnswer {
 
 /** Response header naming the next page of a list; sent back as `continuationToken=`. */
 const CONTINUATION_HEADER = 'x-ms-continuationtoken';
+/** The unfinished job-request list stops at 200 items on the service (kedacore/keda#6819). */
+export const JOB_REQUEST_CAP = 200;
 /** Bound on the pages of one list read (200 job requests or 1,000 agents a page on the service). */
 const MAX_PAGES = 100;
 
@@ -203,7 +207,7 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
    */
   async listJobRequests(poolId: number): Promise<JobRequest[]> {
     const base = `/_apis/distributedtask/pools/${id(poolId)}/jobrequests?completedRequestCount=0`;
-    const items = await this.readPages(base, async (path) => {
+    const page = (map: (w: WireJobRequest) => JobRequest) => async (path: string) => {
       // Read as a stream (./jobrequests-stream.ts): matchedAgents makes this body jobs × agents long.
       let read: JobRequestListRead | undefined;
       const res = await this.call({
@@ -220,9 +224,21 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
           detail: read?.detail ?? 'body not read',
         });
       }
-      return { res, items: read.value.map(toListedJobRequest) };
-    });
-    return lastById(items, (j) => j.requestId);
+      return { res, items: read.value.map(map) };
+    };
+    const { items, lastPage } = await this.readPages(base, page(toListedJobRequest));
+    const listed = lastById(items, (j) => j.requestId);
+    if (lastPage < JOB_REQUEST_CAP) return listed;
+    // A last page of 200 without a token may be the service's cap (kedacore/keda#6819), not the end:
+    // the newest requests are read once more with `$top` (the generated client's getAgentRequests;
+    // its items carry no matchedAgents, so those requests are matched on their demands). Requests
+    // already listed keep their listed form; finished ones are dropped.
+    const { items: newest } = await this.readPages(
+      `/_apis/distributedtask/pools/${id(poolId)}/jobrequests?$top=${JOB_REQUEST_CAP}`,
+      page(toJobRequest),
+    );
+    const known = new Set(listed.map((j) => j.requestId));
+    return [...listed, ...lastById(newest, (j) => j.requestId).filter((j) => !known.has(j.requestId) && !j.result)];
   }
 
   /** The pool's agents, every page (see `readPages`). */
@@ -230,7 +246,7 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
     const base =
       `/_apis/distributedtask/pools/${id(poolId)}/agents` +
       `?includeAssignedRequest=true&includeLastCompletedRequest=true&api-version=${V}`;
-    const items = await this.readPages(base, async (path) => {
+    const { items } = await this.readPages(base, async (path) => {
       const res = await this.call({ method: 'GET', path });
       return { res, items: this.parse(res, agentListSchema, 'GET', path).value.map(toAgentRegistration) };
     });
@@ -249,7 +265,7 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
   private async readPages<T>(
     basePath: string,
     page: (path: string) => Promise<{ res: RawResponse; items: T[] }>,
-  ): Promise<T[]> {
+  ): Promise<{ items: T[]; lastPage: number }> {
     const out: T[] = [];
     const seen = new Set<string>();
     let path = basePath;
@@ -257,7 +273,7 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
       const { res, items } = await page(path);
       out.push(...items);
       const token = headerValue(res.headers ?? {}, CONTINUATION_HEADER);
-      if (!token) return out;
+      if (!token) return { items: out, lastPage: items.length };
       if (seen.has(token) || n >= MAX_PAGES) {
         throw new AzdoError({
           kind: 'badResponse',
