@@ -47,7 +47,7 @@ export interface ProfileCounters {
 
 export interface PoolCounters {
   passes: Record<string, number>;
-  lastPass?: { trigger: Trigger; outcome: 'ok' | 'failed'; durationSec: number; at: string };
+  lastPass?: { trigger: Trigger; outcome: 'ok' | 'waiting' | 'failed'; durationSec: number; at: string };
   profiles: Record<string, ProfileCounters>;
 }
 
@@ -181,9 +181,10 @@ export class Telemetry {
 
   /** The metrics and events of one pool's pass (`result` undefined when the whole pass failed first). */
   recordPass(result: PoolResult | undefined, info: PassInfo): void {
-    // `ok`: observed, planned and acted (single action failures are counted as such); `failed`: no plan or the lease lost.
+    // `ok`: observed, planned and acted (single action failures are counted as such); `waiting`: a
+    // person still has to provide something (the PAT of a first deploy); `failed`: no plan or the lease lost.
     const ok = result?.plan !== undefined && !result.leaseLost;
-    const outcome = ok ? 'ok' : 'failed';
+    const outcome = ok ? 'ok' : result?.waiting ? 'waiting' : 'failed';
     const pass = { pool: info.pool, trigger: info.trigger, outcome };
     this.i.passCount.add(1, pass);
     this.i.passDuration.record(info.durationMs / 1000, pass);

@@ -134,7 +134,7 @@ export async function reconcilePool(
       // A person still has to provide something (the PAT, first deployment): said once, not every pass.
       const what = err instanceof Error ? err.message : String(err);
       if (once(deps, `notReady:${what}`)) log.warn(what);
-      return { pool, ok: false, error: what, outcomes: [], probes: 0 };
+      return { pool, ok: false, waiting: true, error: what, outcomes: [], probes: 0 };
     }
     log.error('cannot observe the pool: acting on nothing this pass', { error: errorText(err), kind: errorKind(err) });
     return { pool, ok: false, error: errorText(err), outcomes: [], probes: 0 };

@@ -82,6 +82,8 @@ export interface PoolResult {
   probes: number;
   /** The pool's lease was lost during the pass: the actions after it were skipped, not tried. */
   leaseLost?: boolean;
+  /** Nothing to do until a person provides something (the PAT on a first deploy): not a failure. */
+  waiting?: boolean;
   /** The job requests observed (telemetry reads queue and assign times from them). */
   jobs?: JobRequest[];
   /** The back-off state after the pass acted (telemetry reads how long a profile has backed off). */
