@@ -140,6 +140,28 @@ describe('infra/agent/aks manifests', () => {
     for (const [n, pod] of podSpecs().filter(([n]) => n.includes('Job/'))) expect(pod.restartPolicy, n).toBe('Never');
   });
 
+  it('its scaling strategy creates a Job per queued pipeline job while others run (KEDA 2.20+ counts only untaken jobs)', () => {
+    // KEDA's ScaledJob strategies (docs "Scaling Jobs"; pkg/scaling/executor/scale_jobs.go):
+    //   default:  maxScale - running
+    //   accurate: maxScale + running > maxReplicaCount ? maxReplicaCount - running : maxScale - pending
+    // maxScale from 2.20 on is the queued jobs no agent has taken (kedacore/keda#7757).
+    const sj = of('ScaledJob')[0]!;
+    const strategy = (sj.spec.scalingStrategy as { strategy: string }).strategy;
+    const max = sj.spec.maxReplicaCount as number;
+    const newJobs = (queued: number, running: number, pending: number) =>
+      strategy === 'default'
+        ? Math.max(0, queued - running)
+        : strategy === 'accurate'
+          ? queued + running > max
+            ? Math.max(0, max - running)
+            : Math.max(0, queued - pending)
+          : NaN;
+    expect(newJobs(1, 2, 0)).toBe(1); // kedacore/keda#7878: "default" made 0
+    expect(newJobs(4, 4, 0)).toBe(4);
+    expect(newJobs(3, 0, 1)).toBe(2); // one Job created, its pod not running yet
+    expect(newJobs(max, max, 0)).toBe(0); // at maxReplicaCount
+  });
+
   it('the ScaledJob uses the recommended settings and reads the PAT through KEDA, not the pod', () => {
     const sj = of('ScaledJob')[0]!;
     expect(sj.apiVersion).toBe('keda.sh/v1alpha1');
@@ -147,7 +169,7 @@ describe('infra/agent/aks manifests', () => {
       pollingInterval: 30,
       minReplicaCount: 0,
       rollout: { strategy: 'gradual' },
-      scalingStrategy: { strategy: 'default' },
+      scalingStrategy: { strategy: 'accurate' },
     });
     expect(sj.spec.maxReplicaCount).toBeGreaterThan(0);
     const [trigger, ...others] = sj.spec.triggers as { type: string; metadata: Record<string, string>; authenticationRef?: { name: string } }[];
