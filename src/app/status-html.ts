@@ -2,6 +2,7 @@
  * GET /api/status?format=html: the same report as the JSON, as a page an operator can open. Every
  * value is escaped (pool, profile and error texts come from settings and remote services).
  */
+import { historyLines } from './status.js';
 import type { ProfileView } from '../core/types.js';
 import type { RuntimeStatus } from './runtime.js';
 import type { ProfileCounters } from './telemetry.js';
@@ -54,6 +55,7 @@ export function renderStatusHtml(report: unknown): string {
     ...p.next.map((n) => `pool ${p.pool}: next pass would ${n}`),
   ]);
   if (r.error) notes.push(r.error);
+  const shared = (r.history ?? []).flatMap(historyLines);
   const passes = (r.passes ?? []).map(
     (p) =>
       `<tr><td>${escapeHtml(p.pool)}</td><td>${escapeHtml(p.passes)}</td><td>${escapeHtml(p.requests)}</td><td>${escapeHtml(p.lastPassAt ?? '-')}</td><td>${escapeHtml(p.lastPassMs ?? '-')}</td><td>${escapeHtml((p.lastReasons ?? []).join('; '))}</td><td>${escapeHtml(p.lastError ?? '')}</td></tr>`,
@@ -67,6 +69,9 @@ export function renderStatusHtml(report: unknown): string {
     `<h1>azp-aci-autoscaler</h1><p>generated ${escapeHtml(r.generatedAt)}</p>`,
     `<h2>Profiles</h2><table><tr>${COLUMNS.map(([h]) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>${rows.join('')}</table>`,
     notes.length ? `<ul>${notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '',
+    shared.length
+      ? `<h2>Pools (all instances, from the shared pool state)</h2><ul>${shared.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`
+      : '',
     `<h2>Passes (this instance)</h2><table><tr><th>pool</th><th>passes</th><th>requests</th><th>last pass</th><th>ms</th><th>reasons</th><th>error</th></tr>${passes.join('')}</table>`,
     `<h2>Reconcile queue</h2><p>pending ${escapeHtml(r.queue?.pending ?? 'unknown')} · poison ${escapeHtml(r.queue?.poison ?? 'unknown')}</p>`,
     `<h2>Azure DevOps 401/403 (this instance)</h2><p>${escapeHtml(auth || 'none')}</p>`,

@@ -6,6 +6,7 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../../src/app/runtime.js';
+import { renderStatusHtml } from '../../src/app/status-html.js';
 import { formatStatusTable, historyLines } from '../../src/app/status.js';
 import { placementsInWords, recordPass } from '../../src/core/pool-history.js';
 import { memoryLogger } from '../../src/util/log.js';
@@ -82,6 +83,10 @@ describe('status of the pool, shared by every instance', () => {
     expect(la).toEqual(lb);
     expect(la[0]).toMatch(
       /^pool shared-status \(all instances\): 2 pass\(es\), 2 created, 0 deleted, 0 failed; last pass /,
+    );
+    // The HTML page (/api/status?format=html) of the instance that ran no pass shows them too.
+    expect(renderStatusHtml(await b.status())).toMatch(
+      /<h2>Pools \(all instances, from the shared pool state\)<\/h2><ul><li>pool shared-status \(all instances\): 2 pass\(es\), 2 created/,
     );
   });
 
