@@ -276,17 +276,59 @@ export function frontierPoints(results: readonly SimResult[]): FrontierPoint[] {
 }
 
 /**
+ * The end of an axis: the largest value, unless it is more than 3× the next largest (one outlier,
+ * e.g. VMSS waiting minutes where the others wait seconds): then 1.25× the next, so the rest do
+ * not collapse into a corner; the outlier is drawn at the edge and labelled with its values.
+ */
+function axisEnd(values: readonly number[]): number {
+  const s = values.filter((v) => v > 0).sort((a, b) => b - a);
+  if (s.length >= 3 && s[0]! > 3 * s[1]!) return s[1]! * 1.25;
+  return s[0] ?? 0;
+}
+
+/** Approximate label box at 11 px (the charts' font): 6.2 px per character, 13 px high. */
+const LABEL_CHAR_PX = 6.2;
+const LABEL_H = 13;
+
+/**
  * Cost (x) against p95 queue wait (y) for one trace, one labelled point per policy/target: lower
- * left is better. Both axes start at 0 so distances compare honestly.
+ * left is better. Both axes start at 0 so distances compare honestly; an outlier is clamped to the
+ * edge (axisEnd) and says its values; labels are moved apart (with a leader line) where they would
+ * overlap.
  */
 export function frontierChart(trace: string, points: readonly FrontierPoint[]): string {
-  const f: Frame = { W: 640, H: 300, L: 56, R: 90, T: 28, B: 44 };
-  const a = axes(f, Math.max(0, ...points.map((p) => p.costUsd)), Math.max(0, ...points.map((p) => p.p95WaitSec)));
+  const f: Frame = { W: 640, H: 300, L: 56, R: 120, T: 28, B: 44 };
+  const a = axes(f, axisEnd(points.map((p) => p.costUsd)), axisEnd(points.map((p) => p.p95WaitSec)));
+  const [xEnd] = a.x.domain().slice(-1) as [number];
+  const [yEnd] = a.y.domain().slice(-1) as [number];
+  const placed: Array<{ x0: number; x1: number; y0: number; y1: number }> = [];
+  const overlaps = (b: (typeof placed)[number]) =>
+    placed.some((o) => b.x0 < o.x1 && o.x0 < b.x1 && b.y0 < o.y1 && o.y0 < b.y1);
   const dots = drawOrder(points, (p) => p.policy).map((p) => {
-    const cx = a.x(p.costUsd).toFixed(1);
-    const cy = a.y(p.p95WaitSec).toFixed(1);
+    const off = p.costUsd > xEnd || p.p95WaitSec > yEnd;
+    const cx = a.x(Math.min(p.costUsd, xEnd));
+    const cy = a.y(Math.min(p.p95WaitSec, yEnd));
+    const text = off ? `${p.label} ($${p.costUsd.toFixed(2)}, p95 ${fmt(p.p95WaitSec)} s, off scale)` : p.label;
+    const width = text.length * LABEL_CHAR_PX;
+    // Right of the point, or left of it when it would leave the chart.
+    const left = cx + 7 + width > f.W;
+    const x0 = left ? cx - 7 - width : cx + 7;
+    let ly = cy;
+    for (const step of [0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6]) {
+      const y = cy + step * LABEL_H;
+      const box = { x0, x1: x0 + width, y0: y - LABEL_H / 2, y1: y + LABEL_H / 2 };
+      if (!overlaps(box) || step === 6) {
+        placed.push(box);
+        ly = y;
+        break;
+      }
+    }
     const color = COLORS[p.policy] ?? '#333';
-    return `<g class="point" data-label="${esc(p.label)}" data-cost="${p.costUsd}" data-p95="${p.p95WaitSec}"><circle cx="${cx}" cy="${cy}" r="${p.policy === 'ours' ? 5 : 4}" fill="${color}"><title>${esc(p.label)}: $${p.costUsd.toFixed(3)}, p95 ${fmt(p.p95WaitSec)} s</title></circle><text x="${Number(cx) + 7}" y="${cy}" dy="0.32em" font-size="11">${esc(p.label)}</text></g>`;
+    const leader =
+      ly === cy
+        ? ''
+        : `<line x1="${cx.toFixed(1)}" y1="${cy.toFixed(1)}" x2="${(left ? x0 + width : x0).toFixed(1)}" y2="${ly.toFixed(1)}" stroke="#999" stroke-width="0.5"/>`;
+    return `<g class="point${off ? ' off-scale' : ''}" data-label="${esc(p.label)}" data-cost="${p.costUsd}" data-p95="${p.p95WaitSec}"><circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="${p.policy === 'ours' ? 5 : 4}" fill="${color}"><title>${esc(p.label)}: $${p.costUsd.toFixed(3)}, p95 ${fmt(p.p95WaitSec)} s</title></circle>${leader}<text x="${x0.toFixed(1)}" y="${ly.toFixed(1)}" dy="0.32em" font-size="11">${esc(text)}</text></g>`;
   });
   const title = `Cost vs p95 wait — ${trace}`;
   return `${svgOpen(title, f, a.attrs)}${a.svg}

@@ -240,6 +240,29 @@ describe('preprovision hook (sh, fake az)', () => {
   });
 });
 
+describe('preprovision hook: Spot outside the documented regions (sh, fake az, a copied tree)', () => {
+  it('warns and goes on (the region list is a 2023 preview page), naming the fallback to add', async () => {
+    reset();
+    writeFileSync(join(state, 'already'), providers.join('\n') + '\n');
+    const dir = mkdtempSync(join(tmpdir(), 'spot-tree-'));
+    for (const f of ['infra/hooks/preprovision.sh', 'infra/hooks/agent-image.sh', 'infra/hooks/providers.txt', 'infra/main.parameters.json', 'infra/agent/Dockerfile', 'infra/agent/.dockerignore', 'infra/agent/start.sh', 'infra/agent/fetch-agent.sh']) {
+      mkdirSync(join(dir, dirname(f)), { recursive: true });
+      copyFileSync(join(repoRoot, f), join(dir, f));
+    }
+    const params = join(dir, 'infra/main.parameters.json');
+    writeFileSync(params, readFileSync(params, 'utf8').replace('"maxAgents": 4,', '"maxAgents": 4, "spot": true,'));
+    try {
+      const r = await run('sh', [join(dir, 'infra/hooks/preprovision.sh')], {
+        env: { PATH: `${bin}:${process.env.PATH}`, HOME: state, FAKE_LOG: join(state, 'log'), FAKE_STATE: state, PROVIDER_POLL_SECONDS: '0', AZURE_LOCATION: 'West Europe', ACI_LOCATION: 'northeurope' },
+      });
+      expect(r.stderr).toMatch(/warning: a pool profile sets "spot": true; [^\n]*not northeurope: give the profile a \{"spot": false\} fallback/);
+      expect(log().some((c) => c.startsWith('azd|env|set|AGENT_IMAGE_TAG|'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('postdeploy hook (sh, fake az and npm)', () => {
   const ENV = {
     AZURE_KEY_VAULT_NAME: 'kv-abc',

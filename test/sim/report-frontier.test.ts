@@ -12,7 +12,7 @@ import { sampleTrace } from '../../src/sim/trace.js';
 const attr = (svg: string, name: string) =>
   (new RegExp(`${name}="([^"]*)"`).exec(svg)?.[1] ?? '').split(' ').map(Number);
 const points = (svg: string) =>
-  [...svg.matchAll(/<g class="point" data-label="([^"]*)"[^>]*><circle cx="([\d.]+)" cy="([\d.]+)"/g)].map((m) => ({
+  [...svg.matchAll(/<g class="point[^"]*" data-label="([^"]*)"[^>]*><circle cx="([\d.]+)" cy="([\d.]+)"/g)].map((m) => ({
     label: m[1]!,
     cx: Number(m[2]),
     cy: Number(m[3]),
@@ -33,14 +33,52 @@ describe('frontierChart', () => {
     const [ry0, ry1] = attr(svg, 'data-y-range');
     const got = points(svg);
     expect(got.map((p) => p.label)).toEqual(['keda', 'vmss', 'ours 15 s', 'ours 60 s']);
-    for (const p of input) {
+    for (const p of input.filter((q) => q.label !== 'vmss')) {
       const g = got.find((q) => q.label === p.label)!;
       expect(x0! + ((g.cx - rx0!) / (rx1! - rx0!)) * (x1! - x0!)).toBeCloseTo(p.costUsd, 2);
       expect(y0! + ((g.cy - ry0!) / (ry1! - ry0!)) * (y1! - y0!)).toBeCloseTo(p.p95WaitSec, 0);
     }
     expect(x0).toBe(0);
     expect(x1).toBe(5.4); // the axis ends at the costliest point
-    expect(y1).toBeGreaterThanOrEqual(410);
+    // The VMSS wait (410 s, over 3× the next) would squash the rest: the axis ends near the next
+    // (75 s), and VMSS sits on the top edge, labelled with its values.
+    expect(y1).toBeLessThan(200);
+    expect(y1).toBeGreaterThanOrEqual(75);
+    const vmss = got.find((q) => q.label === 'vmss')!;
+    expect(vmss.cy).toBeCloseTo(ry1!, 0);
+    expect(svg).toMatch(
+      /<g class="point off-scale" data-label="vmss"[^]*?vmss \(\$5\.40, p95 410 s, off scale\)<\/text>/,
+    );
+  });
+
+  it('labels never overlap, even for wait targets that land close together', () => {
+    const input: FrontierPoint[] = [
+      { policy: 'keda', label: 'keda', costUsd: 1.9, p95WaitSec: 75 },
+      { policy: 'vmss', label: 'vmss', costUsd: 5.4, p95WaitSec: 410 },
+      ...[0, 5, 15, 30, 60].map((t, i) => ({
+        policy: 'ours',
+        label: `ours ${t} s`,
+        costUsd: 2.3 - i * 0.02,
+        p95WaitSec: 8 + i * 1.5,
+      })),
+    ];
+    const svg = frontierChart('steady-day', input);
+    const boxes = [
+      ...svg.matchAll(/<text x="([\d.]+)" y="([\d.]+)" dy="0\.32em" font-size="11">([^<]*)<\/text><\/g>/g),
+    ].map((m) => ({
+      label: m[3]!,
+      x0: Number(m[1]),
+      x1: Number(m[1]) + m[3]!.length * 6.2,
+      y0: Number(m[2]) - 6.5,
+      y1: Number(m[2]) + 6.5,
+    }));
+    expect(boxes).toHaveLength(input.length);
+    for (const [i, a] of boxes.entries())
+      for (const b of boxes.slice(i + 1))
+        expect(a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1, `${a.label} / ${b.label}`).toBe(false);
+    // Every label stays inside the chart.
+    const [W] = attr(svg, 'viewBox').slice(2);
+    for (const b of boxes) expect(b.x1, b.label).toBeLessThanOrEqual(W ?? 640);
   });
 
   it('takes its default points from the runs’ summaries', async () => {

@@ -99,6 +99,7 @@ describe.skipIf(!hasChromium)('HTML report in headless Chromium', () => {
             const c = g.querySelector('circle')!;
             return {
               label: g.getAttribute('data-label'),
+              offScale: g.classList.contains('off-scale'),
               cx: Number(c.getAttribute('cx')),
               cy: Number(c.getAttribute('cy')),
             };
@@ -161,11 +162,12 @@ describe.skipIf(!hasChromium)('HTML report in headless Chromium', () => {
       // "ours" is drawn last, on top of the baselines.
       for (const t of ['Queue depth over time', 'Queue wait distribution (CDF)'])
         expect(byTitle(t).series.at(-1), t).toBe('ours');
-      // The frontier: one point per run, at the run's cost and p95 wait.
+      // The frontier: one point per run, at the run's cost and p95 wait (an outlier: at the edge).
       const frontier = byTitle(`Cost vs p95 wait — ${trace.name}`);
       expect(frontier.points.map((p) => p.label).sort()).toEqual(results.map((r) => r.summary.policy).sort());
       for (const r of results) {
         const p = frontier.points.find((q) => q.label === r.summary.policy)!;
+        if (p.offScale) continue;
         expect(invert(p.cx, frontier.xDomain, frontier.xRange)).toBeCloseTo(r.summary.costUsd, 2);
         expect(invert(p.cy, frontier.yDomain, frontier.yRange)).toBeCloseTo(r.summary.waitSec.p95, 0);
       }
