@@ -15,6 +15,11 @@ resource registry 'Microsoft.ContainerRegistry/registries@2025-04-01' = {
   name: name
   location: location
   tags: tags
+  // Basic while the registry is public. Learn's "Deploy to ACI from ACR using a managed identity"
+  // lists a Premium registry with trusted services as a prerequisite; the page is about a registry
+  // behind a private endpoint (its opening), which this template makes Premium with trusted
+  // services (networkRuleBypassOptions) too. The pull identity is user-assigned, which the same
+  // page requires for Windows containers. `doctor` checks the image pull before the first job.
   sku: {
     name: publicNetworkAccess == 'Enabled' ? 'Basic' : 'Premium'
   }
