@@ -12,11 +12,13 @@ import { sampleTrace } from '../../src/sim/trace.js';
 const attr = (svg: string, name: string) =>
   (new RegExp(`${name}="([^"]*)"`).exec(svg)?.[1] ?? '').split(' ').map(Number);
 const points = (svg: string) =>
-  [...svg.matchAll(/<g class="point[^"]*" data-label="([^"]*)"[^>]*><circle cx="([\d.]+)" cy="([\d.]+)"/g)].map((m) => ({
-    label: m[1]!,
-    cx: Number(m[2]),
-    cy: Number(m[3]),
-  }));
+  [...svg.matchAll(/<g class="point[^"]*" data-label="([^"]*)"[^>]*><circle cx="([\d.]+)" cy="([\d.]+)"/g)].map(
+    (m) => ({
+      label: m[1]!,
+      cx: Number(m[2]),
+      cy: Number(m[3]),
+    }),
+  );
 
 describe('frontierChart', () => {
   it('places each policy/target at its cost and p95 wait, ours on top', () => {
