@@ -132,19 +132,26 @@ function cmp(a: string, b: string): number {
  * ?platform=linux-x64&$top=1` (contracts/azdo/README.md, the shape of
  * contracts/azdo/examples/packages.agent.linux-x64.captured-2018.json, newest first).
  */
-export async function agentVersionChecks(azdo: AzureDevOpsClient, settings: Settings): Promise<CheckResult[]> {
+export async function agentVersionChecks(
+  azdo: AzureDevOpsClient,
+  settings: Settings,
+  /** Image → AZP_AGENT_BAKED_VERSION read from its config (./image.ts); the tag says it otherwise. */
+  fromConfig: ReadonlyMap<string, string> = new Map(),
+): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
   const latest = new Map<string, Promise<string | undefined>>();
   const seen = new Set<string>();
   for (const p of settings.POOLS) {
     if (seen.has(p.image)) continue;
     seen.add(p.image);
-    const baked = bakedAgentVersion(p.image);
+    const configured = fromConfig.get(p.image);
+    const baked = configured ?? bakedAgentVersion(p.image);
+    const by = configured ? 'its image config' : 'its tag';
     if (!baked) {
       out.push(
         warn(
           'agent.version',
-          `image ${p.image}: its tag does not say the agent version (<version>-<commit>), so it cannot be compared`,
+          `image ${p.image}: neither its config (AZP_AGENT_BAKED_VERSION) nor its tag (<version>-<commit>) says the agent version, so it cannot be compared`,
           'tag the image <agent version>-<commit> as infra/hooks/preprovision.sh does',
         ),
       );
@@ -167,11 +174,11 @@ export async function agentVersionChecks(azdo: AzureDevOpsClient, settings: Sett
       out.push(
         warn(
           'agent.version',
-          `image ${p.image} bakes agent ${baked}; the organization offers ${newest}: each --once start updates itself first (minutes per job)`,
+          `image ${p.image} bakes agent ${baked} (by ${by}); the organization offers ${newest}: each --once start updates itself first (minutes per job)`,
           `set ARG AGENT_VERSION=${newest} (and its SHA-256) in infra/agent/Dockerfile and run azd provision to build the image again`,
         ),
       );
-    else out.push(ok('agent.version', `image ${p.image} bakes agent ${baked}, the current one (${newest})`));
+    else out.push(ok('agent.version', `image ${p.image} bakes agent ${baked}, the current one (${newest}; by ${by})`));
   }
   return out;
 }

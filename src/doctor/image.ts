@@ -132,7 +132,64 @@ async function bearerToken(
   return j.token ?? j.access_token;
 }
 
+/** The image check's result and, when the image's config could be read, the agent version it bakes. */
+export interface ImageProbe {
+  result: CheckResult;
+  /** `AZP_AGENT_BAKED_VERSION` from the image config's Env (infra/agent/Dockerfile sets it). */
+  bakedVersion?: string;
+}
+
 export async function imageCheck(profile: ProfileConfig, o: ImageCheckOptions): Promise<CheckResult> {
+  return (await imageProbe(profile, o)).result;
+}
+
+/**
+ * The agent version an image bakes, from its config: the manifest (an OCI image index or Docker
+ * manifest list: the entry for the profile's OS on amd64), its config descriptor, the config blob
+ * (`config.Env`), per the OCI image spec (opencontainers/image-spec: image-index, manifest, config;
+ * media types application/vnd.oci.image.{index,manifest,config}.v1+json). A blob GET may answer
+ * with a redirect to storage (ACR): followed once, without our token. Undefined when unreadable.
+ */
+async function bakedVersionOf(
+  base: string,
+  ref: ImageRef,
+  os: string,
+  token: string | undefined,
+  o: ImageCheckOptions,
+): Promise<string | undefined> {
+  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const json = async (url: string) => {
+    let res = await send(url, 'GET', { accept: MANIFEST_TYPES, ...auth }, o);
+    const location = res.headers.location;
+    if ([301, 302, 303, 307, 308].includes(res.status) && typeof location === 'string')
+      res = await send(new URL(location, url).toString(), 'GET', { accept: '*/*' }, o);
+    return res.status === 200 ? (JSON.parse(res.text) as Record<string, unknown>) : undefined;
+  };
+  try {
+    let manifest = await json(`${base}/manifests/${ref.reference}`);
+    const entries = manifest?.manifests;
+    if (Array.isArray(entries)) {
+      const want = os === 'Windows' ? 'windows' : 'linux';
+      const entry = (entries as { digest?: string; platform?: { os?: string; architecture?: string } }[]).find(
+        (m) => m.platform?.os === want && m.platform.architecture === 'amd64',
+      );
+      manifest = entry?.digest ? await json(`${base}/manifests/${entry.digest}`) : undefined;
+    }
+    const digest = (manifest?.config as { digest?: unknown } | undefined)?.digest;
+    if (typeof digest !== 'string') return undefined;
+    const config = await json(`${base}/blobs/${digest}`);
+    const env = (config?.config as { Env?: unknown } | undefined)?.Env;
+    const line = Array.isArray(env)
+      ? env.find((e): e is string => typeof e === 'string' && e.startsWith('AZP_AGENT_BAKED_VERSION='))
+      : undefined;
+    const v = line?.slice('AZP_AGENT_BAKED_VERSION='.length);
+    return v && /^\d+\.\d+\.\d+$/.test(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function imageProbe(profile: ProfileConfig, o: ImageCheckOptions): Promise<ImageProbe> {
   const ref = parseImage(profile.image);
   const url = `https://${ref.registry}/v2/${ref.repository}/manifests/${ref.reference}`;
   const pullFix = profile.registry
@@ -140,30 +197,44 @@ export async function imageCheck(profile: ProfileConfig, o: ImageCheckOptions): 
     : 'make the repository public, or set the profile\'s "registry" (server + identity with AcrPull)';
   try {
     let res = await send(url, 'HEAD', { accept: MANIFEST_TYPES }, o);
+    let token: string | undefined;
     if (res.status === 401) {
       const c = challenge(res.headers['www-authenticate']);
-      const token = c ? await bearerToken(ref, c, profile, o) : undefined;
+      token = c ? await bearerToken(ref, c, profile, o) : undefined;
       if (token) res = await send(url, 'HEAD', { accept: MANIFEST_TYPES, authorization: `Bearer ${token}` }, o);
     }
-    if (res.status === 200) return ok('image', `image ${profile.image} exists and this identity can read it`);
+    if (res.status === 200) {
+      const base = `https://${ref.registry}/v2/${ref.repository}`;
+      const bakedVersion = await bakedVersionOf(base, ref, profile.os, token, o);
+      return {
+        result: ok('image', `image ${profile.image} exists and this identity can read it`),
+        ...(bakedVersion ? { bakedVersion } : {}),
+      };
+    }
     if (res.status === 404)
-      return fail(
-        'image',
-        `image ${profile.image}: the registry has no such manifest (404)`,
-        'build and push it (azd provision builds the agent image), or correct POOLS[].image',
-      );
+      return {
+        result: fail(
+          'image',
+          `image ${profile.image}: the registry has no such manifest (404)`,
+          'build and push it (azd provision builds the agent image), or correct POOLS[].image',
+        ),
+      };
     if (res.status === 401 || res.status === 403)
-      return fail(
+      return {
+        result: fail(
+          'image',
+          `image ${profile.image}: the registry refuses to let this identity read it (${res.status})`,
+          pullFix,
+        ),
+      };
+    return {
+      result: fail(
         'image',
-        `image ${profile.image}: the registry refuses to let this identity read it (${res.status})`,
-        pullFix,
-      );
-    return fail(
-      'image',
-      `image ${profile.image}: the registry answered ${res.status}`,
-      'check the registry and try again',
-    );
+        `image ${profile.image}: the registry answered ${res.status}`,
+        'check the registry and try again',
+      ),
+    };
   } catch (err) {
-    return fail('image', `image ${profile.image}: ${problemText(err)}`, pullFix);
+    return { result: fail('image', `image ${profile.image}: ${problemText(err)}`, pullFix) };
   }
 }

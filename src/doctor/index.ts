@@ -18,7 +18,7 @@ import { KeyVaultTokenProvider } from '../secrets/keyvault.js';
 import { registerSecret } from '../util/log.js';
 import { agentVersionChecks, azdoUrlCheck, connectionCheck, hookChecks, poolChecks } from './azdo.js';
 import { keyVaultChecks, permissionCheck, providerCheck, quotaChecks } from './azure.js';
-import { imageCheck } from './image.js';
+import { imageProbe } from './image.js';
 import { ok, warn, type CheckResult } from './report.js';
 import { storageChecks } from './storage.js';
 
@@ -82,6 +82,20 @@ export async function runDoctor(settings: Settings, o: DoctorOptions = {}): Prom
   );
   const now = o.now ?? (() => new Date());
 
+  // The images first: their config says the agent version they bake (checked with Azure DevOps's).
+  const armScope = o.azure?.armScope ?? armCredentialScope(settings.ARM_ENDPOINT);
+  const images = new Map(settings.POOLS.map((p) => [p.image, p]));
+  const probes = await Promise.all(
+    [...images.values()].map((p) =>
+      imageProbe(p, { credential, armScope, ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}) }),
+    ),
+  );
+  const baked = new Map(
+    [...images.keys()].flatMap((image, i) =>
+      probes[i]!.bakedVersion ? [[image, probes[i]!.bakedVersion!] as const] : [],
+    ),
+  );
+
   const url = azdoUrlCheck(settings.AZP_URL);
   results.push(url);
   let pat: string | undefined;
@@ -108,7 +122,7 @@ export async function runDoctor(settings: Settings, o: DoctorOptions = {}): Prom
     results.push(conn);
     if (conn.status === 'ok') {
       results.push(...(await poolChecks(azdo, settings)));
-      results.push(...(await agentVersionChecks(azdo, settings)));
+      results.push(...(await agentVersionChecks(azdo, settings, baked)));
       results.push(...(await hookChecks(azdo, settings, o.appUrl)));
     }
   }
@@ -117,10 +131,7 @@ export async function runDoctor(settings: Settings, o: DoctorOptions = {}): Prom
   results.push(await permissionCheck(clients.aci, settings));
   results.push(...(await quotaChecks(clients.aci, settings)));
 
-  const armScope = o.azure?.armScope ?? armCredentialScope(settings.ARM_ENDPOINT);
-  const images = new Map(settings.POOLS.map((p) => [p.image, p]));
-  for (const p of images.values())
-    results.push(await imageCheck(p, { credential, armScope, ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}) }));
+  results.push(...probes.map((p) => p.result));
 
   results.push(...(await storageChecks(settings)));
   return results;

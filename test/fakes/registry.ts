@@ -11,9 +11,14 @@
  *   (azure.github.io/acr/AAD-OAuth.html). With `pullAllowed = false` the access token carries no
  *   pull right and the manifest answers 401, as ACR does for an identity without AcrPull.
  * - `GET /oauth2/token?service&scope` (anonymous) → `{token, access_token}` when `anonymousPull`.
+ * - `GET` of a manifest: an OCI image index with one linux/amd64 (or windows/amd64) entry, that
+ *   manifest by digest, whose config blob (`GET /v2/<repository>/blobs/<digest>`, answered like ACR
+ *   with a 307 to a storage URL, here `/_storage/<digest>` without auth) carries `config.Env`
+ *   with `AZP_AGENT_BAKED_VERSION` when `bakedVersions` names one for the image (opencontainers/
+ *   image-spec: image-index, manifest, config; media types of specs-go/v1/mediatype.go).
  * Records every request (never the Authorization header).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TestCert } from './tls.js';
@@ -30,6 +35,10 @@ export interface FakeRegistry {
   readonly requests: RegistryRequest[];
   /** Manifests present, as `repository:tag`. */
   readonly images: Set<string>;
+  /** `repository:tag` → the AZP_AGENT_BAKED_VERSION its config's Env carries (none: no such variable). */
+  readonly bakedVersions: Map<string, string>;
+  /** OS of every image's manifest (the index's one platform); default linux. */
+  os: 'linux' | 'windows';
   /** Whether the exchanged token may pull (AcrPull); default true. */
   pullAllowed: boolean;
   /** Whether anonymous tokens are handed out (a public repository); default false. */
@@ -45,7 +54,40 @@ export async function startFakeRegistry(opts: { cert: TestCert; images?: string[
   const refresh = new Set<string>();
   const access = new Map<string, boolean>();
   let host = '';
-  const state = { pullAllowed: true, anonymousPull: false };
+  const state = { pullAllowed: true, anonymousPull: false, os: 'linux' as 'linux' | 'windows' };
+  const bakedVersions = new Map<string, string>();
+  const digestOf = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+  /** The config, manifest and index of an image, as the registry would store them. */
+  const documents = (image: string) => {
+    const env = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
+    const v = bakedVersions.get(image);
+    if (v) env.push(`AZP_AGENT_BAKED_VERSION=${v}`);
+    const config = JSON.stringify({
+      architecture: 'amd64',
+      os: state.os,
+      config: { Env: env },
+      rootfs: { type: 'layers', diff_ids: [] },
+    });
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf(config), size: config.length },
+      layers: [],
+    });
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: digestOf(manifest),
+          size: manifest.length,
+          platform: { architecture: 'amd64', os: state.os },
+        },
+      ],
+    });
+    return { config, manifest, index };
+  };
   const server: Server = createServer({ key: opts.cert.key, cert: opts.cert.cert }, (req, res) => {
     const u = new URL(req.url ?? '/', 'https://127.0.0.1');
     const rec: RegistryRequest = { method: req.method ?? 'GET', path: u.pathname };
@@ -82,7 +124,19 @@ export async function startFakeRegistry(opts: { cert: TestCert; images?: string[
         access.set(t, true);
         return send(200, { token: t, access_token: t });
       }
-      const m = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(u.pathname);
+      const storage = /^\/_storage\/(sha256:[0-9a-f]{64})$/.exec(u.pathname);
+      if (storage && rec.method === 'GET') {
+        for (const image of images) {
+          const d = documents(image);
+          if (digestOf(d.config) === storage[1]) {
+            rec.status = 200;
+            res.writeHead(200, { 'content-type': 'application/octet-stream' });
+            return res.end(d.config);
+          }
+        }
+        return send(404, { errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown' }] });
+      }
+      const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(u.pathname);
       if (m && (rec.method === 'HEAD' || rec.method === 'GET')) {
         const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
         if (!bearer || !access.get(bearer))
@@ -93,12 +147,23 @@ export async function startFakeRegistry(opts: { cert: TestCert; images?: string[
               'www-authenticate': `Bearer realm="https://${host}/oauth2/token",service="${host}",scope="repository:${m[1]}:pull"`,
             },
           );
-        if (!images.has(`${m[1]}:${m[2]}`))
+        const [, repo, kind, ref] = m as unknown as [string, string, string, string];
+        const mine = [...images].filter((i) => i.startsWith(`${repo}:`));
+        if (kind === 'blobs') {
+          const hit = mine.map(documents).find((d) => digestOf(d.config) === ref);
+          if (!hit) return send(404, { errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown' }] });
+          return send(307, undefined, { location: `https://${host}/_storage/${ref}` });
+        }
+        const byTag = images.has(`${repo}:${ref}`) ? documents(`${repo}:${ref}`) : undefined;
+        const byDigest = mine.map(documents).find((d) => digestOf(d.manifest) === ref);
+        if (!byTag && !byDigest)
           return send(404, { errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] });
-        return send(200, undefined, {
-          'content-type': 'application/vnd.oci.image.index.v1+json',
-          'docker-content-digest': `sha256:${'0'.repeat(64)}`,
-        });
+        const [type, text] = byTag
+          ? ['application/vnd.oci.image.index.v1+json', byTag.index]
+          : ['application/vnd.oci.image.manifest.v1+json', byDigest!.manifest];
+        rec.status = 200;
+        res.writeHead(200, { 'content-type': type, 'docker-content-digest': digestOf(text) });
+        return res.end(rec.method === 'HEAD' ? '' : text);
       }
       return send(404, { errors: [{ code: 'NOT_FOUND', message: 'no route' }] });
     });
@@ -109,6 +174,13 @@ export async function startFakeRegistry(opts: { cert: TestCert; images?: string[
     host,
     requests,
     images,
+    bakedVersions,
+    get os() {
+      return state.os;
+    },
+    set os(v) {
+      state.os = v;
+    },
     get pullAllowed() {
       return state.pullAllowed;
     },

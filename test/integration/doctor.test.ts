@@ -78,6 +78,8 @@ beforeEach(() => {
   registry.images.clear();
   registry.images.add('azp-agent:4.269.0-0123456789ab');
   registry.pullAllowed = true;
+  registry.bakedVersions.clear();
+  registry.os = 'linux';
   stack.azdo.clearRequests();
   stack.arm.clearRequests();
   stack.kv.requests.length = 0;
@@ -310,8 +312,28 @@ describe('doctor', () => {
     stack.azdo.state.agentPackages['linux-x64'] = '4.270.1';
     const { code, text } = await doctor();
     expect(code, text).toBe(0);
-    expect(text).toMatch(/^warn image .* bakes agent 4\.269\.0; the organization offers 4\.270\.1/m);
+    expect(text).toMatch(/^warn image .* bakes agent 4\.269\.0 \(by its tag\); the organization offers 4\.270\.1/m);
     expect(text).toMatch(/^ {5}fix: set ARG AGENT_VERSION=4\.270\.1/m);
+  });
+
+  it('reads the baked agent version from the image config (AZP_AGENT_BAKED_VERSION) before the tag', async () => {
+    registry.bakedVersions.set('azp-agent:4.269.0-0123456789ab', '4.268.0');
+    const older = await doctor();
+    expect(older.code, older.text).toBe(0);
+    expect(older.text).toMatch(
+      /^warn image .* bakes agent 4\.268\.0 \(by its image config\); the organization offers 4\.269\.0/m,
+    );
+    // An unversioned tag: the config alone says it (manifest index → manifest → config blob behind a 307).
+    out.length = 0;
+    registry.images.add('azp-agent:latest');
+    registry.bakedVersions.set('azp-agent:latest', '4.269.0');
+    const latest = await doctor({ POOLS: JSON.stringify([profile({ image: `${registry.host}/azp-agent:latest` })]) });
+    expect(latest.code, latest.text).toBe(0);
+    expect(latest.text).toMatch(
+      /^ok {3}image .*azp-agent:latest bakes agent 4\.269\.0, the current one \(4\.269\.0; by its image config\)/m,
+    );
+    expect(registry.requests.some((r) => r.path.startsWith('/_storage/sha256:'))).toBe(true);
+    noWrites();
   });
 
   it('warns when a Windows profile’s base image is not cached in the region', async () => {
