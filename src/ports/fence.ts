@@ -14,14 +14,7 @@
  * log line. The next trigger takes a new lease and starts clean.
  */
 import { errorKind, PortError } from './errors.js';
-import type { AzureDevOpsPort, ComputePort, Logger, PoolStateStore } from './index.js';
-
-export interface Fence {
-  /** True while the lease is ours and fresh. Latches to false. */
-  held(): boolean;
-  /** Throws LeaseLost unless held(). */
-  assert(): void;
-}
+import type { AzureDevOpsPort, ComputePort, Fence, Logger, PoolStateStore } from './types.js';
 
 export class LeaseLost extends PortError {
   readonly kind = 'leaseLost';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { poolKey } from '../core/pools.js';
 import type { WebhookArrival } from '../core/types.js';
 import { LeaseLost } from './fence.js';
-import type { ArrivalsInbox, PoolLease, PoolLockPort, PoolState, PoolStateStore } from './index.js';
+import type { ArrivalsInbox, PoolLease, PoolLockPort, PoolState, PoolStateStore } from './types.js';
 
 export function emptyPoolState(): PoolState {
   return { backoff: {}, warm: {} };
