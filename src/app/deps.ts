@@ -95,6 +95,24 @@ export function reconcileOptions(settings: Settings, dryRun = settings.DRY_RUN):
   };
 }
 
+/** The agent PAT from Key Vault, every value read registered with the log scrubber before anyone can log it. */
+function patSecrets(keyVault: KeyVaultTokenProvider): { getToken(): Promise<string>; invalidate(): void } {
+  return {
+    getToken: async () => {
+      let token: string;
+      try {
+        token = await keyVault.getToken();
+      } catch (err) {
+        // First deployment: the secret is stored after the app starts; the pass waits, quietly.
+        throw notStoredOr(err);
+      }
+      registerSecret(token);
+      return token;
+    },
+    invalidate: () => keyVault.invalidate(),
+  };
+}
+
 /** Builds the real ports from settings. Requires the Azure settings (loadSettings requireAzure). */
 export function buildDeps(settings: Settings, logger: Logger, o: DepsOverrides = {}): ReconcileDeps {
   const { KEY_VAULT_URL, AZURE_SUBSCRIPTION_ID, ACI_RESOURCE_GROUP, ACI_LOCATION } = settings;
@@ -109,22 +127,9 @@ export function buildDeps(settings: Settings, logger: Logger, o: DepsOverrides =
     { subscriptionId: AZURE_SUBSCRIPTION_ID, keyVaultUrl: KEY_VAULT_URL },
     { armEndpoint: settings.ARM_ENDPOINT, ...o.azure },
   );
-  const keyVault = new KeyVaultTokenProvider({ client: clients.secrets!, secretName: settings.AZP_TOKEN_SECRET_NAME });
-  // Every PAT value read is registered with the log scrubber before anyone can log it.
-  const secrets = {
-    getToken: async () => {
-      let token: string;
-      try {
-        token = await keyVault.getToken();
-      } catch (err) {
-        // First deployment: the secret is stored after the app starts; the pass waits, quietly.
-        throw notStoredOr(err);
-      }
-      registerSecret(token);
-      return token;
-    },
-    invalidate: () => keyVault.invalidate(),
-  };
+  const secrets = patSecrets(
+    new KeyVaultTokenProvider({ client: clients.secrets!, secretName: settings.AZP_TOKEN_SECRET_NAME }),
+  );
   const auth = settings.AZP_AUTH === 'entra' ? entraAuth(credential) : patAuth(secrets.getToken, secrets.invalidate);
   const azdo = new AzureDevOpsClient({
     baseUrl: settings.AZP_URL,

@@ -12,11 +12,13 @@ import {
   NULL_ARRIVALS,
   type AzureDevOpsPort,
   type HandoffQueue,
+  type Fence,
   type Logger,
   type PoolLockPort,
+  type PoolStateStore,
 } from '../ports/index.js';
 import { PassCoordinator } from '../reconcile/coordinator.js';
-import { poolsOf, reconcile, type PassResult, type ReconcileDeps } from '../reconcile/pass.js';
+import { poolsOf, reconcile, type PassResult, type ReconcileDeps, type ReconcileOptions } from '../reconcile/pass.js';
 import { BlobPoolLock, blobPoolLock, blobPoolStateStore, hasStorage } from '../storage/index.js';
 import { storageHandoffQueue } from '../storage/queue.js';
 import { poolKey } from '../core/pools.js';
@@ -85,10 +87,7 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
   const logger = o.logger ?? createLogger(consoleSink, { app: 'azp-aci-autoscaler' });
   const settings = loadSettings(env, { requireAzure: true, onWarning: (w) => logger.warn(`settings: ${w}`) });
   registerSecret(settings.WEBHOOK_PASSWORD);
-  // The pool lease and the shared back-off state live in AzureWebJobsStorage (src/storage).
-  const local = !o.lock && o.localLeaseWithoutStorage === true && !hasStorage(settings);
-  const lock = o.lock ?? (local ? new MemoryPoolLock() : blobPoolLock(settings, logger));
-  const poolState = o.poolState ?? (lock instanceof BlobPoolLock ? blobPoolStateStore(lock, settings) : undefined);
+  const { lock, poolState } = storageOf(settings, o, logger);
   // The jobs webhook deliveries named, kept here until this process's next pass of the pool.
   const inbox = new MemoryArrivalsInbox();
   const telemetry = o.telemetry ?? new Telemetry();
@@ -100,37 +99,14 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
   const deps: ReconcileDeps = { ...built, azdo: countAuthFailures(built.azdo, telemetry) };
   const opts = reconcileOptions(settings);
   const handoff = o.handoff ?? (hasStorage(settings) ? storageHandoffQueue(settings) : unavailableQueue);
-  // Oldest webhook delivery waiting for a pass, per pool (taken by the pass that serves it).
-  const webhookSince = new Map<string, Date>();
+  const webhooks = new WebhookSince();
   const coordinator = new PassCoordinator({
     lock,
     logger,
     ...(o.oneOff
       ? { retryNote: 'run the command again once the storage account (AzureWebJobsStorage) is reachable' }
       : {}),
-    run: async (pool, reasons, lease) => {
-      const since = webhookSince.get(poolKey(pool));
-      webhookSince.delete(poolKey(pool));
-      const started = performance.now();
-      // Every write of the pass, its pool state included, goes through the pool's lease (fencing).
-      const result = await reconcile(opts, fenceDeps(deps, lease), [pool]);
-      o.onPass?.(result);
-      const info = {
-        trigger: triggerOf(reasons, since),
-        durationMs: performance.now() - started,
-        now: deps.clock.now(),
-        ...(since ? { webhookSince: since } : {}),
-      };
-      if (result.pools.length === 0)
-        telemetry.recordPass(undefined, {
-          ...info,
-          backoff: {},
-          pool,
-          ...(result.error ? { error: result.error } : {}),
-        });
-      for (const r of result.pools) telemetry.recordPass(r, { ...info, backoff: r.backoff ?? {}, pool: r.pool });
-      return result;
-    },
+    run: recordedPass(opts, deps, telemetry, webhooks, o.onPass),
   });
   return {
     settings,
@@ -144,10 +120,7 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
     handoff,
     telemetry,
     requestFromQueue: (pools, reason, receivedAt, arrivals = []) => {
-      for (const p of pools) {
-        const prev = webhookSince.get(poolKey(p));
-        if (!prev || prev > receivedAt) webhookSince.set(poolKey(p), receivedAt);
-      }
+      webhooks.note(pools, receivedAt);
       for (const p of pools) inbox.add(p, arrivals);
       return coordinator.requestAll(pools, reason);
     },
@@ -167,6 +140,68 @@ export function createRuntime(env: Env, o: RuntimeOverrides = {}): Runtime {
         ...(queue ? { queue } : {}),
       };
     },
+  };
+}
+
+/** The pool lease and the shared pool state: in AzureWebJobsStorage (src/storage), or this process's lease (CLI). */
+function storageOf(
+  settings: Settings,
+  o: RuntimeOverrides,
+  logger: Logger,
+): { lock: PoolLockPort; poolState: PoolStateStore | undefined } {
+  const local = !o.lock && o.localLeaseWithoutStorage === true && !hasStorage(settings);
+  const lock = o.lock ?? (local ? new MemoryPoolLock() : blobPoolLock(settings, logger));
+  const poolState = o.poolState ?? (lock instanceof BlobPoolLock ? blobPoolStateStore(lock, settings) : undefined);
+  return { lock, poolState };
+}
+
+/** Oldest webhook delivery waiting for a pass, per pool (taken by the pass that serves it). */
+class WebhookSince {
+  private readonly since = new Map<string, Date>();
+
+  note(pools: readonly string[], receivedAt: Date): void {
+    for (const p of pools) {
+      const prev = this.since.get(poolKey(p));
+      if (!prev || prev > receivedAt) this.since.set(poolKey(p), receivedAt);
+    }
+  }
+
+  take(pool: string): Date | undefined {
+    const at = this.since.get(poolKey(pool));
+    this.since.delete(poolKey(pool));
+    return at;
+  }
+}
+
+/** The coordinator's pass: reconcile the pool under its lease, then record it in telemetry. */
+function recordedPass(
+  opts: ReconcileOptions,
+  deps: ReconcileDeps,
+  telemetry: Telemetry,
+  webhooks: WebhookSince,
+  onPass: ((result: PassResult) => void) | undefined,
+): (pool: string, reasons: readonly string[], lease: Fence) => Promise<PassResult> {
+  return async (pool, reasons, lease) => {
+    const since = webhooks.take(pool);
+    const started = performance.now();
+    // Every write of the pass, its pool state included, goes through the pool's lease (fencing).
+    const result = await reconcile(opts, fenceDeps(deps, lease), [pool]);
+    onPass?.(result);
+    const info = {
+      trigger: triggerOf(reasons, since),
+      durationMs: performance.now() - started,
+      now: deps.clock.now(),
+      ...(since ? { webhookSince: since } : {}),
+    };
+    if (result.pools.length === 0)
+      telemetry.recordPass(undefined, {
+        ...info,
+        backoff: {},
+        pool,
+        ...(result.error ? { error: result.error } : {}),
+      });
+    for (const r of result.pools) telemetry.recordPass(r, { ...info, backoff: r.backoff ?? {}, pool: r.pool });
+    return result;
   };
 }
 
