@@ -3,6 +3,7 @@
  * the resource group by ./pass.ts), a GET for groups that went silent, the pool's state (back-off,
  * warm) read once, and the plan made from that one snapshot.
  */
+import { profilePolicy } from '../config/policy.js';
 import { decisionFields } from '../core/action-text.js';
 import { backoffUpdates, capacityCause, type BackoffUpdate } from '../core/capacity.js';
 import { capabilityDifference, reportedByProfile } from '../core/matching.js';
@@ -222,7 +223,7 @@ export async function planPool(
   const snapshot = { ...observed.snapshot, backoff };
   const policy: PoolPolicy = {
     prefix: opts.prefix,
-    profiles: opts.profiles,
+    profiles: opts.profiles.map(profilePolicy),
     ...(opts.warmTuning ? { warmTuning: opts.warmTuning } : {}),
   };
   return { plan: plan(snapshot, policy, now), poolId, probes, snapshot, backoffUpdates: updates };
