@@ -349,6 +349,19 @@ describe('doctor', () => {
     expect(healthy.text).toMatch(/^ok {3}Windows Server Core ltsc2022 is cached by ACI in westeurope/m);
   });
 
+  it('--json: one object per check with its id, status and fix', async () => {
+    stack.arm.subscriptionState.providerState = 'NotRegistered';
+    const { code, text } = await doctor({}, ['--json', '--url', `${APP_URL}?code=k`]);
+    expect(code).toBe(1);
+    const { checks } = JSON.parse(out.join('')) as { checks: { id: string; status: string; fix?: string }[] };
+    expect(checks.find((c) => c.id === 'arm.provider')).toMatchObject({
+      status: 'fail',
+      fix: expect.stringMatching(/az provider register/),
+    });
+    expect(checks.filter((c) => c.status === 'fail')).toHaveLength(1);
+    clean(text);
+  });
+
   it('exits 2 for bad settings, naming the setting', async () => {
     const { code, text } = await doctor({ POOLS: '[{"name":"Bad Name"}]' });
     expect(code).toBe(2);
