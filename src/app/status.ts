@@ -110,6 +110,11 @@ export function formatStatusTable(report: StatusReport): string {
         out.push(
           `pool ${p.pool}: ${v.profile} warm agents k=${v.warm.k} (λ ${v.warm.lambdaPerMin}/min from ${v.warm.lambdaSource}, B ${v.warm.refillSec}s, target ${v.warm.targetWaitSec}s): ${v.warm.reason}`,
         );
+    for (const v of p.views)
+      if (v.warm?.nextBurst)
+        out.push(
+          `pool ${p.pool}: ${v.profile} next learnt burst ${v.warm.nextBurst.at}: ${v.warm.nextBurst.agents} warm agent(s) from ${v.warm.nextBurst.from}`,
+        );
     if (p.unmatchedJobs > 0) out.push(`pool ${p.pool}: ${p.unmatchedJobs} queued job(s) no profile can serve`);
     if (p.parallel) out.push(`pool ${p.pool}: ${parallelText(p.parallel)}`);
     // Where the groups went, once any went to a fallback placement (src/core/placements.ts).

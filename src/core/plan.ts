@@ -195,6 +195,7 @@ function warmView(p: ProfilePolicy, w: WarmOutcome): WarmView {
     refillSec: Math.round(d.refill.refillSec * 10) / 10,
     k: d.k,
     reason: d.reason,
+    ...(d.nextBurst ? { nextBurst: d.nextBurst } : {}),
   };
 }
 

@@ -299,6 +299,8 @@ export interface WarmView {
   refillSec: number;
   k: number;
   reason: string;
+  /** The next learnt burst (src/core/warm-bursts.ts): when it is expected, from when and how many warm agents it gets. */
+  nextBurst?: { at: string; from: string; agents: number };
 }
 
 export interface Plan {

@@ -6,6 +6,7 @@
  */
 import { localTime } from '../standby.js';
 import { poissonTail } from './arithmetic.js';
+import { observeBursts } from './bursts.js';
 import type { ArrivalState } from './state.js';
 import { DEFAULT_WARM_TUNING, type WarmTuning } from './tuning.js';
 
@@ -65,13 +66,17 @@ export function observeArrivals(
   const windowStart = nowMs - tuning.burstWindowSec * 1000;
   const recent = [...state.recent, ...times].filter((t) => t > windowStart).sort((a, b) => a - b);
 
+  // Bursts at the minute they come: the clusters of the recent arrivals (bursts.ts).
+  const kept = recent.slice(-1000);
+  const bursts = observeBursts(state.bursts, kept, now, timeZone, tuning.burstWindowSec, state.rate, tuning);
   return {
     rate,
     updatedAt: now.toISOString(),
     ...(Number.isFinite(lastQueueMs) ? { lastQueueTime: new Date(lastQueueMs).toISOString() } : {}),
-    recent: recent.slice(-1000),
+    recent: kept,
     counted: Object.fromEntries([...counted].sort((a, b) => a[1] - b[1]).slice(-MAX_COUNTED)),
     ...foldHours(state, times, now, timeZone, tuning),
+    ...(bursts ? { bursts } : {}),
   };
 }
 

@@ -6,12 +6,20 @@
 import { DEFAULT_TAIL, criterionProbability, warmAgentCount, type WarmSizing } from './arithmetic.js';
 import { estimateArrivalRate, type ArrivalEstimate } from './arrivals.js';
 import { budgetDrops, missBudget, type SpentBudget } from './budget.js';
-import { warmReason } from './explain.js';
+import { burstTarget, nextBurst } from './bursts.js';
+import { burstReason, warmReason } from './explain.js';
 import { estimateRefill, meanExcess, type RefillEstimate } from './refill.js';
 import type { WarmState } from './state.js';
 import { DEFAULT_WARM_TUNING, type WarmTuning } from './tuning.js';
 
 export interface WarmDecision extends WarmSizing {
+  /**
+   * A learnt burst whose window holds now: the agents it asks for (its size less the arrivals
+   * already counted in its window), its size and when it is expected. k is at least `k` (capped).
+   */
+  burst?: { k: number; size: number; at: string };
+  /** The next learnt burst expected: when, from when its agents are kept, and how many (capped). */
+  nextBurst?: { at: string; from: string; agents: number };
   lambda: ArrivalEstimate;
   refill: RefillEstimate;
   /** The miss budget over the recent jobs, and the agents it dropped from the rule's k. */
@@ -74,7 +82,51 @@ export function decideWarm(
   const budget = { ...mb, ...spend };
   spendBudget(sizing, budget, profile, tuning);
   const reason = warmReason({ lambda, refill, windowSec, sizing, ruleK, budget, target, tail, tuning });
-  return { ...sizing, lambda, refill, windowSec, budget, reason };
+  const bursts = learntBursts(state, sizing, profile, now, refill.refillSec + tuning.lookaheadSec, tuning);
+  return {
+    ...sizing,
+    ...(bursts.burst ? { burst: bursts.burst } : {}),
+    ...(bursts.next ? { nextBurst: bursts.next } : {}),
+    lambda,
+    refill,
+    windowSec,
+    budget,
+    reason: reason + bursts.text,
+  };
+}
+
+/**
+ * A learnt burst: its size in warm agents from one refill B (and the look-ahead) before it until it
+ * has come, within maxWarmAgents and maxAgents; the rule and the budget never lower it. B is the
+ * profile's own measured refill, so a slow profile's agents start earlier. Moves `sizing.k`.
+ */
+function learntBursts(
+  state: WarmState,
+  sizing: WarmSizing,
+  profile: WarmProfile,
+  now: Date,
+  leadSec: number,
+  tuning: Readonly<WarmTuning>,
+): { burst?: WarmDecision['burst']; next?: WarmDecision['nextBurst']; text: string } {
+  const { bursts, recent } = state.arrivals;
+  const cap = Math.max(0, Math.min(Math.floor(profile.maxWarmAgents), Math.floor(profile.maxAgents)));
+  const bt = burstTarget(bursts, recent, now, profile.timeZone, leadSec, tuning);
+  const burst = bt && bt.k > 0 ? { k: bt.k, size: bt.size, at: new Date(bt.window.at).toISOString() } : undefined;
+  const burstK = Math.min(burst?.k ?? 0, cap);
+  const before = sizing.k;
+  if (burstK > sizing.k) {
+    sizing.k = burstK;
+    sizing.tailProbability = criterionProbability(sizing.criterion, sizing.mean, sizing.k);
+  }
+  const nb = nextBurst(bursts, now, profile.timeZone, leadSec, tuning);
+  const next = nb
+    ? { at: nb.at.toISOString(), from: nb.from.toISOString(), agents: Math.min(nb.size, cap) }
+    : undefined;
+  return {
+    ...(burst ? { burst } : {}),
+    ...(next ? { next } : {}),
+    text: burstReason(burst, burstK, before, next),
+  };
 }
 
 /**

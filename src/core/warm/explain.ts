@@ -63,6 +63,25 @@ function budgetText(
   return ruleK > 0 ? `${head}, ${b.left.toFixed(1)} left: too little for k=${ruleK - 1} at this λ` : `${head}`;
 }
 
+/** The learnt burst in words: the one being waited for now, and the next one expected. */
+export function burstReason(
+  burst: { k: number; size: number; at: string } | undefined,
+  burstK: number,
+  before: number,
+  next: { at: string; from: string; agents: number } | undefined,
+): string {
+  const hhmm = (iso: string) => iso.slice(11, 16);
+  let out = '';
+  if (burst)
+    out +=
+      `; learnt burst of ${burst.size} jobs at ${hhmm(burst.at)} UTC: ${burst.k} still to come` +
+      (burstK > before ? ` → k=${burstK}` : ` (k=${before} already covers ${burstK})`) +
+      (burstK < burst.k ? ` (capped from ${burst.k})` : '');
+  if (next && next.at !== burst?.at)
+    out += `; next learnt burst ${next.at.slice(0, 10)} ${hhmm(next.at)} UTC: ${next.agents} warm agents from ${hhmm(next.from)}`;
+  return out;
+}
+
 const pct = (p: number) => `${(p * 100).toFixed(1)}%`;
 const CRITERION_TEXT: Record<WarmCriterion, string> = {
   job: 'jobs finding no warm agent',

@@ -4,6 +4,32 @@
  * written. Pure.
  */
 
+export interface BurstSlot {
+  /** Local time of day the burst starts, seconds after local midnight. */
+  at: number;
+  /** How far its start strays from `at`, seconds (the larger of the last deviation and half the previous jitter). */
+  jitter: number;
+  /** Seconds from its first to its last arrival (the largest of the recent bursts). */
+  span: number;
+  /** Sizes of the last bursts seen, oldest first (at most `burstSizes`). */
+  sizes: number[];
+  /** Weekdays it was seen on (bit 1 << weekday, local; 0 = Sunday). */
+  seen: number;
+  /** Weekdays it was expected on and did not come (cleared for a weekday it comes on again). */
+  missed: number;
+  /** Expected days in a row it did not come. */
+  misses: number;
+  /** Local midnight (epoch ms) of the last day it was seen or counted as missed. */
+  day: number;
+}
+
+/** Bursts learnt at the minute they come (bursts.ts). */
+export interface BurstState {
+  slots: BurstSlot[];
+  /** Queue time (epoch ms) of the last arrival of the last closed cluster: later clusters start after it. */
+  last?: number;
+}
+
 /** A learnt hourly arrival rate: EWMA over the hours seen in this bucket, and how many were seen. */
 export interface RateBucket {
   rate: number;
@@ -31,6 +57,8 @@ export interface ArrivalState {
   hour?: { start: number; day: number; hour: number; count: number };
   /** Learnt rates by "d{weekday}h{hour}" (weekday 0 = Sunday) and by "h{hour}", local time. */
   buckets: Record<string, RateBucket>;
+  /** Bursts learnt at the minute they come (bursts.ts); absent in state written before them. */
+  bursts?: BurstState;
 }
 
 export interface RefillState {
@@ -94,6 +122,8 @@ export function parseWarmState(raw: unknown): WarmState | undefined {
     if (/^(d[0-6])?h([0-9]|1[0-9]|2[0-3])$/.test(k) && b && isNum(b.rate) && b.rate >= 0 && isNum(b.n))
       buckets[k] = { rate: b.rate, n: b.n };
   }
+  // Bursts came later: state without them parses (none learnt); a malformed burst state is dropped.
+  const bursts = a.bursts === undefined ? undefined : parseBurstState(a.bursts);
   const h = a.hour as Record<string, unknown> | undefined;
   const hour =
     h && isNum(h.start) && isNum(h.day) && isNum(h.hour) && isNum(h.count)
@@ -120,10 +150,59 @@ export function parseWarmState(raw: unknown): WarmState | undefined {
       recent: a.recent as number[],
       ...(hour ? { hour } : {}),
       buckets,
+      ...(bursts ? { bursts } : {}),
     },
     refill: { samples: f.samples as number[], ...(f.lastOnline !== undefined ? { lastOnline: f.lastOnline } : {}) },
     ...(waitJobs
       ? { waits: { jobs: waitJobs.map(([id, at, late]) => [id, at, late] as [number, number, 0 | 1]) } }
       : {}),
   };
+}
+
+/** Burst slots kept at most (bursts.ts keeps the most recently seen). */
+export const MAX_BURST_SLOTS = 24;
+
+// ----- reading it back (a blob another version may have written) -----------------------------------
+
+const isMask = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0x7f;
+
+/** Validates the burst state; malformed slots are dropped, anything else malformed gives undefined. */
+export function parseBurstState(raw: unknown): BurstState | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const r = raw as Record<string, unknown>;
+  if (!Array.isArray(r.slots)) return undefined;
+  const slots = (r.slots as unknown[]).flatMap((v): BurstSlot[] => {
+    const s = v as Partial<BurstSlot> | null;
+    if (!s || typeof s !== 'object') return [];
+    const ok =
+      isNum(s.at) &&
+      s.at >= 0 &&
+      s.at < 86400 &&
+      isNum(s.jitter) &&
+      s.jitter >= 0 &&
+      isNum(s.span) &&
+      s.span >= 0 &&
+      Array.isArray(s.sizes) &&
+      s.sizes.every((n) => Number.isInteger(n) && n > 0) &&
+      isMask(s.seen) &&
+      isMask(s.missed) &&
+      Number.isInteger(s.misses) &&
+      (s.misses as number) >= 0 &&
+      isNum(s.day);
+    return ok
+      ? [
+          {
+            at: s.at!,
+            jitter: s.jitter!,
+            span: s.span!,
+            sizes: [...s.sizes!],
+            seen: s.seen!,
+            missed: s.missed!,
+            misses: s.misses!,
+            day: s.day!,
+          },
+        ]
+      : [];
+  });
+  return { slots: slots.slice(0, MAX_BURST_SLOTS), ...(isNum(r.last) ? { last: r.last } : {}) };
 }

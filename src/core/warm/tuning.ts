@@ -1,11 +1,13 @@
 /**
- * The warm rule's tuning: fourteen values, frozen. A run that measures another value passes its own
+ * The warm rule's tuning: fourteen values and the learnt bursts' seven (bursts.ts), frozen. A run that measures another value passes its own
  * WarmTuning in (the planner's PoolPolicy `warmTuning`, the simulator's `ours.reconcile`), never by
  * changing the default.
  */
 import type { WarmCriterion } from './arithmetic.js';
+import { DEFAULT_BURST_TUNING, type BurstTuning } from './bursts.js';
 
-export interface WarmTuning {
+/** The rule's values and the learnt bursts' (bursts.ts: seven more). */
+export interface WarmTuning extends BurstTuning {
   /** EWMA time constant of the live rate, seconds (default 900: quiet periods decay it in ~15 min). */
   tauSec: number;
   /** Burst window, seconds (default 900): the rate over it lifts λ at once (300 s let one arrival read as 0.2/min). */
@@ -65,6 +67,7 @@ export interface WarmTuning {
 }
 
 export const DEFAULT_WARM_TUNING: Readonly<WarmTuning> = Object.freeze({
+  ...DEFAULT_BURST_TUNING,
   tauSec: 900,
   burstWindowSec: 900,
   quietSec: 900,
