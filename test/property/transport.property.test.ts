@@ -28,6 +28,7 @@
  */
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
+import { appendFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { Agent, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,10 +49,11 @@ const SEED = process.env.TRANSPORT_SEED ? Number(process.env.TRANSPORT_SEED) : u
 const OPEN = process.env.TRANSPORT_OPEN === '1';
 /** Count every schedule's violations instead of stopping at the first (large runs); still fails at the end. */
 const REPORT = process.env.TRANSPORT_REPORT === '1';
+const LOG = process.env.TRANSPORT_LOG;
 const PAT = 'canarypat-transport-5d8b2c6a07f3e9c1b5a2d48e6b0c4f1a9d7e3b4b9c1a7f3e';
 const SUB = '00000000-0000-0000-0000-0000000000d1';
 const LOCKS = `transport-${process.pid}`;
-const CLIENT_TIMEOUT_MS = 400;
+const CLIENT_TIMEOUT_MS = 300;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 let stack: FakeStack;
@@ -537,7 +539,7 @@ async function runSchedule(s: Schedule): Promise<Outcome> {
           handedOver = true;
         }
         // Late answers of A's pass (slow, timed out) arrive before its writes are judged.
-        await sleep(CLIENT_TIMEOUT_MS + 400);
+        await sleep(CLIENT_TIMEOUT_MS + 300);
         checkLost(A);
         checkLost(B);
       } else {
@@ -564,7 +566,7 @@ async function runSchedule(s: Schedule): Promise<Outcome> {
       azdo.requests.filter((q) => WRITE(q.method) && q.path.includes(`/pools/${p.id}/`)).length,
     );
     // Late answers land before the last checks.
-    if (Object.keys(injected).some((k) => /slow|timeout/.test(k))) await sleep(CLIENT_TIMEOUT_MS + 400);
+    if (Object.keys(injected).some((k) => /slow|timeout/.test(k))) await sleep(CLIENT_TIMEOUT_MS + 300);
     checkKills();
     checkLost(A);
     checkLost(B);
@@ -605,6 +607,13 @@ describe('transport-level property: retries, handovers and neighbours', () => {
             const key = v.slice(0, v.indexOf(':'));
             broken[key] = (broken[key] ?? 0) + 1;
           }
+          // Large runs: running figures every 50 schedules, to a file named by TRANSPORT_LOG.
+          if (LOG && (schedules % 50 === 0 || out.violations.length))
+            appendFileSync(
+              LOG,
+              `${new Date().toISOString()} ${schedules} schedules, ${handovers} handovers, broken ${JSON.stringify(broken)}` +
+                `${out.violations.length ? ` ${out.violations.join(' | ')}` : ''}\n`,
+            );
           if (out.violations.length && !OPEN && !REPORT)
             throw new Error(`${out.violations.join('\n')}\nschedule ${JSON.stringify(s)}`);
         }),
