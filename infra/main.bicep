@@ -42,8 +42,12 @@ param pools array
 
 param agentImageName string = 'azp-agent'
 @minLength(1)
-@description('Tag of the agent image: <agent version>-<commit>, set by the preprovision hook (AGENT_IMAGE_TAG). Never "latest".')
+@description('Tag of the Linux agent image: <agent version>-<hash of its inputs>, set by the preprovision hook (AGENT_IMAGE_TAG). Never "latest".')
 param agentImageTag string
+
+@minLength(1)
+@description('Tag of the Windows agent image: <agent version>-<hash of its own inputs>-windows, set by the preprovision hook (AGENT_IMAGE_TAG_WINDOWS; infra/agent/windows/acr-build.mjs tag). Never "latest".')
+param agentImageTagWindows string
 
 @description('Create a VNet with a subnet delegated to Microsoft.ContainerInstance/containerGroups and place agents in it.')
 param enableVnet bool = false
@@ -214,14 +218,15 @@ module privateEndpoints 'modules/private-endpoints.bicep' = if (privateNetworkin
 }
 
 var agentImage = '${registry.outputs.loginServer}/${agentImageName}:${agentImageTag}'
-// infra/agent/windows/acr-build.mjs pushes the Windows image as <tag>-windows (when
-// AZP_WINDOWS_AGENT_SHA256 is set; infra/agent/README.md).
-var agentImageWindows = '${agentImage}-windows'
+// The Windows image has its own content tag (a change to the Linux image leaves it, and the other
+// way round); infra/agent/windows/acr-build.mjs builds it when AZP_WINDOWS_AGENT_SHA256 is set
+// (infra/agent/README.md).
+var agentImageWindows = '${registry.outputs.loginServer}/${agentImageName}:${agentImageTagWindows}'
 var agentRegistry = {
   server: registry.outputs.loginServer
   identity: agents.outputs.pullIdentityId
 }
-// A profile's own values win; profiles without an image get ours (Windows ones its -windows tag)
+// A profile's own values win; profiles without an image get ours (Windows ones the Windows image)
 // and its pull identity. With enableVnet only the profiles ACI can place in a virtual network get
 // the agent subnet: Linux, not Spot, no Spot fallback and no fallback to another region (the rules
 // src/config/schema.ts enforces, from the ACI docs it cites: only Linux container groups join a
@@ -293,6 +298,7 @@ output AZURE_CONTAINER_REGISTRY_NAME string = registry.outputs.name
 output AZURE_CONTAINER_REGISTRY_ENDPOINT string = registry.outputs.loginServer
 output AGENT_IMAGE_NAME string = agentImageName
 output AGENT_IMAGE_TAG string = agentImageTag
+output AGENT_IMAGE_TAG_WINDOWS string = agentImageTagWindows
 output AGENT_IMAGE string = agentImage
 output AGENT_PULL_IDENTITY_ID string = agents.outputs.pullIdentityId
 // Custom role definitions outlive their resource group: `azd down` leaves this one (see infra/README.md).

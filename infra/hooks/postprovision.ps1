@@ -3,8 +3,8 @@ $ErrorActionPreference = 'Stop'
 Set-Location (Join-Path $PSScriptRoot '../..')
 # Agent image (agent-image.ps1: skipped when the tag exists, e.g. built by preprovision).
 & (Join-Path $PSScriptRoot 'agent-image.ps1') build
-# Windows agent image, only when AZP_WINDOWS_AGENT_SHA256 is set (infra/agent/README.md).
-node infra/agent/windows/acr-build.mjs
+# Windows agent image (AGENT_IMAGE_TAG_WINDOWS), only when AZP_WINDOWS_AGENT_SHA256 is set; skipped when the tag exists.
+node infra/agent/windows/acr-build.mjs build
 if ($LASTEXITCODE -ne 0) { throw 'Windows agent image build failed' }
 for ($i = 0; $i -lt 10; $i++) {
   az keyvault secret show --vault-name $env:AZURE_KEY_VAULT_NAME --name $env:WEBHOOK_PASSWORD_SECRET_NAME --query id --output tsv *> $null

@@ -1,9 +1,10 @@
 #!/bin/sh
 # azd postprovision hook (azure.yaml): runs after every `azd provision` / `azd up`, with the Bicep
 # outputs (infra/main.bicep) in the environment.
-#  1. Builds the agent image in the registry (ACR Tasks; no local Docker) unless the tag exists.
-#     The tag is <agent version>-<hash of the image's inputs> (preprovision): a first deploy builds
-#     here (the registry is new; azd deploys the app after this hook), later ones in preprovision.
+#  1. Builds the agent images in the registry (ACR Tasks; no local Docker) unless the tag exists.
+#     Each tag is <agent version>-<hash of that image's inputs> (preprovision; -windows for Windows):
+#     a first deploy builds here (the registry is new; azd deploys the app after this hook), later
+#     ones in preprovision.
 #     No build argument is needed: the Dockerfile's defaults pin the agent version and its SHA-256.
 #  2. Creates the webhook password secret once (64 random hex characters); never rotates it.
 #  3. Makes the app re-read its Key Vault references now: on the first run the app was created
@@ -13,8 +14,9 @@ cd "$(dirname "$0")/../.."
 
 # 1. Agent image (infra/hooks/agent-image.sh: skipped when the tag exists, e.g. built by preprovision)
 sh infra/hooks/agent-image.sh build
-# 1b. Windows agent image, only when AZP_WINDOWS_AGENT_SHA256 is set (infra/agent/README.md).
-node infra/agent/windows/acr-build.mjs
+# 1b. Windows agent image (AGENT_IMAGE_TAG_WINDOWS), only when AZP_WINDOWS_AGENT_SHA256 is set
+#     (infra/agent/README.md); skipped when the tag exists.
+node infra/agent/windows/acr-build.mjs build
 
 # 2. Webhook password: retries while the deployer's Key Vault Secrets Officer role propagates (up to 5 min).
 i=0

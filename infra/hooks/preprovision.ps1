@@ -37,8 +37,16 @@ $tag = & (Join-Path $PSScriptRoot 'agent-image.ps1') tag
 azd env set AGENT_IMAGE_TAG $tag
 if ($LASTEXITCODE -ne 0) { throw 'azd env set failed' }
 Write-Host "Agent image tag: $tag"
-# Not the first deploy (the registry exists): build the new tag before provision points POOLS at it.
+$windowsTag = node infra/agent/windows/acr-build.mjs tag
+if ($LASTEXITCODE -ne 0 -or -not $windowsTag) { throw 'computing the Windows agent image tag failed' }
+azd env set AGENT_IMAGE_TAG_WINDOWS $windowsTag
+if ($LASTEXITCODE -ne 0) { throw 'azd env set failed' }
+Write-Host "Windows agent image tag: $windowsTag"
+# Not the first deploy (the registry exists): build the new tags before provision points POOLS at them.
 if ($env:AZURE_CONTAINER_REGISTRY_NAME) {
   $env:AGENT_IMAGE_TAG = $tag
   & (Join-Path $PSScriptRoot 'agent-image.ps1') build
+  $env:AGENT_IMAGE_TAG_WINDOWS = $windowsTag
+  node infra/agent/windows/acr-build.mjs build
+  if ($LASTEXITCODE -ne 0) { throw 'Windows agent image build failed' }
 }

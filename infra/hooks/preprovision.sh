@@ -4,9 +4,11 @@
 #     and waits until each one is Registered: a fresh subscription otherwise fails every container
 #     group create with MissingSubscriptionRegistration.
 #  2. Sets AGENT_IMAGE_TAG in the azd environment: <agent version>-<hash of the image's inputs>
-#     (infra/hooks/agent-image.sh tag). main.parameters.json passes it to Bicep. When the registry
-#     exists already (not the first deploy), builds that tag now, before provision points POOLS at it.
-# Needs: az (logged in to AZURE_SUBSCRIPTION_ID), azd.
+#     (infra/hooks/agent-image.sh tag), and AGENT_IMAGE_TAG_WINDOWS: the same from the Windows
+#     image's own inputs, plus -windows (infra/agent/windows/acr-build.mjs tag). main.parameters.json
+#     passes both to Bicep. When the registry exists already (not the first deploy), builds both tags
+#     now (the Windows one only with AZP_WINDOWS_AGENT_SHA256), before provision points POOLS at them.
+# Needs: az (logged in to AZURE_SUBSCRIPTION_ID), azd, node (the Windows image tag).
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -68,10 +70,14 @@ fi
 tag=$(sh infra/hooks/agent-image.sh tag)
 azd env set AGENT_IMAGE_TAG "$tag"
 echo "Agent image tag: $tag"
+windows_tag=$(node infra/agent/windows/acr-build.mjs tag)
+azd env set AGENT_IMAGE_TAG_WINDOWS "$windows_tag"
+echo "Windows agent image tag: $windows_tag"
 
 # An earlier provision left the registry (its name is in the azd environment): build a new tag now,
 # before this provision points POOLS at it, so no pass ever asks for an image that is not there.
 # On a first deploy there is no registry yet: postprovision builds, before azd deploys the app.
 if [ -n "${AZURE_CONTAINER_REGISTRY_NAME:-}" ]; then
   AGENT_IMAGE_TAG="$tag" sh infra/hooks/agent-image.sh build
+  AGENT_IMAGE_TAG_WINDOWS="$windows_tag" node infra/agent/windows/acr-build.mjs build
 fi

@@ -6,7 +6,7 @@
  * against start.sh's contract: the variables both read, where the secret may flow, --once, exit
  * codes. What only a Windows build and run shows: infra/agent/README.md.
  */
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Language, Parser, type Node, type Tree } from 'web-tree-sitter';
@@ -348,7 +348,10 @@ describe('Windows Dockerfile (structure only; building it needs Windows)', () =>
 describe('acr-build.mjs (the azd hook step for the Windows image) against a fake az', () => {
   const script = path.join(WIN, 'acr-build.mjs');
 
-  async function runHook(extra: Record<string, string>) {
+  /** Runs `acr-build.mjs <args>` with a fake az that records every call (one line each, arguments
+   * joined by "|") and answers `acr repository show` with success when FAKE_AZ_IMAGES lists the
+   * image. `file` is the script (or its copy beside copies of the files the tag reads). */
+  async function runHook(extra: Record<string, string>, argv: string[] = ['build'], cwd = REPO_ROOT, file = script) {
     const { mkdtemp, writeFile, readFile, rm, chmod } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const { execFile } = await import('node:child_process');
@@ -357,20 +360,29 @@ describe('acr-build.mjs (the azd hook step for the Windows image) against a fake
       const az = path.join(dir, 'az');
       await writeFile(
         az,
-        '#!/usr/bin/env bash\nprintf "%s\\n" "$@" > "$(dirname "$0")/args"\nexit "${FAKE_AZ_EXIT:-0}"\n',
+        [
+          '#!/usr/bin/env bash',
+          '(IFS="|"; printf "%s\\n" "$*") >> "$(dirname "$0")/calls"',
+          'if [ "$1 $2 $3" = "acr repository show" ]; then',
+          '  while [ $# -gt 0 ]; do if [ "$1" = --image ]; then printf "%s\\n" $FAKE_AZ_IMAGES | grep -qxF "$2"; exit; fi; shift; done',
+          'fi',
+          'exit "${FAKE_AZ_EXIT:-0}"',
+          '',
+        ].join('\n'),
       );
       await chmod(az, 0o755);
       const env = { PATH: `${dir}:${process.env.PATH ?? ''}`, ...extra };
-      const code = await new Promise<number>((resolve) => {
-        execFile(process.execPath, [script], { cwd: REPO_ROOT, env, timeout: 20_000 }, (e) =>
-          resolve(e ? Number(e.code ?? 1) : 0),
+      const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
+        execFile(process.execPath, [file, ...argv], { cwd, env, timeout: 20_000 }, (e, out) =>
+          resolve({ code: e ? Number(e.code ?? 1) : 0, stdout: String(out) }),
         );
       });
-      const args = await readFile(path.join(dir, 'args'), 'utf8').then(
+      const calls = await readFile(path.join(dir, 'calls'), 'utf8').then(
         (t) => t.trimEnd().split('\n'),
-        () => undefined,
+        () => [] as string[],
       );
-      return { code, args };
+      const build = calls.find((c) => c.startsWith('acr|build|'));
+      return { code, stdout, calls, args: build?.split('|') };
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -379,15 +391,15 @@ describe('acr-build.mjs (the azd hook step for the Windows image) against a fake
   const outputs = {
     AZURE_CONTAINER_REGISTRY_NAME: 'contosoacr',
     AGENT_IMAGE_NAME: 'azp-agent',
-    AGENT_IMAGE_TAG: '4.269.0',
+    AGENT_IMAGE_TAG_WINDOWS: '4.269.0-0123456789ab-windows',
   };
   const SHA = 'ab'.repeat(32);
 
   it('does nothing without AZP_WINDOWS_AGENT_SHA256', async () => {
-    expect(await runHook(outputs)).toEqual({ code: 0, args: undefined });
+    expect(await runHook(outputs)).toMatchObject({ code: 0, calls: [] });
   });
 
-  it('builds infra/agent/windows for --platform windows with the checksum, and passes az failures on', async () => {
+  it('builds infra/agent/windows for --platform windows with the checksum under AGENT_IMAGE_TAG_WINDOWS, and passes az failures on', async () => {
     const r = await runHook({ ...outputs, AZP_WINDOWS_AGENT_SHA256: SHA });
     expect(r.code).toBe(0);
     expect(r.args).toEqual([
@@ -398,7 +410,7 @@ describe('acr-build.mjs (the azd hook step for the Windows image) against a fake
       '--platform',
       'windows',
       '--image',
-      'azp-agent:4.269.0-windows',
+      'azp-agent:4.269.0-0123456789ab-windows',
       '--build-arg',
       `AGENT_SHA256=${SHA}`,
       '--file',
@@ -410,15 +422,124 @@ describe('acr-build.mjs (the azd hook step for the Windows image) against a fake
     expect((await runHook({ ...outputs, AZP_WINDOWS_AGENT_SHA256: SHA, FAKE_AZ_EXIT: '3' })).code).toBe(3);
   });
 
-  it('refuses a malformed checksum and missing outputs without calling az', async () => {
-    expect(await runHook({ ...outputs, AZP_WINDOWS_AGENT_SHA256: 'abc' })).toEqual({ code: 1, args: undefined });
-    expect(await runHook({ AZP_WINDOWS_AGENT_SHA256: SHA })).toEqual({ code: 1, args: undefined });
+  it('builds nothing when the tag is in the registry already (a content tag is never rebuilt: tags stay immutable)', async () => {
+    const r = await runHook({
+      ...outputs,
+      AZP_WINDOWS_AGENT_SHA256: SHA,
+      FAKE_AZ_IMAGES: 'azp-agent:4.269.0-0123456789ab-windows',
+    });
+    expect(r.code).toBe(0);
+    expect(r.calls).toEqual([
+      'acr|repository|show|--name|contosoacr|--image|azp-agent:4.269.0-0123456789ab-windows|--output|none',
+    ]);
   });
 
-  it('is what both postprovision hooks (infra/hooks, run by azure.yaml) run', () => {
+  it('with PRIVATE_NETWORKING stops before a build ACR Tasks cannot run (task agent pools are Linux-only) and says what to do', async () => {
+    const r = await runHook({
+      ...outputs,
+      AZP_WINDOWS_AGENT_SHA256: SHA,
+      PRIVATE_NETWORKING: 'true',
+      ACR_AGENT_POOL: 'agents',
+    });
+    expect(r.code).toBe(1);
+    expect(r.args).toBeUndefined();
+    // An image pushed by hand under that tag is used as it is.
+    const pushed = await runHook({
+      ...outputs,
+      AZP_WINDOWS_AGENT_SHA256: SHA,
+      PRIVATE_NETWORKING: 'true',
+      FAKE_AZ_IMAGES: 'azp-agent:4.269.0-0123456789ab-windows',
+    });
+    expect(pushed).toMatchObject({ code: 0, args: undefined });
+  });
+
+  it('refuses a malformed checksum and missing outputs without calling az', async () => {
+    expect(await runHook({ ...outputs, AZP_WINDOWS_AGENT_SHA256: 'abc' })).toMatchObject({ code: 1, calls: [] });
+    expect(await runHook({ AZP_WINDOWS_AGENT_SHA256: SHA })).toMatchObject({ code: 1, calls: [] });
+    expect(await runHook({ ...outputs, AZP_WINDOWS_AGENT_SHA256: SHA }, [])).toMatchObject({ code: 2, calls: [] });
+  });
+
+  describe('tag: <agent version>-<hash of the Windows image inputs>-windows', () => {
+    const LINUX_INPUTS = ['Dockerfile', '.dockerignore', 'start.sh', 'fetch-agent.sh'].map((f) => `infra/agent/${f}`);
+    const WINDOWS_INPUTS = ['Dockerfile', '.dockerignore', 'start.ps1', 'fetch-agent.ps1'].map(
+      (f) => `infra/agent/windows/${f}`,
+    );
+
+    /** The tag acr-build.mjs prints in a copy of the repository's image files and docs, `edit` applied. */
+    async function tagOf(edit: (dir: string) => void = () => {}, env: Record<string, string> = {}): Promise<string> {
+      const { mkdtempSync, mkdirSync, copyFileSync, rmSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const dir = mkdtempSync(path.join(tmpdir(), 'win-tag-'));
+      try {
+        const copy = 'infra/agent/windows/acr-build.mjs';
+        for (const f of [copy, ...LINUX_INPUTS, ...WINDOWS_INPUTS, 'README.md', 'infra/agent/README.md']) {
+          mkdirSync(path.join(dir, path.dirname(f)), { recursive: true });
+          copyFileSync(path.join(REPO_ROOT, f), path.join(dir, f));
+        }
+        edit(dir);
+        const r = await runHook(env, ['tag'], dir, path.join(dir, copy));
+        expect(r.code).toBe(0);
+        expect(r.calls).toEqual([]);
+        return r.stdout.trim();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    const append = (f: string) => (d: string) => appendFileSync(path.join(d, f), '\n# changed\n');
+
+    it('a docs-only or Linux-only change keeps it; a change to any Windows input, the agent version or the checksum does not', async () => {
+      const base = await tagOf();
+      expect(base).toMatch(/^4\.\d{3}\.\d+-[0-9a-f]{12}-windows$/);
+      expect(await tagOf(append('README.md'))).toBe(base);
+      expect(await tagOf(append('infra/agent/README.md'))).toBe(base);
+      for (const f of LINUX_INPUTS) expect(await tagOf(append(f)), f).toBe(base);
+      for (const f of WINDOWS_INPUTS) expect(await tagOf(append(f)), f).not.toBe(base);
+      // The build arguments are inputs too: another checksum or version is another image.
+      const withSha = await tagOf(undefined, { AZP_WINDOWS_AGENT_SHA256: SHA });
+      expect(withSha).not.toBe(base);
+      expect(await tagOf(undefined, { AZP_WINDOWS_AGENT_SHA256: SHA.toUpperCase() })).toBe(withSha);
+      expect(await tagOf(undefined, { AZP_WINDOWS_AGENT_SHA256: SHA, AZP_WINDOWS_AGENT_VERSION: '4.270.1' })).toMatch(
+        /^4\.270\.1-[0-9a-f]{12}-windows$/,
+      );
+      // A CRLF checkout (PowerShell files often are) hashes the same.
+      const crlf = (f: string) => (d: string) =>
+        writeFileSync(path.join(d, f), readFileSync(path.join(d, f), 'utf8').replace(/\r?\n/g, '\r\n'));
+      expect(await tagOf(crlf('infra/agent/windows/start.ps1'))).toBe(base);
+    });
+
+    it('hashes exactly the files the Windows .dockerignore lets into the build context, and the Dockerfile', () => {
+      const allowed = read(WIN, '.dockerignore')
+        .split('\n')
+        .filter((l) => l.startsWith('!'))
+        .map((l) => l.slice(1).trim());
+      const hashed = /const INPUTS = \[([^\]]*)\]/
+        .exec(read(WIN, 'acr-build.mjs'))![1]!
+        .match(/'[^']+'/g)!
+        .map((s) => s.slice(1, -1));
+      expect(hashed.sort()).toEqual(['.dockerignore', 'Dockerfile', ...allowed].sort());
+    });
+  });
+
+  it('both provision hooks run it: preprovision sets the tag and builds on a later deploy, postprovision builds (first deploy)', () => {
+    for (const hook of ['infra/hooks/preprovision.sh', 'infra/hooks/preprovision.ps1']) {
+      const text = readFileSync(path.join(REPO_ROOT, hook), 'utf8');
+      expect(text.match(/node infra\/agent\/windows\/acr-build\.mjs tag\b/gm), hook).toHaveLength(1);
+      expect(text.match(/node infra\/agent\/windows\/acr-build\.mjs build$/gm), hook).toHaveLength(1);
+      expect(text, hook).toMatch(/azd env set AGENT_IMAGE_TAG_WINDOWS/);
+    }
     for (const hook of ['infra/hooks/postprovision.sh', 'infra/hooks/postprovision.ps1']) {
       const text = readFileSync(path.join(REPO_ROOT, hook), 'utf8');
-      expect(text.match(/^node infra\/agent\/windows\/acr-build\.mjs$/gm), hook).toHaveLength(1);
+      expect(text.match(/^node infra\/agent\/windows\/acr-build\.mjs build$/gm), hook).toHaveLength(1);
     }
   });
+});
+
+describe('the provision hooks parse as PowerShell (tree-sitter-powershell)', () => {
+  it.each(['preprovision.ps1', 'postprovision.ps1', 'agent-image.ps1'])(
+    'infra/hooks/%s has no ERROR or MISSING node',
+    (file) => {
+      const t = parse(read(REPO_ROOT, 'infra', 'hooks', file));
+      expect(syntaxErrors(t)).toEqual([]);
+    },
+  );
 });

@@ -1,8 +1,8 @@
 /**
  * POOLS as main.bicep computes it, evaluated (test/infra/bicep-eval.ts) for the profiles a user
  * deploys: with ENABLE_VNET only Linux, non-Spot profiles get the agent subnet (ACI places only
- * those in a virtual network), a Windows profile without an image gets the `-windows` tag that
- * infra/agent/windows/acr-build.mjs pushes, and the result is settings the app accepts.
+ * those in a virtual network), a Windows profile without an image gets the Windows image's own tag
+ * (infra/agent/windows/acr-build.mjs tag, set by the preprovision hook), and the result is settings the app accepts.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -39,6 +39,7 @@ function poolsFor(pools: Value[], opts: { enableVnet?: boolean; privateNetworkin
     ['privateNetworking', opts.privateNetworking ?? false],
     ['agentImageName', 'azp-agent'],
     ['agentImageTag', '4.270.0-3f2a9c1d0b7e'],
+    ['agentImageTagWindows', '4.270.0-8e1d2c3b4a59-windows'],
     ['registry', { outputs: { loginServer: 'crabc.azurecr.io', id: '/registry' } }],
     ['agents', { outputs: { subnetId: SUBNET, pullIdentityId: PULL, privateEndpointSubnetId: '/pe' } }],
   ]);
@@ -76,13 +77,16 @@ describe('POOLS from main.bicep', () => {
     expect(poolsFor([linux, windows, spot]).some((p) => 'subnetId' in (p as object))).toBe(false);
   });
 
-  it('a Windows profile without an image gets the -windows tag acr-build.mjs pushes; Linux the plain tag', () => {
+  it('a Windows profile without an image gets the Windows tag (its own inputs, acr-build.mjs tag); Linux the Linux tag', () => {
     const out = poolsFor([linux, windows]) as Array<{ image: string; registry: { server: string; identity: string } }>;
     expect(out[0]!.image).toBe('crabc.azurecr.io/azp-agent:4.270.0-3f2a9c1d0b7e');
-    expect(out[1]!.image).toBe('crabc.azurecr.io/azp-agent:4.270.0-3f2a9c1d0b7e-windows');
+    expect(out[1]!.image).toBe('crabc.azurecr.io/azp-agent:4.270.0-8e1d2c3b4a59-windows');
     expect(out[1]!.registry).toEqual({ server: 'crabc.azurecr.io', identity: PULL });
+    // The parameter comes from the tag the preprovision hook sets, and acr-build.mjs builds that tag.
+    const params = JSON.parse(readFileSync(path.join(ROOT, 'infra/main.parameters.json'), 'utf8')) as { parameters: Record<string, { value: unknown }> };
+    expect(params.parameters.agentImageTagWindows).toEqual({ value: '${AGENT_IMAGE_TAG_WINDOWS}' });
     const acrBuild = readFileSync(path.join(ROOT, 'infra/agent/windows/acr-build.mjs'), 'utf8');
-    expect(acrBuild).toContain('`${env.AGENT_IMAGE_NAME}:${env.AGENT_IMAGE_TAG}-windows`');
+    expect(acrBuild).toContain('`${env.AGENT_IMAGE_NAME}:${env.AGENT_IMAGE_TAG_WINDOWS}`');
     // A profile's own image wins.
     expect((poolsFor([{ ...windows, image: 'mcr.example/x:1' }])[0] as { image: string }).image).toBe('mcr.example/x:1');
   });

@@ -245,7 +245,7 @@ describe('preprovision hook: Spot outside the documented regions (sh, fake az, a
     reset();
     writeFileSync(join(state, 'already'), providers.join('\n') + '\n');
     const dir = mkdtempSync(join(tmpdir(), 'spot-tree-'));
-    for (const f of ['infra/hooks/preprovision.sh', 'infra/hooks/agent-image.sh', 'infra/hooks/providers.txt', 'infra/main.parameters.json', 'infra/agent/Dockerfile', 'infra/agent/.dockerignore', 'infra/agent/start.sh', 'infra/agent/fetch-agent.sh']) {
+    for (const f of ['infra/hooks/preprovision.sh', 'infra/hooks/agent-image.sh', 'infra/hooks/providers.txt', 'infra/main.parameters.json', 'infra/agent/Dockerfile', 'infra/agent/.dockerignore', 'infra/agent/start.sh', 'infra/agent/fetch-agent.sh', ...['acr-build.mjs', 'Dockerfile', '.dockerignore', 'start.ps1', 'fetch-agent.ps1'].map((f) => `infra/agent/windows/${f}`)]) {
       mkdirSync(join(dir, dirname(f)), { recursive: true });
       copyFileSync(join(repoRoot, f), join(dir, f));
     }
@@ -352,7 +352,7 @@ describe('the agent image tag and when it is built (infra/hooks/agent-image.sh)'
   /** The files the tag is made from, copied with the hooks into a scratch tree, `edit` applied. */
   async function tagOf(edit: (dir: string) => void = () => {}): Promise<string> {
     const dir = mkdtempSync(join(tmpdir(), 'agent-tag-'));
-    for (const f of ['infra/hooks/agent-image.sh', 'infra/agent/Dockerfile', 'infra/agent/.dockerignore', 'infra/agent/start.sh', 'infra/agent/fetch-agent.sh', 'README.md', 'infra/agent/README.md']) {
+    for (const f of ['infra/hooks/agent-image.sh', 'infra/agent/Dockerfile', 'infra/agent/.dockerignore', 'infra/agent/start.sh', 'infra/agent/fetch-agent.sh', 'infra/agent/windows/Dockerfile', 'infra/agent/windows/start.ps1', 'README.md', 'infra/agent/README.md']) {
       mkdirSync(join(dir, dirname(f)), { recursive: true });
       copyFileSync(join(repoRoot, f), join(dir, f));
     }
@@ -369,6 +369,9 @@ describe('the agent image tag and when it is built (infra/hooks/agent-image.sh)'
     expect(await tagOf((d) => appendFileSync(join(d, 'infra/agent/README.md'), '\nmore docs\n'))).toBe(base);
     expect(await tagOf((d) => appendFileSync(join(d, 'infra/agent/start.sh'), '\n# changed\n'))).not.toBe(base);
     expect(await tagOf((d) => appendFileSync(join(d, 'infra/agent/Dockerfile'), '\n# changed\n'))).not.toBe(base);
+    // The Windows image has its own tag (acr-build.mjs tag): its inputs leave the Linux tag alone.
+    expect(await tagOf((d) => appendFileSync(join(d, 'infra/agent/windows/start.ps1'), '\n# changed\n'))).toBe(base);
+    expect(await tagOf((d) => appendFileSync(join(d, 'infra/agent/windows/Dockerfile'), '\n# changed\n'))).toBe(base);
     // CRLF checkouts hash the same.
     expect(await tagOf((d) => writeFileSync(join(d, 'infra/agent/start.sh'), readFileSync(join(d, 'infra/agent/start.sh'), 'utf8').replace(/\n/g, '\r\n')))).toBe(base);
   });
@@ -400,6 +403,54 @@ describe('the agent image tag and when it is built (infra/hooks/agent-image.sh)'
     writeFileSync(join(state, 'log'), '');
     expect((await hook('preprovision.sh', env)).code).toBe(0);
     expect(log().filter((c) => c.startsWith('acr|build|'))).toEqual([]);
+  });
+
+  it('the Windows image (AZP_WINDOWS_AGENT_SHA256 set) has its own tag and is built in the same place: preprovision on a later deploy, postprovision on a first', async () => {
+    const SHA = 'ab'.repeat(32);
+    writeFileSync(join(state, 'already'), providers.join('\n') + '\n');
+    const tagsSet = (calls: string[]) => Object.fromEntries(calls.filter((c) => c.startsWith('azd|env|set|')).map((c) => c.split('|').slice(3, 5)));
+    const builds = (calls: string[]) => calls.filter((c) => c.startsWith('acr|build|')).map((c) => c.split('|')[c.split('|').indexOf('--image') + 1]);
+
+    // First deploy: no registry yet, so preprovision only sets both tags; postprovision (before azd
+    // deploys the app) builds both.
+    reset();
+    writeFileSync(join(state, 'already'), providers.join('\n') + '\n');
+    const first = await hook('preprovision.sh', { SKIP_REGION_CHECKS: '1', AZP_WINDOWS_AGENT_SHA256: SHA });
+    expect(first.code, first.stderr).toBe(0);
+    const tags = tagsSet(log());
+    expect(tags.AGENT_IMAGE_TAG).toMatch(/^\d+\.\d+\.\d+-[0-9a-f]{12}$/);
+    expect(tags.AGENT_IMAGE_TAG_WINDOWS).toMatch(/^\d+\.\d+\.\d+-[0-9a-f]{12}-windows$/);
+    expect(tags.AGENT_IMAGE_TAG_WINDOWS!.startsWith(tags.AGENT_IMAGE_TAG!)).toBe(false); // not the Linux tag plus a suffix
+    expect(builds(log())).toEqual([]);
+    writeFileSync(join(state, 'log'), '');
+    const env = { ...POST_ENV, AGENT_IMAGE_TAG: tags.AGENT_IMAGE_TAG!, AGENT_IMAGE_TAG_WINDOWS: tags.AGENT_IMAGE_TAG_WINDOWS!, AZP_WINDOWS_AGENT_SHA256: SHA };
+    const post = await hook('postprovision.sh', env);
+    expect(post.code, post.stderr).toBe(0);
+    expect(builds(log())).toEqual([`azp-agent:${tags.AGENT_IMAGE_TAG}`, `azp-agent:${tags.AGENT_IMAGE_TAG_WINDOWS}`]);
+    expect(log().findIndex((c) => c.startsWith('acr|build|--registry|crabc|--platform|windows|'))).toBeLessThan(log().findIndex((c) => c.startsWith('keyvault')));
+
+    // A later deploy that changes a Windows input: the registry exists, preprovision builds the new
+    // Windows tag (and not the Linux one, whose tag is unchanged) before provision points POOLS at it.
+    writeFileSync(join(state, 'log'), '');
+    const later = { SKIP_REGION_CHECKS: '1', AZURE_CONTAINER_REGISTRY_NAME: 'crabc', AGENT_IMAGE_NAME: 'azp-agent', AZP_WINDOWS_AGENT_SHA256: SHA };
+    const newVersion = await hook('preprovision.sh', { ...later, AZP_WINDOWS_AGENT_VERSION: '4.270.1' });
+    expect(newVersion.code, newVersion.stderr).toBe(0);
+    const next = tagsSet(log());
+    expect(next.AGENT_IMAGE_TAG).toBe(tags.AGENT_IMAGE_TAG);
+    expect(next.AGENT_IMAGE_TAG_WINDOWS).toMatch(/^4\.270\.1-[0-9a-f]{12}-windows$/);
+    expect(builds(log())).toEqual([`azp-agent:${next.AGENT_IMAGE_TAG_WINDOWS}`]);
+    expect(log().findIndex((c) => c.startsWith('acr|build|'))).toBeGreaterThan(log().findIndex((c) => c.startsWith('azd|env|set|AGENT_IMAGE_TAG_WINDOWS|')));
+    // ... and postprovision finds both tags and builds nothing.
+    writeFileSync(join(state, 'log'), '');
+    expect((await hook('postprovision.sh', { ...env, AGENT_IMAGE_TAG_WINDOWS: next.AGENT_IMAGE_TAG_WINDOWS!, AZP_WINDOWS_AGENT_VERSION: '4.270.1' })).code).toBe(0);
+    expect(builds(log())).toEqual([]);
+
+    // A docs-only commit: both tags as before, nothing built anywhere.
+    writeFileSync(join(state, 'log'), '');
+    expect((await hook('preprovision.sh', later)).code).toBe(0);
+    expect(tagsSet(log())).toEqual(tags);
+    expect((await hook('postprovision.sh', env)).code).toBe(0);
+    expect(builds(log())).toEqual([]);
   });
 
   it('with PRIVATE_NETWORKING the build runs on the VNet task agent pool, or stops first and says how to get one', async () => {
@@ -483,7 +534,8 @@ describe('provider registrations cover the Bicep and the app', () => {
   it('the PowerShell hooks run the same steps as the sh ones (text check; PowerShell is not installable here)', () => {
     const ps = (n: string): string => readFileSync(join(repoRoot, 'infra/hooks', n), 'utf8');
     expect(ps('preprovision.ps1')).toContain('infra/hooks/providers.txt');
-    expect(ps('preprovision.ps1')).toMatch(/azd env set AGENT_IMAGE_TAG/);
+    expect(ps('preprovision.ps1')).toMatch(/azd env set AGENT_IMAGE_TAG \$tag/);
+    expect(ps('preprovision.ps1')).toMatch(/azd env set AGENT_IMAGE_TAG_WINDOWS \$windowsTag/);
     expect(ps('postprovision.ps1')).toMatch(/agent-image\.ps1'\) build/);
     expect(ps('preprovision.ps1')).toMatch(/agent-image\.ps1'\) build/);
     expect(ps('agent-image.ps1')).toMatch(/--target baked/);
