@@ -154,8 +154,12 @@ export interface FakeArm {
   setPutLatency(ms: number): void;
   setPageSize(n: number): void;
   /**
-   * ARM's list is eventually consistent: a group created less than `ms` ago is missing from list
-   * answers (GET by name sees it). Issue 21 measured 10 s of lag; default 0.
+   * The container-group list lags the writes by `ms`: a group created less than `ms` ago is not
+   * listed yet, one deleted less than `ms` ago is still listed as it was (GET is current). ARM
+   * serves lists from a regional cache that is eventually consistent (Azure/AKS#1964: "the
+   * /resources API is served from a regional cache ... eventual consistent, and not real time";
+   * deletes likewise, hashicorp/terraform-provider-azurerm#16073). Issue 21 measured 10 s of lag;
+   * 0 (default) turns it off.
    */
   setListLag(ms: number): void;
   /**
@@ -240,7 +244,9 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
   let putLatency = opts.putLatencyMs ?? 0;
   const deleteLatency = opts.deleteLatencyMs ?? 0;
   let pageSize = opts.pageSize ?? 100;
-  let listLagMs = 0;
+  let listLag = 0;
+  /** Groups deleted within the list lag, as the lagging list still shows them (name → copy, when). */
+  const gone = new Map<string, { g: FakeGroup; at: number }>();
   const store = new Map<string, FakeGroup>();
   const ops = new Map<string, AsyncOp>();
   const requests: ArmRequestRecord[] = [];
@@ -290,6 +296,7 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
     const now = Date.now();
     for (const [k, g] of store) {
       if (g.deleteAt !== undefined && now >= g.deleteAt) {
+        if (listLag > 0) gone.set(k, { g: { ...g }, at: now });
         store.delete(k);
         continue;
       }
@@ -562,11 +569,17 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
 
     if (!name) {
       if (method !== 'GET') return cloudError(res, rec, 405, 'MethodNotAllowed', 'Method not allowed.');
-      const all = [...store.values()].filter(
+      // List lag (setListLag): the list is served from a replica that is `listLag` ms behind, so a
+      // group created within it is missing and one deleted within it is still listed as it was.
+      const now = Date.now();
+      const listed = [...store.entries()]
+        .filter(([k, g]) => now - g.createdAt >= listLag && !(gone.has(k) && now - gone.get(k)!.at < listLag))
+        .map(([, g]) => g);
+      for (const [k, x] of gone) if (now - x.at >= listLag) gone.delete(k);
+      const stale = [...gone.values()].filter((x) => now - x.g.createdAt >= listLag).map((x) => x.g);
+      const all = [...listed, ...stale].filter(
         (g) =>
-          g.subscriptionId.toLowerCase() === sub.toLowerCase() &&
-          g.resourceGroup.toLowerCase() === rg.toLowerCase() &&
-          g.createdAt <= Date.now() - listLagMs,
+          g.subscriptionId.toLowerCase() === sub.toLowerCase() && g.resourceGroup.toLowerCase() === rg.toLowerCase(),
       );
       const skip = Number(u.searchParams.get('$skiptoken') ?? '0') || 0;
       const page = all.slice(skip, skip + pageSize).map((g) => render(g, false));
@@ -615,6 +628,7 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
       const id = randomUUID();
       const now = Date.now();
       ops.set(id, { id, kind: 'delete', key, startTime: iso(now), doneAt: now + deleteLatency });
+      if (listLag > 0) gone.set(key, { g: { ...g }, at: now });
       g.provisioningState = 'Deleting';
       if (deleteLatency <= 0) store.delete(key);
       else g.deleteAt = now + deleteLatency;
@@ -803,11 +817,12 @@ export async function startFakeArm(opts: FakeArmOptions): Promise<FakeArm> {
     setPutLatency(ms) {
       putLatency = ms;
     },
+    setListLag(ms) {
+      listLag = ms;
+      if (ms <= 0) gone.clear();
+    },
     setPageSize(n) {
       pageSize = n;
-    },
-    setListLag(ms) {
-      listLagMs = ms;
     },
     failCapacityLate(when) {
       lateCapacity = when;
