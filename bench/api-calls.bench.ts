@@ -143,3 +143,67 @@ for (const [theirs, people, mine] of [
 }
 console.log('Ownership check: Azure DevOps calls per pass, registrations named like ours with no group behind them:');
 for (const r of own) console.log(r);
+
+// Acting: a pass that safely deletes 10 idle agents (disable → the agent and its requests read →
+// delete), and a pass that creates 10, each Azure DevOps request answered after 50 ms.
+const acting: string[] = [];
+{
+  const azdo = await startFakeAzdo({ https: cert, pat: PAT });
+  const arm = await startFakeArm({ cert });
+  const kv = await startFakeKeyVault({ cert, secrets: { 'azp-token': PAT } });
+  const dispatcher = new Agent({ connect: { ca: cert.cert } });
+  azdo.addPool('aci');
+  const old = new Date(Date.now() - 3_600_000).toISOString();
+  for (let i = 0; i < 10; i++) {
+    const name = `azp-linux-${i.toString(36).padStart(20, '0')}`;
+    arm.seed(name, {
+      resourceGroup: 'rg',
+      subscriptionId: SUB,
+      tags: {
+        'managed-by': 'azp-aci-autoscaler',
+        'autoscaler-id': 'default',
+        'azp-pool': 'aci',
+        'azp-profile': 'linux',
+        'created-at': old,
+      },
+    });
+    azdo.registerAgent('aci', name);
+  }
+  const settings = loadSettings(
+    {
+      AZP_URL: azdo.url,
+      KEY_VAULT_URL: kv.url,
+      ARM_ENDPOINT: arm.url,
+      AZURE_SUBSCRIPTION_ID: SUB,
+      ACI_RESOURCE_GROUP: 'rg',
+      ACI_LOCATION: 'westeurope',
+      POOLS: JSON.stringify([
+        { name: 'linux', pool: 'aci', image: 'x', placeholder: false, maxLifetimeSec: 60, maxAgents: 10 },
+      ]),
+    },
+    { requireAzure: true },
+  );
+  const deps = buildDeps(settings, memoryLogger(), {
+    credential: fakeCredential(),
+    azure: { ca: cert.cert },
+    azdoDispatcher: dispatcher,
+  });
+  await deps.azdo.resolvePoolId('aci');
+  await deps.secrets.getToken();
+  azdo.inject({ delayMs: 50, times: Infinity });
+  for (const what of ['10 safe deletes', '10 creates']) {
+    if (what === '10 creates') for (let i = 0; i < 10; i++) azdo.queueJob('aci', []);
+    azdo.clearRequests();
+    arm.clearRequests();
+    const t = performance.now();
+    await reconcile(reconcileOptions(settings), deps);
+    const ms = performance.now() - t;
+    const q = azdo.requests;
+    acting.push(
+      `${what.padEnd(15)} | Azure DevOps ${q.length} (GET ${q.filter((x) => x.method === 'GET').length}, writes ${q.filter((x) => x.method !== 'GET').length}) | ARM writes ${arm.requests.filter((x) => x.method !== 'GET').length} | pass ${ms.toFixed(0)} ms`,
+    );
+  }
+  await Promise.all([azdo.close(), arm.close(), kv.close(), dispatcher.close()]);
+}
+console.log('Acting (each Azure DevOps request answered after 50 ms; pool state in memory):');
+for (const r of acting) console.log(r);

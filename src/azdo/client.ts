@@ -241,6 +241,33 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
     return [...listed, ...lastById(newest, (j) => j.requestId).filter((j) => !known.has(j.requestId) && !j.result)];
   }
 
+  /**
+   * The unfinished requests reserved for one agent (`jobrequests?agentId=`; what
+   * microsoft/azure-devops-node-api `TaskAgentApiBase.getAgentRequestsForAgent` sends): the second
+   * read of a safe delete, from the requests' side rather than the agent's.
+   */
+  async listAgentRequests(poolId: number, agentId: number): Promise<JobRequest[]> {
+    const base = `/_apis/distributedtask/pools/${id(poolId)}/jobrequests?agentId=${id(agentId)}&completedRequestCount=0`;
+    const { items } = await this.readPages(base, async (path) => {
+      let read: JobRequestListRead | undefined;
+      const res = await this.call({
+        method: 'GET',
+        path,
+        readBody: async (body) => void (read = await readJobRequestList(body)),
+      });
+      if (!read?.ok)
+        throw new AzdoError({
+          kind: 'badResponse',
+          method: 'GET',
+          path,
+          status: res.status,
+          detail: read?.detail ?? 'body not read',
+        });
+      return { res, items: read.value.map(toListedJobRequest) };
+    });
+    return lastById(items, (j) => j.requestId).filter((j) => !j.result);
+  }
+
   /** The pool's agents, every page (see `readPages`). */
   async listAgents(poolId: number): Promise<AgentRegistration[]> {
     const base =

@@ -115,6 +115,7 @@ export function fencePorts(
       listJobRequests: (id) => azdo.listJobRequests(id),
       listAgents: (id) => azdo.listAgents(id),
       getAgent: (id, a) => azdo.getAgent(id, a),
+      listAgentRequests: (id, a) => azdo.listAgentRequests(id, a),
       findAgent: (id, name) => azdo.findAgent(id, name),
       ...(azdo.getAgentCapabilities
         ? { getAgentCapabilities: (id: number, a: number) => azdo.getAgentCapabilities!(id, a) }

@@ -24,4 +24,5 @@ export {
   MemoryPoolLock,
   memoryPoolStateStore,
   NULL_ARRIVALS,
+  PoolStateConflict,
 } from './memory.js';

@@ -4,12 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { poolKey } from '../core/pools.js';
+import { emptyExpectations } from '../core/expectations.js';
 import type { WebhookArrival } from '../core/types.js';
 import { LeaseLost } from './fence.js';
 import type { ArrivalsInbox, PoolLease, PoolLockPort, PoolState, PoolStateStore } from './types.js';
 
 export function emptyPoolState(): PoolState {
-  return { backoff: {}, warm: {} };
+  return { backoff: {}, warm: {}, expected: emptyExpectations() };
 }
 
 /** A copy one level deep: what a caller does to a loaded or saved state does not reach the store. */
@@ -18,20 +19,37 @@ function copyState(s: PoolState): PoolState {
     backoff: { ...s.backoff },
     warm: { ...s.warm },
     ...(s.history ? { history: structuredClone(s.history) } : {}),
+    expected: { creates: { ...s.expected.creates }, deletes: { ...s.expected.deletes } },
+    ...(s.version !== undefined ? { version: s.version } : {}),
   };
 }
 
 /**
- * Pool state in this process, per pool (poolKey). `roundTrip` passes each state through this
- * transform when it is saved (the simulator: JSON and the blob's parser, so nothing survives a
- * pass that a blob would drop).
+ * Pool state in this process, per pool (poolKey), versioned like the blob (a save over a state
+ * saved since its load is refused). `roundTrip` passes each state through this transform when it
+ * is saved (the simulator: JSON and the blob's parser, so nothing survives that a blob would drop).
  */
 export function memoryPoolStateStore(roundTrip: (s: PoolState) => PoolState = copyState): PoolStateStore {
   const byPool = new Map<string, PoolState>();
+  let versions = 0;
   return {
     load: async (pool) => copyState(byPool.get(poolKey(pool)) ?? emptyPoolState()),
-    save: async (pool, state) => void byPool.set(poolKey(pool), roundTrip(state)),
+    save: async (pool, state) => {
+      const stored = byPool.get(poolKey(pool));
+      if (stored?.version !== state.version) throw new PoolStateConflict(pool);
+      const version = String(++versions);
+      byPool.set(poolKey(pool), { ...roundTrip(state), version });
+      return version;
+    },
   };
+}
+
+/** The pool's state was saved by someone else since it was loaded: reload, never overwrite. */
+export class PoolStateConflict extends Error {
+  constructor(pool: string) {
+    super(`the state of pool '${pool}' changed since it was read (another holder of the lease saved it)`);
+    this.name = 'PoolStateConflict';
+  }
 }
 
 /** Webhook arrivals kept per pool until a pass takes them (the oldest go first beyond it). */

@@ -4,6 +4,7 @@
  * ./index.ts back.
  */
 import type { PoolHistory } from '../core/pool-history.js';
+import type { Expectations } from '../core/expectations.js';
 import type { Placement } from '../core/placements.js';
 import type {
   AgentRegistration,
@@ -25,6 +26,11 @@ export interface AzureDevOpsPort {
   listAgents(poolId: number): Promise<AgentRegistration[]>;
   /** One agent with its assigned request, or undefined when it no longer exists. */
   getAgent(poolId: number, agentId: number): Promise<AgentRegistration | undefined>;
+  /**
+   * The unfinished job requests reserved for one agent (`jobrequests?agentId=`): read beside
+   * `getAgent` before a safe delete, so one stale read cannot hide a job.
+   */
+  listAgentRequests(poolId: number, agentId: number): Promise<JobRequest[]>;
   /**
    * The pool's registration of that name with its assigned request, or undefined when there is
    * none (`agents?agentName=`): the re-read right before deleting a group that had no registration.
@@ -116,6 +122,13 @@ export interface PoolState {
   warm: Record<string, WarmState>;
   /** What the passes did (counters, newest decisions): the status every instance reports. */
   history?: PoolHistory;
+  /** Creates and deletes sent that no list has shown yet (src/core/expectations.ts). */
+  expected: Expectations;
+  /**
+   * The stored state's version as loaded (opaque; the blob's ETag). A save refuses to replace a
+   * state someone saved since (another holder of the lease, a write that landed late).
+   */
+  version?: string;
 }
 
 /**
@@ -125,8 +138,11 @@ export interface PoolState {
 export interface PoolStateStore {
   /** The pool's state as last saved (none yet: empty). Throws when the storage cannot be read. */
   load(pool: string): Promise<PoolState>;
-  /** Replaces the pool's state. Throws when the storage cannot be written. */
-  save(pool: string, state: PoolState): Promise<void>;
+  /**
+   * Replaces the pool's state if it is still the version `state` was loaded as; returns the new
+   * version. Throws when the storage cannot be written or the state changed since (a conflict).
+   */
+  save(pool: string, state: PoolState): Promise<string | undefined>;
 }
 
 /**

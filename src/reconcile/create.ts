@@ -38,8 +38,10 @@ interface CreateContext {
   now: Date;
   /** The back-off state the plan was made from: where creates may go. */
   planned: Readonly<Record<string, BackoffState | undefined>>;
-  /** The pass's pool state: the back-off steps taken here are written into it. */
+  /** The pass's pool state: the back-off steps and expected creates are written into it. */
   state: PoolState;
+  /** Saves the pass's pool state now (fenced, one save at a time). */
+  record: () => Promise<void>;
   /** Placements that hit quota this pass (back-off keys). */
   stopped: Set<string>;
   /** Profiles ARM throttled this pass. */
@@ -54,7 +56,12 @@ interface CreateContext {
 export async function actCreates(
   pool: string,
   creates: CreateAction[],
-  backoff: { planned: Readonly<Record<string, BackoffState | undefined>>; state: PoolState },
+  backoff: {
+    planned: Readonly<Record<string, BackoffState | undefined>>;
+    state: PoolState;
+    /** Saves the pass's pool state now (fenced, one save at a time). */
+    record: () => Promise<void>;
+  },
   opts: ReconcileOptions,
   deps: ReconcileDeps,
   log: Logger,
@@ -86,8 +93,10 @@ export async function actCreates(
     act,
   };
   const profileByName = new Map(opts.profiles.map((x) => [x.name, x]));
-  const settled = await mapLimit(creates, opts.createConcurrency ?? opts.concurrency ?? 8, (a) =>
-    createOne(a, profileByName.get(a.profile), ctx),
+  const firsts = await recordFirstAttempts(creates, profileByName, ctx);
+  if (!Array.isArray(firsts)) return creates.map(firsts);
+  const settled = await mapLimit(creates, opts.createConcurrency ?? opts.concurrency ?? 8, (a, i) =>
+    createOne(a, profileByName.get(a.profile), firsts[i], ctx),
   );
   return settledOutcomes(creates, settled);
 }
@@ -123,51 +132,123 @@ function backOffPlacement(
   });
 }
 
+/**
+ * Every first attempt is named and recorded in the pool state before any is sent: a create that
+ * lands after this pass (or after the lease) is counted by whoever reads the state next. When the
+ * record cannot be saved, no create is sent: the outcome each one gets instead.
+ */
+async function recordFirstAttempts(
+  creates: readonly CreateAction[],
+  profileByName: ReadonlyMap<string, ProfileConfig>,
+  ctx: CreateContext,
+): Promise<(Attempt | undefined)[] | ((a: CreateAction) => Outcome)> {
+  const firsts = creates.map((a) => {
+    const profile = profileByName.get(a.profile);
+    const placement = profile && nextPlacement(profile, ctx.planned, ctx.now, ctx.stopped);
+    return placement ? { name: nameFor(a, ctx), placement } : undefined;
+  });
+  creates.forEach((a, i) => firsts[i] && expectCreate(ctx, a, firsts[i]));
+  if (!firsts.some((f) => f)) return firsts;
+  try {
+    await ctx.record();
+    return firsts;
+  } catch (err) {
+    if (isLeaseLost(err)) return (a) => skipLost(ctx.act, a);
+    ctx.log.error('cannot record the creates in the pool state: none sent this pass', { error: errorText(err) });
+    return (a) => ({ action: a, status: 'skipped', why: 'creates could not be recorded in the pool state' });
+  }
+}
+
 type LastError = { err: unknown; kind: PortErrorKind | undefined; name: string };
+
+/** A create's first attempt: its name is made and recorded (an expectation) before any is sent. */
+interface Attempt {
+  name: string;
+  placement: Placement;
+}
+
+/** The group name one attempt of a create takes (a placeholder's is fixed). */
+function nameFor(a: CreateAction, ctx: CreateContext): string {
+  return a.placeholder
+    ? placeholderName(ctx.opts.prefix, a.profile)
+    : agentName(ctx.opts.prefix, a.profile, ctx.now.getTime(), ctx.deps.entropy());
+}
+
+/** Remembers a create about to be sent (src/core/expectations.ts): counted as starting until a list shows it. */
+function expectCreate(ctx: CreateContext, a: CreateAction, at: Attempt): void {
+  delete ctx.state.expected.deletes[at.name];
+  ctx.state.expected.creates[at.name] = {
+    pool: ctx.pool,
+    profile: a.profile,
+    at: ctx.now.toISOString(),
+    ...(a.placeholder ? { placeholder: true } : {}),
+    ...(at.placement.index > 0 ? { placement: `${at.placement.index}:${at.placement.location ?? ''}` } : {}),
+  };
+}
 
 /**
  * One create, trying the profile's placements in order (skipping those backing off); a retry
  * elsewhere is a new group name (ACI's fraud detection refuses one name deployed in several
- * regions at once).
+ * regions at once), recorded in the pool state before it is sent.
  */
-async function createOne(a: CreateAction, profile: ProfileConfig | undefined, ctx: CreateContext): Promise<Outcome> {
-  const { deps, opts, act } = ctx;
+async function createOne(
+  a: CreateAction,
+  profile: ProfileConfig | undefined,
+  first: Attempt | undefined,
+  ctx: CreateContext,
+): Promise<Outcome> {
+  const { deps, act } = ctx;
   if (act.leaseLost) return skipLost(act, a);
-  if (!profile) return { action: a, status: 'skipped', why: 'profile not configured' };
+  if (!profile || !first)
+    return { action: a, status: 'skipped', why: profile ? 'profile backing off this pass' : 'profile not configured' };
   let last: LastError | undefined;
-  const next = (after?: number) => nextPlacement(profile, ctx.planned, ctx.now, ctx.stopped, after);
-  for (let placement = next(); placement; placement = next(placement.index)) {
-    // A placeholder's name is fixed (its registration is looked up by it): it does not fall back.
-    if (ctx.throttledProfiles.has(a.profile) || (a.placeholder && last)) break;
-    const name = a.placeholder
-      ? placeholderName(opts.prefix, a.profile)
-      : agentName(opts.prefix, a.profile, ctx.now.getTime(), deps.entropy());
+  const next = (after: number) => nextPlacement(profile, ctx.planned, ctx.now, ctx.stopped, after);
+  for (let at: Attempt | undefined = first; at;) {
     try {
       await deps.compute.createGroup({
-        name,
+        name: at.name,
         pool: ctx.pool,
         profile,
         placeholder: a.placeholder === true,
         token: ctx.token,
         createdAt: ctx.now.toISOString(),
-        ...(placement.index > 0 ? { placement } : {}),
+        ...(at.placement.index > 0 ? { placement: at.placement } : {}),
       });
-      return { action: a, status: 'done', group: name };
+      return { action: a, status: 'done', group: at.name };
     } catch (err) {
       if (isLeaseLost(err)) return skipLost(act, a);
       const kind = errorKind(err);
-      last = { err, kind, name };
-      if (kind === 'throttled') {
-        // ARM throttles the subscription, not a region: the whole profile waits.
-        ctx.throttledProfiles.add(a.profile);
-        backOffPlacement(ctx, kind, err, a.profile, placement);
-        break;
-      }
-      if (kind !== 'quota') break;
-      backOffPlacement(ctx, kind, err, a.profile, placement);
+      last = { err, kind, name: at.name };
+      // As Kubernetes' ReplicaSet lowers its expectations when a create fails: a create that failed
+      // yet landed (a timeout) shows up in a later list.
+      delete ctx.state.expected.creates[at.name];
+      if (kind !== 'quota' && kind !== 'throttled') break;
+      backOffPlacement(ctx, kind, err, a.profile, at.placement);
+      // ARM throttles the subscription, not a region: the whole profile waits.
+      if (kind === 'throttled') ctx.throttledProfiles.add(a.profile);
+      at = await fallback(a, next(at.placement.index), ctx);
     }
   }
   return createResult(a, last, ctx.log);
+}
+
+/** The next attempt after a quota error, recorded before it is sent; none when the profile may not fall back. */
+async function fallback(
+  a: CreateAction,
+  placement: Placement | undefined,
+  ctx: CreateContext,
+): Promise<Attempt | undefined> {
+  // A placeholder's name is fixed (its registration is looked up by it): it does not fall back.
+  if (!placement || a.placeholder || ctx.throttledProfiles.has(a.profile)) return undefined;
+  const at = { name: nameFor(a, ctx), placement };
+  expectCreate(ctx, a, at);
+  try {
+    await ctx.record();
+    return at;
+  } catch {
+    delete ctx.state.expected.creates[at.name];
+    return undefined;
+  }
 }
 
 /** The outcome of a create whose every placement failed or was skipped. */

@@ -39,7 +39,7 @@ async function deleteGroup(poolId: number, action: DeleteAction, deps: Reconcile
   }
 }
 
-/** Safe delete: disable → re-read → delete only if still idle, else re-enable and keep. */
+/** Safe delete: disable → re-read (the agent and its requests) → delete only if both show it idle, else re-enable and keep. */
 async function safeDelete(
   poolId: number,
   action: DeleteAction,
@@ -48,14 +48,20 @@ async function safeDelete(
   log: Logger,
 ): Promise<Outcome> {
   await deps.azdo.setAgentEnabled(poolId, agentId, false);
-  const fresh = await deps.azdo.getAgent(poolId, agentId);
-  if (fresh && fresh.assignedRequestId !== undefined) {
+  // Two reads from two sides, either of which sees a job: the agent (its assigned request) and the
+  // requests reserved for it. One stale read cannot let a kill through (issue 21, finding 4).
+  const [fresh, requests] = await Promise.all([
+    deps.azdo.getAgent(poolId, agentId),
+    deps.azdo.listAgentRequests(poolId, agentId),
+  ]);
+  const job = fresh?.assignedRequestId ?? requests[0]?.requestId;
+  if (job !== undefined) {
     await deps.azdo.setAgentEnabled(poolId, agentId, true);
     log.info('scale-down: a job landed on the agent between decision and delete; kept', {
       group: action.group,
-      request: fresh.assignedRequestId,
+      request: job,
     });
-    return { action, status: 'skipped', why: `job ${fresh.assignedRequestId} assigned after the decision` };
+    return { action, status: 'skipped', why: `job ${job} assigned after the decision` };
   }
   if (fresh && fresh.status === 'online' && RECOVERABLE.has(action.cause)) {
     await deps.azdo.setAgentEnabled(poolId, agentId, true);

@@ -6,6 +6,7 @@
 import { profilePolicy } from '../config/policy.js';
 import { decisionFields } from '../core/action-text.js';
 import { backoffUpdates, capacityCause, type BackoffUpdate } from '../core/capacity.js';
+import { applyExpectations } from '../core/expectations.js';
 import { capabilityDifference, reportedByProfile } from '../core/matching.js';
 import { placeholderName } from '../core/names.js';
 import { placementIndexOf, placementKey, placementsOf } from '../core/placements.js';
@@ -38,6 +39,7 @@ async function observe(
   now: Date,
   state: PoolState,
   webhookArrivals: readonly WebhookArrival[] = [],
+  unlisted: readonly string[] = [],
 ): Promise<{ snapshot: PoolSnapshot; poolId: number; probes: number; registered: ReadonlySet<string> }> {
   const poolId = await deps.azdo.resolvePoolId(pool);
   const [jobs, agents, parallelJobs] = await Promise.all([
@@ -47,7 +49,8 @@ async function observe(
   ]);
   await auditPlaceholderCapabilities(pool, poolId, agents, opts, deps);
   const registered = new Set(agents.map((a) => a.name));
-  const { enriched, probes } = await probeSilentGroups(groups, registered, now, opts, deps);
+  const { enriched, probes, gone } = await probeSilentGroups(groups, registered, new Set(unlisted), now, opts, deps);
+  for (const name of gone) delete state.expected.creates[name];
   const warm = Object.fromEntries(
     opts.profiles.filter((p) => p.targetWaitSec !== undefined).map((p) => [p.name, state.warm[p.name]]),
   );
@@ -78,11 +81,13 @@ async function observe(
 async function probeSilentGroups(
   groups: OwnedGroup[],
   registered: ReadonlySet<string>,
+  unlisted: ReadonlySet<string>,
   now: Date,
   opts: ReconcileOptions,
   deps: ReconcileDeps,
-): Promise<{ enriched: OwnedGroup[]; probes: number }> {
+): Promise<{ enriched: OwnedGroup[]; probes: number; gone: Set<string> }> {
   const probeAfter = opts.probeAfterSec ?? 60;
+  const age = (g: OwnedGroup) => (now.getTime() - Date.parse(g.createdAt)) / 1000;
   const failed = groups.filter((g) => g.provisioningState === 'Failed');
   const silent = [
     ...failed,
@@ -90,15 +95,21 @@ async function probeSilentGroups(
       .filter(
         (g) =>
           !registered.has(g.name) &&
+          !unlisted.has(g.name) &&
           g.instanceState === undefined &&
           g.provisioningState !== 'Failed' &&
           g.provisioningState !== 'Deleting',
       )
-      .filter((g) => (now.getTime() - Date.parse(g.createdAt)) / 1000 >= probeAfter),
+      .filter((g) => age(g) >= probeAfter),
+    // A create no list shows this long after it was sent: one GET says whether it ever landed.
+    ...groups.filter((g) => unlisted.has(g.name) && age(g) >= Math.max(probeAfter, UNLISTED_PROBE_SEC)),
   ].slice(0, opts.maxProbesPerPass ?? 20);
+  const gone = new Set<string>();
   const probed = await mapLimit(silent, opts.concurrency ?? 8, async (g) => {
     try {
-      return await deps.compute.getGroup(g.name);
+      const d = await deps.compute.getGroup(g.name);
+      if (!d && unlisted.has(g.name)) gone.add(g.name);
+      return d;
     } catch {
       return undefined; // an unknown state is classified by age alone
     }
@@ -117,8 +128,14 @@ async function probeSilentGroups(
       ...(cause ? { capacityFailure: cause } : {}),
     };
   });
-  return { enriched, probes: silent.length };
+  return { enriched: enriched.filter((g) => !gone.has(g.name)), probes: silent.length, gone };
 }
+
+/**
+ * An expected create not listed this long after it was sent (longer than ARM takes to answer a
+ * PUT, 30 s, plus a list's lag) gets one GET: a 404 means it never landed, and it stops counting.
+ */
+const UNLISTED_PROBE_SEC = 60;
 
 /**
  * The organization's self-hosted parallel jobs; `unknown` (no cap, a warning once) when the PAT
@@ -206,7 +223,12 @@ export async function planPool(
 ): Promise<{ plan: Plan; poolId: number; probes: number; snapshot: PoolSnapshot; backoffUpdates: BackoffUpdate[] }> {
   const now = deps.clock.now();
   const state = input.state ?? (await readPoolState(pool, deps, deps.logger)).state;
-  const observed = await observe(pool, groups, opts, deps, now, state, input.arrivals);
+  // What we sent and no list shows yet counts as starting; a group we deleted, as being deleted.
+  const expected = applyExpectations(groups, state.expected, now, {
+    createSec: (name) => opts.profiles.find((p) => p.name === name)?.bootTimeoutSec ?? 600,
+  });
+  state.expected = expected.open;
+  const observed = await observe(pool, expected.groups, opts, deps, now, state, input.arrivals, expected.unlisted);
   const { poolId, probes } = observed;
   // Capacity that failed late backs its placement off before the plan, so this pass creates no
   // replacement there; the pass (not status or a dry run) stores the change.

@@ -59,6 +59,13 @@ async function act(
   const state: ActState = { leaseLost: false };
   // Deletes and unregistrations first: they free capacity and cost nothing to retry.
   const outcomes = await actRemovals(poolId, p, opts, deps, log, state);
+  // A DELETE accepted is expected until no list shows the group (src/core/expectations.ts).
+  const at = deps.clock.now().toISOString();
+  for (const o of outcomes)
+    if (o.status === 'done' && o.action.kind === 'delete') {
+      backoff.state.expected.deletes[o.action.group] = at;
+      delete backoff.state.expected.creates[o.action.group];
+    }
   const creates = p.actions.filter((a): a is CreateAction => a.kind === 'create');
   if (creates.length === 0) return outcomes;
   if (state.leaseLost) return [...outcomes, ...creates.map((a) => skipLost(state, a))];
@@ -105,10 +112,27 @@ function logPlan(p: Plan, dryRun: boolean, log: Logger): void {
   }
 }
 
-/** Saves the pass's pool state under the lease; a lost lease or a storage error only loses this pass's learning. */
-async function savePoolState(pool: string, state: PoolState, deps: ReconcileDeps, log: Logger): Promise<void> {
+/**
+ * Saves the pass's pool state through the fence, one save at a time, each conditional on the
+ * version the last one made. A state that could not be read is never saved over.
+ */
+function poolStateSaver(pool: string, state: PoolState, readable: boolean, deps: ReconcileDeps): () => Promise<void> {
+  let chain: Promise<void> = Promise.resolve();
+  return () => {
+    const next = chain.then(async () => {
+      if (!readable) throw new Error('the pool state could not be read this pass');
+      const version = await deps.poolState.save(pool, state);
+      if (version !== undefined) state.version = version;
+    });
+    chain = next.catch(() => undefined);
+    return next;
+  };
+}
+
+/** The last save of a pass; a lost lease or a storage error only loses this pass's learning. */
+async function saveAtEnd(record: () => Promise<void>, pool: string, log: Logger): Promise<void> {
   try {
-    await deps.poolState.save(pool, state);
+    await record();
   } catch (err) {
     // A pass that lost the lease does not overwrite the new holder's state.
     if (!isLeaseLost(err))
@@ -147,10 +171,11 @@ export async function reconcilePool(
   applyBackoffUpdates(planned.backoffUpdates, state, log);
   // The warm-agent estimators learn from every pass that acts (kept with the back-off state).
   Object.assign(state.warm, p.warm ?? {});
-  const outcomes = await act(poolId, pool, p, { planned: snapshot.backoff, state }, opts, deps, log);
+  const record = poolStateSaver(pool, state, readable, deps);
+  const outcomes = await act(poolId, pool, p, { planned: snapshot.backoff, state, record }, opts, deps, log);
   // What every instance's status reports for the pool (src/core/pool-history.ts).
   state.history = recordPass(state.history, deps.clock.now(), outcomes);
-  if (readable) await savePoolState(pool, state, deps, log);
+  if (readable) await saveAtEnd(record, pool, log);
   const backoff = { backoff: { ...state.backoff } };
   if (outcomes.some((o) => o.status === 'skipped' && o.why === LEASE_LOST)) {
     const error = 'pool lease lost: the pass stopped before its remaining writes';

@@ -101,6 +101,14 @@ export function simAzdoPort(world: SimBackend): AzureDevOpsPort {
       const a = azdo.agents.get(agentId);
       return a && a.poolId === poolId ? toRegistration(a) : undefined;
     },
+    listAgentRequests: async (poolId, agentId) => {
+      await call('listAgentRequests');
+      // The service filters on the request's reserved agent: the side the agent record does not hold.
+      return azdo
+        .unfinishedJobs(poolId)
+        .filter((j) => j.agentId === agentId)
+        .map((j) => toJobRequest(j, undefined));
+    },
     getAgentCapabilities: async (poolId, agentId) => {
       await call('getAgentCapabilities');
       const a = azdo.agents.get(agentId);

@@ -15,6 +15,10 @@ export function blobShapedPoolStateStore(): PoolStateStore {
       const back = parseWarmState(JSON.parse(JSON.stringify(state)));
       if (back) warm[profile] = back;
     }
-    return { backoff: { ...s.backoff }, warm };
+    return {
+      backoff: { ...s.backoff },
+      warm,
+      expected: { creates: { ...s.expected.creates }, deletes: { ...s.expected.deletes } },
+    };
   });
 }

@@ -6,7 +6,9 @@
  * pass: the state is an optimisation (fewer doomed creates, a learned λ), not truth.
  *
  * The format stays what older versions wrote and read: back-off entries at the top level keyed by
- * placement, the warm states under `_warm` (profile names cannot start with `_`).
+ * placement, the warm states under `_warm`, the pass history under `_history`, the expectations
+ * under `_expected` (profile names
+ * cannot start with `_`; older readers skip both). Saves are conditional on the ETag loaded.
  */
 import type { ContainerClient } from '@azure/storage-blob';
 import { profileOfKey } from '../core/placements.js';
@@ -15,14 +17,13 @@ import { poolKey } from '../core/pools.js';
 import type { BackoffState } from '../core/types.js';
 import { parseWarmState, type WarmState } from '../core/warm/index.js';
 import { poolBlobBase } from './lock.js';
-import type { PoolState, PoolStateStore } from '../ports/index.js';
+import { emptyPoolState, PoolStateConflict, type PoolState, type PoolStateStore } from '../ports/index.js';
+import { emptyExpectations, type ExpectedCreate, type Expectations } from '../core/expectations.js';
 
 /** State is keyed by poolKey: a pool asked for under another spelling is the same pool. */
 export class BlobPoolStateStore implements PoolStateStore {
   /** profile name → poolKey of its pool. */
   private readonly poolOf: Map<string, string>;
-  /** A state whose save failed, per poolKey: the next load starts from it, not from the older blob. */
-  private readonly unsaved = new Map<string, PoolState>();
 
   constructor(
     private readonly container: ContainerClient,
@@ -36,55 +37,103 @@ export class BlobPoolStateStore implements PoolStateStore {
     return `${poolBlobBase(pool)}.backoff.json`;
   }
 
-  /** The pool's state; a missing or malformed blob is an empty state, a storage error throws. */
+  /** The pool's state and its ETag; a missing or malformed blob is an empty state, a storage error throws. */
   async load(name: string): Promise<PoolState> {
     const pool = poolKey(name);
-    const pending = this.unsaved.get(pool);
-    if (pending) return { ...structuredClone(pending), backoff: { ...pending.backoff }, warm: { ...pending.warm } };
     const names = new Set([...this.poolOf].filter(([, p]) => p === pool).map(([n]) => n));
+    const blob = this.container.getBlockBlobClient(this.blobName(pool));
     try {
-      const buf = await this.container.getBlockBlobClient(this.blobName(pool)).downloadToBuffer();
-      return parsePoolState(buf.toString('utf8'), names);
+      const res = await blob.download();
+      const text = res.readableStreamBody ? await readAll(res.readableStreamBody) : '';
+      return { ...parsePoolState(text, names), ...(res.etag ? { version: res.etag } : {}) };
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) return { backoff: {}, warm: {} };
+      if ((err as { statusCode?: number }).statusCode === 404) return emptyPoolState();
       throw err;
     }
   }
 
-  /** Writes the pool's state (only its own profiles' entries). */
-  async save(name: string, state: PoolState): Promise<void> {
+  /**
+   * Writes the pool's state (only its own profiles' entries) if the blob is still the version it
+   * was loaded as (If-Match its ETag; If-None-Match * when there was none): a write that lands
+   * late, or another holder's, is refused (412 → PoolStateConflict), never overwritten.
+   */
+  async save(name: string, state: PoolState): Promise<string | undefined> {
     const pool = poolKey(name);
     const mine = (key: string) => this.poolOf.get(profileOfKey(key)) === pool;
-    const kept: PoolState = {
-      backoff: Object.fromEntries(Object.entries(state.backoff).filter(([k]) => mine(k))),
-      warm: Object.fromEntries(Object.entries(state.warm).filter(([k]) => mine(k))),
-      ...(state.history ? { history: state.history } : {}),
+    const expected = {
+      creates: Object.fromEntries(Object.entries(state.expected.creates).filter(([, c]) => mine(c.profile))),
+      deletes: state.expected.deletes,
     };
     const body = JSON.stringify({
-      ...kept.backoff,
-      ...(Object.keys(kept.warm).length > 0 ? { [WARM_KEY]: kept.warm } : {}),
-      ...(kept.history ? { [HISTORY_KEY]: kept.history } : {}),
+      ...Object.fromEntries(Object.entries(state.backoff).filter(([k]) => mine(k))),
+      ...warmEntry(Object.fromEntries(Object.entries(state.warm).filter(([k]) => mine(k)))),
+      ...(state.history ? { [HISTORY_KEY]: state.history } : {}),
+      ...(Object.keys(expected.creates).length + Object.keys(expected.deletes).length > 0
+        ? { [EXPECTED_KEY]: expected }
+        : {}),
     });
     try {
-      await this.container.getBlockBlobClient(this.blobName(pool)).upload(body, Buffer.byteLength(body), {
+      const res = await this.container.getBlockBlobClient(this.blobName(pool)).upload(body, Buffer.byteLength(body), {
         blobHTTPHeaders: { blobContentType: 'application/json' },
+        conditions: state.version !== undefined ? { ifMatch: state.version } : { ifNoneMatch: '*' },
       });
-      this.unsaved.delete(pool);
+      return res.etag;
     } catch (err) {
-      this.unsaved.set(pool, kept);
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status === 412 || status === 409) throw new PoolStateConflict(name);
       throw err;
     }
   }
 }
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const warmEntry = (warm: Record<string, WarmState>) => (Object.keys(warm).length > 0 ? { [WARM_KEY]: warm } : {});
 
 /** The blob's text as a pool state: only well-formed entries of profiles that still exist. */
 export function parsePoolState(text: string, profiles: ReadonlySet<string>): PoolState {
   const history = parseHistoryOf(text);
-  return { backoff: parse(text, profiles), warm: parseWarm(text, profiles), ...(history ? { history } : {}) };
+  return {
+    backoff: parse(text, profiles),
+    warm: parseWarm(text, profiles),
+    expected: parseExpected(text, profiles),
+    ...(history ? { history } : {}),
+  };
 }
 
-const WARM_KEY = '_warm';
-/** What the passes did (src/core/pool-history.ts): what every instance's status reports. */
+/** `_expected` (older blobs have none): well-formed creates of profiles that still exist, and deletes. */
+function parseExpected(text: string, profiles: ReadonlySet<string>): Expectations {
+  const out = emptyExpectations();
+  let raw: unknown;
+  try {
+    raw = (JSON.parse(text) as Record<string, unknown> | null)?.[EXPECTED_KEY];
+  } catch {
+    return out;
+  }
+  const r = (raw ?? {}) as { creates?: Record<string, unknown>; deletes?: Record<string, unknown> };
+  for (const [name, v] of Object.entries(r.creates ?? {})) {
+    const c = v as Partial<ExpectedCreate> | null;
+    if (!c || typeof c.pool !== 'string' || typeof c.at !== 'string' || typeof c.profile !== 'string') continue;
+    if (!profiles.has(c.profile) || Number.isNaN(Date.parse(c.at))) continue;
+    out.creates[name] = {
+      pool: c.pool,
+      profile: c.profile,
+      at: c.at,
+      ...(c.placeholder === true ? { placeholder: true } : {}),
+      ...(typeof c.placement === 'string' ? { placement: c.placement } : {}),
+    };
+  }
+  for (const [name, at] of Object.entries(r.deletes ?? {}))
+    if (typeof at === 'string' && !Number.isNaN(Date.parse(at))) out.deletes[name] = at;
+  return out;
+}
+
+const EXPECTED_KEY = '_expected';
+
 const HISTORY_KEY = '_history';
 
 function parseHistoryOf(text: string): PoolHistory | undefined {
@@ -94,6 +143,8 @@ function parseHistoryOf(text: string): PoolHistory | undefined {
     return undefined;
   }
 }
+
+const WARM_KEY = '_warm';
 
 /** The warm-agent states of profiles that still exist; a malformed one starts afresh. */
 function parseWarm(text: string, profiles: ReadonlySet<string>): Record<string, WarmState> {

@@ -208,6 +208,12 @@ export interface FakeAzdo {
   state: FakeAzdoState;
   requests: RecordedRequest[];
   inject(fault: Fault): void;
+  /**
+   * The next `times` reads of one agent (`GET …/agents/{id}`) are stale: they answer with the agent
+   * as the last agents list served it (a replica a little behind), e.g. without the request the
+   * service assigned to it since. The fault model of issue 21, finding 4: one read that lags.
+   */
+  staleAgentReads(times: number): void;
   clearFaults(): void;
   /**
    * Called synchronously for every request after it is recorded and before it is answered (tests
@@ -384,6 +390,9 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
   if (options.bearer !== undefined) state.bearer = options.bearer;
   const requests: RecordedRequest[] = [];
   const faults: (Fault & { left: number })[] = [];
+  let staleReads = 0;
+  /** Agent id → the agent as the last agents list served it (for staleAgentReads). */
+  const lastListed = new Map<number, Record<string, unknown>>();
   const timers = new Set<NodeJS.Timeout>();
   const requestHooks = new Set<(req: RecordedRequest) => void>();
   const answerHooks = new Set<(req: RecordedRequest, status: number) => void>();
@@ -801,11 +810,17 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
       if (q.agentName !== undefined)
         agents = agents.filter((a) => a.name.toLowerCase() === (q.agentName ?? '').toLowerCase());
       const page = pageOf(agents, (a) => a.id, paging.agents, q.continuationToken);
-      return { status: 200, json: list(page.items.map((a) => wireAgent(a, q))), headers: page.headers };
+      const wired = page.items.map((a) => wireAgent(a, q));
+      for (const w of wired) lastListed.set(w.id as number, w);
+      return { status: 200, json: list(wired), headers: page.headers };
     }
     if ((m = /^\/_apis\/distributedtask\/pools\/(\d+)\/agents\/(\d+)$/.exec(rel))) {
       const p = poolFromPath(m[1] ?? '');
       const a = agentFromPath(p, m[2] ?? '');
+      if (method === 'GET' && staleReads > 0 && lastListed.has(a.id)) {
+        staleReads--;
+        return { status: 200, json: lastListed.get(a.id) };
+      }
       if (method === 'GET') return { status: 200, json: wireAgent(a, q) };
       if (method === 'PATCH' || method === 'PUT') {
         if (!body || typeof body !== 'object')
@@ -1171,6 +1186,9 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
     requests,
     inject(fault) {
       faults.push({ ...fault, left: fault.times ?? 1 });
+    },
+    staleAgentReads(times) {
+      staleReads = times;
     },
     clearFaults() {
       faults.length = 0;

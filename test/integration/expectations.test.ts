@@ -40,7 +40,7 @@ beforeEach(() => {
   arm.clearRequests();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function setup(pool: string, profile: Record<string, unknown> = {}) {
   const settings = loadSettings(

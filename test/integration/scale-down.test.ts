@@ -224,6 +224,47 @@ describe('THE RACE: a job lands on an idle agent between the decision and the de
   });
 });
 
+describe('safe-delete evidence that one stale read cannot fool (issue 21, finding 4)', () => {
+  it('the job lands at the disable and the agent re-read is stale: the requests read by agent id show it, the group survives', async () => {
+    const c = controller({ id: 'stale', profiles: [{ name: 's', pool: 'stale', idleTimeoutSec: 60 }] });
+    azdo.addPool('stale');
+    const name = 'azp-s-000000000001';
+    seedOurs('stale', name, { pool: 'stale', profile: 's', createdAt: c.ago(0) });
+    const agent = azdo.registerAgent('stale', name); // online, idle, enabled
+    c.advance(3600); // idle for an hour: it must go
+    let raced: number | undefined;
+    const unhook = azdo.onRequest((q: RecordedRequest) => {
+      const body = q.body as { enabled?: unknown } | undefined;
+      if (
+        raced === undefined &&
+        q.method === 'PATCH' &&
+        q.path.endsWith(`/agents/${agent.id}`) &&
+        body?.enabled === false
+      ) {
+        // A job lands just before the disable took effect, and the next read of the agent lags.
+        const job = azdo.queueJob('stale', []);
+        azdo.assignJob(job.requestId, name);
+        raced = job.requestId;
+        azdo.staleAgentReads(1);
+      }
+    });
+    arm.clearRequests();
+    const started = performance.now();
+    const r = await c.pass();
+    const ms = performance.now() - started;
+    unhook();
+    expect(raced).toBeDefined();
+    const del = outcomesOf(r, 'stale').find((o) => o.action.kind === 'delete');
+    expect(del).toMatchObject({ status: 'skipped', action: { group: name, mode: 'safe' } });
+    expect(armDeletes(name)).toHaveLength(0);
+    expect(azdo.agent(name)).toMatchObject({ enabled: true, assignedRequestId: raced });
+    // The second read is the job requests by agent id, not a second read of the agent.
+    const reads = azdo.requests.filter((q) => q.method === 'GET' && q.query.agentId === String(agent.id));
+    expect(reads.map((q) => q.path)).toEqual([expect.stringMatching(/\/jobrequests$/)]);
+    console.log(`safe delete kept by the job-request read: pass ${Math.round(ms)} ms`);
+  });
+});
+
 describe('an agent left disabled (interrupted scale-down) still counts against maxAgents', () => {
   it('its removal fails → no replacement beyond maxAgents; once removed, the standby agent is recreated', async () => {
     // Found by the property test (test/property/scale-down.property.test.ts): a disabled idle agent

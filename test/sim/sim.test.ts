@@ -104,12 +104,13 @@ describe('conservation and invariants (the real reconcile pass)', () => {
         listJobRequests: async (id) => (await p.listJobRequests(id)).filter((j) => !j.assignTime),
         listAgents: async (id) => (await p.listAgents(id)).map((a) => idle(a)!),
         getAgent: async (id, agentId) => idle(await p.getAgent(id, agentId)),
+        listAgentRequests: async () => [],
         findAgent: async (id, name) => idle(await p.findAgent(id, name)),
       };
     };
     world.computePort = (owner: string): ComputePort => {
       const p = compute(owner);
-      return lie.groups ? { ...p, listGroups: async () => [] } : p;
+      return lie.groups ? { ...p, listGroups: async () => [], getGroup: async () => undefined } : p;
     };
   };
 

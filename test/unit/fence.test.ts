@@ -61,6 +61,7 @@ describe('fencePorts', () => {
       listJobRequests: async () => (calls.push('listJobRequests'), []),
       listAgents: async () => (calls.push('listAgents'), []),
       getAgent: async () => (calls.push('getAgent'), undefined),
+      listAgentRequests: async () => (calls.push('listAgentRequests'), []),
       findAgent: async () => (calls.push('findAgent'), undefined),
       setAgentEnabled: rec('setAgentEnabled'),
       deleteAgent: rec('deleteAgent'),
