@@ -507,6 +507,45 @@ describe('acr-build.mjs (the azd hook step for the Windows image) against a fake
       expect(await tagOf(crlf('infra/agent/windows/start.ps1'))).toBe(base);
     });
 
+    it('stops when a Windows profile in main.parameters.json has no image and nothing would build one (POOLS would name a tag never pushed)', async () => {
+      const { mkdtempSync, mkdirSync, copyFileSync, rmSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const dir = mkdtempSync(path.join(tmpdir(), 'win-tag-'));
+      try {
+        const copy = 'infra/agent/windows/acr-build.mjs';
+        for (const f of [copy, ...WINDOWS_INPUTS, 'infra/main.parameters.json']) {
+          mkdirSync(path.join(dir, path.dirname(f)), { recursive: true });
+          copyFileSync(path.join(REPO_ROOT, f), path.join(dir, f));
+        }
+        const tag = (env: Record<string, string> = {}) => runHook(env, ['tag'], dir, path.join(dir, copy));
+        expect((await tag()).code).toBe(0); // the shipped parameters: Linux only
+        const file = path.join(dir, 'infra/main.parameters.json');
+        const params = JSON.parse(readFileSync(file, 'utf8')) as { parameters: { pools: { value: object[] } } };
+        const win = { name: 'win', pool: 'aci-win', os: 'Windows', cpu: 2, memoryGb: 4 };
+        writeFileSync(
+          file,
+          JSON.stringify({
+            ...params,
+            parameters: { ...params.parameters, pools: { value: [...params.parameters.pools.value, win] } },
+          }),
+        );
+        const refused = await tag();
+        expect(refused.code).toBe(1);
+        expect(refused.stdout).toBe('');
+        expect((await tag({ AZP_WINDOWS_AGENT_SHA256: SHA })).code).toBe(0);
+        writeFileSync(
+          file,
+          JSON.stringify({
+            ...params,
+            parameters: { ...params.parameters, pools: { value: [{ ...win, image: 'contoso.azurecr.io/mine:1' }] } },
+          }),
+        );
+        expect((await tag()).code).toBe(0); // its own image: nothing to build
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('hashes exactly the files the Windows .dockerignore lets into the build context, and the Dockerfile', () => {
       const allowed = read(WIN, '.dockerignore')
         .split('\n')

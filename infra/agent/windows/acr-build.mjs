@@ -7,6 +7,8 @@
 //                         context: start.ps1, fetch-agent.ps1) and of its build arguments (agent
 //                         version and checksum). A change to the Linux image, the docs or the app
 //                         keeps it; a change to any of these gives a new tag, never a rebuilt one.
+//                         Stops when a Windows profile in infra/main.parameters.json has no image
+//                         and AZP_WINDOWS_AGENT_SHA256 is unset: nothing would build its tag.
 //   acr-build.mjs build   builds $AGENT_IMAGE_NAME:$AGENT_IMAGE_TAG_WINDOWS with ACR Tasks unless the
 //                         tag is in the registry already; only when asked to (the build needs the
 //                         SHA-256 of the agent's Windows zip, which has no committed default;
@@ -20,7 +22,7 @@
 import { spawnSync } from 'node:child_process';
 import console from 'node:console';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +47,20 @@ if (command === 'tag') {
   // Line endings normalized: a CRLF checkout hashes the same.
   for (const f of INPUTS) hash.update(`${f}\n${readFileSync(join(here, f), 'utf8').replace(/\r/g, '')}`);
   hash.update(`AGENT_VERSION=${version}\nAGENT_SHA256=${sha}\n`);
+  // Windows profiles without their own image get this tag (main.bicep); without the checksum
+  // nothing builds it, and every create of those profiles would pull a tag that is not there.
+  if (!sha) {
+    const parameters = join(here, '../../main.parameters.json');
+    const pools = existsSync(parameters) ? JSON.parse(readFileSync(parameters, 'utf8')).parameters?.pools?.value : undefined;
+    const needy = (Array.isArray(pools) ? pools : []).filter((p) => p?.os === 'Windows' && !p.image).map((p) => p.name);
+    if (needy.length) {
+      console.error(
+        `infra/main.parameters.json: Windows profile(s) ${needy.join(', ')} get the agent image built here, which needs ` +
+          '`azd env set AZP_WINDOWS_AGENT_SHA256 <sha256 of vsts-agent-win-x64-<version>.zip>` (infra/agent/README.md, "Windows image"); or give them their own "image"',
+      );
+      process.exit(1);
+    }
+  }
   console.log(`${version}-${hash.digest('hex').slice(0, 12)}-windows`);
   process.exit(0);
 }
