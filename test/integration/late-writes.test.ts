@@ -122,6 +122,8 @@ describe('late writes: creates that land after the lease they were sent under', 
       }
       const tookOverAfterMs = Date.now() - cutAt;
       expect(tookOverAfterMs).toBeLessThan(20_000);
+      // The takeover delay: the lease's expiry only (no wait for A's writes to land).
+      console.log(`late writes: B took over ${tookOverAfterMs} ms after A's storage broke (lease ${LEASE_SEC} s)`);
       await passA;
       off();
       await sleep(Math.max(0, cutAt + 31_000 - Date.now())); // all of A's creates have landed, after its lease
