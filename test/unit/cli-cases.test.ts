@@ -4,99 +4,16 @@
  * with exit 2, credential failures in full with a hint, wording for a one-off run, `status`
  * without storage, and no secret in any output.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { AggregateAuthenticationError, CredentialUnavailableError } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main, type CliContext } from '../../src/cli.js';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli.js';
 import { BlobPoolLock } from '../../src/storage/index.js';
-import { startFakeStack, type FakeStack } from '../fakes/stack.js';
+import { credentialChainFailure, PAT, POOL, useCliHarness, WEBHOOK_PASSWORD } from '../helpers/cli-harness.js';
 
-const PAT = 'canary-pat-cli-8d41f0b7a93c25e6d1f4a8b0c7e92d35';
-const WEBHOOK_PASSWORD = 'canary-secret-cli-hook-4e7a1c9b2f';
-const POOL = 'aci-cli';
-let stack: FakeStack;
-let dir: string;
-
-beforeAll(async () => {
-  stack = await startFakeStack({
-    pat: PAT,
-    subscriptionId: '00000000-0000-0000-0000-0000000000c1',
-    resourceGroup: 'rg-cli',
-  });
-  stack.azdo.addPool(POOL);
-  dir = mkdtempSync(path.join(tmpdir(), 'azp-cli-cases-'));
-});
-afterAll(async () => {
-  await stack?.close();
-});
-
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  // console.* of the logger ends in process.stdout/stderr.write too.
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(`${a.join(' ')}\n`));
-  vi.spyOn(console, 'warn').mockImplementation((...a: unknown[]) => void err.push(`${a.join(' ')}\n`));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(`${a.join(' ')}\n`));
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  stack.azdo.clearFaults();
-  stack.kv.clearFaults();
-  stack.credential.heal();
-  stack.arm.clearFaults();
-});
-
-/** A settings file for the fakes; `extra` adds or overrides Values. */
-function settingsFile(extra: Record<string, string> = {}): string {
-  const file = path.join(dir, `settings-${Math.random().toString(36).slice(2)}.json`);
-  const values = stack.env({
-    POOLS: JSON.stringify([{ name: 'linux', pool: POOL, image: 'contoso.azurecr.io/azp-agent:1', placeholder: false }]),
-    WEBHOOK_USERNAME: 'azp-hook',
-    WEBHOOK_PASSWORD,
-    AUTOSCALER_ID: 'cli-cases',
-    ...extra,
-  });
-  writeFileSync(file, JSON.stringify({ IsEncrypted: false, Values: values }));
-  return file;
-}
-
-function ctx(extra: Partial<CliContext['runtime']> = {}): CliContext {
-  return {
-    env: {},
-    cwd: dir,
-    runtime: {
-      credential: stack.credential,
-      azure: { ca: stack.cert.cert, retryOptions: { maxRetries: 0 } },
-      azdoDispatcher: stack.dispatcher,
-      ...extra,
-    },
-  };
-}
-
-const text = () => `${out.join('')}${err.join('')}`;
-
-/** The chain DefaultAzureCredential (@azure/identity 4.13.1) reports on a machine with no login, as recorded here. */
-function credentialChainFailure(): Error {
-  const tried = [
-    'EnvironmentCredential is unavailable. No underlying credential could be used. To troubleshoot, visit https://aka.ms/azsdk/js/identity/environmentcredential/troubleshoot.',
-    'ManagedIdentityCredential: Network unreachable. Message: network_error: See https://aka.ms/msal.js.errors#network_error for details',
-    'Visual Studio Code Authentication is not available. Ensure you have have Azure Resources Extension installed in VS Code, signed into Azure via VS Code, installed the @azure/identity-vscode package, and properly configured the extension.',
-    "Azure CLI could not be found. Please visit https://aka.ms/azure-cli for installation instructions and then, once installed, authenticate to your Azure account using 'az login'.",
-    'Error: Unable to execute PowerShell. Ensure that it is installed in your system. To troubleshoot, visit https://aka.ms/azsdk/js/identity/powershellcredential/troubleshoot.',
-  ];
-  const errors = tried.map((m) => new CredentialUnavailableError(m));
-  return new AggregateAuthenticationError(
-    errors,
-    `ChainedTokenCredential authentication failed.\n${errors.map((e) => `${e.name}: ${e.message}`).join('\n')}`,
-  );
-}
+const cli = useCliHarness();
+const { out, err, text, settingsFile, ctx } = cli;
 
 describe('cli: usage, paths and pools (exit 2, naming the problem)', () => {
   const cases: Array<{
@@ -137,7 +54,7 @@ describe('cli: usage, paths and pools (exit 2, naming the problem)', () => {
     },
     {
       name: '--settings a directory',
-      argv: () => ['reconcile', '--settings', dir],
+      argv: () => ['reconcile', '--settings', cli.dir],
       code: 2,
       stderr: /is a directory, not a settings file/,
       not: /not valid JSON/,
@@ -151,7 +68,7 @@ describe('cli: usage, paths and pools (exit 2, naming the problem)', () => {
     {
       name: '--settings broken JSON',
       argv: () => {
-        const f = path.join(dir, 'broken.json');
+        const f = path.join(cli.dir, 'broken.json');
         writeFileSync(f, `{"Values": {"AZP_URL": "x", "WEBHOOK_PASSWORD": "${WEBHOOK_PASSWORD}",}}`);
         return ['status', '--settings', f];
       },
@@ -161,7 +78,7 @@ describe('cli: usage, paths and pools (exit 2, naming the problem)', () => {
     {
       name: '--settings without Values',
       argv: () => {
-        const f = path.join(dir, 'novalues.json');
+        const f = path.join(cli.dir, 'novalues.json');
         writeFileSync(f, JSON.stringify({ AZP_URL: 'https://dev.azure.com/x' }));
         return ['status', '--settings', f];
       },
@@ -192,15 +109,15 @@ describe('cli: usage, paths and pools (exit 2, naming the problem)', () => {
   ];
 
   it.each(cases)('$name', async (c) => {
-    const sub = path.join(dir, 'sub');
+    const sub = path.join(cli.dir, 'sub');
     mkdirSync(sub, { recursive: true });
-    const before = stack.arm.requests.length + stack.azdo.requests.length;
+    const before = cli.stack.arm.requests.length + cli.stack.azdo.requests.length;
     expect(await main(c.argv(), ctx())).toBe(c.code);
     if (c.stdout) expect(out.join('')).toMatch(c.stdout);
     if (c.stderr) expect(err.join('')).toMatch(c.stderr);
     if (c.not) expect(text()).not.toMatch(c.not);
     // Refused input acts on nothing: not one request reached Azure DevOps or ARM.
-    if (c.code === 2) expect(stack.arm.requests.length + stack.azdo.requests.length).toBe(before);
+    if (c.code === 2) expect(cli.stack.arm.requests.length + cli.stack.azdo.requests.length).toBe(before);
     expect(text()).not.toContain(WEBHOOK_PASSWORD);
   });
 });
@@ -218,7 +135,7 @@ describe('cli: credential failures in full, with a hint', () => {
     {
       name: 'no Azure credential (DefaultAzureCredential chain), status',
       argv: ['status'],
-      setup: () => stack.credential.fail(credentialChainFailure()),
+      setup: () => cli.stack.credential.fail(credentialChainFailure()),
       code: 1,
       // One line: what each credential said, the Azure CLI's among them (it came after 400 characters).
       full: /cannot list container groups: ArmError: ARM list[^\n]*auth: no Azure credential \(tried: EnvironmentCredential is unavailable;[^\n]*; Azure CLI could not be found;[^\n]*\)$/m,
@@ -228,7 +145,7 @@ describe('cli: credential failures in full, with a hint', () => {
       name: 'Key Vault 403, reconcile',
       argv: ['reconcile'],
       setup: () =>
-        stack.kv.inject({
+        cli.stack.kv.inject({
           status: 403,
           code: 'Forbidden',
           message: 'Caller is not authorized to perform action on resource.',
@@ -240,7 +157,7 @@ describe('cli: credential failures in full, with a hint', () => {
     {
       name: 'Azure DevOps 401, reconcile --dry-run',
       argv: ['reconcile', '--dry-run'],
-      setup: () => stack.azdo.inject({ status: 401, times: Infinity }),
+      setup: () => cli.stack.azdo.inject({ status: 401, times: Infinity }),
       code: 1,
       full: /cannot observe the pool: AzdoError: Azure DevOps GET [^\n]*failed: 401 unauthorized[^\n]*TF400813/,
       hint: /hint: Azure DevOps refused the credential \(401\)/,
@@ -248,7 +165,7 @@ describe('cli: credential failures in full, with a hint', () => {
     {
       name: 'Azure DevOps 203 sign-in page, status',
       argv: ['status'],
-      setup: () => stack.azdo.inject({ status: 203, times: Infinity }),
+      setup: () => cli.stack.azdo.inject({ status: 203, times: Infinity }),
       code: 1,
       full: /cannot observe: AzdoError: Azure DevOps GET [^\n]*failed: 203 unauthorized[^\n]*answered 203 with a sign-in page/,
       hint: /hint: Azure DevOps answered with its sign-in page \(203\)/,
@@ -258,7 +175,7 @@ describe('cli: credential failures in full, with a hint', () => {
       name: 'ARM 403 (no role on the resource group), status',
       argv: ['status'],
       setup: () =>
-        stack.arm.inject({
+        cli.stack.arm.inject({
           status: 403,
           code: 'AuthorizationFailed',
           message:
@@ -278,7 +195,7 @@ describe('cli: credential failures in full, with a hint', () => {
     expect(text()).toMatch(c.hint);
     if (c.notHint) expect(text()).not.toMatch(c.notHint);
     expect(text()).not.toMatch(/next trigger/);
-    for (const secret of [PAT, WEBHOOK_PASSWORD, stack.credential.token]) expect(text()).not.toContain(secret);
+    for (const secret of [PAT, WEBHOOK_PASSWORD, cli.stack.credential.token]) expect(text()).not.toContain(secret);
   });
 });
 
@@ -292,16 +209,16 @@ describe('cli: storage', () => {
   }
 
   it('status without AzureWebJobsStorage works read-only and says the back-off state is unavailable', async () => {
-    stack.azdo.queueJob(POOL, []);
-    stack.arm.clearRequests();
-    stack.azdo.clearRequests();
+    cli.stack.azdo.queueJob(POOL, []);
+    cli.stack.arm.clearRequests();
+    cli.stack.azdo.clearRequests();
     expect(await main(['status', '--settings', settingsFile()], ctx())).toBe(0);
     const table = out.join('');
     expect(table).toMatch(new RegExp(`^${POOL}\\s+linux\\s+1\\s.*\\sunknown$`, 'm'));
     expect(table).toContain('back-off state unavailable: no AzureWebJobsStorage configured');
     expect(table).toContain(`pool ${POOL}: next pass would create linux`);
     // Read-only: no write reached ARM or Azure DevOps.
-    expect([...stack.arm.requests, ...stack.azdo.requests].filter((r) => r.method !== 'GET')).toEqual([]);
+    expect([...cli.stack.arm.requests, ...cli.stack.azdo.requests].filter((r) => r.method !== 'GET')).toEqual([]);
   });
 
   it('status with storage it cannot read still shows the pools, the back-off column unknown, and why', async () => {
@@ -330,12 +247,12 @@ describe('cli: storage', () => {
   });
 
   it('reconcile without storage runs the pass in this process and reports what it did', async () => {
-    stack.azdo.queueJob(POOL, []);
-    stack.arm.clearRequests();
+    cli.stack.azdo.queueJob(POOL, []);
+    cli.stack.arm.clearRequests();
     expect(await main(['reconcile', '--pool', POOL.toUpperCase(), '--settings', settingsFile()], ctx())).toBe(0);
-    expect(stack.arm.requests.filter((r) => r.method === 'PUT')).not.toHaveLength(0);
+    expect(cli.stack.arm.requests.filter((r) => r.method === 'PUT')).not.toHaveLength(0);
     expect(err.join('')).toMatch(/reconcile: pool aci-cli: ok; [1-9]\d* action\(s\) done/);
     expect(text()).toContain('no AzureWebJobsStorage: this pass is not coordinated with a running deployment');
-    for (const secret of [PAT, WEBHOOK_PASSWORD, stack.credential.token]) expect(text()).not.toContain(secret);
+    for (const secret of [PAT, WEBHOOK_PASSWORD, cli.stack.credential.token]) expect(text()).not.toContain(secret);
   });
 });
