@@ -23,8 +23,8 @@
  * TRANSPORT_RUNS scales it (default 8, CI); TRANSPORT_SEED replays one schedule; TRANSPORT_REPORT=1
  * counts violations over every schedule instead of stopping at the first. TRANSPORT_OPEN=1
  * also injects the faults whose fixes belong to other parts of issue 21 (ARM list lag, a stale
- * single re-read, creates that land late: after the client gave up, or across a lease handover): the figures of such a run say
- * which invariant each of them breaks on the code as it stands.
+ * single re-read, creates that land late: after the client gave up, or across a lease handover):
+ * the figures of such a run say which invariant each of them breaks on the code as it stands.
  */
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
