@@ -4,24 +4,34 @@
  * Every call has a timeout (headers, body and an AbortSignal). When to try again is decided by
  * ./retry.ts (429/503 for every method, 500/502/504, timeouts and network errors for GETs, bounded
  * by maxRetries and maxRetryDelayMs; a 401 calls auth.onUnauthorized and retries exactly once).
- * Nothing this client throws or reports contains the token or the Authorization header.
+ * Nothing this client throws or reports contains the token or the Authorization header. The HTTP
+ * exchange itself and the failure text are in ./http.ts.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { AgentRegistration, JobRequest, ParallelJobs } from '../core/types.js';
 import type { AzureDevOpsPort } from '../ports/index.js';
 import type { AuthProvider } from './auth.js';
 import { AzdoError, AzdoPoolNotFoundError, type AzdoErrorKind } from './errors.js';
-import { rateLimitDelayMs, retryDecision, type Headers } from './retry.js';
+import {
+  DEFAULT_TIMEOUT_MS,
+  exchange,
+  failure,
+  secretsOf,
+  SIGN_IN_STATUS,
+  stripBom,
+  type AzureDevOpsClientOptions,
+  type CallOptions,
+  type Connection,
+  type RawResponse,
+} from './http.js';
+import { retryDecision, type Headers } from './retry.js';
 import { headerValue } from '../util/http-hints.js';
-import { redactSecrets } from '../util/redact.js';
 import { poolKey } from '../core/pools.js';
 import {
   agentCapabilitiesSchema,
   agentListSchema,
   agentSchema,
-  errorBodySchema,
   poolListSchema,
   resourceUsageSchema,
   shapeDetail,
@@ -31,6 +41,8 @@ import {
   type WireJobRequest,
 } from './wire.js';
 import { readJobRequestList, type JobRequestListRead } from './jobrequests-stream.js';
+
+export { DEFAULT_TIMEOUT_MS, MAX_THROTTLE_DELAY_MS, type AzureDevOpsClientOptions, type RequestInfo } from './http.js';
 
 /** The REST API version asked for first (Azure DevOps Services); a Server says which lower one it supports. */
 export const API_VERSION = '7.1';
@@ -42,77 +54,11 @@ export const RESOURCE_USAGE_API_VERSION = '7.1-preview.2';
 /** Stands for the api-version in request paths until the client knows which one the server takes. */
 const V = '{api-version}';
 /**
- * Azure DevOps delays throttled requests "from a few milliseconds per request up to 30 seconds"
- * (learn.microsoft.com/azure/devops/integrate/concepts/rate-limits): a delayed request must not
- * time out, so the per-attempt timeout defaults to that maximum plus a margin.
- */
-export const MAX_THROTTLE_DELAY_MS = 30_000;
-export const DEFAULT_TIMEOUT_MS = 45_000;
-/**
  * What Azure DevOps Server answers for a higher api-version than it supports: 400
  * VssVersionOutOfRangeException, "The requested REST API version of 7.1 is out of range for this
  * server. The latest REST API version this server supports is 6.0." (Server 2020 → 6.0, Server 2022 → 7.0).
  */
 const OUT_OF_RANGE = /latest REST API version this server supports is (\d+\.\d+)/i;
-
-export interface RequestInfo {
-  method: string;
-  /** Path relative to the base URL, with query. */
-  path: string;
-  /** HTTP status; 0 when no response (timeout / network error). */
-  status: number;
-  ms: number;
-  /** 1-based attempt number of this HTTP exchange. */
-  attempt: number;
-  /** X-RateLimit-Remaining when the service sent it. */
-  rateLimitRemaining?: number;
-  /** X-RateLimit-Delay: how long the service held this request (throttling), ms. */
-  delayedMs?: number;
-}
-
-export interface AzureDevOpsClientOptions {
-  /** AZP_URL: https://dev.azure.com/ORG or an Azure DevOps Server collection URL. */
-  baseUrl: string;
-  auth: AuthProvider;
-  /** Per-attempt timeout (headers, body, abort). Default DEFAULT_TIMEOUT_MS (45 s, above Azure DevOps' 30 s throttling delay). */
-  timeoutMs?: number;
-  /**
-   * REST API version (AZP_API_VERSION). Unset: 7.1 first, and the version an Azure DevOps Server
-   * names in its "out of range" answer from then on (discovered once per client).
-   */
-  apiVersion?: string;
-  /** Retries after the first attempt. Default 3. */
-  maxRetries?: number;
-  /** Longest single wait between attempts; a longer Retry-After fails fast. Default 60000. */
-  maxRetryDelayMs?: number;
-  /** Undici dispatcher (tests: an Agent trusting the fake's certificate). */
-  dispatcher?: Dispatcher;
-  /** Sleep between retries (tests record it). */
-  sleep?: (ms: number) => Promise<void>;
-  /** Called once per HTTP attempt, e.g. to count API calls. */
-  onRequest?: (info: RequestInfo) => void;
-  /** User-Agent header. */
-  userAgent?: string;
-}
-
-interface CallOptions {
-  method: 'GET' | 'PATCH' | 'DELETE' | 'POST' | 'PUT';
-  path: string;
-  body?: unknown;
-  /** Statuses (besides 2xx) that return normally instead of throwing, e.g. 404 on delete. */
-  accept?: number[];
-  /**
-   * Reads a 2xx body (never the 203 sign-in page) as it arrives instead of as one string; the
-   * response's `text` is then empty. Runs within the attempt's timeout; what it throws is a failed attempt.
-   */
-  readBody?: (body: AsyncIterable<Uint8Array>) => Promise<void>;
-}
-
-interface RawResponse {
-  status: number;
-  text: string;
-  headers?: Headers;
-}
 
 /** What `rest` answers: the status, the parsed JSON body (undefined when empty) and the headers. */
 export interface RestAnswer {
@@ -135,21 +81,15 @@ function lastById<T>(items: T[], key: (x: T) => number): T[] {
   return [...byId.values()];
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
-const MAX_MESSAGE = 600;
-/** Azure DevOps answers a credential it does not accept with its sign-in page and 203 (see test/fakes/azdo.ts). */
-const SIGN_IN_STATUS = 203;
-
 export class AzureDevOpsClient implements AzureDevOpsPort {
   private readonly base: string;
   private readonly auth: AuthProvider;
   private readonly timeoutMs: number;
   private readonly maxRetries: number;
   private readonly maxRetryDelayMs: number;
-  private readonly dispatcher: Dispatcher | undefined;
   private readonly sleep: (ms: number) => Promise<void>;
-  private readonly onRequest: ((info: RequestInfo) => void) | undefined;
-  private readonly userAgent: string;
+  /** What each HTTP exchange needs (./http.ts). */
+  private readonly conn: Connection;
   private readonly poolIds = new Map<string, Promise<number>>();
   private apiVersion: string;
   /** The version came from the settings or the server: never changed again. */
@@ -165,10 +105,14 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
     this.apiVersionSettled = options.apiVersion !== undefined;
     this.maxRetries = options.maxRetries ?? 3;
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
-    this.dispatcher = options.dispatcher;
     this.sleep = options.sleep ?? ((ms) => delay(ms));
-    this.onRequest = options.onRequest;
-    this.userAgent = options.userAgent ?? 'azp-aci-autoscaler';
+    this.conn = {
+      base: this.base,
+      timeoutMs: this.timeoutMs,
+      userAgent: options.userAgent ?? 'azp-aci-autoscaler',
+      dispatcher: options.dispatcher,
+      onRequest: options.onRequest,
+    };
   }
 
   resolvePoolId(poolName: string): Promise<number> {
@@ -492,7 +436,7 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
       attempt++;
       const authHeader = await this.auth.header();
       const secrets = secretsOf(authHeader);
-      const res = await this.exchange({ ...opts, path: this.resolve(opts.path) }, authHeader, attempt);
+      const res = await exchange(this.conn, { ...opts, path: this.resolve(opts.path) }, authHeader, attempt);
       const signIn = 'status' in res && res.status === SIGN_IN_STATUS && !opts.accept?.includes(res.status);
       if ('status' in res && !signIn && ((res.status >= 200 && res.status < 300) || opts.accept?.includes(res.status)))
         return res;
@@ -522,84 +466,7 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
       }
       const failed: { kind: AzdoErrorKind; retryAfterMs?: number } =
         decision.do === 'fail' ? decision : { kind: 'unauthorized' };
-      if (!('status' in res)) {
-        const detail = res.timedOut
-          ? `no complete answer within ${this.timeoutMs} ms`
-          : redactSecrets(describeNetworkError(res.error), secrets);
-        throw new AzdoError({ kind: failed.kind, method, path, attempts: attempt, detail });
-      }
-      throw new AzdoError({
-        kind: failed.kind,
-        method,
-        path,
-        status: res.status,
-        attempts: attempt,
-        ...(failed.retryAfterMs !== undefined ? { retryAfterMs: failed.retryAfterMs } : {}),
-        ...errorInfo(res.headers, res.text, secrets),
-        ...(signIn
-          ? { detail: 'answered 203 with a sign-in page instead of data: the credential was not accepted' }
-          : {}),
-      });
-    }
-  }
-
-  /** One HTTP exchange with the timeout; reports it. No answer → the error, and whether it timed out. */
-  private async exchange(
-    opts: CallOptions,
-    authHeader: string,
-    attempt: number,
-  ): Promise<(RawResponse & { headers: Headers }) | { timedOut: boolean; error: unknown }> {
-    const { method, path } = opts;
-    const started = Date.now();
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), this.timeoutMs);
-    try {
-      const res = await request(this.base + path, {
-        method,
-        headers: {
-          authorization: authHeader,
-          accept: 'application/json',
-          'user-agent': this.userAgent,
-          ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        body: opts.body !== undefined ? JSON.stringify(opts.body) : null,
-        signal: ac.signal,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
-      });
-      const streamed =
-        opts.readBody && res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== SIGN_IN_STATUS;
-      const text = streamed ? (await opts.readBody!(res.body), '') : await res.body.text();
-      this.report(method, path, res.statusCode, started, attempt, res.headers);
-      return { status: res.statusCode, headers: res.headers, text };
-    } catch (err) {
-      this.report(method, path, 0, started, attempt, {});
-      return { timedOut: ac.signal.aborted || isTimeout(err), error: err };
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  private report(
-    method: string,
-    path: string,
-    status: number,
-    started: number,
-    attempt: number,
-    headers: Headers,
-  ): void {
-    if (!this.onRequest) return;
-    const info: RequestInfo = { method, path, status, ms: Date.now() - started, attempt };
-    const remaining = Number(headerValue(headers, 'x-ratelimit-remaining'));
-    if (headerValue(headers, 'x-ratelimit-remaining') !== undefined && Number.isFinite(remaining))
-      info.rateLimitRemaining = remaining;
-    const delayed = rateLimitDelayMs(headers);
-    if (delayed !== undefined) info.delayedMs = delayed;
-    try {
-      this.onRequest(info);
-    } catch {
-      // an observer must not break the call
+      throw failure(res, failed, { method, path, attempts: attempt, timeoutMs: this.timeoutMs, secrets, signIn });
     }
   }
 }
@@ -607,87 +474,4 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
 function id(n: number): string {
   if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`invalid id ${String(n)}`);
   return String(n);
-}
-
-function stripBom(s: string): string {
-  return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
-}
-
-/** Every form in which the credential could be echoed back: header, token, decoded Basic password. */
-function secretsOf(authHeader: string): string[] {
-  const out = [authHeader];
-  const sp = authHeader.indexOf(' ');
-  const cred = sp >= 0 ? authHeader.slice(sp + 1).trim() : authHeader;
-  out.push(cred);
-  if (/^basic$/i.test(authHeader.slice(0, sp))) {
-    const decoded = Buffer.from(cred, 'base64').toString('utf8');
-    out.push(decoded);
-    const colon = decoded.indexOf(':');
-    if (colon >= 0) out.push(decoded.slice(colon + 1));
-  }
-  return out.filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
-}
-
-function truncate(s: string): string {
-  return s.length > MAX_MESSAGE ? `${s.slice(0, MAX_MESSAGE)}…` : s;
-}
-
-function errorInfo(
-  headers: Headers,
-  text: string,
-  secrets: string[],
-): { azdoMessage?: string; code?: string; typeKey?: string; activityId?: string } {
-  const out: { azdoMessage?: string; code?: string; typeKey?: string; activityId?: string } = {};
-  let message: string | undefined;
-  let typeKey: string | undefined;
-  try {
-    const parsed = errorBodySchema.safeParse(JSON.parse(stripBom(text)));
-    if (parsed.success) {
-      message = parsed.data.message ?? undefined;
-      typeKey = parsed.data.typeKey ?? undefined;
-    }
-  } catch {
-    // HTML or empty body (typical for 401): fall back to the service error header
-  }
-  if (!message) {
-    const h = headerValue(headers, 'x-tfs-serviceerror');
-    if (h) {
-      try {
-        message = decodeURIComponent(h.replace(/\+/g, ' '));
-      } catch {
-        message = h;
-      }
-    }
-  }
-  if (message) out.azdoMessage = truncate(redactSecrets(message.trim(), secrets));
-  if (typeKey) out.typeKey = redactSecrets(typeKey, secrets);
-  const tf = message?.match(/\bTF\d{5,6}\b/)?.[0];
-  if (tf) out.code = tf;
-  else if (typeKey) out.code = out.typeKey;
-  const activity = headerValue(headers, 'activityid') ?? headerValue(headers, 'x-vss-e2eid');
-  if (activity) out.activityId = redactSecrets(activity, secrets).slice(0, 100);
-  return out;
-}
-
-function isTimeout(err: unknown): boolean {
-  if (!err || typeof err !== 'object') return false;
-  const e = err as { name?: unknown; code?: unknown };
-  return (
-    e.name === 'TimeoutError' || e.name === 'AbortError' || (typeof e.code === 'string' && TIMEOUT_CODES.has(e.code))
-  );
-}
-
-function describeNetworkError(err: unknown): string {
-  if (err && typeof err === 'object') {
-    const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
-    const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : undefined;
-    const msg =
-      typeof e.cause?.message === 'string'
-        ? e.cause.message
-        : typeof e.message === 'string'
-          ? e.message
-          : 'request failed';
-    return truncate(code ? `${code}: ${msg}` : msg);
-  }
-  return 'request failed';
 }
