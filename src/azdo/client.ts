@@ -26,7 +26,6 @@ import {
   type RawResponse,
 } from './http.js';
 import { retryDecision, type Headers } from './retry.js';
-import { headerValue } from '../util/http-hints.js';
 import { poolKey } from '../core/pools.js';
 import {
   agentCapabilitiesSchema,
@@ -41,6 +40,7 @@ import {
   type WireJobRequest,
 } from './wire.js';
 import { readJobRequestList, type JobRequestListRead } from './jobrequests-stream.js';
+import { lastById, readPages } from './pages.js';
 
 export { DEFAULT_TIMEOUT_MS, MAX_THROTTLE_DELAY_MS, type AzureDevOpsClientOptions, type RequestInfo } from './http.js';
 
@@ -67,19 +67,8 @@ export interface RestAnswer {
   headers: Headers;
 }
 
-/** Response header naming the next page of a list; sent back as `continuationToken=`. */
-const CONTINUATION_HEADER = 'x-ms-continuationtoken';
 /** The unfinished job-request list stops at 200 items on the service (kedacore/keda#6819). */
 export const JOB_REQUEST_CAP = 200;
-/** Bound on the pages of one list read (200 job requests or 1,000 agents a page on the service). */
-const MAX_PAGES = 100;
-
-/** Items that appeared on two pages (the list moved between reads) are kept once: the later read, the first place. */
-function lastById<T>(items: T[], key: (x: T) => number): T[] {
-  const byId = new Map<number, T>();
-  for (const x of items) byId.set(key(x), x);
-  return [...byId.values()];
-}
 
 export class AzureDevOpsClient implements AzureDevOpsPort {
   private readonly base: string;
@@ -151,38 +140,44 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
    */
   async listJobRequests(poolId: number): Promise<JobRequest[]> {
     const base = `/_apis/distributedtask/pools/${id(poolId)}/jobrequests?completedRequestCount=0`;
-    const page = (map: (w: WireJobRequest) => JobRequest) => async (path: string) => {
-      // Read as a stream (./jobrequests-stream.ts): matchedAgents makes this body jobs × agents long.
-      let read: JobRequestListRead | undefined;
-      const res = await this.call({
-        method: 'GET',
-        path,
-        readBody: async (body) => void (read = await readJobRequestList(body)),
-      });
-      if (!read?.ok) {
-        throw new AzdoError({
-          kind: 'badResponse',
-          method: 'GET',
-          path,
-          status: res.status,
-          detail: read?.detail ?? 'body not read',
-        });
-      }
-      return { res, items: read.value.map(map) };
-    };
-    const { items, lastPage } = await this.readPages(base, page(toListedJobRequest));
+    const page = (map: (w: WireJobRequest) => JobRequest) => (path: string) => this.jobRequestPage(path, map);
+    const { items, lastPage } = await readPages(base, page(toListedJobRequest), (p) => this.resolve(p));
     const listed = lastById(items, (j) => j.requestId);
     if (lastPage < JOB_REQUEST_CAP) return listed;
     // A last page of 200 without a token may be the service's cap (kedacore/keda#6819), not the end:
     // the newest requests are read once more with `$top` (the generated client's getAgentRequests;
     // its items carry no matchedAgents, so those requests are matched on their demands). Requests
     // already listed keep their listed form; finished ones are dropped.
-    const { items: newest } = await this.readPages(
+    const { items: newest } = await readPages(
       `/_apis/distributedtask/pools/${id(poolId)}/jobrequests?$top=${JOB_REQUEST_CAP}`,
       page(toJobRequest),
+      (p) => this.resolve(p),
     );
     const known = new Set(listed.map((j) => j.requestId));
     return [...listed, ...lastById(newest, (j) => j.requestId).filter((j) => !known.has(j.requestId) && !j.result)];
+  }
+
+  /** One page of a job-request list, read as a stream (./jobrequests-stream.ts: matchedAgents makes it jobs × agents long). */
+  private async jobRequestPage(
+    path: string,
+    map: (w: WireJobRequest) => JobRequest,
+  ): Promise<{ res: RawResponse; items: JobRequest[] }> {
+    let read: JobRequestListRead | undefined;
+    const res = await this.call({
+      method: 'GET',
+      path,
+      readBody: async (body) => void (read = await readJobRequestList(body)),
+    });
+    if (!read?.ok) {
+      throw new AzdoError({
+        kind: 'badResponse',
+        method: 'GET',
+        path,
+        status: res.status,
+        detail: read?.detail ?? 'body not read',
+      });
+    }
+    return { res, items: read.value.map(map) };
   }
 
   /**
@@ -192,73 +187,28 @@ export class AzureDevOpsClient implements AzureDevOpsPort {
    */
   async listAgentRequests(poolId: number, agentId: number): Promise<JobRequest[]> {
     const base = `/_apis/distributedtask/pools/${id(poolId)}/jobrequests?agentId=${id(agentId)}&completedRequestCount=0`;
-    const { items } = await this.readPages(base, async (path) => {
-      let read: JobRequestListRead | undefined;
-      const res = await this.call({
-        method: 'GET',
-        path,
-        readBody: async (body) => void (read = await readJobRequestList(body)),
-      });
-      if (!read?.ok)
-        throw new AzdoError({
-          kind: 'badResponse',
-          method: 'GET',
-          path,
-          status: res.status,
-          detail: read?.detail ?? 'body not read',
-        });
-      return { res, items: read.value.map(toListedJobRequest) };
-    });
+    const { items } = await readPages(
+      base,
+      (path) => this.jobRequestPage(path, toListedJobRequest),
+      (p) => this.resolve(p),
+    );
     return lastById(items, (j) => j.requestId).filter((j) => !j.result);
   }
 
-  /** The pool's agents, every page (see `readPages`). */
+  /** The pool's agents, every page (./pages.ts `readPages`). */
   async listAgents(poolId: number): Promise<AgentRegistration[]> {
     const base =
       `/_apis/distributedtask/pools/${id(poolId)}/agents` +
       `?includeAssignedRequest=true&includeLastCompletedRequest=true&api-version=${V}`;
-    const { items } = await this.readPages(base, async (path) => {
-      const res = await this.call({ method: 'GET', path });
-      return { res, items: this.parse(res, agentListSchema, 'GET', path).value.map(toAgentRegistration) };
-    });
+    const { items } = await readPages(
+      base,
+      async (path) => {
+        const res = await this.call({ method: 'GET', path });
+        return { res, items: this.parse(res, agentListSchema, 'GET', path).value.map(toAgentRegistration) };
+      },
+      (p) => this.resolve(p),
+    );
     return lastById(items, (a) => a.id);
-  }
-
-  /**
-   * Azure DevOps pages long lists: "REST responses that do not contain all items include an HTTP
-   * header x-ms-continuationtoken … This value must be provided on a subsequent call as a
-   * continuationToken parameter to query the remaining items (repeated as necessary until the server
-   * does not include the x-ms-continuationtoken header)" (Azure DevOps REST docs, as quoted in
-   * microsoft/azure-devops-rust-api#15; for job requests the generated client reads the same header:
-   * microsoft/azure-devops-extension-api TaskAgentClient.getAgentRequests). One request when the list
-   * fits one page; a token seen twice, or more than MAX_PAGES pages, is a bad response (never a loop).
-   */
-  private async readPages<T>(
-    basePath: string,
-    page: (path: string) => Promise<{ res: RawResponse; items: T[] }>,
-  ): Promise<{ items: T[]; lastPage: number }> {
-    const out: T[] = [];
-    const seen = new Set<string>();
-    let path = basePath;
-    for (let n = 1; ; n++) {
-      const { res, items } = await page(path);
-      out.push(...items);
-      const token = headerValue(res.headers ?? {}, CONTINUATION_HEADER);
-      if (!token) return { items: out, lastPage: items.length };
-      if (seen.has(token) || n >= MAX_PAGES) {
-        throw new AzdoError({
-          kind: 'badResponse',
-          method: 'GET',
-          path: this.resolve(basePath),
-          status: res.status,
-          detail: seen.has(token)
-            ? 'the same continuation token came back twice'
-            : `more than ${MAX_PAGES} pages of ${out.length} items`,
-        });
-      }
-      seen.add(token);
-      path = `${basePath}&continuationToken=${encodeURIComponent(token)}`;
-    }
   }
 
   async getAgent(poolId: number, agentId: number): Promise<AgentRegistration | undefined> {
