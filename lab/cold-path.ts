@@ -4,7 +4,7 @@
  * 1. Create → agent online under each cold model (src/sim/cold-path.ts), drawn from the model as
  *    the simulator draws it (ARM accept 0.5 s + provisioning + pull + agent boot + Windows network
  *    + 3 s to online; faults aside): p50 / p95 / p99 over 20 000 draws.
- * 2. The same trace (`daily-burst`, Agent.OS demands dropped) with one profile, Linux or Windows
+ * 2. The same trace (`daily-burst` made without Agent.OS demands, every day) with one profile, Linux or Windows
  *    (same size, same target), over `--days` working days, seeds 1…N: the p95 wait of days 2…N,
  *    cost per day, the idle agent-minutes per day (what the warm agents cost) and KEDA beside it.
  *
@@ -16,7 +16,7 @@ import { coldExtra, type ColdModel } from '../src/sim/cold-path.js';
 import { defaultProfiles, withTargetWait } from '../src/sim/profiles.js';
 import { Rng } from '../src/sim/rng.js';
 import { percentile, runSimulation, type SimResult } from '../src/sim/run.js';
-import { sampleTrace, type Trace } from '../src/sim/trace.js';
+import { SAMPLE_CALENDAR, SAMPLE_TRACES, sampleTrace } from '../src/sim/trace.js';
 import { DEFAULT_WORLD_OPTIONS as W } from '../src/sim/world-options.js';
 
 const { values } = parseArgs({
@@ -64,11 +64,20 @@ for (const [label, model, profile] of cases) {
 }
 
 // ----- 2. Linux vs Windows on the same trace -----------------------------------------------------------
-/** daily-burst without the Agent.OS demands, so one profile of either OS serves every job. */
-const anyOs = (t: Trace): Trace => ({
-  ...t,
-  jobs: t.jobs.map((j) => ({ ...j, demands: j.demands.filter((d) => !d.startsWith('Agent.OS')) })),
-});
+/**
+ * daily-burst without the Agent.OS demands, so one profile of either OS serves every job — as a
+ * sample of its own (this script's), so a multi-day run makes every day without them too.
+ */
+const ANY_OS = 'daily-burst-any-os';
+SAMPLE_TRACES[ANY_OS] = (rng) => {
+  const t = SAMPLE_TRACES['daily-burst']!(rng);
+  return {
+    ...t,
+    name: ANY_OS,
+    jobs: t.jobs.map((j) => ({ ...j, demands: j.demands.filter((d) => !d.startsWith('Agent.OS')) })),
+  };
+};
+SAMPLE_CALENDAR[ANY_OS] = 'weekdays';
 const docker = defaultProfiles().filter((p) => p.name === 'docker');
 const linux = docker.map((p) => ({ ...p, standby: [] }));
 const windows = linux.map((p) => ({ ...p, os: 'Windows' as const }));
@@ -94,7 +103,7 @@ for (const [os, profiles] of [
   ['Windows', windows],
 ] as const) {
   for (let seed = 1; seed <= SEEDS; seed++) {
-    const trace = anyOs(sampleTrace('daily-burst', seed));
+    const trace = sampleTrace(ANY_OS, seed);
     const world = { coldModel: MODEL };
     const o = await runSimulation({
       trace,
