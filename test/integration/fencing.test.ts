@@ -9,14 +9,10 @@
  * runs its own pass (creates for the queued jobs); then A's agent list arrives and A goes on to act.
  * Before fencing, A created the same agents a second time: 6 groups for maxAgents 3.
  */
-import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRuntime, type Runtime } from '../../src/app/runtime.js';
-import type { PassResult } from '../../src/reconcile/pass.js';
-import { BlobPoolLock } from '../../src/storage/lock.js';
-import { memoryLogger } from '../../src/util/log.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
-import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from '../helpers/azurite.js';
+import { startAzurite, type Azurite } from '../helpers/azurite.js';
+import { leasedInstance, type LeasedInstance } from '../helpers/leased-instance.js';
 import { startFaultProxy, type FaultProxy, type ProxyMode } from '../helpers/fault-proxy.js';
 
 const PAT = 'canarypat-fencing-7e3b5c8a2f6d0e4b9c1a7f3e5d8b2c6a07f3e9c1b5a2';
@@ -37,46 +33,17 @@ afterAll(async () => {
   await Promise.all([stack?.close(), azurite?.stop(), ...proxies.map((p) => p.stop())]);
 });
 
-interface Instance {
-  rt: Runtime;
-  lines: string[];
-  results: PassResult[];
-}
-
 /** One instance; `storage` is the blob endpoint it reaches Azurite through. */
-function instance(pool: string, container: string, storage: string, tries: number): Instance {
-  const log = memoryLogger();
-  const results: PassResult[] = [];
-  const service = new BlobServiceClient(
-    `${storage}/${AZURITE_ACCOUNT}`,
-    new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
-    {
-      retryOptions: { maxTries: tries, tryTimeoutInMs: 2_000, retryDelayInMs: 100, maxRetryDelayInMs: 200 },
-    },
-  );
-  const lock = new BlobPoolLock(service.getContainerClient(container), {
+const instance = (pool: string, container: string, storage: string, tries: number): LeasedInstance =>
+  leasedInstance(stack, {
+    id: `fence-${pool}`,
+    pool,
+    profile: { maxAgents: 3 },
+    container,
+    storage,
+    tries,
     leaseSeconds: LEASE_SEC,
-    renewEveryMs: 1_000,
-    logger: log,
   });
-  const rt = createRuntime(
-    stack.env({
-      AUTOSCALER_ID: `fence-${pool}`,
-      POOLS: JSON.stringify([
-        { name: 'lin', pool, image: 'contoso.azurecr.io/azp-agent:1', placeholder: false, maxAgents: 3 },
-      ]),
-    }),
-    {
-      logger: log,
-      lock,
-      credential: stack.credential,
-      azure: { ca: stack.cert.cert, retryOptions: { maxRetries: 0 } },
-      azdoDispatcher: stack.dispatcher,
-      onPass: (r) => results.push(r),
-    },
-  );
-  return { rt, lines: log.lines, results };
-}
 
 const puts = (pool: string) =>
   stack.arm.requests.filter(

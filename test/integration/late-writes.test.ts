@@ -7,14 +7,10 @@
  * B created 10 more, 20 groups for 10 jobs with `maxAgents` 10. Now A recorded its creates in the
  * pool's state before sending them, and B counts them as starting until a list shows them.
  */
-import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRuntime, type Runtime } from '../../src/app/runtime.js';
-import type { PassResult } from '../../src/reconcile/pass.js';
-import { BlobPoolLock } from '../../src/storage/lock.js';
-import { memoryLogger } from '../../src/util/log.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
-import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from '../helpers/azurite.js';
+import { startAzurite, type Azurite } from '../helpers/azurite.js';
+import { leasedInstance, type LeasedInstance } from '../helpers/leased-instance.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 
 const PAT = 'canarypat-latewrite-4b9c1a7f3e5d8b2c6a07f3e9c1b5a27e3b5c8a2f';
@@ -35,50 +31,17 @@ afterAll(async () => {
   await Promise.all([stack?.close(), azurite?.stop(), proxy?.stop()]);
 });
 
-interface Instance {
-  rt: Runtime;
-  lines: string[];
-  results: PassResult[];
-}
-
-function instance(pool: string, container: string, storage: string, tries: number): Instance {
-  const log = memoryLogger();
-  const results: PassResult[] = [];
-  const service = new BlobServiceClient(
-    `${storage}/${AZURITE_ACCOUNT}`,
-    new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
-    { retryOptions: { maxTries: tries, tryTimeoutInMs: 2_000, retryDelayInMs: 100, maxRetryDelayInMs: 200 } },
-  );
-  const lock = new BlobPoolLock(service.getContainerClient(container), {
+/** One instance; `storage` is the blob endpoint it reaches Azurite through. */
+const instance = (pool: string, container: string, storage: string, tries: number): LeasedInstance =>
+  leasedInstance(stack, {
+    id: `late-${pool}`,
+    pool,
+    profile: { maxAgents: 10, maxCreatePerPass: 10 },
+    container,
+    storage,
+    tries,
     leaseSeconds: LEASE_SEC,
-    renewEveryMs: 1_000,
-    logger: log,
   });
-  const rt = createRuntime(
-    stack.env({
-      AUTOSCALER_ID: `late-${pool}`,
-      POOLS: JSON.stringify([
-        {
-          name: 'lin',
-          pool,
-          image: 'contoso.azurecr.io/azp-agent:1',
-          placeholder: false,
-          maxAgents: 10,
-          maxCreatePerPass: 10,
-        },
-      ]),
-    }),
-    {
-      logger: log,
-      lock,
-      credential: stack.credential,
-      azure: { ca: stack.cert.cert, retryOptions: { maxRetries: 0 } },
-      azdoDispatcher: stack.dispatcher,
-      onPass: (r) => results.push(r),
-    },
-  );
-  return { rt, lines: log.lines, results };
-}
 
 const ours = (pool: string) => stack.arm.groups().filter((g) => g.tags['azp-pool'] === pool);
 const puts = (pool: string) =>
