@@ -20,6 +20,7 @@ import { memoryLogger } from '../../src/util/log.js';
 import type { FakeArm } from '../fakes/arm.js';
 import type { FakeAzdo } from '../fakes/azdo.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
+import { ownerTags } from '../helpers/owner-tags.js';
 
 const PAT = 'canarypat-listpaging-9c1a7f3e5d8b2c6a07f3e9c1b5a2d48e6b0c4f1a9d7e3b';
 const SUB = '00000000-0000-0000-0000-0000000000c2';
@@ -67,14 +68,7 @@ function controller(id: string, profile: Record<string, unknown>) {
 const ours = (id: string, profile: string, createdAt: string) => ({
   resourceGroup: RG,
   subscriptionId: SUB,
-  tags: {
-    'managed-by': 'azp-aci-autoscaler',
-    'autoscaler-id': id,
-    'azp-pool': id,
-    'azp-profile': profile,
-    'created-at': createdAt,
-    'azp-role': 'agent',
-  },
+  tags: ownerTags({ id, pool: id, profile, createdAt }),
 });
 const writes = () => ({
   creates: arm.requests.filter((q) => q.method === 'PUT').length,

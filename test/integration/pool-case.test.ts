@@ -15,6 +15,7 @@ import type { FakeAzdo } from '../fakes/azdo.js';
 import type { FakeCredential } from '../fakes/credential.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
 import type { TestCert } from '../fakes/tls.js';
+import { ownerTags } from '../helpers/owner-tags.js';
 
 const PAT = 'canarypat-poolcase-0c4f1a9d7e3b5c8a2f6d0e4b9c1a7f3e5d8b2c6a07f3';
 const SUB = '00000000-0000-0000-0000-0000000000dd';
@@ -56,14 +57,7 @@ function controller(id: string, pool: string) {
   return { deps, options, log };
 }
 
-const ours = (id: string, pool: string, createdAt: string) => ({
-  'managed-by': 'azp-aci-autoscaler',
-  'autoscaler-id': id,
-  'azp-pool': pool,
-  'azp-profile': 'linux',
-  'created-at': createdAt,
-  'azp-role': 'agent',
-});
+const ours = (id: string, pool: string, createdAt: string) => ownerTags({ id, pool, profile: 'linux', createdAt });
 const puts = (id: string) =>
   arm.requests.filter(
     (r) =>

@@ -20,6 +20,7 @@ import type { FakeAzdo, RecordedRequest } from '../fakes/azdo.js';
 import type { FakeCredential } from '../fakes/credential.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
 import type { TestCert } from '../fakes/tls.js';
+import { ownerTags } from '../helpers/owner-tags.js';
 
 const PAT = 'scaledownpat0c4f1a9d7e3b5c8a2f6d0e4b9c1a7f3e5d8b2c6a07f3e9c1b5a2d48e6b';
 const SUB = '00000000-0000-0000-0000-0000000000bb';
@@ -113,14 +114,13 @@ function seedOurs(
   return arm.seed(name, {
     resourceGroup: RG,
     subscriptionId: SUB,
-    tags: {
-      'managed-by': 'azp-aci-autoscaler',
-      'autoscaler-id': id,
-      'azp-pool': t.pool,
-      'azp-profile': t.profile,
-      'created-at': t.createdAt,
-      'azp-role': t.placeholder ? 'placeholder' : 'agent',
-    },
+    tags: ownerTags({
+      id,
+      pool: t.pool,
+      profile: t.profile,
+      createdAt: t.createdAt,
+      role: t.placeholder ? 'placeholder' : 'agent',
+    }),
     ...extra,
   });
 }

@@ -27,6 +27,7 @@ import type { FakeAzdo } from '../fakes/azdo.js';
 import type { FakeCredential } from '../fakes/credential.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
 import type { TestCert } from '../fakes/tls.js';
+import { ownerTags } from '../helpers/owner-tags.js';
 
 const PAT = 'canarypat-writeretries-4b9c1a7f3e5d8b2c6a07f3e9c1b5a2d48e6b0c4f1a9d';
 const SUB = '00000000-0000-0000-0000-0000000000c1';
@@ -117,14 +118,7 @@ function seedOurs(id: string, name: string, profile: string, createdAt: string) 
   return arm.seed(name, {
     resourceGroup: RG,
     subscriptionId: SUB,
-    tags: {
-      'managed-by': 'azp-aci-autoscaler',
-      'autoscaler-id': id,
-      'azp-pool': id,
-      'azp-profile': profile,
-      'created-at': createdAt,
-      'azp-role': 'agent',
-    },
+    tags: ownerTags({ id, pool: id, profile, createdAt }),
   });
 }
 
