@@ -10,11 +10,12 @@ import type { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildDeps, reconcileOptions } from '../../src/app/deps.js';
 import { loadSettings } from '../../src/config/load.js';
-import { memoryPoolStateStore, type Clock } from '../../src/ports/index.js';
+import { memoryPoolStateStore } from '../../src/ports/index.js';
 import { reconcile, type ReconcileDeps } from '../../src/reconcile/pass.js';
 import { memoryLogger } from '../../src/util/log.js';
 import type { FakeArm } from '../fakes/arm.js';
 import type { FakeAzdo } from '../fakes/azdo.js';
+import { movableClock } from '../helpers/movable-clock.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
 import { makeTestCert } from '../fakes/tls.js';
 
@@ -52,8 +53,7 @@ function setup(pool: string, profile: Record<string, unknown> = {}) {
     }),
     { requireAzure: true },
   );
-  let offsetMs = 0;
-  const clock: Clock = { now: () => new Date(Date.now() + offsetMs), sleep };
+  const { clock, advance } = movableClock();
   let n = 0;
   const deps: ReconcileDeps = buildDeps(settings, memoryLogger(), {
     credential: stack.credential,
@@ -64,7 +64,7 @@ function setup(pool: string, profile: Record<string, unknown> = {}) {
     clock,
   });
   const opts = { ...reconcileOptions(settings), probeAfterSec: 0 };
-  return { deps, pass: () => reconcile(opts, deps), advance: (sec: number) => (offsetMs += sec * 1000) };
+  return { deps, pass: () => reconcile(opts, deps), advance };
 }
 
 const puts = (prefix: string) => arm.requests.filter((r) => r.method === 'PUT' && r.path.includes(prefix));

@@ -14,11 +14,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildDeps, reconcileOptions } from '../../src/app/deps.js';
 import { loadSettings } from '../../src/config/load.js';
 import { reconcile, type PassResult, type ReconcileOptions } from '../../src/reconcile/pass.js';
-import { memoryPoolStateStore, type Clock } from '../../src/ports/index.js';
+import { memoryPoolStateStore } from '../../src/ports/index.js';
 import { memoryLogger } from '../../src/util/log.js';
 import type { FakeArm } from '../fakes/arm.js';
 import type { FakeAgent, FakeAzdo } from '../fakes/azdo.js';
 import type { FakeCredential } from '../fakes/credential.js';
+import { movableClock } from '../helpers/movable-clock.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
 import type { TestCert } from '../fakes/tls.js';
 
@@ -60,11 +61,7 @@ function deployment(id: string | undefined, pool: string, profile: Record<string
     { requireAzure: true },
   );
   const log = memoryLogger();
-  let offsetMs = 0;
-  const clock: Clock = {
-    now: () => new Date(Date.now() + offsetMs),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-  };
+  const { clock, advance } = movableClock();
   let entropy = 0;
   const deps = buildDeps(settings, log, {
     credential,
@@ -82,7 +79,7 @@ function deployment(id: string | undefined, pool: string, profile: Record<string
     options,
     pass: (): Promise<PassResult> => reconcile(options, deps),
     /** Move the controller's clock forward (the fakes keep real time). */
-    advance: (sec: number) => (offsetMs += sec * 1000),
+    advance,
   };
 }
 

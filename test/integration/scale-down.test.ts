@@ -13,13 +13,14 @@ import { buildDeps, reconcileOptions } from '../../src/app/deps.js';
 import { loadSettings } from '../../src/config/load.js';
 import { identityEnv } from '../../src/core/ownership.js';
 import { reconcile, type Outcome, type PassResult, type ReconcileOptions } from '../../src/reconcile/pass.js';
-import { memoryPoolStateStore, type Clock } from '../../src/ports/index.js';
+import { memoryPoolStateStore } from '../../src/ports/index.js';
 import { memoryLogger } from '../../src/util/log.js';
 import type { FakeArm } from '../fakes/arm.js';
 import type { FakeAzdo, RecordedRequest } from '../fakes/azdo.js';
 import type { FakeCredential } from '../fakes/credential.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
 import type { TestCert } from '../fakes/tls.js';
+import { movableClock } from '../helpers/movable-clock.js';
 import { ownerTags } from '../helpers/owner-tags.js';
 
 const PAT = 'scaledownpat0c4f1a9d7e3b5c8a2f6d0e4b9c1a7f3e5d8b2c6a07f3e9c1b5a2d48e6b';
@@ -67,11 +68,7 @@ function controller({ id, profiles, opts = {} }: Setup) {
     { requireAzure: true },
   );
   const log = memoryLogger();
-  let offsetMs = 0;
-  const clock: Clock = {
-    now: () => new Date(Date.now() + offsetMs),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-  };
+  const { clock, advance, ago } = movableClock();
   let entropy = 0;
   const backoff = memoryPoolStateStore();
   const deps = buildDeps(settings, log, {
@@ -98,9 +95,9 @@ function controller({ id, profiles, opts = {} }: Setup) {
     clock,
     backoff,
     /** Move the controller's clock forward (relative to real time). */
-    advance: (sec: number) => (offsetMs += sec * 1000),
+    advance,
     /** Controller time `sec` seconds ago, ISO (for created-at tags). */
-    ago: (sec: number) => new Date(clock.now().getTime() - sec * 1000).toISOString(),
+    ago,
   };
 }
 

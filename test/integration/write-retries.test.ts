@@ -19,7 +19,7 @@ import { AzureDevOpsClient } from '../../src/azdo/client.js';
 import { patAuth } from '../../src/azdo/auth.js';
 import { loadSettings } from '../../src/config/load.js';
 import { fenceDeps, LeaseGuard } from '../../src/ports/fence.js';
-import { memoryPoolStateStore, type Clock } from '../../src/ports/index.js';
+import { memoryPoolStateStore } from '../../src/ports/index.js';
 import { reconcile, type Outcome, type PassResult, type ReconcileOptions } from '../../src/reconcile/pass.js';
 import { memoryLogger } from '../../src/util/log.js';
 import type { FakeArm } from '../fakes/arm.js';
@@ -27,6 +27,7 @@ import type { FakeAzdo } from '../fakes/azdo.js';
 import type { FakeCredential } from '../fakes/credential.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
 import type { TestCert } from '../fakes/tls.js';
+import { movableClock } from '../helpers/movable-clock.js';
 import { ownerTags } from '../helpers/owner-tags.js';
 
 const PAT = 'canarypat-writeretries-4b9c1a7f3e5d8b2c6a07f3e9c1b5a2d48e6b0c4f1a9d';
@@ -66,11 +67,7 @@ function controller(id: string, profile: Record<string, unknown>, azdoTimeoutMs?
     { requireAzure: true },
   );
   const log = memoryLogger();
-  let offsetMs = 0;
-  const clock: Clock = {
-    now: () => new Date(Date.now() + offsetMs),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-  };
+  const { clock, advance, ago } = movableClock();
   let entropy = 0;
   const deps = buildDeps(settings, log, {
     credential,
@@ -109,8 +106,8 @@ function controller(id: string, profile: Record<string, unknown>, azdoTimeoutMs?
     pass,
     guard,
     lostAt: () => lostAt,
-    advance: (sec: number) => (offsetMs += sec * 1000),
-    ago: (sec: number) => new Date(clock.now().getTime() - sec * 1000).toISOString(),
+    advance,
+    ago,
   };
 }
 
