@@ -26,21 +26,28 @@ afterAll(async () => {
   await stack.close();
 });
 
+/** One profile on 'aci-first', the real clients against the fakes; `extra` adds settings. */
+function deployment(extra: Record<string, string> = {}) {
+  const settings = loadSettings(
+    stack.env({
+      ...extra,
+      POOLS: JSON.stringify([{ name: 'linux', pool: 'aci-first', image: 'contoso.azurecr.io/azp-agent:1' }]),
+    }),
+    { requireAzure: true },
+  );
+  const log = memoryLogger();
+  const deps = buildDeps(settings, log, {
+    credential: stack.credential,
+    azure: { ca: stack.cert.cert, retryOptions: { maxRetries: 0 } },
+    azdoDispatcher: stack.dispatcher,
+    poolState: memoryPoolStateStore(),
+  });
+  return { settings, log, deps };
+}
+
 describe('first deployment, before the PAT is stored', () => {
   it('says once that it waits for the PAT in the named secret, no error, no stack; then runs once it is stored', async () => {
-    const settings = loadSettings(
-      stack.env({
-        POOLS: JSON.stringify([{ name: 'linux', pool: 'aci-first', image: 'contoso.azurecr.io/azp-agent:1' }]),
-      }),
-      { requireAzure: true },
-    );
-    const log = memoryLogger();
-    const deps = buildDeps(settings, log, {
-      credential: stack.credential,
-      azure: { ca: stack.cert.cert, retryOptions: { maxRetries: 0 } },
-      azdoDispatcher: stack.dispatcher,
-      poolState: memoryPoolStateStore(),
-    });
+    const { settings, log, deps } = deployment();
     for (let i = 0; i < 3; i++) {
       const r = await reconcile(reconcileOptions(settings), deps);
       expect(r.pools[0]?.ok).toBe(false);
@@ -65,20 +72,7 @@ describe('first deployment, before the PAT is stored', () => {
     stack.kv.deleteSecret('azp-token');
     stack.azdo.state.bearer = stack.credential.token;
     stack.azdo.queueJob('aci-first', []);
-    const settings = loadSettings(
-      stack.env({
-        AZP_AUTH: 'entra',
-        POOLS: JSON.stringify([{ name: 'linux', pool: 'aci-first', image: 'contoso.azurecr.io/azp-agent:1' }]),
-      }),
-      { requireAzure: true },
-    );
-    const log = memoryLogger();
-    const deps = buildDeps(settings, log, {
-      credential: stack.credential,
-      azure: { ca: stack.cert.cert, retryOptions: { maxRetries: 0 } },
-      azdoDispatcher: stack.dispatcher,
-      poolState: memoryPoolStateStore(),
-    });
+    const { settings, log, deps } = deployment({ AZP_AUTH: 'entra' });
     stack.arm.clearRequests();
     for (let i = 0; i < 2; i++) {
       const r = await reconcile(reconcileOptions(settings), deps);
