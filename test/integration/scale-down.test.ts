@@ -130,6 +130,29 @@ const armDeletes = (name: string) =>
 const armPuts = (part: string) => arm.requests.filter((q) => q.method === 'PUT' && q.path.includes(part));
 const agentCalls = (agentId: number) => azdo.requests.filter((q) => q.path.endsWith(`/agents/${agentId}`));
 
+/**
+ * The race of a safe delete: when the pass's disable of agent `agentId` (PATCH enabled=false)
+ * arrives, a job is queued on `pool` and assigned to the agent `name` first (once), then `then` runs.
+ */
+function jobAtDisable(pool: string, agentId: number, name: string, then: () => void = () => {}) {
+  let raced: number | undefined;
+  const unhook = azdo.onRequest((q: RecordedRequest) => {
+    const body = q.body as { enabled?: unknown } | undefined;
+    if (
+      raced === undefined &&
+      q.method === 'PATCH' &&
+      q.path.endsWith(`/agents/${agentId}`) &&
+      body?.enabled === false
+    ) {
+      const job = azdo.queueJob(pool, []);
+      azdo.assignJob(job.requestId, name);
+      raced = job.requestId;
+      then();
+    }
+  });
+  return { unhook, requestId: () => raced };
+}
+
 describe('THE RACE: a job lands on an idle agent between the decision and the delete', () => {
   it('disable → re-read sees the job → re-enable, the group survives, the job completes, a later pass deletes the group', async () => {
     const c = controller({ id: 'race', profiles: [{ name: 'r', pool: 'race', idleTimeoutSec: 60 }] });
@@ -139,25 +162,13 @@ describe('THE RACE: a job lands on an idle agent between the decision and the de
     const agent = azdo.registerAgent('race', name); // online, idle, enabled
     c.advance(3600); // idle for an hour (idle timeout 60 s), standby 0: it must go
 
-    let raced: number | undefined;
-    const unhook = azdo.onRequest((q: RecordedRequest) => {
-      const body = q.body as { enabled?: unknown } | undefined;
-      if (
-        raced === undefined &&
-        q.method === 'PATCH' &&
-        q.path.endsWith(`/agents/${agent.id}`) &&
-        body?.enabled === false
-      ) {
-        // Azure DevOps handed a job to the agent just before the disable took effect.
-        const job = azdo.queueJob('race', []);
-        azdo.assignJob(job.requestId, name);
-        raced = job.requestId;
-      }
-    });
+    // Azure DevOps handed a job to the agent just before the disable took effect.
+    const landing = jobAtDisable('race', agent.id, name);
     arm.clearRequests();
     azdo.clearRequests();
     const r1 = await c.pass();
-    unhook();
+    landing.unhook();
+    const raced = landing.requestId();
     expect(raced).toBeDefined();
     const del = outcomesOf(r1, 'race').find((o) => o.action.kind === 'delete');
     expect(del).toMatchObject({ status: 'skipped', action: { group: name, mode: 'safe', cause: 'idle' } });
@@ -229,27 +240,14 @@ describe('safe-delete evidence that one stale read cannot fool (issue 21, findin
     seedOurs('stale', name, { pool: 'stale', profile: 's', createdAt: c.ago(0) });
     const agent = azdo.registerAgent('stale', name); // online, idle, enabled
     c.advance(3600); // idle for an hour: it must go
-    let raced: number | undefined;
-    const unhook = azdo.onRequest((q: RecordedRequest) => {
-      const body = q.body as { enabled?: unknown } | undefined;
-      if (
-        raced === undefined &&
-        q.method === 'PATCH' &&
-        q.path.endsWith(`/agents/${agent.id}`) &&
-        body?.enabled === false
-      ) {
-        // A job lands just before the disable took effect, and the next read of the agent lags.
-        const job = azdo.queueJob('stale', []);
-        azdo.assignJob(job.requestId, name);
-        raced = job.requestId;
-        azdo.staleAgentReads(1);
-      }
-    });
+    // A job lands just before the disable took effect, and the next read of the agent lags.
+    const landing = jobAtDisable('stale', agent.id, name, () => azdo.staleAgentReads(1));
     arm.clearRequests();
     const started = performance.now();
     const r = await c.pass();
     const ms = performance.now() - started;
-    unhook();
+    landing.unhook();
+    const raced = landing.requestId();
     expect(raced).toBeDefined();
     const del = outcomesOf(r, 'stale').find((o) => o.action.kind === 'delete');
     expect(del).toMatchObject({ status: 'skipped', action: { group: name, mode: 'safe' } });
