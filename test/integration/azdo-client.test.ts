@@ -545,21 +545,27 @@ describe('throttling and retries', () => {
   });
 });
 
+/** A PAT source that reads CANARY until the client invalidates it, then the rotated CANARY2; counts the invalidations. */
+function rotatedPat() {
+  let current = CANARY;
+  let invalidated = 0;
+  const auth = patAuth(
+    async () => current,
+    () => {
+      invalidated++;
+      current = CANARY2;
+    },
+  );
+  return { auth, invalidated: () => invalidated };
+}
+
 describe('authentication and secrets', () => {
   it('401 → invalidates the PAT once, re-reads it and succeeds', async () => {
     const p = freshPool();
     fake.state.pat = CANARY2;
-    let current = CANARY;
-    let invalidated = 0;
-    const auth = patAuth(
-      async () => current,
-      () => {
-        invalidated++;
-        current = CANARY2;
-      },
-    );
+    const { auth, invalidated } = rotatedPat();
     expect(await client({ auth }).resolvePoolId(p.name)).toBe(p.id);
-    expect(invalidated).toBe(1);
+    expect(invalidated()).toBe(1);
     expect(fake.requests.map((r) => r.headers.authorization)).toEqual([
       `Basic ${CANARY_B64}`,
       `Basic ${Buffer.from(`:${CANARY2}`).toString('base64')}`,
@@ -570,19 +576,11 @@ describe('authentication and secrets', () => {
     const p = freshPool();
     const a = fake.registerAgent(p.name, 'azp-a-1');
     fake.state.pat = CANARY2;
-    let current = CANARY;
-    let invalidated = 0;
-    const auth = patAuth(
-      async () => current,
-      () => {
-        invalidated++;
-        current = CANARY2;
-      },
-    );
+    const { auth, invalidated } = rotatedPat();
     const c = client({ auth });
     fake.clearRequests();
     expect(await caught(c.setAgentEnabled(p.id, a.id, false))).toMatchObject({ kind: 'unauthorized', attempts: 1 });
-    expect(invalidated).toBe(1);
+    expect(invalidated()).toBe(1);
     expect(fake.requests.map((r) => r.method)).toEqual(['PATCH']);
     await c.setAgentEnabled(p.id, a.id, false); // the next call carries the re-read PAT
     expect(fake.agent(a.id)!.enabled).toBe(false);
