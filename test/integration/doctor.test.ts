@@ -11,10 +11,10 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main, type CliContext } from '../../src/cli.js';
-import { JOB_STATE_CHANGED } from '../../src/azdo/hooks.js';
 import { startFakeRegistry, type FakeRegistry } from '../fakes/registry.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
 import { azuriteConnectionString, startAzurite, type Azurite } from '../helpers/azurite.js';
+import { jobHookSubscription } from '../helpers/job-hook.js';
 
 const PAT = 'canary-pat-doctor-5b1e9c2a7d3f48e6a0c4';
 const WEBHOOK_PASSWORD = 'canary-secret-doctor-hook-7f2c';
@@ -52,19 +52,13 @@ beforeEach(() => {
   a.addPool(POOL);
   for (const name of ['web', 'api']) {
     const p = a.addProject(name);
-    a.state.subscriptions.push({
-      id: crypto.randomUUID(),
-      status: 'enabled',
-      publisherId: 'pipelines',
-      eventType: JOB_STATE_CHANGED,
-      resourceVersion: '5.1-preview.1',
-      consumerId: 'webHooks',
-      consumerActionId: 'httpRequest',
-      publisherInputs: { projectId: p.id },
-      consumerInputs: { url: `${APP_URL}?code=k`, basicAuthUsername: 'azp-hook', basicAuthPassword: WEBHOOK_PASSWORD },
-      createdDate: new Date().toISOString(),
-      modifiedDate: new Date().toISOString(),
-    });
+    a.state.subscriptions.push(
+      jobHookSubscription(p.id, {
+        url: `${APP_URL}?code=k`,
+        basicAuthUsername: 'azp-hook',
+        basicAuthPassword: WEBHOOK_PASSWORD,
+      }),
+    );
   }
   stack.kv.setSecret('azp-token', PAT, { expires: new Date(Date.now() + 90 * 86_400_000) });
   const s = stack.arm.subscriptionState;

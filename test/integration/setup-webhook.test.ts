@@ -12,6 +12,7 @@ import { main, type CliContext } from '../../src/cli.js';
 import { JOB_STATE_CHANGED } from '../../src/azdo/hooks.js';
 import type { FakeSubscription } from '../fakes/azdo.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
+import { jobHookSubscription } from '../helpers/job-hook.js';
 
 const PAT = 'canary-pat-setup-webhook-3c9e71b0a2f4d8';
 const WEBHOOK_PASSWORD = 'canary-secret-setup-webhook-9d2e5a';
@@ -76,19 +77,7 @@ const jobHooks = () => stack.azdo.state.subscriptions.filter((s) => s.eventType 
 const projectId = (name: string) => stack.azdo.state.projects.find((p) => p.name === name)!.id;
 
 function seed(projectName: string, consumerInputs: Record<string, string>): FakeSubscription {
-  const s: FakeSubscription = {
-    id: crypto.randomUUID(),
-    status: 'enabled',
-    publisherId: 'pipelines',
-    eventType: JOB_STATE_CHANGED,
-    resourceVersion: '5.1-preview.1',
-    consumerId: 'webHooks',
-    consumerActionId: 'httpRequest',
-    publisherInputs: { projectId: projectId(projectName) },
-    consumerInputs,
-    createdDate: new Date().toISOString(),
-    modifiedDate: new Date().toISOString(),
-  };
+  const s = jobHookSubscription(projectId(projectName), consumerInputs);
   stack.azdo.state.subscriptions.push(s);
   return s;
 }
