@@ -105,6 +105,24 @@ const created = (r: PassResult) =>
     p.outcomes.flatMap((o) => (o.action.kind === 'create' && o.status === 'done' ? [o.group!] : [])),
   );
 
+/**
+ * Our own orphan on a new pool `pool`: a group deployment 'prod' created and whose agent booted, then
+ * the group went away behind our back (the registration stayed); registered longer ago than the
+ * boot timeout, and minAgents 0, so the next pass may remove it.
+ */
+async function ownOrphan(pool: string) {
+  azdo.addPool(pool);
+  const ours = deployment('prod', pool, { minAgents: 1, maxAgents: 1 });
+  const [group] = created(await ours.pass());
+  const agent = boot(pool, group!);
+  await ours.pass(); // a list shows the group: no longer an expected create (src/core/expectations.ts)
+  arm.startDeleting(group!, 0); // its group went away behind our back; the registration stayed
+  await new Promise((r) => setTimeout(r, 20));
+  ours.options.profiles[0]!.minAgents = 0;
+  ours.advance(601); // registered longer ago than the boot timeout (600 s): not a group a list hides
+  return { ours, agent };
+}
+
 describe('a registration with no group of ours is touched only when proven ours', () => {
   it("another deployment's booting agents (other AUTOSCALER_ID, same default prefix): 0 of 9 touched", async () => {
     azdo.addPool('own-1');
@@ -188,15 +206,7 @@ describe('a registration with no group of ours is touched only when proven ours'
   });
 
   it('our own orphan, proven by its capabilities: disabled, re-read, removed', async () => {
-    azdo.addPool('own-5');
-    const ours = deployment('prod', 'own-5', { minAgents: 1, maxAgents: 1 });
-    const [group] = created(await ours.pass());
-    const agent = boot('own-5', group!);
-    await ours.pass(); // a list shows the group: no longer an expected create (src/core/expectations.ts)
-    arm.startDeleting(group!, 0); // its group went away behind our back; the registration stayed
-    await new Promise((r) => setTimeout(r, 20));
-    ours.options.profiles[0]!.minAgents = 0;
-    ours.advance(601); // registered longer ago than the boot timeout (600 s): not a group a list hides
+    const { ours, agent } = await ownOrphan('own-5');
     azdo.clearRequests();
     const r = await ours.pass();
     expect(r.pools[0]!.outcomes).toEqual([
@@ -210,15 +220,7 @@ describe('a registration with no group of ours is touched only when proven ours'
   });
 
   it('our own proven orphan that takes a job after the decision: re-enabled and kept', async () => {
-    azdo.addPool('own-6');
-    const ours = deployment('prod', 'own-6', { minAgents: 1, maxAgents: 1 });
-    const [group] = created(await ours.pass());
-    const agent = boot('own-6', group!);
-    await ours.pass(); // a list shows the group: no longer an expected create (src/core/expectations.ts)
-    arm.startDeleting(group!, 0);
-    await new Promise((r) => setTimeout(r, 20));
-    ours.options.profiles[0]!.minAgents = 0;
-    ours.advance(601);
+    const { ours, agent } = await ownOrphan('own-6');
     const job = azdo.queueJob('own-6', []);
     const off = azdo.onRequest((q) => {
       if (
