@@ -8,9 +8,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AggregateAuthenticationError, CredentialUnavailableError } from '@azure/identity';
-import { afterAll, afterEach, beforeAll, beforeEach, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { CliContext } from '../../src/cli.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
+import { captureOutput } from './capture-output.js';
 
 export const PAT = 'canary-pat-cli-8d41f0b7a93c25e6d1f4a8b0c7e92d35';
 export const WEBHOOK_PASSWORD = 'canary-secret-cli-hook-4e7a1c9b2f';
@@ -36,8 +37,8 @@ export interface CliHarness {
 export function useCliHarness(): CliHarness {
   let stack: FakeStack | undefined;
   let dir: string | undefined;
-  const out: string[] = [];
-  const err: string[] = [];
+  // console.* of the logger ends in process.stdout/stderr.write too.
+  const { out, err } = captureOutput({ console: true });
 
   beforeAll(async () => {
     stack = await startFakeStack({
@@ -51,18 +52,7 @@ export function useCliHarness(): CliHarness {
   afterAll(async () => {
     await stack?.close();
   });
-  beforeEach(() => {
-    out.length = 0;
-    err.length = 0;
-    // console.* of the logger ends in process.stdout/stderr.write too.
-    vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
-    vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(`${a.join(' ')}\n`));
-    vi.spyOn(console, 'warn').mockImplementation((...a: unknown[]) => void err.push(`${a.join(' ')}\n`));
-    vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(`${a.join(' ')}\n`));
-  });
   afterEach(() => {
-    vi.restoreAllMocks();
     h.stack.azdo.clearFaults();
     h.stack.kv.clearFaults();
     h.stack.credential.heal();

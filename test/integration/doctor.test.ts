@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main, type CliContext } from '../../src/cli.js';
 import { startFakeRegistry, type FakeRegistry } from '../fakes/registry.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
 import { azuriteConnectionString, startAzurite, type Azurite } from '../helpers/azurite.js';
+import { captureOutput } from '../helpers/capture-output.js';
 import { jobHookSubscription } from '../helpers/job-hook.js';
 
 const PAT = 'canary-pat-doctor-5b1e9c2a7d3f48e6a0c4';
@@ -80,16 +81,8 @@ beforeEach(() => {
   registry.requests.length = 0;
 });
 
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-});
+const { out, err } = captureOutput();
 afterEach(() => {
-  vi.restoreAllMocks();
   stack.kv.clearFaults();
   stack.arm.clearFaults();
   stack.azdo.clearFaults();

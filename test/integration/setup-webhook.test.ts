@@ -7,11 +7,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main, type CliContext } from '../../src/cli.js';
 import { JOB_STATE_CHANGED } from '../../src/azdo/hooks.js';
 import type { FakeSubscription } from '../fakes/azdo.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
+import { captureOutput } from '../helpers/capture-output.js';
 import { jobHookSubscription } from '../helpers/job-hook.js';
 
 const PAT = 'canary-pat-setup-webhook-3c9e71b0a2f4d8';
@@ -34,21 +35,13 @@ afterAll(async () => {
   await stack?.close();
 });
 
-let out: string[];
-let err: string[];
+const { out, err } = captureOutput();
 beforeEach(() => {
   stack.azdo.state.projects = [];
   stack.azdo.state.subscriptions = [];
   stack.azdo.state.projectPageSize = 100;
   for (const n of ['web', 'api', 'docs']) stack.azdo.addProject(n);
   stack.azdo.clearRequests();
-  out = [];
-  err = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-});
-afterEach(() => {
-  vi.restoreAllMocks();
 });
 
 function ctx(values: Record<string, string> = {}): CliContext {
