@@ -219,9 +219,10 @@ async function createOne(
       if (isLeaseLost(err)) return skipLost(act, a);
       const kind = errorKind(err);
       last = { err, kind, name: at.name };
-      // As Kubernetes' ReplicaSet lowers its expectations when a create fails: a create that failed
-      // yet landed (a timeout) shows up in a later list.
-      delete ctx.state.expected.creates[at.name];
+      // As Kubernetes' ReplicaSet lowers its expectations when a create fails, but only when ARM
+      // refused it: a create whose outcome is unknown (a timeout, a reset, a 5xx) may still land
+      // after a lagging list, so it stays expected until a list shows it or a GET finds it absent.
+      if (refused(kind)) delete ctx.state.expected.creates[at.name];
       if (kind !== 'quota' && kind !== 'throttled') break;
       backOffPlacement(ctx, kind, err, a.profile, at.placement);
       // ARM throttles the subscription, not a region: the whole profile waits.
@@ -231,6 +232,10 @@ async function createOne(
   }
   return createResult(a, last, ctx.log);
 }
+
+/** Failures after which ARM has certainly not created the group: its answer refused the request. */
+const REFUSALS: ReadonlySet<PortErrorKind> = new Set(['throttled', 'quota', 'validation', 'auth', 'notFound']);
+const refused = (kind: PortErrorKind | undefined): boolean => kind !== undefined && REFUSALS.has(kind);
 
 /** The next attempt after a quota error, recorded before it is sent; none when the profile may not fall back. */
 async function fallback(

@@ -39,11 +39,12 @@ afterAll(async () => {
 beforeEach(() => {
   arm.setListLag(0);
   arm.clearRequests();
+  arm.clearFaults();
 });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function setup(pool: string, profile: Record<string, unknown> = {}) {
+function setup(pool: string, profile: Record<string, unknown> = {}, armRequestTimeoutMs?: number) {
   const settings = loadSettings(
     stack.env({
       AUTOSCALER_ID: pool,
@@ -62,6 +63,7 @@ function setup(pool: string, profile: Record<string, unknown> = {}) {
     poolState: memoryPoolStateStore(),
     entropy: () => (++n).toString(36).padStart(12, '0'),
     clock,
+    ...(armRequestTimeoutMs !== undefined ? { armRequestTimeoutMs } : {}),
   });
   const opts = { ...reconcileOptions(settings), probeAfterSec: 0 };
   return { deps, pass: () => reconcile(opts, deps), advance };
@@ -108,6 +110,21 @@ describe('expectations: a list that lags our writes', () => {
     arm.clearRequests();
     await pass();
     expect(deletes('/azp-linux-')).toHaveLength(0);
+    expect(puts('/azp-linux-')).toHaveLength(3);
+  });
+
+  it('a create the client gave up on (timeout) that ARM still carried out counts as starting: never beyond maxAgents', async () => {
+    azdo.addPool('lateput');
+    for (let i = 0; i < 3; i++) azdo.queueJob('lateput', []);
+    // ARM takes 1.5 s to answer each PUT, then creates the group; the client gives up after 300 ms.
+    arm.inject({ match: { method: 'PUT', pathIncludes: '/azp-linux-' }, delayMs: 1500, times: 3 });
+    const { pass } = setup('lateput', { maxAgents: 3, maxCreatePerPass: 3 }, 300);
+    await pass();
+    expect(puts('/azp-linux-')).toHaveLength(3);
+    await sleep(1700); // the three creates have landed, but the list is 5 s behind
+    arm.setListLag(5000);
+    await pass();
+    expect(arm.groups().filter((g) => g.tags['azp-pool'] === 'lateput').length).toBeLessThanOrEqual(3);
     expect(puts('/azp-linux-')).toHaveLength(3);
   });
 });

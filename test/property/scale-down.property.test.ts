@@ -180,9 +180,17 @@ function passViolations(
   profiles: readonly ProfileConfig[],
   r: PassResult,
   seenPlaceholders: Map<string, number>,
+  unknownCreates: Map<string, number> = new Map(),
 ): string[] {
   const out: string[] = [];
   const pool = r.pools.find((p) => p.pool === 'aci');
+  const now = Date.parse(r.startedAt);
+  // A placeholder create whose answer was lost or failed without a refusal may still land: it stays
+  // expected (counted as creating) until a list shows it or, UNLISTED_PROBE_SEC (60 s) after it was
+  // sent, one GET finds it absent; the pass after that creates it again.
+  for (const o of pool?.outcomes ?? [])
+    if (o.action.kind === 'create' && o.action.placeholder && o.status === 'failed')
+      unknownCreates.set(o.action.profile, now);
   for (const v of checkPassInvariants(world, profiles, { owner: 'ours', prefix: PREFIX, firstPassDone: true })) {
     if (v.kind === 'placeholderMissing') {
       const profile = v.profile ?? '';
@@ -191,6 +199,7 @@ function passViolations(
       const explained =
         !pool?.plan || // the pool could not be observed: nothing was decided this pass
         view?.placeholder === 'missing' || // backing off after a capacity error
+        (view?.placeholder === 'creating' && now - (unknownCreates.get(profile) ?? -Infinity) < 180_000) ||
         pool.outcomes.some(
           (o) =>
             o.action.kind === 'create' && o.action.placeholder && o.action.profile === profile && o.status !== 'done',
@@ -315,6 +324,7 @@ async function runScenario(s: Scenario): Promise<{ perPass: string[]; final: str
   let world: World | undefined;
   const perPass: string[] = [];
   const seen = new Map<string, number>();
+  const unknown = new Map<string, number>();
   let passes = 0;
   let lastPassStartMs = 0;
   let passLog: string[] = [];
@@ -350,7 +360,7 @@ async function runScenario(s: Scenario): Promise<{ perPass: string[]; final: str
           const v = !a ? `neighbourRemoved: ${n.name}` : !a.enabled ? `neighbourDisabled: ${n.name}` : undefined;
           if (v && !perPass.includes(v)) perPass.push(v);
         }
-        const found = passViolations(world!, profiles, r, seen).filter((v) => !perPass.includes(v));
+        const found = passViolations(world!, profiles, r, seen, unknown).filter((v) => !perPass.includes(v));
         // The first violation carries the decision log of the pass that broke it.
         if (found.length > 0 && perPass.length === 0)
           perPass.push(...found, `pass ${passes} log:`, ...passLog.slice(0, 40));
