@@ -37,6 +37,7 @@ import { loadSettings } from '../../src/config/load.js';
 import { fenceDeps, type Clock, type PoolLease } from '../../src/ports/index.js';
 import { reconcile } from '../../src/reconcile/pass.js';
 import { BlobPoolLock, poolBlobBase } from '../../src/storage/lock.js';
+import { BlobPoolStateStore } from '../../src/storage/pool-state-store.js';
 import { createLogger } from '../../src/util/log.js';
 import type { ArmFault, FakeGroup } from '../fakes/arm.js';
 import type { Fault, FakeAgent } from '../fakes/azdo.js';
@@ -203,6 +204,9 @@ function instance(
       maxRetryAfterMs: 1_000,
     },
     azdoDispatcher: dispatcher,
+    // The pool state beside the lease, on the instance's own storage, as production wires it: what
+    // one instance recorded before sending (expectations) is what the next holder counts.
+    poolState: new BlobPoolStateStore(inst.lock.container, settings.POOLS),
     clock,
     entropy: () =>
       `${name.toLowerCase()}${(++entropy).toString(36)}${Math.floor(rng() * 36 ** 10).toString(36)}`
