@@ -23,7 +23,7 @@ import { movableClock } from '../helpers/movable-clock.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
 import type { TestCert } from '../fakes/tls.js';
 
-const PAT = 'ownershippat9b2e4c7a1d3f5e8b0c2a4d6f8e1b3c5a7d9f0e2b4c6a8d1f3e5b7c9a0d2';
+const PAT = 'canarypat-ownership-9b2e4c7a1d3f5e8b0c2a4d6f8e1b3c5a7d9f0e2b4c6a8d1f3e5';
 const SUB = '00000000-0000-0000-0000-0000000000cc';
 const RG = 'rg-ownership';
 

@@ -15,7 +15,7 @@ import { repoRoot } from '../contract/paths.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
 import { makeTestCert } from '../fakes/tls.js';
 
-const PAT = 'canaryfirstdeploy7c2e9a4b1d8f3e6a0c5b9d2e7f1a4c8b3';
+const PAT = 'canarypat-firstdeploy-telemetry-7c2e9a4b1d8f3e6a0c5b9d2e';
 const SUB = '00000000-0000-0000-0000-0000000000f1';
 const RG = 'rg-first';
 let stack: FakeStack;
