@@ -70,16 +70,7 @@ export class OursController implements Controller {
   ) {
     this.rng = new Rng(deriveSeed(seed, 'ours'));
     this.entropy = this.rng.int(36 ** 4);
-    this.opts = {
-      prefix: o.prefix,
-      // The simulated agents report their owner as AZP_AUTOSCALER_ID (src/sim/compute.ts `register`).
-      identity: { autoscalerId: 'ours' },
-      profiles,
-      dryRun: false,
-      concurrency: 8,
-      createConcurrency: 25,
-      ...o.reconcile,
-    };
+    this.opts = simReconcileOptions(profiles, o);
   }
 
   start(): void {
@@ -338,4 +329,18 @@ export class VmssController extends PeriodicController<VmssOptions> {
       }
     }
   }
+}
+
+/** The reconcile options our simulated controller runs with, one instance or several. */
+export function simReconcileOptions(profiles: readonly ProfileConfig[], o: OursOptions): ReconcileOptions {
+  return {
+    prefix: o.prefix,
+    // The simulated agents report their owner as AZP_AUTOSCALER_ID (src/sim/compute.ts `register`).
+    identity: { autoscalerId: 'ours' },
+    profiles,
+    dryRun: false,
+    concurrency: 8,
+    createConcurrency: 25,
+    ...o.reconcile,
+  };
 }

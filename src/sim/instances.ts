@@ -23,7 +23,7 @@ import {
 import { poolsOf, reconcile, type ReconcileOptions } from '../reconcile/pass.js';
 import { createLogger } from '../util/log.js';
 import type { VirtualClock } from './clock.js';
-import type { Controller, OursOptions } from './controllers.js';
+import { simReconcileOptions, type Controller, type OursOptions } from './controllers.js';
 import type { SimPoolLock } from './lease.js';
 import { Rng, deriveSeed } from './rng.js';
 import { simWebhookArrival } from './azdo-model.js';
@@ -57,16 +57,7 @@ export class LeasedOursController implements Controller {
     private readonly o: OursOptions & { instances: InstancesOptions },
   ) {
     this.rng = new Rng(deriveSeed(seed, 'ours:instances'));
-    this.opts = {
-      prefix: o.prefix,
-      // The simulated agents report their owner as AZP_AUTOSCALER_ID (src/sim/compute.ts `register`).
-      identity: { autoscalerId: 'ours' },
-      profiles,
-      dryRun: false,
-      concurrency: 8,
-      createConcurrency: 25,
-      ...o.reconcile,
-    };
+    this.opts = simReconcileOptions(profiles, o);
     this.poolStates = Array.from({ length: o.instances.count }, () => memoryPoolStateStore());
     this.inboxes = Array.from({ length: o.instances.count }, () => new MemoryArrivalsInbox());
     // Disjoint entropy per instance: names made in the same millisecond never collide.
