@@ -415,7 +415,7 @@ describe('arrival-rate estimator', () => {
     expect(k(3600 - 421, Array(10).fill(300)).k).toBe(0);
   });
 
-  it('keeps no warm agents for the rest of an hour whose learnt jobs have all come', () => {
+  it('learns a nightly batch as bursts, not as an hour rate: no warm agents once it has come', () => {
     // A nightly batch (T0 + 18 h = 02:00 the next day): 40 jobs at 02:00, 8 at 02:30, every day.
     const day = 86400;
     const batch = (d: number) => 18 * 3600 + d * day;
@@ -424,27 +424,57 @@ describe('arrival-rate estimator', () => {
     const jobs = (t: number, n: number) => Array.from({ length: n }, () => ({ requestId: id++, queueTime: iso(t) }));
     for (let d = 0; d < 3; d++) {
       s = observeArrivals(s, jobs(batch(d) + 10, 40), at(batch(d) + 30), UTC);
+      s = observeArrivals(s, [], at(batch(d) + 90), UTC); // the next timer pass: the cluster has closed
       s = observeArrivals(s, jobs(batch(d) + 1800, 8), at(batch(d) + 1830), UTC);
+      s = observeArrivals(s, [], at(batch(d) + 1890), UTC);
       for (let t = batch(d) + 3600; t < batch(d + 1) - 3600; t += 3600) s = observeArrivals(s, [], at(t), UTC);
     }
-    expect(s.buckets['h2']?.rate).toBeCloseTo(48 / 3600, 9);
-    const profile = { maxWarmAgents: 10, maxAgents: 10, timeZone: UTC, targetWaitSec: 15 };
+    // Both clusters are bursts (slots at 02:00 and 02:30), so the hour history keeps none of them.
+    expect(s.bursts?.slots.map((x) => [x.at, Math.max(...x.sizes)]).sort()).toEqual([
+      [2 * 3600 + 10, 40],
+      [2 * 3600 + 1800, 8],
+    ]);
+    expect(s.buckets['h2']?.rate).toBe(0);
+    const profile = { maxWarmAgents: 50, maxAgents: 50, timeZone: UTC, targetWaitSec: 15 };
     const d3 = batch(3);
-    // Before the batch: the whole learnt hour lies ahead.
+    // Just before the batch: its 40 warm agents (the burst), not an hour's rate.
     s = observeArrivals(s, [], at(d3 - 120), UTC);
     const before = decideWarm({ v: 1, arrivals: s, refill: { samples: [] } }, profile, at(d3 - 120));
-    expect(before.lambda).toMatchObject({ source: 'ahead', ahead: 48 / 3600 });
-    // 40 of the 48 learnt jobs came: 8 are left for the 59.5 minutes remaining.
+    expect(before.burst).toMatchObject({ k: 40, size: 40 });
+    expect(before.k).toBe(40);
+    // Both came by 02:30: once they have closed, neither the window rate, the live rate nor the
+    // history keeps a warm agent for the rest of the hour.
     s = observeArrivals(s, jobs(d3 + 10, 40), at(d3 + 30), UTC);
-    expect(estimateArrivalRate(s, at(d3 + 30), UTC).history).toBeCloseTo(8 / 3570, 9);
-    // All 48 came by 02:30: history keeps nothing for the rest of the hour…
+    s = observeArrivals(s, [], at(d3 + 90), UTC);
     s = observeArrivals(s, jobs(d3 + 1800, 8), at(d3 + 1830), UTC);
-    expect(estimateArrivalRate(s, at(d3 + 1830), UTC).history).toBe(0);
-    // …and once the burst and live terms have passed (15 min), no warm agent is kept before 03:00.
-    s = observeArrivals(s, [], at(d3 + 2900), UTC);
-    const after = decideWarm({ v: 1, arrivals: s, refill: { samples: [] } }, profile, at(d3 + 2900));
-    expect(after.lambda.history).toBe(0);
+    s = observeArrivals(s, [], at(d3 + 1890), UTC);
+    const after = decideWarm({ v: 1, arrivals: s, refill: { samples: [] } }, profile, at(d3 + 1890));
+    expect(after.burst).toBeUndefined();
+    expect(after.lambda).toMatchObject({ burst: 0, history: 0 });
+    expect(after.lambda.live).toBeLessThan(1e-9);
     expect(after.k).toBe(0);
+  });
+
+  it('keeps the learnt rate of sparse arrivals for the whole hour, however many have come', () => {
+    // 4 jobs/h every hour, 10 days: the hour's learnt rate is 4/h.
+    let s = emptyWarmState(at(0)).arrivals;
+    let id = 1;
+    for (let h = 0; h < 240; h++)
+      for (let i = 0; i < 4; i++)
+        s = observeArrivals(
+          s,
+          [{ requestId: id++, queueTime: iso(h * 3600 + 300 + i * 900) }],
+          at(h * 3600 + 301 + i * 900),
+          UTC,
+        );
+    const hour = 240 * 3600;
+    // This hour brought its 4 by :50, as the learnt hour would; Poisson arrivals do not run out.
+    for (let i = 0; i < 4; i++)
+      s = observeArrivals(s, [{ requestId: id++, queueTime: iso(hour + 60 + i * 700) }], at(hour + 61 + i * 700), UTC);
+    expect(estimateArrivalRate(s, at(hour + 3000), UTC).history).toBeCloseTo(4 / 3600, 6);
+    // The rule before issue 25 (what the learnt hour has left) read it as 0.
+    const left = { ...DEFAULT_WARM_TUNING, historyLeft: true };
+    expect(estimateArrivalRate(s, at(hour + 3000), UTC, left).history).toBe(0);
   });
 
   it('buckets by the profile time zone', () => {
@@ -579,6 +609,33 @@ describe('miss budget (realized waits past the target)', () => {
       left: 0.6 * 0.05 * 3 - 2,
     });
     expect(missBudget(undefined)).toEqual({ jobs: 0, misses: 0, allowed: 0, left: 0 });
+  });
+
+  it('counts only the last day of jobs: a sparse pool cannot spend days of allowance in one afternoon', () => {
+    // 200 jobs over four days, one late 3 days ago; now: a day with 25 jobs, none late.
+    const day = 86_400_000;
+    const now = new Date(T0 + 4 * day);
+    const jobs = Array.from(
+      { length: 200 },
+      (_, i) => [i + 1, T0 + Math.floor((i * 4 * day) / 200), i === 30 ? 1 : 0] as [number, number, 0 | 1],
+    );
+    const w = { jobs };
+    const lastDay = jobs.filter(([, t]) => t >= now.getTime() - day).length;
+    expect(lastDay).toBe(50);
+    expect(missBudget(w, 0.05, DEFAULT_WARM_TUNING, now)).toEqual({
+      jobs: lastDay,
+      misses: 0,
+      allowed: 0.6 * 0.05 * lastDay,
+      left: 0.6 * 0.05 * lastDay,
+    });
+    // Without the window (the rule before issue 25) the four days' 200 jobs and their miss count.
+    const all = { ...DEFAULT_WARM_TUNING, budgetWindowSec: undefined };
+    expect(missBudget(w, 0.05, all, now)).toMatchObject({ jobs: 200, misses: 1, allowed: 6 });
+    // At 4 jobs/h a dropped agent costs ~4 misses an hour: the day's 1.5 cannot buy it, four days' 5 could.
+    const lambda = 4 / 3600;
+    const mean = lambda * 45;
+    expect(budgetDrops(lambda, mean, 1, 0.6 * 0.05 * lastDay, 3600).drops).toBe(0);
+    expect(budgetDrops(lambda, mean, 1, 5, 3600).drops).toBe(1);
   });
 
   it('drops an agent while the extra misses expected over the horizon fit, and prefers quiet periods', () => {

@@ -6,7 +6,7 @@
  */
 import { localTime } from '../standby.js';
 import { poissonTail } from './arithmetic.js';
-import { observeBursts } from './bursts.js';
+import { observeBurstClusters } from './bursts.js';
 import type { ArrivalState } from './state.js';
 import { DEFAULT_WARM_TUNING, type WarmTuning } from './tuning.js';
 
@@ -66,16 +66,22 @@ export function observeArrivals(
   const windowStart = nowMs - tuning.burstWindowSec * 1000;
   const recent = [...state.recent, ...times].filter((t) => t > windowStart).sort((a, b) => a - b);
 
-  // Bursts at the minute they come: the clusters of the recent arrivals (bursts.ts).
+  // Bursts at the minute they come: the clusters of the recent arrivals (bursts.ts). A burst that
+  // has come is explained: its jobs leave the live rate (what they added to it, decayed to now) and
+  // the hour history, so the rate after it is the background's, not the burst's.
   const kept = recent.slice(-1000);
-  const bursts = observeBursts(state.bursts, kept, now, timeZone, tuning.burstWindowSec, state.rate, tuning);
+  const observed = observeBurstClusters(state.bursts, kept, now, timeZone, tuning.burstWindowSec, state.rate, tuning);
+  const bursts = observed.state;
+  const explained = observed.bursts.flat();
+  for (const t of explained) rate -= Math.exp(-Math.max(0, nowMs - t) / 1000 / tuning.tauSec) / tuning.tauSec;
+  rate = Math.max(0, rate);
   return {
     rate,
     updatedAt: now.toISOString(),
     ...(Number.isFinite(lastQueueMs) ? { lastQueueTime: new Date(lastQueueMs).toISOString() } : {}),
     recent: kept,
     counted: Object.fromEntries([...counted].sort((a, b) => a[1] - b[1]).slice(-MAX_COUNTED)),
-    ...foldHours(state, times, now, timeZone, tuning),
+    ...foldHours(state, times, explained, now, timeZone, tuning),
     ...(bursts ? { bursts } : {}),
   };
 }
@@ -142,6 +148,8 @@ function newArrivalTimes(
 function foldHours(
   state: ArrivalState,
   times: readonly number[],
+  /** Arrivals counted by earlier passes that turned out to be a burst's: taken back out. */
+  explained: readonly number[],
   now: Date,
   timeZone: string,
   tuning: Readonly<WarmTuning>,
@@ -173,6 +181,18 @@ function foldHours(
   const hour = open
     ? { ...open, count: open.count + (perHour.get(open.start) ?? 0) }
     : { ...cur, count: perHour.get(cur.start) ?? 0 };
+  for (const t of explained) {
+    const h = hourOf(new Date(t), timeZone);
+    if (h.start === hour.start) {
+      hour.count = Math.max(0, hour.count - 1);
+      continue;
+    }
+    // Its hour closed already (the burst closed after it ended): take its share out of the last fold.
+    for (const key of [`d${h.day}h${h.hour}`, `h${h.hour}`]) {
+      const b = buckets[key];
+      if (b) buckets[key] = { ...b, rate: Math.max(0, b.rate - (b.n === 1 ? 1 : tuning.historyWeight) / 3600) };
+    }
+  }
   return { hour, buckets };
 }
 
@@ -217,7 +237,12 @@ export function estimateArrivalRate(
   const lastMs = state.lastQueueTime ? Date.parse(state.lastQueueTime) : Number.NEGATIVE_INFINITY;
   const live = nowMs - lastMs > tuning.quietSec * 1000 ? 0 : state.rate * Math.exp(-dtSec / tuning.tauSec);
   const windowStart = nowMs - tuning.burstWindowSec * 1000;
-  const burstCount = state.recent.filter((t) => t > windowStart && t <= nowMs).length;
+  const inWindow = (t: number) => t > windowStart && t <= nowMs;
+  // The jobs of bursts that have come are explained (bursts.ts): they do not lift the window rate.
+  const burstCount = Math.max(
+    0,
+    state.recent.filter(inWindow).length - (state.bursts?.explained ?? []).filter(inWindow).length,
+  );
   const significant =
     tuning.burstSignificance === undefined ||
     live === 0 ||
@@ -226,7 +251,7 @@ export function estimateArrivalRate(
   const learnt = (at: Date): number | undefined => {
     const hour = hourOf(at, timeZone);
     const rate = (state.buckets[`d${hour.day}h${hour.hour}`] ?? state.buckets[`h${hour.hour}`])?.rate;
-    if (rate === undefined || state.hour?.start !== hour.start) return rate;
+    if (rate === undefined || state.hour?.start !== hour.start || !tuning.historyLeft) return rate;
     // The hour being counted: what the learnt hour has left after the arrivals already counted.
     const leftSec = (hour.start + 3_600_000 - at.getTime()) / 1000;
     const left = Math.max(0, rate * 3600 - state.hour.count);

@@ -57,9 +57,13 @@ export function missBudget(
   state: WaitState | undefined,
   tail = DEFAULT_TAIL,
   tuning: Readonly<WarmTuning> = DEFAULT_WARM_TUNING,
+  /** With `budgetWindowSec`: only the jobs assigned within it of now count. */
+  now?: Date,
 ): MissBudget {
-  const jobs = state?.jobs.length ?? 0;
-  const misses = state?.jobs.reduce((n, [, , late]) => n + late, 0) ?? 0;
+  const since = now && tuning.budgetWindowSec !== undefined ? now.getTime() - tuning.budgetWindowSec * 1000 : -Infinity;
+  const kept = (state?.jobs ?? []).filter(([, at]) => at >= since);
+  const jobs = kept.length;
+  const misses = kept.reduce((n, [, , late]) => n + late, 0);
   const allowed = tuning.budgetShare * tail * jobs;
   return { jobs, misses, allowed, left: allowed - misses };
 }

@@ -150,11 +150,29 @@ export function observeBursts(
   liveRate: number,
   tuning: Readonly<BurstTuning> = DEFAULT_BURST_TUNING,
 ): BurstState | undefined {
-  if (!tuning.burstLearn) return state;
+  return observeBurstClusters(state, recent, now, timeZone, windowSec, liveRate, tuning).state;
+}
+
+/**
+ * {@link observeBursts}, and the queue times of the clusters this call recorded as bursts (each
+ * sorted): arrivals.ts takes them out of the rates and the hour history, since a burst that has
+ * come says nothing of the jobs after it.
+ */
+export function observeBurstClusters(
+  state: BurstState | undefined,
+  recent: readonly number[],
+  now: Date,
+  timeZone: string,
+  windowSec: number,
+  liveRate: number,
+  tuning: Readonly<BurstTuning> = DEFAULT_BURST_TUNING,
+): { state: BurstState | undefined; bursts: number[][] } {
+  if (!tuning.burstLearn) return { state, bursts: [] };
   const nowMs = now.getTime();
   const gapMs = tuning.burstGapSec * 1000;
   let slots = (state?.slots ?? []).map((s) => ({ ...s, sizes: [...s.sizes] }));
   let last = state?.last;
+  const bursts: number[][] = [];
   const fresh = recent.filter((t) => last === undefined || t > last);
   for (const c of clusters(fresh, gapMs)) {
     const end = c.at(-1)!;
@@ -165,10 +183,20 @@ export function observeBursts(
     const background = Math.max(1 / 3600, liveRate, (recent.length - c.length) / windowSec);
     if (poissonTail(background * lengthSec, c.length - 1) > tuning.burstAlpha) continue;
     slots = recordBurst(slots, c, timeZone, tuning);
+    bursts.push(c);
   }
   slots = countMisses(slots, nowMs, timeZone, tuning);
-  if (slots.length === 0 && last === undefined) return undefined;
-  return { slots, ...(last !== undefined ? { last } : {}) };
+  const windowStart = nowMs - windowSec * 1000;
+  const explained = [...(state?.explained ?? []), ...bursts.flat()].filter((t) => t > windowStart);
+  if (slots.length === 0 && last === undefined && explained.length === 0) return { state: undefined, bursts };
+  return {
+    state: {
+      slots,
+      ...(last !== undefined ? { last } : {}),
+      ...(explained.length > 0 ? { explained } : {}),
+    },
+    bursts,
+  };
 }
 
 function recordBurst(

@@ -70,7 +70,7 @@ export function decideWarm(
   });
   const tail = profile.tail ?? DEFAULT_TAIL;
   const ruleK = sizing.k;
-  const mb = missBudget(state.waits, tail, tuning);
+  const mb = missBudget(state.waits, tail, tuning, now);
   const spend = budgetDrops(
     lambda.lambdaPerSec,
     sizing.mean,

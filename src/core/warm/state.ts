@@ -28,6 +28,11 @@ export interface BurstState {
   slots: BurstSlot[];
   /** Queue time (epoch ms) of the last arrival of the last closed cluster: later clusters start after it. */
   last?: number;
+  /**
+   * Queue times (epoch ms, within the burst window) of the jobs of bursts that have come: they are
+   * explained, so the live and window rates and the hour history leave them out (arrivals.ts).
+   */
+  explained?: number[];
 }
 
 /** A learnt hourly arrival rate: EWMA over the hours seen in this bucket, and how many were seen. */
@@ -204,5 +209,7 @@ export function parseBurstState(raw: unknown): BurstState | undefined {
         ]
       : [];
   });
-  return { slots: slots.slice(0, MAX_BURST_SLOTS), ...(isNum(r.last) ? { last: r.last } : {}) };
+  const explained =
+    Array.isArray(r.explained) && r.explained.every(isNum) ? { explained: [...(r.explained as number[])] } : {};
+  return { slots: slots.slice(0, MAX_BURST_SLOTS), ...(isNum(r.last) ? { last: r.last } : {}), ...explained };
 }

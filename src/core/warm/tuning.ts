@@ -1,5 +1,5 @@
 /**
- * The warm rule's tuning: fourteen values and the learnt bursts' seven (bursts.ts), frozen. A run that measures another value passes its own
+ * The warm rule's tuning: the rule's values and the learnt bursts' seven (bursts.ts), frozen. A run that measures another value passes its own
  * WarmTuning in (the planner's PoolPolicy `warmTuning`, the simulator's `ours.reconcile`), never by
  * changing the default.
  */
@@ -26,6 +26,15 @@ export interface WarmTuning extends BurstTuning {
   dedupWindowSec: number;
   /** Weight of a new hour in its history bucket (default 0.3). */
   historyWeight: number;
+  /**
+   * Within the hour being counted, take the learnt rate as what the learnt hour has left after the
+   * arrivals already counted (default false). Off since issue 25: sparse Poisson arrivals do not
+   * run out — an hour that learnt 4 jobs and has had 4 by :20 still brings 4/h — and it left 9 of
+   * 15 late jobs on daily-burst days 2–5 with no warm agent (lab/burst-week.ts); the nightly batch
+   * it was for is a learnt burst now, which asks for nothing once it has come. Kept so the figures
+   * before can be reproduced (`--tuning '{"historyLeft":true}'`).
+   */
+  historyLeft: boolean;
   /**
    * Look this much further than one refill ahead in the history for a known ramp, seconds (default
    * 120: two timer passes). decideWarm reads the learnt rate at now + B + lookaheadSec, so warm
@@ -58,6 +67,13 @@ export interface WarmTuning extends BurstTuning {
   budgetShare: number;
   budgetHorizonSec: number;
   /**
+   * Only the jobs assigned within this of now count in the budget, seconds (default 86400): the p95
+   * is read per day, so a day's misses must fit a day's jobs. Without it the 200 jobs of a sparse
+   * pool spanned four days, and the budget spent their allowance in one quiet afternoon (daily-burst:
+   * 20 of 64 late jobs on days 2–5 came after it dropped k to 0). Undefined: the last `budgetJobs` alone.
+   */
+  budgetWindowSec?: number;
+  /**
    * When set, the burst rate counts only when its count over the burst window is unlikely under
    * the live rate: P(Poisson(live × window) ≥ count) ≤ this. Off when undefined.
    */
@@ -73,6 +89,7 @@ export const DEFAULT_WARM_TUNING: Readonly<WarmTuning> = Object.freeze({
   quietSec: 900,
   dedupWindowSec: 900,
   historyWeight: 0.3,
+  historyLeft: false,
   lookaheadSec: 120,
   refillSamples: 50,
   refillPercentile: 0.9,
@@ -82,4 +99,5 @@ export const DEFAULT_WARM_TUNING: Readonly<WarmTuning> = Object.freeze({
   budgetJobs: 200,
   budgetShare: 0.6,
   budgetHorizonSec: 3600,
+  budgetWindowSec: 86400,
 });
