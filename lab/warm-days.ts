@@ -23,7 +23,7 @@ import { relevantDemands } from '../src/core/demands.js';
 import { standbyTarget } from '../src/core/standby.js';
 import { decideWarm, type WarmState } from '../src/core/warm/index.js';
 import type { PassResult } from '../src/reconcile/pass.js';
-import { ACI_PRICES } from '../src/sim/billing.js';
+import { aciPerSecond } from '../src/sim/billing.js';
 import type { VirtualClock } from '../src/sim/clock.js';
 import { defaultProfiles, withTargetWait } from '../src/sim/profiles.js';
 import { percentile, runSimulation, TRACE_EPOCH_MS, type SimResult } from '../src/sim/run.js';
@@ -61,7 +61,7 @@ const sec = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)}s` : 'n/a');
 /** $ per agent-minute of a profile (ACI, per second). */
 const perMin = (name: string) => {
   const p = ours.find((x) => x.name === name)!;
-  return 60 * (p.cpu * ACI_PRICES.perVcpuSecond + p.memoryGb * ACI_PRICES.perGbSecond);
+  return 60 * aciPerSecond(p);
 };
 
 /** One pass's warm decision for one profile, with the k history added. */

@@ -19,6 +19,24 @@ export interface AciPrices {
 }
 
 /**
+ * The Windows software charge ACI adds per vCPU-second of a Windows container group, on top of the
+ * vCPU and memory prices (a separate per-second OS meter, which savings plans do not discount).
+ * ASSUMPTION, not fetched live: $0.000012 per vCPU-second as the public price sheet gave it when
+ * this was written (East US); `--live-prices` reads only the Linux meters, so Windows profiles keep
+ * this surcharge on live prices too. Before issue 25 the simulator billed Windows as Linux.
+ */
+export const ACI_WINDOWS_SOFTWARE_PER_VCPU_SECOND = 0.000012;
+
+/** What one second of a machine of this profile costs on ACI, USD. */
+export function aciPerSecond(
+  profile: { cpu: number; memoryGb: number; os?: string },
+  prices: AciPrices = ACI_PRICES,
+): number {
+  const windows = profile.os === 'Windows' ? profile.cpu * ACI_WINDOWS_SOFTWARE_PER_VCPU_SECOND : 0;
+  return profile.cpu * prices.perVcpuSecond + profile.memoryGb * prices.perGbSecond + windows;
+}
+
+/**
  * VM price for the VMSS baseline (USD per hour). ASSUMPTION: Standard_D2s_v3 (2 vCPU, 8 GiB) Linux
  * pay-as-you-go, East US, ~$0.096/h; OS disk and bandwidth ignored. Billed per started minute.
  */
@@ -40,9 +58,7 @@ export function bill(machines: readonly Machine[], endMs: number, prices: AciPri
     out.busySec += m.busyMs / 1000;
     out.idleSec += (m.idleMs + (m.idleSinceMs !== undefined ? endMs - m.idleSinceMs : 0)) / 1000;
     out.costUsd +=
-      m.kind === 'vm'
-        ? (Math.ceil(sec / 60) * VM_PRICE.perHour) / 60
-        : sec * (m.profile.cpu * prices.perVcpuSecond + m.profile.memoryGb * prices.perGbSecond);
+      m.kind === 'vm' ? (Math.ceil(sec / 60) * VM_PRICE.perHour) / 60 : sec * aciPerSecond(m.profile, prices);
   }
   return out;
 }
@@ -69,7 +85,7 @@ export function billWindow(
     out.costUsd +=
       m.kind === 'vm'
         ? ((Math.ceil(sec / 60) * VM_PRICE.perHour) / 60) * (overlap / sec)
-        : overlap * (m.profile.cpu * prices.perVcpuSecond + m.profile.memoryGb * prices.perGbSecond);
+        : overlap * aciPerSecond(m.profile, prices);
   }
   return out;
 }
