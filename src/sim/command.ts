@@ -205,24 +205,20 @@ export async function runSimulateCommand(argv: string[], io: SimulateIo = defaul
       typeof values.profiles === 'string' ? await loadProfiles(values.profiles) : profilesFor(trace);
     const profiles = targetWait === undefined ? loaded : withTargetWait(loaded, targetWait);
     const results: SimResult[] = [];
+    const shared = {
+      hours,
+      ...(days !== undefined ? { days } : {}),
+      ...(coldModel !== undefined ? { world: { coldModel: coldModel as ColdModel } } : {}),
+      ...(aciPrices ? { aciPrices } : {}),
+    };
     for (const policy of policies) {
       results.push(
-        await runSimulation({
-          trace,
-          profiles,
-          policy,
-          seed,
-          hours,
-          ...(days !== undefined ? { days } : {}),
-          ...(coldModel !== undefined ? { world: { coldModel: coldModel as ColdModel } } : {}),
-          ...(aciPrices ? { aciPrices } : {}),
-          onProgress: progressReporter(io, policy),
-        }),
+        await runSimulation({ trace, profiles, policy, seed, ...shared, onProgress: progressReporter(io, policy) }),
       );
     }
     run = { trace: trace.name, description: trace.description, seed, results };
     if (values.frontier && typeof values.html === 'string')
-      frontier = await frontierFor(trace, profiles, seed, results, targetWait ?? 15);
+      frontier = await frontierFor(trace, profiles, seed, results, targetWait ?? 15, shared);
   } catch (err) {
     io.stderr(`simulate: ${(err as Error).message}\n`);
     return 2;

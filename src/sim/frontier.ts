@@ -6,7 +6,7 @@
 import type { ProfileConfig } from '../config/schema.js';
 import { withTargetWait } from './profiles.js';
 import type { FrontierPoint } from './report.js';
-import { runSimulation, type SimResult } from './run.js';
+import { runSimulation, type SimOptions, type SimResult } from './run.js';
 import type { Trace } from './trace.js';
 import {
   MDP_PREFERENCES,
@@ -32,6 +32,8 @@ export async function frontierFor(
   seed: number,
   results: readonly SimResult[],
   targetWaitSec: number,
+  /** The run's own world, span and prices (`--cold-model`, `--hours`, `--days`, `--live-prices`): every point uses them. */
+  run: Partial<Pick<SimOptions, 'world' | 'hours' | 'days' | 'aciPrices'>> = {},
 ): Promise<FrontierPoint[]> {
   const base = profiles.map((p) => {
     const { targetWaitSec: _t, maxWarmAgents: _m, ...rest } = p;
@@ -52,12 +54,13 @@ export async function frontierFor(
       point(
         'ours',
         `ours ${t} s`,
-        await runSimulation({ trace, profiles: withTargetWait(base, t), policy: 'ours', seed }),
+        await runSimulation({ ...run, trace, profiles: withTargetWait(base, t), policy: 'ours', seed }),
       ),
     );
   }
   for (const pref of Object.keys(MDP_PREFERENCES) as MdpPreference[]) {
     const r = await runSimulation({
+      ...run,
       trace,
       profiles: withStandby(base, mdpStandby(trace, base, { ...DEFAULT_MDP, preference: pref })),
       policy: 'ours',
@@ -65,7 +68,7 @@ export async function frontierFor(
     });
     points.push(point('mdp', `mdp ${pref}`, r));
   }
-  const best = await searchStatic({ trace, seed }, base, targetWaitSec).catch(() => undefined);
+  const best = await searchStatic({ ...run, trace, seed }, base, targetWaitSec).catch(() => undefined);
   if (best)
     points.push(
       point(
