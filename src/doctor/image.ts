@@ -15,7 +15,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { request, type Dispatcher } from 'undici';
 import type { ProfileConfig } from '../config/schema.js';
-import { fail, ok, problemText, type CheckResult } from './report.js';
+import { fail, ok, problemText, warn, type CheckResult } from './report.js';
 
 const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
@@ -137,6 +137,8 @@ export interface ImageProbe {
   result: CheckResult;
   /** `AZP_AGENT_BAKED_VERSION` from the image config's Env (infra/agent/Dockerfile sets it). */
   bakedVersion?: string;
+  /** What a pull downloads, MB (10^6 bytes): the config and (compressed) layer sizes the manifest names. */
+  pulledMB?: number;
 }
 
 export async function imageCheck(profile: ProfileConfig, o: ImageCheckOptions): Promise<CheckResult> {
@@ -144,19 +146,21 @@ export async function imageCheck(profile: ProfileConfig, o: ImageCheckOptions): 
 }
 
 /**
- * The agent version an image bakes, from its config: the manifest (an OCI image index or Docker
- * manifest list: the entry for the profile's OS on amd64), its config descriptor, the config blob
- * (`config.Env`), per the OCI image spec (opencontainers/image-spec: image-index, manifest, config;
- * media types application/vnd.oci.image.{index,manifest,config}.v1+json). A blob GET may answer
- * with a redirect to storage (ACR): followed once, without our token. Undefined when unreadable.
+ * What the image's manifest and config say: the agent version it bakes and the size of a pull. The
+ * manifest (an OCI image index or Docker manifest list: the entry for the profile's OS on amd64), its
+ * config descriptor, the config blob (`config.Env`), per the OCI image spec (opencontainers/image-spec:
+ * image-index, manifest, config; media types application/vnd.oci.image.{index,manifest,config}.v1+json).
+ * The pull is the config's and the layers' descriptor `size` (bytes, compressed as stored; a Windows
+ * image's foreign base layers included, since ACI pulls what it has not cached). A blob GET may answer
+ * with a redirect to storage (ACR): followed once, without our token. Each fact undefined when unreadable.
  */
-async function bakedVersionOf(
+async function imageFacts(
   base: string,
   ref: ImageRef,
   os: string,
   token: string | undefined,
   o: ImageCheckOptions,
-): Promise<string | undefined> {
+): Promise<{ bakedVersion?: string; pulledMB?: number }> {
   const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const json = async (url: string) => {
     let res = await send(url, 'GET', { accept: MANIFEST_TYPES, ...auth }, o);
@@ -175,18 +179,44 @@ async function bakedVersionOf(
       );
       manifest = entry?.digest ? await json(`${base}/manifests/${entry.digest}`) : undefined;
     }
+    const pulledMB = pullSize(manifest);
+    const sized = pulledMB !== undefined ? { pulledMB } : {};
     const digest = (manifest?.config as { digest?: unknown } | undefined)?.digest;
-    if (typeof digest !== 'string') return undefined;
+    if (typeof digest !== 'string') return sized;
     const config = await json(`${base}/blobs/${digest}`);
     const env = (config?.config as { Env?: unknown } | undefined)?.Env;
     const line = Array.isArray(env)
       ? env.find((e): e is string => typeof e === 'string' && e.startsWith('AZP_AGENT_BAKED_VERSION='))
       : undefined;
     const v = line?.slice('AZP_AGENT_BAKED_VERSION='.length);
-    return v && /^\d+\.\d+\.\d+$/.test(v) ? v : undefined;
+    return v && /^\d+\.\d+\.\d+$/.test(v) ? { ...sized, bakedVersion: v } : sized;
   } catch {
-    return undefined;
+    return {};
   }
+}
+
+/** The config's and layers' descriptor sizes of an image manifest, MB (undefined: no layers named). */
+function pullSize(manifest: Record<string, unknown> | undefined): number | undefined {
+  const layers = manifest?.layers;
+  if (!Array.isArray(layers) || layers.length === 0) return undefined;
+  const sizes = [manifest?.config, ...layers].map((d) => (d as { size?: unknown } | undefined)?.size);
+  if (!sizes.every((n): n is number => typeof n === 'number' && Number.isFinite(n) && n >= 0)) return undefined;
+  return Math.round(sizes.reduce((a, b) => a + b, 0) / 1e6);
+}
+
+/**
+ * The check's line with the pull size. The registry names compressed layer sizes only; `imageSizeMB`
+ * is the unpacked size `docker images` shows (ACI's troubleshooting page looks it up that way, and the
+ * simulator's cold path is calibrated to it), which is at least the download: a smaller one is warned.
+ */
+function sizeNote(profile: ProfileConfig, pulledMB: number | undefined): { text: string; warnFix?: string } {
+  if (pulledMB === undefined) return { text: '' };
+  const text = `; a pull downloads ${pulledMB} MB (compressed layers)`;
+  const set = `set "imageSizeMB" on profile ${profile.name} to the size \`docker images\` shows for it (at least ${pulledMB}): simulate models its pull from it`;
+  if (profile.imageSizeMB === undefined) return { text: `${text}; imageSizeMB is not set` };
+  if (profile.imageSizeMB < pulledMB)
+    return { text: `${text}, more than the profile's imageSizeMB ${profile.imageSizeMB}`, warnFix: set };
+  return { text };
 }
 
 export async function imageProbe(profile: ProfileConfig, o: ImageCheckOptions): Promise<ImageProbe> {
@@ -205,11 +235,10 @@ export async function imageProbe(profile: ProfileConfig, o: ImageCheckOptions): 
     }
     if (res.status === 200) {
       const base = `https://${ref.registry}/v2/${ref.repository}`;
-      const bakedVersion = await bakedVersionOf(base, ref, profile.os, token, o);
-      return {
-        result: ok('image', `image ${profile.image} exists and this identity can read it`),
-        ...(bakedVersion ? { bakedVersion } : {}),
-      };
+      const facts = await imageFacts(base, ref, profile.os, token, o);
+      const size = sizeNote(profile, facts.pulledMB);
+      const text = `image ${profile.image} exists and this identity can read it${size.text}`;
+      return { result: size.warnFix ? warn('image', text, size.warnFix) : ok('image', text), ...facts };
     }
     if (res.status === 404)
       return {

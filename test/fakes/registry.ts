@@ -37,6 +37,11 @@ export interface FakeRegistry {
   readonly images: Set<string>;
   /** `repository:tag` → the AZP_AGENT_BAKED_VERSION its config's Env carries (none: no such variable). */
   readonly bakedVersions: Map<string, string>;
+  /**
+   * `repository:tag` → the compressed sizes (bytes) of its layers, named in its manifest as OCI layer
+   * descriptors (image-spec descriptor.md: `mediaType`, `digest`, `size`); none: no layers.
+   */
+  readonly layerSizes: Map<string, number[]>;
   /** OS of every image's manifest (the index's one platform); default linux. */
   os: 'linux' | 'windows';
   /** Whether the exchanged token may pull (AcrPull); default true. */
@@ -56,6 +61,7 @@ export async function startFakeRegistry(opts: { cert: TestCert; images?: string[
   let host = '';
   const state = { pullAllowed: true, anonymousPull: false, os: 'linux' as 'linux' | 'windows' };
   const bakedVersions = new Map<string, string>();
+  const layerSizes = new Map<string, number[]>();
   const digestOf = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
   /** The config, manifest and index of an image, as the registry would store them. */
   const documents = (image: string) => {
@@ -72,7 +78,11 @@ export async function startFakeRegistry(opts: { cert: TestCert; images?: string[
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
       config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf(config), size: config.length },
-      layers: [],
+      layers: (layerSizes.get(image) ?? []).map((size, i) => ({
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        digest: digestOf(`${image} layer ${i}`),
+        size,
+      })),
     });
     const index = JSON.stringify({
       schemaVersion: 2,
@@ -175,6 +185,7 @@ export async function startFakeRegistry(opts: { cert: TestCert; images?: string[
     requests,
     images,
     bakedVersions,
+    layerSizes,
     get os() {
       return state.os;
     },

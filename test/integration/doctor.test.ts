@@ -74,6 +74,7 @@ beforeEach(() => {
   registry.images.add('azp-agent:4.269.0-0123456789ab');
   registry.pullAllowed = true;
   registry.bakedVersions.clear();
+  registry.layerSizes.clear();
   registry.os = 'linux';
   stack.azdo.clearRequests();
   stack.arm.clearRequests();
@@ -320,6 +321,30 @@ describe('doctor', () => {
       /^ok {3}image .*azp-agent:latest bakes agent 4\.269\.0, the current one \(4\.269\.0; by its image config\)/m,
     );
     expect(registry.requests.some((r) => r.path.startsWith('/_storage/sha256:'))).toBe(true);
+    noWrites();
+  });
+
+  it('says how much a pull downloads, from the manifest’s layer sizes, and warns an imageSizeMB below it', async () => {
+    // Three layers and a config, 312 MB compressed as the registry stores them.
+    registry.layerSizes.set('azp-agent:4.269.0-0123456789ab', [29_000_000, 180_000_000, 103_000_000]);
+    const unset = await doctor();
+    expect(unset.code, unset.text).toBe(0);
+    expect(unset.text).toMatch(
+      /^ok {3}image .*azp-agent:4\.269\.0-0123456789ab exists and this identity can read it; a pull downloads 312 MB \(compressed layers\); imageSizeMB is not set$/m,
+    );
+    // imageSizeMB is the unpacked size (`docker images`), at least the download: one below it is warned.
+    out.length = 0;
+    const below = await doctor({ POOLS: JSON.stringify([profile({ imageSizeMB: 100 })]) });
+    expect(below.code, below.text).toBe(0);
+    expect(below.text).toMatch(
+      /^warn image .*; a pull downloads 312 MB \(compressed layers\), more than the profile's imageSizeMB 100$/m,
+    );
+    expect(below.text).toMatch(
+      /^ {5}fix: set "imageSizeMB" on profile linux to the size `docker images` shows for it \(at least 312\)/m,
+    );
+    out.length = 0;
+    const unpacked = await doctor({ POOLS: JSON.stringify([profile({ imageSizeMB: 780 })]) });
+    expect(unpacked.text).toMatch(/^ok {3}image .*; a pull downloads 312 MB \(compressed layers\)$/m);
     noWrites();
   });
 
