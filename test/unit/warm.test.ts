@@ -368,6 +368,22 @@ describe('arrival-rate estimator', () => {
     ).toBe(0);
   });
 
+  it('with quietAlpha, ends the live rate only after a silence its stream keeps that rarely (within quietMaxSec)', () => {
+    // A sparse stream: 4 jobs 15 min apart → live EWMA well below 4/h; a 15-min gap is its usual one.
+    let s = emptyWarmState(at(0)).arrivals;
+    for (let i = 0; i < 4; i++)
+      s = observeArrivals(s, [{ requestId: i + 1, queueTime: iso(i * 900) }], at(i * 900 + 1), UTC);
+    const last = 3 * 900;
+    const alpha = { ...DEFAULT_WARM_TUNING, quietAlpha: 0.05, quietMaxSec: 3600 };
+    const cutoff = Math.min(-Math.log(0.05) / s.rate, 3600);
+    expect(cutoff).toBeGreaterThan(DEFAULT_WARM_TUNING.quietSec);
+    // 20 min of silence: gone by default, kept with quietAlpha.
+    expect(estimateArrivalRate(s, at(last + 1200), UTC).live).toBe(0);
+    expect(estimateArrivalRate(s, at(last + 1200), UTC, alpha).live).toBeGreaterThan(0);
+    // Past the significant silence (or the cap) it ends too.
+    expect(estimateArrivalRate(s, at(last + cutoff + 2), UTC, alpha).live).toBe(0);
+  });
+
   it('learns the hour of the weekday and raises λ ahead of a known ramp', () => {
     // Monday 09:00–10:00 UTC: 36 arrivals (0.01/s) each week; quiet otherwise.
     let s = emptyWarmState(at(0)).arrivals;

@@ -203,6 +203,16 @@ function hourOf(now: Date, timeZone: string): { start: number; day: number; hour
   return { start, day, hour: Math.floor(minutes / 60) };
 }
 
+/**
+ * How long a silence ends the live term, ms: `quietSec`, or with `quietAlpha` the silence a stream at
+ * the live rate keeps only that often (P(no arrival in t) = e^(−rate·t) ≤ α), within `quietMaxSec`.
+ */
+function quietMs(rate: number, tuning: Readonly<WarmTuning>): number {
+  if (tuning.quietAlpha === undefined || !(rate > 0)) return tuning.quietSec * 1000;
+  const significant = -Math.log(tuning.quietAlpha) / rate;
+  return Math.max(tuning.quietSec, Math.min(significant, tuning.quietMaxSec ?? Infinity)) * 1000;
+}
+
 export interface ArrivalEstimate {
   /** λ used for sizing, jobs/s. */
   lambdaPerSec: number;
@@ -235,7 +245,7 @@ export function estimateArrivalRate(
   const prevMs = Date.parse(state.updatedAt);
   const dtSec = Number.isFinite(prevMs) ? Math.max(0, (nowMs - prevMs) / 1000) : 0;
   const lastMs = state.lastQueueTime ? Date.parse(state.lastQueueTime) : Number.NEGATIVE_INFINITY;
-  const live = nowMs - lastMs > tuning.quietSec * 1000 ? 0 : state.rate * Math.exp(-dtSec / tuning.tauSec);
+  const live = nowMs - lastMs > quietMs(state.rate, tuning) ? 0 : state.rate * Math.exp(-dtSec / tuning.tauSec);
   const windowStart = nowMs - tuning.burstWindowSec * 1000;
   const inWindow = (t: number) => t > windowStart && t <= nowMs;
   // The jobs of bursts that have come are explained (bursts.ts): they do not lift the window rate.

@@ -20,6 +20,12 @@ export interface WarmTuning extends BurstTuning {
    */
   quietSec: number;
   /**
+   * When set, a silence ends the live term only once a stream at the live rate would keep it this
+   * rarely (e^(−rate·t) ≤ α), never before `quietSec` nor after `quietMaxSec`. Off when undefined.
+   */
+  quietAlpha?: number;
+  quietMaxSec?: number;
+  /**
    * Arrivals are told apart by id for this long after their queue time (default 900 s); an arrival
    * first seen later than that is not counted (it cannot be told from one counted before).
    */
