@@ -43,7 +43,7 @@ const BURST_JOB = /^(d\d+-)?(win-)?burst-/;
 /** The sample traces' working day (08:00–18:00) over which their sparse arrivals are Poisson, seconds. */
 const WORKING_DAY_SEC = 10 * 3600;
 /** The samples whose non-burst jobs are Poisson over that working day: the floor holds for them only. */
-const FLOOR_TRACES = new Set(['daily-burst', 'mixed-os', 'steady-day', 'mixed-profiles']);
+const FLOOR_TRACES = new Set(['daily-burst', 'mixed-os', 'steady-day']);
 const withFloor = FLOOR_TRACES.has(String(values.trace));
 
 /**
