@@ -149,8 +149,8 @@ for (let seed = 1; seed <= SEEDS; seed++) {
   console.log(`  keda                 ${keda.map(fmt).join(' ')}`);
   console.log(
     `  week p95: ours ${after.p95.toFixed(1)}s, before ${was.p95.toFixed(1)}s, keda ${keda.p95.toFixed(1)}s; ` +
-      `$/day ours ${(sum(after) / DAYS).toFixed(2)}, before ${(sum(was) / DAYS).toFixed(2)}, keda ${(sum(keda) / DAYS).toFixed(2)}, ` +
-      (withFloor ? `floor ${(floor / DAYS).toFixed(2)}` : ''),
+      `$/day ours ${(sum(after) / DAYS).toFixed(2)}, before ${(sum(was) / DAYS).toFixed(2)}, keda ${(sum(keda) / DAYS).toFixed(2)}` +
+      (withFloor ? `, floor ${(floor / DAYS).toFixed(2)}` : ''),
   );
 }
 console.log(
