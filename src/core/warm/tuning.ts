@@ -35,8 +35,8 @@ export interface WarmTuning extends BurstTuning {
   /**
    * Within the hour being counted, take the learnt rate as what the learnt hour has left after the
    * arrivals already counted (default false). Off since issue 25: sparse Poisson arrivals do not
-   * run out — an hour that learnt 4 jobs and has had 4 by :20 still brings 4/h — and it left 9 of
-   * 15 late jobs on daily-burst days 2–5 with no warm agent (lab/burst-week.ts); the nightly batch
+   * run out — an hour that learnt 4 jobs and has had 4 by :20 still brings 4/h — and on
+   * daily-burst seed 9 it left 9 of the 15 jobs late after day 1 with no warm agent; the nightly batch
    * it was for is a learnt burst now, which asks for nothing once it has come. Kept so the figures
    * before can be reproduced (`--tuning '{"historyLeft":true}'`).
    */
