@@ -140,17 +140,8 @@ function todDiff(a: number, b: number): number {
  * `recent`: the queue times (epoch ms, sorted) of the last `windowSec` seconds, this pass's
  * arrivals included (the arrival state's `recent`).
  */
-export function observeBursts(
-  state: BurstState | undefined,
-  recent: readonly number[],
-  now: Date,
-  timeZone: string,
-  windowSec: number,
-  /** The live arrival rate before this pass, jobs/s: a steady stream at it is no burst. */
-  liveRate: number,
-  tuning: Readonly<BurstTuning> = DEFAULT_BURST_TUNING,
-): BurstState | undefined {
-  return observeBurstClusters(state, recent, now, timeZone, windowSec, liveRate, tuning).state;
+export function observeBursts(...args: Parameters<typeof observeBurstClusters>): BurstState | undefined {
+  return observeBurstClusters(...args).state;
 }
 
 /**
@@ -164,6 +155,7 @@ export function observeBurstClusters(
   now: Date,
   timeZone: string,
   windowSec: number,
+  /** The live arrival rate before this pass, jobs/s: a steady stream at it is no burst. */
   liveRate: number,
   tuning: Readonly<BurstTuning> = DEFAULT_BURST_TUNING,
 ): { state: BurstState | undefined; bursts: number[][] } {
