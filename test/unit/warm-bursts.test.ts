@@ -70,6 +70,23 @@ describe('learning a burst', () => {
     expect(slot.span).toBe(45);
   });
 
+  it('takes a fan-out that paused a little longer than the gap as one burst, from its first job', () => {
+    // 10 jobs over a minute: 3 at 10:30:00–10:30:10, a 36 s pause, 7 from 10:30:46 (a timer pass a minute).
+    const first = jobs(0, 10.5 * H, 3);
+    const rest = jobs(0, 10.5 * H + 46, 7, 2);
+    const s = fold(emptyWarmState(at(0, 8 * H)), [
+      [at(0, 10.5 * H + 30), first],
+      [at(0, 10.5 * H + 60), rest],
+      [at(0, 10.5 * H + 120), []],
+    ]);
+    // The first three alone are too few (burstMinJobs 4); the burst they start is one slot of 10.
+    const slots = s.arrivals.bursts?.slots ?? [];
+    expect(slots).toHaveLength(1);
+    expect(slots[0]!.sizes).toEqual([10]);
+    expect(slots[0]!.at).toBe(10.5 * H);
+    expect(s.arrivals.bursts?.explained).toHaveLength(10);
+  });
+
   it('does not take a few close arrivals, or background at a steady rate, for a burst', () => {
     // 3 jobs within 20 s (fewer than burstMinJobs) and 6 jobs 40 s apart (the gap splits them).
     const s = fold(emptyWarmState(at(0, 8 * H)), [

@@ -11,7 +11,9 @@
  *   for `burstGapSec`), holds at least `burstMinJobs` (4) jobs, and that the background could not
  *   produce — P(Poisson(λ_bg · its length) ≥ its size) ≤ `burstAlpha` (0.1 %), λ_bg the largest of
  *   the live rate before the pass, the other recent arrivals over the window, and 1/h — is a burst
- *   (a busy pool's steady stream is one long cluster, but one its live rate explains). It joins the slot whose start is within
+ *   (a busy pool's steady stream is one long cluster, but one its live rate explains). The arrivals
+ *   less than two gaps before its first one are its start too (a fan-out that paused once for a
+ *   little longer than the gap closed a first cluster too small to count). It joins the slot whose start is within
  *   `burstMatchSec` (10 min) of its own, or makes a new one.
  * - **Expected.** A slot is expected on every weekday except those where it was expected and did
  *   not come (so a working-day burst learns its weekend), from the day after it was first seen.
@@ -174,8 +176,9 @@ export function observeBurstClusters(
     const lengthSec = (end - c[0]!) / 1000 + tuning.burstGapSec;
     const background = Math.max(1 / 3600, liveRate, (recent.length - c.length) / windowSec);
     if (poissonTail(background * lengthSec, c.length - 1) > tuning.burstAlpha) continue;
-    slots = recordBurst(slots, c, timeZone, tuning);
-    bursts.push(c);
+    const burst = withLeadIn(c, recent, state?.explained ?? [], 2 * gapMs);
+    slots = recordBurst(slots, burst, timeZone, tuning);
+    bursts.push(burst);
   }
   slots = countMisses(slots, nowMs, timeZone, tuning);
   const windowStart = nowMs - windowSec * 1000;
@@ -189,6 +192,25 @@ export function observeBurstClusters(
     },
     bursts,
   };
+}
+
+/**
+ * A burst with the arrivals just before it: a fan-out that paused for a little longer than the gap
+ * (10 jobs over a minute, one pause of 36 s) closes a first cluster too small to be a burst, which
+ * is still the burst's start. Walks back from its first arrival while the next earlier one (not
+ * already a recorded burst's) is less than `maxGapMs` before.
+ */
+function withLeadIn(c: number[], recent: readonly number[], explained: readonly number[], maxGapMs: number): number[] {
+  const taken = new Set(explained);
+  const before: number[] = [];
+  let first = c[0]!;
+  for (let i = recent.indexOf(first) - 1; i >= 0; i--) {
+    const t = recent[i]!;
+    if (first - t >= maxGapMs || taken.has(t)) break;
+    before.unshift(t);
+    first = t;
+  }
+  return before.length > 0 ? [...before, ...c] : c;
 }
 
 function recordBurst(
