@@ -187,7 +187,9 @@ function passViolations(
   const now = Date.parse(r.startedAt);
   // A placeholder create whose answer was lost or failed without a refusal may still land: it stays
   // expected (counted as creating) until a list shows it or, UNLISTED_PROBE_SEC (60 s) after it was
-  // sent, one GET finds it absent; the pass after that creates it again.
+  // sent, one GET finds it absent; the pass after that creates it again. When that GET fails too, or
+  // a pass cannot observe the pool, the expectation lapses at the profile's bootTimeoutSec, and the
+  // next pass (the 60 s timer) creates it: the gap is bounded by bootTimeoutSec + one pass.
   for (const o of pool?.outcomes ?? [])
     if (o.action.kind === 'create' && o.action.placeholder && o.status === 'failed')
       unknownCreates.set(o.action.profile, now);
@@ -199,7 +201,9 @@ function passViolations(
       const explained =
         !pool?.plan || // the pool could not be observed: nothing was decided this pass
         view?.placeholder === 'missing' || // backing off after a capacity error
-        (view?.placeholder === 'creating' && now - (unknownCreates.get(profile) ?? -Infinity) < 180_000) ||
+        (view?.placeholder === 'creating' &&
+          now - (unknownCreates.get(profile) ?? -Infinity) <
+            ((profiles.find((p) => p.name === profile)?.bootTimeoutSec ?? 600) + 60) * 1000) ||
         pool.outcomes.some(
           (o) =>
             o.action.kind === 'create' && o.action.placeholder && o.action.profile === profile && o.status !== 'done',
