@@ -7,7 +7,10 @@
  * region (--region, else ACI_LOCATION of the settings) from the public Azure Retail Prices API
  * (src/pricing/retail-prices.ts); when it cannot, it says why and uses the assumed ones.
  *
- *   npx tsx scripts/cost.ts [--cpu 2] [--memory-gb 4] [--vcpu-second P] [--gb-second P]
+ * `--os Windows` adds ACI's Windows software charge per vCPU-second (--windows-vcpu-second, else the
+ * simulator's assumed one, ACI_WINDOWS_SOFTWARE_PER_VCPU_SECOND), which the Linux meters leave out.
+ *
+ *   npx tsx scripts/cost.ts [--cpu 2] [--memory-gb 4] [--os Linux|Windows] [--vcpu-second P] [--gb-second P]
  *                           [--registry-day P] [--timer-minutes 1] [--pass-seconds 0.5]
  *                           [--flex-gb-second P] [--flex-execution P] [--instance-memory-gb 2.048]
  *                           [--prices-date YYYY-MM-DD] [--live-prices [--region R]]
@@ -16,10 +19,12 @@ import process from 'node:process';
 import { parseArgs } from 'node:util';
 import { settingsEnv } from '../src/app/settings-source.js';
 import { fetchAciPrices, type LiveAciPrices } from '../src/pricing/retail-prices.js';
-import { ACI_PRICES } from '../src/sim/billing.js';
+import { ACI_PRICES, ACI_WINDOWS_SOFTWARE_PER_VCPU_SECOND } from '../src/sim/billing.js';
 
 const USAGE = `Usage: npm run cost -- [options]   (unit prices from the Azure Retail Prices API; infra/README.md "Cost")
   --cpu N --memory-gb N           agent profile size (default 2 vCPU, 4 GB)
+  --os Linux|Windows              Windows adds the Windows software charge per vCPU-second
+  --windows-vcpu-second P         that charge (default: the simulator's assumed, undated one)
   --vcpu-second P --gb-second P   ACI prices (default: the simulator's assumed, undated prices)
   --registry-day P                container registry price per day
   --flex-gb-second P --flex-execution P   Flex Consumption on-demand prices
@@ -35,6 +40,8 @@ function parse() {
       help: { type: 'boolean', short: 'h' },
       cpu: { type: 'string', default: '2' },
       'memory-gb': { type: 'string', default: '4' },
+      os: { type: 'string', default: 'Linux' },
+      'windows-vcpu-second': { type: 'string' },
       'vcpu-second': { type: 'string' },
       'gb-second': { type: 'string' },
       'registry-day': { type: 'string' },
@@ -64,7 +71,7 @@ if (parsed.values.help) {
 const values = parsed.values;
 
 function num(
-  name: Exclude<keyof typeof values, 'help' | 'live-prices' | 'region' | 'prices-url'>,
+  name: Exclude<keyof typeof values, 'help' | 'live-prices' | 'region' | 'prices-url' | 'os'>,
   fallback?: number,
 ): number | undefined {
   const raw = values[name];
@@ -104,7 +111,13 @@ const vcpuSecond = num('vcpu-second', live?.perVcpuSecond ?? ACI_PRICES.perVcpuS
 const gbSecond = num('gb-second', live?.perGbSecond ?? ACI_PRICES.perGbSecond)!;
 const cpu = num('cpu')!;
 const memoryGb = num('memory-gb')!;
-const perAgentHour = 3600 * (cpu * vcpuSecond + memoryGb * gbSecond);
+if (values.os !== 'Linux' && values.os !== 'Windows') {
+  console.error(`--os: must be Linux or Windows (got ${values.os})`);
+  process.exit(2);
+}
+const windows = values.os === 'Windows';
+const windowsSecond = windows ? num('windows-vcpu-second', ACI_WINDOWS_SOFTWARE_PER_VCPU_SECOND)! : 0;
+const perAgentHour = 3600 * (cpu * vcpuSecond + memoryGb * gbSecond + cpu * windowsSecond);
 const source = assumed
   ? `${liveProblem ? `${liveProblem}; ` : ''}ASSUMED prices of src/sim/billing.ts (East US Linux, undated; not a quote)`
   : live && !given
@@ -113,7 +126,11 @@ const source = assumed
 
 console.log(`prices: ${source}`);
 console.log(`ACI: $${vcpuSecond} per vCPU-second, $${gbSecond} per GB-second`);
-console.log(`agent profile: ${cpu} vCPU, ${memoryGb} GB`);
+if (windows)
+  console.log(
+    `Windows software: $${windowsSecond} per vCPU-second (${values['windows-vcpu-second'] !== undefined ? 'given' : 'ASSUMED, src/sim/billing.ts; not a quote'})`,
+  );
+console.log(`agent profile: ${cpu} vCPU, ${memoryGb} GB${windows ? ', Windows' : ''}`);
 console.log(`per agent-hour: $${perAgentHour.toFixed(4)}`);
 console.log(`per 1,000 agent-hours: $${(1000 * perAgentHour).toFixed(2)}`);
 

@@ -42,6 +42,21 @@ describe('npm run cost', () => {
     expect(r.out).toContain('$4.17');
   });
 
+  it('adds the Windows software charge per vCPU-second for --os Windows, and says whether it was given', () => {
+    const base = ['--cpu', '2', '--memory-gb', '4', '--vcpu-second', '0.00001', '--gb-second', '0.000001'];
+    // Linux: 3600 × (2 × 0.00001 + 4 × 0.000001) = 0.0864 per hour.
+    expect(cost(base).out).toContain('per 1,000 agent-hours: $86.40');
+    const win = cost([...base, '--os', 'Windows', '--windows-vcpu-second', '0.00002']);
+    expect(win.code).toBe(0);
+    // + 3600 × 2 × 0.00002 = 0.144 → 0.2304 per hour.
+    expect(win.out).toContain('per 1,000 agent-hours: $230.40');
+    expect(win.out).toContain('Windows software: $0.00002 per vCPU-second (given)');
+    expect(cost([...base, '--os', 'Windows']).out).toMatch(/Windows software: \$0\.000012 per vCPU-second \(ASSUMED/);
+    const bad = cost([...base, '--os', 'Mac']);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toContain('--os: must be Linux or Windows');
+  });
+
   it('refuses a price that is not a number, exit 2', () => {
     const r = cost(['--vcpu-second', 'cheap']);
     expect(r.code).toBe(2);
