@@ -429,20 +429,16 @@ async function runSchedule(s: Schedule): Promise<Outcome> {
       }
     }
   });
+  /** An online, enabled agent of ours in the pool with no job. */
+  const idleOfOurs = (a: (typeof azdo.state.agents)[number]) =>
+    a.poolId === p.id && !foreign.has(a.id) && a.status === 'online' && a.enabled && a.assignedRequestId === undefined;
   // The job race: right after the pass read the agent list, a queued job lands on an idle agent of ours.
   const offAnswered = azdo.onAnswered((q) => {
     if (q.method !== 'GET' || !q.path.endsWith(`/pools/${p.id}/agents`) || q.query.agentName || rng() >= s.raceRate)
       return;
     const job = azdo.state.jobs.find((j) => j.poolId === p.id && !j.assignTime && j.demands.includes('ours'));
     const idle = azdo.state.agents.find(
-      (a) =>
-        a.poolId === p.id &&
-        !foreign.has(a.id) &&
-        a.status === 'online' &&
-        a.enabled &&
-        a.assignedRequestId === undefined &&
-        arm.group(a.name, rg) !== undefined &&
-        mayRun(arm.group(a.name, rg)!),
+      (a) => idleOfOurs(a) && arm.group(a.name, rg) !== undefined && mayRun(arm.group(a.name, rg)!),
     );
     if (job && idle) {
       azdo.assignJob(job.requestId, idle.name);
@@ -468,14 +464,7 @@ async function runSchedule(s: Schedule): Promise<Outcome> {
       }
     }
     for (const j of azdo.state.jobs.filter((x) => x.poolId === p.id && !x.assignTime && x.demands.includes('ours'))) {
-      const idle = azdo.state.agents.find(
-        (a) =>
-          a.poolId === p.id &&
-          !foreign.has(a.id) &&
-          a.status === 'online' &&
-          a.enabled &&
-          a.assignedRequestId === undefined,
-      );
+      const idle = azdo.state.agents.find(idleOfOurs);
       if (idle && rng() < 0.5) azdo.assignJob(j.requestId, idle.name);
     }
   };
