@@ -5,7 +5,7 @@
  * and KEDA's p95; then the week's cost (each day billed over its own 24 hours) against KEDA's.
  * Warm agents from the target alone (no standby window), as `lab/warm-week.ts --no-schedule`.
  *
- * Run: npx tsx lab/burst-week.ts [--seeds 3] [--days 5] [--target 15] [--trace daily-burst] [--tuning '{…}']
+ * Run: npx tsx lab/burst-week.ts [--seeds 3 | --seeds 11-20] [--no-before] [--days 5] [--target 15] [--trace daily-burst] [--tuning '{…}']
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_WARM_TUNING, type WarmTuning } from '../src/core/warm/index.js';
@@ -22,9 +22,14 @@ const { values } = parseArgs({
     target: { type: 'string', default: '15' },
     trace: { type: 'string', default: 'daily-burst' },
     tuning: { type: 'string' },
+    'no-before': { type: 'boolean', default: false },
   },
 });
-const SEEDS = Number(values.seeds);
+/** `--seeds N` runs seeds 1–N; `--seeds A-B` runs A–B (to split a long run over processes). */
+const [FIRST, LAST] = String(values.seeds).includes('-')
+  ? String(values.seeds).split('-').map(Number) as [number, number]
+  : [1, Number(values.seeds)];
+const NO_BEFORE = values['no-before'];
 const DAYS = Number(values.days);
 const TARGET = Number(values.target);
 const extra = values.tuning ? (JSON.parse(values.tuning) as Partial<WarmTuning>) : {};
@@ -114,7 +119,7 @@ async function run(seed: number, policy: 'ours' | 'keda', tuning?: Readonly<Warm
 
 console.log(
   `${values.trace}, targetWaitSec ${TARGET}, ${DAYS} working days, warm agents from the target alone ` +
-    `(npx tsx lab/burst-week.ts --seeds ${SEEDS} --days ${DAYS} --target ${TARGET} --trace ${values.trace}${values.tuning ? ` --tuning '${values.tuning}'` : ''})`,
+    `(npx tsx lab/burst-week.ts --seeds ${values.seeds} --days ${DAYS} --target ${TARGET} --trace ${values.trace}${values.tuning ? ` --tuning '${values.tuning}'` : ''})`,
 );
 console.log('per day: p95 wait s (slowest burst job s); cost: the days summed');
 const fmt = (d: { p95: number; burstMax: number }) => `${d.p95.toFixed(0)} (${d.burstMax.toFixed(0)})`.padEnd(10);
@@ -127,8 +132,10 @@ const floorRatio: number[] = [];
 const oursFloor: number[] = [];
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const p95s = { after: [] as number[], before: [] as number[], keda: [] as number[] };
-for (let seed = 1; seed <= SEEDS; seed++) {
-  const [after, was, keda] = [await run(seed, 'ours', tuned), await run(seed, 'ours', before), await run(seed, 'keda')];
+for (let seed = FIRST; seed <= LAST; seed++) {
+  const after = await run(seed, 'ours', tuned);
+  const was = NO_BEFORE ? after : await run(seed, 'ours', before);
+  const keda = await run(seed, 'keda');
   const sum = (xs: { cost: number }[]) => xs.reduce((a, d) => a + d.cost, 0);
   ratio.push(sum(after) / sum(keda));
   ratioBefore.push(sum(was) / sum(keda));

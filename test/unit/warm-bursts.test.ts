@@ -142,6 +142,29 @@ describe('warm agents for a learnt burst', () => {
     expect(decideWarm(early, profile, at(1, 10.5 * H - 100)).burst?.k).toBe(10);
   });
 
+  it('keeps the background its own warm agents on top of the burst’s, from the learnt hour’s rate', () => {
+    // Monday: a job every 15 min from 08:00 to 12:00 (4/h) and the burst of 10 at 10:30.
+    const background = Array.from({ length: 16 }, (_, i) => jobs(0, 8 * H + i * 900 + 400, 1)[0]!);
+    const burst = jobs(0, 10.5 * H, 10);
+    const monday = [...background, ...burst].sort((a, b) => a.queueTime.localeCompare(b.queueTime));
+    const s = withRefill(
+      fold(emptyWarmState(at(0, 8 * H)), [
+        ...monday.map((a): [Date, Arrival[]] => [new Date(Date.parse(a.queueTime) + 1000), [a]]),
+        [at(0, 12 * H + 60), []],
+      ]),
+      60,
+    );
+    const t = at(1, 10.5 * H - 60);
+    const d = decideWarm(fold(s, [[t, []]]), profile, t);
+    expect(d.burst).toMatchObject({ k: 10, size: 10 });
+    // The hour's learnt rate (the burst explained out of it) asks for one agent of its own.
+    expect(d.lambda.history! * 3600).toBeCloseTo(4, 0);
+    expect(d.k).toBe(11);
+    expect(d.reason).toContain('10 still to come + 1 for the background');
+    // Without it (the rule before): the background's next job takes one of the burst's ten.
+    expect(decideWarm(fold(s, [[t, []]]), profile, t, { ...DEFAULT_WARM_TUNING, burstOnBackground: false }).k).toBe(10);
+  });
+
   it('stays within maxWarmAgents and maxAgents', () => {
     const s = fold(withRefill(afterMondayBurst(), 60), [[at(1, 10.5 * H - 60), []]]);
     expect(decideWarm(s, { ...profile, maxWarmAgents: 4 }, at(1, 10.5 * H - 60)).k).toBe(4);

@@ -82,7 +82,20 @@ export function decideWarm(
   const budget = { ...mb, ...spend };
   spendBudget(sizing, budget, profile, tuning);
   const reason = warmReason({ lambda, refill, windowSec, sizing, ruleK, budget, target, tail, tuning });
-  const bursts = learntBursts(state, sizing, profile, now, refill.refillSec + tuning.lookaheadSec, tuning);
+  // The background's own agents while a learnt burst's window holds: the rule's k at the learnt
+  // hour's rate (explained bursts are out of it), not at the live rate the burst itself lifts.
+  const learntLambda = Math.max(lambda.history ?? 0, lambda.ahead ?? 0);
+  const background = tuning.burstOnBackground
+    ? warmAgentCount({
+        lambdaPerSec: learntLambda,
+        refillSec: windowSec,
+        criterion: tuning.criterion,
+        maxWarmAgents: profile.maxWarmAgents,
+        maxAgents: profile.maxAgents,
+        ...(profile.tail !== undefined ? { tail: profile.tail } : {}),
+      }).k
+    : 0;
+  const bursts = learntBursts(state, sizing, profile, now, refill.refillSec + tuning.lookaheadSec, tuning, background);
   return {
     ...sizing,
     ...(bursts.burst ? { burst: bursts.burst } : {}),
@@ -107,12 +120,13 @@ function learntBursts(
   now: Date,
   leadSec: number,
   tuning: Readonly<WarmTuning>,
+  background: number,
 ): { burst?: WarmDecision['burst']; next?: WarmDecision['nextBurst']; text: string } {
   const { bursts, recent } = state.arrivals;
   const cap = Math.max(0, Math.min(Math.floor(profile.maxWarmAgents), Math.floor(profile.maxAgents)));
   const bt = burstTarget(bursts, recent, now, profile.timeZone, leadSec, tuning);
   const burst = bt && bt.k > 0 ? { k: bt.k, size: bt.size, at: new Date(bt.window.at).toISOString() } : undefined;
-  const burstK = Math.min(burst?.k ?? 0, cap);
+  const burstK = Math.min(burst ? burst.k + background : 0, cap);
   const before = sizing.k;
   if (burstK > sizing.k) {
     sizing.k = burstK;
@@ -125,7 +139,7 @@ function learntBursts(
   return {
     ...(burst ? { burst } : {}),
     ...(next ? { next } : {}),
-    text: burstReason(burst, burstK, before, next),
+    text: burstReason(burst, burstK, before, next, burst ? background : 0),
   };
 }
 

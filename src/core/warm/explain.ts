@@ -69,14 +69,17 @@ export function burstReason(
   burstK: number,
   before: number,
   next: { at: string; from: string; agents: number } | undefined,
+  /** The background's own agents the burst's come on top of. */
+  background = 0,
 ): string {
   const hhmm = (iso: string) => iso.slice(11, 16);
   let out = '';
   if (burst)
     out +=
       `; learnt burst of ${burst.size} jobs at ${hhmm(burst.at)} UTC: ${burst.k} still to come` +
+      (background > 0 ? ` + ${background} for the background at the learnt hour's rate` : '') +
       (burstK > before ? ` → k=${burstK}` : ` (k=${before} already covers ${burstK})`) +
-      (burstK < burst.k ? ` (capped from ${burst.k})` : '');
+      (burstK < burst.k + background ? ` (capped from ${burst.k + background})` : '');
   if (next && next.at !== burst?.at)
     out += `; next learnt burst ${next.at.slice(0, 10)} ${hhmm(next.at)} UTC: ${next.agents} warm agents from ${hhmm(next.from)}`;
   return out;

@@ -81,6 +81,13 @@ export interface WarmTuning extends BurstTuning {
    */
   budgetWindowSec?: number;
   /**
+   * A learnt burst's agents come on top of the background's own: the rule's k at the learnt hour's
+   * rate, which the explained bursts have left (default true). With the larger of the two instead,
+   * a background job in the burst's window took one of its agents and a burst job waited a refill
+   * (daily-burst, seeds 1–10: a burst job late on 2 of the 40 days after day 1, none with it).
+   */
+  burstOnBackground: boolean;
+  /**
    * When set, the burst rate counts only when its count over the burst window is unlikely under
    * the live rate: P(Poisson(live × window) ≥ count) ≤ this. Off when undefined.
    */
@@ -97,6 +104,7 @@ export const DEFAULT_WARM_TUNING: Readonly<WarmTuning> = Object.freeze({
   dedupWindowSec: 900,
   historyWeight: 0.3,
   historyLeft: false,
+  burstOnBackground: true,
   lookaheadSec: 120,
   refillSamples: 50,
   refillPercentile: 0.9,
