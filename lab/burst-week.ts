@@ -27,7 +27,7 @@ const { values } = parseArgs({
 });
 /** `--seeds N` runs seeds 1–N; `--seeds A-B` runs A–B (to split a long run over processes). */
 const [FIRST, LAST] = String(values.seeds).includes('-')
-  ? String(values.seeds).split('-').map(Number) as [number, number]
+  ? (String(values.seeds).split('-').map(Number) as [number, number])
   : [1, Number(values.seeds)];
 const NO_BEFORE = values['no-before'];
 const DAYS = Number(values.days);

@@ -493,6 +493,45 @@ describe('arrival-rate estimator', () => {
     expect(estimateArrivalRate(s, at(hour + 3000), UTC, left).history).toBe(0);
   });
 
+  it('reads an hour seen empty only once as its neighbours’ mean rate, until a second day says so', () => {
+    // Working days 08:00–18:00 at 4 jobs/h, but nothing from 12:00 to 13:00 (Poisson at 4/h: 1.8 % of hours).
+    let s = emptyWarmState(at(0)).arrivals;
+    let id = 1;
+    /** Day d's arrivals in its working hours [from, to) (hours after 08:00), 12:00 left empty. */
+    const work = (d: number, from: number, to: number) => {
+      for (let h = from; h < to; h++) {
+        if (h === 4) continue;
+        for (let i = 0; i < 4; i++) {
+          const t = d * 86400 + h * 3600 + 300 + i * 900;
+          s = observeArrivals(s, [{ requestId: id++, queueTime: iso(t) }], at(t + 1), UTC);
+        }
+      }
+    };
+    const rateAt = (sec: number, tuning = DEFAULT_WARM_TUNING) => {
+      s = observeArrivals(s, [], at(sec), UTC);
+      return estimateArrivalRate(s, at(sec), UTC, tuning).history;
+    };
+    const warm = { maxWarmAgents: 4, maxAgents: 10, timeZone: UTC, targetWaitSec: 15 };
+    work(0, 0, 10);
+    // Tuesday 12:20, the live rate long gone: 12:00 was seen once, empty, between two hours of 4/h.
+    work(1, 0, 4);
+    const tue = 86400 + 4 * 3600 + 1200;
+    expect(rateAt(tue)).toBeCloseTo(4 / 3600, 9);
+    expect(decideWarm({ ...emptyWarmState(at(0)), arrivals: s }, warm, at(tue)).k).toBeGreaterThanOrEqual(1);
+    // Without it (the rule before) the hour read 0: no warm agent, each of its jobs a cold start.
+    expect(rateAt(tue, { ...DEFAULT_WARM_TUNING, thinHours: false })).toBe(0);
+    expect(
+      decideWarm({ ...emptyWarmState(at(0)), arrivals: s }, warm, at(tue), { ...DEFAULT_WARM_TUNING, thinHours: false })
+        .k,
+    ).toBe(0);
+    // A second day with the same empty hour decides it: 0 from then on.
+    work(1, 5, 10);
+    work(2, 0, 4);
+    expect(rateAt(2 * 86400 + 4 * 3600 + 1200)).toBe(0);
+    // The night stays empty: both its neighbours are.
+    expect(rateAt(2 * 86400 + 14 * 3600)).toBe(0);
+  });
+
   it('buckets by the profile time zone', () => {
     let s = emptyWarmState(at(0)).arrivals;
     s = observeArrivals(s, [{ requestId: 1, queueTime: iso(5) }], at(10), 'Europe/Berlin'); // 09:00 local

@@ -213,6 +213,15 @@ function quietMs(rate: number, tuning: Readonly<WarmTuning>): number {
   return Math.max(tuning.quietSec, Math.min(significant, tuning.quietMaxSec ?? Infinity)) * 1000;
 }
 
+/**
+ * An hour seen once, empty, read as its neighbours' mean rate: one day cannot tell an empty hour of
+ * a Poisson stream (4 jobs/h: e^−4 ≈ 1.8 % of hours) from an hour off. A second day decides.
+ */
+function thinHour(state: ArrivalState, hour: number): number {
+  const at = (h: number) => state.buckets[`h${(h + 24) % 24}`]?.rate ?? 0;
+  return (at(hour - 1) + at(hour + 1)) / 2;
+}
+
 export interface ArrivalEstimate {
   /** λ used for sizing, jobs/s. */
   lambdaPerSec: number;
@@ -260,7 +269,9 @@ export function estimateArrivalRate(
   const burst = significant ? burstCount / tuning.burstWindowSec : 0;
   const learnt = (at: Date): number | undefined => {
     const hour = hourOf(at, timeZone);
-    const rate = (state.buckets[`d${hour.day}h${hour.hour}`] ?? state.buckets[`h${hour.hour}`])?.rate;
+    let rate = (state.buckets[`d${hour.day}h${hour.hour}`] ?? state.buckets[`h${hour.hour}`])?.rate;
+    if (rate === 0 && tuning.thinHours && (state.buckets[`h${hour.hour}`]?.n ?? 0) <= 1)
+      rate = thinHour(state, hour.hour);
     if (rate === undefined || state.hour?.start !== hour.start || !tuning.historyLeft) return rate;
     // The hour being counted: what the learnt hour has left after the arrivals already counted.
     const leftSec = (hour.start + 3_600_000 - at.getTime()) / 1000;

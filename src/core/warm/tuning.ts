@@ -88,6 +88,14 @@ export interface WarmTuning extends BurstTuning {
    */
   burstOnBackground: boolean;
   /**
+   * An hour seen once (its hour-of-day bucket has one day in it), empty, reads as its neighbours'
+   * mean rate (default true): one day cannot tell an empty hour of a Poisson stream (4 jobs/h:
+   * 1.8 % of hours) from an hour off, and on the day after it left the hour's jobs without a warm
+   * agent (daily-burst seeds 2 and 6: day 2 lost to an empty first or last working hour on day 1).
+   * The hour next to the first or last busy one gets half that rate, on day 2 only.
+   */
+  thinHours: boolean;
+  /**
    * When set, the burst rate counts only when its count over the burst window is unlikely under
    * the live rate: P(Poisson(live × window) ≥ count) ≤ this. Off when undefined.
    */
@@ -105,6 +113,7 @@ export const DEFAULT_WARM_TUNING: Readonly<WarmTuning> = Object.freeze({
   historyWeight: 0.3,
   historyLeft: false,
   burstOnBackground: true,
+  thinHours: true,
   lookaheadSec: 120,
   refillSamples: 50,
   refillPercentile: 0.9,
