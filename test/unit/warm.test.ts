@@ -493,7 +493,7 @@ describe('arrival-rate estimator', () => {
     expect(estimateArrivalRate(s, at(hour + 3000), UTC, left).history).toBe(0);
   });
 
-  it('reads an hour seen empty only once as its neighbours’ mean rate, until a second day says so', () => {
+  it('with thinHours, reads an hour seen empty only once as its neighbours’ mean rate (≤ 3/h), until a second day says so', () => {
     // Working days 08:00–18:00 at 4 jobs/h, but nothing from 12:00 to 13:00 (Poisson at 4/h: 1.8 % of hours).
     let s = emptyWarmState(at(0)).arrivals;
     let id = 1;
@@ -507,7 +507,8 @@ describe('arrival-rate estimator', () => {
         }
       }
     };
-    const rateAt = (sec: number, tuning = DEFAULT_WARM_TUNING) => {
+    const thin = { ...DEFAULT_WARM_TUNING, thinHours: true };
+    const rateAt = (sec: number, tuning: typeof DEFAULT_WARM_TUNING = thin) => {
       s = observeArrivals(s, [], at(sec), UTC);
       return estimateArrivalRate(s, at(sec), UTC, tuning).history;
     };
@@ -516,14 +517,12 @@ describe('arrival-rate estimator', () => {
     // Tuesday 12:20, the live rate long gone: 12:00 was seen once, empty, between two hours of 4/h.
     work(1, 0, 4);
     const tue = 86400 + 4 * 3600 + 1200;
-    expect(rateAt(tue)).toBeCloseTo(4 / 3600, 9);
-    expect(decideWarm({ ...emptyWarmState(at(0)), arrivals: s }, warm, at(tue)).k).toBeGreaterThanOrEqual(1);
-    // Without it (the rule before) the hour read 0: no warm agent, each of its jobs a cold start.
-    expect(rateAt(tue, { ...DEFAULT_WARM_TUNING, thinHours: false })).toBe(0);
-    expect(
-      decideWarm({ ...emptyWarmState(at(0)), arrivals: s }, warm, at(tue), { ...DEFAULT_WARM_TUNING, thinHours: false })
-        .k,
-    ).toBe(0);
+    // Its neighbours' mean (4/h), but no more than an hour without arrivals allows at 95 % (3/h).
+    expect(rateAt(tue)! * 3600).toBeCloseTo(-Math.log(0.05), 9);
+    expect(decideWarm({ ...emptyWarmState(at(0)), arrivals: s }, warm, at(tue), thin).k).toBeGreaterThanOrEqual(1);
+    // Without it (the default) the hour reads 0: no warm agent, each of its jobs a cold start.
+    expect(rateAt(tue, DEFAULT_WARM_TUNING)).toBe(0);
+    expect(decideWarm({ ...emptyWarmState(at(0)), arrivals: s }, warm, at(tue)).k).toBe(0);
     // A second day with the same empty hour decides it: 0 from then on.
     work(1, 5, 10);
     work(2, 0, 4);

@@ -214,13 +214,18 @@ function quietMs(rate: number, tuning: Readonly<WarmTuning>): number {
 }
 
 /**
- * An hour seen once, empty, read as its neighbours' mean rate: one day cannot tell an empty hour of
- * a Poisson stream (4 jobs/h: e^−4 ≈ 1.8 % of hours) from an hour off. A second day decides.
+ * An hour seen once, empty, read as its neighbours' mean rate, but no more than an empty hour allows:
+ * one day cannot tell an empty hour of a Poisson stream (4 jobs/h: e^−4 ≈ 1.8 % of hours) from an
+ * hour off, and zero arrivals in one hour bound the rate at 3 jobs/h with 95 % confidence (the
+ * "rule of three": e^−3 ≈ 5 %). A second day decides.
  */
 function thinHour(state: ArrivalState, hour: number): number {
   const at = (h: number) => state.buckets[`h${(h + 24) % 24}`]?.rate ?? 0;
-  return (at(hour - 1) + at(hour + 1)) / 2;
+  return Math.min((at(hour - 1) + at(hour + 1)) / 2, EMPTY_HOUR_BOUND);
 }
+
+/** The 95 % upper confidence bound of a Poisson rate with no arrival in one hour, jobs/s: −ln 0.05 ≈ 3 per hour. */
+const EMPTY_HOUR_BOUND = -Math.log(0.05) / 3600;
 
 export interface ArrivalEstimate {
   /** λ used for sizing, jobs/s. */
