@@ -7,6 +7,8 @@
  *     planned 'safe' (disable → re-read → delete), no busy agent's group is deleted, maxAgents is
  *     never exceeded, and after the drain nothing but placeholders is left (the scale-down
  *     invariants of src/sim/invariants.ts stay 0).
+ * A second property runs two days with a fan-out, so day 2 acts on a learnt burst (on top of the
+ * background's own agents) under the same caps and the same safe scale-down (removing the cap fails it).
  * WARM_PASS_RUNS scales it (default kept small for CI).
  */
 import fc from 'fast-check';
@@ -74,9 +76,9 @@ function traceOf(s: Scenario): Trace {
   );
 }
 
-const totals = { scenarios: 0, decisions: 0, maxK: 0, capped: 0, idleSafeDeletes: 0 };
+const totals = { scenarios: 0, decisions: 0, maxK: 0, capped: 0, idleSafeDeletes: 0, burstDecisions: 0 };
 
-async function runScenario(s: Scenario): Promise<string[]> {
+async function runScenario(s: Scenario, trace: Trace = traceOf(s), days = 1): Promise<string[]> {
   const profiles = profilesOf(s);
   const byName = new Map(profiles.map((p) => [p.name, p]));
   const problems: string[] = [];
@@ -93,6 +95,7 @@ async function runScenario(s: Scenario): Promise<string[]> {
           continue;
         }
         totals.decisions++;
+        if (v.warm.reason.includes('learnt burst of')) totals.burstDecisions++;
         totals.maxK = Math.max(totals.maxK, v.warm.k);
         if (v.warm.k === p.maxWarmAgents || v.warm.k === p.maxAgents) totals.capped++;
         if (v.warm.k > (p.maxWarmAgents ?? p.maxAgents))
@@ -111,10 +114,11 @@ async function runScenario(s: Scenario): Promise<string[]> {
     }
   };
   await runSimulation({
-    trace: traceOf(s),
+    trace,
     profiles,
     policy: 'ours',
     seed: s.seed,
+    days,
     checkInvariants: false,
     ours: { onPass },
     onWorld: (w) => (world = w),
@@ -139,6 +143,34 @@ describe('warm agents through the real pass (property)', () => {
       // The property exercised what it claims: decisions were made, some k reached a cap, idle agents were trimmed.
       expect(totals.decisions).toBeGreaterThan(0);
       expect(totals.idleSafeDeletes).toBeGreaterThan(0);
+    },
+    TIMEOUT_MS,
+  );
+
+  // A scheduled fan-out on sparse background, two days: the burst learnt on day 1 asks on day 2 for
+  // its size on top of the background's own agents (decide.ts), still within both caps and the same
+  // safe scale-down.
+  const burstArb = fc.record({
+    scenario: scenarioArb,
+    at: fc.integer({ min: 600, max: 3000 }),
+    size: fc.integer({ min: 4, max: 14 }),
+    java: fc.boolean(),
+  });
+  it(
+    'with a fan-out learnt on day 1: k ≤ maxWarmAgents and ≤ maxAgents on day 2, idle agents beyond k go the safe way',
+    async () => {
+      const before = totals.burstDecisions;
+      await fc.assert(
+        fc.asyncProperty(burstArb, async ({ scenario, at, size, java }) => {
+          const fanOut = Array.from({ length: size }, (_, i) => ({ at: at + i * 3, dur: 300, java }));
+          const trace = traceOf({ ...scenario, jobs: [...scenario.jobs.slice(0, 12), ...fanOut] });
+          expect(await runScenario(scenario, trace, 2)).toEqual([]);
+        }),
+        { numRuns: Math.max(4, Math.round(RUNS / 3)) },
+      );
+      console.log(`warm-pass property (learnt bursts): ${JSON.stringify(totals)}`);
+      // Day 2 did act on a learnt burst.
+      expect(totals.burstDecisions).toBeGreaterThan(before);
     },
     TIMEOUT_MS,
   );
