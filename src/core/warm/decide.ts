@@ -15,7 +15,8 @@ import { DEFAULT_WARM_TUNING, type WarmTuning } from './tuning.js';
 export interface WarmDecision extends WarmSizing {
   /**
    * A learnt burst whose window holds now: the agents it asks for (its size less the arrivals
-   * already counted in its window), its size and when it is expected. k is at least `k` (capped).
+   * already counted in its window), its size and when it is expected. k is at least `k` plus the
+   * background's own agents (capped).
    */
   burst?: { k: number; size: number; at: string };
   /** The next learnt burst expected: when, from when its agents are kept, and how many (capped). */
@@ -110,8 +111,9 @@ export function decideWarm(
 
 /**
  * A learnt burst: its size in warm agents from one refill B (and the look-ahead) before it until it
- * has come, within maxWarmAgents and maxAgents; the rule and the budget never lower it. B is the
- * profile's own measured refill, so a slow profile's agents start earlier. Moves `sizing.k`.
+ * has come, on top of `background` (the background's own agents), within maxWarmAgents and
+ * maxAgents; the rule and the budget never lower it. B is the profile's own measured refill, so a
+ * slow profile's agents start earlier. Moves `sizing.k`.
  */
 function learntBursts(
   state: WarmState,
