@@ -161,6 +161,9 @@ describe('warm agents for a learnt burst', () => {
     expect(d.lambda.history! * 3600).toBeCloseTo(4, 0);
     expect(d.k).toBe(11);
     expect(d.reason).toContain('10 still to come + 1 for the background');
+    // `status` says so the day before: the next burst gets its 10 and the background's 1.
+    const evening = at(0, 12 * H + 120);
+    expect(decideWarm(fold(s, [[evening, []]]), profile, evening).nextBurst?.agents).toBe(11);
     // Without it (the rule before): the background's next job takes one of the burst's ten.
     expect(decideWarm(fold(s, [[t, []]]), profile, t, { ...DEFAULT_WARM_TUNING, burstOnBackground: false }).k).toBe(10);
   });

@@ -85,18 +85,23 @@ export function decideWarm(
   const reason = warmReason({ lambda, refill, windowSec, sizing, ruleK, budget, target, tail, tuning });
   // The background's own agents while a learnt burst's window holds: the rule's k at the learnt
   // hour's rate (explained bursts are out of it), not at the live rate the burst itself lifts.
-  const learntLambda = Math.max(lambda.history ?? 0, lambda.ahead ?? 0);
-  const background = tuning.burstOnBackground
-    ? warmAgentCount({
-        lambdaPerSec: learntLambda,
-        refillSec: windowSec,
-        criterion: tuning.criterion,
-        maxWarmAgents: profile.maxWarmAgents,
-        maxAgents: profile.maxAgents,
-        ...(profile.tail !== undefined ? { tail: profile.tail } : {}),
-      }).k
-    : 0;
-  const bursts = learntBursts(state, sizing, profile, now, refill.refillSec + tuning.lookaheadSec, tuning, background);
+  const background = (rate: number) =>
+    tuning.burstOnBackground
+      ? warmAgentCount({
+          lambdaPerSec: rate,
+          refillSec: windowSec,
+          criterion: tuning.criterion,
+          maxWarmAgents: profile.maxWarmAgents,
+          maxAgents: profile.maxAgents,
+          ...(profile.tail !== undefined ? { tail: profile.tail } : {}),
+        }).k
+      : 0;
+  const leadSec = refill.refillSec + tuning.lookaheadSec;
+  const bursts = learntBursts(state, sizing, profile, now, leadSec, tuning, {
+    now: background(Math.max(lambda.history ?? 0, lambda.ahead ?? 0)),
+    // What the next burst will get, for `status`: its size on top of the background at its hour.
+    at: (at: Date) => background(estimateArrivalRate(state.arrivals, at, profile.timeZone, tuning, 0).history ?? 0),
+  });
   return {
     ...sizing,
     ...(bursts.burst ? { burst: bursts.burst } : {}),
@@ -122,13 +127,13 @@ function learntBursts(
   now: Date,
   leadSec: number,
   tuning: Readonly<WarmTuning>,
-  background: number,
+  background: { now: number; at: (at: Date) => number },
 ): { burst?: WarmDecision['burst']; next?: WarmDecision['nextBurst']; text: string } {
   const { bursts, recent } = state.arrivals;
   const cap = Math.max(0, Math.min(Math.floor(profile.maxWarmAgents), Math.floor(profile.maxAgents)));
   const bt = burstTarget(bursts, recent, now, profile.timeZone, leadSec, tuning);
   const burst = bt && bt.k > 0 ? { k: bt.k, size: bt.size, at: new Date(bt.window.at).toISOString() } : undefined;
-  const burstK = Math.min(burst ? burst.k + background : 0, cap);
+  const burstK = Math.min(burst ? burst.k + background.now : 0, cap);
   const before = sizing.k;
   if (burstK > sizing.k) {
     sizing.k = burstK;
@@ -136,12 +141,12 @@ function learntBursts(
   }
   const nb = nextBurst(bursts, now, profile.timeZone, leadSec, tuning);
   const next = nb
-    ? { at: nb.at.toISOString(), from: nb.from.toISOString(), agents: Math.min(nb.size, cap) }
+    ? { at: nb.at.toISOString(), from: nb.from.toISOString(), agents: Math.min(nb.size + background.at(nb.at), cap) }
     : undefined;
   return {
     ...(burst ? { burst } : {}),
     ...(next ? { next } : {}),
-    text: burstReason(burst, burstK, before, next, burst ? background : 0),
+    text: burstReason(burst, burstK, before, next, burst ? background.now : 0),
   };
 }
 
