@@ -767,6 +767,40 @@ describe('miss budget (realized waits past the target)', () => {
     );
   });
 
+  it('measured, not the default: a day’s misses only (budgetDay), never below one agent (budgetKeepOne), a spent budget sized for the tail it earns (budgetSpentTail)', () => {
+    const day = 86_400_000;
+    // 50 jobs over the last 24 hours; two late yesterday evening (T0 is 08:00 UTC), none today.
+    const now = new Date(T0 + day + 4 * 3_600_000);
+    const jobs = Array.from(
+      { length: 50 },
+      (_, i) =>
+        [i + 1, now.getTime() - day + 1000 + i * 1_700_000, i === 5 || i === 6 ? 1 : 0] as [number, number, 0 | 1],
+    );
+    const w = { jobs };
+    const dayTuning = { ...DEFAULT_WARM_TUNING, budgetDay: true };
+    expect(missBudget(w, 0.05, DEFAULT_WARM_TUNING, now)).toMatchObject({ jobs: 50, misses: 2 });
+    expect(missBudget(w, 0.05, dayTuning, now, UTC)).toMatchObject({ jobs: 50, misses: 0, left: 0.6 * 0.05 * 50 });
+    // At 1 job/h, W = 45 s, a budget of 1.5 drops k = 1 to 0 (0.99 misses expected), unless it keeps one.
+    const lambda = 1 / 3600;
+    expect(budgetDrops(lambda, lambda * 45, 1, 1.5, 3600).drops).toBe(1);
+    expect(budgetDrops(lambda, lambda * 45, 1, 1.5, 3600, 'job', true).drops).toBe(0);
+    expect(budgetDrops(lambda, lambda * 45, 2, 1.5, 3600, 'job', true).drops).toBe(1);
+    // Spent (2 misses today, 1.5 allowed) at 4 jobs/h: the rule's 5 % gives k = 1 (P = 4.9 %); the
+    // tail the budget earns (0.6 × 5 % = 3 %) gives k = 2.
+    let state = emptyWarmState(now);
+    state = {
+      ...state,
+      refill: { samples: [60] },
+      waits: { jobs: jobs.map(([id, t], i) => [id, t, i >= 48 ? 1 : 0] as [number, number, 0 | 1]) },
+      arrivals: { ...state.arrivals, buckets: { [`h${now.getUTCHours()}`]: { rate: (4 / 3600) * 0.9, n: 3 } } },
+    };
+    const profile = { maxWarmAgents: 10, maxAgents: 10, timeZone: UTC, targetWaitSec: 15 };
+    const rule = decideWarm(state, profile, now);
+    expect(rule.budget.left).toBeLessThan(0);
+    expect(rule.k).toBe(1);
+    expect(decideWarm(state, profile, now, { ...DEFAULT_WARM_TUNING, budgetSpentTail: true }).k).toBe(2);
+  });
+
   it('state written before the budget parses (no waits: nothing to spend); malformed entries are dropped', () => {
     const old = JSON.parse(JSON.stringify(emptyWarmState(at(0)))) as Record<string, unknown>;
     expect(parseWarmState(old)).toEqual(emptyWarmState(at(0)));

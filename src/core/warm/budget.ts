@@ -3,6 +3,7 @@
  * the rule asks for the misses not yet spent can buy. Pure.
  */
 import { DEFAULT_TAIL, criterionProbability, type WarmCriterion } from './arithmetic.js';
+import { localDay } from './bursts.js';
 import type { WaitState } from './state.js';
 import { DEFAULT_WARM_TUNING, type WarmTuning } from './tuning.js';
 
@@ -59,11 +60,13 @@ export function missBudget(
   tuning: Readonly<WarmTuning> = DEFAULT_WARM_TUNING,
   /** With `budgetWindowSec`: only the jobs assigned within it of now count. */
   now?: Date,
+  timeZone?: string,
 ): MissBudget {
   const since = now && tuning.budgetWindowSec !== undefined ? now.getTime() - tuning.budgetWindowSec * 1000 : -Infinity;
   const kept = (state?.jobs ?? []).filter(([, at]) => at >= since);
   const jobs = kept.length;
-  const misses = kept.reduce((n, [, , late]) => n + late, 0);
+  const dayStart = now && tuning.budgetDay && timeZone ? localDay(now.getTime(), timeZone).mid : -Infinity;
+  const misses = kept.reduce((n, [, at, late]) => n + (at >= dayStart ? late : 0), 0);
   const allowed = tuning.budgetShare * tail * jobs;
   return { jobs, misses, allowed, left: allowed - misses };
 }
@@ -79,11 +82,12 @@ export function budgetDrops(
   left: number,
   horizonSec: number,
   criterion: WarmCriterion = 'job',
+  keepOne = false,
 ): { drops: number; expectedMisses: number } {
   let drops = 0;
   let spent = 0;
   if (!(horizonSec > 0) || !(left > 0) || !(lambdaPerSec > 0)) return { drops, expectedMisses: spent };
-  while (k - drops > 0) {
+  while (k - drops > (keepOne ? 1 : 0)) {
     const kk = k - drops;
     const extra =
       lambdaPerSec *

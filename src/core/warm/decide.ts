@@ -3,7 +3,7 @@
  * target, k from the sizing rule under the caps, then one agent fewer while the miss budget allows
  * it (or one more when overspent, with `budgetTightenAfter`). Pure: `now` is passed in.
  */
-import { DEFAULT_TAIL, criterionProbability, warmAgentCount, type WarmSizing } from './arithmetic.js';
+import { DEFAULT_TAIL, criterionProbability, warmAgentCount, warmQuantile, type WarmSizing } from './arithmetic.js';
 import { estimateArrivalRate, type ArrivalEstimate } from './arrivals.js';
 import { budgetDrops, missBudget, type SpentBudget } from './budget.js';
 import { burstTarget, nextBurst } from './bursts.js';
@@ -71,7 +71,7 @@ export function decideWarm(
   });
   const tail = profile.tail ?? DEFAULT_TAIL;
   const ruleK = sizing.k;
-  const mb = missBudget(state.waits, tail, tuning, now);
+  const mb = missBudget(state.waits, tail, tuning, now, profile.timeZone);
   const spend = budgetDrops(
     lambda.lambdaPerSec,
     sizing.mean,
@@ -79,6 +79,7 @@ export function decideWarm(
     mb.left,
     tuning.budgetHorizonSec,
     sizing.criterion,
+    tuning.budgetKeepOne === true,
   );
   const budget = { ...mb, ...spend };
   spendBudget(sizing, budget, profile, tuning);
@@ -164,6 +165,16 @@ function spendBudget(
   if (budget.drops > 0) {
     sizing.k = ruleK - budget.drops;
     sizing.tailProbability = criterionProbability(sizing.criterion, sizing.mean, sizing.k);
+  } else if (tuning.budgetSpentTail && budget.misses > 0 && budget.left <= 0 && sizing.mean > 0) {
+    const cap = Math.min(Math.floor(profile.maxWarmAgents), Math.floor(profile.maxAgents));
+    const k = Math.min(
+      cap,
+      warmQuantile(sizing.mean, tuning.budgetShare * (profile.tail ?? DEFAULT_TAIL), sizing.criterion),
+    );
+    if (k > ruleK) {
+      sizing.k = k;
+      sizing.tailProbability = criterionProbability(sizing.criterion, sizing.mean, sizing.k);
+    }
   } else if (
     tuning.budgetTightenAfter !== undefined &&
     budget.left < -tuning.budgetTightenAfter &&

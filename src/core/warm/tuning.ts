@@ -81,6 +81,17 @@ export interface WarmTuning extends BurstTuning {
    */
   budgetWindowSec?: number;
   /**
+   * Measured, off by default (docs/research.md, "Issue 25, third stop"): count only the misses since
+   * the pool's local midnight against the allowance of the last `budgetWindowSec` of jobs (a
+   * day's), so yesterday's misses do not hold k up in the morning (`budgetDay`); never drop the last
+   * warm agent while jobs arrive (`budgetKeepOne`); a spent budget sizes k for the tail it earns,
+   * budgetShare × tail, not the rule's (`budgetSpentTail`). All three: daily-burst seeds 1–20 at
+   * 1.00× KEDA (0.97× of the totals) but 74/80 days against 76/80, steady-day +3 % cost.
+   */
+  budgetDay?: boolean;
+  budgetKeepOne?: boolean;
+  budgetSpentTail?: boolean;
+  /**
    * A learnt burst's agents come on top of the background's own: the rule's k at the learnt hour's
    * rate, which the explained bursts have left (default true). With the larger of the two instead,
    * a background job in the burst's window took one of its agents and a burst job waited a refill
