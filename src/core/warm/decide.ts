@@ -19,7 +19,7 @@ export interface WarmDecision extends WarmSizing {
    * background's own agents (capped).
    */
   burst?: { k: number; size: number; at: string };
-  /** The next learnt burst expected: when, from when its agents are kept, and how many (capped). */
+  /** The next learnt burst expected: when, from when its agents are kept, and how many (its size and the background's own at its hour, capped). */
   nextBurst?: { at: string; from: string; agents: number };
   lambda: ArrivalEstimate;
   refill: RefillEstimate;

@@ -95,7 +95,7 @@ export interface WarmTuning extends BurstTuning {
    * A learnt burst's agents come on top of the background's own: the rule's k at the learnt hour's
    * rate, which the explained bursts have left (default true). With the larger of the two instead,
    * a background job in the burst's window took one of its agents and a burst job waited a refill
-   * (daily-burst, seeds 1–10: a burst job late on 2 of the 40 days after day 1, none with it).
+   * (daily-burst, seeds 1–20: a burst job late on 5 of the 80 days after day 1, none with it).
    */
   burstOnBackground: boolean;
   /**
