@@ -5,11 +5,10 @@
  */
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRuntime, type Runtime } from '../../src/app/runtime.js';
 import { emptyWarmState } from '../../src/core/warm/index.js';
 import { BlobPoolStateStore } from '../../src/storage/pool-state-store.js';
-import { memoryLogger } from '../../src/util/log.js';
 import { startAzurite, type Azurite } from '../helpers/azurite.js';
+import { stackRuntime } from '../helpers/stack-runtime.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
 
 const PAT = 'canarypat-backoff-5b2d48e6b0c4f1a9d7e3b5c8a2f6d0e4b9c1a7f3';
@@ -26,40 +25,11 @@ afterAll(async () => {
   await Promise.all([stack?.close(), azurite?.stop()]);
 });
 
-function instance(pools?: unknown[]): Runtime & { lines: string[] } {
-  const log = memoryLogger();
-  const rt = createRuntime(
-    stack.env({
-      AzureWebJobsStorage: azurite.connectionString,
-      AUTOSCALER_ID: 'shared-backoff',
-      POOLS: JSON.stringify(
-        pools ?? [
-          {
-            name: 'big',
-            pool: 'bo',
-            image: 'contoso.azurecr.io/azp-agent:1',
-            capabilities: ['big'],
-            placeholder: false,
-          },
-          {
-            name: 'small',
-            pool: 'bo',
-            image: 'contoso.azurecr.io/azp-agent:1',
-            capabilities: ['small'],
-            placeholder: false,
-          },
-        ],
-      ),
-    }),
-    {
-      logger: log,
-      credential: stack.credential,
-      azure: { ca: stack.cert.cert, retryOptions: { maxRetries: 0 } },
-      azdoDispatcher: stack.dispatcher,
-    },
-  );
-  return Object.assign(rt, { lines: log.lines });
-}
+const BO_POOLS = [
+  { name: 'big', pool: 'bo', image: 'contoso.azurecr.io/azp-agent:1', capabilities: ['big'], placeholder: false },
+  { name: 'small', pool: 'bo', image: 'contoso.azurecr.io/azp-agent:1', capabilities: ['small'], placeholder: false },
+];
+const instance = (pools: unknown[] = BO_POOLS) => stackRuntime(stack, azurite, { id: 'shared-backoff', pools });
 
 describe('shared back-off (Azurite)', () => {
   it("the warm state one instance's pass writes is what the next pass, on another instance, folds into", async () => {

@@ -6,10 +6,9 @@
  * pass without ever going past the cap.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRuntime, type Runtime } from '../../src/app/runtime.js';
 import { emptyWarmState, observeArrivals, type Arrival, type WarmState } from '../../src/core/warm/index.js';
-import { memoryLogger } from '../../src/util/log.js';
 import { startAzurite, type Azurite } from '../helpers/azurite.js';
+import { stackRuntime } from '../helpers/stack-runtime.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
 
 const PAT = 'canarypat-burst-3f9a1c7e5b2d8f4a6c0e9b1d7a3f5c2e8b4d6a0';
@@ -41,23 +40,7 @@ const POOLS = [
   },
 ];
 
-function instance(): Runtime & { lines: string[] } {
-  const log = memoryLogger();
-  const rt = createRuntime(
-    stack.env({
-      AzureWebJobsStorage: azurite.connectionString,
-      AUTOSCALER_ID: 'learnt-burst',
-      POOLS: JSON.stringify(POOLS),
-    }),
-    {
-      logger: log,
-      credential: stack.credential,
-      azure: { ca: stack.cert.cert, retryOptions: { maxRetries: 0 } },
-      azdoDispatcher: stack.dispatcher,
-    },
-  );
-  return Object.assign(rt, { lines: log.lines });
-}
+const instance = () => stackRuntime(stack, azurite, { id: 'learnt-burst', pools: POOLS });
 
 /** Yesterday as passes saw it: a job every 15 min for two hours around this time, and 8 jobs 3 s apart a minute from now. */
 function yesterday(now: number): WarmState {

@@ -5,13 +5,13 @@
  */
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRuntime, type Runtime } from '../../src/app/runtime.js';
+import type { Runtime } from '../../src/app/runtime.js';
 import { renderStatusHtml } from '../../src/app/status-html.js';
 import { formatStatusTable, historyLines } from '../../src/app/status.js';
 import { placementsInWords, recordPass } from '../../src/core/pool-history.js';
-import { memoryLogger } from '../../src/util/log.js';
 import { makeStatusHandler } from '../../src/webhook/http.js';
 import { startAzurite, type Azurite } from '../helpers/azurite.js';
+import { stackRuntime } from '../helpers/stack-runtime.js';
 import { startFakeStack, type FakeStack } from '../fakes/stack.js';
 
 const PAT = 'canarypat-poolstatus-4d8e2a6c0b9f1e3a5c7d';
@@ -28,23 +28,11 @@ afterAll(async () => {
   await Promise.all([stack?.close(), azurite?.stop()]);
 });
 
-function instance(): Runtime {
-  return createRuntime(
-    stack.env({
-      AzureWebJobsStorage: azurite.connectionString,
-      AUTOSCALER_ID: 'pool-status',
-      POOLS: JSON.stringify([
-        { name: 'lx', pool: 'shared-status', image: 'contoso.azurecr.io/azp-agent:1', placeholder: false },
-      ]),
-    }),
-    {
-      logger: memoryLogger(),
-      credential: stack.credential,
-      azure: { ca: stack.cert.cert, retryOptions: { maxRetries: 0 } },
-      azdoDispatcher: stack.dispatcher,
-    },
-  );
-}
+const instance = (): Runtime =>
+  stackRuntime(stack, azurite, {
+    id: 'pool-status',
+    pools: [{ name: 'lx', pool: 'shared-status', image: 'contoso.azurecr.io/azp-agent:1', placeholder: false }],
+  });
 
 async function apiStatus(rt: Runtime): Promise<Record<string, unknown>> {
   const res = await makeStatusHandler(async () => rt)(
