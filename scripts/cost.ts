@@ -19,7 +19,7 @@ import process from 'node:process';
 import { parseArgs } from 'node:util';
 import { settingsEnv } from '../src/app/settings-source.js';
 import { fetchAciPrices, type LiveAciPrices } from '../src/pricing/retail-prices.js';
-import { ACI_PRICES, ACI_WINDOWS_SOFTWARE_PER_VCPU_SECOND } from '../src/sim/billing.js';
+import { ACI_PRICES, ACI_WINDOWS_SOFTWARE_PER_VCPU_SECOND, aciPerSecond } from '../src/sim/billing.js';
 
 const USAGE = `Usage: npm run cost -- [options]   (unit prices from the Azure Retail Prices API; infra/README.md "Cost")
   --cpu N --memory-gb N           agent profile size (default 2 vCPU, 4 GB)
@@ -117,7 +117,12 @@ if (values.os !== 'Linux' && values.os !== 'Windows') {
 }
 const windows = values.os === 'Windows';
 const windowsSecond = windows ? num('windows-vcpu-second', ACI_WINDOWS_SOFTWARE_PER_VCPU_SECOND)! : 0;
-const perAgentHour = 3600 * (cpu * vcpuSecond + memoryGb * gbSecond + cpu * windowsSecond);
+const perAgentHour =
+  3600 *
+  aciPerSecond(
+    { cpu, memoryGb, os: values.os },
+    { perVcpuSecond: vcpuSecond, perGbSecond: gbSecond, perWindowsVcpuSecond: windowsSecond },
+  );
 const source = assumed
   ? `${liveProblem ? `${liveProblem}; ` : ''}ASSUMED prices of src/sim/billing.ts (East US Linux, undated; not a quote)`
   : live && !given

@@ -16,6 +16,8 @@ export const ACI_PRICES = { perVcpuSecond: 0.0000135, perGbSecond: 0.0000015 } a
 export interface AciPrices {
   perVcpuSecond: number;
   perGbSecond: number;
+  /** The Windows software charge per vCPU-second (default ACI_WINDOWS_SOFTWARE_PER_VCPU_SECOND). */
+  perWindowsVcpuSecond?: number;
 }
 
 /**
@@ -32,7 +34,8 @@ export function aciPerSecond(
   profile: { cpu: number; memoryGb: number; os?: string },
   prices: AciPrices = ACI_PRICES,
 ): number {
-  const windows = profile.os === 'Windows' ? profile.cpu * ACI_WINDOWS_SOFTWARE_PER_VCPU_SECOND : 0;
+  const windows =
+    profile.os === 'Windows' ? profile.cpu * (prices.perWindowsVcpuSecond ?? ACI_WINDOWS_SOFTWARE_PER_VCPU_SECOND) : 0;
   return profile.cpu * prices.perVcpuSecond + profile.memoryGb * prices.perGbSecond + windows;
 }
 
